@@ -1,0 +1,252 @@
+package kernel
+
+// Early boot runs before the Go runtime exists: on a static stack, with no
+// g (FS:-8 is a zero word), interrupts off. Every function is nosplit and
+// allocation-free.
+
+import (
+	"unsafe"
+
+	"gofly/arch/amd64"
+	"gofly/drivers/pic"
+	"gofly/drivers/rtc"
+	"gofly/drivers/timer"
+	"gofly/drivers/uart"
+	"gofly/klog"
+	"gofly/lwkt"
+	"gofly/mm"
+	"gofly/pmap"
+	"gofly/sys"
+	"gofly/vm"
+)
+
+const (
+	bootStackSize = 16 << 10
+	// m0StackSize is the initial thread's stack; the runtime carves m0's
+	// g0 stack (64 KiB) out of it.
+	m0StackSize   = 256 << 10
+	idleStackSize = 8 << 10
+	goImageBase   = 0x1000000 // -ldflags=-T 0x1001000 puts the ELF header here
+	tickHz        = 1000
+	calibrateMs   = 10
+)
+
+var (
+	bootStack [bootStackSize]byte
+	bootTLS   [2]uint64 // FS base points at bootTLS[1]; FS:-8 reads bootTLS[0]
+	bootFS    uintptr   // that FS base, also the idle thread's
+	page0Copy uintptr   // the boot stub's copy of physical page 0
+	m0Stack   [m0StackSize]byte
+	idleStack [idleStackSize]byte
+	fpuBuf    [512 + amd64.FPUAlign]byte
+	cpu0      cpuLocal
+
+	// Boot image extents, for the memory map listing.
+	imageStub, imageGo mm.Range
+	reserved           [3 + maxModules]mm.Range
+)
+
+// cpuLocal is what the assembly reaches through the GS base.
+type cpuLocal struct {
+	self    uintptr
+	scratch uintptr // the thread's RSP while SYSCALL switches stacks
+	kstack  uintptr // top of the trap stack
+	fpu     uintptr // this CPU's FXSAVE area (16-byte aligned)
+}
+
+// MSRs (Intel SDM vol. 4).
+const (
+	msrEFER  = 0xC0000080
+	msrSTAR  = 0xC0000081
+	msrLSTAR = 0xC0000082
+	msrFMASK = 0xC0000084
+	eferNXE  = 1 << 11
+)
+
+// early brings the machine from the boot stub's state to one the Go
+// runtime can start on, and returns the stack pointer to enter
+// _rt0_amd64_linux with. See entry_amd64.s.
+//
+//go:nosplit
+func early(magic, info, goEnd, stubStart, stubEnd, tsc0 uint64) uintptr {
+	mark(phaseStub, tsc0)
+	mark(phaseEntry, amd64.Rdtsc())
+	uart.Init()
+	klog.Puts("gofly: booting\n")
+	if magic != multibootMagic {
+		fatal("boot: not started by a multiboot loader")
+	}
+	parseMultiboot(info)
+	applyCmdline()
+
+	imageStub = mm.Range{Base: stubStart, Len: stubEnd - stubStart}
+	imageGo = mm.Range{Base: goImageBase, Len: goEnd - goImageBase}
+	reserved[0] = mm.Range{Base: 0, Len: 1 << 20} // BIOS data, EBDA, ROMs
+	reserved[1], reserved[2] = imageStub, imageGo
+	copy(reserved[3:], modules[:nModules])
+	if !mm.Phys.Init(avail[:nAvail], reserved[:3+nModules]) {
+		fatal("boot: no usable memory for the page bitmap")
+	}
+	mark(phaseMemory, amd64.Rdtsc())
+
+	enableNX()
+	pmap.Kernel.Init(amd64.ReadCR3(), true)
+	userMin := mapHighRAM()
+	vm.Kernel.Init(&pmap.Kernel, userMin)
+
+	syscallPC, idlePC, _ := codeAddrs()
+	cpu0.self = uintptr(unsafe.Pointer(&cpu0))
+	cpu0.kstack = amd64.TrapStackTop(0)
+	cpu0.fpu = (uintptr(unsafe.Pointer(&fpuBuf[0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)
+	amd64.SetupCPU(0, vectorStubs())
+	amd64.Wrmsr(msrSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
+	amd64.Wrmsr(msrLSTAR, uint64(syscallPC))
+	amd64.Wrmsr(msrFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
+	mark(phaseCPU, amd64.Rdtsc())
+
+	pic.Init(amd64.VectorIRQ0)
+	timer.CalibrateTSC(calibrateMs)
+	mark(phaseCalibrated, amd64.Rdtsc())
+	sys.WallBase = rtc.Read().Unix()*1e9 - timer.Nanotime()
+	sys.SeedRandom(amd64.Rdtsc() ^ uint64(sys.WallBase))
+	timer.StartTick(tickHz)
+	pic.Unmask(0)
+	uart.EnableRxInterrupt()
+	pic.Unmask(4)
+
+	lwkt.Init(idlePC, uintptr(unsafe.Pointer(&idleStack[0]))+idleStackSize, uint64(bootFS))
+	sp := buildStack()
+	mark(phaseRuntime, amd64.Rdtsc())
+	return sp
+}
+
+// enableNX turns on no-execute pages when the CPU has them (CPUID
+// 0x80000001 EDX bit 20).
+//
+//go:nosplit
+func enableNX() {
+	if max, _, _, _ := amd64.Cpuid(0x80000000, 0); max < 0x80000001 {
+		return
+	}
+	if _, _, _, d := amd64.Cpuid(0x80000001, 0); d&(1<<20) != 0 {
+		amd64.Wrmsr(msrEFER, amd64.Rdmsr(msrEFER)|eferNXE)
+		pmap.NXEnabled = true
+	}
+}
+
+// mapHighRAM extends the boot stub's 0–4 GiB direct map over RAM above
+// 4 GiB and returns the lowest address mmap may use: past the direct map,
+// on a 1 GiB boundary.
+//
+//go:nosplit
+func mapHighRAM() uintptr {
+	const fourG, twoM, oneG = 1 << 32, 2 << 20, 1 << 30
+	top := uint64(fourG)
+	for _, r := range avail[:nAvail] {
+		if r.Base < fourG {
+			continue
+		}
+		for pa := r.Base; pa < r.End(); pa += twoM {
+			if !pmap.Kernel.EnterLarge(uintptr(pa), pa, pmap.Writable|pmap.Global) {
+				fatal("boot: cannot map RAM above 4 GiB")
+			}
+		}
+		if r.End() > top {
+			top = r.End()
+		}
+	}
+	return uintptr((top + oneG - 1) &^ (oneG - 1))
+}
+
+// Auxiliary vector keys the runtime reads.
+const (
+	atNull   = 0
+	atPagesz = 6
+	atRandom = 25
+)
+
+// buildStack lays out a Linux process's initial stack at the top of
+// m0Stack: argc, argv, envp (the NAME=value words of the command line whose
+// name is upper case, such as GODEBUG), auxv, then the strings and 16
+// random bytes they point to.
+//
+//go:nosplit
+//go:noinline
+func buildStack() uintptr {
+	top := uintptr(unsafe.Pointer(&m0Stack[0])) + m0StackSize
+	strs := top - 4096 // strings and random bytes live in the top page
+	at := strs
+
+	argv0 := at
+	at = putBytes(at, []byte("gofly"))
+	var envp [16]uintptr
+	nenv := 0
+	for i := 0; i < cmdlineLen && nenv < len(envp); {
+		for i < cmdlineLen && cmdline[i] == ' ' {
+			i++
+		}
+		start := i
+		for i < cmdlineLen && cmdline[i] != ' ' {
+			i++
+		}
+		if isEnvWord(cmdline[start:i]) && at+uintptr(i-start)+1 < top-32 {
+			envp[nenv] = at
+			nenv++
+			at = putBytes(at, cmdline[start:i])
+		}
+	}
+	random := (at + 15) &^ 15
+	*(*uint64)(ptrAt(random)) = sys.Random()
+	*(*uint64)(ptrAt(random + 8)) = sys.Random()
+
+	// Words, from the lowest address: argc, argv[0], 0, envp…, 0, then
+	// the AT_PAGESZ, AT_RANDOM and AT_NULL pairs.
+	words := 3 + nenv + 1 + 6
+	sp := (strs - uintptr(words)*8) &^ 15
+	w := putWord(sp, 1)
+	w = putWord(w, argv0)
+	w = putWord(w, 0)
+	for j := 0; j < nenv; j++ {
+		w = putWord(w, envp[j])
+	}
+	w = putWord(w, 0)
+	w = putWord(w, atPagesz)
+	w = putWord(w, 4096)
+	w = putWord(w, atRandom)
+	w = putWord(w, random)
+	w = putWord(w, atNull)
+	putWord(w, 0)
+	return sp
+}
+
+// isEnvWord reports whether w looks like NAME=value with an upper-case
+// NAME, the command-line words passed to the program's environment.
+//
+//go:nosplit
+func isEnvWord(w []byte) bool {
+	for i, c := range w {
+		switch {
+		case c == '=' && i > 0:
+			return true
+		case c >= 'A' && c <= 'Z', c == '_', c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+//go:nosplit
+func putBytes(at uintptr, b []byte) uintptr {
+	for i, c := range b {
+		*(*byte)(ptrAt(at + uintptr(i))) = c
+	}
+	*(*byte)(ptrAt(at + uintptr(len(b)))) = 0
+	return at + uintptr(len(b)) + 1
+}
+
+//go:nosplit
+func putWord(at, v uintptr) uintptr {
+	*(*uintptr)(ptrAt(at)) = v
+	return at + 8
+}

@@ -1,0 +1,37 @@
+// Package kernel is Gofly's core: it takes the machine from the boot stub,
+// prepares it for the Go runtime, and serves every trap afterwards. A Go
+// program becomes a Gofly kernel by importing this package and calling
+// Start from main; the linker flags in the Makefile make entry (in
+// entry_amd64.s) the image's entry point.
+//
+// Boot sequence: the multiboot stub (boot/boot.S) enters long mode, copies
+// the Go image to 16 MiB and jumps to entry, which sets up a boot stack,
+// TLS and the per-CPU GS base and calls early. early builds the page
+// allocator, descriptor tables, SYSCALL path, timers and the first two
+// threads, and returns a Linux-style initial stack; entry then jumps to the
+// runtime's own _rt0_amd64_linux with interrupts on. From then on the
+// runtime's system calls land in trap (via syscallEntry) and are served by
+// package sys.
+//
+// Trap path: every IDT vector and SYSCALL saves an amd64.Frame and the FPU
+// state on the per-CPU trap stack, calls trap, lets lwkt.Schedule swap in
+// another thread's state if needed, and resumes with IRETQ.
+//
+// Faults: demand-paging faults are resolved by package vm; a nil-page fault
+// in Go code becomes SIGSEGV and hence a recoverable Go panic; any other
+// exception prints a register report and, when it happened in a Go
+// thread, redirects that thread into reportFault, which decodes the
+// instruction with x86asm and prints the Go stack before stopping.
+//
+// Invariants:
+//   - below-runtime: *_nosplit.go files and the assembly never allocate,
+//     grow a stack or store Go pointers (checked by the Makefile's wb
+//     target through -gcflags=-d=wb,-m).
+//   - one-trap-stack: the trap path never enables interrupts, so the
+//     trap stack holds at most one frame (exceptions use the fault stack).
+//
+// Per-CPU state (cpuLocal) is reached through GS; there is one CPU until
+// the SMP issue.
+//
+//go:generate go run gen_vectors.go
+package kernel

@@ -1,0 +1,40 @@
+package kernel
+
+import (
+	"gofly/arch/amd64"
+	"gofly/drivers/acpi"
+	"gofly/drivers/power"
+	"gofly/klog"
+)
+
+// Start finishes bringing the kernel up once the Go runtime runs: it reads
+// the ACPI tables (for power-off) and records the timeline. The shell or
+// any other Go program calls it first thing in main.
+func Start() {
+	mark(PhaseMain, amd64.Rdtsc())
+	t, err := acpi.Load(machine{})
+	if err != nil {
+		klog.Puts("gofly: acpi: " + err.Error() + "\n")
+		return
+	}
+	ACPI = t
+	fadt, err := t.FADT()
+	if err != nil {
+		klog.Puts("gofly: acpi: " + err.Error() + "\n")
+		return
+	}
+	a, b, err := t.S5()
+	if err != nil {
+		klog.Puts("gofly: acpi: " + err.Error() + "\n")
+		return
+	}
+	power.S5.PM1a, power.S5.PM1b = uint16(fadt.PM1aCnt), uint16(fadt.PM1bCnt)
+	power.S5.SlpA, power.S5.SlpB = uint16(a), uint16(b)
+	power.S5.Valid = fadt.PM1aCnt != 0
+}
+
+// ACPI holds the firmware's tables, or nil if they could not be read.
+var ACPI *acpi.Tables
+
+// Mark records that the boot reached phase p (the shell marks PhasePrompt).
+func Mark(p Phase) { mark(p, amd64.Rdtsc()) }

@@ -1,0 +1,238 @@
+package kernel
+
+// The trap path runs on the per-CPU trap or fault stack with interrupts
+// off and no g of its own (FS:-8 is the interrupted thread's g, which this
+// code never uses): nosplit, allocation-free, no pointer stores into the
+// Go heap.
+
+import (
+	"gofly/arch/amd64"
+	"gofly/drivers/pic"
+	"gofly/drivers/power"
+	"gofly/drivers/timer"
+	"gofly/drivers/uart"
+	"gofly/klog"
+	"gofly/lwkt"
+	"gofly/sys"
+	"gofly/vm"
+)
+
+// Interrupt and exception counters, for the shell.
+var (
+	irqCount       [16]uint64
+	spuriousIRQs   uint64
+	strayVectors   uint64
+	signalsRaised  uint64
+	pageFaultsSeen uint64
+)
+
+// trap serves one trap: the frame f is the interrupted thread's state and
+// is what the IRETQ in trapEntry resumes. See entry_amd64.s.
+//
+//go:nosplit
+func trap(f *amd64.Frame) {
+	fpu := cpu0.fpu
+	lwkt.SetTrapFrame(f.RSP)
+	v := f.Vector
+	switch {
+	case v == amd64.VectorSyscall:
+		sys.Dispatch(f, fpu)
+	case v >= amd64.VectorIRQ0 && v < amd64.VectorIRQ0+16:
+		irq(uint8(v - amd64.VectorIRQ0))
+	case v < 32:
+		exception(f, fpu)
+	default:
+		strayVectors++
+	}
+	lwkt.Schedule(f, fpu)
+	sys.DeliverPending(f, fpu)
+}
+
+//go:nosplit
+func irq(n uint8) {
+	if pic.Spurious(n) {
+		spuriousIRQs++
+		return
+	}
+	irqCount[n]++
+	switch n {
+	case 0:
+		pic.EOI(0)
+		timer.Tick()
+		lwkt.Tick(timer.Nanotime())
+	case 4:
+		uart.Interrupt()
+		pic.EOI(4)
+		sys.ConsoleInput()
+	default:
+		pic.EOI(n)
+	}
+}
+
+// inKernel reports whether a trap interrupted the kernel itself (the trap
+// path or the idle thread) rather than a Go thread.
+//
+//go:nosplit
+func inKernel(f *amd64.Frame) bool {
+	lo, hi := amd64.TrapStackBounds(0)
+	return f.RSP >= uint64(lo) && f.RSP <= uint64(hi) || lwkt.Current() == lwkt.Idle()
+}
+
+// exception handles CPU exceptions. A page fault in a Go thread inside a
+// mapped range is demand paging; a nil-page fault becomes SIGSEGV, which Go
+// turns into a recoverable panic. Anything else is fatal: the register
+// report is printed here, and where the faulting thread is a Go thread it
+// is redirected into reportFault to decode the instruction and print its Go
+// stack before the machine stops.
+//
+//go:nosplit
+func exception(f *amd64.Frame, fpu uintptr) {
+	var cr2 uint64
+	kernel := inKernel(f)
+	if f.Vector == amd64.VectorPF {
+		cr2 = amd64.ReadCR2()
+		pageFaultsSeen++
+		if !kernel {
+			write, exec := f.Error&2 != 0, f.Error&16 != 0
+			if vm.Kernel.Fault(uintptr(cr2), write, exec) {
+				return
+			}
+			if cr2 < 4096 && sys.Deliver(f, fpu, sys.SIGSEGV, sys.SEGVMapErr, cr2) {
+				signalsRaised++
+				return
+			}
+		}
+	}
+	if f.Vector == amd64.VectorNMI {
+		klog.Puts("gofly: NMI ignored\n")
+		return
+	}
+	if faultRecord.taken {
+		klog.Puts("gofly: fault while reporting a fault\n")
+		kernel = true
+	}
+	recordFault(f, cr2)
+	printFault()
+	if kernel || !injectReport(f) {
+		power.Fail(failFault)
+	}
+}
+
+// failFault is the isa-debug-exit code of a fatal CPU exception (QEMU
+// exits with status 5).
+const failFault = 2
+
+// faultRecord is the state of the fatal fault being reported.
+var faultRecord struct {
+	taken  bool
+	frame  amd64.Frame
+	cr2    uint64
+	thread int32
+	code   [16]byte
+	ncode  int
+}
+
+//go:nosplit
+func recordFault(f *amd64.Frame, cr2 uint64) {
+	r := &faultRecord
+	r.taken = true
+	r.frame = *f
+	r.cr2 = cr2
+	r.thread = lwkt.CurrentThread().ID
+	r.ncode = 0
+	for i := uint64(0); i < uint64(len(r.code)); i++ {
+		if _, ok := kernelPmapExtract(f.RIP + i); !ok {
+			break
+		}
+		r.code[i] = *(*byte)(ptrAt(uintptr(f.RIP + i)))
+		r.ncode++
+	}
+}
+
+var exceptionNames = [32]string{
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack fault", "#GP general protection",
+	"#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+	"#MC machine check", "#XM SIMD exception", "#VE virtualization",
+	"#CP control protection", "reserved 22", "reserved 23", "reserved 24",
+	"reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+	"#VC VMM communication", "#SX security", "reserved 31",
+}
+
+//go:nosplit
+func printFault() {
+	r := &faultRecord
+	f := &r.frame
+	klog.Puts("\ngofly: kernel fault: ")
+	klog.Puts(exceptionNames[f.Vector&31])
+	klog.Puts(" (vector ")
+	klog.Dec(f.Vector)
+	klog.Puts(") error ")
+	klog.Hex(f.Error)
+	klog.Puts(" cr2 ")
+	klog.Hex(r.cr2)
+	klog.Puts(" thread ")
+	klog.Dec(uint64(r.thread))
+	klog.Puts("\n")
+	reg("rip", f.RIP)
+	reg("rsp", f.RSP)
+	reg("rflags", f.RFLAGS)
+	reg("cs", f.CS)
+	klog.Puts("\n")
+	reg("rax", f.RAX)
+	reg("rbx", f.RBX)
+	reg("rcx", f.RCX)
+	reg("rdx", f.RDX)
+	klog.Puts("\n")
+	reg("rsi", f.RSI)
+	reg("rdi", f.RDI)
+	reg("rbp", f.RBP)
+	reg("r8", f.R8)
+	klog.Puts("\n")
+	reg("r9", f.R9)
+	reg("r10", f.R10)
+	reg("r11", f.R11)
+	reg("r12", f.R12)
+	klog.Puts("\n")
+	reg("r13", f.R13)
+	reg("r14", f.R14)
+	reg("r15", f.R15)
+	klog.Puts("\n  code at rip:")
+	for i := 0; i < r.ncode; i++ {
+		klog.Puts(" ")
+		klog.Puts(hexByte[r.code[i]>>4 : r.code[i]>>4+1])
+		klog.Puts(hexByte[r.code[i]&15 : r.code[i]&15+1])
+	}
+	klog.Puts("\n")
+}
+
+const hexByte = "0123456789abcdef"
+
+//go:nosplit
+func reg(name string, v uint64) {
+	klog.Puts("  ")
+	klog.Puts(name)
+	klog.Puts("=")
+	klog.Hex(v)
+}
+
+// injectReport makes the faulting thread call reportFault when it
+// resumes: the faulting RIP is pushed as a return address, so the Go
+// traceback continues into the faulting function, as the runtime does for
+// sigpanic.
+//
+//go:nosplit
+func injectReport(f *amd64.Frame) bool {
+	sp := uintptr(f.RSP - 8)
+	if !vm.Kernel.Touch(sp, 8, true) {
+		return false
+	}
+	*(*uint64)(ptrAt(sp)) = f.RIP
+	_, _, trampoline := codeAddrs()
+	f.RSP = uint64(sp)
+	f.RIP = uint64(trampoline)
+	f.RFLAGS &^= amd64.FlagTF | amd64.FlagDF
+	return true
+}

@@ -1,0 +1,449 @@
+package lwkt
+
+// Scheduling runs in trap context and during early boot: every function is
+// nosplit and allocation-free; thread links are indices, not pointers.
+
+import (
+	"gofly/arch/amd64"
+)
+
+// MaxThreads bounds the thread table.
+const MaxThreads = 128
+
+// State is a thread's scheduling state.
+type State uint8
+
+const (
+	Free State = iota
+	Runnable
+	Running
+	Blocked
+)
+
+var stateNames = [...]string{"free", "runnable", "running", "blocked"}
+
+func (s State) String() string { return stateNames[s] }
+
+// WaitKind says why a Blocked thread waits.
+type WaitKind uint8
+
+const (
+	WaitNone WaitKind = iota
+	WaitFutex
+	WaitSleep
+	WaitEpoll
+	WaitRead
+)
+
+var waitNames = [...]string{"", "futex", "sleep", "epoll", "read"}
+
+func (w WaitKind) String() string { return waitNames[w] }
+
+// Priorities (DragonFly sys/thread.h).
+const (
+	PriIdle       = 0
+	PriKernDaemon = 12
+)
+
+// Quantum is how many timer ticks a thread runs before an equal-priority
+// peer gets the CPU.
+const Quantum = 10
+
+// Thread is one kernel-scheduled thread.
+type Thread struct {
+	Frame  amd64.Frame
+	fpu    [512 + amd64.FPUAlign]byte
+	FSBase uint64
+
+	ID    int32
+	state State
+	pri   uint8
+	gd    uint8 // owning CPU
+
+	Wait       WaitKind
+	WaitKey    uintptr // futex address, epoll fd, ...
+	WaitArg    [3]uintptr
+	Deadline   int64  // monotonic ns; 0 = none
+	TimeoutRet uint64 // RAX value when the deadline passes
+
+	next, prev int32 // run-queue links (indices; -1 = none)
+
+	// Accounting.
+	Cycles   uint64 // TSC cycles spent running
+	Switches uint64 // times switched in
+	since    uint64 // TSC when last switched in
+	ticks    int    // timer ticks in the current quantum
+
+	// Signal state, owned by the system-call layer.
+	SigMask    uint64
+	SigPending uint64
+	AltSP      uint64
+	AltSize    uint64
+	AltFlags   uint32
+}
+
+// Globaldata is one CPU's scheduler (DragonFly's globaldata).
+type Globaldata struct {
+	cpu          int
+	cur          int32
+	idle         int32
+	head, tail   int32 // run queue, highest priority first
+	Switches     uint64
+	IdleCycles   uint64
+	resched      bool
+	nextDeadline int64  // earliest Deadline of a blocked thread; 0 = none
+	trapRSP      uint64 // RSP of the thread interrupted by the current trap
+}
+
+var (
+	threads [MaxThreads]Thread
+	gds     [amd64.MaxCPUs]Globaldata
+	nextID  int32 = 1
+)
+
+// Thread returns the thread in slot i.
+//
+//go:nosplit
+func Get(i int32) *Thread { return &threads[i] }
+
+// Current returns the slot of CPU 0's running thread.
+//
+//go:nosplit
+func Current() int32 { return gds[0].cur }
+
+// CurrentThread returns CPU 0's running thread.
+//
+//go:nosplit
+func CurrentThread() *Thread { return &threads[gds[0].cur] }
+
+//go:nosplit
+func (t *Thread) fpuArea() uintptr {
+	p := uintptrOf(&t.fpu[0])
+	return (p + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)
+}
+
+// Init makes the running code thread 1 of CPU 0 and creates the idle
+// thread, which starts at idlePC on the stack ending at idleSP with FS base
+// idleFS (a valid TLS block: the trap path reads FS:-8 whichever thread it
+// interrupted).
+//
+//go:nosplit
+func Init(idlePC, idleSP uintptr, idleFS uint64) {
+	g := &gds[0]
+	g.head, g.tail = -1, -1
+	for i := range threads {
+		threads[i].next, threads[i].prev = -1, -1
+	}
+	g.idle = alloc(0, PriIdle)
+	idle := &threads[g.idle]
+	idle.Frame.RIP = uint64(idlePC)
+	idle.Frame.RSP = uint64(idleSP)
+	idle.Frame.CS = amd64.KernelCS
+	idle.Frame.SS = amd64.KernelDS
+	idle.Frame.RFLAGS = amd64.FlagIF | 2
+	idle.FSBase = idleFS
+	amd64.Fxsave(idle.fpuArea()) // any valid FXSAVE image will do
+	idle.state = Blocked         // never on the run queue
+
+	g.cur = alloc(0, PriKernDaemon)
+	threads[g.cur].state = Running
+	threads[g.cur].since = amd64.Rdtsc()
+}
+
+// alloc takes a free slot for CPU cpu and gives it a thread ID.
+//
+//go:nosplit
+func alloc(cpu int, pri uint8) int32 {
+	for i := range threads {
+		t := &threads[i]
+		if t.state == Free {
+			*t = Thread{}
+			t.ID = nextID
+			nextID++
+			t.gd = uint8(cpu)
+			t.pri = pri
+			t.next, t.prev = -1, -1
+			t.state = Blocked // not yet runnable; caller decides
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+// Clone creates a thread that resumes from parent frame f with RAX = 0,
+// the given stack pointer and FS base, and the parent's FPU state taken
+// from fpu. It returns the new thread's ID, or -1 when the table is full.
+//
+//go:nosplit
+func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
+	g := &gds[0]
+	i := alloc(0, threads[g.cur].pri)
+	if i < 0 {
+		return -1
+	}
+	t := &threads[i]
+	t.Frame = *f
+	t.Frame.RAX = 0
+	t.Frame.RSP = sp
+	t.FSBase = fsbase
+	t.SigMask = threads[g.cur].SigMask
+	copyFPU(t.fpuArea(), fpu)
+	makeRunnable(g, i)
+	return t.ID
+}
+
+// Exit frees the current thread; Schedule then picks another.
+//
+//go:nosplit
+func Exit() {
+	g := &gds[0]
+	account(g, g.cur)
+	threads[g.cur].state = Free
+	g.resched = true
+}
+
+// Block parks the current thread until Wakeup or, when deadline is
+// non-zero, until the monotonic clock passes it, when its system call
+// returns timeoutRet. The caller returns to the trap path, whose Schedule
+// switches away.
+//
+//go:nosplit
+func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
+	g := &gds[0]
+	t := &threads[g.cur]
+	t.state = Blocked
+	t.Wait = kind
+	t.WaitKey = key
+	t.Deadline = deadline
+	t.TimeoutRet = timeoutRet
+	if deadline != 0 && (g.nextDeadline == 0 || deadline < g.nextDeadline) {
+		g.nextDeadline = deadline
+	}
+	g.resched = true
+}
+
+// Wakeup makes blocked thread i runnable with its system call returning
+// ret.
+//
+//go:nosplit
+func Wakeup(i int32, ret uint64) {
+	t := &threads[i]
+	if t.state != Blocked || t.Wait == WaitNone {
+		return
+	}
+	t.Wait = WaitNone
+	t.Deadline = 0
+	t.Frame.RAX = ret
+	makeRunnable(&gds[t.gd], i)
+}
+
+// Yield puts the current thread behind its equal-priority peers.
+//
+//go:nosplit
+func Yield() {
+	g := &gds[0]
+	threads[g.cur].ticks = Quantum
+	g.resched = true
+}
+
+// FindBlocked returns the slot of the next thread after slot from (-1 to
+// start) blocked with kind and key, or -1.
+//
+//go:nosplit
+func FindBlocked(from int32, kind WaitKind, key uintptr) int32 {
+	for i := from + 1; i < MaxThreads; i++ {
+		t := &threads[i]
+		if t.state == Blocked && t.Wait == kind && t.WaitKey == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// FindID returns the slot of the live thread with ID id, or -1.
+//
+//go:nosplit
+func FindID(id int32) int32 {
+	for i := range threads {
+		if threads[i].state != Free && threads[i].ID == id {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+//go:nosplit
+func makeRunnable(g *Globaldata, i int32) {
+	t := &threads[i]
+	t.state = Runnable
+	// Insert behind every thread of equal or higher priority.
+	at := g.tail
+	for at >= 0 && threads[at].pri < t.pri {
+		at = threads[at].prev
+	}
+	t.prev = at
+	if at < 0 {
+		t.next = g.head
+		g.head = i
+	} else {
+		t.next = threads[at].next
+		threads[at].next = i
+	}
+	if t.next < 0 {
+		g.tail = i
+	} else {
+		threads[t.next].prev = i
+	}
+	if g.cur == g.idle || t.pri > threads[g.cur].pri {
+		g.resched = true
+	}
+}
+
+//go:nosplit
+func dequeue(g *Globaldata) int32 {
+	i := g.head
+	if i < 0 {
+		return -1
+	}
+	t := &threads[i]
+	g.head = t.next
+	if g.head < 0 {
+		g.tail = -1
+	} else {
+		threads[g.head].prev = -1
+	}
+	t.next, t.prev = -1, -1
+	return i
+}
+
+//go:nosplit
+func account(g *Globaldata, i int32) {
+	t := &threads[i]
+	now := amd64.Rdtsc()
+	d := now - t.since
+	t.Cycles += d
+	t.since = now
+	if i == g.idle {
+		g.IdleCycles += d
+	}
+}
+
+// Tick is called from the timer interrupt with the monotonic time: it
+// wakes threads whose deadline passed and ends the current quantum.
+//
+//go:nosplit
+func Tick(now int64) {
+	g := &gds[0]
+	if g.nextDeadline != 0 && now >= g.nextDeadline {
+		g.nextDeadline = 0
+		for i := range threads {
+			t := &threads[i]
+			if t.state != Blocked || t.Deadline == 0 {
+				continue
+			}
+			if now >= t.Deadline {
+				Wakeup(int32(i), t.TimeoutRet)
+			} else if g.nextDeadline == 0 || t.Deadline < g.nextDeadline {
+				g.nextDeadline = t.Deadline
+			}
+		}
+	}
+	cur := &threads[g.cur]
+	cur.ticks++
+	if cur.ticks >= Quantum && g.head >= 0 {
+		g.resched = true
+	}
+}
+
+// Schedule switches CPU 0 to the best runnable thread if the current one
+// blocked, exited, used up its quantum or was outranked. f is the frame
+// the trap path will resume and fpu the FXSAVE image it will restore; both
+// are rewritten on a switch.
+//
+//go:nosplit
+func Schedule(f *amd64.Frame, fpu uintptr) {
+	g := &gds[0]
+	if !g.resched {
+		return
+	}
+	g.resched = false
+	cur := g.cur
+	ct := &threads[cur]
+	if ct.state == Running && cur != g.idle {
+		if g.head < 0 || threads[g.head].pri < ct.pri ||
+			(threads[g.head].pri == ct.pri && ct.ticks < Quantum) {
+			return // nothing better to run
+		}
+		makeRunnable(g, cur)
+	}
+	next := dequeue(g)
+	if next < 0 {
+		next = g.idle
+	}
+	if next == cur {
+		if cur != g.idle {
+			ct.state = Running
+		}
+		return
+	}
+	switchTo(g, cur, next, f, fpu)
+}
+
+//go:nosplit
+func switchTo(g *Globaldata, cur, next int32, f *amd64.Frame, fpu uintptr) {
+	ct, nt := &threads[cur], &threads[next]
+	if ct.state != Free {
+		account(g, cur)
+		ct.Frame = *f
+		copyFPU(ct.fpuArea(), fpu)
+		ct.FSBase = amd64.Rdmsr(msrFSBase)
+	}
+	*f = nt.Frame
+	copyFPU(fpu, nt.fpuArea())
+	amd64.Wrmsr(msrFSBase, nt.FSBase)
+	if next != g.idle {
+		nt.state = Running
+	}
+	nt.ticks = 0
+	nt.since = amd64.Rdtsc()
+	nt.Switches++
+	g.Switches++
+	g.cur = next
+}
+
+const msrFSBase = 0xC0000100
+
+//go:nosplit
+func copyFPU(dst, src uintptr) {
+	*(*[512]byte)(ptr(dst)) = *(*[512]byte)(ptr(src))
+}
+
+// FindAnyBlocked returns the slot of the next thread after slot from (-1
+// to start) blocked with kind, whatever its key, or -1.
+//
+//go:nosplit
+func FindAnyBlocked(from int32, kind WaitKind) int32 {
+	for i := from + 1; i < MaxThreads; i++ {
+		t := &threads[i]
+		if t.state == Blocked && t.Wait == kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// Idle returns the slot of CPU 0's idle thread.
+//
+//go:nosplit
+func Idle() int32 { return gds[0].idle }
+
+// CurrentFrameRSP returns the stack pointer the current thread trapped
+// with; the trap path records it on entry.
+//
+//go:nosplit
+func CurrentFrameRSP() uint64 { return gds[0].trapRSP }
+
+// SetTrapFrame records the frame of the trap being served.
+//
+//go:nosplit
+func SetTrapFrame(rsp uint64) { gds[0].trapRSP = rsp }
