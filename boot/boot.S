@@ -155,11 +155,21 @@ long_mode:
 	movq 0x08(%r11), %rsi           /* p_offset */
 	addq %rbx, %rsi                 /* source inside this image */
 	movq 0x20(%r11), %rcx           /* p_filesz */
+	movq %rcx, %rdx
+	shrq $3, %rcx
+	rep movsq                       /* whole quadwords: TCG runs each rep step */
+	movq %rdx, %rcx                 /* ... so 8 bytes a step beat 1 */
+	andq $7, %rcx
 	rep movsb
 	movq 0x28(%r11), %rcx           /* p_memsz */
 	subq 0x20(%r11), %rcx           /* BSS bytes after the file part */
 	xorl %eax, %eax
-	rep stosb                       /* RDI already points past the copy */
+	movq %rcx, %rdx
+	shrq $3, %rcx
+	rep stosq                       /* RDI already points past the copy */
+	movq %rdx, %rcx
+	andq $7, %rcx
+	rep stosb
 	cmpq %r12, %rdi
 	cmovaq %rdi, %r12
 5:	addq %r9, %r11

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"runtime"
+
 	"gofly/arch/amd64"
 	"gofly/drivers/acpi"
 	"gofly/drivers/power"
@@ -38,3 +40,6 @@ var ACPI *acpi.Tables
 
 // Mark records that the boot reached phase p (the shell marks PhasePrompt).
 func Mark(p Phase) { mark(p, amd64.Rdtsc()) }
+
+// GoVersion names the Go release the kernel was built with.
+func GoVersion() string { return runtime.Version() }

@@ -1,0 +1,108 @@
+package kernel
+
+import (
+	"fmt"
+	"strings"
+
+	"gofly/arch/amd64"
+	"gofly/drivers/timer"
+	"gofly/mm"
+)
+
+// Cmdline returns the multiboot command line.
+func Cmdline() string { return string(cmdline[:cmdlineLen]) }
+
+// CmdlineTruncated returns how many command-line bytes did not fit.
+func CmdlineTruncated() int { return cmdlineTruncated }
+
+// MemoryMap returns the firmware memory map and how many entries did not
+// fit the kernel's table.
+func MemoryMap() ([]MemRegion, int) {
+	return append([]MemRegion(nil), memMap[:nMemMap]...), memMapLost
+}
+
+// Image returns where the boot stub and the Go image sit.
+func Image() (stub, goImage mm.Range) { return imageStub, imageGo }
+
+// Stamp is one boot-timeline entry.
+type Stamp struct {
+	Name string
+	TSC  uint64
+}
+
+// Timeline returns the boot phases reached so far, in order.
+func Timeline() []Stamp {
+	var out []Stamp
+	for p := Phase(0); p < numPhases; p++ {
+		if stamps[p] != 0 {
+			out = append(out, Stamp{phaseNames[p], stamps[p]})
+		}
+	}
+	return out
+}
+
+// Counters are the trap path's event counts.
+type Counters struct {
+	IRQs       [16]uint64
+	Spurious   uint64
+	Stray      uint64
+	Signals    uint64
+	PageFaults uint64
+}
+
+// TrapCounters returns the trap path's counters.
+func TrapCounters() Counters {
+	return Counters{irqCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen}
+}
+
+// Critical runs fn with interrupts off on this CPU, so that what fn reads
+// of the kernel's tables cannot change under it. fn must not block.
+func Critical(fn func()) {
+	fl := amd64.Rflags()
+	amd64.Cli()
+	defer func() {
+		if fl&amd64.FlagIF != 0 {
+			amd64.Sti()
+		}
+	}()
+	fn()
+}
+
+// FaultKinds lists what Fault can raise.
+var FaultKinds = []string{"pf", "gp", "ud", "de", "nil", "panic"}
+
+// Fault raises a deliberate fault of the given kind: the CPU exceptions
+// (#PF at an unmapped address, #GP, #UD, #DE) are fatal and stop the
+// machine with a report; "nil" dereferences a nil pointer, which the caller
+// may recover; "panic" panics.
+func Fault(kind string) error {
+	switch kind {
+	case "pf":
+		p := (*uint64)(mm.Ptr(0x7ff0_0000_0000)) // in the user range, never mapped
+		faultSink = *p
+	case "gp":
+		faultGP()
+	case "ud":
+		faultUD()
+	case "de":
+		faultDE()
+	case "nil":
+		var p *uint64
+		faultSink = *p
+	case "panic":
+		panic("deliberate panic from the fault command")
+	default:
+		return fmt.Errorf("fault: unknown kind %q (want one of %s)", kind, strings.Join(FaultKinds, ", "))
+	}
+	return nil
+}
+
+// faultSink keeps the faulting loads from being optimised away.
+var faultSink uint64
+
+func faultUD()
+func faultDE()
+func faultGP()
+
+// Uptime returns the time since the TSC was calibrated at boot.
+func Uptime() int64 { return timer.Nanotime() }

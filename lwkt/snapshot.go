@@ -1,0 +1,108 @@
+package lwkt
+
+import (
+	"fmt"
+
+	"gofly/arch/amd64"
+)
+
+// ThreadInfo is a copy of one thread's public state, for ps.
+type ThreadInfo struct {
+	Slot     int32
+	ID       int32
+	CPU      int
+	State    State
+	Wait     WaitKind
+	Pri      uint8
+	Idle     bool
+	Current  bool
+	Cycles   uint64
+	Switches uint64
+}
+
+// CPUInfo is a copy of one CPU's scheduler counters.
+type CPUInfo struct {
+	Switches   uint64
+	IdleCycles uint64
+}
+
+// Snapshot copies every live thread's state with interrupts off, so the
+// copy is consistent.
+func Snapshot() ([]ThreadInfo, CPUInfo) {
+	out := make([]ThreadInfo, 0, 16)
+	fl := amd64.Rflags()
+	amd64.Cli()
+	g := &gds[0]
+	cur := g.cur
+	now := amd64.Rdtsc()
+	var buf [MaxThreads]ThreadInfo
+	n := 0
+	for i := range threads {
+		t := &threads[i]
+		if t.state == Free {
+			continue
+		}
+		c := t.Cycles
+		if int32(i) == cur {
+			c += now - t.since
+		}
+		buf[n] = ThreadInfo{int32(i), t.ID, int(t.gd), t.state, t.Wait, t.pri, int32(i) == g.idle, int32(i) == cur, c, t.Switches}
+		n++
+	}
+	ci := CPUInfo{g.Switches, g.IdleCycles}
+	if cur == g.idle {
+		ci.IdleCycles += now - threads[cur].since
+	}
+	if fl&amd64.FlagIF != 0 {
+		amd64.Sti()
+	}
+	return append(out, buf[:n]...), ci
+}
+
+// SelfTest checks the scheduler's invariants on the live thread table.
+func SelfTest() error {
+	fl := amd64.Rflags()
+	amd64.Cli()
+	err := check()
+	if fl&amd64.FlagIF != 0 {
+		amd64.Sti()
+	}
+	return err
+}
+
+func check() error {
+	g := &gds[0]
+	onQueue := [MaxThreads]bool{}
+	prevPri := 255
+	n := 0
+	for i := g.head; i >= 0; i = threads[i].next {
+		t := &threads[i]
+		if n++; n > MaxThreads {
+			return fmt.Errorf("lwkt: runq-state: run queue has a cycle")
+		}
+		if t.state != Runnable {
+			return fmt.Errorf("lwkt: runq-state: thread %d on the run queue is %v", t.ID, t.state)
+		}
+		if int(t.pri) > prevPri {
+			return fmt.Errorf("lwkt: runq-state: run queue not sorted by priority at thread %d", t.ID)
+		}
+		prevPri = int(t.pri)
+		onQueue[i] = true
+	}
+	for i := range threads {
+		t := &threads[i]
+		if t.state == Runnable && !onQueue[i] {
+			return fmt.Errorf("lwkt: runq-state: runnable thread %d not on the run queue", t.ID)
+		}
+		if t.state != Free && int(t.gd) != g.cpu {
+			return fmt.Errorf("lwkt: owner-cpu: thread %d owned by cpu %d on cpu %d's table", t.ID, t.gd, g.cpu)
+		}
+		if t.state == Blocked && int32(i) != g.idle && t.Wait == WaitNone {
+			return fmt.Errorf("lwkt: blocked-why: thread %d blocked with no wait kind", t.ID)
+		}
+	}
+	if c := &threads[g.cur]; g.cur != g.idle && c.state != Running {
+		return fmt.Errorf("lwkt: runq-state: current thread %d is %v", c.ID, c.state)
+	}
+	return nil
+}

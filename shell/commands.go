@@ -1,0 +1,280 @@
+package shell
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/klauspost/cpuid/v2"
+
+	"gofly/drivers/power"
+	"gofly/drivers/timer"
+	"gofly/drivers/uart"
+	"gofly/kernel"
+	"gofly/klog"
+	"gofly/lwkt"
+	"gofly/mm"
+	"gofly/pmap"
+	"gofly/sys"
+	"gofly/vm"
+)
+
+// Commands returns the kernel shell's commands.
+func Commands() map[string]*Command {
+	return map[string]*Command{
+		"echo":     {"[WORD...]", "print the words", cmdEcho},
+		"uptime":   {"", "time since boot", noArgs(cmdUptime)},
+		"date":     {"", "wall-clock time (UTC, from the RTC at boot)", noArgs(cmdDate)},
+		"mem":      {"", "memory map, free pages, page tables, Go heap", noArgs(cmdMem)},
+		"cpuinfo":  {"", "processor identification and features", noArgs(cmdCPUInfo)},
+		"cmdline":  {"", "the kernel command line", noArgs(cmdCmdline)},
+		"ps":       {"", "threads: state, priority, CPU time", noArgs(cmdPs)},
+		"dmesg":    {"", "the kernel log", noArgs(cmdDmesg)},
+		"syscalls": {"", "system calls served, by count", noArgs(cmdSyscalls)},
+		"boottime": {"", "the boot timeline", noArgs(cmdBoottime)},
+		"sleep":    {"DURATION", "sleep, e.g. sleep 250ms (at most 1m)", cmdSleep},
+		"fault":    {strings.Join(kernel.FaultKinds, "|"), "raise a deliberate fault (pf, gp, ud, de, panic stop the kernel)", cmdFault},
+		"selftest": {"", "run the in-kernel self-tests", noArgs(cmdSelftest)},
+		"poweroff": {"", "power the machine off (ACPI S5)", noArgs(cmdPoweroff)},
+		"reboot":   {"", "reset the machine", noArgs(cmdReboot)},
+	}
+}
+
+func noArgs(f func(*Shell) error) func(*Shell, []string) error {
+	return func(sh *Shell, args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("takes no arguments (got %q)", strings.Join(args, " "))
+		}
+		return f(sh)
+	}
+}
+
+func cmdEcho(sh *Shell, args []string) error {
+	fmt.Fprintln(sh.Out, strings.Join(args, " "))
+	return nil
+}
+
+func cmdUptime(sh *Shell) error {
+	up := time.Duration(kernel.Uptime())
+	ts, _ := lwkt.Snapshot()
+	fmt.Fprintf(sh.Out, "up %v, %d threads, %d timer ticks\n", up.Round(time.Millisecond), len(ts), timer.Ticks())
+	return nil
+}
+
+func cmdDate(sh *Shell) error {
+	fmt.Fprintln(sh.Out, time.Now().UTC().Format("Mon Jan _2 15:04:05 UTC 2006"))
+	return nil
+}
+
+var memTypes = map[uint32]string{1: "usable", 2: "reserved", 3: "ACPI reclaimable", 4: "ACPI NVS", 5: "bad"}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func cmdMem(sh *Shell) error {
+	w := sh.Out
+	regions, lost := kernel.MemoryMap()
+	fmt.Fprintln(w, "memory map (firmware):")
+	for _, r := range regions {
+		t := memTypes[r.Type]
+		if t == "" {
+			t = fmt.Sprintf("type %d", r.Type)
+		}
+		fmt.Fprintf(w, "  %#012x-%#012x  %-16s %s\n", r.Base, r.Base+r.Len-1, t, mib(r.Len))
+	}
+	if lost > 0 {
+		fmt.Fprintf(w, "  (%d more entries did not fit the kernel's table)\n", lost)
+	}
+	stub, img := kernel.Image()
+	bm := mm.Phys.Bitmap()
+	fmt.Fprintf(w, "kernel: boot stub %#x-%#x, Go image %#x-%#x (%s), page bitmap %#x (%s)\n",
+		stub.Base, stub.End()-1, img.Base, img.End()-1, mib(img.Len), bm.Base, mib(bm.Len))
+	var free, total, tables, resident uint64
+	var entries int
+	var faults uint64
+	kernel.Critical(func() {
+		free, total = mm.Phys.FreePages(), mm.Phys.TotalPages()
+		tables, resident = pmap.Kernel.Tables(), pmap.Kernel.Resident()
+		entries, faults = vm.Kernel.Len(), vm.Kernel.Faults
+	})
+	fmt.Fprintf(w, "pages: %d total (%s), %d free (%s), %d in use (%s)\n",
+		total, mib(total*mm.PageSize), free, mib(free*mm.PageSize), total-free, mib((total-free)*mm.PageSize))
+	fmt.Fprintf(w, "pmap: %d page-table pages, %d resident anonymous pages; vm: %d map entries, %d demand-zero faults\n",
+		tables, resident, entries, faults)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(w, "go heap: %s in use, %s from the kernel, %d GC cycles, %d goroutines\n",
+		mib(ms.HeapAlloc), mib(ms.Sys), ms.NumGC, runtime.NumGoroutine())
+	return nil
+}
+
+func cmdCPUInfo(sh *Shell) error {
+	c := cpuid.CPU
+	w := sh.Out
+	fmt.Fprintf(w, "cpu: %s (%s), family %d model %d stepping %d\n", c.BrandName, c.VendorString, c.Family, c.Model, c.Stepping)
+	fmt.Fprintf(w, "online CPUs: %d\n", sys.NCPU)
+	fmt.Fprintf(w, "tsc: %.1f MHz (calibrated against the PIT); tick %d Hz; NX %v\n",
+		float64(timer.TSCHz())/1e6, timer.TickHz(), pmap.NXEnabled)
+	fmt.Fprintf(w, "features: %s\n", strings.Join(c.FeatureSet(), " "))
+	return nil
+}
+
+func cmdCmdline(sh *Shell) error {
+	cl := kernel.Cmdline()
+	if cl == "" {
+		cl = "(empty)"
+	}
+	fmt.Fprintln(sh.Out, cl)
+	if n := kernel.CmdlineTruncated(); n > 0 {
+		return fmt.Errorf("%d more bytes did not fit the kernel's buffer", n)
+	}
+	return nil
+}
+
+func cyclesToDuration(c uint64) time.Duration { return time.Duration(timer.CyclesToNs(c)) }
+
+func cmdPs(sh *Shell) error {
+	ts, ci := lwkt.Snapshot()
+	fmt.Fprintf(sh.Out, "%5s %4s %-9s %-6s %4s %12s %9s\n", "TID", "CPU", "STATE", "WAIT", "PRI", "TIME", "SWITCHES")
+	for _, t := range ts {
+		state := t.State.String()
+		if t.Idle {
+			state = "idle"
+		}
+		if t.Current {
+			state += "*"
+		}
+		fmt.Fprintf(sh.Out, "%5d %4d %-9s %-6s %4d %12v %9d\n", t.ID, t.CPU, state, t.Wait, t.Pri,
+			cyclesToDuration(t.Cycles).Round(time.Microsecond), t.Switches)
+	}
+	fmt.Fprintf(sh.Out, "cpu 0: %d switches, idle %v\n", ci.Switches, cyclesToDuration(ci.IdleCycles).Round(time.Millisecond))
+	return nil
+}
+
+func cmdDmesg(sh *Shell) error {
+	buf := make([]byte, klog.RingSize)
+	n, lost := klog.Copy(buf)
+	if lost > 0 {
+		fmt.Fprintf(sh.Out, "(%d older bytes overwritten)\n", lost)
+	}
+	sh.Out.Write(buf[:n])
+	return nil
+}
+
+func cmdSyscalls(sh *Shell) error {
+	type row struct {
+		nr    int
+		name  string
+		count uint64
+	}
+	var rows []row
+	for nr, name := range sys.Names {
+		if c := sys.Count(nr); c > 0 {
+			rows = append(rows, row{nr, name, c})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].count > rows[j].count })
+	for _, r := range rows {
+		fmt.Fprintf(sh.Out, "%10d  %-18s (%d)\n", r.count, r.name, r.nr)
+	}
+	fmt.Fprintf(sh.Out, "%10d  unknown (ENOSYS)", sys.Unknown())
+	if sys.Unknown() > 0 {
+		fmt.Fprintf(sh.Out, ", last was %d", sys.LastUnknown())
+	}
+	fmt.Fprintln(sh.Out)
+	k := kernel.TrapCounters()
+	fmt.Fprintf(sh.Out, "traps: %d timer IRQs, %d serial IRQs, %d page faults, %d signals, %d spurious\n",
+		k.IRQs[0], k.IRQs[4], k.PageFaults, k.Signals, k.Spurious)
+	fmt.Fprintf(sh.Out, "serial: %d bytes buffered, %d dropped\n", uart.Rx.Len(), uart.Rx.Dropped())
+	return nil
+}
+
+func cmdBoottime(sh *Shell) error {
+	st := kernel.Timeline()
+	if len(st) == 0 {
+		return errors.New("no timeline recorded")
+	}
+	fmt.Fprintf(sh.Out, "%12s %12s  %s\n", "since stub", "step", "phase")
+	prev := st[0].TSC
+	for _, s := range st {
+		fmt.Fprintf(sh.Out, "%12v %12v  %s\n", cyclesToDuration(s.TSC-st[0].TSC).Round(time.Microsecond),
+			cyclesToDuration(s.TSC-prev).Round(time.Microsecond), s.Name)
+		prev = s.TSC
+	}
+	return nil
+}
+
+func cmdSleep(sh *Shell, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: sleep DURATION (e.g. 250ms, 2s)")
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil {
+		return fmt.Errorf("bad duration %q: want a number with a unit, e.g. 250ms", args[0])
+	}
+	if d < 0 || d > time.Minute {
+		return fmt.Errorf("duration %v out of range (0 to 1m)", d)
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	fmt.Fprintf(sh.Out, "slept %v\n", time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+func cmdFault(sh *Shell, args []string) (err error) {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: fault %s", strings.Join(kernel.FaultKinds, "|"))
+	}
+	if args[0] == "nil" {
+		defer func() {
+			if r := recover(); r != nil {
+				fmt.Fprintf(sh.Out, "recovered: %v\n", r)
+				err = nil
+			}
+		}()
+	}
+	return kernel.Fault(args[0])
+}
+
+func cmdSelftest(sh *Shell) error {
+	passed, failed := 0, 0
+	for _, c := range kernel.SelfTests() {
+		if err := c.Run(); err != nil {
+			failed++
+			fmt.Fprintf(sh.Out, "FAIL %s: %v\n", c.Name, err)
+			continue
+		}
+		passed++
+		fmt.Fprintf(sh.Out, "ok   %s\n", c.Name)
+	}
+	fmt.Fprintf(sh.Out, "%d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return fmt.Errorf("%d self-tests failed", failed)
+	}
+	return nil
+}
+
+func cmdPoweroff(sh *Shell) error {
+	fmt.Fprintln(sh.Out, "powering off")
+	if kernel.ACPI == nil {
+		return errors.New("no ACPI tables: cannot power off")
+	}
+	if err := kernel.ACPI.PowerOff(kernel.Machine()); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	return errors.New("the machine is still running after the ACPI S5 request")
+}
+
+func cmdReboot(sh *Shell) error {
+	fmt.Fprintln(sh.Out, "rebooting")
+	if kernel.ACPI != nil {
+		if err := kernel.ACPI.Reset(kernel.Machine()); err == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	power.Reset()
+	return errors.New("the machine did not reset")
+}

@@ -1,0 +1,136 @@
+package shell
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"gofly/kernel"
+	"gofly/shell/lineedit"
+)
+
+// Prompt is what the shell prints when it waits for a line.
+const Prompt = "gofly> "
+
+// Limits of the line editor.
+const (
+	MaxLine     = 4096
+	HistorySize = 64
+)
+
+// Command is one shell command.
+type Command struct {
+	Usage string // arguments, for help and usage errors
+	Help  string // one line
+	Run   func(sh *Shell, args []string) error
+}
+
+// Shell is one console session.
+type Shell struct {
+	ed   *lineedit.Editor
+	Out  io.Writer
+	cmds map[string]*Command
+	// Prompted is called after each prompt is printed.
+	Prompted func()
+}
+
+// New returns a shell writing to out with the given commands (plus help).
+func New(out io.Writer, cmds map[string]*Command) *Shell {
+	sh := &Shell{ed: lineedit.New(Prompt, MaxLine, HistorySize), Out: out, cmds: cmds}
+	cmds["help"] = &Command{"", "list the commands", (*Shell).help}
+	return sh
+}
+
+// Start prints the first prompt.
+func (sh *Shell) Start() { sh.prompt() }
+
+func (sh *Shell) prompt() {
+	sh.Out.Write(sh.ed.Prompt())
+	if sh.Prompted != nil {
+		sh.Prompted()
+	}
+}
+
+// Feed takes one input byte, running a command when a line completes.
+func (sh *Shell) Feed(b byte) {
+	out, ev := sh.ed.Feed(b)
+	if len(out) > 0 {
+		sh.Out.Write(out)
+	}
+	switch ev.Kind {
+	case lineedit.Line:
+		sh.Exec(ev.Line)
+		sh.prompt()
+	case lineedit.Error:
+		fmt.Fprintf(sh.Out, "gofly: %v\n", ev.Err)
+		sh.prompt()
+	case lineedit.Interrupt, lineedit.EOF:
+		sh.prompt()
+	}
+}
+
+// Exec runs one command line and prints its error, if any.
+func (sh *Shell) Exec(line string) {
+	words, err := split(line)
+	if err != nil {
+		fmt.Fprintf(sh.Out, "gofly: %v\n", err)
+		return
+	}
+	if len(words) == 0 {
+		return
+	}
+	c, ok := sh.cmds[words[0]]
+	if !ok {
+		fmt.Fprintf(sh.Out, "gofly: unknown command %q; type help for the list\n", words[0])
+		return
+	}
+	if err := c.Run(sh, words[1:]); err != nil {
+		fmt.Fprintf(sh.Out, "%s: %v\n", words[0], err)
+	}
+}
+
+// Run serves the console until reading it fails.
+func (sh *Shell) Run(in io.Reader) error {
+	sh.Start()
+	buf := make([]byte, 256)
+	for {
+		n, err := in.Read(buf)
+		for _, b := range buf[:n] {
+			sh.Feed(b)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (sh *Shell) help(args []string) error {
+	if len(args) > 0 {
+		c, ok := sh.cmds[args[0]]
+		if !ok {
+			return fmt.Errorf("no command %q", args[0])
+		}
+		fmt.Fprintf(sh.Out, "%s %s\n    %s\n", args[0], c.Usage, c.Help)
+		return nil
+	}
+	names := make([]string, 0, len(sh.cmds))
+	for n := range sh.cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := sh.cmds[n]
+		fmt.Fprintf(sh.Out, "  %-22s %s\n", strings.TrimSpace(n+" "+c.Usage), c.Help)
+	}
+	return nil
+}
+
+// Main runs the kernel shell on the console. It returns only if the
+// console cannot be read.
+func Main() error {
+	sh := New(os.Stdout, Commands())
+	sh.Prompted = func() { kernel.Mark(kernel.PhasePrompt) }
+	return sh.Run(os.Stdin)
+}
