@@ -22,9 +22,15 @@ SOURCES := $(shell find . -path ./$(BUILD) -prune -o \( -name '*.go' -o -name '*
 QEMU_ARGS = -accel tcg -m $(MEM) -smp $(SMP) -nic none -display none \
 	-serial mon:stdio -no-reboot -kernel $(IMAGE) -append "$(APPEND)"
 
-.PHONY: all qemu qemu-gdb test test-host test-boot bench wb clean qemu-installed
+.PHONY: all go125 qemu qemu-gdb test test-host test-boot bench worlds clean qemu-installed
 
 all: $(IMAGE)
+
+# The same kernel built by the previous Go release, which the go command
+# fetches itself (GOTOOLCHAIN); CI boots it through selftest.
+GO125 := go1.25.5
+go125:
+	$(MAKE) BUILD=$(BUILD)/$(GO125) GO="env GOTOOLCHAIN=$(GO125) $(GO)"
 
 $(BUILD)/kernel.go.elf: $(SOURCES)
 	@mkdir -p $(BUILD)
@@ -37,6 +43,37 @@ $(BUILD)/boot.o: boot/boot.S $(BUILD)/kernel.go.elf
 $(IMAGE): $(BUILD)/boot.o linker.ld
 	ld -m elf_x86_64 -n -T linker.ld -o $(BUILD)/gofly.elf64 $(BUILD)/boot.o
 	objcopy -O elf32-i386 $(BUILD)/gofly.elf64 $@
+
+$(BUILD)/floor.elf: boot/floor.S boot/floor.ld
+	@mkdir -p $(BUILD)
+	$(CC) -m32 -c -o $(BUILD)/floor.o boot/floor.S
+	ld -m elf_i386 -n -T boot/floor.ld -o $@ $(BUILD)/floor.o
+
+HOST_PKGS = $(shell $(GO) list ./... | grep -v '^gofly/qemu$$')
+
+# Every test: vet, host unit tests (with -race), the two-worlds check, then
+# the boot tests, which boot the image (and the Go 1.25 build) in QEMU.
+test: test-host test-boot
+
+test-host: worlds
+	$(GO) vet ./...
+	$(GO) test -race -count=1 $(HOST_PKGS)
+
+test-boot: $(IMAGE) go125 qemu-installed
+	GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
+	  $(GO) test -count=1 -timeout 25m -v ./qemu/
+
+# The two worlds (shared/design/two-worlds.md): code in *_nosplit.go runs
+# below the runtime and must have no write barriers and no heap escapes.
+worlds:
+	@out=$$($(GO_ENV) $(GO) build -o /dev/null -gcflags='gofly/...=-d=wb -m' $(KERNEL) 2>&1 | \
+	  grep '_nosplit.go' | grep -E 'write barrier|escapes to heap|moved to heap'); \
+	if [ -n "$$out" ]; then echo "below-runtime code with write barriers or heap escapes:"; echo "$$out"; exit 1; fi; \
+	echo "worlds: no write barriers or heap escapes in *_nosplit.go"
+
+# Boot time: QEMU start -> prompt, beside QEMU start -> the floor's line.
+bench: $(IMAGE) $(BUILD)/floor.elf qemu-installed
+	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9)
 
 qemu-installed:
 	@command -v $(QEMU) >/dev/null || { \

@@ -1,0 +1,102 @@
+// Command bootbench measures Gofly's boot time side by side with the floor:
+// for each run it starts QEMU on the floor kernel (boot/floor.S, which
+// prints one line) and on the Gofly image, in alternating order, and times
+// QEMU start -> that line and QEMU start -> the first "gofly> " prompt.
+// It reports the medians, the spread and Gofly's cost above the floor.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"sort"
+	"time"
+)
+
+func main() {
+	image := flag.String("image", "build/gofly.elf", "Gofly multiboot image")
+	floor := flag.String("floor", "build/floor.elf", "floor kernel")
+	runs := flag.Int("runs", 9, "runs of each kernel")
+	mem := flag.String("m", "128M", "guest memory")
+	flag.Parse()
+	if *runs < 1 {
+		log.Fatalf("bootbench: -runs must be at least 1, got %d", *runs)
+	}
+	var tf, tg []time.Duration
+	for i := 0; i < *runs; i++ {
+		first, second := *floor, *image
+		if i%2 == 1 { // alternate so neither kernel always runs on a warm cache
+			first, second = second, first
+		}
+		for _, img := range []string{first, second} {
+			marker := "gofly> "
+			if img == *floor {
+				marker = "floor: up"
+			}
+			d, err := bootTime(img, *mem, marker)
+			if err != nil {
+				log.Fatalf("bootbench: %s: %v", img, err)
+			}
+			if img == *floor {
+				tf = append(tf, d)
+			} else {
+				tg = append(tg, d)
+			}
+		}
+	}
+	st, _ := os.Stat(*image)
+	mf, mg := median(tf), median(tg)
+	fmt.Printf("boot time, QEMU start to first line (TCG, -m %s, %d runs each, medians):\n", *mem, *runs)
+	fmt.Printf("  floor (multiboot, one line)   %8v   [%v .. %v]\n", ms(mf), ms(tf[0]), ms(tf[len(tf)-1]))
+	fmt.Printf("  gofly (to the gofly> prompt)  %8v   [%v .. %v]\n", ms(mg), ms(tg[0]), ms(tg[len(tg)-1]))
+	fmt.Printf("  gofly above the floor         %8v   (ratio %.2f)\n", ms(mg-mf), float64(mg)/float64(mf))
+	if st != nil {
+		fmt.Printf("  image size                    %8.2f MiB\n", float64(st.Size())/(1<<20))
+	}
+}
+
+func ms(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+
+func median(d []time.Duration) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)/2]
+}
+
+// bootTime starts QEMU on img and returns the time until marker appears on
+// the serial console.
+func bootTime(img, mem, marker string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", "-accel", "tcg", "-m", mem, "-nic", "none",
+		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", img)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	r := bufio.NewReader(out)
+	var seen bytes.Buffer
+	for {
+		b, err := r.ReadByte()
+		if err == io.EOF || err != nil {
+			return 0, fmt.Errorf("console ended before %q (got %q): %v", marker, seen.String(), err)
+		}
+		seen.WriteByte(b)
+		if bytes.HasSuffix(seen.Bytes(), []byte(marker)) {
+			return time.Since(start), nil
+		}
+	}
+}
