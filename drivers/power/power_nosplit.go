@@ -43,10 +43,11 @@ func Off() {
 	if !S5.Valid {
 		return
 	}
-	const slpEn = 1 << 13
-	amd64.Outw(S5.PM1a, S5.SlpA<<10|slpEn)
+	const slpTyp, slpEn = 7 << 10, 1 << 13
+	// Keep the register's other bits (SCI_EN among them), as package acpi does.
+	amd64.Outw(S5.PM1a, amd64.Inw(S5.PM1a)&^(slpTyp|slpEn)|S5.SlpA<<10|slpEn)
 	if S5.PM1b != 0 {
-		amd64.Outw(S5.PM1b, S5.SlpB<<10|slpEn)
+		amd64.Outw(S5.PM1b, amd64.Inw(S5.PM1b)&^(slpTyp|slpEn)|S5.SlpB<<10|slpEn)
 	}
 	for i := 0; i < 1000000; i++ {
 		amd64.Pause()
