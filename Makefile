@@ -11,8 +11,9 @@ APPEND   ?=
 QEMU     ?= qemu-system-x86_64
 TIMEOUT  ?= 0
 
-# The Go image: linked at 16 MiB (its ELF header page at 0x1000000) with the
+# The Go image: linked at 16 MiB (its ELF header page at GO_BASE) with the
 # kernel's own entry, the internal linker, no cgo.
+GO_BASE    := 0x1000000
 GO_LDFLAGS := -T 0x1001000 -E gofly/kernel.entry
 GO_ENV     := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 
@@ -36,13 +37,17 @@ $(BUILD)/kernel.go.elf: $(SOURCES)
 	@mkdir -p $(BUILD)
 	$(GO_ENV) $(GO) build -o $@ -ldflags='$(GO_LDFLAGS)' $(KERNEL)
 
-$(BUILD)/boot.o: boot/boot.S $(BUILD)/kernel.go.elf
-	$(CC) -c -o $@ -DGO_ELF='"$(BUILD)/kernel.go.elf"' boot/boot.S
+$(BUILD)/boot.o: boot/boot.S
+	@mkdir -p $(BUILD)
+	$(CC) -c -o $@ -DGO_BASE=$(GO_BASE) boot/boot.S
 
-# QEMU's multiboot loader takes only ELF32: link as elf64, convert.
-$(IMAGE): $(BUILD)/boot.o linker.ld
-	ld -m elf_x86_64 -n -T linker.ld -o $(BUILD)/gofly.elf64 $(BUILD)/boot.o
-	objcopy -O elf32-i386 $(BUILD)/gofly.elf64 $@
+$(BUILD)/stub.elf: $(BUILD)/boot.o linker.ld
+	ld -m elf_x86_64 -n -T linker.ld -o $@ $(BUILD)/boot.o
+
+# QEMU's multiboot loader takes only ELF32, and loads every segment itself:
+# mkimage joins the stub's segments and the Go image's in one ELF32 file.
+$(IMAGE): $(BUILD)/stub.elf $(BUILD)/kernel.go.elf cmd/mkimage/main.go
+	$(GO) run ./cmd/mkimage -stub $(BUILD)/stub.elf -kernel $(BUILD)/kernel.go.elf -o $@
 
 $(BUILD)/floor.elf: boot/floor.S boot/floor.ld
 	@mkdir -p $(BUILD)

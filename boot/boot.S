@@ -8,10 +8,10 @@
  *      except page 0, which stays unmapped so that nil dereferences fault;
  *   2. enables PAE, SSE, long mode and the SYSCALL instruction, and far-jumps
  *      into 64-bit code;
- *   3. copies the PT_LOAD segments of the Go kernel ELF (carried below with
- *      .incbin) to their link addresses and zeroes their BSS;
- *   4. jumps to the ELF entry, the kernel's own entry in arch-independent Go
- *      assembly (kernel/entry_amd64.s), with
+ *   3. finds the Go kernel, which the loader put at GO_BASE (cmd/mkimage
+ *      makes its segments part of this image), and the end of its BSS;
+ *   4. jumps to its ELF entry, the kernel's own entry in Go assembly
+ *      (kernel/entry_amd64.s), with
  *        RDI = multiboot magic, RSI = multiboot info address,
  *        RDX = end of the loaded Go image, RCX = start, R8 = end of this image,
  *        R9 = the TSC when this stub started (the boot timeline's origin),
@@ -140,8 +140,9 @@ long_mode:
 	movw %ax, %fs
 	movw %ax, %gs
 
-	/* Walk the Go ELF's program headers. */
-	leaq go_elf(%rip), %rbx         /* ELF image base */
+	/* The Go ELF header sits at GO_BASE (its first segment starts at file
+	 * offset 0). Walk its program headers for the end of the image. */
+	movq $GO_BASE, %rbx
 	movq 0x20(%rbx), %r11           /* e_phoff */
 	addq %rbx, %r11                 /* first program header */
 	movzwq 0x36(%rbx), %r9          /* e_phentsize */
@@ -151,27 +152,10 @@ long_mode:
 	jz 6f
 	cmpl $1, (%r11)                 /* PT_LOAD? */
 	jne 5f
-	movq 0x10(%r11), %rdi           /* p_vaddr: destination */
-	movq 0x08(%r11), %rsi           /* p_offset */
-	addq %rbx, %rsi                 /* source inside this image */
-	movq 0x20(%r11), %rcx           /* p_filesz */
-	movq %rcx, %rdx
-	shrq $3, %rcx
-	rep movsq                       /* whole quadwords: TCG runs each rep step */
-	movq %rdx, %rcx                 /* ... so 8 bytes a step beat 1 */
-	andq $7, %rcx
-	rep movsb
-	movq 0x28(%r11), %rcx           /* p_memsz */
-	subq 0x20(%r11), %rcx           /* BSS bytes after the file part */
-	xorl %eax, %eax
-	movq %rcx, %rdx
-	shrq $3, %rcx
-	rep stosq                       /* RDI already points past the copy */
-	movq %rdx, %rcx
-	andq $7, %rcx
-	rep stosb
-	cmpq %r12, %rdi
-	cmovaq %rdi, %r12
+	movq 0x10(%r11), %rax           /* p_vaddr */
+	addq 0x28(%r11), %rax           /* + p_memsz */
+	cmpq %r12, %rax
+	cmovaq %rax, %r12
 5:	addq %r9, %r11
 	decq %r10
 	jmp 4b
@@ -185,8 +169,3 @@ long_mode:
 	movq mb_tsc(%rip), %r9
 	leaq page0(%rip), %r10
 	jmp *%rax
-
-	.section .rodata
-	.align 16
-go_elf:
-	.incbin GO_ELF

@@ -4,8 +4,9 @@
 // Start from main; the linker flags in the Makefile make entry (in
 // entry_amd64.s) the image's entry point.
 //
-// Boot sequence: the multiboot stub (boot/boot.S) enters long mode, copies
-// the Go image to 16 MiB and jumps to entry, which sets up a boot stack,
+// Boot sequence: QEMU's multiboot loader puts the stub (boot/boot.S) at
+// 1 MiB and the Go image's segments at 16 MiB (cmd/mkimage made them one
+// image); the stub enters long mode and jumps to entry, which sets up a boot stack,
 // TLS and the per-CPU GS base and calls early. early builds the page
 // allocator, descriptor tables, SYSCALL path, timers and the first two
 // threads, and returns a Linux-style initial stack; entry then jumps to the
