@@ -90,9 +90,8 @@ func early(magic, info, goEnd, stubStart, stubEnd, tsc0 uint64) uintptr {
 	mark(phaseMemory, amd64.Rdtsc())
 
 	enableNX()
-	pmap.Kernel.Init(amd64.ReadCR3(), true)
-	userMin := mapHighRAM()
-	vm.Kernel.Init(&pmap.Kernel, userMin)
+	vm.Kernel.Pmap.Init(amd64.ReadCR3(), true)
+	vm.Kernel.Init(mapHighRAM())
 
 	syscallPC, idlePC, _ := codeAddrs()
 	cpu0.self = uintptr(unsafe.Pointer(&cpu0))
@@ -147,7 +146,7 @@ func mapHighRAM() uintptr {
 			continue
 		}
 		for pa := r.Base; pa < r.End(); pa += twoM {
-			if !pmap.Kernel.EnterLarge(uintptr(pa), pa, pmap.Writable|pmap.Global) {
+			if !vm.Kernel.Pmap.EnterLarge(uintptr(pa), pa, pmap.Writable|pmap.Global) {
 				fatal("boot: cannot map RAM above 4 GiB")
 			}
 		}

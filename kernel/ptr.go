@@ -4,11 +4,11 @@ import (
 	"unsafe"
 
 	"gofly/mm"
-	"gofly/pmap"
+	"gofly/vm"
 )
 
 //go:nosplit
 func ptrAt(a uintptr) unsafe.Pointer { return mm.Ptr(uint64(a)) }
 
 //go:nosplit
-func kernelPmapExtract(va uint64) (uint64, bool) { return pmap.Kernel.Extract(uintptr(va)) }
+func kernelPmapExtract(va uint64) (uint64, bool) { return vm.Kernel.Pmap.Extract(uintptr(va)) }

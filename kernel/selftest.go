@@ -11,7 +11,6 @@ import (
 	"gofly/drivers/timer"
 	"gofly/lwkt"
 	"gofly/mm"
-	"gofly/pmap"
 	"gofly/sys"
 	"gofly/vm"
 )
@@ -31,7 +30,7 @@ func SelfTests() []Check {
 			return err
 		}},
 		{"pmap: page tables", func() (err error) {
-			Critical(func() { err = pmap.Kernel.SelfTest(vm.UserMax - 16*mm.PageSize) })
+			Critical(func() { err = vm.Kernel.Pmap.SelfTest(vm.UserMax - 16*mm.PageSize) })
 			return err
 		}},
 		{"vm: address map", func() (err error) {

@@ -28,7 +28,15 @@ type Allocator struct {
 	total     uint64  // number of usable frames at Init
 	bitmapLen uint64  // bytes used by the bitmap
 	bitmapPA  uint64
+
+	// The ranges Init was given, kept so that Free can refuse a frame it
+	// never managed.
+	avail, reserved   [MaxRanges]Range
+	nAvail, nReserved int
 }
+
+// MaxRanges bounds the usable and the reserved ranges Init accepts.
+const MaxRanges = 64
 
 // Phys is the kernel's physical page allocator.
 var Phys Allocator
@@ -39,10 +47,16 @@ func (a *Allocator) word(i uint64) *uint64 {
 }
 
 // Init builds the allocator from the usable ranges avail, minus every range
-// in reserved. It returns false when no usable range can hold the bitmap.
+// in reserved. It returns false when there are more than MaxRanges of
+// either or no usable range can hold the bitmap.
 //
 //go:nosplit
 func (a *Allocator) Init(avail []Range, reserved []Range) bool {
+	if len(avail) > MaxRanges || len(reserved) > MaxRanges {
+		return false
+	}
+	a.nAvail = copy(a.avail[:], avail)
+	a.nReserved = copy(a.reserved[:], reserved)
 	a.limit = 0
 	for _, r := range avail {
 		if r.End() > a.limit {
@@ -55,22 +69,25 @@ func (a *Allocator) Init(avail []Range, reserved []Range) bool {
 
 	// Carve the bitmap from the first usable stretch that avoids every
 	// reserved range.
-	a.bitmapPA = 0
+	found := false
 	for _, r := range avail {
 		base := (r.Base + PageSize - 1) &^ (PageSize - 1)
+		if base == 0 {
+			base = PageSize // frame 0 is never used
+		}
 		for base+a.bitmapLen <= r.End() {
 			hit := overlapping(reserved, base, a.bitmapLen)
 			if hit < 0 {
-				a.bitmapPA = base
+				a.bitmapPA, found = base, true
 				break
 			}
 			base = (reserved[hit].End() + PageSize - 1) &^ (PageSize - 1)
 		}
-		if a.bitmapPA != 0 {
+		if found {
 			break
 		}
 	}
-	if a.bitmapPA == 0 {
+	if !found {
 		return false
 	}
 	a.bitmap = uintptr(a.bitmapPA)
@@ -83,8 +100,7 @@ func (a *Allocator) Init(avail []Range, reserved []Range) bool {
 		hi := r.End() / PageSize
 		for f := lo; f < hi; f++ {
 			pa := f * PageSize
-			if pa == 0 || overlapping(reserved, pa, PageSize) >= 0 ||
-				(pa >= a.bitmapPA && pa < a.bitmapPA+a.bitmapLen) {
+			if !a.managed(pa) {
 				continue
 			}
 			w := a.word(f / 64)
@@ -97,6 +113,23 @@ func (a *Allocator) Init(avail []Range, reserved []Range) bool {
 	a.total = a.free
 	a.hint = 0
 	return true
+}
+
+// managed reports whether Init put the frame at pa under the allocator:
+// inside a usable range, outside every reserved one and the bitmap, not 0.
+//
+//go:nosplit
+func (a *Allocator) managed(pa uint64) bool {
+	if pa == 0 || pa >= a.bitmapPA && pa < a.bitmapPA+a.bitmapLen ||
+		overlapping(a.reserved[:a.nReserved], pa, PageSize) >= 0 {
+		return false
+	}
+	for _, r := range a.avail[:a.nAvail] {
+		if pa >= r.Base && pa+PageSize <= r.End() {
+			return true
+		}
+	}
+	return false
 }
 
 //go:nosplit
@@ -148,8 +181,8 @@ func (a *Allocator) allocFrame() uint64 {
 //go:nosplit
 func (a *Allocator) Free(pa uint64) string {
 	f := pa / PageSize
-	if pa%PageSize != 0 || pa >= a.limit {
-		return "mm: Free of a misaligned or out-of-range address"
+	if pa%PageSize != 0 || pa >= a.limit || !a.managed(pa) {
+		return "mm: Free of a frame the allocator does not manage"
 	}
 	w := a.word(f / 64)
 	if *w&(1<<(f%64)) != 0 {

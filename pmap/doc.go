@@ -3,8 +3,8 @@
 // Enter, Remove, Protect and Extract — the names and roles of DragonFly's
 // pmap_enter, pmap_remove, pmap_protect and pmap_extract.
 //
-// The kernel's address space is the first Pmap (Kernel). It adopts the
-// tables the boot stub built (identity map of 0–4 GiB in 2 MiB pages, page 0
+// The kernel's address space (vm.Kernel's Pmap) is the first Pmap. It
+// adopts the tables the boot stub built (identity map of 0–4 GiB in 2 MiB pages, page 0
 // absent) and extends the direct map over any RAM above 4 GiB.
 //
 // Invariants:

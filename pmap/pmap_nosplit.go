@@ -36,9 +36,6 @@ type Pmap struct {
 	invlpg   bool   // flush TLB entries (false only in host tests)
 }
 
-// Kernel is the kernel's address space.
-var Kernel Pmap
-
 // NXEnabled records whether EFER.NXE is on; NoExec is only legal then.
 var NXEnabled bool
 
@@ -128,12 +125,16 @@ func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
 }
 
 // EnterLarge maps the 2 MiB page at va (2 MiB aligned) to pa, for the
-// direct map.
+// direct map. It refuses the first 2 MiB (page0) and a range already
+// mapped by a page table.
 //
 //go:nosplit
 func (p *Pmap) EnterLarge(va uintptr, pa uint64, flags uint64) bool {
+	if va < largeSize {
+		return false
+	}
 	e := p.walk(va, 1, true)
-	if e == nil {
+	if e == nil || *e&Present != 0 && *e&Large == 0 {
 		return false
 	}
 	*e = pa&addrMask | flags&flagsMask | Present | Large
@@ -160,15 +161,22 @@ func (p *Pmap) Extract(va uintptr) (uint64, bool) {
 	}
 }
 
-// Flags returns the leaf entry's flags for va, or 0 if unmapped.
+// Flags returns the flags of the leaf entry (4 KiB or 2 MiB) mapping va,
+// or 0 if va is unmapped.
 //
 //go:nosplit
 func (p *Pmap) Flags(va uintptr) uint64 {
-	e := p.walk(va, 0, false)
-	if e == nil || *e&Present == 0 {
-		return 0
+	table := p.root
+	for l := uint(3); ; l-- {
+		e := *entry(table, index(va, l))
+		if e&Present == 0 {
+			return 0
+		}
+		if l == 0 || l == 1 && e&Large != 0 {
+			return e & flagsMask
+		}
+		table = e & addrMask
 	}
-	return *e & flagsMask
 }
 
 // Remove unmaps every 4 KiB page in [va, end) and returns each frame to
@@ -229,6 +237,9 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) string {
 			if p.invlpg {
 				amd64.Invlpg(va)
 			}
+		}
+		if va+pageSize < va { // the last page of the address space
+			return ""
 		}
 		va += pageSize
 	}

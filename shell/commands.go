@@ -96,7 +96,7 @@ func cmdMem(sh *Shell) error {
 	var faults uint64
 	kernel.Critical(func() {
 		free, total = mm.Phys.FreePages(), mm.Phys.TotalPages()
-		tables, resident = pmap.Kernel.Tables(), pmap.Kernel.Resident()
+		tables, resident = vm.Kernel.Pmap.Tables(), vm.Kernel.Pmap.Resident()
 		entries, faults = vm.Kernel.Len(), vm.Kernel.Faults
 	})
 	fmt.Fprintf(w, "pages: %d total (%s), %d free (%s), %d in use (%s)\n",

@@ -54,23 +54,26 @@ type Entry struct {
 	Prot       uint8
 }
 
-// Map is an address space's map.
+// Map is an address space: its map entries and its page tables, as
+// DragonFly's vmspace holds a vm_map and its pmap. Holding the Pmap by
+// value keeps Init free of pointer stores, which code below the runtime
+// must not make.
 type Map struct {
 	entries [MaxEntries]Entry
 	n       int
-	pm      *pmap.Pmap
+	Pmap    pmap.Pmap
 	userMin uintptr
 	Faults  uint64 // demand-zero faults served
 }
 
-// Kernel is the kernel's (and the Go runtime's) address map.
+// Kernel is the kernel's (and the Go runtime's) address space.
 var Kernel Map
 
-// Init binds m to pm; mmap will use addresses from userMin up.
+// Init empties m; mmap will use addresses from userMin up. The caller has
+// initialised m.Pmap.
 //
 //go:nosplit
-func (m *Map) Init(pm *pmap.Pmap, userMin uintptr) {
-	m.pm = pm
+func (m *Map) Init(userMin uintptr) {
 	m.userMin = userMin
 	m.n = 0
 }
@@ -128,6 +131,9 @@ func (m *Map) free(start, end uintptr) bool {
 //go:nosplit
 func (m *Map) findSpace(n uintptr) uintptr {
 	at := uintptr(MmapBase)
+	if at < m.userMin {
+		at = m.userMin
+	}
 	for i := 0; i < m.n; i++ {
 		e := &m.entries[i]
 		if e.End <= at {
@@ -216,11 +222,11 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 		return -EINVAL
 	}
 	end := (addr + length + pageSize - 1) &^ (pageSize - 1)
-	if end < addr || addr < m.userMin && length != 0 {
+	if end < addr || length != 0 && (addr < m.userMin || end > UserMax) {
 		return -EINVAL
 	}
 	if advice == MadvDontNeed || advice == MadvFree {
-		if m.pm.Remove(addr, end) != "" {
+		if m.Pmap.Remove(addr, end) != "" {
 			return -EINVAL
 		}
 	}
@@ -232,7 +238,7 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 //
 //go:nosplit
 func (m *Map) unmap(start, end uintptr) string {
-	if msg := m.pm.Remove(start, end); msg != "" {
+	if msg := m.Pmap.Remove(start, end); msg != "" {
 		return msg
 	}
 	for i := 0; i < m.n; {
@@ -311,7 +317,7 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		return false
 	}
 	page := va &^ (pageSize - 1)
-	if _, ok := m.pm.Extract(page); ok {
+	if _, ok := m.Pmap.Extract(page); ok {
 		return false // present, yet faulted: a protection violation
 	}
 	pa := mm.Phys.Alloc()
@@ -325,7 +331,7 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 	if prot&ProtExec == 0 && pmap.NXEnabled {
 		flags |= pmap.NoExec
 	}
-	if !m.pm.Enter(page, pa, flags) {
+	if !m.Pmap.Enter(page, pa, flags) {
 		mm.Phys.Free(pa)
 		return false
 	}
@@ -344,17 +350,17 @@ func (m *Map) Touch(va, n uintptr, write bool) bool {
 		return true
 	}
 	end := va + n
-	if end < va {
+	if end < va || end > UserMax {
 		return false
 	}
 	for p := va &^ (pageSize - 1); p < end; p += pageSize {
 		if p < m.userMin { // direct map: present or not at all
-			if _, ok := m.pm.Extract(p); !ok || p < pageSize {
+			if _, ok := m.Pmap.Extract(p); !ok || p < pageSize {
 				return false
 			}
 			continue
 		}
-		if fl := m.pm.Flags(p); fl&pmap.Present != 0 {
+		if fl := m.Pmap.Flags(p); fl&pmap.Present != 0 {
 			if write && fl&pmap.Writable == 0 {
 				return false
 			}

@@ -1,0 +1,464 @@
+package mm
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// bitmapLenFor is the bitmap size Init needs when the highest usable
+// address is limit: one bit per frame of [0, limit), rounded to pages.
+func bitmapLenFor(limit uint64) uint64 {
+	words := (limit/PageSize + 63) / 64
+	return (words*8 + PageSize - 1) &^ (PageSize - 1)
+}
+
+// fitBitmap returns the bitmap size bm for available memory
+// [base, base+mult*bm+extra): the fixed point of bitmapLenFor.
+func fitBitmap(base, mult, extra uint64) uint64 {
+	bm := uint64(0)
+	for {
+		nb := bitmapLenFor(base + mult*bm + extra)
+		if nb == bm {
+			return bm
+		}
+		bm = nb
+	}
+}
+
+func overlapsAny(rs []Range, base, n uint64) bool {
+	for _, r := range rs {
+		if base < r.End() && r.Base < base+n {
+			return true
+		}
+	}
+	return false
+}
+
+// wantBitmapBase is an independent model of where Init puts the bitmap:
+// the lowest page-aligned address other than 0 in the first available
+// range that holds bmLen bytes clear of every reserved range. It returns 0
+// when there is none.
+func wantBitmapBase(avail, reserved []Range, bmLen uint64) uint64 {
+	for _, r := range avail {
+		for b := (r.Base + PageSize - 1) &^ (PageSize - 1); b+bmLen <= r.End(); b += PageSize {
+			if b != 0 && !overlapsAny(reserved, b, bmLen) {
+				return b
+			}
+		}
+	}
+	return 0
+}
+
+// wantFree is an independent model of the frames Init manages: every whole
+// page inside an available range, except page 0, pages touching a reserved
+// range and the bitmap's pages.
+func wantFree(avail, reserved []Range, bitmap Range) map[uint64]bool {
+	set := make(map[uint64]bool)
+	for _, r := range avail {
+		for pa := (r.Base + PageSize - 1) &^ (PageSize - 1); pa+PageSize <= r.End(); pa += PageSize {
+			if pa == 0 || overlapsAny(reserved, pa, PageSize) || overlapsAny([]Range{bitmap}, pa, PageSize) {
+				continue
+			}
+			set[pa] = true
+		}
+	}
+	return set
+}
+
+// layout describes available ranges with reserved holes, unaligned edges,
+// a duplicate (overlapping) range and a range that is wholly reserved,
+// all inside the host window [base, base+n).
+func layout(t *testing.T) (avail, reserved []Range, bmLen uint64) {
+	base, n := hostRAM(t)
+	limit := base + n - 0x800 // the last range ends mid-page
+	bm := bitmapLenFor(limit)
+	o := base + bm // everything after the first stretch sits past the bitmap
+	const mib = 1 << 20
+	avail = []Range{
+		{base + 0x1123, bm + 0x40000},            // first stretch, unaligned start
+		{o + 1*mib, 4 * mib},                     // second stretch
+		{o + 3*mib, 4 * mib},                     // overlaps the second
+		{o + 8*mib, 0x10000},                     // wholly reserved below
+		{o + 10*mib, limit - (o + 10*mib)},       // runs to the unaligned limit
+		{base + 0x1123 + 0x800, PageSize},        // inside the first, again
+		{o + 9*mib + 0x10, PageSize - 0x20},      // shorter than a page: no frame
+		{o + 9*mib + PageSize + 1, PageSize - 1}, // page-sized but unaligned: no frame
+	}
+	reserved = []Range{
+		{base + 0x3010, 0x10},            // a few bytes: costs one frame, pushes the bitmap
+		{o + 2*mib + 0x3000, 0x7000},     // a hole in the second stretch
+		{o + 8*mib - 0x100, 0x20000},     // swallows the fourth range
+		{o + 12*mib, mib},                // a hole in the last stretch
+		{0, 0x10000},                     // below the window: harmless
+		{limit + PageSize, 4 * PageSize}, // above the window: harmless
+	}
+	return avail, reserved, bm
+}
+
+// initLayout initialises a over layout's ranges after filling the window
+// with garbage, and returns the model of its free frames.
+func initLayout(t *testing.T, a *Allocator) (avail, reserved []Range, want map[uint64]bool) {
+	t.Helper()
+	base, n := hostRAM(t)
+	fill(base, n, 0xAA)
+	avail, reserved, bm := layout(t)
+	bmBase := wantBitmapBase(avail, reserved, bm)
+	if bmBase == 0 {
+		t.Fatalf("test layout leaves no room for a %d-byte bitmap", bm)
+	}
+	if !a.Init(avail, reserved) {
+		t.Fatalf("Init(%#x, %#x) = false", avail, reserved)
+	}
+	if got := a.Bitmap(); got != (Range{bmBase, bm}) {
+		t.Fatalf("Bitmap() = %#x; want %#x", got, Range{bmBase, bm})
+	}
+	return avail, reserved, wantFree(avail, reserved, a.Bitmap())
+}
+
+func checkCounts(t *testing.T, a *Allocator) {
+	t.Helper()
+	if n := a.countFree(); n != a.FreePages() {
+		t.Fatalf("bitmap-truth: %d bits set, FreePages %d", n, a.FreePages())
+	}
+}
+
+func TestInitCountsExactly(t *testing.T) {
+	var a Allocator
+	_, reserved, want := initLayout(t, &a)
+	if a.TotalPages() != uint64(len(want)) || a.FreePages() != uint64(len(want)) {
+		t.Fatalf("TotalPages %d, FreePages %d; want both %d", a.TotalPages(), a.FreePages(), len(want))
+	}
+	checkCounts(t, &a)
+
+	// IsFree agrees with the model on every page of the window and beyond.
+	base, n := hostRAM(t)
+	for pa := uint64(0); pa < 0x20000; pa += PageSize {
+		if a.IsFree(pa) {
+			t.Fatalf("IsFree(%#x) below the window = true", pa)
+		}
+	}
+	for pa := base; pa < base+n+4*PageSize; pa += PageSize {
+		if got := a.IsFree(pa); got != want[pa] {
+			t.Fatalf("IsFree(%#x) = %v; want %v", pa, got, want[pa])
+		}
+	}
+	for _, pa := range []uint64{base + n, 1 << 40, ^uint64(0) &^ (PageSize - 1)} {
+		if a.IsFree(pa) {
+			t.Errorf("IsFree(%#x) past the limit = true", pa)
+		}
+	}
+	for _, r := range reserved {
+		for pa := r.Base &^ (PageSize - 1); pa < r.End(); pa += PageSize {
+			if a.IsFree(pa) {
+				t.Errorf("reserved frame %#x is free", pa)
+			}
+		}
+	}
+	bm := a.Bitmap()
+	for pa := bm.Base; pa < bm.End(); pa += PageSize {
+		if a.IsFree(pa) {
+			t.Errorf("bitmap frame %#x is free", pa)
+		}
+	}
+	if err := a.SelfTest(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAllocUntilExhaustedThenFree(t *testing.T) {
+	var a Allocator
+	_, _, want := initLayout(t, &a)
+	total := a.TotalPages()
+
+	// Every frame comes out once, aligned, managed and zeroed (the window
+	// was filled with 0xAA), and is dirtied so later reuse must re-zero.
+	got := make([]uint64, 0, total)
+	seen := make(map[uint64]bool)
+	for {
+		pa := a.Alloc()
+		if pa == 0 {
+			break
+		}
+		switch {
+		case pa%PageSize != 0:
+			t.Fatalf("Alloc() = %#x: not page aligned", pa)
+		case !want[pa]:
+			t.Fatalf("Alloc() = %#x: not a managed frame (reserved, bitmap or hole)", pa)
+		case seen[pa]:
+			t.Fatalf("Alloc() = %#x twice", pa)
+		case !pageIsZero(pa):
+			t.Fatalf("Alloc() = %#x: page not zeroed", pa)
+		case a.IsFree(pa):
+			t.Fatalf("IsFree(%#x) = true right after Alloc", pa)
+		}
+		seen[pa] = true
+		got = append(got, pa)
+		fill(pa, PageSize, 0x55)
+		if uint64(len(got)) > total {
+			t.Fatalf("Alloc handed out more than TotalPages (%d) frames", total)
+		}
+	}
+	if uint64(len(got)) != total {
+		t.Fatalf("Alloc handed out %d frames before failing; TotalPages %d", len(got), total)
+	}
+	if a.Alloc() != 0 || a.FreePages() != 0 {
+		t.Fatalf("exhausted allocator: Alloc() again nonzero or FreePages %d", a.FreePages())
+	}
+	checkCounts(t, &a)
+	if err := a.SelfTest(); err == nil {
+		t.Errorf("SelfTest on an exhausted allocator = nil; want the Alloc failure")
+	}
+
+	// Free in random order; each frame becomes free again.
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(got), func(i, j int) { got[i], got[j] = got[j], got[i] })
+	for i, pa := range got {
+		if msg := a.Free(pa); msg != "" {
+			t.Fatalf("Free(%#x) = %q", pa, msg)
+		}
+		if !a.IsFree(pa) || a.FreePages() != uint64(i+1) {
+			t.Fatalf("after Free(%#x): IsFree %v, FreePages %d; want true, %d", pa, a.IsFree(pa), a.FreePages(), i+1)
+		}
+	}
+	checkCounts(t, &a)
+
+	// Double frees are reported and change nothing.
+	for _, pa := range got[:64] {
+		if msg := a.Free(pa); !strings.Contains(msg, "no-double-free") {
+			t.Fatalf("second Free(%#x) = %q; want the no-double-free message", pa, msg)
+		}
+	}
+	if a.FreePages() != total {
+		t.Fatalf("FreePages %d after double frees; want %d", a.FreePages(), total)
+	}
+	checkCounts(t, &a)
+	if err := a.SelfTest(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Reused frames are zeroed again.
+	for i := uint64(0); i < total; i++ {
+		pa := a.Alloc()
+		if pa == 0 || !want[pa] || !pageIsZero(pa) {
+			t.Fatalf("reuse: Alloc() = %#x (managed %v, zero %v)", pa, want[pa], pa != 0 && pageIsZero(pa))
+		}
+	}
+	if a.Alloc() != 0 {
+		t.Fatal("reuse: Alloc() past TotalPages succeeded")
+	}
+}
+
+func TestAllocWrapsAroundHint(t *testing.T) {
+	base, _ := hostRAM(t)
+	var a Allocator
+	// 200 frames after the bitmap: the search hint must wrap over words.
+	bm := fitBitmap(base, 1, 200*PageSize)
+	if !a.Init([]Range{{base, bm + 200*PageSize}}, nil) {
+		t.Fatal("Init failed")
+	}
+	if a.TotalPages() != 200 {
+		t.Fatalf("TotalPages %d; want 200", a.TotalPages())
+	}
+	var pages []uint64
+	for pa := a.Alloc(); pa != 0; pa = a.Alloc() {
+		pages = append(pages, pa)
+	}
+	if len(pages) != 200 {
+		t.Fatalf("allocated %d frames; want 200", len(pages))
+	}
+	for _, i := range []int{0, 63, 64, 199, 100} {
+		if msg := a.Free(pages[i]); msg != "" {
+			t.Fatal(msg)
+		}
+		if pa := a.Alloc(); pa != pages[i] {
+			t.Fatalf("Alloc after freeing only %#x = %#x", pages[i], pa)
+		}
+	}
+	checkCounts(t, &a)
+}
+
+func TestFreeRejectsBadAddresses(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	pa := a.Alloc()
+	before := a.FreePages()
+	base, n := hostRAM(t)
+	limit := base + n - 0x800
+	for _, bad := range []uint64{
+		pa + 1, pa + PageSize/2, pa + PageSize - 8, // misaligned
+		limit&^(PageSize-1) + PageSize, 1 << 40, ^uint64(0) &^ (PageSize - 1), // past the limit
+		^uint64(0),
+	} {
+		msg := a.Free(bad)
+		if msg == "" || !strings.HasPrefix(msg, "mm: ") {
+			t.Errorf("Free(%#x) = %q; want an mm: message", bad, msg)
+		}
+	}
+	if a.FreePages() != before || a.IsFree(pa) {
+		t.Fatalf("bad Frees changed the allocator: FreePages %d (was %d), IsFree(%#x) %v", a.FreePages(), before, pa, a.IsFree(pa))
+	}
+	checkCounts(t, &a)
+	if msg := a.Free(pa); msg != "" {
+		t.Fatalf("Free(%#x) = %q", pa, msg)
+	}
+	if msg := a.Free(pa); msg == "" {
+		t.Fatalf("double Free(%#x) accepted", pa)
+	}
+}
+
+func TestInitFailsWithoutRoomForBitmap(t *testing.T) {
+	base, _ := hostRAM(t)
+	var a Allocator
+	for _, tc := range []struct {
+		name            string
+		avail, reserved []Range
+	}{
+		{"no ranges", nil, nil},
+		{"empty range", []Range{{base, 0}}, nil},
+		{"too small", []Range{{base, PageSize}}, nil},
+		{"all reserved", []Range{{base, 1 << 20}}, []Range{{base - 1, 1<<20 + 2}}},
+		{"holes too small", []Range{{base, 1 << 20}}, []Range{{base + 0x1000, 0x10}, {base + 0x3000, 0x10}, {base + 0x5000, 1 << 20}}},
+	} {
+		if a.Init(tc.avail, tc.reserved) {
+			t.Errorf("%s: Init(%#x, %#x) = true; want false", tc.name, tc.avail, tc.reserved)
+		}
+	}
+}
+
+func TestInitReusesRangeAfterReservedHoles(t *testing.T) {
+	base, _ := hostRAM(t)
+	var a Allocator
+	bm := fitBitmap(base, 3, 0)
+	avail := []Range{{base, 3 * bm}}
+	// Reserved holes too close together to fit the bitmap between them.
+	reserved := []Range{{base + bm - PageSize, 1}, {base + 2*bm - PageSize, 1}}
+	if !a.Init(avail, reserved) {
+		t.Fatal("Init failed")
+	}
+	want := wantBitmapBase(avail, reserved, bm)
+	if got := a.Bitmap(); got.Base != want || got.Len != bm {
+		t.Fatalf("Bitmap() = %#x; want {%#x %#x}", got, want, bm)
+	}
+	if a.TotalPages() != uint64(len(wantFree(avail, reserved, a.Bitmap()))) {
+		t.Fatalf("TotalPages %d; want %d", a.TotalPages(), len(wantFree(avail, reserved, a.Bitmap())))
+	}
+	checkCounts(t, &a)
+}
+
+func TestSelfTestDetectsBrokenBitmap(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	if err := a.SelfTest(); err != nil {
+		t.Fatal(err)
+	}
+	pa := a.Alloc()
+	f := pa / PageSize
+	*a.word(f / 64) |= 1 << (f % 64) // mark it free behind the count's back
+	err := a.SelfTest()
+	if err == nil || !strings.Contains(err.Error(), "bitmap-truth") {
+		t.Fatalf("SelfTest with a stray bit = %v; want a bitmap-truth error", err)
+	}
+	*a.word(f / 64) &^= 1 << (f % 64)
+	if err := a.SelfTest(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPhysSelfTest(t *testing.T) {
+	base, n := hostRAM(t)
+	if !Phys.Init([]Range{{base, n}}, nil) {
+		t.Fatal("Phys.Init failed")
+	}
+	if want := n/PageSize - Phys.Bitmap().Len/PageSize; Phys.TotalPages() != want {
+		t.Fatalf("TotalPages %d; want %d", Phys.TotalPages(), want)
+	}
+	if err := Phys.SelfTest(); err != nil {
+		t.Fatal(err)
+	}
+	if Phys.FreePages() != Phys.TotalPages() {
+		t.Fatalf("SelfTest leaked a frame: FreePages %d, TotalPages %d", Phys.FreePages(), Phys.TotalPages())
+	}
+}
+
+// The allocator runs below the runtime: none of its paths may allocate.
+func TestNoGoAllocations(t *testing.T) {
+	var a Allocator
+	avail, reserved, _ := initLayout(t, &a)
+	for name, f := range map[string]func(){
+		"Alloc+Free": func() {
+			if pa := a.Alloc(); pa == 0 || a.Free(pa) != "" {
+				panic("Alloc/Free failed")
+			}
+		},
+		"Free(bad)": func() { _ = a.Free(1) },
+		"IsFree":    func() { _ = a.IsFree(a.Bitmap().End()) },
+		"counts":    func() { _ = a.FreePages() + a.TotalPages() + a.countFree() },
+		"Ptr":       func() { _ = Ptr(a.Bitmap().Base) },
+	} {
+		if n := testing.AllocsPerRun(200, f); n != 0 {
+			t.Errorf("%s: %v allocations per run; want 0", name, n)
+		}
+	}
+	if n := testing.AllocsPerRun(3, func() {
+		if !a.Init(avail, reserved) {
+			panic("Init failed")
+		}
+	}); n != 0 {
+		t.Errorf("Init: %v allocations per run; want 0", n)
+	}
+}
+
+// Free must refuse frames Init never managed. Page 0 matters most: Alloc
+// uses 0 as its out-of-memory value. A bitmap frame handed out again would
+// let a later Alloc zero part of the allocator's own bitmap.
+func TestFreeRefusesUnmanagedFrames(t *testing.T) {
+	t.Run("page0", func(t *testing.T) {
+		var a Allocator
+		initLayout(t, &a)
+		before := a.FreePages()
+		if msg := a.Free(0); msg == "" {
+			t.Errorf("Free(0) = \"\" (FreePages %d -> %d); want a message: page 0 is never managed and 0 is Alloc's failure value",
+				before, a.FreePages())
+		}
+	})
+	t.Run("bitmap", func(t *testing.T) {
+		var a Allocator
+		initLayout(t, &a)
+		bm := a.Bitmap()
+		if msg := a.Free(bm.Base); msg == "" {
+			t.Errorf("Free(bitmap frame %#x) = \"\"; want a message: a later Alloc would zero the bitmap", bm.Base)
+		}
+	})
+}
+
+// When the first available range starts at physical 0 and nothing
+// reserves page 0, the bitmap goes at page 1 rather than Init failing. (The
+// kernel reserves [0, 1 MiB), so it does not meet this case.) The test maps
+// host memory at [0x1000, 0x40000); it is skipped where the host forbids
+// that.
+func TestInitBitmapWhenFirstRangeStartsAtZero(t *testing.T) {
+	const lowEnd = 0x40000
+	if !hostMmap(PageSize, lowEnd-PageSize) {
+		t.Skip("cannot map host memory at 0x1000 (vm.mmap_min_addr)")
+	}
+	defer hostMunmap(PageSize, lowEnd-PageSize)
+	var a Allocator
+	avail := []Range{{0, lowEnd}}
+	if !a.Init(avail, nil) {
+		t.Errorf("Init(%#x, nil) = false; want true with the bitmap at 0x1000", avail)
+	} else if got := a.Bitmap().Base; got != PageSize {
+		t.Errorf("Bitmap().Base = %#x; want 0x1000", got)
+	}
+
+	base, n := hostRAM(t)
+	avail = []Range{{0, lowEnd}, {base, n}}
+	bm := bitmapLenFor(base + n)
+	want := wantBitmapBase(avail, nil, bm)
+	if !a.Init(avail, nil) {
+		t.Fatalf("Init(%#x, nil) = false", avail)
+	}
+	if got := a.Bitmap().Base; got != want {
+		t.Errorf("Init(%#x, nil): Bitmap().Base = %#x; want %#x (the first usable stretch, page 0 excluded)", avail, got, want)
+	}
+}
