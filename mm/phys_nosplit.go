@@ -120,12 +120,24 @@ func (a *Allocator) Init(avail []Range, reserved []Range) bool {
 //
 //go:nosplit
 func (a *Allocator) managed(pa uint64) bool {
-	if pa == 0 || pa >= a.bitmapPA && pa < a.bitmapPA+a.bitmapLen ||
-		overlapping(a.reserved[:a.nReserved], pa, PageSize) >= 0 {
+	if pa == 0 || pa >= a.bitmapPA && pa < a.bitmapPA+a.bitmapLen {
 		return false
 	}
-	for _, r := range a.avail[:a.nAvail] {
-		if pa >= r.Base && pa+PageSize <= r.End() {
+	// Ranging over the arrays, not slices of them, leaves no bounds
+	// checks: this runs deep in nosplit chains (page fault -> Free).
+	for i := range a.reserved {
+		if i == a.nReserved {
+			break
+		}
+		if r := a.reserved[i]; pa < r.End() && r.Base < pa+PageSize {
+			return false
+		}
+	}
+	for i := range a.avail {
+		if i == a.nAvail {
+			break
+		}
+		if r := a.avail[i]; pa >= r.Base && pa+PageSize <= r.End() {
 			return true
 		}
 	}
