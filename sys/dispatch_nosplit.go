@@ -136,7 +136,7 @@ func Dispatch(f *amd64.Frame, fpu uintptr) {
 	case sysSigaltstack:
 		r = sigaltstack(a0, a1)
 	case sysTgkill:
-		r = tgkill(int32(a1), int(a2))
+		r = tgkill(int32(a0), int32(a1), int(a2))
 	case sysSchedYield:
 		lwkt.Yield()
 	case sysNanosleep:
@@ -170,7 +170,7 @@ func Dispatch(f *amd64.Frame, fpu uintptr) {
 	case sysPrlimit64:
 		r = prlimit64(int(a0), int(a1), a2, a3)
 	case sysEpollCreate1:
-		r = epollCreate()
+		r = epollCreate(int(a0))
 	case sysEpollCtl:
 		r = epollCtl(int(a0), int(a1), int(a2), a3)
 	case sysEpollPwait:
@@ -178,7 +178,7 @@ func Dispatch(f *amd64.Frame, fpu uintptr) {
 	case sysEventfd2:
 		r = eventfd(uint64(a0), int(a1))
 	case sysGetrandom:
-		r = getrandom(a0, a1)
+		r = getrandom(a0, a1, int(a2))
 	case sysUname:
 		r = uname(a0)
 	default:

@@ -73,6 +73,22 @@ func closeFD(fd int) int64 {
 		return -EBADF
 	}
 	f.kind = fdClosed
+	// As on Linux, closing the last reference drops it from every epoll
+	// interest list, so a new file on the same number starts clean.
+	for i := range files {
+		ep := &files[i]
+		if ep.kind != fdEpoll {
+			continue
+		}
+		for j := 0; j < ep.nwatch; {
+			if ep.watches[j].fd == int32(fd) {
+				ep.nwatch--
+				ep.watches[j] = ep.watches[ep.nwatch]
+				continue
+			}
+			j++
+		}
+	}
 	return 0
 }
 
@@ -231,11 +247,15 @@ func eventfd(initval uint64, flags int) int64 {
 }
 
 //go:nosplit
-func epollCreate() int64 {
+func epollCreate(flags int) int64 {
+	if flags&^oCloexec != 0 {
+		return -EINVAL
+	}
 	fd := newFile(fdEpoll)
 	if fd < 0 {
 		return -EMFILE
 	}
+	files[fd].cloexec = flags&oCloexec != 0
 	return int64(fd)
 }
 

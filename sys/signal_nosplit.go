@@ -34,6 +34,9 @@ const (
 	ssDisable  = 2
 	minSigStk  = 2048
 	numSignals = 64
+
+	// unblockable are SIGKILL and SIGSTOP, which no mask may hold.
+	unblockable = 1<<(9-1) | 1<<(19-1)
 )
 
 type sigaction struct {
@@ -50,6 +53,15 @@ func rtSigaction(sig int, act, oact, size uintptr) int64 {
 	if sig < 1 || sig > numSignals || act != 0 && (sig == 9 || sig == 19) {
 		return -EINVAL
 	}
+	// Read the new action before writing the old one: act and oact may be
+	// the same buffer.
+	next := actions[sig]
+	if act != 0 {
+		if !user(act, 32, false) {
+			return -EFAULT
+		}
+		next = sigaction{*u64(act), *u64(act + 8), *u64(act + 16), *u64(act + 24) &^ unblockable}
+	}
 	if oact != 0 {
 		if !user(oact, 32, true) {
 			return -EFAULT
@@ -57,12 +69,7 @@ func rtSigaction(sig int, act, oact, size uintptr) int64 {
 		a := &actions[sig]
 		*u64(oact), *u64(oact + 8), *u64(oact + 16), *u64(oact + 24) = a.handler, a.flags, a.restorer, a.mask
 	}
-	if act != 0 {
-		if !user(act, 32, false) {
-			return -EFAULT
-		}
-		actions[sig] = sigaction{*u64(act), *u64(act + 8), *u64(act + 16), *u64(act + 24)}
-	}
+	actions[sig] = next
 	return 0
 }
 
@@ -73,29 +80,30 @@ func rtSigprocmask(how int, set, oset, size uintptr) int64 {
 		return -EINVAL
 	}
 	t := lwkt.CurrentThread()
+	mask := t.SigMask
+	if set != 0 {
+		if !user(set, 8, false) {
+			return -EFAULT
+		}
+		s := *u64(set) &^ unblockable
+		switch how {
+		case block:
+			mask |= s
+		case unblock:
+			mask &^= s
+		case setmask:
+			mask = s
+		default:
+			return -EINVAL
+		}
+	}
 	if oset != 0 {
 		if !user(oset, 8, true) {
 			return -EFAULT
 		}
 		*u64(oset) = t.SigMask
 	}
-	if set == 0 {
-		return 0
-	}
-	if !user(set, 8, false) {
-		return -EFAULT
-	}
-	s := *u64(set) &^ (1<<(9-1) | 1<<(19-1)) // SIGKILL and SIGSTOP cannot be blocked
-	switch how {
-	case block:
-		t.SigMask |= s
-	case unblock:
-		t.SigMask &^= s
-	case setmask:
-		t.SigMask = s
-	default:
-		return -EINVAL
-	}
+	t.SigMask = mask
 	return 0
 }
 
@@ -110,6 +118,25 @@ func onAltStack(t *lwkt.Thread, sp uint64) bool {
 func sigaltstack(ss, oss uintptr) int64 {
 	t := lwkt.CurrentThread()
 	sp := lwkt.CurrentFrameRSP()
+	// Read the new stack before writing the old one: ss and oss may be the
+	// same buffer.
+	var nsp, nsize uint64
+	var nflags uint32
+	if ss != 0 {
+		if !user(ss, 24, false) {
+			return -EFAULT
+		}
+		if onAltStack(t, sp) {
+			return -EPERM
+		}
+		nsp, nflags, nsize = *u64(ss), uint32(*u64(ss + 8)), *u64(ss + 16)
+		if nflags&^(ssDisable|ssOnStack) != 0 {
+			return -EINVAL
+		}
+		if nflags&ssDisable == 0 && nsize < minSigStk {
+			return -ENOMEM
+		}
+	}
 	if oss != 0 {
 		if !user(oss, 24, true) {
 			return -EFAULT
@@ -124,31 +151,18 @@ func sigaltstack(ss, oss uintptr) int64 {
 		*u64(oss), *u64(oss + 8), *u64(oss + 16) = t.AltSP, uint64(flags), t.AltSize
 	}
 	if ss != 0 {
-		if !user(ss, 24, false) {
-			return -EFAULT
-		}
-		if onAltStack(t, sp) {
-			return -EPERM
-		}
-		flags := uint32(*u64(ss + 8))
-		if flags&^ssDisable != 0 {
-			return -EINVAL
-		}
-		if flags&ssDisable != 0 {
+		if nflags&ssDisable != 0 {
 			t.AltSP, t.AltSize, t.AltFlags = 0, 0, ssDisable
-			return 0
+		} else {
+			t.AltSP, t.AltSize, t.AltFlags = nsp, nsize, 0 // SS_ONSTACK is accepted and ignored, as on Linux
 		}
-		if *u64(ss + 16) < minSigStk {
-			return -ENOMEM
-		}
-		t.AltSP, t.AltSize, t.AltFlags = *u64(ss), *u64(ss + 16), 0
 	}
 	return 0
 }
 
 //go:nosplit
-func tgkill(tid int32, sig int) int64 {
-	if sig < 0 || sig > numSignals {
+func tgkill(tgid, tid int32, sig int) int64 {
+	if tgid <= 0 || tid <= 0 || sig < 0 || sig > numSignals {
 		return -EINVAL
 	}
 	i := lwkt.FindID(tid)
@@ -286,7 +300,7 @@ func rtSigreturn(f *amd64.Frame, fpu uintptr) {
 	if fp := *u64(mc + mcFPState); fp != 0 && user(uintptr(fp), fpstateSize, false) {
 		copy512(uint64(fpu), fp)
 	}
-	t.SigMask = *u64(uintptr(frame + frameMask))
+	t.SigMask = *u64(uintptr(frame + frameMask)) &^ unblockable
 }
 
 // DeliverPending delivers the lowest pending unblocked asynchronous signal

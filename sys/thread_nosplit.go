@@ -62,9 +62,12 @@ const (
 
 //go:nosplit
 func futex(addr uintptr, op int, val uint32, timeout uintptr) int64 {
+	if addr%4 != 0 {
+		return -EINVAL
+	}
 	switch op &^ (futexPrivate | futexClockRealtime) {
 	case futexWait:
-		if addr%4 != 0 || !user(addr, 4, false) {
+		if !user(addr, 4, false) {
 			return -EFAULT
 		}
 		if *u32(addr) != val {
@@ -190,7 +193,7 @@ var NCPU = 1
 
 //go:nosplit
 func schedGetaffinity(size, mask uintptr) int64 {
-	if size < 8 {
+	if size < 8 || size%8 != 0 {
 		return -EINVAL
 	}
 	if !user(mask, 8, true) {
@@ -218,7 +221,10 @@ func prlimit64(pid, resource int, newLim, oldLim uintptr) int64 {
 		if !user(newLim, 16, false) {
 			return -EFAULT
 		}
-		if resource == nofile && (*u64(newLim) > MaxFiles || *u64(newLim + 8) > MaxFiles) {
+		if *u64(newLim) > *u64(newLim + 8) {
+			return -EINVAL // soft limit above the hard one
+		}
+		if resource == nofile && *u64(newLim + 8) > MaxFiles {
 			return -EPERM
 		}
 	}
@@ -255,7 +261,11 @@ func Random() uint64 {
 }
 
 //go:nosplit
-func getrandom(buf, n uintptr) int64 {
+func getrandom(buf, n uintptr, flags int) int64 {
+	const nonblock, random, insecure = 1, 2, 4
+	if flags&^(nonblock|random|insecure) != 0 {
+		return -EINVAL
+	}
 	if n > 1<<20 {
 		n = 1 << 20 // Linux also returns short counts for large requests
 	}

@@ -158,8 +158,14 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 	if flags&MapAnonymous == 0 {
 		return -ENODEV // there are no files to map
 	}
-	if length == 0 || flags&(MapShared|MapPrivate) == 0 || addr%pageSize != 0 {
+	if length == 0 || flags&(MapShared|MapPrivate) == 0 {
 		return -EINVAL
+	}
+	if addr%pageSize != 0 {
+		if flags&(MapFixed|MapFixedNoReplace) != 0 {
+			return -EINVAL
+		}
+		addr &^= pageSize - 1 // a hint is only a hint
 	}
 	n := (length + pageSize - 1) &^ (pageSize - 1)
 	if n < length {

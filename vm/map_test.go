@@ -182,7 +182,7 @@ func TestMmapHint(t *testing.T) {
 		Entry{h + 2*p, h + 5*p, ProtRead},
 		Entry{UserMax - p, UserMax, ProtNone},
 	)
-	f.mmap(h+p+1, p, rw, anon, -EINVAL) // misaligned hint
+	f.mmap(h+5*p+1, p, rw, anon, int64(h+5*p)) // a misaligned hint is rounded down
 }
 
 func TestMapFixedReplacesPart(t *testing.T) {
@@ -269,7 +269,7 @@ func TestMmapBadArguments(t *testing.T) {
 	}{
 		{0, 0, anon, -EINVAL},
 		{0, 0, fixed, -EINVAL},
-		{base + 0x800, p, anon, -EINVAL},
+		{base + 0x800, p, fixed, -EINVAL},
 		{base + 0x10*p + 1, p, fixed, -EINVAL},
 		{0, p, MapAnonymous, -EINVAL},                    // neither private nor shared
 		{0, p, MapAnonymous | MapFixed, -EINVAL},         // still neither
@@ -631,8 +631,14 @@ func (md *model) mmap(addr, length uintptr, prot, flags int) int64 {
 	if flags&MapAnonymous == 0 {
 		return -ENODEV
 	}
-	if length == 0 || flags&(MapShared|MapPrivate) == 0 || addr%p != 0 {
+	if length == 0 || flags&(MapShared|MapPrivate) == 0 {
 		return -EINVAL
+	}
+	if addr%p != 0 {
+		if flags&(MapFixed|MapFixedNoReplace) != 0 {
+			return -EINVAL
+		}
+		addr &^= p - 1 // a misaligned hint is rounded down, as on Linux
 	}
 	n := (length + p - 1) &^ (p - 1)
 	inRange := addr >= md.userMin && addr+n <= UserMax

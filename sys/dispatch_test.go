@@ -1,0 +1,384 @@
+package sys
+
+// Dispatch: numbers, counters, the simple identity and system-information
+// calls, and the allocation-free rule.
+
+import (
+	"bytes"
+	"syscall"
+	"testing"
+
+	"gofly/arch/amd64"
+	"gofly/lwkt"
+)
+
+// The numbers and errno values served here must be Linux's; the syscall
+// package's tables for linux/amd64 are an independent copy.
+func TestNumbersMatchLinux(t *testing.T) {
+	nums := []struct {
+		name      string
+		got, want int
+	}{
+		{"read", sysRead, syscall.SYS_READ},
+		{"write", sysWrite, syscall.SYS_WRITE},
+		{"close", sysClose, syscall.SYS_CLOSE},
+		{"mmap", sysMmap, syscall.SYS_MMAP},
+		{"munmap", sysMunmap, syscall.SYS_MUNMAP},
+		{"rt_sigaction", sysRtSigaction, syscall.SYS_RT_SIGACTION},
+		{"rt_sigprocmask", sysRtSigprocmask, syscall.SYS_RT_SIGPROCMASK},
+		{"rt_sigreturn", sysRtSigreturn, syscall.SYS_RT_SIGRETURN},
+		{"sched_yield", sysSchedYield, syscall.SYS_SCHED_YIELD},
+		{"madvise", sysMadvise, syscall.SYS_MADVISE},
+		{"nanosleep", sysNanosleep, syscall.SYS_NANOSLEEP},
+		{"getpid", sysGetpid, syscall.SYS_GETPID},
+		{"clone", sysClone, syscall.SYS_CLONE},
+		{"exit", sysExit, syscall.SYS_EXIT},
+		{"uname", sysUname, syscall.SYS_UNAME},
+		{"fcntl", sysFcntl, syscall.SYS_FCNTL},
+		{"getuid", sysGetuid, syscall.SYS_GETUID},
+		{"getgid", sysGetgid, syscall.SYS_GETGID},
+		{"geteuid", sysGeteuid, syscall.SYS_GETEUID},
+		{"getegid", sysGetegid, syscall.SYS_GETEGID},
+		{"getppid", sysGetppid, syscall.SYS_GETPPID},
+		{"sigaltstack", sysSigaltstack, syscall.SYS_SIGALTSTACK},
+		{"prctl", sysPrctl, syscall.SYS_PRCTL},
+		{"arch_prctl", sysArchPrctl, syscall.SYS_ARCH_PRCTL},
+		{"gettid", sysGettid, syscall.SYS_GETTID},
+		{"futex", sysFutex, syscall.SYS_FUTEX},
+		{"sched_getaffinity", sysSchedGetaffinity, syscall.SYS_SCHED_GETAFFINITY},
+		{"clock_gettime", sysClockGettime, syscall.SYS_CLOCK_GETTIME},
+		{"exit_group", sysExitGroup, syscall.SYS_EXIT_GROUP},
+		{"epoll_ctl", sysEpollCtl, syscall.SYS_EPOLL_CTL},
+		{"tgkill", sysTgkill, syscall.SYS_TGKILL},
+		{"openat", sysOpenat, syscall.SYS_OPENAT},
+		{"epoll_pwait", sysEpollPwait, syscall.SYS_EPOLL_PWAIT},
+		{"eventfd2", sysEventfd2, syscall.SYS_EVENTFD2},
+		{"epoll_create1", sysEpollCreate1, syscall.SYS_EPOLL_CREATE1},
+		{"prlimit64", sysPrlimit64, syscall.SYS_PRLIMIT64},
+		{"getrandom", sysGetrandom, 318}, // not in the frozen syscall tables
+	}
+	for _, n := range nums {
+		if n.got != n.want {
+			t.Errorf("%s is number %d, Linux uses %d", n.name, n.got, n.want)
+		}
+		if Names[n.got] != n.name {
+			t.Errorf("Names[%d] = %q, want %q", n.got, Names[n.got], n.name)
+		}
+	}
+	if len(Names) != len(nums) {
+		t.Errorf("Names has %d entries, %d calls are served", len(Names), len(nums))
+	}
+	errs := []struct {
+		got  int64
+		want syscall.Errno
+	}{
+		{EPERM, syscall.EPERM}, {ENOENT, syscall.ENOENT}, {ESRCH, syscall.ESRCH},
+		{EINTR, syscall.EINTR}, {EBADF, syscall.EBADF}, {EAGAIN, syscall.EAGAIN},
+		{ENOMEM, syscall.ENOMEM}, {EFAULT, syscall.EFAULT}, {EEXIST, syscall.EEXIST},
+		{EINVAL, syscall.EINVAL}, {EMFILE, syscall.EMFILE}, {ESPIPE, syscall.ESPIPE},
+		{ENOSYS, syscall.ENOSYS}, {ETIMEDOUT, syscall.ETIMEDOUT},
+	}
+	for _, e := range errs {
+		if e.got != int64(e.want) {
+			t.Errorf("errno %d, Linux's %v is %d", e.got, e.want, int64(e.want))
+		}
+	}
+}
+
+func TestUnknownNumberIsENOSYSAndCounted(t *testing.T) {
+	setup(t)
+	for _, nr := range []uintptr{syscall.SYS_IOCTL, 511, 512, 1 << 40} {
+		before, counted := Unknown(), uint64(0)
+		if nr < MaxNr {
+			counted = Count(int(nr))
+		}
+		want(t, "unknown "+itoa(int64(nr)), call(nr, 1, 2, 3), errno(syscall.ENOSYS))
+		if Unknown() != before+1 {
+			t.Errorf("nr %d: Unknown() = %d, want %d", nr, Unknown(), before+1)
+		}
+		if LastUnknown() != uint64(nr) {
+			t.Errorf("nr %d: LastUnknown() = %d", nr, LastUnknown())
+		}
+		if nr < MaxNr && Count(int(nr)) != counted+1 {
+			t.Errorf("nr %d: Count = %d, want %d", nr, Count(int(nr)), counted+1)
+		}
+	}
+}
+
+func TestCountsEveryCall(t *testing.T) {
+	setup(t)
+	before, unknown0 := Count(syscall.SYS_GETPID), Unknown()
+	for i := 0; i < 5; i++ {
+		call(syscall.SYS_GETPID)
+	}
+	if got := Count(syscall.SYS_GETPID); got != before+5 {
+		t.Errorf("Count(getpid) = %d after 5 calls from %d", got, before)
+	}
+	if Unknown() != unknown0 {
+		t.Errorf("a known call counted as unknown")
+	}
+}
+
+func TestIdentityCalls(t *testing.T) {
+	setup(t)
+	want(t, "getpid", call(syscall.SYS_GETPID), 1)
+	for _, nr := range []uintptr{syscall.SYS_GETPPID, syscall.SYS_GETUID, syscall.SYS_GETGID,
+		syscall.SYS_GETEUID, syscall.SYS_GETEGID} {
+		want(t, Names[int(nr)], call(nr), 0)
+	}
+	want(t, "gettid", call(syscall.SYS_GETTID), int64(lwkt.CurrentThread().ID))
+	want(t, "openat", call(syscall.SYS_OPENAT, ^uintptr(99), kalloc(8), 0), errno(syscall.ENOENT))
+}
+
+func TestPrctl(t *testing.T) {
+	setup(t)
+	const prSetVMA = 0x53564d41
+	want(t, "prctl(PR_SET_VMA)", call(syscall.SYS_PRCTL, prSetVMA, 0, 0, 0), 0)
+	want(t, "prctl(PR_SET_NAME)", call(syscall.SYS_PRCTL, syscall.PR_SET_NAME, kalloc(16)), errno(syscall.EINVAL))
+}
+
+func TestUname(t *testing.T) {
+	setup(t)
+	buf := kalloc(6 * 65)
+	copy(mem(buf, 6*65), bytes.Repeat([]byte{0xAA}, 6*65))
+	want(t, "uname", call(syscall.SYS_UNAME, buf), 0)
+	field := func(i uintptr) string {
+		b := mem(buf+i*65, 65)
+		if n := bytes.IndexByte(b, 0); n >= 0 {
+			return string(b[:n])
+		}
+		t.Errorf("uname field %d not NUL-terminated", i)
+		return string(b)
+	}
+	if s := field(0); s != "Gofly" {
+		t.Errorf("sysname %q, want Gofly", s)
+	}
+	if s := field(4); s != "x86_64" {
+		t.Errorf("machine %q, want x86_64", s)
+	}
+	if s := field(2); s == "" {
+		t.Error("release is empty")
+	}
+	if s := field(5); s != "" {
+		t.Errorf("domainname %q, want empty (the old contents must be cleared)", s)
+	}
+	want(t, "uname(NULL)", call(syscall.SYS_UNAME, 0), errno(syscall.EFAULT))
+	want(t, "uname(into the hole)", call(syscall.SYS_UNAME, hole-100), errno(syscall.EFAULT))
+}
+
+func TestGetrandom(t *testing.T) {
+	setup(t)
+	a, b := kalloc(64), kalloc(64)
+	want(t, "getrandom", call(318, a, 64, 0), 64)
+	want(t, "getrandom", call(318, b, 64, 0), 64)
+	if bytes.Equal(mem(a, 64), mem(b, 64)) {
+		t.Error("two getrandom calls returned the same bytes")
+	}
+	if bytes.Equal(mem(a, 64), make([]byte, 64)) {
+		t.Error("getrandom returned zeros")
+	}
+	// The length is honoured exactly: the byte after the buffer is kept.
+	c := kalloc(16)
+	mem(c, 16)[5] = 0xEE
+	want(t, "getrandom(5)", call(318, c, 5, 0), 5)
+	if mem(c, 16)[5] != 0xEE {
+		t.Error("getrandom(5) wrote a sixth byte")
+	}
+	want(t, "getrandom(NULL)", call(318, 0, 8, 0), errno(syscall.EFAULT))
+	want(t, "getrandom(into the hole)", call(318, hole-4, 8, 0), errno(syscall.EFAULT))
+}
+
+func TestGetrandomSeedMatters(t *testing.T) {
+	setup(t)
+	SeedRandom(1)
+	x := Random()
+	SeedRandom(1)
+	if Random() != x {
+		t.Error("the same seed gave different sequences")
+	}
+	SeedRandom(0) // seeds are forced odd, so 0 does not stick the generator
+	if Random() == 0 && Random() == 0 {
+		t.Error("seed 0 makes the generator return zeros")
+	}
+}
+
+func TestSchedGetaffinity(t *testing.T) {
+	setup(t)
+	m := kalloc(16)
+	put64(m+8, 0xdead)
+	want(t, "sched_getaffinity(len 8)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 8, m), 8)
+	if get64(m) != 1 {
+		t.Errorf("mask %#x with one CPU, want 1", get64(m))
+	}
+	if get64(m+8) != 0xdead {
+		t.Error("sched_getaffinity wrote past 8 bytes")
+	}
+	NCPU = 3
+	want(t, "sched_getaffinity(len 1024)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 1024, m), 8)
+	if get64(m) != 7 {
+		t.Errorf("mask %#x with three CPUs, want 7", get64(m))
+	}
+	NCPU = 64
+	call(syscall.SYS_SCHED_GETAFFINITY, 0, 8, m)
+	if get64(m) != ^uint64(0) {
+		t.Errorf("mask %#x with 64 CPUs, want all ones", get64(m))
+	}
+	NCPU = 1
+	want(t, "sched_getaffinity(len 4)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 4, m), errno(syscall.EINVAL))
+	want(t, "sched_getaffinity(len 0)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 0, m), errno(syscall.EINVAL))
+	want(t, "sched_getaffinity(NULL)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 8, 0), errno(syscall.EFAULT))
+}
+
+func TestPrlimit64(t *testing.T) {
+	setup(t)
+	old, nw := kalloc(16), kalloc(16)
+	want(t, "prlimit64(NOFILE) get", call(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, 0, old), 0)
+	if get64(old) != MaxFiles || get64(old+8) != MaxFiles {
+		t.Errorf("NOFILE = {%d, %d}, want {%d, %d}", get64(old), get64(old+8), MaxFiles, MaxFiles)
+	}
+	want(t, "prlimit64(STACK) get", call(syscall.SYS_PRLIMIT64, 1, syscall.RLIMIT_STACK, 0, old), 0)
+	if get64(old) != ^uint64(0) || get64(old+8) != ^uint64(0) {
+		t.Errorf("STACK = {%#x, %#x}, want RLIM_INFINITY", get64(old), get64(old+8))
+	}
+
+	// What the os package does at start-up: raise the soft limit to the hard.
+	put64(nw, MaxFiles)
+	put64(nw+8, MaxFiles)
+	want(t, "prlimit64(NOFILE) set to max", call(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, nw, old), 0)
+	if get64(old) != MaxFiles {
+		t.Errorf("old NOFILE %d, want %d", get64(old), MaxFiles)
+	}
+	put64(nw, MaxFiles+1)
+	want(t, "prlimit64(NOFILE) cur above max", call(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, nw, 0), errno(syscall.EINVAL))
+	put64(nw, 16)
+	put64(nw+8, MaxFiles+1)
+	want(t, "prlimit64(NOFILE) max above MaxFiles", call(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, nw, 0), errno(syscall.EPERM))
+
+	want(t, "prlimit64(pid 2)", call(syscall.SYS_PRLIMIT64, 2, syscall.RLIMIT_NOFILE, 0, old), errno(syscall.ESRCH))
+	want(t, "prlimit64(resource 16)", call(syscall.SYS_PRLIMIT64, 0, 16, 0, old), errno(syscall.EINVAL))
+	want(t, "prlimit64(resource -1)", call(syscall.SYS_PRLIMIT64, 0, ^uintptr(0), 0, old), errno(syscall.EINVAL))
+	want(t, "prlimit64(new NULL, old bad)", call(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, 0, hole), errno(syscall.EFAULT))
+	want(t, "prlimit64(new bad)", call(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, hole, 0), errno(syscall.EFAULT))
+	want(t, "prlimit64(nothing)", call(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, 0, 0), 0)
+}
+
+func TestClockGettime(t *testing.T) {
+	setup(t)
+	// The timer is never calibrated on the host, so Nanotime is 0 and the
+	// realtime clock reads exactly WallBase.
+	WallBase = 1_700_000_123_456_789_012
+	ts := kalloc(24)
+	put64(ts+16, 0x5a5a)
+	for _, clk := range []uintptr{0, 5} { // REALTIME, REALTIME_COARSE
+		want(t, "clock_gettime(realtime)", call(syscall.SYS_CLOCK_GETTIME, clk, ts), 0)
+		if get64(ts) != 1_700_000_123 || get64(ts+8) != 456_789_012 {
+			t.Errorf("clock %d: {%d, %d}, want {1700000123, 456789012}", clk, get64(ts), get64(ts+8))
+		}
+	}
+	for _, clk := range []uintptr{1, 4, 6, 7} { // MONOTONIC, _RAW, _COARSE, BOOTTIME
+		put64(ts, 99)
+		put64(ts+8, 99)
+		want(t, "clock_gettime(monotonic "+itoa(int64(clk))+")", call(syscall.SYS_CLOCK_GETTIME, clk, ts), 0)
+		if get64(ts) != 0 || get64(ts+8) != 0 {
+			t.Errorf("clock %d: {%d, %d}, want the uncalibrated {0, 0}", clk, get64(ts), get64(ts+8))
+		}
+	}
+	if get64(ts+16) != 0x5a5a {
+		t.Error("clock_gettime wrote past the 16-byte timespec")
+	}
+	for _, clk := range []uintptr{2, 3, 8, 12, ^uintptr(0)} {
+		want(t, "clock_gettime(clock "+itoa(int64(clk))+")", call(syscall.SYS_CLOCK_GETTIME, clk, ts), errno(syscall.EINVAL))
+	}
+	want(t, "clock_gettime(NULL)", call(syscall.SYS_CLOCK_GETTIME, 1, 0), errno(syscall.EFAULT))
+	want(t, "clock_gettime(page 1)", call(syscall.SYS_CLOCK_GETTIME, 1, 0x1000), errno(syscall.EFAULT))
+	want(t, "clock_gettime(straddling the hole)", call(syscall.SYS_CLOCK_GETTIME, 1, hole-8), errno(syscall.EFAULT))
+	want(t, "clock_gettime(last 16 bytes before the hole)", call(syscall.SYS_CLOCK_GETTIME, 1, hole-16), 0)
+}
+
+func TestArchPrctlArgumentErrors(t *testing.T) {
+	setup(t)
+	// SET_FS and GET_FS with a good pointer touch the FS-base MSR, which the
+	// host forbids; the error paths stop before it.
+	const getFS = 0x1003
+	want(t, "arch_prctl(GET_FS, NULL)", call(syscall.SYS_ARCH_PRCTL, getFS, 0), errno(syscall.EFAULT))
+	want(t, "arch_prctl(GET_FS, hole)", call(syscall.SYS_ARCH_PRCTL, getFS, hole), errno(syscall.EFAULT))
+	want(t, "arch_prctl(ARCH_GET_GS)", call(syscall.SYS_ARCH_PRCTL, 0x1004, kalloc(8)), errno(syscall.EINVAL))
+	want(t, "arch_prctl(0)", call(syscall.SYS_ARCH_PRCTL, 0, 0), errno(syscall.EINVAL))
+}
+
+func TestCloneRejectsWhatItCannotDo(t *testing.T) {
+	setup(t)
+	// Go's runtime flags (os_linux.go cloneFlags) pass this check and go on
+	// to read the FS-base MSR, so only rejections can run on the host.
+	for _, flags := range []uintptr{
+		0,                // fork
+		syscall.CLONE_VM, // no CLONE_THREAD
+		syscall.CLONE_THREAD | syscall.CLONE_SIGHAND, // no CLONE_VM
+		syscall.CLONE_VM | syscall.CLONE_THREAD | syscall.CLONE_SIGHAND | syscall.CLONE_VFORK,
+		syscall.CLONE_VM | syscall.CLONE_THREAD | syscall.CLONE_SIGHAND | syscall.CLONE_CHILD_CLEARTID,
+		syscall.CLONE_VM | syscall.CLONE_THREAD | syscall.CLONE_SIGHAND | syscall.CLONE_NEWNS,
+	} {
+		want(t, "clone("+itoa(int64(flags))+")", call(syscall.SYS_CLONE, flags, kalloc(64), 0, 0, 0), errno(syscall.EINVAL))
+	}
+}
+
+func TestTgkill(t *testing.T) {
+	setup(t)
+	me := uintptr(lwkt.CurrentThread().ID)
+	th := lwkt.CurrentThread()
+	want(t, "tgkill(me, 0)", call(syscall.SYS_TGKILL, 1, me, 0), 0)
+	if th.SigPending != 0 {
+		t.Errorf("signal 0 set pending %#x", th.SigPending)
+	}
+	want(t, "tgkill(me, SIGURG)", call(syscall.SYS_TGKILL, 1, me, SIGURG), 0)
+	if th.SigPending != 1<<(SIGURG-1) {
+		t.Errorf("pending %#x, want SIGURG's bit %#x", th.SigPending, 1<<(SIGURG-1))
+	}
+	want(t, "tgkill(me, 64)", call(syscall.SYS_TGKILL, 1, me, 64), 0)
+	if th.SigPending>>63 != 1 {
+		t.Errorf("signal 64 not pending: %#x", th.SigPending)
+	}
+	want(t, "tgkill(me, 65)", call(syscall.SYS_TGKILL, 1, me, 65), errno(syscall.EINVAL))
+	want(t, "tgkill(me, -1)", call(syscall.SYS_TGKILL, 1, me, ^uintptr(0)), errno(syscall.EINVAL))
+	want(t, "tgkill(no such thread)", call(syscall.SYS_TGKILL, 1, 99999, SIGURG), errno(syscall.ESRCH))
+}
+
+func TestSchedYield(t *testing.T) {
+	setup(t)
+	want(t, "sched_yield", call(syscall.SYS_SCHED_YIELD), 0)
+}
+
+// Every *_nosplit.go path runs without a heap: a system call must not
+// allocate.
+func TestDispatchAllocatesNothing(t *testing.T) {
+	setup(t)
+	ts, buf := kalloc(16), kalloc(64)
+	cases := []struct {
+		name string
+		f    amd64.Frame
+	}{
+		{"clock_gettime", frameFor(syscall.SYS_CLOCK_GETTIME, 1, ts)},
+		{"getrandom", frameFor(318, buf, 64, 0)},
+		{"uname", frameFor(syscall.SYS_UNAME, kalloc(6*65))},
+		{"rt_sigprocmask", frameFor(syscall.SYS_RT_SIGPROCMASK, 0, 0, buf, 8)},
+		{"fcntl", frameFor(syscall.SYS_FCNTL, 0, syscall.F_GETFL)},
+		{"unknown", frameFor(400)},
+	}
+	for _, c := range cases {
+		if n := testing.AllocsPerRun(50, func() {
+			f := c.f
+			Dispatch(&f, fpu)
+		}); n != 0 {
+			t.Errorf("%s allocates %v times per call", c.name, n)
+		}
+	}
+}
+
+func TestGetrandomCapsLongRequests(t *testing.T) {
+	setup(t)
+	buf := kalloc(2 << 20)
+	want(t, "getrandom(2 MiB)", call(318, buf, 2<<20, 0), 1<<20)
+	if b := mem(buf, 2<<20); b[1<<20] != 0 || b[1<<20+100] != 0 {
+		t.Error("getrandom wrote past the short count it returned")
+	}
+}
