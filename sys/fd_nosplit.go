@@ -144,6 +144,7 @@ func consoleCopy(buf, n uintptr) int {
 		*u8(buf + uintptr(m)) = b[0]
 		m++
 	}
+	uart.Resume()
 	return m
 }
 

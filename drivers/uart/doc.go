@@ -6,8 +6,11 @@
 // no byte is lost however fast the kernel writes.
 //
 // Invariants:
-//   - ring-bounded: Ring never holds more than its capacity; bytes that
-//     arrive when it is full are counted in Dropped, never silently lost.
+//   - ring-bounded: Ring never holds more than its capacity. When it is
+//     full the receive interrupt is turned off and bytes wait in the UART
+//     (and its sender) until a reader makes room (flow control); a byte
+//     Put into a full Ring anyway is counted in Dropped, never silently
+//     lost.
 //
 // Runs below the Go runtime (trap context and early boot): nosplit,
 // allocation-free. Callers hold interrupts off, on the one CPU that takes

@@ -53,17 +53,43 @@ func Putc(b byte) {
 	amd64.Outb(base+regData, b)
 }
 
+// throttled is set while Rx is full and the receive interrupt is off.
+var throttled bool
+
 // Interrupt drains the receive FIFO into Rx and returns how many bytes it
-// read.
+// read. When Rx fills, it turns the receive interrupt off and leaves the
+// rest in the UART: the sender (QEMU's character device, or a terminal
+// honouring the FIFO) then waits instead of losing bytes. Resume turns it
+// back on.
 //
 //go:nosplit
 func Interrupt() int {
 	n := 0
 	for amd64.Inb(base+regLSR)&lsrDataReady != 0 {
+		if Rx.Len() == RingSize {
+			throttled = true
+			amd64.Outb(base+regIER, 0)
+			break
+		}
 		Rx.Put(amd64.Inb(base + regData))
 		n++
 	}
 	return n
+}
+
+// Resume refills Rx from the UART and turns the receive interrupt back on
+// once a reader has emptied at least half of a full Rx.
+//
+//go:nosplit
+func Resume() {
+	if !throttled || Rx.Len() > RingSize/2 {
+		return
+	}
+	throttled = false
+	Interrupt()
+	if !throttled {
+		EnableRxInterrupt()
+	}
 }
 
 // Rx holds received bytes until the console read path takes them.

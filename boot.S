@@ -1,0 +1,171 @@
+/*
+ * Multiboot (v1) entry for Gofly.
+ *
+ * QEMU's -kernel loader puts this image at 1 MiB and enters _start in 32-bit
+ * protected mode with paging off, EAX = multiboot magic, EBX = the multiboot
+ * information structure. This stub
+ *   1. builds page tables that identity-map the first 4 GiB (2 MiB pages),
+ *      except page 0, which stays unmapped so that nil dereferences fault;
+ *   2. enables PAE, SSE, long mode and the SYSCALL instruction, and far-jumps
+ *      into 64-bit code;
+ *   3. finds the Go kernel, which the loader put at GO_BASE (cmd/mkimage
+ *      makes its segments part of this image), and the end of its BSS;
+ *   4. jumps to its ELF entry, the kernel's own entry in Go assembly
+ *      (kernel/entry_amd64.s), with
+ *        RDI = multiboot magic, RSI = multiboot info address,
+ *        RDX = end of the loaded Go image, RCX = start, R8 = end of this image,
+ *        R9 = the TSC when this stub started (the boot timeline's origin),
+ *        R10 = a copy of physical page 0 (the BIOS data area, which the
+ *        firmware tables are found through), taken before paging hides it.
+ * Everything else (GDT with TSS, IDT, the kernel's page tables) is set up by
+ * the Go side.
+ */
+
+#define MB_MAGIC  0x1BADB002
+#define MB_FLAGS  0x00000003            /* page-align modules, give memory info */
+
+#define CR0_PE    (1 << 0)
+#define CR0_MP    (1 << 1)
+#define CR0_NE    (1 << 5)
+#define CR0_PG    (1 << 31)
+#define CR4_PAE   (1 << 5)
+#define CR4_OSFXSR (1 << 9)
+#define CR4_OSXMMEXCPT (1 << 10)
+#define MSR_EFER  0xC0000080
+#define EFER_SCE  (1 << 0)
+#define EFER_LME  (1 << 8)
+
+#define PTE_P     0x1
+#define PTE_W     0x2
+#define PTE_PS    0x80
+
+	.section .multiboot, "a"
+	.align 4
+	.long MB_MAGIC
+	.long MB_FLAGS
+	.long -(MB_MAGIC + MB_FLAGS)
+
+	.section .bss
+	.align 4096
+pml4:	.skip 4096
+pdpt:	.skip 4096
+pd:	.skip 4096 * 4                  /* four page directories: 0-4 GiB */
+pt0:	.skip 4096                      /* 4 KiB pages for 0-2 MiB, page 0 absent */
+	.skip 16384
+stack_top:
+mb_magic: .skip 4
+mb_info:  .skip 4
+mb_tsc:   .skip 8
+	.align 16
+page0:    .skip 4096
+
+	.section .data
+	.align 16
+gdt:	.quad 0                          /* null */
+	.quad 0x00AF9A000000FFFF         /* 0x08: 64-bit code, ring 0 */
+	.quad 0x00CF92000000FFFF         /* 0x10: data, ring 0 */
+gdt_end:
+gdt_ptr:
+	.word gdt_end - gdt - 1
+	.quad gdt
+
+	.section .text
+	.code32
+	.global _start
+_start:
+	cli
+	cld
+	movl $stack_top, %esp
+	movl %eax, mb_magic             /* keep the loader's registers for Go */
+	movl %ebx, mb_info
+	rdtsc                           /* EDX:EAX = TSC: the boot timeline starts here */
+	movl %eax, mb_tsc
+	movl %edx, mb_tsc + 4
+	xorl %esi, %esi                 /* copy physical page 0 while it is reachable */
+	movl $page0, %edi
+	movl $1024, %ecx
+	rep movsl
+
+	/* PML4[0] -> PDPT; PDPT[0..3] -> the four page directories. */
+	movl $pdpt + (PTE_P | PTE_W), pml4
+	movl $pd + (PTE_P | PTE_W), %eax
+	xorl %ecx, %ecx
+1:	movl %eax, pdpt(, %ecx, 8)
+	addl $4096, %eax
+	incl %ecx
+	cmpl $4, %ecx
+	jne 1b
+
+	/* 2048 PD entries of 2 MiB each cover 0-4 GiB; the high dword of each
+	 * entry (bits 32+ of the address) stays zero from .bss. */
+	movl $(PTE_P | PTE_W | PTE_PS), %eax
+	xorl %ecx, %ecx
+2:	movl %eax, pd(, %ecx, 8)
+	addl $0x200000, %eax
+	incl %ecx
+	cmpl $2048, %ecx
+	jne 2b
+
+	/* The first 2 MiB through a page table whose entry 0 is left absent. */
+	movl $pt0 + (PTE_P | PTE_W), pd
+	movl $4096 + (PTE_P | PTE_W), %eax
+	movl $1, %ecx
+3:	movl %eax, pt0(, %ecx, 8)
+	addl $4096, %eax
+	incl %ecx
+	cmpl $512, %ecx
+	jne 3b
+
+	movl %cr4, %eax
+	orl $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
+	movl %eax, %cr4
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl $MSR_EFER, %ecx
+	rdmsr
+	orl $(EFER_LME | EFER_SCE), %eax
+	wrmsr
+	movl $(CR0_PG | CR0_NE | CR0_MP | CR0_PE), %eax  /* EM and TS clear: SSE on */
+	movl %eax, %cr0
+	lgdt gdt_ptr
+	ljmp $0x08, $long_mode
+
+	.code64
+long_mode:
+	movw $0x10, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	xorw %ax, %ax
+	movw %ax, %fs
+	movw %ax, %gs
+
+	/* The Go ELF header sits at GO_BASE (its first segment starts at file
+	 * offset 0). Walk its program headers for the end of the image. */
+	movq $GO_BASE, %rbx
+	movq 0x20(%rbx), %r11           /* e_phoff */
+	addq %rbx, %r11                 /* first program header */
+	movzwq 0x36(%rbx), %r9          /* e_phentsize */
+	movzwq 0x38(%rbx), %r10         /* e_phnum */
+	xorq %r12, %r12                 /* highest segment end so far */
+4:	testq %r10, %r10
+	jz 6f
+	cmpl $1, (%r11)                 /* PT_LOAD? */
+	jne 5f
+	movq 0x10(%r11), %rax           /* p_vaddr */
+	addq 0x28(%r11), %rax           /* + p_memsz */
+	cmpq %r12, %rax
+	cmovaq %rax, %r12
+5:	addq %r9, %r11
+	decq %r10
+	jmp 4b
+
+6:	movq 0x18(%rbx), %rax           /* e_entry */
+	movl mb_magic(%rip), %edi
+	movl mb_info(%rip), %esi
+	movq %r12, %rdx
+	leaq _start(%rip), %rcx
+	leaq _image_end(%rip), %r8
+	movq mb_tsc(%rip), %r9
+	leaq page0(%rip), %r10
+	jmp *%rax

@@ -1,0 +1,61 @@
+package qemu_test
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMachines boots machines other than the default 128 MiB, one CPU, and
+// runs the self-tests on each.
+func TestMachines(t *testing.T) {
+	cases := []struct {
+		name string
+		o    Options
+	}{
+		{"mem-64M", Options{Mem: "64M"}},
+		{"mem-4G", Options{Mem: "4G"}},
+		{"smp-2", Options{SMP: 2}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			m := Boot(t, c.o)
+			checkSelftest(t, m.Run(t, "selftest"))
+			for _, l := range lines(m.Run(t, "cpuinfo")) {
+				if strings.HasPrefix(l, "online CPUs:") {
+					t.Logf("%s: %s", c.name, l)
+				}
+			}
+			m.Poweroff(t)
+			t.Logf("%s: boot, selftest and poweroff took %v", c.name, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// TestGo125Image boots the image built with Go 1.25 ($GOFLY_IMAGE_GO125),
+// the oldest toolchain the kernel supports.
+func TestGo125Image(t *testing.T) {
+	val := os.Getenv("GOFLY_IMAGE_GO125")
+	if val == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("GOFLY_IMAGE_GO125 is not set and CI is: the Makefile must build the Go 1.25 image and pass its path in GOFLY_IMAGE_GO125")
+		}
+		t.Skip("GOFLY_IMAGE_GO125 is not set")
+	}
+	RequireQEMU(t)
+	image := ImageFromEnv(t, "GOFLY_IMAGE_GO125", val)
+	m := Boot(t, Options{Image: image})
+	b := bannerGo.FindStringSubmatch(m.BootLog)
+	if b == nil {
+		t.Errorf("no banner before the first prompt:\n%s", m.BootLog)
+	} else if !strings.HasPrefix(b[1], "go1.25") {
+		t.Errorf("GOFLY_IMAGE_GO125=%s was built with %s, want go1.25", val, b[1])
+	}
+	checkSelftest(t, m.Run(t, "selftest"))
+	m.Poweroff(t)
+}
+
+var bannerGo = regexp.MustCompile(`Gofly, a Go kernel \((go[0-9.]+[^)]*)\)`)
