@@ -11,10 +11,10 @@ APPEND   ?=
 QEMU     ?= qemu-system-x86_64
 TIMEOUT  ?= 0
 
-# The Go image: linked at 16 MiB (its ELF header page at GO_BASE) with the
-# kernel's own entry, the internal linker, no cgo.
-GO_BASE    := 0x1000000
-GO_LDFLAGS := -T 0x1001000 -E gofly/kernel.entry
+# The Go image: linked at 2 MiB (its ELF header page at GO_BASE, text one
+# page above) with the kernel's own entry, the internal linker, no cgo.
+GO_BASE    := 0x200000
+GO_LDFLAGS := -T 0x201000 -E gofly/kernel.entry
 GO_ENV     := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 
 IMAGE := $(BUILD)/gofly.elf

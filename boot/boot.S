@@ -16,7 +16,8 @@
  *        RDX = end of the loaded Go image, RCX = start, R8 = end of this image,
  *        R9 = the TSC when this stub started (the boot timeline's origin),
  *        R10 = a copy of physical page 0 (the BIOS data area, which the
- *        firmware tables are found through), taken before paging hides it.
+ *        firmware tables are found through), taken before paging hides it,
+ *        R11 = GO_BASE.
  * Everything else (GDT with TSS, IDT, the kernel's page tables) is set up by
  * the Go side.
  */
@@ -168,4 +169,5 @@ long_mode:
 	leaq _image_end(%rip), %r8
 	movq mb_tsc(%rip), %r9
 	leaq page0(%rip), %r10
+	movq $GO_BASE, %r11
 	jmp *%rax

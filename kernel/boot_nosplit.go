@@ -26,20 +26,20 @@ const (
 	// g0 stack (64 KiB) out of it.
 	m0StackSize   = 256 << 10
 	idleStackSize = 8 << 10
-	goImageBase   = 0x1000000 // -ldflags=-T 0x1001000 puts the ELF header here
 	tickHz        = 1000
 	calibrateMs   = 10
 )
 
 var (
-	bootStack [bootStackSize]byte
-	bootTLS   [2]uint64 // FS base points at bootTLS[1]; FS:-8 reads bootTLS[0]
-	bootFS    uintptr   // that FS base, also the idle thread's
-	page0Copy uintptr   // the boot stub's copy of physical page 0
-	m0Stack   [m0StackSize]byte
-	idleStack [idleStackSize]byte
-	fpuBuf    [512 + amd64.FPUAlign]byte
-	cpu0      cpuLocal
+	bootStack   [bootStackSize]byte
+	bootTLS     [2]uint64 // FS base points at bootTLS[1]; FS:-8 reads bootTLS[0]
+	bootFS      uintptr   // that FS base, also the idle thread's
+	page0Copy   uintptr   // the boot stub's copy of physical page 0
+	goImageBase uintptr   // where the Go image's ELF header was loaded
+	m0Stack     [m0StackSize]byte
+	idleStack   [idleStackSize]byte
+	fpuBuf      [512 + amd64.FPUAlign]byte
+	cpu0        cpuLocal
 
 	// Boot image extents, for the memory map listing.
 	imageStub, imageGo mm.Range
@@ -80,7 +80,7 @@ func early(magic, info, goEnd, stubStart, stubEnd, tsc0 uint64) uintptr {
 	applyCmdline()
 
 	imageStub = mm.Range{Base: stubStart, Len: stubEnd - stubStart}
-	imageGo = mm.Range{Base: goImageBase, Len: goEnd - goImageBase}
+	imageGo = mm.Range{Base: uint64(goImageBase), Len: goEnd - uint64(goImageBase)}
 	reserved[0] = mm.Range{Base: 0, Len: 1 << 20} // BIOS data, EBDA, ROMs
 	reserved[1], reserved[2] = imageStub, imageGo
 	copy(reserved[3:], modules[:nModules])

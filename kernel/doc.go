@@ -5,7 +5,7 @@
 // entry_amd64.s) the image's entry point.
 //
 // Boot sequence: QEMU's multiboot loader puts the stub (boot/boot.S) at
-// 1 MiB and the Go image's segments at 16 MiB (cmd/mkimage made them one
+// 1 MiB and the Go image's segments at 2 MiB (cmd/mkimage made them one
 // image); the stub enters long mode and jumps to entry, which sets up a boot stack,
 // TLS and the per-CPU GS base and calls early. early builds the page
 // allocator, descriptor tables, SYSCALL path, timers and the first two

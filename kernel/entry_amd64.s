@@ -12,7 +12,8 @@
 // entry is the Go image's ELF entry (go build -ldflags=-E). The boot stub
 // arrives in 64-bit mode with paging on and interrupts off:
 // DI = multiboot magic, SI = info, DX = Go image end, CX = stub start,
-// R8 = stub end, R9 = TSC at the stub's start, R10 = copy of page 0.
+// R8 = stub end, R9 = TSC at the stub's start, R10 = copy of page 0,
+// R11 = where the Go image (its ELF header) starts.
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ DI, R12                     // WRMSR clobbers AX, CX, DX: park the arguments
 	MOVQ SI, R13
@@ -20,6 +21,7 @@ TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ CX, R15
 	MOVQ R8, BX
 	MOVQ R10, ·page0Copy(SB)
+	MOVQ R11, ·goImageBase(SB)
 	LEAQ ·bootStack+const_bootStackSize(SB), SP
 
 	LEAQ ·bootTLS+8(SB), AX          // FS base: FS:-8 is bootTLS[0], a nil g

@@ -94,8 +94,14 @@ func exception(f *amd64.Frame, fpu uintptr) {
 		pageFaultsSeen++
 		if !kernel {
 			write, exec := f.Error&2 != 0, f.Error&16 != 0
+			oom := vm.Kernel.OutOfMemory
 			if vm.Kernel.Fault(uintptr(cr2), write, exec) {
 				return
+			}
+			if vm.Kernel.OutOfMemory != oom {
+				klog.Puts("gofly: out of memory: no page frame left for a fault at ")
+				klog.Hex(cr2)
+				klog.Puts("\n")
 			}
 			if cr2 < 4096 && sys.Deliver(f, fpu, sys.SIGSEGV, sys.SEGVMapErr, cr2) {
 				signalsRaised++

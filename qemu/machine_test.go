@@ -15,6 +15,7 @@ func TestMachines(t *testing.T) {
 		name string
 		o    Options
 	}{
+		{"mem-12M", Options{Mem: "12M"}}, // the smallest that boots and passes
 		{"mem-64M", Options{Mem: "64M"}},
 		{"mem-4G", Options{Mem: "4G"}},
 		{"smp-2", Options{SMP: 2}},

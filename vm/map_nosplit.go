@@ -64,6 +64,9 @@ type Map struct {
 	Pmap    pmap.Pmap
 	userMin uintptr
 	Faults  uint64 // demand-zero faults served
+	// OutOfMemory counts faults that failed for want of a page frame or
+	// page table, so the fault path can tell them from access violations.
+	OutOfMemory uint64
 }
 
 // Kernel is the kernel's (and the Go runtime's) address space.
@@ -328,6 +331,7 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 	}
 	pa := mm.Phys.Alloc()
 	if pa == 0 {
+		m.OutOfMemory++
 		return false
 	}
 	flags := uint64(0)
@@ -337,8 +341,9 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 	if prot&ProtExec == 0 && pmap.NXEnabled {
 		flags |= pmap.NoExec
 	}
-	if !m.Pmap.Enter(page, pa, flags) {
+	if !m.Pmap.Enter(page, pa, flags) { // no frame for a page table
 		mm.Phys.Free(pa)
+		m.OutOfMemory++
 		return false
 	}
 	m.Faults++
