@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"gofly/internal/hostram"
 )
 
 // bitmapLenFor is the bitmap size Init needs when the highest usable
@@ -439,10 +441,10 @@ func TestFreeRefusesUnmanagedFrames(t *testing.T) {
 // that.
 func TestInitBitmapWhenFirstRangeStartsAtZero(t *testing.T) {
 	const lowEnd = 0x40000
-	if !hostMmap(PageSize, lowEnd-PageSize) {
+	if !hostram.Map(PageSize, lowEnd-PageSize) {
 		t.Skip("cannot map host memory at 0x1000 (vm.mmap_min_addr)")
 	}
-	defer hostMunmap(PageSize, lowEnd-PageSize)
+	defer hostram.Unmap(PageSize, lowEnd-PageSize)
 	var a Allocator
 	avail := []Range{{0, lowEnd}}
 	if !a.Init(avail, nil) {

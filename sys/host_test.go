@@ -10,9 +10,8 @@ package sys
 //	base            +16 MiB                 +48 MiB-4K  +48 MiB       +64 MiB
 //	| RAM (mm.Phys) | direct map (buffers)  | hole      | user region |
 //
-//   - RAM: frames for page tables and demand-zero pages. The allocator's
-//     bitmap covers [0, limit), so the window sits low (about 1 GiB) rather
-//     than in the Go heap, which Go 1.26 places tens of TiB up.
+//   - RAM: frames for page tables and demand-zero pages (package hostram
+//     says why the window sits low).
 //   - direct map: every page is entered identity-mapped in pmap.Kernel, so
 //     Touch's "below userMin: present or not at all" check accepts it. The
 //     tests carve their buffers from here with kalloc.
@@ -36,6 +35,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/drivers/uart"
+	"gofly/internal/hostram"
 	"gofly/klog"
 	"gofly/lwkt"
 	"gofly/mm"
@@ -44,14 +44,11 @@ import (
 )
 
 const (
-	winLen    = 64 << 20
+	winLen    = hostram.Size
 	ramLen    = 16 << 20
 	directLen = 32 << 20
 	pageSz    = 4096
 )
-
-// winCandidates are the fixed addresses tried for the window, lowest first.
-var winCandidates = []uintptr{1 << 30, 2 << 30, 4 << 30, 16 << 30, 64 << 30}
 
 var (
 	envOnce sync.Once
@@ -66,33 +63,11 @@ var (
 	fpu     uintptr // the FXSAVE image Dispatch is given
 )
 
-// hostMmap maps n bytes of anonymous memory at exactly addr.
-func hostMmap(addr, n uintptr) bool {
-	const mapFixedNoReplace = 0x100000
-	p, _, errno := syscall.Syscall6(syscall.SYS_MMAP, addr, n,
-		syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|mapFixedNoReplace, ^uintptr(0), 0)
-	if errno != 0 {
-		return false
-	}
-	if p != addr { // an old kernel took the flag as a hint
-		syscall.Syscall(syscall.SYS_MUNMAP, p, n, 0)
-		return false
-	}
-	return true
-}
-
-func buildEnv() {
-	for _, a := range winCandidates {
-		if hostMmap(a, winLen) {
-			winBase = a
-			break
-		}
-	}
-	if winBase == 0 {
-		envErr = "no free low host address for the test window"
-		return
-	}
+func buildEnv(t testing.TB) {
+	envErr = "no free low host address for the test window" // if Window skips
+	b, _ := hostram.Window(t)
+	envErr = ""
+	winBase = uintptr(b)
 	klog.Quiet = true
 	Trace = false
 
@@ -130,7 +105,7 @@ func buildEnv() {
 // handlers or mappings.
 func setup(t testing.TB) {
 	t.Helper()
-	envOnce.Do(buildEnv)
+	envOnce.Do(func() { buildEnv(t) })
 	if envErr != "" {
 		t.Skip(envErr)
 	}
