@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"gofly/arch/amd64"
+	"gofly/drivers/apic"
 	"gofly/drivers/pic"
 	"gofly/drivers/rtc"
 	"gofly/drivers/timer"
@@ -24,10 +25,16 @@ const (
 	bootStackSize = 16 << 10
 	// m0StackSize is the initial thread's stack; the runtime carves m0's
 	// g0 stack (64 KiB) out of it.
-	m0StackSize   = 256 << 10
-	idleStackSize = 8 << 10
-	tickHz        = 1000
-	calibrateMs   = 10
+	m0StackSize     = 256 << 10
+	idleStackSize   = 8 << 10
+	tickHz          = 1000
+	calibrateMs     = 10
+	apicCalibrateMs = 2
+
+	// VectorTimer is the local APIC timer's vector, the scheduler tick.
+	VectorTimer = amd64.VectorIRQ0
+	// irqSerial is COM1's legacy IRQ line.
+	irqSerial = 4
 )
 
 var (
@@ -103,15 +110,17 @@ func early(magic, info, goEnd, stubStart, stubEnd, tsc0 uint64) uintptr {
 	amd64.Wrmsr(msrFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
 	mark(phaseCPU, amd64.Rdtsc())
 
-	pic.Init(amd64.VectorIRQ0)
+	pic.Init(amd64.VectorIRQ0) // every line masked: the PIT does not tick
 	timer.CalibrateTSC(calibrateMs)
+	apic.Init(true)
+	apic.CalibrateTimer(apicCalibrateMs)
 	mark(phaseCalibrated, amd64.Rdtsc())
 	sys.WallBase = rtc.Read().Unix()*1e9 - timer.Nanotime()
 	sys.SeedRandom(amd64.Rdtsc() ^ uint64(sys.WallBase))
-	timer.StartTick(tickHz)
-	pic.Unmask(0)
+	apic.StartTimer(VectorTimer, tickHz)
+	timer.SetTickRate(tickHz)
 	uart.EnableRxInterrupt()
-	pic.Unmask(4)
+	pic.Unmask(irqSerial)
 
 	lwkt.Init(idlePC, uintptr(unsafe.Pointer(&idleStack[0]))+idleStackSize, uint64(bootFS))
 	sp := buildStack()

@@ -44,6 +44,7 @@ func Timeline() []Stamp {
 // Counters are the trap path's event counts.
 type Counters struct {
 	IRQs       [16]uint64
+	Timer      uint64
 	Spurious   uint64
 	Stray      uint64
 	Signals    uint64
@@ -52,7 +53,7 @@ type Counters struct {
 
 // TrapCounters returns the trap path's counters.
 func TrapCounters() Counters {
-	return Counters{irqCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen}
+	return Counters{irqCount, timerCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen}
 }
 
 // Critical runs fn with interrupts off on this CPU, so that what fn reads

@@ -10,7 +10,7 @@ const (
 	phaseEntry                   // Go image entered
 	phaseMemory                  // page allocator ready
 	phaseCPU                     // GDT, TSS, IDT, SYSCALL ready
-	phaseCalibrated              // TSC calibrated against the PIT
+	phaseCalibrated              // TSC and local APIC timer calibrated
 	phaseRuntime                 // jumping into the Go runtime
 	PhaseMain                    // kernel.Start called from main
 	PhasePrompt                  // first shell prompt printed
@@ -19,7 +19,7 @@ const (
 
 var phaseNames = [numPhases]string{
 	"boot stub entered", "Go image entered", "page allocator ready",
-	"descriptor tables loaded", "TSC calibrated", "Go runtime entered",
+	"descriptor tables loaded", "timers calibrated", "Go runtime entered",
 	"main.main started", "first prompt",
 }
 

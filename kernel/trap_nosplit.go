@@ -7,6 +7,7 @@ package kernel
 
 import (
 	"gofly/arch/amd64"
+	"gofly/drivers/apic"
 	"gofly/drivers/pic"
 	"gofly/drivers/power"
 	"gofly/drivers/timer"
@@ -20,6 +21,7 @@ import (
 // Interrupt and exception counters, for the shell.
 var (
 	irqCount       [16]uint64
+	timerCount     uint64
 	spuriousIRQs   uint64
 	strayVectors   uint64
 	signalsRaised  uint64
@@ -37,7 +39,14 @@ func trap(f *amd64.Frame) {
 	switch {
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)
-	case v >= amd64.VectorIRQ0 && v < amd64.VectorIRQ0+16:
+	case v == VectorTimer:
+		apic.EOI()
+		timerCount++
+		timer.Tick()
+		lwkt.Tick(timer.Nanotime())
+	case v == apic.SpuriousVector:
+		spuriousIRQs++
+	case v > amd64.VectorIRQ0 && v < amd64.VectorIRQ0+16:
 		irq(uint8(v - amd64.VectorIRQ0))
 	case v < 32:
 		exception(f, fpu)
@@ -56,13 +65,9 @@ func irq(n uint8) {
 	}
 	irqCount[n]++
 	switch n {
-	case 0:
-		pic.EOI(0)
-		timer.Tick()
-		lwkt.Tick(timer.Nanotime())
-	case 4:
+	case irqSerial:
 		uart.Interrupt()
-		pic.EOI(4)
+		pic.EOI(n)
 		sys.ConsoleInput()
 	default:
 		pic.EOI(n)

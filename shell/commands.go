@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/cpuid/v2"
 
+	"gofly/drivers/apic"
 	"gofly/drivers/power"
 	"gofly/drivers/timer"
 	"gofly/drivers/uart"
@@ -115,8 +116,8 @@ func cmdCPUInfo(sh *Shell) error {
 	w := sh.Out
 	fmt.Fprintf(w, "cpu: %s (%s), family %d model %d stepping %d\n", c.BrandName, c.VendorString, c.Family, c.Model, c.Stepping)
 	fmt.Fprintf(w, "online CPUs: %d\n", sys.NCPU)
-	fmt.Fprintf(w, "tsc: %.1f MHz (calibrated against the PIT); tick %d Hz; NX %v\n",
-		float64(timer.TSCHz())/1e6, timer.TickHz(), pmap.NXEnabled)
+	fmt.Fprintf(w, "tsc: %.1f MHz (calibrated against the PIT); local APIC timer %.1f MHz, tick %d Hz; x2APIC %v; NX %v\n",
+		float64(timer.TSCHz())/1e6, float64(apic.TimerHz())/1e6, timer.TickHz(), apic.X2APIC(), pmap.NXEnabled)
 	fmt.Fprintf(w, "features: %s\n", strings.Join(c.FeatureSet(), " "))
 	return nil
 }
@@ -185,8 +186,8 @@ func cmdSyscalls(sh *Shell) error {
 	}
 	fmt.Fprintln(sh.Out)
 	k := kernel.TrapCounters()
-	fmt.Fprintf(sh.Out, "traps: %d timer IRQs, %d serial IRQs, %d page faults, %d signals, %d spurious\n",
-		k.IRQs[0], k.IRQs[4], k.PageFaults, k.Signals, k.Spurious)
+	fmt.Fprintf(sh.Out, "traps: %d timer interrupts, %d serial IRQs, %d page faults, %d signals, %d spurious\n",
+		k.Timer, k.IRQs[4], k.PageFaults, k.Signals, k.Spurious)
 	fmt.Fprintf(sh.Out, "serial: %d bytes buffered, %d dropped\n", uart.Rx.Len(), uart.Rx.Dropped())
 	return nil
 }

@@ -1,6 +1,6 @@
-// Package timer owns the kernel's sense of time: the 8254 PIT, which
-// drives the scheduler tick (IRQ 0) and serves as the reference against
-// which the TSC is calibrated, and the TSC-based monotonic clock.
+// Package timer owns the kernel's sense of time: the TSC-based monotonic
+// clock, calibrated at boot against the 8254 PIT (channel 2, polled), and
+// the count of scheduler ticks (which the local APIC timer raises).
 //
 // Invariants:
 //   - monotonic: Nanotime never decreases (one CPU; the TSC is monotonic

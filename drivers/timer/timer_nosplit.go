@@ -13,7 +13,6 @@ const PITHz = 1193182
 
 // Ports of the 8254 and the system control port B.
 const (
-	pitCh0   = 0x40
 	pitCh2   = 0x42
 	pitCmd   = 0x43
 	portB    = 0x61
@@ -55,16 +54,11 @@ func CalibrateTSC(ms uint64) {
 	calibMs = ms
 }
 
-// StartTick programs PIT channel 0 to interrupt hz times a second.
+// SetTickRate records the rate of the scheduler tick (the local APIC
+// timer), for TickHz.
 //
 //go:nosplit
-func StartTick(hz uint64) {
-	div := PITHz / hz
-	tickHz = hz
-	amd64.Outb(pitCmd, 0x34) // channel 0, lobyte/hibyte, mode 2 (rate generator)
-	amd64.Outb(pitCh0, uint8(div))
-	amd64.Outb(pitCh0, uint8(div>>8))
-}
+func SetTickRate(hz uint64) { tickHz = hz }
 
 // Tick counts one timer interrupt.
 //

@@ -1,0 +1,145 @@
+package apic
+
+// Local APIC access runs at boot and in trap context: nosplit.
+
+import (
+	"gofly/arch/amd64"
+	"gofly/drivers/timer"
+	"gofly/mm"
+)
+
+// Local APIC registers (Intel SDM vol. 3, 11.4.1; byte offsets in the xAPIC
+// page, MSR 0x800 + offset/16 in x2APIC mode).
+const (
+	regID      = 0x020
+	regVersion = 0x030
+	regTPR     = 0x080
+	regEOI     = 0x0B0
+	regSVR     = 0x0F0
+	regICRLow  = 0x300
+	regICRHigh = 0x310
+	regTimer   = 0x320
+	regLINT0   = 0x350
+	regLINT1   = 0x360
+	regError   = 0x370
+	regInitial = 0x380
+	regCurrent = 0x390
+	regDivide  = 0x3E0
+
+	msrAPICBase    = 0x1B
+	apicBaseX2     = 1 << 10
+	apicBaseGlobal = 1 << 11
+
+	svrEnable     = 1 << 8
+	lvtMasked     = 1 << 16
+	lvtExtINT     = 0x7 << 8 // delivery mode: the 8259's vector
+	lvtNMI        = 0x4 << 8
+	timerPeriodic = 1 << 17
+	divideBy16    = 0x3
+)
+
+// SpuriousVector is where the local APIC sends spurious interrupts.
+const SpuriousVector = 0xFF
+
+var (
+	base    uint64 // xAPIC MMIO base (physical == virtual)
+	x2      bool   // x2APIC mode
+	timerHz uint64 // local APIC timer ticks per second (divide by 16)
+)
+
+//go:nosplit
+func read(reg uint32) uint32 {
+	if x2 {
+		return uint32(amd64.Rdmsr(0x800 + reg>>4))
+	}
+	return *(*uint32)(mm.Ptr(base + uint64(reg)))
+}
+
+//go:nosplit
+func write(reg, v uint32) {
+	if x2 {
+		amd64.Wrmsr(0x800+reg>>4, uint64(v))
+		return
+	}
+	*(*uint32)(mm.Ptr(base + uint64(reg))) = v
+}
+
+// Init enables this CPU's local APIC: x2APIC mode when the CPU has it,
+// software-enabled with SpuriousVector, the timer stopped. On the boot CPU
+// LINT0 passes the 8259 PIC's interrupts through (ExtINT) and LINT1 takes
+// NMIs, as the firmware wires them; other CPUs mask both.
+//
+//go:nosplit
+func Init(boot bool) {
+	b := amd64.Rdmsr(msrAPICBase)
+	if _, _, c, _ := amd64.Cpuid(1, 0); c&(1<<21) != 0 {
+		b |= apicBaseX2 | apicBaseGlobal
+		amd64.Wrmsr(msrAPICBase, b)
+		x2 = true
+	} else {
+		base = b &^ 0xFFF &^ (1 << 63)
+	}
+	write(regTPR, 0)
+	if boot {
+		write(regLINT0, lvtExtINT)
+		write(regLINT1, lvtNMI)
+	} else {
+		write(regLINT0, lvtMasked)
+		write(regLINT1, lvtMasked)
+	}
+	write(regError, lvtMasked)
+	write(regTimer, lvtMasked)
+	write(regSVR, svrEnable|SpuriousVector)
+}
+
+// ID returns this CPU's local APIC id.
+//
+//go:nosplit
+func ID() uint32 {
+	if x2 {
+		return read(regID)
+	}
+	return read(regID) >> 24
+}
+
+// X2APIC reports whether the local APICs run in x2APIC mode.
+//
+//go:nosplit
+func X2APIC() bool { return x2 }
+
+// EOI acknowledges the interrupt being served.
+//
+//go:nosplit
+func EOI() { write(regEOI, 0) }
+
+// CalibrateTimer measures the local APIC timer against the TSC (already
+// calibrated against the PIT) over ms milliseconds.
+//
+//go:nosplit
+func CalibrateTimer(ms uint64) {
+	write(regDivide, divideBy16)
+	write(regTimer, lvtMasked)
+	write(regInitial, 0xFFFFFFFF)
+	end := timer.Nanotime() + int64(ms)*1e6
+	for timer.Nanotime() < end {
+		amd64.Pause()
+	}
+	elapsed := 0xFFFFFFFF - read(regCurrent)
+	write(regInitial, 0)
+	timerHz = uint64(elapsed) * 1000 / ms
+}
+
+// TimerHz returns the calibrated local APIC timer rate.
+//
+//go:nosplit
+func TimerHz() uint64 { return timerHz }
+
+// StartTimer makes this CPU's local APIC timer interrupt hz times a second
+// on vector.
+//
+//go:nosplit
+func StartTimer(vector uint8, hz uint64) {
+	write(regDivide, divideBy16)
+	write(regTimer, timerPeriodic|uint32(vector))
+	write(regInitial, uint32(timerHz/hz))
+}
