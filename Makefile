@@ -20,7 +20,7 @@ GO_ENV     := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 IMAGE := $(BUILD)/gofly.elf
 SOURCES := $(shell find . -path ./$(BUILD) -prune -o \( -name '*.go' -o -name '*.s' \) -print) go.mod go.sum
 
-QEMU_ARGS = -accel tcg -m $(MEM) -smp $(SMP) -nic none -display none \
+QEMU_ARGS = -accel tcg,thread=multi -m $(MEM) -smp $(SMP) -nic none -display none \
 	-serial mon:stdio -no-reboot -kernel $(IMAGE) -append "$(APPEND)"
 
 .PHONY: all go125 qemu qemu-gdb test test-host test-boot bench worlds clean qemu-installed

@@ -11,13 +11,10 @@
  *   3. finds the Go kernel, which the loader put at GO_BASE (cmd/mkimage
  *      makes its segments part of this image), and the end of its BSS;
  *   4. jumps to its ELF entry, the kernel's own entry in Go assembly
- *      (kernel/entry_amd64.s), with
- *        RDI = multiboot magic, RSI = multiboot info address,
- *        RDX = end of the loaded Go image, RCX = start, R8 = end of this image,
- *        R9 = the TSC when this stub started (the boot timeline's origin),
- *        R10 = a copy of physical page 0 (the BIOS data area, which the
- *        firmware tables are found through), taken before paging hides it,
- *        R11 = GO_BASE.
+ *      (kernel/entry_amd64.s), with RDI pointing at bootinfo below, whose
+ *      layout kernel/boot_nosplit.go's bootInfo mirrors word for word.
+ * It also carries the real-mode trampoline that application processors
+ * start in (see trampoline below); the kernel copies it under 1 MiB.
  * Everything else (GDT with TSS, IDT, the kernel's page tables) is set up by
  * the Go side.
  */
@@ -54,13 +51,24 @@ pd:	.skip 4096 * 4                  /* four page directories: 0-4 GiB */
 pt0:	.skip 4096                      /* 4 KiB pages for 0-2 MiB, page 0 absent */
 	.skip 16384
 stack_top:
-mb_magic: .skip 4
-mb_info:  .skip 4
-mb_tsc:   .skip 8
 	.align 16
 page0:    .skip 4096
 
 	.section .data
+	.align 8
+/* Handed to the kernel in RDI: kernel/boot_nosplit.go's bootInfo. */
+bootinfo:
+bi_magic:      .quad 0          /* multiboot magic (EAX at entry) */
+bi_info:       .quad 0          /* multiboot information (EBX at entry) */
+bi_go_base:    .quad GO_BASE    /* the Go image's ELF header */
+bi_go_end:     .quad 0          /* end of its highest segment (BSS included) */
+bi_stub_start: .quad _start
+bi_stub_end:   .quad _image_end
+bi_tsc:        .quad 0          /* TSC at _start: the boot timeline's origin */
+bi_page0:      .quad page0      /* copy of physical page 0 (BIOS data area) */
+bi_tramp:      .quad trampoline /* AP start-up code and its length */
+bi_tramp_len:  .quad trampoline_end - trampoline
+
 	.align 16
 gdt:	.quad 0                          /* null */
 	.quad 0x00AF9A000000FFFF         /* 0x08: 64-bit code, ring 0 */
@@ -77,11 +85,11 @@ _start:
 	cli
 	cld
 	movl $stack_top, %esp
-	movl %eax, mb_magic             /* keep the loader's registers for Go */
-	movl %ebx, mb_info
+	movl %eax, bi_magic             /* keep the loader's registers for Go */
+	movl %ebx, bi_info
 	rdtsc                           /* EDX:EAX = TSC: the boot timeline starts here */
-	movl %eax, mb_tsc
-	movl %edx, mb_tsc + 4
+	movl %eax, bi_tsc
+	movl %edx, bi_tsc + 4
 	xorl %esi, %esi                 /* copy physical page 0 while it is reachable */
 	movl $page0, %edi
 	movl $1024, %ecx
@@ -161,13 +169,67 @@ long_mode:
 	decq %r10
 	jmp 4b
 
-6:	movq 0x18(%rbx), %rax           /* e_entry */
-	movl mb_magic(%rip), %edi
-	movl mb_info(%rip), %esi
-	movq %r12, %rdx
-	leaq _start(%rip), %rcx
-	leaq _image_end(%rip), %r8
-	movq mb_tsc(%rip), %r9
-	leaq page0(%rip), %r10
-	movq $GO_BASE, %r11
+6:	movq %r12, bi_go_end(%rip)
+	movq 0x18(%rbx), %rax           /* e_entry */
+	leaq bootinfo(%rip), %rdi
 	jmp *%rax
+
+/*
+ * trampoline: where an application processor starts, in real mode at
+ * TRAMP_BASE (the kernel copies these bytes there and sends a start-up IPI
+ * with vector TRAMP_BASE>>12, so CS = TRAMP_BASE>>4 and IP = 0). It goes
+ * straight to long mode with the boot page tables and jumps to the
+ * kernel's AP entry with RDI = the CPU's index and RSP = its stack, all
+ * three taken from the parameters the kernel filled in at the end.
+ */
+#define TRAMP_BASE 0x8000
+#define T(x) ((x) - trampoline)          /* offset inside the trampoline */
+	.code16
+	.global trampoline
+trampoline:
+	cli
+	cld
+	movw %cs, %ax
+	movw %ax, %ds                   /* DS:T(x) addresses the parameters */
+	lgdtl T(tramp_gdtr)
+	movl %cr4, %eax
+	orl $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
+	movl %eax, %cr4
+	movl T(tramp_cr3), %eax
+	movl %eax, %cr3
+	movl $MSR_EFER, %ecx
+	rdmsr
+	orl $(EFER_LME | EFER_SCE), %eax
+	wrmsr
+	movl $(CR0_PG | CR0_NE | CR0_MP | CR0_PE), %eax
+	movl %eax, %cr0                 /* paging and protection at once: long mode */
+	ljmpl *T(tramp_far)             /* into the 64-bit code segment */
+
+	.code64
+tramp64:
+	movw $0x10, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movq TRAMP_BASE + T(tramp_stack), %rsp
+	movq TRAMP_BASE + T(tramp_cpu), %rdi
+	jmpq *TRAMP_BASE + T(tramp_entry)
+
+	.align 8
+tramp_gdt:
+	.quad 0
+	.quad 0x00AF9A000000FFFF        /* 0x08: 64-bit code */
+	.quad 0x00CF92000000FFFF        /* 0x10: data */
+tramp_gdtr:
+	.word 3 * 8 - 1
+	.long TRAMP_BASE + T(tramp_gdt)
+tramp_far:
+	.long TRAMP_BASE + T(tramp64)
+	.word 0x08
+	.align 8
+/* Filled in by the kernel (kernel/smp.go's trampoline offsets) per AP. */
+tramp_cr3:   .quad 0
+tramp_stack: .quad 0
+tramp_entry: .quad 0
+tramp_cpu:   .quad 0
+trampoline_end:

@@ -20,6 +20,10 @@ func faultTrampoline()
 // vectorStubs returns the entry address of each IDT vector's stub.
 func vectorStubs() *[256]uintptr
 
-// codeAddrs returns the addresses of syscallEntry, idleLoop and
-// faultTrampoline.
-func codeAddrs() (syscall, idle, trampoline uintptr)
+// apEntry is where application processors enter the kernel; see
+// entry_amd64.s.
+func apEntry()
+
+// codeAddrs returns the addresses of syscallEntry, idleLoop,
+// faultTrampoline and apEntry.
+func codeAddrs() (syscall, idle, trampoline, ap uintptr)

@@ -38,28 +38,30 @@ const (
 )
 
 var (
-	bootStack   [bootStackSize]byte
-	bootTLS     [2]uint64 // FS base points at bootTLS[1]; FS:-8 reads bootTLS[0]
-	bootFS      uintptr   // that FS base, also the idle thread's
-	page0Copy   uintptr   // the boot stub's copy of physical page 0
-	goImageBase uintptr   // where the Go image's ELF header was loaded
-	m0Stack     [m0StackSize]byte
-	idleStack   [idleStackSize]byte
-	fpuBuf      [512 + amd64.FPUAlign]byte
-	cpu0        cpuLocal
+	bootStack [bootStackSize]byte
+	bootTLS   [2]uint64 // FS base points at bootTLS[1]; FS:-8 reads bootTLS[0]
+	bootFS    uintptr   // that FS base, also the idle threads'
+	m0Stack   [m0StackSize]byte
+	idleStack [idleStackSize]byte
+	fpuBufs   [amd64.MaxCPUs][512 + amd64.FPUAlign]byte
+	cpuLocals [amd64.MaxCPUs]cpuLocal
 
 	// Boot image extents, for the memory map listing.
 	imageStub, imageGo mm.Range
 	reserved           [3 + maxModules]mm.Range
 )
 
-// cpuLocal is what the assembly reaches through the GS base.
+// cpuLocal is what the assembly reaches through the GS base, one per CPU.
+// Its first word is the CPU's index (amd64.CPU reads GS:0).
 type cpuLocal struct {
-	self    uintptr
+	cpu     uintptr
 	scratch uintptr // the thread's RSP while SYSCALL switches stacks
 	kstack  uintptr // top of the trap stack
 	fpu     uintptr // this CPU's FXSAVE area (16-byte aligned)
 }
+
+// cpuLocalSize is cpuLocal's size, for apEntry's indexing.
+const cpuLocalSize = 32
 
 // MSRs (Intel SDM vol. 4).
 const (
@@ -70,24 +72,38 @@ const (
 	eferNXE  = 1 << 11
 )
 
+// bootInfo mirrors the boot stub's bootinfo block (boot/boot.S), word for
+// word.
+type bootInfo struct {
+	magic, mbinfo        uint64
+	goBase, goEnd        uint64
+	stubStart, stubEnd   uint64
+	tsc0, page0          uint64
+	trampoline, trampLen uint64
+}
+
+// boot is the stub's bootinfo, copied on entry.
+var boot bootInfo
+
 // early brings the machine from the boot stub's state to one the Go
 // runtime can start on, and returns the stack pointer to enter
 // _rt0_amd64_linux with. See entry_amd64.s.
 //
 //go:nosplit
-func early(magic, info, goEnd, stubStart, stubEnd, tsc0 uint64) uintptr {
-	mark(phaseStub, tsc0)
+func early(info uintptr) uintptr {
+	boot = *(*bootInfo)(ptrAt(info))
+	mark(phaseStub, boot.tsc0)
 	mark(phaseEntry, amd64.Rdtsc())
 	uart.Init()
 	klog.Puts("gofly: booting\n")
-	if magic != multibootMagic {
+	if boot.magic != multibootMagic {
 		fatal("boot: not started by a multiboot loader")
 	}
-	parseMultiboot(info)
+	parseMultiboot(boot.mbinfo)
 	applyCmdline()
 
-	imageStub = mm.Range{Base: stubStart, Len: stubEnd - stubStart}
-	imageGo = mm.Range{Base: uint64(goImageBase), Len: goEnd - uint64(goImageBase)}
+	imageStub = mm.Range{Base: boot.stubStart, Len: boot.stubEnd - boot.stubStart}
+	imageGo = mm.Range{Base: boot.goBase, Len: boot.goEnd - boot.goBase}
 	reserved[0] = mm.Range{Base: 0, Len: 1 << 20} // BIOS data, EBDA, ROMs
 	reserved[1], reserved[2] = imageStub, imageGo
 	copy(reserved[3:], modules[:nModules])
@@ -100,14 +116,8 @@ func early(magic, info, goEnd, stubStart, stubEnd, tsc0 uint64) uintptr {
 	vm.Kernel.Pmap.Init(amd64.ReadCR3(), true)
 	vm.Kernel.Init(mapHighRAM())
 
-	syscallPC, idlePC, _ := codeAddrs()
-	cpu0.self = uintptr(unsafe.Pointer(&cpu0))
-	cpu0.kstack = amd64.TrapStackTop(0)
-	cpu0.fpu = (uintptr(unsafe.Pointer(&fpuBuf[0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)
-	amd64.SetupCPU(0, vectorStubs())
-	amd64.Wrmsr(msrSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
-	amd64.Wrmsr(msrLSTAR, uint64(syscallPC))
-	amd64.Wrmsr(msrFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
+	_, idlePC, _, _ := codeAddrs()
+	setupCPU(0)
 	mark(phaseCPU, amd64.Rdtsc())
 
 	pic.Init(amd64.VectorIRQ0) // every line masked: the PIT does not tick
@@ -126,6 +136,22 @@ func early(magic, info, goEnd, stubStart, stubEnd, tsc0 uint64) uintptr {
 	sp := buildStack()
 	mark(phaseRuntime, amd64.Rdtsc())
 	return sp
+}
+
+// setupCPU gives CPU cpu its cpuLocal, descriptor tables and SYSCALL
+// path. GS must already point at cpuLocals[cpu].
+//
+//go:nosplit
+func setupCPU(cpu int) {
+	syscallPC, _, _, _ := codeAddrs()
+	c := &cpuLocals[cpu]
+	c.cpu = uintptr(cpu)
+	c.kstack = amd64.TrapStackTop(cpu)
+	c.fpu = (uintptr(unsafe.Pointer(&fpuBufs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)
+	amd64.SetupCPU(cpu, vectorStubs())
+	amd64.Wrmsr(msrSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
+	amd64.Wrmsr(msrLSTAR, uint64(syscallPC))
+	amd64.Wrmsr(msrFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
 }
 
 // enableNX turns on no-execute pages when the CPU has them (CPUID
@@ -258,3 +284,7 @@ func putWord(at, v uintptr) uintptr {
 	*(*uintptr)(ptrAt(at)) = v
 	return at + 8
 }
+
+// apEntry indexes cpuLocals with cpuLocalSize: keep the two equal.
+var _ [cpuLocalSize - unsafe.Sizeof(cpuLocal{})]byte
+var _ [unsafe.Sizeof(cpuLocal{}) - cpuLocalSize]byte

@@ -10,18 +10,10 @@
 #define MSR_GS_BASE 0xC0000101
 
 // entry is the Go image's ELF entry (go build -ldflags=-E). The boot stub
-// arrives in 64-bit mode with paging on and interrupts off:
-// DI = multiboot magic, SI = info, DX = Go image end, CX = stub start,
-// R8 = stub end, R9 = TSC at the stub's start, R10 = copy of page 0,
-// R11 = where the Go image (its ELF header) starts.
+// arrives in 64-bit mode with paging on and interrupts off, DI pointing at
+// its bootinfo block (bootInfo in boot_nosplit.go).
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
-	MOVQ DI, R12                     // WRMSR clobbers AX, CX, DX: park the arguments
-	MOVQ SI, R13
-	MOVQ DX, R14
-	MOVQ CX, R15
-	MOVQ R8, BX
-	MOVQ R10, ·page0Copy(SB)
-	MOVQ R11, ·goImageBase(SB)
+	MOVQ DI, R12                     // WRMSR clobbers AX, CX, DX: park the argument
 	LEAQ ·bootStack+const_bootStackSize(SB), SP
 
 	LEAQ ·bootTLS+8(SB), AX          // FS base: FS:-8 is bootTLS[0], a nil g
@@ -30,23 +22,43 @@ TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	SHRQ $32, DX
 	MOVL $MSR_FS_BASE, CX
 	WRMSR
-	LEAQ ·cpu0(SB), AX               // GS base: this CPU's cpuLocal
+	LEAQ ·cpuLocals(SB), AX          // GS base: CPU 0's cpuLocal
 	MOVQ AX, DX
 	SHRQ $32, DX
 	MOVL $MSR_GS_BASE, CX
 	WRMSR
 
-	SUBQ $64, SP                     // early's ABI0 frame: 6 arguments, 1 result
+	SUBQ $16, SP                     // early's ABI0 frame: 1 argument, 1 result
 	MOVQ R12, 0(SP)
-	MOVQ R13, 8(SP)
-	MOVQ R14, 16(SP)
-	MOVQ R15, 24(SP)
-	MOVQ BX, 32(SP)
-	MOVQ R9, 40(SP)
 	CALL ·early(SB)
-	MOVQ 48(SP), SP                  // the Linux-style initial stack early built
+	MOVQ 8(SP), SP                   // the Linux-style initial stack early built
 	STI                              // the runtime starts with interrupts on
 	JMP _rt0_amd64_linux(SB)
+
+// apEntry is where an application processor arrives from the trampoline
+// (boot/boot.S), in 64-bit mode on the boot page tables with interrupts
+// off: DI = its CPU index, SP = its boot stack, which becomes its idle
+// thread's stack.
+TEXT ·apEntry(SB),NOSPLIT|NOFRAME,$0
+	MOVQ DI, R12
+	MOVQ ·bootFS(SB), AX             // FS base: the shared boot TLS (nil g)
+	MOVQ AX, DX
+	SHRQ $32, DX
+	MOVL $MSR_FS_BASE, CX
+	WRMSR
+	MOVQ R12, AX                     // GS base: &cpuLocals[cpu]
+	IMULQ $const_cpuLocalSize, AX
+	LEAQ ·cpuLocals(SB), BX
+	ADDQ BX, AX
+	MOVQ AX, DX
+	SHRQ $32, DX
+	MOVL $MSR_GS_BASE, CX
+	WRMSR
+	SUBQ $16, SP
+	MOVQ R12, 0(SP)
+	CALL ·apInit(SB)
+	ADDQ $16, SP
+	JMP ·idleLoop(SB)                // this context is the CPU's idle thread
 
 // syscallEntry is the SYSCALL target (LSTAR). The CPU left RIP in CX and
 // RFLAGS in R11 and cleared IF (FMASK); RSP is still the caller's. Build
@@ -136,12 +148,14 @@ TEXT ·vectorStubs(SB),NOSPLIT,$0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// func codeAddrs() (syscall, idle, trampoline uintptr)
-TEXT ·codeAddrs(SB),NOSPLIT,$0-24
+// func codeAddrs() (syscall, idle, trampoline, ap uintptr)
+TEXT ·codeAddrs(SB),NOSPLIT,$0-32
 	MOVQ $·syscallEntry(SB), AX
 	MOVQ AX, syscall+0(FP)
 	MOVQ $·idleLoop(SB), AX
 	MOVQ AX, idle+8(FP)
 	MOVQ $·faultTrampoline(SB), AX
 	MOVQ AX, trampoline+16(FP)
+	MOVQ $·apEntry(SB), AX
+	MOVQ AX, ap+24(FP)
 	RET

@@ -44,7 +44,7 @@ func Timeline() []Stamp {
 // Counters are the trap path's event counts.
 type Counters struct {
 	IRQs       [16]uint64
-	Timer      uint64
+	Timer      [amd64.MaxCPUs]uint64
 	Spurious   uint64
 	Stray      uint64
 	Signals    uint64

@@ -21,7 +21,7 @@ import (
 // Interrupt and exception counters, for the shell.
 var (
 	irqCount       [16]uint64
-	timerCount     uint64
+	timerCount     [amd64.MaxCPUs]uint64 // per CPU: each writes its own
 	spuriousIRQs   uint64
 	strayVectors   uint64
 	signalsRaised  uint64
@@ -33,7 +33,7 @@ var (
 //
 //go:nosplit
 func trap(f *amd64.Frame) {
-	fpu := cpu0.fpu
+	fpu := cpuLocals[amd64.CPU()].fpu
 	lwkt.SetTrapFrame(f.RSP)
 	v := f.Vector
 	switch {
@@ -41,8 +41,11 @@ func trap(f *amd64.Frame) {
 		sys.Dispatch(f, fpu)
 	case v == VectorTimer:
 		apic.EOI()
-		timerCount++
-		timer.Tick()
+		cpu := amd64.CPU()
+		timerCount[cpu]++
+		if cpu == 0 { // one CPU counts the machine's ticks
+			timer.Tick()
+		}
 		lwkt.Tick(timer.Nanotime())
 	case v == apic.SpuriousVector:
 		spuriousIRQs++
@@ -241,7 +244,7 @@ func injectReport(f *amd64.Frame) bool {
 		return false
 	}
 	*(*uint64)(ptrAt(sp)) = f.RIP
-	_, _, trampoline := codeAddrs()
+	_, _, trampoline, _ := codeAddrs()
 	f.RSP = uint64(sp)
 	f.RIP = uint64(trampoline)
 	f.RFLAGS &^= amd64.FlagTF | amd64.FlagDF

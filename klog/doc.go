@@ -6,6 +6,7 @@
 //     they were logged; older text is overwritten, and Lost says how much.
 //
 // Every function is nosplit and allocation-free so that trap handlers and
-// early boot can log. Each call disables interrupts for its own duration,
-// so a message from an interrupt handler cannot split another byte-wise.
+// early boot can log. Each call disables interrupts and takes a spinlock
+// for its own duration, so neither an interrupt handler nor another CPU
+// can split a piece of a message byte-wise.
 package klog

@@ -3,6 +3,8 @@ package klog
 // Logging is called from trap context and early boot: nosplit throughout.
 
 import (
+	"sync/atomic"
+
 	"gofly/arch/amd64"
 	"gofly/drivers/uart"
 )
@@ -16,7 +18,27 @@ var (
 
 	// Quiet stops console output (the ring still records), for loglevel=0.
 	Quiet bool
+
+	// lock serialises the CPUs; interrupts are off while it is held, so
+	// the holder cannot be interrupted into logging again.
+	lock atomic.Uint32
 )
+
+//go:nosplit
+func acquire() uint64 {
+	fl := amd64.Rflags()
+	amd64.Cli()
+	for !lock.CompareAndSwap(0, 1) {
+		amd64.Pause()
+	}
+	return fl
+}
+
+//go:nosplit
+func release(fl uint64) {
+	lock.Store(0)
+	restore(fl)
+}
 
 //go:nosplit
 func put(b byte) {
@@ -35,12 +57,11 @@ func put(b byte) {
 //
 //go:nosplit
 func Puts(s string) {
-	fl := amd64.Rflags()
-	amd64.Cli()
+	fl := acquire()
 	for i := 0; i < len(s); i++ {
 		put(s[i])
 	}
-	restore(fl)
+	release(fl)
 }
 
 // Hex logs v as 0x-prefixed hexadecimal.
@@ -83,12 +104,11 @@ func Dec(v uint64) {
 
 //go:nosplit
 func putBytes(p []byte) {
-	fl := amd64.Rflags()
-	amd64.Cli()
+	fl := acquire()
 	for _, b := range p {
 		put(b)
 	}
-	restore(fl)
+	release(fl)
 }
 
 //go:nosplit
@@ -108,8 +128,7 @@ func Written() uint64 { return written }
 //
 //go:nosplit
 func Copy(p []byte) (n int, lost uint64) {
-	fl := amd64.Rflags()
-	amd64.Cli()
+	fl := acquire()
 	start := uint64(0)
 	if written > RingSize {
 		start = written - RingSize
@@ -121,6 +140,6 @@ func Copy(p []byte) (n int, lost uint64) {
 		p[n] = ring[i%RingSize]
 		n++
 	}
-	restore(fl)
+	release(fl)
 	return n, start
 }

@@ -93,6 +93,7 @@ type Globaldata struct {
 	resched      bool
 	nextDeadline int64  // earliest Deadline of a blocked thread; 0 = none
 	trapRSP      uint64 // RSP of the thread interrupted by the current trap
+	online       bool   // the CPU runs its scheduler
 }
 
 var (
@@ -106,15 +107,20 @@ var (
 //go:nosplit
 func Get(i int32) *Thread { return &threads[i] }
 
-// Current returns the slot of CPU 0's running thread.
+// mycpu returns the running CPU's Globaldata.
 //
 //go:nosplit
-func Current() int32 { return gds[0].cur }
+func mycpu() *Globaldata { return &gds[amd64.CPU()] }
 
-// CurrentThread returns CPU 0's running thread.
+// Current returns the slot of this CPU's running thread.
 //
 //go:nosplit
-func CurrentThread() *Thread { return &threads[gds[0].cur] }
+func Current() int32 { return mycpu().cur }
+
+// CurrentThread returns this CPU's running thread.
+//
+//go:nosplit
+func CurrentThread() *Thread { return &threads[mycpu().cur] }
 
 //go:nosplit
 func (t *Thread) fpuArea() uintptr {
@@ -130,11 +136,13 @@ func (t *Thread) fpuArea() uintptr {
 //go:nosplit
 func Init(idlePC, idleSP uintptr, idleFS uint64) {
 	g := &gds[0]
+	g.cpu = 0
 	g.head, g.tail = -1, -1
 	for i := range threads {
 		threads[i].next, threads[i].prev = -1, -1
 	}
 	g.idle = alloc(0, PriIdle)
+	g.online = true
 	idle := &threads[g.idle]
 	idle.Frame.RIP = uint64(idlePC)
 	idle.Frame.RSP = uint64(idleSP)
@@ -148,6 +156,36 @@ func Init(idlePC, idleSP uintptr, idleFS uint64) {
 	g.cur = alloc(0, PriKernDaemon)
 	threads[g.cur].state = Running
 	threads[g.cur].since = amd64.Rdtsc()
+}
+
+// PrepareAP gives application processor cpu its Globaldata and idle
+// thread (FS base idleFS). CPU 0 calls it, with interrupts off, before it
+// starts the AP, so that only CPU 0 ever allocates thread slots. Until the
+// scheduler places Go threads on other CPUs, an AP only idles and takes its
+// timer tick. It returns false when the thread table is full.
+//
+//go:nosplit
+func PrepareAP(cpu int, idleFS uint64) bool {
+	g := &gds[cpu]
+	g.cpu = cpu
+	g.head, g.tail = -1, -1
+	g.idle = alloc(cpu, PriIdle)
+	if g.idle < 0 {
+		return false
+	}
+	threads[g.idle].FSBase = idleFS
+	g.cur = g.idle
+	return true
+}
+
+// StartAP runs on application processor cpu once it is in long mode: the
+// running code becomes its idle thread.
+//
+//go:nosplit
+func StartAP(cpu int) {
+	g := &gds[cpu]
+	threads[g.idle].since = amd64.Rdtsc()
+	g.online = true
 }
 
 // alloc takes a free slot for CPU cpu and gives it a thread ID.
@@ -170,14 +208,14 @@ func alloc(cpu int, pri uint8) int32 {
 	return -1
 }
 
-// Clone creates a thread that resumes from parent frame f with RAX = 0,
+// Clone creates a thread, on the calling CPU, that resumes from parent frame f with RAX = 0,
 // the given stack pointer and FS base, and the parent's FPU state taken
 // from fpu. It returns the new thread's ID, or -1 when the table is full.
 //
 //go:nosplit
 func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
-	g := &gds[0]
-	i := alloc(0, threads[g.cur].pri)
+	g := mycpu()
+	i := alloc(g.cpu, threads[g.cur].pri)
 	if i < 0 {
 		return -1
 	}
@@ -196,7 +234,7 @@ func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 //
 //go:nosplit
 func Exit() {
-	g := &gds[0]
+	g := mycpu()
 	account(g, g.cur)
 	threads[g.cur].state = Free
 	g.resched = true
@@ -209,7 +247,7 @@ func Exit() {
 //
 //go:nosplit
 func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
-	g := &gds[0]
+	g := mycpu()
 	t := &threads[g.cur]
 	t.state = Blocked
 	t.Wait = kind
@@ -223,7 +261,9 @@ func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
 }
 
 // Wakeup makes blocked thread i runnable with its system call returning
-// ret.
+// ret. It runs on the thread's own CPU: every thread that blocks is woken
+// by its own CPU's trap path until cross-CPU wakeups travel as IPI
+// messages.
 //
 //go:nosplit
 func Wakeup(i int32, ret uint64) {
@@ -241,7 +281,7 @@ func Wakeup(i int32, ret uint64) {
 //
 //go:nosplit
 func Yield() {
-	g := &gds[0]
+	g := mycpu()
 	threads[g.cur].ticks = Quantum
 	g.resched = true
 }
@@ -333,13 +373,13 @@ func account(g *Globaldata, i int32) {
 //
 //go:nosplit
 func Tick(now int64) {
-	g := &gds[0]
+	g := mycpu()
 	if g.nextDeadline != 0 && now >= g.nextDeadline {
 		g.nextDeadline = 0
 		for i := range threads {
 			t := &threads[i]
-			if t.state != Blocked || t.Deadline == 0 {
-				continue
+			if t.state != Blocked || t.Deadline == 0 || int(t.gd) != g.cpu {
+				continue // owner-cpu: only this CPU's threads
 			}
 			if now >= t.Deadline {
 				Wakeup(int32(i), t.TimeoutRet)
@@ -362,7 +402,7 @@ func Tick(now int64) {
 //
 //go:nosplit
 func Schedule(f *amd64.Frame, fpu uintptr) {
-	g := &gds[0]
+	g := mycpu()
 	if !g.resched {
 		return
 	}
@@ -435,15 +475,15 @@ func FindAnyBlocked(from int32, kind WaitKind) int32 {
 // Idle returns the slot of CPU 0's idle thread.
 //
 //go:nosplit
-func Idle() int32 { return gds[0].idle }
+func Idle() int32 { return mycpu().idle }
 
 // CurrentFrameRSP returns the stack pointer the current thread trapped
 // with; the trap path records it on entry.
 //
 //go:nosplit
-func CurrentFrameRSP() uint64 { return gds[0].trapRSP }
+func CurrentFrameRSP() uint64 { return mycpu().trapRSP }
 
 // SetTrapFrame records the frame of the trap being served.
 //
 //go:nosplit
-func SetTrapFrame(rsp uint64) { gds[0].trapRSP = rsp }
+func SetTrapFrame(rsp uint64) { mycpu().trapRSP = rsp }

@@ -171,7 +171,7 @@ func Boot(t testing.TB, o Options) *Machine {
 	// pty in raw mode, and without ISIG a typed Ctrl-C reaches the guest
 	// instead of the pty's line discipline. -monitor none keeps vmtest's
 	// -nographic from muxing a monitor (and its Ctrl-A escapes) onto it.
-	cmd := []string{qemuBinary, "-accel", "tcg", "-m", o.Mem, "-smp", fmt.Sprint(o.SMP),
+	cmd := []string{qemuBinary, "-accel", "tcg,thread=multi", "-m", o.Mem, "-smp", fmt.Sprint(o.SMP),
 		"-nic", "none", "-no-reboot", "-display", "none", "-monitor", "none",
 		"-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"}

@@ -1,6 +1,7 @@
 package qemu_test
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -19,12 +20,14 @@ func TestMachines(t *testing.T) {
 		{"mem-64M", Options{Mem: "64M"}},
 		{"mem-4G", Options{Mem: "4G"}},
 		{"smp-2", Options{SMP: 2}},
+		{"smp-4", Options{SMP: 4}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
 			m := Boot(t, c.o)
 			checkSelftest(t, m.Run(t, "selftest"))
+			checkCPUs(t, m.Run(t, "cpus"), max(c.o.SMP, 1))
 			for _, l := range lines(m.Run(t, "cpuinfo")) {
 				if strings.HasPrefix(l, "online CPUs:") {
 					t.Logf("%s: %s", c.name, l)
@@ -60,3 +63,25 @@ func TestGo125Image(t *testing.T) {
 }
 
 var bannerGo = regexp.MustCompile(`Gofly, a Go kernel \((go[0-9.]+[^)]*)\)`)
+
+// cpuLine is one row of the cpus command: index, APIC id, state, idle %,
+// switches, ticks.
+var cpuLine = regexp.MustCompile(`(?m)^\s*(\d+)\s+(\d+)\s+(online|offline)\s+(\S+)\s+(\S+)\s+(\d+)\s*$`)
+
+// checkCPUs checks that cpus lists exactly n processors, all online and
+// each taking its own timer ticks.
+func checkCPUs(t *testing.T, out string, n int) {
+	t.Helper()
+	rows := cpuLine.FindAllStringSubmatch(out, -1)
+	if len(rows) != n {
+		t.Fatalf("cpus lists %d processors, want %d:\n%s", len(rows), n, out)
+	}
+	for i, r := range rows {
+		if r[1] != fmt.Sprint(i) || r[3] != "online" {
+			t.Errorf("cpus row %d: %q; want cpu %d online", i, r[0], i)
+		}
+		if r[6] == "0" {
+			t.Errorf("cpu %d has taken no timer ticks: %q", i, r[0])
+		}
+	}
+}

@@ -33,6 +33,7 @@ func Commands() map[string]*Command {
 		"cpuinfo":  {"", "processor identification and features", noArgs(cmdCPUInfo)},
 		"cmdline":  {"", "the kernel command line", noArgs(cmdCmdline)},
 		"ps":       {"", "threads: state, priority, CPU time", noArgs(cmdPs)},
+		"cpus":     {"", "processors: local APIC id, online, idle time, switches, ticks", noArgs(cmdCPUs)},
 		"dmesg":    {"", "the kernel log", noArgs(cmdDmesg)},
 		"syscalls": {"", "system calls served, by count", noArgs(cmdSyscalls)},
 		"boottime": {"", "the boot timeline", noArgs(cmdBoottime)},
@@ -137,7 +138,7 @@ func cmdCmdline(sh *Shell) error {
 func cyclesToDuration(c uint64) time.Duration { return time.Duration(timer.CyclesToNs(c)) }
 
 func cmdPs(sh *Shell) error {
-	ts, ci := lwkt.Snapshot()
+	ts, cpus := lwkt.Snapshot()
 	fmt.Fprintf(sh.Out, "%5s %4s %-9s %-6s %4s %12s %9s\n", "TID", "CPU", "STATE", "WAIT", "PRI", "TIME", "SWITCHES")
 	for _, t := range ts {
 		state := t.State.String()
@@ -150,7 +151,28 @@ func cmdPs(sh *Shell) error {
 		fmt.Fprintf(sh.Out, "%5d %4d %-9s %-6s %4d %12v %9d\n", t.ID, t.CPU, state, t.Wait, t.Pri,
 			cyclesToDuration(t.Cycles).Round(time.Microsecond), t.Switches)
 	}
-	fmt.Fprintf(sh.Out, "cpu 0: %d switches, idle %v\n", ci.Switches, cyclesToDuration(ci.IdleCycles).Round(time.Millisecond))
+	for _, c := range cpus {
+		fmt.Fprintf(sh.Out, "cpu %d: %d switches, idle %v\n", c.CPU, c.Switches, cyclesToDuration(c.IdleCycles).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func cmdCPUs(sh *Shell) error {
+	_, sched := lwkt.Snapshot()
+	k := kernel.TrapCounters()
+	up := kernel.Uptime()
+	fmt.Fprintf(sh.Out, "%4s %7s %-7s %8s %10s %10s\n", "CPU", "APIC ID", "STATE", "IDLE", "SWITCHES", "TICKS")
+	for _, c := range kernel.CPUs() {
+		state, idle, switches := "offline", "-", "-"
+		for _, s := range sched {
+			if s.CPU == c.Index {
+				state = "online"
+				idle = fmt.Sprintf("%.1f%%", 100*float64(timer.CyclesToNs(s.IdleCycles))/float64(up))
+				switches = fmt.Sprint(s.Switches)
+			}
+		}
+		fmt.Fprintf(sh.Out, "%4d %7d %-7s %8s %10s %10d\n", c.Index, c.APICID, state, idle, switches, k.Timer[c.Index])
+	}
 	return nil
 }
 
@@ -187,7 +209,7 @@ func cmdSyscalls(sh *Shell) error {
 	fmt.Fprintln(sh.Out)
 	k := kernel.TrapCounters()
 	fmt.Fprintf(sh.Out, "traps: %d timer interrupts, %d serial IRQs, %d page faults, %d signals, %d spurious\n",
-		k.Timer, k.IRQs[4], k.PageFaults, k.Signals, k.Spurious)
+		k.Timer[0], k.IRQs[4], k.PageFaults, k.Signals, k.Spurious)
 	fmt.Fprintf(sh.Out, "serial: %d bytes buffered, %d dropped\n", uart.Rx.Len(), uart.Rx.Dropped())
 	return nil
 }

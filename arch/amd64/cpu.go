@@ -79,3 +79,7 @@ func ReloadSegments(code, data uint16)
 
 // Pause is the spin-wait hint.
 func Pause()
+
+// CPU returns the index of the running CPU: the first word of the per-CPU
+// block the GS base points at (kernel.cpuLocal).
+func CPU() int

@@ -188,3 +188,9 @@ TEXT ·Fxrstor(SB),NOSPLIT,$0-8
 TEXT ·Pause(SB),NOSPLIT,$0-0
 	PAUSE                   // spin-wait hint
 	RET
+
+// func CPU() int
+TEXT ·CPU(SB),NOSPLIT,$0-8
+	MOVQ 0(GS), AX          // cpuLocal.cpu
+	MOVQ AX, ret+0(FP)
+	RET

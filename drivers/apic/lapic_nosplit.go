@@ -143,3 +143,35 @@ func StartTimer(vector uint8, hz uint64) {
 	write(regTimer, timerPeriodic|uint32(vector))
 	write(regInitial, uint32(timerHz/hz))
 }
+
+// ICR delivery modes and flags (Intel SDM vol. 3, 11.6.1).
+const (
+	icrInit    = 0x5 << 8
+	icrStartup = 0x6 << 8
+	icrAssert  = 1 << 14
+	icrPending = 1 << 12 // xAPIC: delivery status
+)
+
+// SendInit sends an INIT IPI to the CPU with local APIC id id.
+//
+//go:nosplit
+func SendInit(id uint32) { sendICR(id, icrInit|icrAssert) }
+
+// SendStartup sends a start-up IPI: the CPU with local APIC id id starts in
+// real mode at page*4096.
+//
+//go:nosplit
+func SendStartup(id uint32, page uint8) { sendICR(id, icrStartup|icrAssert|uint32(page)) }
+
+//go:nosplit
+func sendICR(id, low uint32) {
+	if x2 {
+		amd64.Wrmsr(0x800+regICRLow>>4, uint64(id)<<32|uint64(low))
+		return
+	}
+	write(regICRHigh, id<<24)
+	write(regICRLow, low)
+	for read(regICRLow)&icrPending != 0 {
+		amd64.Pause()
+	}
+}

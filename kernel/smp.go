@@ -1,0 +1,108 @@
+package kernel
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+
+	"gofly/arch/amd64"
+	"gofly/drivers/acpi"
+	"gofly/drivers/apic"
+	"gofly/lwkt"
+	"gofly/mm"
+)
+
+// trampBase is where the AP start-up code is copied: a page below 1 MiB
+// (start-up IPIs name a real-mode page), in the low memory mm never hands
+// out. boot/boot.S assembles the trampoline for this address.
+const trampBase = 0x8000
+
+// The trampoline's parameter words, counted back from its end (boot.S:
+// tramp_cr3, tramp_stack, tramp_entry, tramp_cpu).
+const (
+	trampCR3   = 32
+	trampStack = 24
+	trampEntry = 16
+	trampCPU   = 8
+)
+
+const apStackSize = 16 << 10
+
+// apStacks are the APs' boot stacks, which become their idle threads'.
+var apStacks [amd64.MaxCPUs][apStackSize]byte
+
+// CPU describes one processor of the machine.
+type CPU struct {
+	Index  int
+	APICID uint32
+	Online bool
+}
+
+var cpus []CPU
+
+// CPUs returns the processors the kernel found, in index order.
+func CPUs() []CPU {
+	out := append([]CPU(nil), cpus...)
+	for i := range out {
+		out[i].Online = cpuOnline[out[i].Index].Load()
+	}
+	return out
+}
+
+// startAPs starts every enabled processor the MADT lists with INIT and two
+// start-up IPIs (Intel SDM vol. 3, 9.4.4), one at a time. It returns an
+// error naming any that did not come up; the others keep running.
+func startAPs(m *acpi.MADT) error {
+	bsp := apic.ID()
+	cpus = []CPU{{Index: 0, APICID: bsp}}
+	cpuOnline[0].Store(true)
+	if boot.trampLen == 0 || boot.trampLen > 4096 {
+		return fmt.Errorf("kernel: smp: boot stub carries no usable trampoline (%d bytes)", boot.trampLen)
+	}
+	tramp := unsafe.Slice((*byte)(mm.Ptr(trampBase)), boot.trampLen)
+	copy(tramp, unsafe.Slice((*byte)(mm.Ptr(boot.trampoline)), boot.trampLen))
+	param := func(off uint64) *uint64 { return (*uint64)(mm.Ptr(trampBase + boot.trampLen - off)) }
+	_, _, _, apPC := codeAddrs()
+
+	var failed []uint32
+	for _, p := range m.Processors {
+		if !p.Enabled || p.APICID == bsp {
+			continue
+		}
+		cpu := len(cpus)
+		if cpu == amd64.MaxCPUs {
+			return fmt.Errorf("kernel: smp: more than %d CPUs; the rest stay off", amd64.MaxCPUs)
+		}
+		var ok bool
+		Critical(func() { ok = lwkt.PrepareAP(cpu, uint64(bootFS)) })
+		if !ok {
+			return fmt.Errorf("kernel: smp: no thread slot for cpu %d's idle thread", cpu)
+		}
+		*param(trampCR3) = amd64.ReadCR3()
+		*param(trampStack) = uint64(uintptr(unsafe.Pointer(&apStacks[cpu][0])) + apStackSize)
+		*param(trampEntry) = uint64(apPC)
+		*param(trampCPU) = uint64(cpu)
+		apic.SendInit(p.APICID)
+		time.Sleep(time.Millisecond)
+		for try := 0; try < 2 && !cpuOnline[cpu].Load(); try++ {
+			apic.SendStartup(p.APICID, trampBase>>12)
+			waitOnline(cpu, 100*time.Millisecond)
+		}
+		if !cpuOnline[cpu].Load() {
+			failed = append(failed, p.APICID)
+			continue
+		}
+		cpus = append(cpus, CPU{Index: cpu, APICID: p.APICID})
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("kernel: smp: CPUs with local APIC ids %v did not start", failed)
+	}
+	return nil
+}
+
+func waitOnline(cpu int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for !cpuOnline[cpu].Load() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond)
+	}
+}
