@@ -28,6 +28,7 @@ package sys
 // MSR accesses, clone past its flag check, exit_group, and console writes.
 
 import (
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -105,6 +106,7 @@ func buildEnv(t testing.TB) {
 // handlers or mappings.
 func setup(t testing.TB) {
 	t.Helper()
+	onCPU0(t)
 	envOnce.Do(func() { buildEnv(t) })
 	if envErr != "" {
 		t.Skip(envErr)
@@ -130,6 +132,22 @@ func setup(t testing.TB) {
 		t.Fatalf("setup: munmap of the user range = %d", r)
 	}
 	clear(mem(userMin, userEnd-userMin)) // what a fresh demand-zero page reads
+}
+
+// fakeCPULocal stands in for the kernel's per-CPU block: amd64.CPU reads
+// its first word through the GS base, which the kernel points at its
+// cpuLocal and a Linux process leaves at 0.
+var fakeCPULocal [4]uint64
+
+// onCPU0 makes the calling test's thread look like CPU 0 to the kernel
+// code: it locks the goroutine to its thread and points that thread's GS
+// base at fakeCPULocal (the Go runtime does not use GS on linux/amd64).
+func onCPU0(t testing.TB) {
+	const archSetGS = 0x1001
+	runtime.LockOSThread()
+	if _, _, errno := syscall.Syscall(syscall.SYS_ARCH_PRCTL, archSetGS, uintptr(unsafe.Pointer(&fakeCPULocal)), 0); errno != 0 {
+		t.Fatalf("arch_prctl(ARCH_SET_GS): %v", errno)
+	}
 }
 
 // kalloc returns n zeroed bytes of the direct map, 64-byte aligned.

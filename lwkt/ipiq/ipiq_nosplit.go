@@ -510,8 +510,8 @@ func nop(arg1, arg2 uintptr) {}
 //go:nosplit
 func selfTestRecord(arg1, arg2 uintptr) {
 	l := &selfTestLog
-	if l.n < uint32(len(l.args)) {
-		l.args[l.n] = [2]uintptr{arg1, arg2}
-		l.n++
+	if n := l.n; n < uint32(len(l.args)) {
+		l.args[n] = [2]uintptr{arg1, arg2}
+		l.n = n + 1
 	}
 }
