@@ -175,3 +175,9 @@ func sendICR(id, low uint32) {
 		amd64.Pause()
 	}
 }
+
+// SendIPI sends a fixed interrupt on vector to the CPU with local APIC id
+// id.
+//
+//go:nosplit
+func SendIPI(id uint32, vector uint8) { sendICR(id, icrAssert|uint32(vector)) }

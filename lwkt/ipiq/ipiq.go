@@ -8,6 +8,10 @@ package ipiq
 // //go:nosplit-safe (nosplit itself and calling only nosplit code),
 // must not allocate, store pointers or block, and must be short. It may
 // send IPI messages (following Send's full protocol) and call Process.
+// Each such nesting costs about 200 bytes of the trap stack beyond the
+// handler's own frame (Process, drain, call); the linker cannot check
+// chains through the table, so keep nesting shallow (DragonFly panics past
+// 20 levels under INVARIANTS). Stats.MaxNest shows the deepest seen.
 type Handler func(arg1, arg2 uintptr)
 
 // MaxHandlers bounds the handler table; Msg.Fn indexes it.
@@ -76,13 +80,14 @@ func (s *Set) Stats(cpu int) Stats {
 		return Stats{}
 	}
 	c := &s.cpus[cpu]
+	raisedSend, avoided := c.stats.raisedSend.Load(), c.stats.avoided.Load()
 	return Stats{
-		SentActive:  c.stats.sentActive.Load(),
+		SentActive:  raisedSend + avoided,
 		SentPassive: c.stats.sentPassive.Load(),
 		Escalated:   c.stats.escalated.Load(),
 		Self:        c.stats.self.Load(),
-		Raised:      c.stats.raised.Load(),
-		Avoided:     c.stats.avoided.Load(),
+		Raised:      raisedSend + c.stats.raisedFull.Load(),
+		Avoided:     avoided,
 		Full:        c.stats.full.Load(),
 		Processed:   c.stats.processed.Load(),
 		Rearms:      c.stats.rearms.Load(),

@@ -28,10 +28,10 @@ package ipiq
 // full ring back to the sender.
 //
 // Rejected designs.
-//   - One shared queue per target with a lock: a spinlock taken in
-//     interrupt context by every CPU, and a holder interrupted by an IPI
-//     that needs the same lock deadlocks. One ring per pair needs no lock at
-//     all: each index has exactly one writer.
+//   - One queue per target under a spinlock: every sender and the target
+//     contend for it in interrupt context, and a CPU that holds it must
+//     keep IPIs off or deadlock against its own handler. One ring per pair
+//     needs no lock at all: each index has exactly one writer.
 //   - Raise an IPI when the ring was empty: a ring that holds passive
 //     entries is not empty although nobody signalled the target, so an
 //     active send queued behind them would wait for the tick; and a target
@@ -123,9 +123,10 @@ type Msg struct {
 
 // Set is the IPI message queues of up to MaxCPUs CPUs: the machine has one.
 // Its zero value is ready (all rings empty, every CPU armed); it is large
-// (about 400 KiB) and belongs in static memory. The CPU arguments of every
-// method follow one rule: src and self are the CPU calling the method, and
-// only that CPU may pass that number (each index has one writer).
+// (about 400 KiB) and belongs in static memory. Send, SendPassive, Process
+// and ProcessNested must be called with src or self the calling CPU: each
+// index has one writer, and that is what keeps it so. The queries (Pending,
+// Depth, Seq, Done, Stats) may be called from anywhere.
 type Set struct {
 	cpus   [MaxCPUs]cpu
 	badCPU atomic.Uint64 // calls with a CPU number out of range
@@ -148,21 +149,23 @@ type cpu struct {
 	fifos [MaxCPUs]fifo // incoming rings, indexed by source CPU
 }
 
-// counters are one CPU's statistics; only that CPU writes them.
+// counters are one CPU's statistics; only that CPU writes them. A queued
+// active send bumps exactly one of raisedSend and avoided, so the hot path
+// pays for one counter.
 type counters struct {
-	sentActive  atomic.Uint64 // messages queued by Send (and escalated passive sends)
+	raisedSend  atomic.Uint64 // active sends that queued and told the caller to raise
+	avoided     atomic.Uint64 // active sends that queued and found the target signalled
+	raisedFull  atomic.Uint64 // refused sends that told the caller to raise
+	full        atomic.Uint64 // sends refused by back-pressure
 	sentPassive atomic.Uint64 // messages queued passively
 	escalated   atomic.Uint64 // passive sends that went active (ring ≥ PassiveLimit)
 	self        atomic.Uint64 // sends to this CPU itself, run synchronously
-	raised      atomic.Uint64 // sends that told the caller to raise an IPI
-	avoided     atomic.Uint64 // active sends that found the target already signalled
-	full        atomic.Uint64 // sends refused by back-pressure
 	processed   atomic.Uint64 // messages this CPU ran from its incoming rings
 	rearms      atomic.Uint64 // Process calls that found npoll set
 	badFn       atomic.Uint64 // messages with no registered handler (skipped)
 }
 
-// unsafeSizeofCounters is unsafe.Sizeof(counters{}); layout_test.go checks it.
+// unsafeSizeofCounters is unsafe.Sizeof(counters{}); TestLayout checks it.
 const unsafeSizeofCounters = 10 * 8
 
 // fifo is the ring from one source to one target (lwkt_ipiq). The source
@@ -289,7 +292,7 @@ func (s *Set) send(src, dst int, m Msg, passive bool) (raise, full bool) {
 		}
 		me.stats.full.Add(1)
 		if t.npoll.Swap(1) == 0 {
-			me.stats.raised.Add(1)
+			me.stats.raisedFull.Add(1)
 			return true, true
 		}
 		return false, true
@@ -310,9 +313,8 @@ func (s *Set) send(src, dst int, m Msg, passive bool) (raise, full bool) {
 		}
 		me.stats.escalated.Add(1)
 	}
-	me.stats.sentActive.Add(1)
 	if t.npoll.Swap(1) == 0 {
-		me.stats.raised.Add(1)
+		me.stats.raisedSend.Add(1)
 		return true, false
 	}
 	me.stats.avoided.Add(1)
@@ -417,6 +419,7 @@ func (c *cpu) drain(f *fifo, limit uint64) (n int) {
 		r := f.rindex.Load() // ours: current
 		w := f.windex.Load() // loaded after r, so w ≥ r
 		if w-r <= limit {
+			c.stats.processed.Add(uint64(n))
 			return n
 		}
 		m := f.ring[r&fifoMask]
@@ -428,13 +431,12 @@ func (c *cpu) drain(f *fifo, limit uint64) (n int) {
 		// even while an outer handler further up this CPU's stack is
 		// still running.
 		f.xindex.Store(f.rindex.Load())
-		c.stats.processed.Add(1)
 		n++
 	}
 }
 
 // call runs m's handler on this CPU; a message with no handler is counted
-// and skipped (a kernel bug, which Check reports).
+// and skipped (a kernel bug; Stats reports it as BadFn).
 //
 //go:nosplit
 func (c *cpu) call(m Msg) {
