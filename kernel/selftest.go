@@ -38,6 +38,8 @@ func SelfTests() []Check {
 			return err
 		}},
 		{"lwkt: scheduler", lwkt.SelfTest},
+		{"ipi: storm, every CPU to every other", func() error { return checkIPIStorm(2000) }},
+		{"ipi: passive delivery within two ticks", checkIPIPassive},
 		{"timer: clock and tick", checkTimer},
 		{"runtime: goroutines and channels", checkGoroutines},
 		{"runtime: garbage collector", checkGC},

@@ -46,7 +46,13 @@ func trap(f *amd64.Frame) {
 		if cpu == 0 { // one CPU counts the machine's ticks
 			timer.Tick()
 		}
+		if ipis.Pending(cpu) { // passive messages wait at most a tick
+			ipis.Process(cpu)
+		}
 		lwkt.Tick(timer.Nanotime())
+	case v == VectorIPI:
+		apic.EOI()
+		ipis.Process(amd64.CPU())
 	case v == apic.SpuriousVector:
 		spuriousIRQs++
 	case v > amd64.VectorIRQ0 && v < amd64.VectorIRQ0+16:

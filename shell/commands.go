@@ -34,6 +34,7 @@ func Commands() map[string]*Command {
 		"cmdline":  {"", "the kernel command line", noArgs(cmdCmdline)},
 		"ps":       {"", "threads: state, priority, CPU time", noArgs(cmdPs)},
 		"cpus":     {"", "processors: local APIC id, online, idle time, switches, ticks", noArgs(cmdCPUs)},
+		"ipi":      {"", "IPI message queues: depths and counts per CPU", noArgs(cmdIPI)},
 		"dmesg":    {"", "the kernel log", noArgs(cmdDmesg)},
 		"syscalls": {"", "system calls served, by count", noArgs(cmdSyscalls)},
 		"boottime": {"", "the boot timeline", noArgs(cmdBoottime)},
@@ -172,6 +173,17 @@ func cmdCPUs(sh *Shell) error {
 			}
 		}
 		fmt.Fprintf(sh.Out, "%4d %7d %-7s %8s %10s %10d\n", c.Index, c.APICID, state, idle, switches, k.Timer[c.Index])
+	}
+	return nil
+}
+
+func cmdIPI(sh *Shell) error {
+	fmt.Fprintf(sh.Out, "%4s %9s %9s %9s %9s %9s %9s %9s  %s\n",
+		"CPU", "ACTIVE", "PASSIVE", "RAISED", "AVOIDED", "FULL", "RUN", "REARMS", "QUEUED TO CPU 0..")
+	for _, c := range kernel.CPUs() {
+		st, depth := kernel.IPIStats(c.Index)
+		fmt.Fprintf(sh.Out, "%4d %9d %9d %9d %9d %9d %9d %9d  %v\n", c.Index, st.SentActive, st.SentPassive,
+			st.Raised, st.Avoided, st.Full, st.Processed, st.Rearms, depth)
 	}
 	return nil
 }

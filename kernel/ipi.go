@@ -1,0 +1,106 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"gofly/drivers/timer"
+	"gofly/lwkt/ipiq"
+)
+
+func init() {
+	ipiq.Register(idCount, ipiCount)
+	ipiq.Register(idStorm, ipiStorm)
+	ipiq.Register(idPassive, ipiPassive)
+}
+
+// IPIStats returns CPU cpu's IPI counters and the depth of its FIFO to each
+// CPU.
+func IPIStats(cpu int) (ipiq.Stats, []int) {
+	depth := make([]int, len(cpus))
+	for i := range cpus {
+		depth[i] = ipis.Depth(cpu, cpus[i].Index)
+	}
+	return ipis.Stats(cpu), depth
+}
+
+// checkIPIStorm has every online CPU send n messages to every other, all
+// at once, and checks that each arrives exactly once and in order per pair.
+func checkIPIStorm(n uint64) error {
+	if len(cpus) < 2 {
+		return ipiq.SelfTest() // one CPU: the queue logic alone
+	}
+	var mask uintptr
+	for _, c := range cpus {
+		mask |= 1 << c.Index
+	}
+	Critical(func() {
+		for _, s := range cpus {
+			for _, d := range cpus {
+				stormRecv[s.Index][d.Index].Store(0)
+				stormNext[s.Index][d.Index] = 0
+			}
+		}
+		stormOrder.Store(0)
+		stormN.Store(n)
+		for _, c := range cpus[1:] {
+			sendMsg(c.Index, ipiq.Msg{Fn: idStorm, Arg1: mask}, false)
+		}
+		ipiStorm(mask, 0) // this CPU takes part too
+	})
+	want := n * uint64(len(cpus)) * uint64(len(cpus)-1)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got uint64
+		for _, s := range cpus {
+			for _, d := range cpus {
+				got += stormRecv[s.Index][d.Index].Load()
+			}
+		}
+		if got == want {
+			break
+		}
+		if got > want || time.Now().After(deadline) {
+			return fmt.Errorf("ipi: no-loss: %d of %d storm messages delivered", got, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if o := stormOrder.Load(); o > 0 {
+		return fmt.Errorf("ipi: per-pair-order: %d messages arrived out of order", o)
+	}
+	if b := ipis.BadCalls(); b > 0 {
+		return fmt.Errorf("ipi: %d sends named a bad CPU or handler", b)
+	}
+	return nil
+}
+
+// checkIPIPassive sends one passive message from this CPU to the next and
+// checks that it ran within two ticks without an interrupt being raised.
+func checkIPIPassive() error {
+	if len(cpus) < 2 {
+		return nil
+	}
+	dst := cpus[1].Index
+	var raised0 uint64
+	passiveRunTick.Store(0)
+	Critical(func() {
+		raised0 = ipis.Stats(0).Raised
+		passiveSentTick.Store(timer.Ticks())
+		sendMsg(dst, ipiq.Msg{Fn: idPassive}, true)
+	})
+	deadline := time.Now().Add(time.Second)
+	for passiveRunTick.Load() == 0 {
+		if time.Now().After(deadline) {
+			return errors.New("ipi: passive message not delivered within a second")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	if d := passiveRunTick.Load() - passiveSentTick.Load(); d > 2 {
+		return fmt.Errorf("ipi: passive message took %d ticks, want at most 2", d)
+	}
+	if r := ipis.Stats(0).Raised; r != raised0 {
+		return fmt.Errorf("ipi: a passive send raised %d IPIs", r-raised0)
+	}
+	return nil
+}

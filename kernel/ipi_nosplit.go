@@ -1,0 +1,104 @@
+package kernel
+
+// Inter-processor messages are sent and handled in trap context, with
+// interrupts off: nosplit, allocation-free.
+
+import (
+	"sync/atomic"
+
+	"gofly/arch/amd64"
+	"gofly/drivers/apic"
+	"gofly/drivers/timer"
+	"gofly/lwkt/ipiq"
+)
+
+// VectorIPI is the vector that tells a CPU its IPI queues have messages.
+const VectorIPI = 0xF0
+
+var (
+	// ipis holds every CPU pair's message FIFO (DragonFly's gd_ipiq).
+	ipis ipiq.Set
+	// apicIDs maps CPU indices to local APIC ids, for raising IPIs.
+	apicIDs [amd64.MaxCPUs]uint32
+)
+
+// sendMsg queues m from this CPU to CPU dst, actively (raising VectorIPI
+// when the target has not been signalled since it last drained) or
+// passively (no interrupt: the target drains at its next tick). When the
+// FIFO is full it drains this CPU's own incoming queues until there is
+// room, so CPUs flooding each other all progress; nothing is dropped. The
+// caller has interrupts off.
+//
+//go:nosplit
+func sendMsg(dst int, m ipiq.Msg, passive bool) {
+	me := amd64.CPU()
+	for {
+		var raise, full bool
+		if passive {
+			raise, full = ipis.SendPassive(me, dst, m)
+		} else {
+			raise, full = ipis.Send(me, dst, m)
+		}
+		if raise {
+			apic.SendIPI(apicIDs[dst], VectorIPI)
+		}
+		if !full {
+			return
+		}
+		ipis.ProcessNested(me)
+		amd64.Pause()
+	}
+}
+
+// Handler ids (registered in ipi.go).
+const (
+	idCount = ipiq.FirstHandler + iota
+	idStorm
+	idPassive
+)
+
+// IPI self-test state: stormRecv[src][dst] counts messages from src run on
+// dst, stormNext[src][dst] is the sequence number expected next.
+var (
+	stormRecv  [amd64.MaxCPUs][amd64.MaxCPUs]atomic.Uint64
+	stormNext  [amd64.MaxCPUs][amd64.MaxCPUs]uint64 // written only by dst
+	stormOrder atomic.Uint64                        // messages out of order
+	stormN     atomic.Uint64                        // messages per pair
+
+	passiveSentTick atomic.Uint64
+	passiveRunTick  atomic.Uint64
+)
+
+// ipiCount runs on the target: arg1 is the source CPU, arg2 the sequence
+// number (from 1) on that pair.
+//
+//go:nosplit
+func ipiCount(src, seq uintptr) {
+	dst := amd64.CPU()
+	if stormNext[src][dst]+1 != uint64(seq) {
+		stormOrder.Add(1)
+	}
+	stormNext[src][dst] = uint64(seq)
+	stormRecv[src][dst].Add(1)
+}
+
+// ipiStorm runs on every CPU taking part: it sends stormN counted messages
+// to each CPU in the mask arg1 but itself.
+//
+//go:nosplit
+func ipiStorm(mask, _ uintptr) {
+	me := amd64.CPU()
+	n := stormN.Load()
+	for seq := uint64(1); seq <= n; seq++ {
+		for dst := 0; dst < amd64.MaxCPUs; dst++ {
+			if dst != me && mask&(1<<dst) != 0 {
+				sendMsg(dst, ipiq.Msg{Fn: idCount, Arg1: uintptr(me), Arg2: uintptr(seq)}, false)
+			}
+		}
+	}
+}
+
+// ipiPassive records the tick at which a passive message ran.
+//
+//go:nosplit
+func ipiPassive(_, _ uintptr) { passiveRunTick.Store(timer.Ticks()) }
