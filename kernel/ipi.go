@@ -13,6 +13,9 @@ func init() {
 	ipiq.Register(idCount, ipiCount)
 	ipiq.Register(idStorm, ipiStorm)
 	ipiq.Register(idPassive, ipiPassive)
+	ipiq.Register(idPing, ipiPing)
+	ipiq.Register(idPong, ipiPong)
+	ipiq.Register(idSpin, ipiSpin)
 }
 
 // IPIStats returns CPU cpu's IPI counters and the depth of its FIFO to each

@@ -55,6 +55,9 @@ const (
 	idCount = ipiq.FirstHandler + iota
 	idStorm
 	idPassive
+	idPing
+	idPong
+	idSpin
 )
 
 // IPI self-test state: stormRecv[src][dst] counts messages from src run on
@@ -102,3 +105,40 @@ func ipiStorm(mask, _ uintptr) {
 //
 //go:nosplit
 func ipiPassive(_, _ uintptr) { passiveRunTick.Store(timer.Ticks()) }
+
+// Benchmark state: pongs counts round trips come back to CPU 0;
+// spinCount[cpu] is each CPU's private counter (its own cache line).
+var (
+	pongs     atomic.Uint64
+	spinCount [amd64.MaxCPUs]struct {
+		n atomic.Uint64
+		_ [56]byte
+	}
+	spinUntil atomic.Uint64 // TSC at which ipiSpin stops
+	spinDone  atomic.Uint64 // CPUs that finished spinning
+)
+
+// ipiPing runs on the target and answers CPU arg1 with a pong.
+//
+//go:nosplit
+func ipiPing(src, _ uintptr) { sendMsg(int(src), ipiq.Msg{Fn: idPong}, false) }
+
+// ipiPong counts a completed round trip.
+//
+//go:nosplit
+func ipiPong(_, _ uintptr) { pongs.Add(1) }
+
+// ipiSpin increments this CPU's private counter until the TSC passes
+// spinUntil: the per-CPU counter workload. It runs with interrupts off.
+//
+//go:nosplit
+func ipiSpin(_, _ uintptr) {
+	c := &spinCount[amd64.CPU()].n
+	end := spinUntil.Load()
+	for amd64.Rdtsc() < end {
+		for i := 0; i < 1000; i++ {
+			c.Store(c.Load() + 1) // only this CPU writes it
+		}
+	}
+	spinDone.Add(1)
+}

@@ -41,6 +41,7 @@ func Commands() map[string]*Command {
 		"sleep":    {"DURATION", "sleep, e.g. sleep 250ms (at most 1m)", cmdSleep},
 		"fault":    {strings.Join(kernel.FaultKinds, "|"), "raise a deliberate fault (pf, gp, ud, de, panic stop the kernel)", cmdFault},
 		"selftest": {"", "run the in-kernel self-tests", noArgs(cmdSelftest)},
+		"bench":    {"", "kernel benchmarks, side by side (thread switch, IPIs, per-CPU scaling)", noArgs(cmdBench)},
 		"poweroff": {"", "power the machine off (ACPI S5)", noArgs(cmdPoweroff)},
 		"reboot":   {"", "reset the machine", noArgs(cmdReboot)},
 	}
@@ -289,6 +290,14 @@ func cmdSelftest(sh *Shell) error {
 		return fmt.Errorf("%d self-tests failed", failed)
 	}
 	return nil
+}
+
+func cmdBench(sh *Shell) error {
+	res, err := kernel.Benchmarks()
+	for _, r := range res {
+		fmt.Fprintf(sh.Out, "bench: %-52s %12.2f %s\n", r.Name, r.Value, r.Unit)
+	}
+	return err
 }
 
 func cmdPoweroff(sh *Shell) error {
