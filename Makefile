@@ -76,9 +76,10 @@ worlds:
 	if [ -n "$$out" ]; then echo "below-runtime code with write barriers or heap escapes:"; echo "$$out"; exit 1; fi; \
 	echo "worlds: no write barriers or heap escapes in *_nosplit.go"
 
-# Boot time: QEMU start -> prompt, beside QEMU start -> the floor's line.
+# Boot time: QEMU start -> prompt, beside QEMU start -> the floor's line;
+# then the in-kernel bench command at 1, 2 and 4 CPUs.
 bench: $(IMAGE) $(BUILD)/floor.elf qemu-installed
-	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9)
+	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9) -smp 1,2,4
 
 qemu-installed:
 	@command -v $(QEMU) >/dev/null || { \

@@ -3,6 +3,8 @@
 // prints one line) and on the Gofly image, in alternating order, and times
 // QEMU start -> that line and QEMU start -> the first "gofly> " prompt.
 // It reports the medians, the spread and Gofly's cost above the floor.
+// With -smp it then boots Gofly with each listed CPU count and collects
+// the figures of the in-kernel `bench` command.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -24,6 +27,7 @@ func main() {
 	floor := flag.String("floor", "build/floor.elf", "floor kernel")
 	runs := flag.Int("runs", 9, "runs of each kernel")
 	mem := flag.String("m", "128M", "guest memory")
+	smp := flag.String("smp", "", "comma-separated CPU counts to run the in-kernel bench command with")
 	flag.Parse()
 	if *runs < 1 {
 		log.Fatalf("bootbench: -runs must be at least 1, got %d", *runs)
@@ -58,6 +62,74 @@ func main() {
 	fmt.Printf("  gofly above the floor         %8v   (ratio %.2f)\n", ms(mg-mf), float64(mg)/float64(mf))
 	if st != nil {
 		fmt.Printf("  image size                    %8.2f MiB\n", float64(st.Size())/(1<<20))
+	}
+	for _, n := range strings.Split(*smp, ",") {
+		if n == "" {
+			continue
+		}
+		out, err := kernelBench(*image, *mem, n)
+		if err != nil {
+			log.Fatalf("bootbench: bench at -smp %s: %v", n, err)
+		}
+		fmt.Printf("in-kernel bench, -smp %s (TCG, multi-threaded):\n%s", n, out)
+	}
+}
+
+// kernelBench boots img with smp CPUs, runs the shell's bench command and
+// returns its result lines.
+func kernelBench(img, mem, smp string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", smp, "-m", mem,
+		"-nic", "none", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", img)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err
+	}
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	r := bufio.NewReader(outp)
+	if err := waitFor(r, "gofly> "); err != nil {
+		return "", err
+	}
+	io.WriteString(in, "bench\r")
+	var res strings.Builder
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return res.String(), fmt.Errorf("console ended: %v", err)
+		}
+		if strings.HasPrefix(line, "bench:") {
+			res.WriteString("  " + strings.TrimSpace(strings.TrimPrefix(line, "bench:")) + "\n")
+		} else if strings.HasPrefix(line, "bench ") || strings.Contains(line, "gofly>") && res.Len() > 0 {
+			return res.String(), nil
+		}
+		if strings.Contains(line, "per-CPU counter scaling") || smp == "1" && strings.Contains(line, "goroutine handoff") {
+			return res.String(), nil
+		}
+	}
+}
+
+func waitFor(r *bufio.Reader, marker string) error {
+	var seen bytes.Buffer
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			return fmt.Errorf("console ended before %q: %v", marker, err)
+		}
+		seen.WriteByte(b)
+		if bytes.HasSuffix(seen.Bytes(), []byte(marker)) {
+			return nil
+		}
 	}
 }
 
