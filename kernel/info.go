@@ -49,11 +49,13 @@ type Counters struct {
 	Stray      uint64
 	Signals    uint64
 	PageFaults uint64
+	// SerialIOAPIC says COM1's IRQ arrives through the I/O APIC.
+	SerialIOAPIC bool
 }
 
 // TrapCounters returns the trap path's counters.
 func TrapCounters() Counters {
-	return Counters{irqCount, timerCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen}
+	return Counters{irqCount, timerCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen, ioapicRouted[irqSerial]}
 }
 
 // Critical runs fn with interrupts off on this CPU, so that what fn reads

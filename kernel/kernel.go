@@ -22,8 +22,13 @@ func Start() {
 	ACPI = t
 	if m, err := t.MADT(); err != nil {
 		klog.Puts("gofly: acpi: " + err.Error() + "; running on the boot CPU only\n")
-	} else if err := startAPs(m); err != nil {
-		klog.Puts("gofly: " + err.Error() + "\n")
+	} else {
+		if err := startAPs(m); err != nil {
+			klog.Puts("gofly: " + err.Error() + "\n")
+		}
+		if err := routeLegacyIRQ(m, irqSerial); err != nil {
+			klog.Puts("gofly: " + err.Error() + "\n")
+		}
 	}
 	fadt, err := t.FADT()
 	if err != nil {

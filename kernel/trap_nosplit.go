@@ -66,20 +66,27 @@ func trap(f *amd64.Frame) {
 	sys.DeliverPending(f, fpu)
 }
 
+// ioapicRouted[n] is set once legacy IRQ n arrives through the I/O APIC
+// (acknowledged at the local APIC) rather than the 8259.
+var ioapicRouted [16]bool
+
 //go:nosplit
 func irq(n uint8) {
-	if pic.Spurious(n) {
+	if !ioapicRouted[n] && pic.Spurious(n) {
 		spuriousIRQs++
 		return
 	}
 	irqCount[n]++
-	switch n {
-	case irqSerial:
+	if n == irqSerial {
 		uart.Interrupt()
+	}
+	if ioapicRouted[n] {
+		apic.EOI()
+	} else {
 		pic.EOI(n)
+	}
+	if n == irqSerial {
 		sys.ConsoleInput()
-	default:
-		pic.EOI(n)
 	}
 }
 

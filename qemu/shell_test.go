@@ -55,7 +55,7 @@ func TestCommands(t *testing.T) {
 		{name: "cmdline", line: "cmdline", want: []string{testAppend}},
 		{name: "ps", line: "ps", re: regexp.MustCompile(`(?m)^\s*TID\s.*\n(.*\n)*.*\brunning`)},
 		{name: "dmesg", line: "dmesg", want: []string{"gofly: booting"}},
-		{name: "syscalls", line: "syscalls", want: []string{"clock_gettime", "mmap", "futex"}},
+		{name: "syscalls", line: "syscalls", want: []string{"clock_gettime", "mmap", "futex", "IRQ 4 through the I/O APIC"}},
 		{name: "boottime", line: "boottime", want: []string{"first prompt"}},
 		{name: "sleep", line: "sleep 100ms", re: regexp.MustCompile(`^slept 1\d\dms\n$`)},
 		{name: "selftest", line: "selftest", more: checkSelftest},

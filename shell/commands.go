@@ -223,7 +223,11 @@ func cmdSyscalls(sh *Shell) error {
 	k := kernel.TrapCounters()
 	fmt.Fprintf(sh.Out, "traps: %d timer interrupts, %d serial IRQs, %d page faults, %d signals, %d spurious\n",
 		k.Timer[0], k.IRQs[4], k.PageFaults, k.Signals, k.Spurious)
-	fmt.Fprintf(sh.Out, "serial: %d bytes buffered, %d dropped\n", uart.Rx.Len(), uart.Rx.Dropped())
+	via := "8259 PIC"
+	if k.SerialIOAPIC {
+		via = "I/O APIC"
+	}
+	fmt.Fprintf(sh.Out, "serial: IRQ 4 through the %s, %d bytes buffered, %d dropped\n", via, uart.Rx.Len(), uart.Rx.Dropped())
 	return nil
 }
 

@@ -73,3 +73,11 @@ func Spurious(irq uint8) bool {
 	}
 	return true
 }
+
+// Mask stops IRQ irq.
+//
+//go:nosplit
+func Mask(irq uint8) {
+	mask |= 1 << irq
+	write()
+}
