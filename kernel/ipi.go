@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/lwkt/ipiq"
 )
@@ -16,6 +17,29 @@ func init() {
 	ipiq.Register(idPing, ipiPing)
 	ipiq.Register(idPong, ipiPong)
 	ipiq.Register(idSpin, ipiSpin)
+	ipiq.Register(idMark, ipiMark)
+}
+
+// checkCPUSync runs cpusync over several CPU sets and checks that exactly
+// the online CPUs of each set ran the function by the time it returned.
+func checkCPUSync() error {
+	var online uint64
+	for _, c := range cpus {
+		online |= 1 << c.Index
+	}
+	last := uint64(1) << cpus[len(cpus)-1].Index
+	for _, mask := range []uint64{1, online, online &^ 1, last, online | 1<<(amd64.MaxCPUs-1)} {
+		var seen uint64
+		Critical(func() {
+			cpusyncSeen.Store(0)
+			cpusync(mask, idMark, 0, 0)
+			seen = cpusyncSeen.Load()
+		})
+		if want := mask & online; seen != want {
+			return fmt.Errorf("ipi: cpusync over %#b ran on %#b, want %#b", mask, seen, want)
+		}
+	}
+	return nil
 }
 
 // IPIStats returns CPU cpu's IPI counters and the depth of its FIFO to each

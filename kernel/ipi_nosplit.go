@@ -58,6 +58,7 @@ const (
 	idPing
 	idPong
 	idSpin
+	idMark
 )
 
 // IPI self-test state: stormRecv[src][dst] counts messages from src run on
@@ -142,3 +143,39 @@ func ipiSpin(_, _ uintptr) {
 	}
 	spinDone.Add(1)
 }
+
+// cpusync runs handler fn with arg1 and arg2 on every online CPU in mask,
+// this one included when it is in mask, and returns once all of them have
+// finished it (DragonFly's lwkt_cpusync_quick: the targets are not held
+// afterwards). While it waits it drains its own incoming queues, so two
+// CPUs in cpusync with each other both finish. Interrupts must be off.
+//
+//go:nosplit
+func cpusync(mask uint64, fn, arg1, arg2 uintptr) {
+	me := amd64.CPU()
+	var seq [amd64.MaxCPUs]uint64
+	for dst := 0; dst < amd64.MaxCPUs; dst++ {
+		if dst == me || mask&(1<<dst) == 0 || !cpuOnline[dst].Load() {
+			continue
+		}
+		sendMsg(dst, ipiq.Msg{Fn: fn, Arg1: arg1, Arg2: arg2}, false)
+		seq[dst] = ipis.Seq(me, dst)
+	}
+	if mask&(1<<me) != 0 {
+		ipis.Send(me, me, ipiq.Msg{Fn: fn, Arg1: arg1, Arg2: arg2}) // to self: runs now
+	}
+	for dst := 0; dst < amd64.MaxCPUs; dst++ {
+		for seq[dst] != 0 && !ipis.Done(me, dst, seq[dst]) {
+			ipis.Process(me)
+			amd64.Pause()
+		}
+	}
+}
+
+// cpusyncSeen collects the CPUs that ran ipiMark.
+var cpusyncSeen atomic.Uint64
+
+// ipiMark records that this CPU ran it.
+//
+//go:nosplit
+func ipiMark(_, _ uintptr) { cpusyncSeen.Or(1 << amd64.CPU()) }

@@ -40,6 +40,7 @@ func SelfTests() []Check {
 		{"lwkt: scheduler", lwkt.SelfTest},
 		{"ipi: storm, every CPU to every other", func() error { return checkIPIStorm(2000) }},
 		{"ipi: passive delivery within two ticks", checkIPIPassive},
+		{"ipi: cpusync reaches exactly the set asked for", checkCPUSync},
 		{"timer: clock and tick", checkTimer},
 		{"runtime: goroutines and channels", checkGoroutines},
 		{"runtime: garbage collector", checkGC},
