@@ -12,6 +12,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
+	"gofly/lwkt"
 	"gofly/lwkt/ipiq"
 )
 
@@ -107,7 +108,7 @@ func benchIPIRoundTrip(n int) (float64, error) {
 	pongs.Store(0)
 	t0 := amd64.Rdtsc()
 	for i := 1; i <= n; i++ {
-		Critical(func() { sendMsg(dst, ipiq.Msg{Fn: idPing, Arg1: 0}, false) })
+		Critical(func() { lwkt.Send(dst, ipiq.Msg{Fn: idPing, Arg1: 0}, false) })
 		deadline := time.Now().Add(time.Second)
 		for pongs.Load() < uint64(i) { // the pong arrives by IPI, interrupts on
 			if time.Now().After(deadline) {
@@ -127,7 +128,7 @@ func benchIPISend(n int) (active, passive float64, err error) {
 		Critical(func() {
 			t0 := amd64.Rdtsc()
 			for i := 0; i < n; i++ {
-				sendMsg(dst, ipiq.Msg{Fn: ipiq.Nop}, p)
+				lwkt.Send(dst, ipiq.Msg{Fn: ipiq.Nop}, p)
 			}
 			c = amd64.Rdtsc() - t0
 		})
@@ -138,7 +139,7 @@ func benchIPISend(n int) (active, passive float64, err error) {
 			active = ns
 		}
 		deadline := time.Now().Add(time.Second)
-		for ipis.Depth(0, dst) > 0 {
+		for lwkt.IPIs.Depth(0, dst) > 0 {
 			if time.Now().After(deadline) {
 				return 0, 0, errors.New("kernel: bench: messages not drained")
 			}
@@ -158,7 +159,7 @@ func benchPerCPU(d time.Duration, n int) float64 {
 	spinUntil.Store(amd64.Rdtsc() + uint64(d.Seconds()*float64(timer.TSCHz())))
 	Critical(func() {
 		for _, c := range cpus[1:n] {
-			sendMsg(c.Index, ipiq.Msg{Fn: idSpin}, false)
+			lwkt.Send(c.Index, ipiq.Msg{Fn: idSpin}, false)
 		}
 	})
 	t0 := time.Now()

@@ -7,6 +7,7 @@ import (
 	"gofly/drivers/acpi"
 	"gofly/drivers/apic"
 	"gofly/drivers/pic"
+	"gofly/lwkt"
 )
 
 // routeLegacyIRQ moves legacy IRQ irq from the 8259 to the I/O APIC that
@@ -32,7 +33,7 @@ func routeLegacyIRQ(m *acpi.MADT, irq uint8) error {
 			continue
 		}
 		Critical(func() {
-			apic.RouteIRQ(uint64(io.Addr), gsi-io.GSIBase, amd64.VectorIRQ0+irq, apicIDs[0], activeLow, level)
+			apic.RouteIRQ(uint64(io.Addr), gsi-io.GSIBase, amd64.VectorIRQ0+irq, lwkt.APICID(0), activeLow, level)
 			pic.Mask(irq)
 			ioapicRouted[irq] = true
 		})

@@ -7,6 +7,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
+	"gofly/lwkt"
 	"gofly/lwkt/ipiq"
 )
 
@@ -32,7 +33,7 @@ func checkCPUSync() error {
 		var seen uint64
 		Critical(func() {
 			cpusyncSeen.Store(0)
-			cpusync(mask, idMark, 0, 0)
+			lwkt.Cpusync(mask, idMark, 0, 0)
 			seen = cpusyncSeen.Load()
 		})
 		if want := mask & online; seen != want {
@@ -47,9 +48,9 @@ func checkCPUSync() error {
 func IPIStats(cpu int) (ipiq.Stats, []int) {
 	depth := make([]int, len(cpus))
 	for i := range cpus {
-		depth[i] = ipis.Depth(cpu, cpus[i].Index)
+		depth[i] = lwkt.IPIs.Depth(cpu, cpus[i].Index)
 	}
-	return ipis.Stats(cpu), depth
+	return lwkt.IPIs.Stats(cpu), depth
 }
 
 // checkIPIStorm has every online CPU send n messages to every other, all
@@ -72,7 +73,7 @@ func checkIPIStorm(n uint64) error {
 		stormOrder.Store(0)
 		stormN.Store(n)
 		for _, c := range cpus[1:] {
-			sendMsg(c.Index, ipiq.Msg{Fn: idStorm, Arg1: mask}, false)
+			lwkt.Send(c.Index, ipiq.Msg{Fn: idStorm, Arg1: mask}, false)
 		}
 		ipiStorm(mask, 0) // this CPU takes part too
 	})
@@ -96,7 +97,7 @@ func checkIPIStorm(n uint64) error {
 	if o := stormOrder.Load(); o > 0 {
 		return fmt.Errorf("ipi: per-pair-order: %d messages arrived out of order", o)
 	}
-	if b := ipis.BadCalls(); b > 0 {
+	if b := lwkt.IPIs.BadCalls(); b > 0 {
 		return fmt.Errorf("ipi: %d sends named a bad CPU or handler", b)
 	}
 	return nil
@@ -112,9 +113,9 @@ func checkIPIPassive() error {
 	var raised0 uint64
 	passiveRunTick.Store(0)
 	Critical(func() {
-		raised0 = ipis.Stats(0).Raised
+		raised0 = lwkt.IPIs.Stats(0).Raised
 		passiveSentTick.Store(timer.Ticks())
-		sendMsg(dst, ipiq.Msg{Fn: idPassive}, true)
+		lwkt.Send(dst, ipiq.Msg{Fn: idPassive}, true)
 	})
 	deadline := time.Now().Add(time.Second)
 	for passiveRunTick.Load() == 0 {
@@ -126,7 +127,7 @@ func checkIPIPassive() error {
 	if d := passiveRunTick.Load() - passiveSentTick.Load(); d > 2 {
 		return fmt.Errorf("ipi: passive message took %d ticks, want at most 2", d)
 	}
-	if r := ipis.Stats(0).Raised; r != raised0 {
+	if r := lwkt.IPIs.Stats(0).Raised; r != raised0 {
 		return fmt.Errorf("ipi: a passive send raised %d IPIs", r-raised0)
 	}
 	return nil

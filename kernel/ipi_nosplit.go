@@ -7,48 +7,10 @@ import (
 	"sync/atomic"
 
 	"gofly/arch/amd64"
-	"gofly/drivers/apic"
 	"gofly/drivers/timer"
+	"gofly/lwkt"
 	"gofly/lwkt/ipiq"
 )
-
-// VectorIPI is the vector that tells a CPU its IPI queues have messages.
-const VectorIPI = 0xF0
-
-var (
-	// ipis holds every CPU pair's message FIFO (DragonFly's gd_ipiq).
-	ipis ipiq.Set
-	// apicIDs maps CPU indices to local APIC ids, for raising IPIs.
-	apicIDs [amd64.MaxCPUs]uint32
-)
-
-// sendMsg queues m from this CPU to CPU dst, actively (raising VectorIPI
-// when the target has not been signalled since it last drained) or
-// passively (no interrupt: the target drains at its next tick). When the
-// FIFO is full it drains this CPU's own incoming queues until there is
-// room, so CPUs flooding each other all progress; nothing is dropped. The
-// caller has interrupts off.
-//
-//go:nosplit
-func sendMsg(dst int, m ipiq.Msg, passive bool) {
-	me := amd64.CPU()
-	for {
-		var raise, full bool
-		if passive {
-			raise, full = ipis.SendPassive(me, dst, m)
-		} else {
-			raise, full = ipis.Send(me, dst, m)
-		}
-		if raise {
-			apic.SendIPI(apicIDs[dst], VectorIPI)
-		}
-		if !full {
-			return
-		}
-		ipis.ProcessNested(me)
-		amd64.Pause()
-	}
-}
 
 // Handler ids (registered in ipi.go).
 const (
@@ -96,7 +58,7 @@ func ipiStorm(mask, _ uintptr) {
 	for seq := uint64(1); seq <= n; seq++ {
 		for dst := 0; dst < amd64.MaxCPUs; dst++ {
 			if dst != me && mask&(1<<dst) != 0 {
-				sendMsg(dst, ipiq.Msg{Fn: idCount, Arg1: uintptr(me), Arg2: uintptr(seq)}, false)
+				lwkt.Send(dst, ipiq.Msg{Fn: idCount, Arg1: uintptr(me), Arg2: uintptr(seq)}, false)
 			}
 		}
 	}
@@ -122,7 +84,7 @@ var (
 // ipiPing runs on the target and answers CPU arg1 with a pong.
 //
 //go:nosplit
-func ipiPing(src, _ uintptr) { sendMsg(int(src), ipiq.Msg{Fn: idPong}, false) }
+func ipiPing(src, _ uintptr) { lwkt.Send(int(src), ipiq.Msg{Fn: idPong}, false) }
 
 // ipiPong counts a completed round trip.
 //
@@ -142,34 +104,6 @@ func ipiSpin(_, _ uintptr) {
 		}
 	}
 	spinDone.Add(1)
-}
-
-// cpusync runs handler fn with arg1 and arg2 on every online CPU in mask,
-// this one included when it is in mask, and returns once all of them have
-// finished it (DragonFly's lwkt_cpusync_quick: the targets are not held
-// afterwards). While it waits it drains its own incoming queues, so two
-// CPUs in cpusync with each other both finish. Interrupts must be off.
-//
-//go:nosplit
-func cpusync(mask uint64, fn, arg1, arg2 uintptr) {
-	me := amd64.CPU()
-	var seq [amd64.MaxCPUs]uint64
-	for dst := 0; dst < amd64.MaxCPUs; dst++ {
-		if dst == me || mask&(1<<dst) == 0 || !cpuOnline[dst].Load() {
-			continue
-		}
-		sendMsg(dst, ipiq.Msg{Fn: fn, Arg1: arg1, Arg2: arg2}, false)
-		seq[dst] = ipis.Seq(me, dst)
-	}
-	if mask&(1<<me) != 0 {
-		ipis.Send(me, me, ipiq.Msg{Fn: fn, Arg1: arg1, Arg2: arg2}) // to self: runs now
-	}
-	for dst := 0; dst < amd64.MaxCPUs; dst++ {
-		for seq[dst] != 0 && !ipis.Done(me, dst, seq[dst]) {
-			ipis.Process(me)
-			amd64.Pause()
-		}
-	}
 }
 
 // cpusyncSeen collects the CPUs that ran ipiMark.

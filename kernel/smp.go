@@ -55,7 +55,7 @@ func CPUs() []CPU {
 func startAPs(m *acpi.MADT) error {
 	bsp := apic.ID()
 	cpus = []CPU{{Index: 0, APICID: bsp}}
-	apicIDs[0] = bsp
+	lwkt.SetAPICID(0, bsp)
 	cpuOnline[0].Store(true)
 	if boot.trampLen == 0 || boot.trampLen > 4096 {
 		return fmt.Errorf("kernel: smp: boot stub carries no usable trampoline (%d bytes)", boot.trampLen)
@@ -83,7 +83,7 @@ func startAPs(m *acpi.MADT) error {
 		*param(trampStack) = uint64(uintptr(unsafe.Pointer(&apStacks[cpu][0])) + apStackSize)
 		*param(trampEntry) = uint64(apPC)
 		*param(trampCPU) = uint64(cpu)
-		apicIDs[cpu] = p.APICID
+		lwkt.SetAPICID(cpu, p.APICID)
 		apic.SendInit(p.APICID)
 		time.Sleep(time.Millisecond)
 		for try := 0; try < 2 && !cpuOnline[cpu].Load(); try++ {

@@ -46,13 +46,13 @@ func trap(f *amd64.Frame) {
 		if cpu == 0 { // one CPU counts the machine's ticks
 			timer.Tick()
 		}
-		if ipis.Pending(cpu) { // passive messages wait at most a tick
-			ipis.Process(cpu)
+		if lwkt.IPIs.Pending(cpu) { // passive messages wait at most a tick
+			lwkt.IPIs.Process(cpu)
 		}
 		lwkt.Tick(timer.Nanotime())
-	case v == VectorIPI:
+	case v == lwkt.VectorIPI:
 		apic.EOI()
-		ipis.Process(amd64.CPU())
+		lwkt.IPIs.Process(amd64.CPU())
 	case v == apic.SpuriousVector:
 		spuriousIRQs++
 	case v > amd64.VectorIRQ0 && v < amd64.VectorIRQ0+16:

@@ -1,0 +1,86 @@
+package lwkt
+
+// Inter-processor messages are sent and handled in trap context with
+// interrupts off: nosplit, allocation-free.
+
+import (
+	"gofly/arch/amd64"
+	"gofly/drivers/apic"
+	"gofly/lwkt/ipiq"
+)
+
+// VectorIPI is the vector that tells a CPU its IPI queues have messages.
+const VectorIPI = 0xF0
+
+var (
+	// IPIs holds every CPU pair's message FIFO (DragonFly's gd_ipiq).
+	IPIs ipiq.Set
+	// apicIDs maps CPU indices to local APIC ids, for raising IPIs.
+	apicIDs [amd64.MaxCPUs]uint32
+)
+
+// SetAPICID records CPU cpu's local APIC id.
+//
+//go:nosplit
+func SetAPICID(cpu int, id uint32) { apicIDs[cpu] = id }
+
+// APICID returns CPU cpu's local APIC id.
+//
+//go:nosplit
+func APICID(cpu int) uint32 { return apicIDs[cpu] }
+
+// Send queues m from this CPU to CPU dst, actively (raising VectorIPI
+// when the target has not been signalled since it last drained) or
+// passively (no interrupt: the target drains at its next tick). When the
+// FIFO is full it drains this CPU's own incoming queues until there is
+// room, so CPUs flooding each other all progress; nothing is dropped. The
+// caller has interrupts off.
+//
+//go:nosplit
+func Send(dst int, m ipiq.Msg, passive bool) {
+	me := amd64.CPU()
+	for {
+		var raise, full bool
+		if passive {
+			raise, full = IPIs.SendPassive(me, dst, m)
+		} else {
+			raise, full = IPIs.Send(me, dst, m)
+		}
+		if raise {
+			apic.SendIPI(apicIDs[dst], VectorIPI)
+		}
+		if !full {
+			return
+		}
+		IPIs.ProcessNested(me)
+		amd64.Pause()
+	}
+}
+
+// Cpusync runs handler fn with arg1 and arg2 on every online CPU in mask,
+// this one included when it is in mask, and returns once all of them have
+// finished it (DragonFly's lwkt_cpusync_quick: the targets are not held
+// afterwards). While it waits it drains its own incoming queues, so two
+// CPUs in Cpusync with each other both finish. Interrupts must be off.
+//
+//go:nosplit
+func Cpusync(mask uint64, fn, arg1, arg2 uintptr) {
+	me := amd64.CPU()
+	var seq [amd64.MaxCPUs]uint64
+	for dst := 0; dst < amd64.MaxCPUs; dst++ {
+		if dst == me || mask&(1<<dst) == 0 || !gds[dst].online {
+			continue
+		}
+		Send(dst, ipiq.Msg{Fn: fn, Arg1: arg1, Arg2: arg2}, false)
+		seq[dst] = IPIs.Seq(me, dst)
+	}
+	if mask&(1<<me) != 0 {
+		IPIs.Send(me, me, ipiq.Msg{Fn: fn, Arg1: arg1, Arg2: arg2}) // to self: runs now
+	}
+	for dst := 0; dst < amd64.MaxCPUs; dst++ {
+		for seq[dst] != 0 && !IPIs.Done(me, dst, seq[dst]) {
+			IPIs.Process(me)
+			amd64.Pause()
+		}
+	}
+}
