@@ -14,7 +14,7 @@ import (
 
 // Handler ids (registered in ipi.go).
 const (
-	idCount = ipiq.FirstHandler + iota
+	idCount = lwkt.FirstFreeHandler + iota
 	idStorm
 	idPassive
 	idPing

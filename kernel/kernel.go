@@ -7,6 +7,7 @@ import (
 	"gofly/drivers/acpi"
 	"gofly/drivers/power"
 	"gofly/klog"
+	"gofly/sys"
 )
 
 // Start finishes bringing the kernel up once the Go runtime runs: it reads
@@ -26,6 +27,10 @@ func Start() {
 		if err := startAPs(m); err != nil {
 			klog.Puts("gofly: " + err.Error() + "\n")
 		}
+		// The runtime sized itself for one CPU at start-up; now it may use
+		// every CPU, and sched_getaffinity says so.
+		sys.NCPU = len(cpus)
+		runtime.GOMAXPROCS(len(cpus))
 		if err := routeLegacyIRQ(m, irqSerial); err != nil {
 			klog.Puts("gofly: " + err.Error() + "\n")
 		}

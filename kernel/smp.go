@@ -75,7 +75,11 @@ func startAPs(m *acpi.MADT) error {
 			return fmt.Errorf("kernel: smp: more than %d CPUs; the rest stay off", amd64.MaxCPUs)
 		}
 		var ok bool
-		Critical(func() { ok = lwkt.PrepareAP(cpu, uint64(bootFS)) })
+		Critical(func() {
+			lwkt.GetMPLock() // the thread table is shared
+			ok = lwkt.PrepareAP(cpu, uint64(bootFS))
+			lwkt.RelMPLock()
+		})
 		if !ok {
 			return fmt.Errorf("kernel: smp: no thread slot for cpu %d's idle thread", cpu)
 		}

@@ -33,15 +33,22 @@ var (
 //
 //go:nosplit
 func trap(f *amd64.Frame) {
-	fpu := cpuLocals[amd64.CPU()].fpu
+	cpu := amd64.CPU()
+	fpu := cpuLocals[cpu].fpu
 	lwkt.SetTrapFrame(f.RSP)
 	v := f.Vector
+	// Everything but an IPI may touch shared kernel state: take the MP
+	// lock for the whole trap (lwkt/mp_nosplit.go). IPI handlers run
+	// without it, touching only this CPU's scheduler.
+	locked := v != lwkt.VectorIPI
+	if locked {
+		lwkt.GetMPLock()
+	}
 	switch {
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)
 	case v == VectorTimer:
 		apic.EOI()
-		cpu := amd64.CPU()
 		timerCount[cpu]++
 		if cpu == 0 { // one CPU counts the machine's ticks
 			timer.Tick()
@@ -52,7 +59,7 @@ func trap(f *amd64.Frame) {
 		lwkt.Tick(timer.Nanotime())
 	case v == lwkt.VectorIPI:
 		apic.EOI()
-		lwkt.IPIs.Process(amd64.CPU())
+		lwkt.IPIs.Process(cpu)
 	case v == apic.SpuriousVector:
 		spuriousIRQs++
 	case v > amd64.VectorIRQ0 && v < amd64.VectorIRQ0+16:
@@ -62,8 +69,18 @@ func trap(f *amd64.Frame) {
 	default:
 		strayVectors++
 	}
+	if locked {
+		lwkt.Flush()
+	}
 	lwkt.Schedule(f, fpu)
+	if !locked && sys.SignalPending() {
+		lwkt.GetMPLock() // delivery writes a frame through the address map
+		locked = true
+	}
 	sys.DeliverPending(f, fpu)
+	if locked {
+		lwkt.RelMPLock()
+	}
 }
 
 // ioapicRouted[n] is set once legacy IRQ n arrives through the I/O APIC

@@ -15,6 +15,8 @@ const VectorIPI = 0xF0
 var (
 	// IPIs holds every CPU pair's message FIFO (DragonFly's gd_ipiq).
 	IPIs ipiq.Set
+	// cpusyncSeq[me][dst] is the message Cpusync on CPU me waits for.
+	cpusyncSeq [amd64.MaxCPUs][amd64.MaxCPUs]uint64
 	// apicIDs maps CPU indices to local APIC ids, for raising IPIs.
 	apicIDs [amd64.MaxCPUs]uint32
 )
@@ -66,8 +68,9 @@ func Send(dst int, m ipiq.Msg, passive bool) {
 //go:nosplit
 func Cpusync(mask uint64, fn, arg1, arg2 uintptr) {
 	me := amd64.CPU()
-	var seq [amd64.MaxCPUs]uint64
+	seq := &cpusyncSeq[me] // static, not on the stack: nosplit chains are short
 	for dst := 0; dst < amd64.MaxCPUs; dst++ {
+		seq[dst] = 0
 		if dst == me || mask&(1<<dst) == 0 || !gds[dst].online {
 			continue
 		}

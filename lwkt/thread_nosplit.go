@@ -4,7 +4,10 @@ package lwkt
 // nosplit and allocation-free; thread links are indices, not pointers.
 
 import (
+	"sync/atomic"
+
 	"gofly/arch/amd64"
+	"gofly/lwkt/ipiq"
 )
 
 // MaxThreads bounds the thread table.
@@ -76,10 +79,12 @@ type Thread struct {
 
 	// Signal state, owned by the system-call layer.
 	SigMask    uint64
-	SigPending uint64
-	AltSP      uint64
-	AltSize    uint64
-	AltFlags   uint32
+	SigPending atomic.Uint64 // set by tgkill on any CPU, taken by the owner
+
+	wakePending atomic.Bool // a Wakeup is on its way to the owner CPU
+	AltSP       uint64
+	AltSize     uint64
+	AltFlags    uint32
 }
 
 // Globaldata is one CPU's scheduler (DragonFly's globaldata).
@@ -143,6 +148,7 @@ func Init(idlePC, idleSP uintptr, idleFS uint64) {
 	}
 	g.idle = alloc(0, PriIdle)
 	g.online = true
+	nOnline.Add(1)
 	idle := &threads[g.idle]
 	idle.Frame.RIP = uint64(idlePC)
 	idle.Frame.RSP = uint64(idleSP)
@@ -186,6 +192,7 @@ func StartAP(cpu int) {
 	g := &gds[cpu]
 	threads[g.idle].since = amd64.Rdtsc()
 	g.online = true
+	nOnline.Add(1)
 }
 
 // alloc takes a free slot for CPU cpu and gives it a thread ID.
@@ -208,14 +215,15 @@ func alloc(cpu int, pri uint8) int32 {
 	return -1
 }
 
-// Clone creates a thread, on the calling CPU, that resumes from parent frame f with RAX = 0,
+// Clone creates a thread, placed on the online CPUs in turn, that resumes from parent frame f with RAX = 0,
 // the given stack pointer and FS base, and the parent's FPU state taken
 // from fpu. It returns the new thread's ID, or -1 when the table is full.
 //
 //go:nosplit
 func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 	g := mycpu()
-	i := alloc(g.cpu, threads[g.cur].pri)
+	target := placeThread()
+	i := alloc(target, threads[g.cur].pri)
 	if i < 0 {
 		return -1
 	}
@@ -226,7 +234,11 @@ func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 	t.FSBase = fsbase
 	t.SigMask = threads[g.cur].SigMask
 	copyFPU(t.fpuArea(), fpu)
-	makeRunnable(g, i)
+	if target == g.cpu {
+		makeRunnable(g, i)
+	} else {
+		post(target, ipiq.Msg{Fn: idSchedule, Arg1: uintptr(i)})
+	}
 	return t.ID
 }
 
@@ -261,12 +273,29 @@ func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
 }
 
 // Wakeup makes blocked thread i runnable with its system call returning
-// ret. It runs on the thread's own CPU: every thread that blocks is woken
-// by its own CPU's trap path until cross-CPU wakeups travel as IPI
-// messages.
+// ret. A thread of another CPU is woken by an IPI message to that CPU,
+// never by touching its run queue (owner-cpu); until the message runs the
+// thread is marked wake-pending, so no second waker counts it. The caller
+// holds the MP lock.
 //
 //go:nosplit
 func Wakeup(i int32, ret uint64) {
+	t := &threads[i]
+	if t.state != Blocked || t.Wait == WaitNone || t.wakePending.Load() {
+		return
+	}
+	if int(t.gd) != amd64.CPU() {
+		t.wakePending.Store(true)
+		post(int(t.gd), ipiq.Msg{Fn: idWakeup, Arg1: uintptr(i), Arg2: uintptr(ret)})
+		return
+	}
+	wakeLocal(i, ret)
+}
+
+// wakeLocal makes this CPU's blocked thread i runnable.
+//
+//go:nosplit
+func wakeLocal(i int32, ret uint64) {
 	t := &threads[i]
 	if t.state != Blocked || t.Wait == WaitNone {
 		return
@@ -293,7 +322,7 @@ func Yield() {
 func FindBlocked(from int32, kind WaitKind, key uintptr) int32 {
 	for i := from + 1; i < MaxThreads; i++ {
 		t := &threads[i]
-		if t.state == Blocked && t.Wait == kind && t.WaitKey == key {
+		if t.state == Blocked && t.Wait == kind && t.WaitKey == key && !t.wakePending.Load() {
 			return i
 		}
 	}
@@ -378,7 +407,7 @@ func Tick(now int64) {
 		g.nextDeadline = 0
 		for i := range threads {
 			t := &threads[i]
-			if t.state != Blocked || t.Deadline == 0 || int(t.gd) != g.cpu {
+			if t.state != Blocked || t.Deadline == 0 || int(t.gd) != g.cpu || t.wakePending.Load() {
 				continue // owner-cpu: only this CPU's threads
 			}
 			if now >= t.Deadline {
@@ -465,7 +494,7 @@ func copyFPU(dst, src uintptr) {
 func FindAnyBlocked(from int32, kind WaitKind) int32 {
 	for i := from + 1; i < MaxThreads; i++ {
 		t := &threads[i]
-		if t.state == Blocked && t.Wait == kind {
+		if t.state == Blocked && t.Wait == kind && !t.wakePending.Load() {
 			return i
 		}
 	}

@@ -327,16 +327,16 @@ func TestTgkill(t *testing.T) {
 	me := uintptr(lwkt.CurrentThread().ID)
 	th := lwkt.CurrentThread()
 	want(t, "tgkill(me, 0)", call(syscall.SYS_TGKILL, 1, me, 0), 0)
-	if th.SigPending != 0 {
-		t.Errorf("signal 0 set pending %#x", th.SigPending)
+	if th.SigPending.Load() != 0 {
+		t.Errorf("signal 0 set pending %#x", th.SigPending.Load())
 	}
 	want(t, "tgkill(me, SIGURG)", call(syscall.SYS_TGKILL, 1, me, SIGURG), 0)
-	if th.SigPending != 1<<(SIGURG-1) {
-		t.Errorf("pending %#x, want SIGURG's bit %#x", th.SigPending, 1<<(SIGURG-1))
+	if th.SigPending.Load() != 1<<(SIGURG-1) {
+		t.Errorf("pending %#x, want SIGURG's bit %#x", th.SigPending.Load(), 1<<(SIGURG-1))
 	}
 	want(t, "tgkill(me, 64)", call(syscall.SYS_TGKILL, 1, me, 64), 0)
-	if th.SigPending>>63 != 1 {
-		t.Errorf("signal 64 not pending: %#x", th.SigPending)
+	if th.SigPending.Load()>>63 != 1 {
+		t.Errorf("signal 64 not pending: %#x", th.SigPending.Load())
 	}
 	want(t, "tgkill(me, 65)", call(syscall.SYS_TGKILL, 1, me, 65), errno(syscall.EINVAL))
 	want(t, "tgkill(me, -1)", call(syscall.SYS_TGKILL, 1, me, ^uintptr(0)), errno(syscall.EINVAL))

@@ -115,7 +115,8 @@ func setup(t testing.TB) {
 	files = [MaxFiles]file{{kind: fdConsole}, {kind: fdConsole}, {kind: fdConsole}}
 	actions = [numSignals + 1]sigaction{}
 	th := lwkt.CurrentThread()
-	th.SigMask, th.SigPending = 0, 0
+	th.SigMask = 0
+	th.SigPending.Store(0)
 	th.AltSP, th.AltSize, th.AltFlags = 0, 0, 0
 	th.Wait, th.WaitKey, th.Deadline, th.TimeoutRet = lwkt.WaitNone, 0, 0, 0
 	th.WaitArg = [3]uintptr{}

@@ -170,7 +170,7 @@ func tgkill(tgid, tid int32, sig int) int64 {
 		return -ESRCH
 	}
 	if sig != 0 {
-		lwkt.Get(i).SigPending |= 1 << (sig - 1)
+		lwkt.Get(i).SigPending.Or(1 << (sig - 1))
 	}
 	return 0
 }
@@ -303,13 +303,22 @@ func rtSigreturn(f *amd64.Frame, fpu uintptr) {
 	t.SigMask = *u64(uintptr(frame + frameMask)) &^ unblockable
 }
 
+// SignalPending reports whether the current thread has a deliverable
+// asynchronous signal.
+//
+//go:nosplit
+func SignalPending() bool {
+	t := lwkt.CurrentThread()
+	return t.SigPending.Load()&^t.SigMask != 0 && lwkt.Current() != lwkt.Idle()
+}
+
 // DeliverPending delivers the lowest pending unblocked asynchronous signal
 // of the thread about to resume at f.
 //
 //go:nosplit
 func DeliverPending(f *amd64.Frame, fpu uintptr) {
 	t := lwkt.CurrentThread()
-	ready := t.SigPending &^ t.SigMask
+	ready := t.SigPending.Load() &^ t.SigMask
 	if ready == 0 || lwkt.Current() == lwkt.Idle() {
 		return
 	}
@@ -318,7 +327,7 @@ func DeliverPending(f *amd64.Frame, fpu uintptr) {
 		ready >>= 1
 		sig++
 	}
-	t.SigPending &^= 1 << (sig - 1)
+	t.SigPending.And(^uint64(1 << (sig - 1)))
 	if !Deliver(f, fpu, sig, siTkill, 0) {
 		// No handler: SIGURG and friends default to being ignored;
 		// anything fatal by default ends the program.

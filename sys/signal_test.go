@@ -529,8 +529,8 @@ func TestDeliverPending(t *testing.T) {
 	f := faultFrame()
 	orig := f
 	DeliverPending(&f, fpu)
-	if f != orig || th.SigPending != 0 {
-		t.Errorf("SIGURG without handler: frame changed %v, pending %#x", f != orig, th.SigPending)
+	if f != orig || th.SigPending.Load() != 0 {
+		t.Errorf("SIGURG without handler: frame changed %v, pending %#x", f != orig, th.SigPending.Load())
 	}
 
 	// With a handler, it is delivered as from tgkill.
@@ -539,14 +539,14 @@ func TestDeliverPending(t *testing.T) {
 	want(t, "block SIGURG", r, 0)
 	call(syscall.SYS_TGKILL, 1, me, SIGURG)
 	DeliverPending(&f, fpu)
-	if f != orig || th.SigPending != 1<<(SIGURG-1) {
-		t.Errorf("blocked SIGURG: delivered %v, pending %#x", f != orig, th.SigPending)
+	if f != orig || th.SigPending.Load() != 1<<(SIGURG-1) {
+		t.Errorf("blocked SIGURG: delivered %v, pending %#x", f != orig, th.SigPending.Load())
 	}
 	_, r = sigprocmask(sigSet, 0)
 	want(t, "unblock SIGURG", r, 0)
 	DeliverPending(&f, fpu)
-	if f.RIP != 0x3000 || f.RDI != SIGURG || th.SigPending != 0 {
-		t.Fatalf("SIGURG not delivered: RIP %#x RDI %d pending %#x", f.RIP, f.RDI, th.SigPending)
+	if f.RIP != 0x3000 || f.RDI != SIGURG || th.SigPending.Load() != 0 {
+		t.Fatalf("SIGURG not delivered: RIP %#x RDI %d pending %#x", f.RIP, f.RDI, th.SigPending.Load())
 	}
 	info := uintptr(f.RSI)
 	if get32(info) != SIGURG || int32(get32(info+8)) != siTKill || get32(info+16) != 1 || get32(info+20) != 0 {
@@ -564,7 +564,7 @@ func TestDeliverPending(t *testing.T) {
 	call(syscall.SYS_TGKILL, 1, me, SIGBUS)
 	f = faultFrame()
 	DeliverPending(&f, fpu)
-	if f.RDI != SIGBUS || th.SigPending != 1<<(SIGURG-1) {
-		t.Errorf("delivered %d with %#x pending, want SIGBUS first", f.RDI, th.SigPending)
+	if f.RDI != SIGBUS || th.SigPending.Load() != 1<<(SIGURG-1) {
+		t.Errorf("delivered %d with %#x pending, want SIGBUS first", f.RDI, th.SigPending.Load())
 	}
 }

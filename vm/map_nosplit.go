@@ -102,7 +102,10 @@ func (m *Map) At(i int) Entry { return m.entries[i] }
 func (m *Map) lookup(va uintptr) int {
 	lo, hi := 0, m.n
 	for lo < hi {
-		mid := (lo + hi) / 2
+		mid := int(uint(lo+hi) / 2)
+		if uint(mid) >= uint(len(m.entries)) { // never, but proves the index in range
+			return -1
+		}
 		e := &m.entries[mid]
 		switch {
 		case va < e.Start:
@@ -318,7 +321,7 @@ func (m *Map) insert(e Entry) bool {
 //go:nosplit
 func (m *Map) Fault(va uintptr, write, exec bool) bool {
 	i := m.lookup(va)
-	if i < 0 {
+	if uint(i) >= uint(len(m.entries)) {
 		return false
 	}
 	prot := m.entries[i].Prot
@@ -326,8 +329,11 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		return false
 	}
 	page := va &^ (pageSize - 1)
-	if _, ok := m.Pmap.Extract(page); ok {
-		return false // present, yet faulted: a protection violation
+	if fl := m.Pmap.Flags(page); fl&pmap.Present != 0 {
+		// Present: another CPU filled it between this CPU's fault and
+		// its turn at the lock (the access is retried), unless the
+		// access is one the page does not allow.
+		return !write || fl&pmap.Writable != 0
 	}
 	pa := mm.Phys.Alloc()
 	if pa == 0 {
