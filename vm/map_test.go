@@ -354,7 +354,7 @@ func TestFault(t *testing.T) {
 		t.Fatalf("Faults = %d; want 1", f.m.Faults)
 	}
 	f.fault(a+p, false, false, true) // present and allowed: spurious (another CPU filled it), retried
-	f.fault(a, false, false, true)    // a read fault in a RW entry maps it writable too
+	f.fault(a, false, false, true)   // a read fault in a RW entry maps it writable too
 	if fl := f.pm.Flags(a); fl&pmap.Writable == 0 {
 		t.Fatalf("read fault in a RW entry: Flags %#x", fl)
 	}
@@ -365,7 +365,7 @@ func TestFault(t *testing.T) {
 	if fl := f.pm.Flags(a + 4*p); fl != pmap.Present {
 		t.Fatalf("Flags of a read-only page = %#x; want Present", fl)
 	}
-	f.fault(a+4*p, true, false, false) // present read-only: a write is a violation
+	f.fault(a+4*p, true, false, false)  // present read-only: a write is a violation
 	f.fault(a+6*p, false, false, false) // PROT_NONE
 	f.fault(a+6*p, true, false, false)
 	f.fault(a+8*p, true, false, false) // write-only: no read, so nothing is mapped
