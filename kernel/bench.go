@@ -46,7 +46,7 @@ func Benchmarks() ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, Result{"active IPI round trip (cpu 0 -> 1 -> 0)", rt, "ns"},
+	out = append(out, Result{"active IPI round trip (one CPU to another and back)", rt, "ns"},
 		Result{"active send, per message (sender, batched)", act, "ns"},
 		Result{"passive send, per message (sender, batched)", pas, "ns"},
 		Result{"passive message / active round trip", pas / rt, "ratio"})
@@ -104,11 +104,10 @@ func benchChanHandoff(n int) float64 {
 }
 
 func benchIPIRoundTrip(n int) (float64, error) {
-	dst := cpus[1].Index
 	pongs.Store(0)
 	t0 := amd64.Rdtsc()
 	for i := 1; i <= n; i++ {
-		Critical(func() { lwkt.Send(dst, ipiq.Msg{Fn: idPing, Arg1: 0}, false) })
+		Critical(func() { lwkt.Send(otherCPU(), ipiq.Msg{Fn: idPing, Arg1: uintptr(amd64.CPU())}, false) })
 		deadline := time.Now().Add(time.Second)
 		for pongs.Load() < uint64(i) { // the pong arrives by IPI, interrupts on
 			if time.Now().After(deadline) {
@@ -122,10 +121,11 @@ func benchIPIRoundTrip(n int) (float64, error) {
 // benchIPISend measures the sender's cost per message, n messages at a
 // time, actively and passively, to a CPU that drains them meanwhile.
 func benchIPISend(n int) (active, passive float64, err error) {
-	dst := cpus[1].Index
 	for _, p := range []bool{false, true} {
 		var c uint64
+		var me, dst int
 		Critical(func() {
+			me, dst = amd64.CPU(), otherCPU()
 			t0 := amd64.Rdtsc()
 			for i := 0; i < n; i++ {
 				lwkt.Send(dst, ipiq.Msg{Fn: ipiq.Nop}, p)
@@ -139,7 +139,7 @@ func benchIPISend(n int) (active, passive float64, err error) {
 			active = ns
 		}
 		deadline := time.Now().Add(time.Second)
-		for lwkt.IPIs.Depth(0, dst) > 0 {
+		for lwkt.IPIs.Depth(me, dst) > 0 {
 			if time.Now().After(deadline) {
 				return 0, 0, errors.New("kernel: bench: messages not drained")
 			}
@@ -157,18 +157,22 @@ func benchPerCPU(d time.Duration, n int) float64 {
 	}
 	spinDone.Store(0)
 	spinUntil.Store(amd64.Rdtsc() + uint64(d.Seconds()*float64(timer.TSCHz())))
-	Critical(func() {
-		for _, c := range cpus[1:n] {
-			lwkt.Send(c.Index, ipiq.Msg{Fn: idSpin}, false)
-		}
-	})
 	t0 := time.Now()
-	Critical(func() { ipiSpin(0, 0) }) // CPU 0 works too
+	Critical(func() {
+		me, sent := amd64.CPU(), 1
+		for _, c := range cpus {
+			if c.Index != me && sent < n {
+				lwkt.Send(c.Index, ipiq.Msg{Fn: idSpin}, false)
+				sent++
+			}
+		}
+		ipiSpin(0, 0) // this CPU works too
+	})
 	for spinDone.Load() < uint64(n) && time.Since(t0) < 10*d {
 		time.Sleep(time.Millisecond)
 	}
 	var total uint64
-	for _, c := range cpus[:n] {
+	for _, c := range cpus {
 		total += spinCount[c.Index].n.Load()
 	}
 	return float64(total) / d.Seconds()

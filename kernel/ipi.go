@@ -72,8 +72,11 @@ func checkIPIStorm(n uint64) error {
 		}
 		stormOrder.Store(0)
 		stormN.Store(n)
-		for _, c := range cpus[1:] {
-			lwkt.Send(c.Index, ipiq.Msg{Fn: idStorm, Arg1: mask}, false)
+		me := amd64.CPU() // goroutines run on any CPU; interrupts off pins this one
+		for _, c := range cpus {
+			if c.Index != me {
+				lwkt.Send(c.Index, ipiq.Msg{Fn: idStorm, Arg1: mask}, false)
+			}
 		}
 		ipiStorm(mask, 0) // this CPU takes part too
 	})
@@ -109,10 +112,10 @@ func checkIPIPassive() error {
 	if len(cpus) < 2 {
 		return nil
 	}
-	dst := cpus[1].Index
 	var raise, full bool
 	passiveRunTick.Store(0)
 	Critical(func() {
+		dst := otherCPU()
 		passiveSentTick.Store(timer.Ticks())
 		// Other CPUs' traffic moves the IPI counters meanwhile; the send's
 		// own decision is what must say "no interrupt".
@@ -132,4 +135,16 @@ func checkIPIPassive() error {
 		return fmt.Errorf("ipi: passive message took %d ticks, want at most 2", d)
 	}
 	return nil
+}
+
+// otherCPU returns an online CPU other than this one. Interrupts are off,
+// so the answer stays true while the caller uses it.
+func otherCPU() int {
+	me := amd64.CPU()
+	for _, c := range cpus {
+		if c.Index != me {
+			return c.Index
+		}
+	}
+	return me
 }

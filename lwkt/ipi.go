@@ -6,4 +6,5 @@ func init() {
 	ipiq.Register(idSchedule, remoteSchedule)
 	ipiq.Register(idWakeup, remoteWakeup)
 	ipiq.Register(idFlushTLB, flushTLB)
+	ipiq.Register(idCheck, checkLocal)
 }

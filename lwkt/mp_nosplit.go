@@ -42,6 +42,7 @@ const (
 	idSchedule = ipiq.FirstHandler + iota
 	idWakeup
 	idFlushTLB
+	idCheck
 	// FirstFreeHandler is the first IPI handler id left for other packages.
 	FirstFreeHandler
 )

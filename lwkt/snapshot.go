@@ -73,62 +73,34 @@ func Snapshot() ([]ThreadInfo, []CPUInfo) {
 }
 
 // SelfTest checks the scheduler's invariants on the live thread table.
+// Each CPU checks its own scheduler, in an IPI handler, so that it sees its
+// run queue at rest (owner-cpu: no other CPU may read it mid-change).
 func SelfTest() error {
 	fl := amd64.Rflags()
 	amd64.Cli()
-	err := check()
+	for c := range checkResult {
+		checkResult[c] = checkOutcome{}
+	}
+	Cpusync(^uint64(0), idCheck, 0, 0)
 	if fl&amd64.FlagIF != 0 {
 		amd64.Sti()
 	}
-	return err
-}
-
-func check() error {
-	for c := range gds {
-		if gds[c].online {
-			if err := checkCPU(&gds[c]); err != nil {
-				return err
-			}
+	for c, r := range checkResult {
+		if gds[c].online && r.code != checkOK {
+			return fmt.Errorf("lwkt: cpu %d: %s: thread %d", c, checkMessages[r.code], r.id)
 		}
 	}
 	return nil
 }
 
-func checkCPU(g *Globaldata) error {
-	onQueue := [MaxThreads]bool{}
-	prevPri := 255
-	n := 0
-	for i := g.head; i >= 0; i = threads[i].next {
-		t := &threads[i]
-		if n++; n > MaxThreads {
-			return fmt.Errorf("lwkt: runq-state: run queue has a cycle")
-		}
-		if t.state != Runnable {
-			return fmt.Errorf("lwkt: runq-state: thread %d on the run queue is %v", t.ID, t.state)
-		}
-		if int(t.gd) != g.cpu {
-			return fmt.Errorf("lwkt: owner-cpu: thread %d of cpu %d on cpu %d's run queue", t.ID, t.gd, g.cpu)
-		}
-		if int(t.pri) > prevPri {
-			return fmt.Errorf("lwkt: runq-state: run queue not sorted by priority at thread %d", t.ID)
-		}
-		prevPri = int(t.pri)
-		onQueue[i] = true
-	}
-	for i := range threads {
-		t := &threads[i]
-		if t.state == Free || int(t.gd) != g.cpu {
-			continue
-		}
-		if t.state == Runnable && !onQueue[i] {
-			return fmt.Errorf("lwkt: runq-state: runnable thread %d not on the run queue", t.ID)
-		}
-		if t.state == Blocked && int32(i) != g.idle && t.Wait == WaitNone {
-			return fmt.Errorf("lwkt: blocked-why: thread %d blocked with no wait kind", t.ID)
-		}
-	}
-	if c := &threads[g.cur]; g.cur != g.idle && c.state != Running {
-		return fmt.Errorf("lwkt: runq-state: current thread %d is %v", c.ID, c.state)
-	}
-	return nil
+var checkMessages = [...]string{
+	checkOK:            "ok",
+	checkNotRun:        "runq-state: the check did not run",
+	checkCycle:         "runq-state: run queue has a cycle",
+	checkQueuedState:   "runq-state: a thread on the run queue is not runnable",
+	checkQueuedOwner:   "owner-cpu: a thread of another CPU is on the run queue",
+	checkUnsorted:      "runq-state: run queue not sorted by priority",
+	checkRunnableAlone: "runq-state: a runnable thread is not on the run queue",
+	checkNoWait:        "blocked-why: a blocked thread has no wait kind",
+	checkCurrent:       "runq-state: the current thread is not running",
 }
