@@ -38,6 +38,7 @@ func SelfTests() []Check {
 			return err
 		}},
 		{"lwkt: scheduler", lwkt.SelfTest},
+		{"lwkt: tokens exclusive across CPUs, released on block", checkTokens},
 		{"ipi: storm, every CPU to every other", func() error { return checkIPIStorm(2000) }},
 		{"ipi: passive delivery within two ticks", checkIPIPassive},
 		{"ipi: cpusync reaches exactly the set asked for", checkCPUSync},

@@ -95,6 +95,7 @@ type Globaldata struct {
 	head, tail   int32 // run queue, highest priority first
 	Switches     uint64
 	IdleCycles   uint64
+	TokenWaits   uint64 // times a runnable thread could not get its tokens back
 	resched      bool
 	nextDeadline int64  // earliest Deadline of a blocked thread; 0 = none
 	trapRSP      uint64 // RSP of the thread interrupted by the current trap
@@ -248,6 +249,7 @@ func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 func Exit() {
 	g := mycpu()
 	account(g, g.cur)
+	ExitTokens(g.cur) // a thread that exits holding tokens lets them go
 	threads[g.cur].state = Free
 	g.resched = true
 }
@@ -419,8 +421,8 @@ func Tick(now int64) {
 	}
 	cur := &threads[g.cur]
 	cur.ticks++
-	if cur.ticks >= Quantum && g.head >= 0 {
-		g.resched = true
+	if g.head >= 0 && (cur.ticks >= Quantum || g.cur == g.idle) {
+		g.resched = true // the idle case: a thread waited for its tokens
 	}
 }
 
@@ -445,10 +447,10 @@ func Schedule(f *amd64.Frame, fpu uintptr) {
 		}
 		makeRunnable(g, cur)
 	}
-	next := dequeue(g)
-	if next < 0 {
-		next = g.idle
+	if cur != g.idle && ct.state != Free {
+		RelAllTokens(cur) // tokens serialise only while their holder runs
 	}
+	next := pickNext(g)
 	if next == cur {
 		if cur != g.idle {
 			ct.state = Running
@@ -456,6 +458,29 @@ func Schedule(f *amd64.Frame, fpu uintptr) {
 		return
 	}
 	switchTo(g, cur, next, f, fpu)
+}
+
+// pickNext dequeues the best runnable thread that can get back every
+// token it held when it was switched out; a thread that cannot goes back
+// behind its equals. With none, the CPU idles and retries at its next tick.
+//
+//go:nosplit
+func pickNext(g *Globaldata) int32 {
+	for tries := 0; tries < MaxThreads; tries++ {
+		i := dequeue(g)
+		if i < 0 {
+			break
+		}
+		if TokenCount(i) == 0 || GetAllTokens(i) {
+			return i
+		}
+		g.TokenWaits++
+		makeRunnable(g, i)
+		if threads[g.head].ID == threads[i].ID { // only it is left
+			break
+		}
+	}
+	return g.idle
 }
 
 //go:nosplit
