@@ -38,8 +38,16 @@ const testAppend = "loglevel=3 GOFLY_TEST=1"
 
 // TestCommands runs every command that leaves the machine running, in one
 // VM, and checks each output for real content.
+// TestCommands runs every command at -smp 1, 2 and 4: with more CPUs the
+// shell's goroutines, and the runtime's threads, run on all of them.
 func TestCommands(t *testing.T) {
-	m := Boot(t, Options{Append: testAppend})
+	for _, smp := range []int{1, 2, 4} {
+		t.Run(fmt.Sprintf("smp-%d", smp), func(t *testing.T) { testCommands(t, smp) })
+	}
+}
+
+func testCommands(t *testing.T, smp int) {
+	m := Boot(t, Options{Append: testAppend, SMP: smp})
 	cases := []struct {
 		name string
 		line string
@@ -60,6 +68,9 @@ func TestCommands(t *testing.T) {
 		{name: "sleep", line: "sleep 100ms", re: regexp.MustCompile(`^slept 1\d\dms\n$`)},
 		{name: "selftest", line: "selftest", more: checkSelftest},
 		{name: "help-one", line: "help sleep", want: []string{"sleep DURATION"}},
+		{name: "cpus", line: "cpus", more: func(t *testing.T, out string) { checkCPUs(t, out, smp) }},
+		{name: "ipi", line: "ipi", want: []string{"ACTIVE", "PASSIVE", "RAISED"}},
+		{name: "bench", line: "bench", want: []string{"lwkt thread switch", "goroutine handoff"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

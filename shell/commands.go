@@ -33,7 +33,7 @@ func Commands() map[string]*Command {
 		"cpuinfo":  {"", "processor identification and features", noArgs(cmdCPUInfo)},
 		"cmdline":  {"", "the kernel command line", noArgs(cmdCmdline)},
 		"ps":       {"", "threads: state, priority, CPU time", noArgs(cmdPs)},
-		"cpus":     {"", "processors: local APIC id, online, idle time, switches, ticks", noArgs(cmdCPUs)},
+		"cpus":     {"", "processors: local APIC id, online, idle, switches, ticks, IPI messages out (active, passive) and in", noArgs(cmdCPUs)},
 		"ipi":      {"", "IPI message queues: depths and counts per CPU", noArgs(cmdIPI)},
 		"dmesg":    {"", "the kernel log", noArgs(cmdDmesg)},
 		"syscalls": {"", "system calls served, by count", noArgs(cmdSyscalls)},
@@ -163,7 +163,8 @@ func cmdCPUs(sh *Shell) error {
 	_, sched := lwkt.Snapshot()
 	k := kernel.TrapCounters()
 	up := kernel.Uptime()
-	fmt.Fprintf(sh.Out, "%4s %7s %-7s %8s %10s %10s\n", "CPU", "APIC ID", "STATE", "IDLE", "SWITCHES", "TICKS")
+	fmt.Fprintf(sh.Out, "%4s %7s %-7s %8s %10s %10s %10s %10s %10s\n", "CPU", "APIC ID", "STATE", "IDLE", "SWITCHES", "TICKS",
+		"IPI-OUT", "PASSIVE", "IPI-IN")
 	for _, c := range kernel.CPUs() {
 		state, idle, switches := "offline", "-", "-"
 		for _, s := range sched {
@@ -173,7 +174,9 @@ func cmdCPUs(sh *Shell) error {
 				switches = fmt.Sprint(s.Switches)
 			}
 		}
-		fmt.Fprintf(sh.Out, "%4d %7d %-7s %8s %10s %10d\n", c.Index, c.APICID, state, idle, switches, k.Timer[c.Index])
+		st, _ := kernel.IPIStats(c.Index)
+		fmt.Fprintf(sh.Out, "%4d %7d %-7s %8s %10s %10d %10d %10d %10d\n", c.Index, c.APICID, state, idle, switches,
+			k.Timer[c.Index], st.SentActive, st.SentPassive, st.Processed)
 	}
 	return nil
 }
