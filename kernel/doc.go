@@ -31,8 +31,10 @@
 //   - one-trap-stack: the trap path never enables interrupts, so the
 //     trap stack holds at most one frame (exceptions use the fault stack).
 //
-// Per-CPU state (cpuLocal) is reached through GS; there is one CPU until
-// the SMP issue.
+// SMP: Start reads the MADT and starts every other processor through the
+// real-mode trampoline (smp.go); each runs apInit and becomes its own idle
+// thread. Per-CPU state (cpuLocal: index, trap stack, FPU area) is reached
+// through GS. Every trap but an IPI runs under lwkt's MP lock.
 //
 //go:generate go run gen_vectors.go
 package kernel
