@@ -36,7 +36,8 @@ func Benchmarks() ([]Result, error) {
 	out = append(out, Result{"lwkt thread switch (futex ping-pong, per switch)", sw, "ns"},
 		Result{"goroutine handoff (unbuffered channel, per handoff)", benchChanHandoff(200000), "ns"})
 	if len(cpus) < 2 {
-		return out, nil
+		// Both threads share the one CPU, so each yield is a switch.
+		return append(out, Result{"lwkt thread switch (sched_yield, per switch)", benchYield(20000), "ns"}), nil
 	}
 	rt, err := benchIPIRoundTrip(5000)
 	if err != nil {
@@ -176,4 +177,29 @@ func benchPerCPU(d time.Duration, n int) float64 {
 		total += spinCount[c.Index].n.Load()
 	}
 	return float64(total) / d.Seconds()
+}
+
+// benchYield has two threads on one CPU yield to each other n times each:
+// every sched_yield is one system call and one thread switch.
+func benchYield(n int) float64 {
+	var wg sync.WaitGroup
+	var ready atomic.Int32
+	run := func() {
+		defer wg.Done()
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		ready.Add(1)
+		for ready.Load() < 2 {
+			syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+		}
+		for i := 0; i < n; i++ {
+			syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+		}
+	}
+	wg.Add(2)
+	t0 := time.Now()
+	go run()
+	go run()
+	wg.Wait()
+	return float64(time.Since(t0).Nanoseconds()) / float64(2*n)
 }

@@ -57,7 +57,7 @@ type cpuLocal struct {
 	cpu     uintptr
 	scratch uintptr // the thread's RSP while SYSCALL switches stacks
 	kstack  uintptr // top of the trap stack
-	fpu     uintptr // this CPU's FXSAVE area (16-byte aligned)
+	fpu     uintptr // the running thread's FXSAVE area (lwkt repoints it)
 }
 
 // cpuLocalSize is cpuLocal's size, for apEntry's indexing.
@@ -133,6 +133,7 @@ func early(info uintptr) uintptr {
 	pic.Unmask(irqSerial)
 
 	lwkt.Init(idlePC, uintptr(unsafe.Pointer(&idleStack[0]))+idleStackSize, uint64(bootFS))
+	cpuLocals[0].fpu = lwkt.CurrentFPU() // from now on, the running thread's own
 	sp := buildStack()
 	mark(phaseRuntime, amd64.Rdtsc())
 	return sp
@@ -147,7 +148,7 @@ func setupCPU(cpu int) {
 	c := &cpuLocals[cpu]
 	c.cpu = uintptr(cpu)
 	c.kstack = amd64.TrapStackTop(cpu)
-	c.fpu = (uintptr(unsafe.Pointer(&fpuBufs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)
+	c.fpu = (uintptr(unsafe.Pointer(&fpuBufs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1) // until lwkt starts
 	amd64.SetupCPU(cpu, vectorStubs())
 	amd64.Wrmsr(msrSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
 	amd64.Wrmsr(msrLSTAR, uint64(syscallPC))

@@ -26,6 +26,7 @@ func apInit(cpu int) {
 	apic.Init(false)
 	apic.StartTimer(VectorTimer, tickHz)
 	lwkt.StartAP(cpu)
+	cpuLocals[cpu].fpu = lwkt.CurrentFPU()
 	cpuOnline[cpu].Store(true)
 	klog.Puts("gofly: cpu ")
 	klog.Dec(uint64(cpu))

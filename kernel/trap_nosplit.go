@@ -34,7 +34,8 @@ var (
 //go:nosplit
 func trap(f *amd64.Frame) {
 	cpu := amd64.CPU()
-	fpu := cpuLocals[cpu].fpu
+	c := &cpuLocals[cpu]
+	fpu := c.fpu
 	lwkt.SetTrapFrame(f.RSP)
 	v := f.Vector
 	// Everything but an IPI may touch shared kernel state: take the MP
@@ -72,7 +73,8 @@ func trap(f *amd64.Frame) {
 	if locked {
 		lwkt.Flush()
 	}
-	lwkt.Schedule(f, fpu)
+	lwkt.Schedule(f, &c.fpu)
+	fpu = c.fpu
 	if !locked && sys.SignalPending() {
 		lwkt.GetMPLock() // delivery writes a frame through the address map
 		locked = true

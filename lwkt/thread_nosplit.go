@@ -118,6 +118,12 @@ func Get(i int32) *Thread { return &threads[i] }
 //go:nosplit
 func mycpu() *Globaldata { return &gds[amd64.CPU()] }
 
+// CurrentFPU returns the FXSAVE area of this CPU's running thread, where
+// the trap path saves and restores the FPU state.
+//
+//go:nosplit
+func CurrentFPU() uintptr { return threads[mycpu().cur].fpuArea() }
+
 // Current returns the slot of this CPU's running thread.
 //
 //go:nosplit
@@ -426,13 +432,14 @@ func Tick(now int64) {
 	}
 }
 
-// Schedule switches CPU 0 to the best runnable thread if the current one
-// blocked, exited, used up its quantum or was outranked. f is the frame
-// the trap path will resume and fpu the FXSAVE image it will restore; both
-// are rewritten on a switch.
+// Schedule switches this CPU to the best runnable thread if the current
+// one blocked, exited, used up its quantum or was outranked. f is the frame
+// the trap path will resume, rewritten on a switch; *fpu says where the
+// trap path saved the FPU state and will restore it from: always the
+// current thread's own FXSAVE area, so a switch only repoints it.
 //
 //go:nosplit
-func Schedule(f *amd64.Frame, fpu uintptr) {
+func Schedule(f *amd64.Frame, fpu *uintptr) {
 	g := mycpu()
 	if !g.resched {
 		return
@@ -484,16 +491,15 @@ func pickNext(g *Globaldata) int32 {
 }
 
 //go:nosplit
-func switchTo(g *Globaldata, cur, next int32, f *amd64.Frame, fpu uintptr) {
+func switchTo(g *Globaldata, cur, next int32, f *amd64.Frame, fpu *uintptr) {
 	ct, nt := &threads[cur], &threads[next]
 	if ct.state != Free {
 		account(g, cur)
 		ct.Frame = *f
-		copyFPU(ct.fpuArea(), fpu)
 		ct.FSBase = amd64.Rdmsr(msrFSBase)
 	}
 	*f = nt.Frame
-	copyFPU(fpu, nt.fpuArea())
+	*fpu = nt.fpuArea() // the FPU state stays in each thread's own area
 	amd64.Wrmsr(msrFSBase, nt.FSBase)
 	if next != g.idle {
 		nt.state = Running
