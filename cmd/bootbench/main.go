@@ -110,10 +110,12 @@ func kernelBench(img, mem, smp string) (string, error) {
 		}
 		if strings.HasPrefix(line, "bench:") {
 			res.WriteString("  " + strings.TrimSpace(strings.TrimPrefix(line, "bench:")) + "\n")
-		} else if strings.HasPrefix(line, "bench ") || strings.Contains(line, "gofly>") && res.Len() > 0 {
-			return res.String(), nil
+		} else if strings.HasPrefix(line, "bench ") { // an error line from the command
+			return res.String(), fmt.Errorf("%s", strings.TrimSpace(line))
 		}
-		if strings.Contains(line, "per-CPU counter scaling") || smp == "1" && strings.Contains(line, "goroutine handoff") {
+		// The last figure: per-CPU scaling with several CPUs, the
+		// sched_yield switch with one.
+		if strings.Contains(line, "per-CPU counter scaling") || strings.Contains(line, "(sched_yield") {
 			return res.String(), nil
 		}
 	}

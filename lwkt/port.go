@@ -1,0 +1,167 @@
+package lwkt
+
+import (
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// Message ports (DragonFly's lwkt_msgport.c), for Go code running as LWKT
+// threads. A Msg travels to a Port; the port's owner takes it with
+// WaitMsg, handles it and replies. SendMsg is asynchronous: the reply
+// lands on the message's reply port. DoMsg sends and waits for the reply
+// itself (MSGF_SYNC), which goes straight back to the waiter without a
+// queue. ReplyMsg completes a message.
+//
+// A port's queue is guarded by the port's token. A thread that waits (for
+// a message, or a synchronous reply) sleeps in the kernel's futex on a
+// word of the port or message; a waker on another CPU reaches it by IPI
+// message, as every cross-CPU wakeup does. Ports and messages must stay
+// reachable (static or heap) while in use: the kernel sleeps on their
+// addresses.
+
+// Message flags (sys/msgport.h).
+const (
+	MsgDone   = 1 << iota // complete (an unsent message is done too)
+	MsgReply              // replied, or being replied
+	MsgQueued             // on a port's queue
+	MsgSync               // the sender waits in DoMsg
+)
+
+// Msg is a message: its routing and state, and a Body the two sides agree
+// on (DragonFly embeds the header in the message and casts; Go carries the
+// payload instead).
+type Msg struct {
+	ReplyPort *Port
+	Error     error
+	Body      any
+	flags     atomic.Uint32 // also the futex word a DoMsg waiter sleeps on
+}
+
+// Done reports whether m has been replied to.
+func (m *Msg) Done() bool { return m.flags.Load()&MsgDone != 0 }
+
+// Port is a thread port: any thread may send to it, only its owner waits
+// on it.
+type Port struct {
+	tok   Token
+	queue []*Msg
+	gen   atomic.Uint32 // bumped on every put; the owner sleeps on it
+	owner atomic.Int32  // thread slot + 1; 0 before InitPort
+}
+
+// InitPort makes p the calling goroutine's thread port. The goroutine
+// stays locked to its thread (LWKT ports belong to threads) until
+// ReleasePort.
+func (p *Port) InitPort() {
+	runtime.LockOSThread()
+	var self int32
+	critical(func() { self = Current() })
+	p.owner.Store(self + 1)
+}
+
+// ReleasePort gives up ownership and unlocks the goroutine.
+func (p *Port) ReleasePort() {
+	p.owner.Store(0)
+	runtime.UnlockOSThread()
+}
+
+// ErrMsgBusy is returned when a message that is still in flight is sent.
+var ErrMsgBusy = errors.New("lwkt: message still in flight")
+
+func (p *Port) put(m *Msg) {
+	p.tok.Lock()
+	m.flags.Or(MsgQueued)
+	p.queue = append(p.queue, m)
+	p.tok.Unlock()
+	p.gen.Add(1)
+	futexWake(&p.gen)
+}
+
+// SendMsg queues m on p and returns at once; the reply goes to
+// m.ReplyPort (lwkt_sendmsg).
+func SendMsg(p *Port, m *Msg) error {
+	if f := m.flags.Load(); f != 0 && f&MsgDone == 0 {
+		return ErrMsgBusy
+	}
+	m.flags.Store(0)
+	p.put(m)
+	return nil
+}
+
+// DoMsg sends m to p and waits for the reply (lwkt_domsg), returning the
+// error the replier gave.
+func DoMsg(p *Port, m *Msg) error {
+	if f := m.flags.Load(); f != 0 && f&MsgDone == 0 {
+		return ErrMsgBusy
+	}
+	m.flags.Store(MsgSync)
+	p.put(m)
+	for {
+		f := m.flags.Load()
+		if f&MsgDone != 0 {
+			return m.Error
+		}
+		futexWait(&m.flags, f)
+	}
+}
+
+// ErrNotOwner is returned by WaitMsg on a port the thread does not own.
+var ErrNotOwner = errors.New("lwkt: WaitMsg on a port this thread does not own")
+
+// WaitMsg returns the next message on p, sleeping while there is none
+// (lwkt_waitport). Only the owner may wait on a thread port.
+func (p *Port) WaitMsg() (*Msg, error) {
+	var self int32
+	critical(func() { self = Current() })
+	if p.owner.Load() != self+1 {
+		return nil, ErrNotOwner
+	}
+	for {
+		gen := p.gen.Load()
+		p.tok.Lock()
+		var m *Msg
+		if len(p.queue) > 0 {
+			m = p.queue[0]
+			p.queue[0] = nil
+			p.queue = p.queue[1:]
+			m.flags.And(^uint32(MsgQueued))
+		}
+		p.tok.Unlock()
+		if m != nil {
+			return m, nil
+		}
+		futexWait(&p.gen, gen)
+	}
+}
+
+// ReplyMsg completes m with err (lwkt_replymsg): a DoMsg waiter is woken
+// directly; otherwise m is queued on its reply port, if it has one.
+func ReplyMsg(m *Msg, err error) {
+	m.Error = err
+	f := m.flags.Load()
+	if f&MsgSync != 0 {
+		m.flags.Store(f | MsgDone | MsgReply)
+		futexWake(&m.flags)
+		return
+	}
+	m.flags.Store(f | MsgDone | MsgReply)
+	if m.ReplyPort != nil {
+		m.ReplyPort.put(m)
+	}
+}
+
+const (
+	futexWaitPrivate = 0x80
+	futexWakePrivate = 0x81
+)
+
+func futexWait(w *atomic.Uint32, old uint32) {
+	syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWaitPrivate, uintptr(old), 0, 0, 0)
+}
+
+func futexWake(w *atomic.Uint32) {
+	syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWakePrivate, 1<<30, 0, 0, 0)
+}
