@@ -28,7 +28,7 @@ const (
 	m0StackSize     = 256 << 10
 	idleStackSize   = 8 << 10
 	tickHz          = 1000
-	calibrateMs     = 10
+	calibrateMs     = 5
 	apicCalibrateMs = 2
 
 	// VectorTimer is the local APIC timer's vector, the scheduler tick.
