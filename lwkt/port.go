@@ -3,6 +3,7 @@ package lwkt
 import (
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -15,9 +16,11 @@ import (
 // itself (MSGF_SYNC), which goes straight back to the waiter without a
 // queue. ReplyMsg completes a message.
 //
-// A port's queue is guarded by the port's token. A thread that waits (for
-// a message, or a synchronous reply) sleeps in the kernel's futex on a
-// word of the port or message; a waker on another CPU reaches it by IPI
+// A port's queue is guarded by a sync.Mutex, not a token: appending to the
+// queue may allocate, allocation may block, and a token is given up
+// whenever its holder blocks (see Token.Lock). A thread that waits (for a
+// message, or a synchronous reply) sleeps in the kernel's futex on a word
+// of the port or message; a waker on another CPU reaches it by IPI
 // message, as every cross-CPU wakeup does. Ports and messages must stay
 // reachable (static or heap) while in use: the kernel sleeps on their
 // addresses.
@@ -46,7 +49,7 @@ func (m *Msg) Done() bool { return m.flags.Load()&MsgDone != 0 }
 // Port is a thread port: any thread may send to it, only its owner waits
 // on it.
 type Port struct {
-	tok   Token
+	mu    sync.Mutex
 	queue []*Msg
 	gen   atomic.Uint32 // bumped on every put; the owner sleeps on it
 	owner atomic.Int32  // thread slot + 1; 0 before InitPort
@@ -72,10 +75,10 @@ func (p *Port) ReleasePort() {
 var ErrMsgBusy = errors.New("lwkt: message still in flight")
 
 func (p *Port) put(m *Msg) {
-	p.tok.Lock()
+	p.mu.Lock()
 	m.flags.Or(MsgQueued)
 	p.queue = append(p.queue, m)
-	p.tok.Unlock()
+	p.mu.Unlock()
 	p.gen.Add(1)
 	futexWake(&p.gen)
 }
@@ -121,7 +124,7 @@ func (p *Port) WaitMsg() (*Msg, error) {
 	}
 	for {
 		gen := p.gen.Load()
-		p.tok.Lock()
+		p.mu.Lock()
 		var m *Msg
 		if len(p.queue) > 0 {
 			m = p.queue[0]
@@ -129,7 +132,7 @@ func (p *Port) WaitMsg() (*Msg, error) {
 			p.queue = p.queue[1:]
 			m.flags.And(^uint32(MsgQueued))
 		}
-		p.tok.Unlock()
+		p.mu.Unlock()
 		if m != nil {
 			return m, nil
 		}

@@ -445,6 +445,9 @@ func Schedule(f *amd64.Frame, fpu *uintptr) {
 		return
 	}
 	g.resched = false
+	if IPIs.Pending(g.cpu) { // passive messages run at a thread switch too
+		IPIs.Process(g.cpu)
+	}
 	cur := g.cur
 	ct := &threads[cur]
 	if ct.state == Running && cur != g.idle {

@@ -258,7 +258,10 @@ func tokenSelfTest(a, b int32, t0, t1, t2 *Token) error {
 // token is taken elsewhere the thread yields its CPU and tries again. As
 // with every token, the thread gives t up whenever it blocks or is
 // switched out and gets it back before it runs again, so code must re-check
-// what t protects after anything that can block.
+// what t protects after anything that can block. In Go that includes any
+// allocation (the allocator may wait on its own locks): a token does not
+// protect a Go data structure that is grown or rebuilt under it; use a
+// sync.Mutex there.
 func (t *Token) Lock() {
 	runtime.LockOSThread()
 	for {
