@@ -6,6 +6,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
+	"gofly/lwkt"
 	"gofly/mm"
 )
 
@@ -58,18 +59,8 @@ func TrapCounters() Counters {
 	return Counters{irqCount, timerCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen, ioapicRouted[irqSerial]}
 }
 
-// Critical runs fn with interrupts off on this CPU, so that what fn reads
-// of the kernel's tables cannot change under it. fn must not block.
-func Critical(fn func()) {
-	fl := amd64.Rflags()
-	amd64.Cli()
-	defer func() {
-		if fl&amd64.FlagIF != 0 {
-			amd64.Sti()
-		}
-	}()
-	fn()
-}
+// Critical runs fn with interrupts off on this CPU (lwkt.Critical).
+func Critical(fn func()) { lwkt.Critical(fn) }
 
 // FaultKinds lists what Fault can raise.
 var FaultKinds = []string{"pf", "gp", "ud", "de", "nil", "panic"}

@@ -61,7 +61,7 @@ type Port struct {
 func (p *Port) InitPort() {
 	runtime.LockOSThread()
 	var self int32
-	critical(func() { self = Current() })
+	Critical(func() { self = Current() })
 	p.owner.Store(self + 1)
 }
 
@@ -118,7 +118,7 @@ var ErrNotOwner = errors.New("lwkt: WaitMsg on a port this thread does not own")
 // (lwkt_waitport). Only the owner may wait on a thread port.
 func (p *Port) WaitMsg() (*Msg, error) {
 	var self int32
-	critical(func() { self = Current() })
+	Critical(func() { self = Current() })
 	if p.owner.Load() != self+1 {
 		return nil, ErrNotOwner
 	}

@@ -267,7 +267,7 @@ func (t *Token) Lock() {
 	for {
 		var ok bool
 		var msg string
-		critical(func() { ok, msg = TryToken(Current(), t) })
+		Critical(func() { ok, msg = TryToken(Current(), t) })
 		if msg != "" {
 			panic(msg)
 		}
@@ -282,7 +282,7 @@ func (t *Token) Lock() {
 // acquired token, and unlocks the goroutine from its thread.
 func (t *Token) Unlock() {
 	var msg string
-	critical(func() { msg = RelToken(Current(), t) })
+	Critical(func() { msg = RelToken(Current(), t) })
 	if msg != "" {
 		panic(msg)
 	}
@@ -292,17 +292,20 @@ func (t *Token) Unlock() {
 // HeldBy reports whether the calling thread holds t.
 func (t *Token) HeldBy() bool {
 	var held bool
-	critical(func() { held = Holding(Current(), t) })
+	Critical(func() { held = Holding(Current(), t) })
 	return held
 }
 
-// critical runs fn with interrupts off, so the thread cannot be switched
-// (and its CPU cannot change) in between.
-func critical(fn func()) {
+// Critical runs fn with interrupts off on this CPU: the thread cannot be
+// switched out (so its CPU cannot change, and what fn reads of this CPU's
+// tables cannot move under it). fn must not block.
+func Critical(fn func()) {
 	fl := amd64.Rflags()
 	amd64.Cli()
+	defer func() {
+		if fl&amd64.FlagIF != 0 {
+			amd64.Sti()
+		}
+	}()
 	fn()
-	if fl&amd64.FlagIF != 0 {
-		amd64.Sti()
-	}
 }
