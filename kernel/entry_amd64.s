@@ -128,6 +128,8 @@ TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 // the trap path then switches to whatever became runnable.
 TEXT ·idleLoop(SB),NOSPLIT|NOFRAME,$0
 again:
+	CLI
+	CALL ·idleEntry(SB)              // queued passive messages: raise our own IPI
 	STI                              // the interrupt shadow covers HLT
 	HLT
 	JMP again

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"gofly/arch/amd64"
+	"gofly/drivers/apic"
 	"gofly/drivers/timer"
 	"gofly/lwkt"
 	"gofly/lwkt/ipiq"
@@ -113,3 +114,16 @@ var cpusyncSeen atomic.Uint64
 //
 //go:nosplit
 func ipiMark(_, _ uintptr) { cpusyncSeen.Or(1 << amd64.CPU()) }
+
+// idleEntry runs each time a CPU's idle thread is about to halt, with
+// interrupts off: if passive messages are queued for this CPU, it raises
+// this CPU's own IPI, which fires as the idle loop enables interrupts, so
+// they run now rather than at the next tick. See entry_amd64.s.
+//
+//go:nosplit
+func idleEntry() {
+	cpu := amd64.CPU()
+	if lwkt.IPIs.Pending(cpu) {
+		apic.SendIPI(lwkt.APICID(cpu), lwkt.VectorIPI)
+	}
+}
