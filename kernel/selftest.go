@@ -40,6 +40,7 @@ func SelfTests() []Check {
 		{"lwkt: scheduler", lwkt.SelfTest},
 		{"lwkt: tokens exclusive across CPUs, released on block", checkTokens},
 		{"lwkt: message ports: DoMsg, SendMsg and replies between threads", checkPorts},
+		{"lwkt: critical sections hold off preemption and IPIs", checkCritical},
 		{"ipi: storm, every CPU to every other", func() error { return checkIPIStorm(2000) }},
 		{"ipi: passive delivery within two ticks", checkIPIPassive},
 		{"ipi: cpusync reaches exactly the set asked for", checkCPUSync},

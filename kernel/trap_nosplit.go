@@ -38,6 +38,19 @@ func trap(f *amd64.Frame) {
 	fpu := c.fpu
 	lwkt.SetTrapFrame(f.RSP)
 	v := f.Vector
+	if (v == VectorTimer || v == lwkt.VectorIPI) && lwkt.InCritical() {
+		// The interrupted thread is in a critical section: acknowledge,
+		// keep the clock counting, and leave the work to its CritExit.
+		apic.EOI()
+		if v == VectorTimer {
+			timerCount[cpu]++
+			if cpu == 0 {
+				timer.Tick()
+			}
+		}
+		lwkt.Defer()
+		return
+	}
 	// Everything but an IPI may touch shared kernel state: take the MP
 	// lock for the whole trap (lwkt/mp_nosplit.go). IPI handlers run
 	// without it, touching only this CPU's scheduler.

@@ -76,6 +76,7 @@ type Thread struct {
 	Switches uint64 // times switched in
 	since    uint64 // TSC when last switched in
 	ticks    int    // timer ticks in the current quantum
+	crit     uint32 // critical-section depth; written only by the thread itself
 
 	// Signal state, owned by the system-call layer.
 	SigMask    uint64
@@ -98,6 +99,7 @@ type Globaldata struct {
 	TokenWaits   uint64 // times a runnable thread could not get its tokens back
 	resched      bool
 	nextDeadline int64  // earliest Deadline of a blocked thread; 0 = none
+	deferred     bool   // a tick or IPI arrived during a critical section
 	trapRSP      uint64 // RSP of the thread interrupted by the current trap
 	online       bool   // the CPU runs its scheduler
 }
@@ -443,6 +445,9 @@ func Schedule(f *amd64.Frame, fpu *uintptr) {
 	g := mycpu()
 	if !g.resched {
 		return
+	}
+	if ct := &threads[g.cur]; ct.crit > 0 && ct.state == Running {
+		return // a critical section holds off preemption; resched stays set
 	}
 	g.resched = false
 	if IPIs.Pending(g.cpu) { // passive messages run at a thread switch too
