@@ -20,6 +20,10 @@
 // IRETQ at the end of the trap path then resumes the incoming thread. An
 // idle CPU runs its idle thread, which halts with interrupts on.
 //
+// Critical sections (crit_nosplit.go): a per-thread count; while it is
+// non-zero the thread is not preempted and its CPU's ticks and IPI
+// messages wait for the outermost CritExit.
+//
 // Tokens (token_nosplit.go): serialising tokens are held only while their
 // thread runs. Schedule releases every token of a thread it switches out
 // and runs a thread only once it has all of its tokens back.
@@ -34,6 +38,9 @@
 //     in the future or it is about to be woken by Tick.
 //   - one-wake: a thread has at most one cross-CPU wakeup in flight
 //     (wakePending), so no two wakers count it.
+//   - crit-holds: a Running thread with a non-zero critical count is not
+//     switched out, and its CPU runs no IPI message from an interrupt
+//     until the count drops to zero (checked by the kernel's self-test).
 //   - token-exclusive, token-release-on-block: see token_nosplit.go.
 //
 // Locking, outermost first:
