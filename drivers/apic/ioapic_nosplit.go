@@ -11,7 +11,6 @@ const (
 	ioWin    = 0x10
 	ioRedir  = 0x10
 
-	redirMasked    = 1 << 16
 	redirLevel     = 1 << 15
 	redirActiveLow = 1 << 13
 )
@@ -36,13 +35,6 @@ func RouteIRQ(base uint64, pin uint32, vector uint8, dest uint32, activeLow, lev
 	}
 	ioWrite(base, ioRedir+2*pin+1, dest<<24)
 	ioWrite(base, ioRedir+2*pin, low)
-}
-
-// MaskIRQ stops input pin of the I/O APIC at base.
-//
-//go:nosplit
-func MaskIRQ(base uint64, pin uint32) {
-	ioWrite(base, ioRedir+2*pin, redirMasked)
 }
 
 //go:nosplit

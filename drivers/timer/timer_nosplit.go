@@ -94,8 +94,3 @@ func CyclesToNs(c uint64) uint64 {
 	hi, lo := bits.Mul64(c, mult)
 	return hi<<32 | lo>>32
 }
-
-// Start returns the TSC value at which Nanotime was zero.
-//
-//go:nosplit
-func Start() uint64 { return tsc0 }
