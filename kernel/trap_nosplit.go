@@ -43,10 +43,7 @@ func trap(f *amd64.Frame) {
 		// keep the clock counting, and leave the work to its CritExit.
 		apic.EOI()
 		if v == VectorTimer {
-			timerCount[cpu]++
-			if cpu == 0 {
-				timer.Tick()
-			}
+			countTick(cpu)
 		}
 		lwkt.Defer()
 		return
@@ -63,10 +60,7 @@ func trap(f *amd64.Frame) {
 		sys.Dispatch(f, fpu)
 	case v == VectorTimer:
 		apic.EOI()
-		timerCount[cpu]++
-		if cpu == 0 { // one CPU counts the machine's ticks
-			timer.Tick()
-		}
+		countTick(cpu)
 		if lwkt.IPIs.Pending(cpu) { // passive messages wait at most a tick
 			lwkt.IPIs.Process(cpu)
 		}
@@ -101,6 +95,17 @@ func trap(f *amd64.Frame) {
 // ioapicRouted[n] is set once legacy IRQ n arrives through the I/O APIC
 // (acknowledged at the local APIC) rather than the 8259.
 var ioapicRouted [16]bool
+
+// countTick counts a timer interrupt on cpu; one CPU counts the
+// machine's ticks.
+//
+//go:nosplit
+func countTick(cpu int) {
+	timerCount[cpu]++
+	if cpu == 0 {
+		timer.Tick()
+	}
+}
 
 //go:nosplit
 func irq(n uint8) {

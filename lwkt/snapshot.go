@@ -32,59 +32,50 @@ type CPUInfo struct {
 // counters. Interrupts are off on this CPU while it copies; other CPUs'
 // counters are read as they run, so theirs may be a tick stale.
 func Snapshot() ([]ThreadInfo, []CPUInfo) {
-	out := make([]ThreadInfo, 0, 16)
-	cpus := make([]CPUInfo, 0, amd64.MaxCPUs)
-	fl := amd64.Rflags()
-	amd64.Cli()
-	now := amd64.Rdtsc()
 	var buf [MaxThreads]ThreadInfo
-	n := 0
-	for i := range threads {
-		t := &threads[i]
-		if t.state == Free {
-			continue
-		}
-		g := &gds[t.gd]
-		c := t.Cycles
-		if int32(i) == g.cur {
-			c += now - t.since
-		}
-		buf[n] = ThreadInfo{int32(i), t.ID, int(t.gd), t.state, t.Wait, t.pri, int32(i) == g.idle, int32(i) == g.cur, c, t.Switches}
-		n++
-	}
 	var cbuf [amd64.MaxCPUs]CPUInfo
-	nc := 0
-	for i := range gds {
-		g := &gds[i]
-		if !g.online {
-			continue
+	n, nc := 0, 0
+	Critical(func() {
+		now := amd64.Rdtsc()
+		for i := range threads {
+			t := &threads[i]
+			if t.state == Free {
+				continue
+			}
+			g := &gds[t.gd]
+			c := t.Cycles
+			if int32(i) == g.cur {
+				c += now - t.since
+			}
+			buf[n] = ThreadInfo{int32(i), t.ID, int(t.gd), t.state, t.Wait, t.pri, int32(i) == g.idle, int32(i) == g.cur, c, t.Switches}
+			n++
 		}
-		ci := CPUInfo{i, true, g.Switches, g.IdleCycles}
-		if g.cur == g.idle {
-			ci.IdleCycles += now - threads[g.cur].since
+		for i := range gds {
+			g := &gds[i]
+			if !g.online {
+				continue
+			}
+			ci := CPUInfo{i, true, g.Switches, g.IdleCycles}
+			if g.cur == g.idle {
+				ci.IdleCycles += now - threads[g.cur].since
+			}
+			cbuf[nc] = ci
+			nc++
 		}
-		cbuf[nc] = ci
-		nc++
-	}
-	if fl&amd64.FlagIF != 0 {
-		amd64.Sti()
-	}
-	return append(out, buf[:n]...), append(cpus, cbuf[:nc]...)
+	})
+	return append([]ThreadInfo(nil), buf[:n]...), append([]CPUInfo(nil), cbuf[:nc]...)
 }
 
 // SelfTest checks the scheduler's invariants on the live thread table.
 // Each CPU checks its own scheduler, in an IPI handler, so that it sees its
 // run queue at rest (owner-cpu: no other CPU may read it mid-change).
 func SelfTest() error {
-	fl := amd64.Rflags()
-	amd64.Cli()
-	for c := range checkResult {
-		checkResult[c] = checkOutcome{}
-	}
-	Cpusync(^uint64(0), idCheck, 0, 0)
-	if fl&amd64.FlagIF != 0 {
-		amd64.Sti()
-	}
+	Critical(func() {
+		for c := range checkResult {
+			checkResult[c] = checkOutcome{}
+		}
+		Cpusync(^uint64(0), idCheck, 0, 0)
+	})
 	for c, r := range checkResult {
 		if gds[c].online && r.code != checkOK {
 			return fmt.Errorf("lwkt: cpu %d: %s: thread %d", c, checkMessages[r.code], r.id)
