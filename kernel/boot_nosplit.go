@@ -31,8 +31,6 @@ const (
 	calibrateMs     = 5
 	apicCalibrateMs = 2
 
-	// VectorTimer is the local APIC timer's vector, the scheduler tick.
-	VectorTimer = amd64.VectorIRQ0
 	// irqSerial is COM1's legacy IRQ line.
 	irqSerial = 4
 )
@@ -60,16 +58,14 @@ type cpuLocal struct {
 	fpu     uintptr // the running thread's FXSAVE area (lwkt repoints it)
 }
 
-// cpuLocalSize is cpuLocal's size, for apEntry's indexing.
-const cpuLocalSize = 32
+// eferNXE enables no-execute pages (Intel SDM vol. 4, IA32_EFER).
+const eferNXE = 1 << 11
 
-// MSRs (Intel SDM vol. 4).
+// MSR numbers for entry_amd64.s (go_asm.h exports only this package's
+// constants).
 const (
-	msrEFER  = 0xC0000080
-	msrSTAR  = 0xC0000081
-	msrLSTAR = 0xC0000082
-	msrFMASK = 0xC0000084
-	eferNXE  = 1 << 11
+	msrFSBase = amd64.MSRFSBase
+	msrGSBase = amd64.MSRGSBase
 )
 
 // bootInfo mirrors the boot stub's bootinfo block (boot/boot.S), word for
@@ -127,7 +123,7 @@ func early(info uintptr) uintptr {
 	mark(phaseCalibrated, amd64.Rdtsc())
 	sys.WallBase = rtc.Read().Unix()*1e9 - timer.Nanotime()
 	sys.SeedRandom(amd64.Rdtsc() ^ uint64(sys.WallBase))
-	apic.StartTimer(VectorTimer, tickHz)
+	apic.StartTimer(amd64.VectorTimer, tickHz)
 	timer.SetTickRate(tickHz)
 	uart.EnableRxInterrupt()
 	pic.Unmask(irqSerial)
@@ -150,9 +146,9 @@ func setupCPU(cpu int) {
 	c.kstack = amd64.TrapStackTop(cpu)
 	c.fpu = (uintptr(unsafe.Pointer(&fpuBufs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1) // until lwkt starts
 	amd64.SetupCPU(cpu, vectorStubs())
-	amd64.Wrmsr(msrSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
-	amd64.Wrmsr(msrLSTAR, uint64(syscallPC))
-	amd64.Wrmsr(msrFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
+	amd64.Wrmsr(amd64.MSRSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
+	amd64.Wrmsr(amd64.MSRLSTAR, uint64(syscallPC))
+	amd64.Wrmsr(amd64.MSRFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
 }
 
 // enableNX turns on no-execute pages when the CPU has them (CPUID
@@ -164,7 +160,7 @@ func enableNX() {
 		return
 	}
 	if _, _, _, d := amd64.Cpuid(0x80000001, 0); d&(1<<20) != 0 {
-		amd64.Wrmsr(msrEFER, amd64.Rdmsr(msrEFER)|eferNXE)
+		amd64.Wrmsr(amd64.MSREFER, amd64.Rdmsr(amd64.MSREFER)|eferNXE)
 		pmap.NXEnabled = true
 	}
 }
@@ -285,7 +281,3 @@ func putWord(at, v uintptr) uintptr {
 	*(*uintptr)(ptrAt(at)) = v
 	return at + 8
 }
-
-// apEntry indexes cpuLocals with cpuLocalSize: keep the two equal.
-var _ [cpuLocalSize - unsafe.Sizeof(cpuLocal{})]byte
-var _ [unsafe.Sizeof(cpuLocal{}) - cpuLocalSize]byte

@@ -6,8 +6,6 @@
 #include "go_asm.h"
 #include "textflag.h"
 
-#define MSR_FS_BASE 0xC0000100
-#define MSR_GS_BASE 0xC0000101
 
 // entry is the Go image's ELF entry (go build -ldflags=-E). The boot stub
 // arrives in 64-bit mode with paging on and interrupts off, DI pointing at
@@ -20,12 +18,12 @@ TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ AX, ·bootFS(SB)
 	MOVQ AX, DX
 	SHRQ $32, DX
-	MOVL $MSR_FS_BASE, CX
+	MOVL $const_msrFSBase, CX
 	WRMSR
 	LEAQ ·cpuLocals(SB), AX          // GS base: CPU 0's cpuLocal
 	MOVQ AX, DX
 	SHRQ $32, DX
-	MOVL $MSR_GS_BASE, CX
+	MOVL $const_msrGSBase, CX
 	WRMSR
 
 	SUBQ $16, SP                     // early's ABI0 frame: 1 argument, 1 result
@@ -44,15 +42,15 @@ TEXT ·apEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ ·bootFS(SB), AX             // FS base: the shared boot TLS (nil g)
 	MOVQ AX, DX
 	SHRQ $32, DX
-	MOVL $MSR_FS_BASE, CX
+	MOVL $const_msrFSBase, CX
 	WRMSR
 	MOVQ R12, AX                     // GS base: &cpuLocals[cpu]
-	IMULQ $const_cpuLocalSize, AX
+	IMULQ $cpuLocal__size, AX
 	LEAQ ·cpuLocals(SB), BX
 	ADDQ BX, AX
 	MOVQ AX, DX
 	SHRQ $32, DX
-	MOVL $MSR_GS_BASE, CX
+	MOVL $const_msrGSBase, CX
 	WRMSR
 	SUBQ $16, SP
 	MOVQ R12, 0(SP)
@@ -73,7 +71,7 @@ TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ $0x08                      // CS
 	PUSHQ CX                         // RIP
 	PUSHQ $0                         // error code
-	PUSHQ $256                       // vector: amd64.VectorSyscall
+	PUSHQ $const_vectorSyscall      // vector: amd64.VectorSyscall
 	JMP ·trapEntry(SB)
 
 // trapEntry saves the interrupted state as an amd64.Frame plus the FPU

@@ -124,6 +124,6 @@ func ipiMark(_, _ uintptr) { cpusyncSeen.Or(1 << amd64.CPU()) }
 func idleEntry() {
 	cpu := amd64.CPU()
 	if lwkt.IPIs.Pending(cpu) {
-		apic.SendIPI(lwkt.APICID(cpu), lwkt.VectorIPI)
+		apic.SendIPI(lwkt.APICID(cpu), amd64.VectorIPI)
 	}
 }

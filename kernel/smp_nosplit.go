@@ -24,7 +24,7 @@ func apInit(cpu int) {
 	setupCPU(cpu)
 	enableNX()
 	apic.Init(false)
-	apic.StartTimer(VectorTimer, tickHz)
+	apic.StartTimer(amd64.VectorTimer, tickHz)
 	lwkt.StartAP(cpu)
 	cpuLocals[cpu].fpu = lwkt.CurrentFPU()
 	cpuOnline[cpu].Store(true)

@@ -38,11 +38,11 @@ func trap(f *amd64.Frame) {
 	fpu := c.fpu
 	lwkt.SetTrapFrame(f.RSP)
 	v := f.Vector
-	if (v == VectorTimer || v == lwkt.VectorIPI) && lwkt.InCritical() {
+	if (v == amd64.VectorTimer || v == amd64.VectorIPI) && lwkt.InCritical() {
 		// The interrupted thread is in a critical section: acknowledge,
 		// keep the clock counting, and leave the work to its CritExit.
 		apic.EOI()
-		if v == VectorTimer {
+		if v == amd64.VectorTimer {
 			countTick(cpu)
 		}
 		lwkt.Defer()
@@ -51,24 +51,24 @@ func trap(f *amd64.Frame) {
 	// Everything but an IPI may touch shared kernel state: take the MP
 	// lock for the whole trap (lwkt/mp_nosplit.go). IPI handlers run
 	// without it, touching only this CPU's scheduler.
-	locked := v != lwkt.VectorIPI
+	locked := v != amd64.VectorIPI
 	if locked {
 		lwkt.GetMPLock()
 	}
 	switch {
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)
-	case v == VectorTimer:
+	case v == amd64.VectorTimer:
 		apic.EOI()
 		countTick(cpu)
 		if lwkt.IPIs.Pending(cpu) { // passive messages wait at most a tick
 			lwkt.IPIs.Process(cpu)
 		}
 		lwkt.Tick(timer.Nanotime())
-	case v == lwkt.VectorIPI:
+	case v == amd64.VectorIPI:
 		apic.EOI()
 		lwkt.IPIs.Process(cpu)
-	case v == apic.SpuriousVector:
+	case v == amd64.VectorSpurious:
 		spuriousIRQs++
 	case v > amd64.VectorIRQ0 && v < amd64.VectorIRQ0+16:
 		irq(uint8(v - amd64.VectorIRQ0))

@@ -3,7 +3,10 @@ package lwkt
 // Critical sections (DragonFly's crit_enter/crit_exit): entered and left
 // by Go code, checked by the trap path: nosplit.
 
-import "gofly/drivers/apic"
+import (
+	"gofly/arch/amd64"
+	"gofly/drivers/apic"
+)
 
 // CritEnter enters a critical section of the calling thread: until the
 // matching CritExit the thread is not preempted, and this CPU's timer
@@ -31,7 +34,7 @@ func CritExit() {
 	t.crit--
 	if t.crit == 0 && g.deferred {
 		g.deferred = false
-		apic.SendIPI(apicIDs[g.cpu], VectorIPI)
+		apic.SendIPI(apicIDs[g.cpu], amd64.VectorIPI)
 	}
 }
 

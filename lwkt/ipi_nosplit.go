@@ -9,9 +9,6 @@ import (
 	"gofly/lwkt/ipiq"
 )
 
-// VectorIPI is the vector that tells a CPU its IPI queues have messages.
-const VectorIPI = 0xF0
-
 var (
 	// IPIs holds every CPU pair's message FIFO (DragonFly's gd_ipiq).
 	IPIs ipiq.Set
@@ -31,7 +28,7 @@ func SetAPICID(cpu int, id uint32) { apicIDs[cpu] = id }
 //go:nosplit
 func APICID(cpu int) uint32 { return apicIDs[cpu] }
 
-// Send queues m from this CPU to CPU dst, actively (raising VectorIPI
+// Send queues m from this CPU to CPU dst, actively (raising amd64.VectorIPI
 // when the target has not been signalled since it last drained) or
 // passively (no interrupt: the target drains at its next tick). When the
 // FIFO is full it drains this CPU's own incoming queues until there is
@@ -49,7 +46,7 @@ func Send(dst int, m ipiq.Msg, passive bool) {
 			raise, full = IPIs.Send(me, dst, m)
 		}
 		if raise {
-			apic.SendIPI(apicIDs[dst], VectorIPI)
+			apic.SendIPI(apicIDs[dst], amd64.VectorIPI)
 		}
 		if !full {
 			return

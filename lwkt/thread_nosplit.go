@@ -504,11 +504,11 @@ func switchTo(g *Globaldata, cur, next int32, f *amd64.Frame, fpu *uintptr) {
 	if ct.state != Free {
 		account(g, cur)
 		ct.Frame = *f
-		ct.FSBase = amd64.Rdmsr(msrFSBase)
+		ct.FSBase = amd64.Rdmsr(amd64.MSRFSBase)
 	}
 	*f = nt.Frame
 	*fpu = nt.fpuArea() // the FPU state stays in each thread's own area
-	amd64.Wrmsr(msrFSBase, nt.FSBase)
+	amd64.Wrmsr(amd64.MSRFSBase, nt.FSBase)
 	if next != g.idle {
 		nt.state = Running
 	}
@@ -518,8 +518,6 @@ func switchTo(g *Globaldata, cur, next int32, f *amd64.Frame, fpu *uintptr) {
 	g.Switches++
 	g.cur = next
 }
-
-const msrFSBase = 0xC0000100
 
 //go:nosplit
 func copyFPU(dst, src uintptr) {

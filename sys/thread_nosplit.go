@@ -32,7 +32,7 @@ func clone(f *amd64.Frame, fpu uintptr, flags, stack, tls uint64) int64 {
 	if flags&(cloneVM|cloneThread) != cloneVM|cloneThread || flags&^cloneSupported&^0xFF != 0 {
 		return -EINVAL
 	}
-	fs := amd64.Rdmsr(msrFSBase) // live value; the Thread copy is saved on switch
+	fs := amd64.Rdmsr(amd64.MSRFSBase) // live value; the Thread copy is saved on switch
 	if flags&cloneSettls != 0 {
 		fs = tls
 	}
@@ -49,8 +49,6 @@ func clone(f *amd64.Frame, fpu uintptr, flags, stack, tls uint64) int64 {
 	}
 	return int64(id)
 }
-
-const msrFSBase = 0xC0000100
 
 // futex operations.
 const (
@@ -167,13 +165,13 @@ func archPrctl(code int, addr uint64) int64 {
 	switch code {
 	case setFS:
 		lwkt.CurrentThread().FSBase = addr
-		amd64.Wrmsr(msrFSBase, addr)
+		amd64.Wrmsr(amd64.MSRFSBase, addr)
 		return 0
 	case getFS:
 		if !user(uintptr(addr), 8, true) {
 			return -EFAULT
 		}
-		*u64(uintptr(addr)) = amd64.Rdmsr(msrFSBase)
+		*u64(uintptr(addr)) = amd64.Rdmsr(amd64.MSRFSBase)
 		return 0
 	}
 	return -EINVAL

@@ -26,19 +26,6 @@ const (
 	istMC    = 5
 )
 
-// Exception vectors with their own IST stack.
-const (
-	VectorDE  = 0
-	VectorNMI = 2
-	VectorUD  = 6
-	VectorDF  = 8
-	VectorGP  = 13
-	VectorPF  = 14
-	VectorMC  = 18
-	// VectorIRQ0 is where the first legacy IRQ is delivered.
-	VectorIRQ0 = 32
-)
-
 type cpuTables struct {
 	gdt       [5]uint64  // null, code, data, TSS (two slots)
 	tss       [26]uint32 // 104-byte 64-bit TSS, viewed as dwords

@@ -18,9 +18,6 @@ type Frame struct {
 	RIP, CS, RFLAGS, RSP, SS uint64
 }
 
-// VectorSyscall is the Frame.Vector of a SYSCALL entry (not an IDT vector).
-const VectorSyscall = 256
-
 // Segment selectors of the GDT built by SetupCPU.
 const (
 	KernelCS = 0x08

@@ -26,7 +26,6 @@ const (
 	regCurrent = 0x390
 	regDivide  = 0x3E0
 
-	msrAPICBase    = 0x1B
 	apicBaseX2     = 1 << 10
 	apicBaseGlobal = 1 << 11
 
@@ -38,9 +37,6 @@ const (
 	divideBy16    = 0x3
 )
 
-// SpuriousVector is where the local APIC sends spurious interrupts.
-const SpuriousVector = 0xFF
-
 var (
 	base    uint64 // xAPIC MMIO base (physical == virtual)
 	x2      bool   // x2APIC mode
@@ -50,7 +46,7 @@ var (
 //go:nosplit
 func read(reg uint32) uint32 {
 	if x2 {
-		return uint32(amd64.Rdmsr(0x800 + reg>>4))
+		return uint32(amd64.Rdmsr(amd64.MSRX2APIC + reg>>4))
 	}
 	return *(*uint32)(mm.Ptr(base + uint64(reg)))
 }
@@ -58,23 +54,23 @@ func read(reg uint32) uint32 {
 //go:nosplit
 func write(reg, v uint32) {
 	if x2 {
-		amd64.Wrmsr(0x800+reg>>4, uint64(v))
+		amd64.Wrmsr(amd64.MSRX2APIC+reg>>4, uint64(v))
 		return
 	}
 	*(*uint32)(mm.Ptr(base + uint64(reg))) = v
 }
 
 // Init enables this CPU's local APIC: x2APIC mode when the CPU has it,
-// software-enabled with SpuriousVector, the timer stopped. On the boot CPU
+// software-enabled with amd64.VectorSpurious, the timer stopped. On the boot CPU
 // LINT0 passes the 8259 PIC's interrupts through (ExtINT) and LINT1 takes
 // NMIs, as the firmware wires them; other CPUs mask both.
 //
 //go:nosplit
 func Init(boot bool) {
-	b := amd64.Rdmsr(msrAPICBase)
+	b := amd64.Rdmsr(amd64.MSRAPICBase)
 	if _, _, c, _ := amd64.Cpuid(1, 0); c&(1<<21) != 0 {
 		b |= apicBaseX2 | apicBaseGlobal
-		amd64.Wrmsr(msrAPICBase, b)
+		amd64.Wrmsr(amd64.MSRAPICBase, b)
 		x2 = true
 	} else {
 		base = b &^ 0xFFF &^ (1 << 63)
@@ -89,7 +85,7 @@ func Init(boot bool) {
 	}
 	write(regError, lvtMasked)
 	write(regTimer, lvtMasked)
-	write(regSVR, svrEnable|SpuriousVector)
+	write(regSVR, svrEnable|amd64.VectorSpurious)
 }
 
 // ID returns this CPU's local APIC id.
@@ -166,7 +162,7 @@ func SendStartup(id uint32, page uint8) { sendICR(id, icrStartup|icrAssert|uint3
 //go:nosplit
 func sendICR(id, low uint32) {
 	if x2 {
-		amd64.Wrmsr(0x800+regICRLow>>4, uint64(id)<<32|uint64(low))
+		amd64.Wrmsr(amd64.MSRX2APIC+regICRLow>>4, uint64(id)<<32|uint64(low))
 		return
 	}
 	write(regICRHigh, id<<24)

@@ -1,0 +1,37 @@
+package amd64
+
+// Every interrupt vector the kernel uses, defined here once. The local
+// APIC orders fixed interrupts by vector class (vector/16): the scheduler's
+// own vectors sit above the device IRQs.
+const (
+	// CPU exceptions (Intel SDM vol. 3, 6.3.1); those with their own IST
+	// stack are named.
+	VectorDE  = 0
+	VectorNMI = 2
+	VectorUD  = 6
+	VectorDF  = 8
+	VectorGP  = 13
+	VectorPF  = 14
+	VectorMC  = 18
+
+	// VectorIRQ0 is where legacy IRQ 0 arrives, through the I/O APIC (or
+	// the 8259, which stays masked); IRQ n arrives at VectorIRQ0+n.
+	VectorIRQ0 = 32
+	// NumIRQs is the number of legacy IRQ lines.
+	NumIRQs = 16
+
+	// VectorTrapCall runs a function below the runtime (lwkt.TrapCall):
+	// Go code raises it with INT.
+	VectorTrapCall = 0x81
+
+	// VectorTimer is the local APIC timer: the scheduler tick.
+	VectorTimer = 0xEF
+	// VectorIPI tells a CPU its IPI message queues have messages.
+	VectorIPI = 0xF0
+	// VectorSpurious is where the local APIC sends spurious interrupts.
+	VectorSpurious = 0xFF
+
+	// VectorSyscall is the Frame.Vector of a SYSCALL entry (not an IDT
+	// vector).
+	VectorSyscall = 256
+)
