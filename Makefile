@@ -23,21 +23,24 @@ SOURCES := $(shell find . -path ./$(BUILD) -prune -o \( -name '*.go' -o -name '*
 QEMU_ARGS = -accel tcg,thread=multi -m $(MEM) -smp $(SMP) -nic none -display none \
 	-serial mon:stdio -no-reboot -kernel $(IMAGE) -append "$(APPEND)"
 
-.PHONY: all go125 qemu qemu-gdb test test-host test-boot bench worlds clean qemu-installed
+.PHONY: all go125 go127 qemu qemu-gdb test test-host test-boot bench worlds clean qemu-installed
 
 all: $(IMAGE)
 
-# The same kernel built by the previous Go release, which the go command
-# fetches itself (GOTOOLCHAIN); CI boots it through selftest.
+# The same kernel built by the previous and the next Go release, which the
+# go command fetches itself (GOTOOLCHAIN); CI boots each through selftest.
 GO125 := go1.25.5
+GO127 := go1.27.3
 go125:
 	$(MAKE) BUILD=$(BUILD)/$(GO125) GO="env GOTOOLCHAIN=$(GO125) $(GO)"
+go127:
+	$(MAKE) BUILD=$(BUILD)/$(GO127) GO="env GOTOOLCHAIN=$(GO127) $(GO)"
 
 $(BUILD)/kernel.go.elf: $(SOURCES)
 	@mkdir -p $(BUILD)
 	$(GO_ENV) $(GO) build -o $@ -ldflags='$(GO_LDFLAGS)' $(KERNEL)
 
-$(BUILD)/boot.o: boot/boot.S
+$(BUILD)/boot.o: boot/boot.S | qemu-installed
 	@mkdir -p $(BUILD)
 	$(CC) -c -o $@ -DGO_BASE=$(GO_BASE) boot/boot.S
 
@@ -64,35 +67,45 @@ test-host: worlds
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $(HOST_PKGS)
 
-test-boot: $(IMAGE) go125 qemu-installed
+test-boot: $(IMAGE) go125 go127 qemu-installed
 	GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
+	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) \
 	  $(GO) test -count=1 -timeout 25m -v ./qemu/
 
 # The two worlds (shared/design/two-worlds.md): code in *_nosplit.go runs
 # below the runtime and must have no write barriers and no heap escapes.
-worlds:
+worlds: $(BUILD)/kernel.go.elf
 	@out=$$($(GO_ENV) $(GO) build -o /dev/null -gcflags='gofly/...=-d=wb -m' $(KERNEL) 2>&1 | \
 	  grep '_nosplit.go' | grep -E 'write barrier|escapes to heap|moved to heap'); \
 	if [ -n "$$out" ]; then echo "below-runtime code with write barriers or heap escapes:"; echo "$$out"; exit 1; fi; \
 	echo "worlds: no write barriers or heap escapes in *_nosplit.go"
+	@$(GO) run ./cmd/worlds -elf $(BUILD)/kernel.go.elf
 
 # Boot time: QEMU start -> prompt, beside QEMU start -> the floor's line;
 # then the in-kernel bench command at 1, 2 and 4 CPUs.
 bench: $(IMAGE) $(BUILD)/floor.elf qemu-installed
 	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9) -smp 1,2,4
 
-qemu-installed:
-	@command -v $(QEMU) >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq qemu-system-x86; \
-	  else \
-	    echo "qemu-system-x86_64 is missing: run  sudo apt-get install -y qemu-system-x86"; exit 1; \
-	  fi; }
+# What a fresh Debian machine lacks for building and booting: QEMU, and the
+# C toolchain that assembles the boot stub. Installed (as root, with apt-get)
+# before anything is built, so `make qemu` and `make test` are the whole
+# set-up.
+NEED_PKGS = $(shell command -v $(QEMU) >/dev/null || echo qemu-system-x86) \
+	$(shell command -v $(CC) >/dev/null || echo gcc) \
+	$(shell command -v ld >/dev/null && command -v objcopy >/dev/null || echo binutils)
 
-qemu: $(IMAGE) qemu-installed
+qemu-installed:
+	@if [ -n "$(strip $(NEED_PKGS))" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(NEED_PKGS); \
+	  else \
+	    echo "missing: $(NEED_PKGS): run  sudo apt-get install -y $(NEED_PKGS)"; exit 1; \
+	  fi; fi
+
+qemu: qemu-installed $(IMAGE)
 	$(QEMU) $(QEMU_ARGS)
 
-qemu-gdb: $(IMAGE) qemu-installed
+qemu-gdb: qemu-installed $(IMAGE)
 	@echo "gdb $(BUILD)/kernel.go.elf -ex 'target remote :1234'"
 	$(QEMU) $(QEMU_ARGS) -S -s
 

@@ -37,7 +37,7 @@ func TestAssert(t *testing.T) {
 func TestCallerPC(t *testing.T) {
 	var got uintptr
 	SetHandler(func(msg string, pc uintptr) { got = pc; throwing.Store(false); panic(msg) })
-	defer SetHandler(hostPanic)
+	defer func() { handler = 0 }()
 	func() {
 		defer func() { recover() }()
 		thrower()

@@ -3,15 +3,26 @@ package fatal
 // Throw runs wherever an invariant breaks, trap context included:
 // nosplit, no allocation.
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // Handler reports a throw: msg, and pc, the address Throw was called
 // from. It must be nosplit and must not return.
 type Handler func(msg string, pc uintptr)
 
-// handler is the installed Handler: hostPanic until the kernel installs
-// its own during early boot (single-threaded, before any throw can run).
-var handler Handler = hostPanic
+// handler is the installed Handler's funcval address, held as a uintptr
+// so that installing it below the runtime stores no Go pointer; 0 until
+// the kernel installs its own during early boot, and on the host, where
+// hostPanic serves.
+var handler uintptr
+
+// SetHandler installs h, a top-level function (not a closure). The kernel
+// calls it once, first thing in early boot.
+//
+//go:nosplit
+func SetHandler(h Handler) { handler = *(*uintptr)(unsafe.Pointer(&h)) }
 
 // throwing is set by the first Throw (one-throw).
 var throwing atomic.Bool
@@ -27,7 +38,11 @@ func Throw(msg string) {
 			spin()
 		}
 	}
-	handler(msg, pc)
+	if handler == 0 {
+		onHost(msg, pc)
+	}
+	h := handler
+	(*(*Handler)(unsafe.Pointer(&h)))(msg, pc)
 	for {
 		spin()
 	}

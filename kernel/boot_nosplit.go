@@ -5,6 +5,7 @@ package kernel
 // allocation-free.
 
 import (
+	"gofly/fatal"
 	"unsafe"
 
 	"gofly/arch/amd64"
@@ -17,6 +18,7 @@ import (
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
+	"gofly/random"
 	"gofly/sys"
 	"gofly/vm"
 )
@@ -56,6 +58,7 @@ type cpuLocal struct {
 	scratch uintptr // the thread's RSP while SYSCALL switches stacks
 	kstack  uintptr // top of the trap stack
 	fpu     uintptr // the running thread's FXSAVE area (lwkt repoints it)
+	frame   uintptr // the *amd64.Frame of the trap being served; 0 outside the trap path
 }
 
 // eferNXE enables no-execute pages (Intel SDM vol. 4, IA32_EFER).
@@ -91,9 +94,10 @@ func early(info uintptr) uintptr {
 	mark(phaseStub, boot.tsc0)
 	mark(phaseEntry, amd64.Rdtsc())
 	uart.Init()
+	fatal.SetHandler(throwReport)
 	klog.Puts("gofly: booting\n")
 	if boot.magic != multibootMagic {
-		fatal("boot: not started by a multiboot loader")
+		fatal.Throw("boot: not started by a multiboot loader")
 	}
 	parseMultiboot(boot.mbinfo)
 	applyCmdline()
@@ -104,7 +108,7 @@ func early(info uintptr) uintptr {
 	reserved[1], reserved[2] = imageStub, imageGo
 	copy(reserved[3:], modules[:nModules])
 	if !mm.Phys.Init(avail[:nAvail], reserved[:3+nModules]) {
-		fatal("boot: no usable memory for the page bitmap")
+		fatal.Throw("boot: no usable memory for the page bitmap")
 	}
 	mark(phaseMemory, amd64.Rdtsc())
 
@@ -119,16 +123,18 @@ func early(info uintptr) uintptr {
 	pic.Init(amd64.VectorIRQ0) // every line masked: the PIT does not tick
 	timer.CalibrateTSC(calibrateMs)
 	apic.Init(true)
+	apicUp = true
 	apic.CalibrateTimer(apicCalibrateMs)
 	mark(phaseCalibrated, amd64.Rdtsc())
 	sys.WallBase = rtc.Read().Unix()*1e9 - timer.Nanotime()
-	sys.SeedRandom(amd64.Rdtsc() ^ uint64(sys.WallBase))
+	random.Init(sys.WallBase)
 	apic.StartTimer(amd64.VectorTimer, tickHz)
 	timer.SetTickRate(tickHz)
 	uart.EnableRxInterrupt()
 	pic.Unmask(irqSerial)
 
 	lwkt.Init(idlePC, uintptr(unsafe.Pointer(&idleStack[0]))+idleStackSize, uint64(bootFS))
+	lwktUp = true
 	cpuLocals[0].fpu = lwkt.CurrentFPU() // from now on, the running thread's own
 	sp := buildStack()
 	mark(phaseRuntime, amd64.Rdtsc())
@@ -179,7 +185,7 @@ func mapHighRAM() uintptr {
 		}
 		for pa := r.Base; pa < r.End(); pa += twoM {
 			if !vm.Kernel.Pmap.EnterLarge(uintptr(pa), pa, pmap.Writable|pmap.Global) {
-				fatal("boot: cannot map RAM above 4 GiB")
+				fatal.Throw("boot: cannot map RAM above 4 GiB")
 			}
 		}
 		if r.End() > top {
@@ -226,9 +232,8 @@ func buildStack() uintptr {
 			at = putBytes(at, cmdline[start:i])
 		}
 	}
-	random := (at + 15) &^ 15
-	*(*uint64)(ptrAt(random)) = sys.Random()
-	*(*uint64)(ptrAt(random + 8)) = sys.Random()
+	rnd := (at + 15) &^ 15
+	random.Read((*[16]byte)(ptrAt(rnd))[:])
 
 	// Words, from the lowest address: argc, argv[0], 0, envp…, 0, then
 	// the AT_PAGESZ, AT_RANDOM and AT_NULL pairs.
@@ -244,7 +249,7 @@ func buildStack() uintptr {
 	w = putWord(w, atPagesz)
 	w = putWord(w, 4096)
 	w = putWord(w, atRandom)
-	w = putWord(w, random)
+	w = putWord(w, rnd)
 	w = putWord(w, atNull)
 	putWord(w, 0)
 	return sp

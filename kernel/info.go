@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
@@ -59,16 +60,31 @@ func TrapCounters() Counters {
 	return Counters{irqCount, timerCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen, ioapicRouted[irqSerial]}
 }
 
-// Critical runs fn with interrupts off on this CPU (lwkt.Critical).
-func Critical(fn func()) { lwkt.Critical(fn) }
+// MemCounts are the memory packages' counters, for the shell's mem.
+type MemCounts struct {
+	FreePages, TotalPages uint64 // page frames (mm)
+	PageTables, Resident  uint64 // page-table pages, resident anonymous pages (pmap)
+	MapEntries            int    // kernel address-map entries (vm)
+	Faults                uint64 // demand-zero faults served (vm)
+}
+
+// MemCounters copies the memory counters at one instant: below the
+// runtime, under the MP lock that guards them (lwkt.TrapCall).
+func MemCounters() MemCounts {
+	var c MemCounts
+	lwkt.TrapCall(memCountsCopy, uintptr(unsafe.Pointer(&c)))
+	return c
+}
 
 // FaultKinds lists what Fault can raise.
-var FaultKinds = []string{"pf", "gp", "ud", "de", "nil", "panic"}
+var FaultKinds = []string{"pf", "gp", "ud", "de", "nil", "panic", "trap", "throw", "doublefree", "spin"}
 
 // Fault raises a deliberate fault of the given kind: the CPU exceptions
 // (#PF at an unmapped address, #GP, #UD, #DE) are fatal and stop the
 // machine with a report; "nil" dereferences a nil pointer, which the caller
-// may recover; "panic" panics.
+// may recover; "panic" panics. Below the runtime (faults_nosplit.go):
+// "trap" faults inside the trap path, "throw" throws, "doublefree" frees a
+// page frame twice and "spin" takes the MP lock its CPU holds.
 func Fault(kind string) error {
 	switch kind {
 	case "pf":
@@ -85,6 +101,14 @@ func Fault(kind string) error {
 		faultSink = *p
 	case "panic":
 		panic("deliberate panic from the fault command")
+	case "trap":
+		lwkt.TrapCall(faultInTrap, 0)
+	case "throw":
+		lwkt.TrapCall(throwNow, 0)
+	case "doublefree":
+		lwkt.TrapCall(doubleFree, 0)
+	case "spin":
+		lwkt.TrapCall(spinStuck, 0)
 	default:
 		return fmt.Errorf("fault: unknown kind %q (want one of %s)", kind, strings.Join(FaultKinds, ", "))
 	}

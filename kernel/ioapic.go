@@ -2,11 +2,10 @@ package kernel
 
 import (
 	"fmt"
+	"unsafe"
 
-	"gofly/arch/amd64"
 	"gofly/drivers/acpi"
 	"gofly/drivers/apic"
-	"gofly/drivers/pic"
 	"gofly/lwkt"
 )
 
@@ -32,11 +31,8 @@ func routeLegacyIRQ(m *acpi.MADT, irq uint8) error {
 		if gsi < io.GSIBase || gsi >= io.GSIBase+apic.IOAPICPins(uint64(io.Addr)) {
 			continue
 		}
-		Critical(func() {
-			apic.RouteIRQ(uint64(io.Addr), gsi-io.GSIBase, amd64.VectorIRQ0+irq, lwkt.APICID(0), activeLow, level)
-			pic.Mask(irq)
-			ioapicRouted[irq] = true
-		})
+		a := routeArgs{base: uint64(io.Addr), pin: gsi - io.GSIBase, irq: irq, dest: lwkt.APICID(0), activeLow: activeLow, level: level}
+		lwkt.TrapCall(routeIRQ, uintptr(unsafe.Pointer(&a)))
 		return nil
 	}
 	return fmt.Errorf("kernel: no I/O APIC serves IRQ %d (GSI %d); it stays on the 8259", irq, gsi)

@@ -7,7 +7,11 @@ import (
 	"gofly/drivers/acpi"
 	"gofly/drivers/power"
 	"gofly/klog"
+	"gofly/lwkt"
+	"gofly/mm"
+	"gofly/pmap"
 	"gofly/sys"
+	"gofly/vm"
 )
 
 // Start finishes bringing the kernel up once the Go runtime runs: it reads
@@ -15,6 +19,10 @@ import (
 // any other Go program calls it first thing in main.
 func Start() {
 	mark(PhaseMain, amd64.Rdtsc())
+	// From now on every change to the page allocator, the page tables and
+	// the address map asserts the MP lock (early boot ran alone, without
+	// it). Set before the other CPUs start.
+	mm.Held, pmap.Held, vm.Held = lwkt.HoldsMPLock, lwkt.HoldsMPLock, lwkt.HoldsMPLock
 	t, err := acpi.Load(machine{})
 	if err != nil {
 		klog.Puts("gofly: acpi: " + err.Error() + "\n")

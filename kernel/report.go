@@ -21,7 +21,7 @@ func reportFault() {
 	buf := make([]byte, 16<<10)
 	n := runtime.Stack(buf, false)
 	fmt.Fprintf(os.Stderr, "  Go stack:\n%s\n", buf[:n])
-	power.Fail(failFault)
+	power.Fail(power.CodeFault)
 }
 
 // decode renders the instruction at the start of code (fetched from rip)

@@ -74,13 +74,7 @@ func startAPs(m *acpi.MADT) error {
 		if cpu == amd64.MaxCPUs {
 			return fmt.Errorf("kernel: smp: more than %d CPUs; the rest stay off", amd64.MaxCPUs)
 		}
-		var ok bool
-		Critical(func() {
-			lwkt.GetMPLock() // the thread table is shared
-			ok = lwkt.PrepareAP(cpu, uint64(bootFS))
-			lwkt.RelMPLock()
-		})
-		if !ok {
+		if lwkt.TrapCall(prepareAP, uintptr(cpu)) == 0 { // under the MP lock: the thread table is shared
 			return fmt.Errorf("kernel: smp: no thread slot for cpu %d's idle thread", cpu)
 		}
 		*param(trampCR3) = amd64.ReadCR3()

@@ -6,6 +6,8 @@ package kernel
 // Go heap.
 
 import (
+	"unsafe"
+
 	"gofly/arch/amd64"
 	"gofly/drivers/apic"
 	"gofly/drivers/pic"
@@ -35,19 +37,20 @@ var (
 func trap(f *amd64.Frame) {
 	cpu := amd64.CPU()
 	c := &cpuLocals[cpu]
-	fpu := c.fpu
-	lwkt.SetTrapFrame(f.RSP)
 	v := f.Vector
-	if (v == amd64.VectorTimer || v == amd64.VectorIPI) && lwkt.InCritical() {
-		// The interrupted thread is in a critical section: acknowledge,
-		// keep the clock counting, and leave the work to its CritExit.
-		apic.EOI()
-		if v == amd64.VectorTimer {
-			countTick(cpu)
-		}
-		lwkt.Defer()
+	if v == amd64.VectorNMI {
+		nmi() // its own stack; may arrive inside the trap path
 		return
 	}
+	if c.frame != 0 {
+		// Interrupts are off in the trap path, so this is an exception
+		// raised by the trap path itself: a kernel bug, reported without
+		// the MP lock (this CPU may hold it) and never resumed.
+		nestedFault(f, (*amd64.Frame)(ptrAt(c.frame)))
+	}
+	c.frame = uintptr(unsafe.Pointer(f))
+	fpu := c.fpu
+	lwkt.SetTrapFrame(f.RSP)
 	// Everything but an IPI may touch shared kernel state: take the MP
 	// lock for the whole trap (lwkt/mp_nosplit.go). IPI handlers run
 	// without it, touching only this CPU's scheduler.
@@ -58,6 +61,8 @@ func trap(f *amd64.Frame) {
 	switch {
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)
+	case v == amd64.VectorTrapCall:
+		lwkt.RunTrapCall(f)
 	case v == amd64.VectorTimer:
 		apic.EOI()
 		countTick(cpu)
@@ -90,6 +95,24 @@ func trap(f *amd64.Frame) {
 	if locked {
 		lwkt.RelMPLock()
 	}
+	c.frame = 0
+}
+
+// nestedFault reports exception f taken while this CPU served the trap
+// outer, and stops the machine.
+//
+//go:nosplit
+func nestedFault(f, outer *amd64.Frame) {
+	klog.Puts("\ngofly: kernel fault inside the trap path (serving vector ")
+	klog.Dec(outer.Vector)
+	klog.Puts(")")
+	var cr2 uint64
+	if f.Vector == amd64.VectorPF {
+		cr2 = amd64.ReadCR2()
+	}
+	recordFault(f, cr2)
+	printFault()
+	power.Fail(power.CodeFault)
 }
 
 // ioapicRouted[n] is set once legacy IRQ n arrives through the I/O APIC
@@ -127,12 +150,12 @@ func irq(n uint8) {
 	}
 }
 
-// inKernel reports whether a trap interrupted the kernel itself (the trap
-// path or the idle thread) rather than a Go thread.
+// inKernel reports whether a trap interrupted the kernel itself (this
+// CPU's trap path or idle thread) rather than a Go thread.
 //
 //go:nosplit
 func inKernel(f *amd64.Frame) bool {
-	lo, hi := amd64.TrapStackBounds(0)
+	lo, hi := amd64.TrapStackBounds(amd64.CPU())
 	return f.RSP >= uint64(lo) && f.RSP <= uint64(hi) || lwkt.Current() == lwkt.Idle()
 }
 
@@ -167,10 +190,6 @@ func exception(f *amd64.Frame, fpu uintptr) {
 			}
 		}
 	}
-	if f.Vector == amd64.VectorNMI {
-		klog.Puts("gofly: NMI ignored\n")
-		return
-	}
 	if faultRecord.taken {
 		klog.Puts("gofly: fault while reporting a fault\n")
 		kernel = true
@@ -178,13 +197,9 @@ func exception(f *amd64.Frame, fpu uintptr) {
 	recordFault(f, cr2)
 	printFault()
 	if kernel || !injectReport(f) {
-		power.Fail(failFault)
+		power.Fail(power.CodeFault)
 	}
 }
-
-// failFault is the isa-debug-exit code of a fatal CPU exception (QEMU
-// exits with status 5).
-const failFault = 2
 
 // faultRecord is the state of the fatal fault being reported.
 var faultRecord struct {
@@ -240,6 +255,20 @@ func printFault() {
 	klog.Puts(" thread ")
 	klog.Dec(uint64(r.thread))
 	klog.Puts("\n")
+	printRegs(f)
+	klog.Puts("  code at rip:")
+	for i := 0; i < r.ncode; i++ {
+		klog.Puts(" ")
+		klog.Puts(hexByte[r.code[i]>>4 : r.code[i]>>4+1])
+		klog.Puts(hexByte[r.code[i]&15 : r.code[i]&15+1])
+	}
+	klog.Puts("\n")
+}
+
+// printRegs prints the registers saved in f.
+//
+//go:nosplit
+func printRegs(f *amd64.Frame) {
 	reg("rip", f.RIP)
 	reg("rsp", f.RSP)
 	reg("rflags", f.RFLAGS)
@@ -263,12 +292,6 @@ func printFault() {
 	reg("r13", f.R13)
 	reg("r14", f.R14)
 	reg("r15", f.R15)
-	klog.Puts("\n  code at rip:")
-	for i := 0; i < r.ncode; i++ {
-		klog.Puts(" ")
-		klog.Puts(hexByte[r.code[i]>>4 : r.code[i]>>4+1])
-		klog.Puts(hexByte[r.code[i]&15 : r.code[i]&15+1])
-	}
 	klog.Puts("\n")
 }
 

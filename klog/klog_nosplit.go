@@ -7,6 +7,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/drivers/uart"
+	"gofly/fatal"
 )
 
 // RingSize is the capacity of the log ring in bytes.
@@ -28,7 +29,10 @@ var (
 func acquire() uint64 {
 	fl := amd64.Rflags()
 	amd64.Cli()
-	for !lock.CompareAndSwap(0, 1) {
+	for spins := 0; !lock.CompareAndSwap(0, 1); spins++ {
+		if spins > 1<<22 && fatal.Throwing() {
+			break // the holder was stopped by the throw's NMI: log anyway
+		}
 		amd64.Pause()
 	}
 	return fl
@@ -64,49 +68,36 @@ func Puts(s string) {
 	release(fl)
 }
 
-// Hex logs v as 0x-prefixed hexadecimal.
+// Hex logs v as 0x-prefixed hexadecimal. Hex and Dec use no buffer and
+// no bounds check, so they add little to the nosplit chains that log
+// (the linker bounds each at 792 bytes).
 //
 //go:nosplit
 func Hex(v uint64) {
-	var buf [18]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = "0123456789abcdef"[v&15]
-		v >>= 4
-		if v == 0 {
-			break
-		}
+	shift := 60
+	for shift > 0 && v>>shift == 0 {
+		shift -= 4
 	}
-	i--
-	buf[i] = 'x'
-	i--
-	buf[i] = '0'
-	putBytes(buf[i:])
+	fl := acquire()
+	put('0')
+	put('x')
+	for ; shift >= 0; shift -= 4 {
+		put("0123456789abcdef"[v>>shift&15])
+	}
+	release(fl)
 }
 
 // Dec logs v in decimal.
 //
 //go:nosplit
 func Dec(v uint64) {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
+	d := uint64(1)
+	for v/d >= 10 {
+		d *= 10
 	}
-	putBytes(buf[i:])
-}
-
-//go:nosplit
-func putBytes(p []byte) {
 	fl := acquire()
-	for _, b := range p {
-		put(b)
+	for ; d > 0; d /= 10 {
+		put(byte('0' + v/d%10))
 	}
 	release(fl)
 }

@@ -81,3 +81,18 @@ func checkLocal(_, _ uintptr) {
 	}
 	*r = checkOutcome{checkOK, 0}
 }
+
+// checkAll is SelfTest's TrapCall body: it runs checkLocal on every online
+// CPU (Cpusync; TrapCall holds the MP lock, as Cpusync's callers must) and
+// copies the outcomes into the caller's [amd64.MaxCPUs]checkOutcome at arg.
+//
+//go:nosplit
+func checkAll(arg uintptr) uintptr {
+	for c := range checkResult {
+		checkResult[c] = checkOutcome{}
+	}
+	Cpusync(^uint64(0), idCheck, 0, 0)
+	out := (*[amd64.MaxCPUs]checkOutcome)(ptr(arg))
+	*out = checkResult
+	return 0
+}

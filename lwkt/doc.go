@@ -20,13 +20,32 @@
 // IRETQ at the end of the trap path then resumes the incoming thread. An
 // idle CPU runs its idle thread, which halts with interrupts on.
 //
-// Critical sections (crit_nosplit.go): a per-thread count; while it is
-// non-zero the thread is not preempted and its CPU's ticks and IPI
-// messages wait for the outermost CritExit.
+// Go code and the CPU (shared/design/two-worlds.md): a goroutine does not
+// own a CPU or an LWKT thread. The Go scheduler may preempt it at any call
+// with a stack-check prologue (sysmon, a stop-the-world) and resume it on
+// another M, so on another thread and CPU, whatever interrupts or counts
+// the kernel had set for it. So anything that needs "this CPU" or "this
+// thread" — interrupts off, a critical section, a per-CPU access, a token,
+// sending an IPI message, the MP lock — spans only nosplit,
+// non-allocating code with no call into preemptible Go. Go code gets it in
+// one way: TrapCall(fn, arg), which runs fn in the trap path (interrupts
+// off, MP lock held, this CPU's trap stack) while the goroutine sits in
+// one INT instruction; fn is a //go:nosplit function of a *_nosplit.go
+// file, which `make worlds` checks at every call. Go code owns no tokens
+// (it could not keep them): it uses sync.Mutex. runtime.LockOSThread plus
+// gettid gives a goroutine a stable thread identity (ports), not a CPU.
+// There is no critical-section count: trap context is always
+// interrupts-off, which is stronger, and Go code cannot hold one.
 //
 // Tokens (token_nosplit.go): serialising tokens are held only while their
 // thread runs. Schedule releases every token of a thread it switches out
-// and runs a thread only once it has all of its tokens back.
+// and runs a thread only once it has all of its tokens back. Their holders
+// are below-runtime code (IPI handlers, which run without the MP lock).
+//
+// Waits: a blocked thread's Wait (its kind) is non-zero exactly while it
+// waits and nobody has ended the wait. Block sets it, Wakeup and the
+// deadline in Tick clear it, all under the MP lock, which is how a waiter
+// is claimed exactly once; the run message to its owner CPU follows.
 //
 // Invariants:
 //   - owner-cpu: a thread runs only on the CPU in its gd; other CPUs send
@@ -34,20 +53,19 @@
 //   - runq-state: a thread is on its CPU's run queue exactly when its
 //     state is Runnable; the current thread is Running and not on the
 //     queue (unlike DragonFly, where the running thread stays queued).
-//   - blocked-why: a Blocked thread has a wait kind; a deadline, if any, is
-//     in the future or it is about to be woken by Tick.
-//   - one-wake: a thread has at most one cross-CPU wakeup in flight
-//     (wakePending), so no two wakers count it.
-//   - crit-holds: a Running thread with a non-zero critical count is not
-//     switched out, and its CPU runs no IPI message from an interrupt
-//     until the count drops to zero (checked by the kernel's self-test).
+//   - blocked-why: a Blocked thread either has a wait kind, or its wait
+//     was ended and a run message for it is in flight (or it is idle).
+//   - one-wake: Wakeup returns true for at most one waker per wait, and a
+//     run message names a Blocked thread with no wait kind (thrown
+//     otherwise).
 //   - token-exclusive, token-release-on-block: see token_nosplit.go.
 //
 // Locking, outermost first:
 //
-//	interrupts off (every trap path; Critical in Go code)
-//	  MP lock (GetMPLock): shared kernel state, thread-table allocation,
-//	  |  futex and wait queues; held by one CPU's trap path at a time;
+//	interrupts off (every trap path; TrapCall for Go code)
+//	  MP lock (GetMPLock; HoldsMPLock asserts it): shared kernel state,
+//	  |  thread-table allocation, every thread's Wait/WaitKey/Deadline and
+//	  |  a waiting thread's Frame; held by one CPU's trap path at a time;
 //	  |  a CPU spinning for it drains its IPI queues
 //	  +- per-CPU Globaldata: no lock, only its CPU touches it
 //	  +- IPI queues: lock-free single-producer/single-consumer
@@ -55,7 +73,9 @@
 //
 // IPI handlers never take the MP lock. Messages for other CPUs that arise
 // deep in a system call are queued per CPU and sent by Flush at the top of
-// the trap path (mp_nosplit.go says why).
+// the trap path (mp_nosplit.go says why). Every spin (the MP lock, a full
+// IPI queue, cpusync) warns after a second and throws after ten, naming
+// what it waits for and the holder (spin_nosplit.go).
 //
 // Priorities are DragonFly's numbers (higher wins): idle 0, user 6 … the
 // Go runtime's threads all run at TDPRI_KERN_DAEMON (12); the run queue is

@@ -14,6 +14,8 @@ var (
 	IPIs ipiq.Set
 	// cpusyncSeq[me][dst] is the message Cpusync on CPU me waits for.
 	cpusyncSeq [amd64.MaxCPUs][amd64.MaxCPUs]uint64
+	// sendSpin and syncSpin time each CPU's waits in Send and Cpusync.
+	sendSpin, syncSpin [amd64.MaxCPUs]spinWatch
 	// apicIDs maps CPU indices to local APIC ids, for raising IPIs.
 	apicIDs [amd64.MaxCPUs]uint32
 )
@@ -38,6 +40,8 @@ func APICID(cpu int) uint32 { return apicIDs[cpu] }
 //go:nosplit
 func Send(dst int, m ipiq.Msg, passive bool) {
 	me := amd64.CPU()
+	w := &sendSpin[me]
+	*w = spinWatch{}
 	for {
 		var raise, full bool
 		if passive {
@@ -52,6 +56,7 @@ func Send(dst int, m ipiq.Msg, passive bool) {
 			return
 		}
 		IPIs.ProcessNested(me)
+		w.check("room in an IPI queue", dst)
 		amd64.Pause()
 	}
 }
@@ -77,9 +82,12 @@ func Cpusync(mask uint64, fn, arg1, arg2 uintptr) {
 	if mask&(1<<me) != 0 {
 		IPIs.Send(me, me, ipiq.Msg{Fn: fn, Arg1: arg1, Arg2: arg2}) // to self: runs now
 	}
+	w := &syncSpin[me]
+	*w = spinWatch{}
 	for dst := 0; dst < amd64.MaxCPUs; dst++ {
 		for seq[dst] != 0 && !IPIs.Done(me, dst, seq[dst]) {
 			IPIs.Process(me)
+			w.check("cpusync", dst)
 			amd64.Pause()
 		}
 	}

@@ -7,58 +7,76 @@ import (
 	"sync/atomic"
 
 	"gofly/arch/amd64"
+	"gofly/fatal"
 	"gofly/lwkt/ipiq"
 )
 
 // mpLock serialises the kernel's shared state (the address map and page
-// allocator, descriptors, futex and wait queues, thread-table allocation)
-// across CPUs, as DragonFly's MP lock did before its subsystems got their
-// own tokens. Per-CPU state (run queues, the current thread) needs no lock:
-// only its owner touches it. Holder: the trap path of one CPU, from entry
-// to its IRETQ, interrupts off. IPI handlers never take it, and a CPU
-// spinning for it drains its IPI queues meanwhile, so a holder waiting on
-// another CPU (Cpusync, a full FIFO) always finishes.
+// allocator, descriptors, futex and wait queues, every thread's Wait,
+// WaitKey and, while it waits, Frame; thread-table allocation) across CPUs,
+// as DragonFly's MP lock did before its subsystems got their own tokens.
+// Per-CPU state (run queues, the current thread) needs no lock: only its
+// owner touches it. Holder: the trap path of one CPU, from entry to its
+// IRETQ, interrupts off; the word is the holder's CPU index + 1 (0: free).
+// IPI handlers never take it, and a CPU spinning for it drains its IPI
+// queues meanwhile, so a holder waiting on another CPU (Cpusync, a full
+// FIFO) always finishes.
 var mpLock atomic.Uint32
 
-// GetMPLock takes the MP lock. Interrupts must be off.
+// mpSpin times each CPU's wait for the MP lock (only that CPU uses its
+// entry, with interrupts off).
+var mpSpin [amd64.MaxCPUs]spinWatch
+
+// GetMPLock takes the MP lock. Interrupts must be off. It is not
+// recursive: taking it twice throws (after the stuck-spin limit).
 //
 //go:nosplit
 func GetMPLock() {
 	me := amd64.CPU()
-	for !mpLock.CompareAndSwap(0, 1) {
+	w := &mpSpin[me]
+	*w = spinWatch{}
+	for !mpLock.CompareAndSwap(0, uint32(me)+1) {
 		IPIs.Process(me)
+		w.check("the MP lock", int(mpLock.Load())-1)
 		amd64.Pause()
 	}
 }
 
-// RelMPLock releases the MP lock.
+// RelMPLock releases the MP lock, which this CPU holds.
 //
 //go:nosplit
-func RelMPLock() { mpLock.Store(0) }
+func RelMPLock() {
+	fatal.Assert(HoldsMPLock(), "lwkt: MP lock released by a CPU that does not hold it")
+	mpLock.Store(0)
+}
+
+// HoldsMPLock reports whether this CPU holds the MP lock: what the guards
+// of mm, pmap and vm assert.
+//
+//go:nosplit
+func HoldsMPLock() bool { return mpLock.Load() == uint32(amd64.CPU())+1 }
 
 // Message handlers of the scheduler (registered in ipi.go); the kernel's
 // own start at FirstFreeHandler.
 const (
-	idSchedule = ipiq.FirstHandler + iota
-	idWakeup
+	idRun = ipiq.FirstHandler + iota
 	idFlushTLB
 	idCheck
 	// FirstFreeHandler is the first IPI handler id left for other packages.
 	FirstFreeHandler
 )
 
-// remoteSchedule runs on a new thread's CPU and puts it on the run queue.
+// remoteRun runs on thread i's CPU and puts it on the run queue: a new
+// thread (Clone) or one whose wait another CPU ended (Wakeup). Either way
+// it is Blocked with no wait kind, and this message is the only one in
+// flight for it.
 //
 //go:nosplit
-func remoteSchedule(i, _ uintptr) { makeRunnable(mycpu(), int32(i)) }
-
-// remoteWakeup runs on a blocked thread's CPU: Wakeup sent it there.
-//
-//go:nosplit
-func remoteWakeup(i, ret uintptr) {
+func remoteRun(i, _ uintptr) {
 	t := &threads[i]
-	t.wakePending.Store(false)
-	wakeLocal(int32(i), uint64(ret))
+	fatal.Assert(t.state == Blocked && t.Wait == WaitNone && int(t.gd) == amd64.CPU(),
+		"lwkt: run message for a thread that is not blocked, still waiting or of another CPU")
+	makeRunnable(mycpu(), int32(i))
 }
 
 // flushTLB drops every non-global TLB entry of this CPU.

@@ -18,7 +18,7 @@ import (
 //
 // A port's queue is guarded by a sync.Mutex, not a token: appending to the
 // queue may allocate, allocation may block, and a token is given up
-// whenever its holder blocks (see Token.Lock). A thread that waits (for a
+// whenever its holder blocks (token_nosplit.go). A thread that waits (for a
 // message, or a synchronous reply) sleeps in the kernel's futex on a word
 // of the port or message; a waker on another CPU reaches it by IPI
 // message, as every cross-CPU wakeup does. Ports and messages must stay
@@ -52,17 +52,15 @@ type Port struct {
 	mu    sync.Mutex
 	queue []*Msg
 	gen   atomic.Uint32 // bumped on every put; the owner sleeps on it
-	owner atomic.Int32  // thread slot + 1; 0 before InitPort
+	owner atomic.Int32  // the owner's thread ID (gettid); 0 before InitPort
 }
 
 // InitPort makes p the calling goroutine's thread port. The goroutine
 // stays locked to its thread (LWKT ports belong to threads) until
-// ReleasePort.
+// ReleasePort, so the thread ID that names the owner stays its own.
 func (p *Port) InitPort() {
 	runtime.LockOSThread()
-	var self int32
-	Critical(func() { self = Current() })
-	p.owner.Store(self + 1)
+	p.owner.Store(int32(syscall.Gettid()))
 }
 
 // ReleasePort gives up ownership and unlocks the goroutine.
@@ -117,9 +115,9 @@ var ErrNotOwner = errors.New("lwkt: WaitMsg on a port this thread does not own")
 // WaitMsg returns the next message on p, sleeping while there is none
 // (lwkt_waitport). Only the owner may wait on a thread port.
 func (p *Port) WaitMsg() (*Msg, error) {
-	var self int32
-	Critical(func() { self = Current() })
-	if p.owner.Load() != self+1 {
+	// Only the owner, locked to its thread since InitPort, can find its
+	// own thread ID here; any other goroutine runs on another thread.
+	if p.owner.Load() != int32(syscall.Gettid()) {
 		return nil, ErrNotOwner
 	}
 	for {

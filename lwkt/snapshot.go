@@ -2,6 +2,7 @@ package lwkt
 
 import (
 	"fmt"
+	"unsafe"
 
 	"gofly/arch/amd64"
 )
@@ -29,56 +30,24 @@ type CPUInfo struct {
 }
 
 // Snapshot copies every live thread's state and every online CPU's
-// counters. Interrupts are off on this CPU while it copies; other CPUs'
-// counters are read as they run, so theirs may be a tick stale.
+// counters. The copy is made below the runtime (TrapCall: this CPU's
+// interrupts off, the MP lock held); other CPUs' counters are read as they
+// run, so theirs may be a tick stale.
 func Snapshot() ([]ThreadInfo, []CPUInfo) {
-	var buf [MaxThreads]ThreadInfo
-	var cbuf [amd64.MaxCPUs]CPUInfo
-	n, nc := 0, 0
-	Critical(func() {
-		now := amd64.Rdtsc()
-		for i := range threads {
-			t := &threads[i]
-			if t.state == Free {
-				continue
-			}
-			g := &gds[t.gd]
-			c := t.Cycles
-			if int32(i) == g.cur {
-				c += now - t.since
-			}
-			buf[n] = ThreadInfo{int32(i), t.ID, int(t.gd), t.state, t.Wait, t.pri, int32(i) == g.idle, int32(i) == g.cur, c, t.Switches}
-			n++
-		}
-		for i := range gds {
-			g := &gds[i]
-			if !g.online {
-				continue
-			}
-			ci := CPUInfo{i, true, g.Switches, g.IdleCycles}
-			if g.cur == g.idle {
-				ci.IdleCycles += now - threads[g.cur].since
-			}
-			cbuf[nc] = ci
-			nc++
-		}
-	})
-	return append([]ThreadInfo(nil), buf[:n]...), append([]CPUInfo(nil), cbuf[:nc]...)
+	var s snapshot
+	TrapCall(snapshotCopy, uintptr(unsafe.Pointer(&s)))
+	return append([]ThreadInfo(nil), s.threads[:s.n]...), append([]CPUInfo(nil), s.cpus[:s.nc]...)
 }
 
 // SelfTest checks the scheduler's invariants on the live thread table.
 // Each CPU checks its own scheduler, in an IPI handler, so that it sees its
 // run queue at rest (owner-cpu: no other CPU may read it mid-change).
 func SelfTest() error {
-	Critical(func() {
-		for c := range checkResult {
-			checkResult[c] = checkOutcome{}
-		}
-		Cpusync(^uint64(0), idCheck, 0, 0)
-	})
-	for c, r := range checkResult {
-		if gds[c].online && r.code != checkOK {
-			return fmt.Errorf("lwkt: cpu %d: %s: thread %d", c, checkMessages[r.code], r.id)
+	var r [amd64.MaxCPUs]checkOutcome
+	TrapCall(checkAll, uintptr(unsafe.Pointer(&r)))
+	for c := range r {
+		if gds[c].online && r[c].code != checkOK {
+			return fmt.Errorf("lwkt: cpu %d: %s: thread %d", c, checkMessages[r[c].code], r[c].id)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"gofly/arch/amd64"
+	"gofly/fatal"
 	"gofly/lwkt/ipiq"
 )
 
@@ -76,16 +77,14 @@ type Thread struct {
 	Switches uint64 // times switched in
 	since    uint64 // TSC when last switched in
 	ticks    int    // timer ticks in the current quantum
-	crit     uint32 // critical-section depth; written only by the thread itself
 
 	// Signal state, owned by the system-call layer.
 	SigMask    uint64
 	SigPending atomic.Uint64 // set by tgkill on any CPU, taken by the owner
 
-	wakePending atomic.Bool // a Wakeup is on its way to the owner CPU
-	AltSP       uint64
-	AltSize     uint64
-	AltFlags    uint32
+	AltSP    uint64
+	AltSize  uint64
+	AltFlags uint32
 }
 
 // Globaldata is one CPU's scheduler (DragonFly's globaldata).
@@ -99,7 +98,6 @@ type Globaldata struct {
 	TokenWaits   uint64 // times a runnable thread could not get its tokens back
 	resched      bool
 	nextDeadline int64  // earliest Deadline of a blocked thread; 0 = none
-	deferred     bool   // a tick or IPI arrived during a critical section
 	trapRSP      uint64 // RSP of the thread interrupted by the current trap
 	online       bool   // the CPU runs its scheduler
 }
@@ -246,7 +244,7 @@ func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 	if target == g.cpu {
 		makeRunnable(g, i)
 	} else {
-		post(target, ipiq.Msg{Fn: idSchedule, Arg1: uintptr(i)})
+		post(target, ipiq.Msg{Fn: idRun, Arg1: uintptr(i)})
 	}
 	return t.ID
 }
@@ -271,6 +269,8 @@ func Exit() {
 func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
 	g := mycpu()
 	t := &threads[g.cur]
+	fatal.Assert(kind != WaitNone && g.cur != g.idle && t.state == Running,
+		"lwkt: block: no wait kind, or the idle or a non-running thread blocks")
 	t.state = Blocked
 	t.Wait = kind
 	t.WaitKey = key
@@ -282,38 +282,30 @@ func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
 	g.resched = true
 }
 
-// Wakeup makes blocked thread i runnable with its system call returning
-// ret. A thread of another CPU is woken by an IPI message to that CPU,
-// never by touching its run queue (owner-cpu); until the message runs the
-// thread is marked wake-pending, so no second waker counts it. The caller
-// holds the MP lock.
+// Wakeup ends thread i's wait with its system call returning ret, and
+// reports whether it did: a thread that is not waiting, or whose wait
+// another waker already ended, is left alone (one-wake). The caller holds
+// the MP lock, under which the waiter is claimed: its wait kind is cleared
+// and its result set here, on whichever CPU wakes it, so no second waker
+// can find it. Only putting it on its run queue is left to its owner CPU
+// (owner-cpu): at once when that is this CPU, by IPI message otherwise.
 //
 //go:nosplit
-func Wakeup(i int32, ret uint64) {
+func Wakeup(i int32, ret uint64) bool {
 	t := &threads[i]
-	if t.state != Blocked || t.Wait == WaitNone || t.wakePending.Load() {
-		return
+	if t.Wait == WaitNone {
+		return false
 	}
-	if int(t.gd) != amd64.CPU() {
-		t.wakePending.Store(true)
-		post(int(t.gd), ipiq.Msg{Fn: idWakeup, Arg1: uintptr(i), Arg2: uintptr(ret)})
-		return
-	}
-	wakeLocal(i, ret)
-}
-
-// wakeLocal makes this CPU's blocked thread i runnable.
-//
-//go:nosplit
-func wakeLocal(i int32, ret uint64) {
-	t := &threads[i]
-	if t.state != Blocked || t.Wait == WaitNone {
-		return
-	}
+	fatal.Assert(t.state == Blocked, "lwkt: wakeup: a waiting thread is not blocked")
 	t.Wait = WaitNone
 	t.Deadline = 0
 	t.Frame.RAX = ret
-	makeRunnable(&gds[t.gd], i)
+	if int(t.gd) != amd64.CPU() {
+		post(int(t.gd), ipiq.Msg{Fn: idRun, Arg1: uintptr(i)})
+	} else {
+		makeRunnable(&gds[t.gd], i)
+	}
+	return true
 }
 
 // Yield puts the current thread behind its equal-priority peers.
@@ -326,13 +318,14 @@ func Yield() {
 }
 
 // FindBlocked returns the slot of the next thread after slot from (-1 to
-// start) blocked with kind and key, or -1.
+// start) waiting with kind and key, or -1. The caller holds the MP lock,
+// which guards every thread's Wait and WaitKey.
 //
 //go:nosplit
 func FindBlocked(from int32, kind WaitKind, key uintptr) int32 {
 	for i := from + 1; i < MaxThreads; i++ {
 		t := &threads[i]
-		if t.state == Blocked && t.Wait == kind && t.WaitKey == key && !t.wakePending.Load() {
+		if t.Wait == kind && t.WaitKey == key {
 			return i
 		}
 	}
@@ -417,7 +410,7 @@ func Tick(now int64) {
 		g.nextDeadline = 0
 		for i := range threads {
 			t := &threads[i]
-			if t.state != Blocked || t.Deadline == 0 || int(t.gd) != g.cpu || t.wakePending.Load() {
+			if t.Wait == WaitNone || t.Deadline == 0 || int(t.gd) != g.cpu {
 				continue // owner-cpu: only this CPU's threads
 			}
 			if now >= t.Deadline {
@@ -445,9 +438,6 @@ func Schedule(f *amd64.Frame, fpu *uintptr) {
 	g := mycpu()
 	if !g.resched {
 		return
-	}
-	if ct := &threads[g.cur]; ct.crit > 0 && ct.state == Running {
-		return // a critical section holds off preemption; resched stays set
 	}
 	g.resched = false
 	if IPIs.Pending(g.cpu) { // passive messages run at a thread switch too
@@ -525,13 +515,13 @@ func copyFPU(dst, src uintptr) {
 }
 
 // FindAnyBlocked returns the slot of the next thread after slot from (-1
-// to start) blocked with kind, whatever its key, or -1.
+// to start) waiting with kind, whatever its key, or -1. The caller holds
+// the MP lock.
 //
 //go:nosplit
 func FindAnyBlocked(from int32, kind WaitKind) int32 {
 	for i := from + 1; i < MaxThreads; i++ {
-		t := &threads[i]
-		if t.state == Blocked && t.Wait == kind && !t.wakePending.Load() {
+		if threads[i].Wait == kind {
 			return i
 		}
 	}

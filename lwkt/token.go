@@ -2,15 +2,18 @@ package lwkt
 
 // This file runs above the Go runtime: naming tokens, printing them, and
 // TokenSelfTest. The token logic itself is in token_nosplit.go.
+//
+// Go code cannot own a token. A token belongs to the LWKT thread that
+// holds it, and a goroutine can be moved to another thread (another CPU)
+// at any call with a stack-check prologue, runtime.LockOSThread or not
+// (a stop-the-world parks the thread; two-worlds.md, "Go code cannot hold
+// a CPU"). Tokens are taken and released by below-runtime code: the trap
+// path, IPI handlers and TrapCall bodies, within one nosplit call.
 
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"sync/atomic"
-	"syscall"
-
-	"gofly/arch/amd64"
 )
 
 // Init names t (lwkt_token_init) and makes it free. Call it before any
@@ -251,61 +254,4 @@ func tokenSelfTest(a, b int32, t0, t1, t2 *Token) error {
 		}
 	}
 	return nil
-}
-
-// Lock acquires t exclusively for the calling goroutine, which stays
-// locked to its thread until Unlock: tokens belong to threads. While the
-// token is taken elsewhere the thread yields its CPU and tries again. As
-// with every token, the thread gives t up whenever it blocks or is
-// switched out and gets it back before it runs again, so code must re-check
-// what t protects after anything that can block. In Go that includes any
-// allocation (the allocator may wait on its own locks): a token does not
-// protect a Go data structure that is grown or rebuilt under it; use a
-// sync.Mutex there.
-func (t *Token) Lock() {
-	runtime.LockOSThread()
-	for {
-		var ok bool
-		var msg string
-		Critical(func() { ok, msg = TryToken(Current(), t) })
-		if msg != "" {
-			panic(msg)
-		}
-		if ok {
-			return
-		}
-		syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
-	}
-}
-
-// Unlock releases t, which must be the calling thread's most recently
-// acquired token, and unlocks the goroutine from its thread.
-func (t *Token) Unlock() {
-	var msg string
-	Critical(func() { msg = RelToken(Current(), t) })
-	if msg != "" {
-		panic(msg)
-	}
-	runtime.UnlockOSThread()
-}
-
-// HeldBy reports whether the calling thread holds t.
-func (t *Token) HeldBy() bool {
-	var held bool
-	Critical(func() { held = Holding(Current(), t) })
-	return held
-}
-
-// Critical runs fn with interrupts off on this CPU: the thread cannot be
-// switched out (so its CPU cannot change, and what fn reads of this CPU's
-// tables cannot move under it). fn must not block.
-func Critical(fn func()) {
-	fl := amd64.Rflags()
-	amd64.Cli()
-	defer func() {
-		if fl&amd64.FlagIF != 0 {
-			amd64.Sti()
-		}
-	}()
-	fn()
 }

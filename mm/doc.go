@@ -3,13 +3,17 @@
 // own bitmap occupy. Every other frame is handed out one 4 KiB page at a
 // time by Alloc and taken back by Free.
 //
-// Invariants:
-//   - bitmap-truth: a frame is free exactly when its bit is set; FreePages
-//     equals the number of set bits (checked by SelfTest).
+// Invariants (a broken one ends in fatal.Throw, never in an error):
+//   - bitmap-truth: a frame is free exactly when its bit is set; the free
+//     count equals the number of set bits (checked by SelfTest; Alloc
+//     throws when the count promises a frame no bit shows).
+//   - one-owner: a frame Alloc returned is its caller's alone until it is
+//     freed; the guard below keeps two CPUs from taking the same bit.
 //   - zeroed: Alloc returns a page full of zeros (page tables and
 //     demand-zero user pages rely on it).
-//   - no-double-free: freeing a free frame is a kernel bug; Free reports
-//     it and the caller stops the machine.
+//   - no-double-free: freeing a free frame, or one Init never managed, is a
+//     kernel bug (frames come back from page tables, never from a system
+//     call's argument): Free throws.
 //
 // The allocator runs below the Go runtime (it feeds the runtime's mmap from
 // the page-fault handler), so it is nosplit, never allocates, and keeps its
@@ -17,6 +21,14 @@
 // enough. Physical memory is reached through the kernel's direct map
 // (virtual == physical).
 //
-// Concurrency: callers hold interrupts off (the trap path always does);
-// there is a single CPU until SMP brings a per-CPU page cache.
+// Concurrency: Phys is shared by every CPU and guarded by the MP lock
+// (lwkt/mp_nosplit.go). The trap path holds it from entry to IRETQ, so
+// page faults and system calls call Alloc and Free with it held. Alloc,
+// Free and SelfTest assert it through Held, which the kernel sets before a
+// second CPU starts (nil, as on the host, checks nothing). Init runs on one
+// CPU before any other starts; FreePages and TotalPages may be read
+// without the lock, for statistics. Go code that takes the lock must hold
+// it only across nosplit code such as SelfTest: splittable code could
+// fault or make a system call, whose trap would wait for the lock its own
+// CPU holds.
 package mm

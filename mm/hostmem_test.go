@@ -3,6 +3,7 @@ package mm
 // Host memory stands in for RAM: see package hostram.
 
 import (
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -28,4 +29,20 @@ func pageIsZero(pa uint64) bool {
 		}
 	}
 	return true
+}
+
+// throws runs f and returns the message of the throw it made (on the host
+// fatal.Throw panics with "fatal: "+msg), or "" when f returned.
+func throws(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, ok := r.(string)
+			if !ok || !strings.HasPrefix(s, "fatal: ") {
+				panic(r)
+			}
+			msg = strings.TrimPrefix(s, "fatal: ")
+		}
+	}()
+	f()
+	return ""
 }

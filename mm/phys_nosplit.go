@@ -3,10 +3,24 @@ package mm
 // The allocator's code runs in trap context and before the runtime starts:
 // every function is nosplit and allocation-free.
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"gofly/fatal"
+)
 
 // PageSize is the size of a page frame.
 const PageSize = 4096
+
+// Held reports whether the caller holds the allocator's guard, the MP
+// lock. The kernel sets it to a nosplit function once boot's single-CPU
+// setup is done, before another CPU starts; nil (the host) skips the check.
+var Held func() bool
+
+// guard throws msg unless the caller holds the guard.
+//
+//go:nosplit
+func guard(msg string) { fatal.Assert(Held == nil || Held(), msg) }
 
 // Range is a span of physical addresses [Base, Base+Len).
 type Range struct {
@@ -20,15 +34,18 @@ func (r Range) End() uint64 { return r.Base + r.Len }
 
 // Allocator is a bitmap page-frame allocator over [0, Limit).
 type Allocator struct {
+	// Guarded by the MP lock (Held), together with the bitmap words they
+	// summarise: Alloc and Free change both.
+	hint uint64 // word where the next search starts
+	free uint64 // number of free frames
+
+	// Written by Init on one CPU before any other starts; read-only after.
 	bitmap    uintptr // address of the bitmap words (direct-mapped)
 	words     uint64  // number of 64-bit words in the bitmap
 	limit     uint64  // first physical address not covered
-	hint      uint64  // word where the next search starts
-	free      uint64  // number of free frames
 	total     uint64  // number of usable frames at Init
 	bitmapLen uint64  // bytes used by the bitmap
 	bitmapPA  uint64
-
 	// The ranges Init was given, kept so that Free can refuse a frame it
 	// never managed.
 	avail, reserved   [MaxRanges]Range
@@ -48,7 +65,8 @@ func (a *Allocator) word(i uint64) *uint64 {
 
 // Init builds the allocator from the usable ranges avail, minus every range
 // in reserved. It returns false when there are more than MaxRanges of
-// either or no usable range can hold the bitmap.
+// either or no usable range can hold the bitmap. It runs before any other
+// CPU starts, so it takes no guard.
 //
 //go:nosplit
 func (a *Allocator) Init(avail []Range, reserved []Range) bool {
@@ -155,14 +173,24 @@ func overlapping(rs []Range, base, n uint64) int {
 }
 
 // Alloc returns the physical address of a zeroed free page, or 0 when
-// memory is exhausted.
+// memory is exhausted. The caller holds the guard.
 //
 //go:nosplit
 func (a *Allocator) Alloc() uint64 {
-	pa := a.allocFrame()
-	if pa != 0 {
-		zeroPage(uintptr(pa))
+	// Alloc is at the bottom of the deepest nosplit chain (a page table
+	// for a fault while a signal frame is written): its checks are
+	// inline, not in a callee, to fit the linker's stack bound.
+	if Held != nil && !Held() {
+		fatal.Throw("mm: Alloc without the allocator's lock")
 	}
+	pa := a.allocFrame()
+	if pa == 0 {
+		// No free bit with a free count above zero: two owners may
+		// hold a frame already.
+		fatal.Assert(a.free == 0, "mm: bitmap-truth: free count above zero but no free bit")
+		return 0
+	}
+	zeroPage(uintptr(pa))
 	return pa
 }
 
@@ -183,29 +211,28 @@ func (a *Allocator) allocFrame() uint64 {
 		a.hint = i
 		return (i*64 + bit) * PageSize
 	}
-	return 0 // unreachable while bitmap-truth holds; SelfTest checks it
+	return 0
 }
 
-// Free returns the page at pa to the allocator. It returns a constant
-// message naming the broken invariant, or "" on success; the caller stops
-// the machine on a non-empty one (no-double-free).
+// Free returns the page at pa to the allocator. The caller holds the
+// guard. Freeing a frame that is free already (no-double-free) or that
+// Init never managed is a kernel bug, so Free throws: only page tables
+// hand frames back, never a system call's argument.
 //
 //go:nosplit
-func (a *Allocator) Free(pa uint64) string {
+func (a *Allocator) Free(pa uint64) {
+	guard("mm: Free without the allocator's lock")
+	fatal.Assert(pa%PageSize == 0 && pa < a.limit && a.managed(pa),
+		"mm: Free of a frame the allocator does not manage")
 	f := pa / PageSize
-	if pa%PageSize != 0 || pa >= a.limit || !a.managed(pa) {
-		return "mm: Free of a frame the allocator does not manage"
-	}
 	w := a.word(f / 64)
-	if *w&(1<<(f%64)) != 0 {
-		return "mm: no-double-free: page frame freed twice"
-	}
+	fatal.Assert(*w&(1<<(f%64)) == 0, "mm: no-double-free: page frame freed twice")
 	*w |= 1 << (f % 64)
 	a.free++
-	return ""
 }
 
-// FreePages returns the number of free frames.
+// FreePages returns the number of free frames. Read without the guard
+// (statistics), it may be stale.
 //
 //go:nosplit
 func (a *Allocator) FreePages() uint64 { return a.free }
@@ -231,6 +258,26 @@ func (a *Allocator) IsFree(pa uint64) bool {
 	return *a.word(f / 64)&(1<<(f%64)) != 0
 }
 
+// SelfTest checks bitmap-truth and zeroed on the live allocator, with one
+// Alloc/Free round trip; a broken invariant throws. It returns an error
+// only when no frame is free to test with. The caller holds the guard: the
+// test is nosplit and allocation-free so that it can run under the MP
+// lock.
+//
+//go:nosplit
+func (a *Allocator) SelfTest() error {
+	guard("mm: SelfTest without the allocator's lock")
+	fatal.Assert(a.countFree() == a.free, "mm: bitmap-truth: free count differs from the bits set")
+	pa := a.Alloc()
+	if pa == 0 {
+		return errNoFrame
+	}
+	fatal.Assert(!a.IsFree(pa), "mm: bitmap-truth: an allocated frame is marked free")
+	fatal.Assert(isZero(pa), "mm: zeroed: Alloc returned a page that is not zero")
+	a.Free(pa)
+	return nil
+}
+
 // countFree counts set bits, for SelfTest.
 //
 //go:nosplit
@@ -248,4 +295,14 @@ func zeroPage(p uintptr) {
 	for i := range pg {
 		pg[i] = 0
 	}
+}
+
+//go:nosplit
+func isZero(pa uint64) bool {
+	for _, w := range (*[PageSize / 8]uint64)(Ptr(pa)) {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
 }

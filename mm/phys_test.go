@@ -3,6 +3,8 @@ package mm
 import (
 	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"gofly/internal/hostram"
@@ -216,23 +218,10 @@ func TestAllocUntilExhaustedThenFree(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	r.Shuffle(len(got), func(i, j int) { got[i], got[j] = got[j], got[i] })
 	for i, pa := range got {
-		if msg := a.Free(pa); msg != "" {
-			t.Fatalf("Free(%#x) = %q", pa, msg)
-		}
+		a.Free(pa)
 		if !a.IsFree(pa) || a.FreePages() != uint64(i+1) {
 			t.Fatalf("after Free(%#x): IsFree %v, FreePages %d; want true, %d", pa, a.IsFree(pa), a.FreePages(), i+1)
 		}
-	}
-	checkCounts(t, &a)
-
-	// Double frees are reported and change nothing.
-	for _, pa := range got[:64] {
-		if msg := a.Free(pa); !strings.Contains(msg, "no-double-free") {
-			t.Fatalf("second Free(%#x) = %q; want the no-double-free message", pa, msg)
-		}
-	}
-	if a.FreePages() != total {
-		t.Fatalf("FreePages %d after double frees; want %d", a.FreePages(), total)
 	}
 	checkCounts(t, &a)
 	if err := a.SelfTest(); err != nil {
@@ -270,43 +259,12 @@ func TestAllocWrapsAroundHint(t *testing.T) {
 		t.Fatalf("allocated %d frames; want 200", len(pages))
 	}
 	for _, i := range []int{0, 63, 64, 199, 100} {
-		if msg := a.Free(pages[i]); msg != "" {
-			t.Fatal(msg)
-		}
+		a.Free(pages[i])
 		if pa := a.Alloc(); pa != pages[i] {
 			t.Fatalf("Alloc after freeing only %#x = %#x", pages[i], pa)
 		}
 	}
 	checkCounts(t, &a)
-}
-
-func TestFreeRejectsBadAddresses(t *testing.T) {
-	var a Allocator
-	initLayout(t, &a)
-	pa := a.Alloc()
-	before := a.FreePages()
-	base, n := hostRAM(t)
-	limit := base + n - 0x800
-	for _, bad := range []uint64{
-		pa + 1, pa + PageSize/2, pa + PageSize - 8, // misaligned
-		limit&^(PageSize-1) + PageSize, 1 << 40, ^uint64(0) &^ (PageSize - 1), // past the limit
-		^uint64(0),
-	} {
-		msg := a.Free(bad)
-		if msg == "" || !strings.HasPrefix(msg, "mm: ") {
-			t.Errorf("Free(%#x) = %q; want an mm: message", bad, msg)
-		}
-	}
-	if a.FreePages() != before || a.IsFree(pa) {
-		t.Fatalf("bad Frees changed the allocator: FreePages %d (was %d), IsFree(%#x) %v", a.FreePages(), before, pa, a.IsFree(pa))
-	}
-	checkCounts(t, &a)
-	if msg := a.Free(pa); msg != "" {
-		t.Fatalf("Free(%#x) = %q", pa, msg)
-	}
-	if msg := a.Free(pa); msg == "" {
-		t.Fatalf("double Free(%#x) accepted", pa)
-	}
 }
 
 func TestInitFailsWithoutRoomForBitmap(t *testing.T) {
@@ -348,7 +306,8 @@ func TestInitReusesRangeAfterReservedHoles(t *testing.T) {
 	checkCounts(t, &a)
 }
 
-func TestSelfTestDetectsBrokenBitmap(t *testing.T) {
+// A broken bitmap is a broken invariant: SelfTest throws.
+func TestSelfTestThrowsOnBrokenBitmap(t *testing.T) {
 	var a Allocator
 	initLayout(t, &a)
 	if err := a.SelfTest(); err != nil {
@@ -357,9 +316,8 @@ func TestSelfTestDetectsBrokenBitmap(t *testing.T) {
 	pa := a.Alloc()
 	f := pa / PageSize
 	*a.word(f / 64) |= 1 << (f % 64) // mark it free behind the count's back
-	err := a.SelfTest()
-	if err == nil || !strings.Contains(err.Error(), "bitmap-truth") {
-		t.Fatalf("SelfTest with a stray bit = %v; want a bitmap-truth error", err)
+	if msg := throws(func() { a.SelfTest() }); !strings.HasPrefix(msg, "mm: bitmap-truth") {
+		t.Fatalf("SelfTest with a stray bit threw %q; want a bitmap-truth throw", msg)
 	}
 	*a.word(f / 64) &^= 1 << (f % 64)
 	if err := a.SelfTest(); err != nil {
@@ -389,14 +347,16 @@ func TestNoGoAllocations(t *testing.T) {
 	avail, reserved, _ := initLayout(t, &a)
 	for name, f := range map[string]func(){
 		"Alloc+Free": func() {
-			if pa := a.Alloc(); pa == 0 || a.Free(pa) != "" {
-				panic("Alloc/Free failed")
+			pa := a.Alloc()
+			if pa == 0 {
+				panic("Alloc failed")
 			}
+			a.Free(pa)
 		},
-		"Free(bad)": func() { _ = a.Free(1) },
-		"IsFree":    func() { _ = a.IsFree(a.Bitmap().End()) },
-		"counts":    func() { _ = a.FreePages() + a.TotalPages() + a.countFree() },
-		"Ptr":       func() { _ = Ptr(a.Bitmap().Base) },
+		"IsFree":   func() { _ = a.IsFree(a.Bitmap().End()) },
+		"counts":   func() { _ = a.FreePages() + a.TotalPages() + a.countFree() },
+		"Ptr":      func() { _ = Ptr(a.Bitmap().Base) },
+		"SelfTest": func() { _ = a.SelfTest() },
 	} {
 		if n := testing.AllocsPerRun(200, f); n != 0 {
 			t.Errorf("%s: %v allocations per run; want 0", name, n)
@@ -409,29 +369,6 @@ func TestNoGoAllocations(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("Init: %v allocations per run; want 0", n)
 	}
-}
-
-// Free must refuse frames Init never managed. Page 0 matters most: Alloc
-// uses 0 as its out-of-memory value. A bitmap frame handed out again would
-// let a later Alloc zero part of the allocator's own bitmap.
-func TestFreeRefusesUnmanagedFrames(t *testing.T) {
-	t.Run("page0", func(t *testing.T) {
-		var a Allocator
-		initLayout(t, &a)
-		before := a.FreePages()
-		if msg := a.Free(0); msg == "" {
-			t.Errorf("Free(0) = \"\" (FreePages %d -> %d); want a message: page 0 is never managed and 0 is Alloc's failure value",
-				before, a.FreePages())
-		}
-	})
-	t.Run("bitmap", func(t *testing.T) {
-		var a Allocator
-		initLayout(t, &a)
-		bm := a.Bitmap()
-		if msg := a.Free(bm.Base); msg == "" {
-			t.Errorf("Free(bitmap frame %#x) = \"\"; want a message: a later Alloc would zero the bitmap", bm.Base)
-		}
-	})
 }
 
 // When the first available range starts at physical 0 and nothing
@@ -462,5 +399,163 @@ func TestInitBitmapWhenFirstRangeStartsAtZero(t *testing.T) {
 	}
 	if got := a.Bitmap().Base; got != want {
 		t.Errorf("Init(%#x, nil): Bitmap().Base = %#x; want %#x (the first usable stretch, page 0 excluded)", avail, got, want)
+	}
+}
+
+// Freeing a free frame is a kernel bug: it throws, and the allocator is
+// unchanged.
+func TestDoubleFreeThrows(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	pa := a.Alloc()
+	a.Free(pa)
+	free := a.FreePages()
+	if msg := throws(func() { a.Free(pa) }); !strings.HasPrefix(msg, "mm: no-double-free") {
+		t.Fatalf("second Free(%#x) threw %q; want the no-double-free throw", pa, msg)
+	}
+	if a.FreePages() != free || !a.IsFree(pa) {
+		t.Fatalf("a refused double free changed the allocator: FreePages %d (was %d)", a.FreePages(), free)
+	}
+	checkCounts(t, &a)
+}
+
+// Freeing a frame the allocator never managed throws: page 0 (Alloc's
+// failure value), a bitmap frame (a later Alloc would zero the bitmap), a
+// reserved frame, a frame in a hole between ranges, one past the limit,
+// and misaligned addresses.
+func TestFreeUnmanagedThrows(t *testing.T) {
+	var a Allocator
+	_, reserved, _ := initLayout(t, &a)
+	pa := a.Alloc()
+	before := a.FreePages()
+	base, n := hostRAM(t)
+	limit := base + n - 0x800
+	o := base + a.Bitmap().Len
+	for _, bad := range []uint64{
+		0, a.Bitmap().Base, reserved[1].Base &^ (PageSize - 1),
+		o + 7<<20 + 4*PageSize, // in the hole between the third and fourth ranges
+		limit&^(PageSize-1) + PageSize, 1 << 40, ^uint64(0) &^ (PageSize - 1), ^uint64(0),
+		pa + 1, pa + PageSize/2, pa + PageSize - 8,
+	} {
+		if msg := throws(func() { a.Free(bad) }); msg != "mm: Free of a frame the allocator does not manage" {
+			t.Errorf("Free(%#x) threw %q; want the unmanaged-frame throw", bad, msg)
+		}
+	}
+	if a.FreePages() != before || a.IsFree(pa) {
+		t.Fatalf("bad Frees changed the allocator: FreePages %d (was %d), IsFree(%#x) %v", a.FreePages(), before, pa, a.IsFree(pa))
+	}
+	checkCounts(t, &a)
+}
+
+// A free count with no set bit behind it breaks bitmap-truth: Alloc
+// throws instead of reporting memory exhausted.
+func TestAllocThrowsWhenCountLies(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	for a.Alloc() != 0 {
+	}
+	a.free = 1
+	if msg := throws(func() { a.Alloc() }); !strings.HasPrefix(msg, "mm: bitmap-truth") {
+		t.Fatalf("Alloc with a free count of 1 and no free bit threw %q; want a bitmap-truth throw", msg)
+	}
+}
+
+// Without the guard held, every operation that changes the allocator
+// throws before it changes anything.
+func TestGuardNotHeldThrows(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	pa := a.Alloc()
+	free := a.FreePages()
+	held := false
+	Held = func() bool { return held }
+	defer func() { Held = nil }()
+	for _, op := range []struct {
+		name string
+		f    func()
+	}{
+		{"Alloc", func() { a.Alloc() }},
+		{"Free", func() { a.Free(pa) }},
+		{"SelfTest", func() { a.SelfTest() }},
+	} {
+		if msg, want := throws(op.f), "mm: "+op.name+" without the allocator's lock"; msg != want {
+			t.Errorf("%s without the guard threw %q; want %q", op.name, msg, want)
+		}
+	}
+	if a.FreePages() != free || a.IsFree(pa) {
+		t.Fatalf("refused calls changed the allocator: FreePages %d (was %d)", a.FreePages(), free)
+	}
+	held = true
+	a.Free(pa)
+	if err := a.SelfTest(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The kernel ran SelfTest without the MP lock while other CPUs allocated,
+// so one frame could go to two owners. Serialised by one lock (a
+// sync.Mutex stands in for the MP lock; Held reports it taken), SelfTest
+// and Alloc/Free from several goroutines hand each frame to one owner at a
+// time and leave the bitmap and the free count in agreement.
+func TestSelfTestConcurrentWithAllocFree(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	var mu sync.Mutex
+	var held atomic.Bool
+	lock := func() { mu.Lock(); held.Store(true) }
+	unlock := func() { held.Store(false); mu.Unlock() }
+	Held = held.Load
+	defer func() { Held = nil }()
+
+	owner := map[uint64]int{} // frame -> goroutine, under mu
+	var wg sync.WaitGroup
+	for g := 1; g <= 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			var mine []uint64
+			for i := 0; i < 3000; i++ {
+				lock()
+				if len(mine) < 128 && r.IntN(3) != 0 {
+					pa := a.Alloc()
+					if o, taken := owner[pa]; taken {
+						t.Errorf("frame %#x handed to goroutine %d while goroutine %d holds it", pa, g, o)
+					}
+					owner[pa] = g
+					mine = append(mine, pa)
+				} else if len(mine) > 0 {
+					pa := mine[len(mine)-1]
+					mine = mine[:len(mine)-1]
+					delete(owner, pa)
+					a.Free(pa)
+				}
+				unlock()
+			}
+			lock()
+			for _, pa := range mine {
+				delete(owner, pa)
+				a.Free(pa)
+			}
+			unlock()
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 300; i++ {
+			lock()
+			err := a.SelfTest()
+			unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	checkCounts(t, &a)
+	if a.FreePages() != a.TotalPages() {
+		t.Fatalf("FreePages %d after every frame came back; want %d", a.FreePages(), a.TotalPages())
 	}
 }

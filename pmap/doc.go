@@ -7,19 +7,34 @@
 // adopts the tables the boot stub built (identity map of 0–4 GiB in 2 MiB pages, page 0
 // absent) and extends the direct map over any RAM above 4 GiB.
 //
-// Invariants:
+// Invariants (a broken one ends in fatal.Throw):
 //   - table-frames: every page-table page is a frame from mm.Phys, reached
 //     through the direct map; a non-leaf entry is present with W set, so
-//     permissions are decided by the leaf alone.
+//     permissions are decided by the leaf alone (Enter, Remove and Protect
+//     throw on one without W).
+//   - resident: Resident counts the 4 KiB leaves Enter made; Remove throws
+//     on a present leaf the count does not cover.
 //   - page0: virtual page 0 is never mapped (nil dereferences must fault).
-//   - tlb: an entry that was present is flushed (INVLPG) when it is removed
-//     or its permissions are lowered.
+//   - tlb: an entry that was present is flushed (INVLPG) from this CPU's
+//     TLB when it is removed or its permissions are lowered. Other CPUs are
+//     flushed by a shootdown that the system-call layer requests and the
+//     trap path completes before it releases the MP lock; until then no
+//     frame Remove freed can be handed out again (Alloc needs the lock),
+//     and Alloc zeroes it, so a stale write through another CPU's TLB
+//     reaches no new owner.
 //
 // Page-table pages are not freed when they empty; as in the NetBSD design
 // mail (seeds/004), tearing down tables is deferred to the destruction of
 // the whole address space, which the kernel's own pmap never undergoes.
 //
 // Runs below the Go runtime (from the page-fault handler): nosplit, no
-// allocation. Callers hold interrupts off; one CPU until SMP, when TLB
-// shootdowns will travel as cpusync IPIs.
+// allocation.
+//
+// Concurrency: a Pmap is shared by every CPU running in its address space
+// and guarded by the MP lock (lwkt/mp_nosplit.go), which the trap path
+// holds. Enter, EnterLarge, Remove, Protect and SelfTest assert it through
+// Held, which the kernel sets before a second CPU starts (nil, as on the
+// host, checks nothing). Init runs before the Pmap is shared. Extract and
+// Flags only read; Resident and Tables may be read without the lock, for
+// statistics.
 package pmap

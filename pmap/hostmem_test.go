@@ -3,6 +3,7 @@ package pmap
 // Host memory stands in for RAM: see package hostram.
 
 import (
+	"strings"
 	"testing"
 
 	"gofly/internal/hostram"
@@ -38,4 +39,20 @@ func frame(t testing.TB) uint64 {
 		t.Fatal("mm.Phys exhausted")
 	}
 	return pa
+}
+
+// throws runs f and returns the message of the throw it made (on the host
+// fatal.Throw panics with "fatal: "+msg), or "" when f returned.
+func throws(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, ok := r.(string)
+			if !ok || !strings.HasPrefix(s, "fatal: ") {
+				panic(r)
+			}
+			msg = strings.TrimPrefix(s, "fatal: ")
+		}
+	}()
+	f()
+	return ""
 }

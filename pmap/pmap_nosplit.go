@@ -5,6 +5,7 @@ package pmap
 
 import (
 	"gofly/arch/amd64"
+	"gofly/fatal"
 	"gofly/mm"
 )
 
@@ -30,17 +31,33 @@ const (
 
 // Pmap is one address space's page tables.
 type Pmap struct {
-	root     uint64 // physical address of the PML4
+	// Guarded by the MP lock (Held), together with the page-table pages
+	// below root: Enter, EnterLarge, Remove and Protect change them.
 	resident uint64 // 4 KiB leaf pages entered and not yet removed
 	tables   uint64 // page-table pages allocated
-	invlpg   bool   // flush TLB entries (false only in host tests)
+
+	// Written by Init before the Pmap is shared; read-only after.
+	root   uint64 // physical address of the PML4
+	invlpg bool   // flush TLB entries (false only in host tests)
 }
 
 // NXEnabled records whether EFER.NXE is on; NoExec is only legal then.
+// Written at boot before another CPU starts; read-only after.
 var NXEnabled bool
 
+// Held reports whether the caller holds the guard of every Pmap, the MP
+// lock. The kernel sets it to a nosplit function once boot's single-CPU
+// setup is done, before another CPU starts; nil (the host) skips the check.
+var Held func() bool
+
+// guard throws msg unless the caller holds the guard.
+//
+//go:nosplit
+func guard(msg string) { fatal.Assert(Held == nil || Held(), msg) }
+
 // Init makes p use the PML4 at root. flush says whether changes must be
-// flushed from this CPU's TLB (p is the live address space).
+// flushed from this CPU's TLB (p is the live address space). It runs
+// before p is shared, so it takes no guard.
 //
 //go:nosplit
 func (p *Pmap) Init(root uint64, flush bool) {
@@ -53,7 +70,8 @@ func (p *Pmap) Init(root uint64, flush bool) {
 //go:nosplit
 func (p *Pmap) Root() uint64 { return p.root }
 
-// Resident returns the number of 4 KiB pages mapped by Enter.
+// Resident returns the number of 4 KiB pages mapped by Enter. Read
+// without the guard (statistics), it and Tables may be stale.
 //
 //go:nosplit
 func (p *Pmap) Resident() uint64 { return p.resident }
@@ -73,44 +91,65 @@ func index(va uintptr, level uint) uintptr {
 	return (va >> (12 + 9*level)) & 511
 }
 
-// walk returns the entry for va at level (0 = PT, 1 = PD), creating the
-// tables above it when create is set. It returns nil if a table is missing
-// (and create is clear or memory is exhausted) or a large page is in the
-// way.
+// noW is the table-frames throw: a table entry without W would make every
+// page below it read-only whatever its leaf says, and a write fault there
+// would repeat forever.
+const noW = "pmap: table-frames: a page-table entry without W"
+
+// walk returns the entry for va at level (0 = PT, 1 = PD) and true. When
+// a table above that level is absent it returns the entry that would
+// point to it, and false; when a large page is in the way, nil and false.
 //
 //go:nosplit
-func (p *Pmap) walk(va uintptr, level uint, create bool) *uint64 {
+func (p *Pmap) walk(va uintptr, level uint) (*uint64, bool) {
 	table := p.root
 	for l := uint(3); l > level; l-- {
 		e := entry(table, index(va, l))
 		if *e&Present == 0 {
-			if !create {
-				return nil
-			}
-			pa := mm.Phys.Alloc()
-			if pa == 0 {
-				return nil
-			}
-			p.tables++
-			*e = pa | Present | Writable
-		} else if *e&Large != 0 {
-			return nil
+			return e, false
 		}
+		if *e&Large != 0 {
+			return nil, false
+		}
+		fatal.Assert(*e&Writable != 0, noW)
 		table = *e & addrMask
 	}
-	return entry(table, index(va, level))
+	return entry(table, index(va, level)), true
+}
+
+// addTable points the absent table entry e at a new page table in frame
+// pa, from mm.Phys; it returns false when pa is 0 (memory exhausted).
+//
+//go:nosplit
+func (p *Pmap) addTable(e *uint64, pa uint64) bool {
+	if pa == 0 {
+		return false
+	}
+	p.tables++
+	*e = pa | Present | Writable
+	return true
 }
 
 // Enter maps the 4 KiB page at va to frame pa with flags (Present is
 // implied). It returns false when a page table could not be allocated, va is
-// page 0, or a large page covers va.
+// page 0, or a large page covers va. The caller holds the guard.
 //
 //go:nosplit
 func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
+	guard("pmap: Enter without the pmap's lock")
 	if va < pageSize {
 		return false
 	}
-	e := p.walk(va, 0, true)
+	// Page tables are allocated from this frame, not from walk's: a
+	// fault while a signal frame is written is the deepest nosplit chain,
+	// and the linker's bound leaves no room for another frame.
+	e, ok := p.walk(va, 0)
+	for !ok && e != nil {
+		if !p.addTable(e, mm.Phys.Alloc()) {
+			return false
+		}
+		e, ok = p.walk(va, 0)
+	}
 	if e == nil {
 		return false
 	}
@@ -126,14 +165,21 @@ func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
 
 // EnterLarge maps the 2 MiB page at va (2 MiB aligned) to pa, for the
 // direct map. It refuses the first 2 MiB (page0) and a range already
-// mapped by a page table.
+// mapped by a page table. The caller holds the guard.
 //
 //go:nosplit
 func (p *Pmap) EnterLarge(va uintptr, pa uint64, flags uint64) bool {
+	guard("pmap: EnterLarge without the pmap's lock")
 	if va < largeSize {
 		return false
 	}
-	e := p.walk(va, 1, true)
+	e, ok := p.walk(va, 1)
+	for !ok && e != nil {
+		if !p.addTable(e, mm.Phys.Alloc()) {
+			return false
+		}
+		e, ok = p.walk(va, 1)
+	}
 	if e == nil || *e&Present != 0 && *e&Large == 0 {
 		return false
 	}
@@ -180,18 +226,22 @@ func (p *Pmap) Flags(va uintptr) uint64 {
 }
 
 // Remove unmaps every 4 KiB page in [va, end) and returns each frame to
-// mm.Phys. It skips absent tables, so sparse ranges cost little. It returns
-// a constant message if a frame could not be freed (a kernel bug), or "".
+// mm.Phys. It skips absent tables, so sparse ranges cost little. It cannot
+// fail: a frame mm refuses is a kernel bug, and mm throws. The caller
+// holds the guard.
 //
 //go:nosplit
-func (p *Pmap) Remove(va, end uintptr) string {
-	return p.visit(va, end, 0, true)
+func (p *Pmap) Remove(va, end uintptr) {
+	guard("pmap: Remove without the pmap's lock")
+	p.visit(va, end, 0, true)
 }
 
-// Protect replaces the flags of every mapped 4 KiB page in [va, end).
+// Protect replaces the flags of every mapped 4 KiB page in [va, end). The
+// caller holds the guard.
 //
 //go:nosplit
 func (p *Pmap) Protect(va, end uintptr, flags uint64) {
+	guard("pmap: Protect without the pmap's lock")
 	p.visit(va, end, flags|Present, false)
 }
 
@@ -199,7 +249,7 @@ func (p *Pmap) Protect(va, end uintptr, flags uint64) {
 // setting their flags to flags.
 //
 //go:nosplit
-func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) string {
+func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) {
 	va &^= pageSize - 1
 	for va < end {
 		// Find the lowest level that has a table for va; skip the span an
@@ -211,13 +261,14 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) string {
 			if e&Present == 0 || e&Large != 0 {
 				break
 			}
+			fatal.Assert(e&Writable != 0, noW)
 			table = e & addrMask
 		}
 		if l > 0 {
 			span := uintptr(1) << (12 + 9*l)
 			next := (va + span) &^ (span - 1)
 			if next <= va { // wrapped past the top of the address space
-				return ""
+				return
 			}
 			va = next
 			continue
@@ -225,12 +276,13 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) string {
 		e := entry(table, index(va, 0))
 		if *e&Present != 0 {
 			if remove {
+				// Enter counted every leaf it made; one it did not
+				// make was written behind its back.
+				fatal.Assert(p.resident != 0, "pmap: resident: removing a page Enter never entered")
 				pa := *e & addrMask
 				*e = 0
 				p.resident--
-				if msg := mm.Phys.Free(pa); msg != "" {
-					return msg
-				}
+				mm.Phys.Free(pa)
 			} else {
 				*e = *e&addrMask | flags&flagsMask
 			}
@@ -239,9 +291,44 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) string {
 			}
 		}
 		if va+pageSize < va { // the last page of the address space
-			return ""
+			return
 		}
 		va += pageSize
 	}
-	return ""
+}
+
+// SelfTest checks page0 and an Enter/Extract/Protect/Remove round trip
+// at scratch, an unmapped page-aligned address; a broken invariant
+// throws. It returns an error only when it cannot run: scratch is mapped
+// or page 0, or no frame is free. The caller holds the guard: the test is
+// nosplit and allocation-free so that it can run under the MP lock.
+//
+//go:nosplit
+func (p *Pmap) SelfTest(scratch uintptr) error {
+	guard("pmap: SelfTest without the pmap's lock")
+	_, mapped := p.Extract(0)
+	fatal.Assert(!mapped, "pmap: page0: virtual page 0 is mapped")
+	if _, inUse := p.Extract(scratch); inUse || scratch < pageSize {
+		return errScratch
+	}
+	pa := mm.Phys.Alloc()
+	if pa == 0 {
+		return errNoFrame
+	}
+	before := p.resident
+	if !p.Enter(scratch, pa, Writable) {
+		mm.Phys.Free(pa)
+		return errNoFrame // none for a page table
+	}
+	got, ok := p.Extract(scratch + 123)
+	fatal.Assert(ok && got == pa+123, "pmap: Extract does not find the frame Enter mapped")
+	*(*uint64)(mm.Ptr(uint64(scratch))) = 0x600dF00d
+	fatal.Assert(*(*uint64)(mm.Ptr(pa)) == 0x600dF00d, "pmap: a store through a mapping did not reach its frame")
+	p.Protect(scratch, scratch+pageSize, 0)
+	fatal.Assert(p.Flags(scratch)&Writable == 0, "pmap: Protect left a page writable")
+	p.Remove(scratch, scratch+pageSize)
+	_, ok = p.Extract(scratch)
+	fatal.Assert(!ok && p.resident == before, "pmap: Remove left a page mapped")
+	fatal.Assert(mm.Phys.IsFree(pa), "pmap: Remove did not free the frame")
+	return nil
 }

@@ -117,9 +117,7 @@ func TestEnterExtractRoundTrip(t *testing.T) {
 
 	// Remove everything: all leaf frames go back, the tables stay.
 	for _, va := range vas {
-		if msg := p.Remove(va, va+pageSize); msg != "" {
-			t.Fatalf("Remove(%#x): %s", va, msg)
-		}
+		p.Remove(va, va+pageSize)
 		if _, ok := p.Extract(va); ok || !mm.Phys.IsFree(pas[va]) {
 			t.Fatalf("after Remove(%#x): still mapped %v, frame free %v", va, ok, mm.Phys.IsFree(pas[va]))
 		}
@@ -257,9 +255,7 @@ func TestRemove(t *testing.T) {
 	mapped := func(i int) bool { _, ok := p.Extract(base + uintptr(i)*pageSize); return ok }
 
 	// Remove pages 1 and 2 with unaligned bounds: [va rounded down, end).
-	if msg := p.Remove(base+pageSize+7, base+2*pageSize+1); msg != "" {
-		t.Fatal(msg)
-	}
+	p.Remove(base+pageSize+7, base+2*pageSize+1)
 	for i, want := range []bool{true, false, false, true, true, true} {
 		if mapped(i) != want || mm.Phys.IsFree(pas[i]) == want {
 			t.Fatalf("page %d: mapped %v, frame free %v; want mapped %v", i, mapped(i), mm.Phys.IsFree(pas[i]), want)
@@ -271,41 +267,25 @@ func TestRemove(t *testing.T) {
 	checkAccounting(t, p, free0)
 
 	// An empty or inverted range removes nothing.
-	if p.Remove(base, base) != "" || p.Remove(base+5*pageSize, base) != "" || p.Resident() != 4 {
+	p.Remove(base, base)
+	p.Remove(base+5*pageSize, base)
+	if p.Resident() != 4 {
 		t.Fatal("empty Remove changed something")
 	}
 
 	// Removing an absent range again is harmless.
-	if msg := p.Remove(base+pageSize, base+3*pageSize); msg != "" || p.Resident() != 4 {
-		t.Fatalf("Remove of absent pages: %q, Resident %d", msg, p.Resident())
+	p.Remove(base+pageSize, base+3*pageSize)
+	if p.Resident() != 4 {
+		t.Fatalf("Remove of absent pages: Resident %d", p.Resident())
 	}
 
 	// The rest, over a range much wider than the mappings.
-	if msg := p.Remove(base-10*gib, base+10*gib); msg != "" {
-		t.Fatal(msg)
-	}
+	p.Remove(base-10*gib, base+10*gib)
 	if p.Resident() != 0 || mm.Phys.FreePages() != free0-p.Tables() {
 		t.Fatalf("Resident %d, FreePages %d; want 0, %d", p.Resident(), mm.Phys.FreePages(), free0-p.Tables())
 	}
 	if err := mm.Phys.SelfTest(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestRemoveReportsBadFrame(t *testing.T) {
-	p, _ := newPmap(t)
-	pa := frame(t)
-	va := uintptr(0x6000_0000_0000)
-	if !p.Enter(va, pa, Writable) {
-		t.Fatal("Enter failed")
-	}
-	mm.Phys.Free(pa) // the frame is free, yet entered: Remove's Free must object
-	msg := p.Remove(va, va+pageSize)
-	if !strings.Contains(msg, "no-double-free") {
-		t.Fatalf("Remove of a free frame = %q; want the mm no-double-free message", msg)
-	}
-	if _, ok := p.Extract(va); ok || p.Resident() != 0 {
-		t.Fatal("the entry survived a failed Free")
 	}
 }
 
@@ -321,11 +301,8 @@ func TestRemoveSparseRangeIsFast(t *testing.T) {
 		}
 	}
 	t0 := time.Now()
-	msg := p.Remove(start, start+tib)
+	p.Remove(start, start+tib)
 	d := time.Since(t0)
-	if msg != "" {
-		t.Fatal(msg)
-	}
 	if p.Resident() != 0 || mm.Phys.FreePages() != free0-p.Tables() {
 		t.Fatalf("Resident %d, FreePages %d; want 0, %d", p.Resident(), mm.Phys.FreePages(), free0-p.Tables())
 	}
@@ -348,7 +325,7 @@ func TestEnterLarge(t *testing.T) {
 		if !p.EnterLarge(va, pa, Writable|Global) {
 			t.Fatalf("EnterLarge(%#x) = false", va)
 		}
-		if e := p.walk(va, 1, false); e == nil || *e != pa|Writable|Global|Present|Large {
+		if e, ok := p.walk(va, 1); !ok || *e != pa|Writable|Global|Present|Large {
 			t.Fatalf("PD entry for %#x wrong", va)
 		}
 	}
@@ -383,12 +360,10 @@ func TestEnterLarge(t *testing.T) {
 	}
 	free := mm.Phys.FreePages()
 	p.Protect(va-pageSize, va+largeSize+pageSize, 0)
-	if e := p.walk(va, 1, false); *e != 0x1_0000_0000+5*largeSize|Writable|Global|Present|Large {
+	if e, _ := p.walk(va, 1); *e != 0x1_0000_0000+5*largeSize|Writable|Global|Present|Large {
 		t.Fatalf("Protect changed the large page's PD entry to %#x", *e)
 	}
-	if msg := p.Remove(va-pageSize, va+largeSize+pageSize); msg != "" {
-		t.Fatal(msg)
-	}
+	p.Remove(va-pageSize, va+largeSize+pageSize)
 	if got, ok := p.Extract(va + 0x1234); !ok || got != 0x1_0000_0000+5*largeSize+0x1234 {
 		t.Fatalf("Remove over a large page: Extract = %#x, %v", got, ok)
 	}
@@ -441,6 +416,75 @@ func TestSelfTest(t *testing.T) {
 	if err := mm.Phys.SelfTest(); err != nil {
 		t.Fatal(err)
 	}
+	if n := testing.AllocsPerRun(10, func() {
+		if p.SelfTest(uintptr(scratch)) != nil {
+			panic("SelfTest failed")
+		}
+	}); n != 0 {
+		t.Fatalf("SelfTest: %v allocations per run; want 0 (it runs under the MP lock)", n)
+	}
+}
+
+// SelfTest refuses a scratch address that is mapped (Enter would replace
+// the mapping and leak its frame) or is page 0, and throws when page 0 is
+// mapped.
+func TestSelfTestRefusesScratchAndThrows(t *testing.T) {
+	p, _ := newPmap(t)
+	va := uintptr(0x6000_0000_0000)
+	pa := frame(t)
+	if !p.Enter(va, pa, Writable) {
+		t.Fatal("Enter failed")
+	}
+	for _, scratch := range []uintptr{va, 0} {
+		if err := p.SelfTest(scratch); err == nil {
+			t.Errorf("SelfTest(%#x) = nil; want an error", scratch)
+		}
+	}
+	if got, _ := p.Extract(va); got != pa || p.Resident() != 1 {
+		t.Fatalf("SelfTest changed the mapping at its scratch address: Extract %#x, Resident %d", got, p.Resident())
+	}
+	if !p.Enter(pageSize, frame(t), Writable) { // builds page 0's tables
+		t.Fatal("Enter failed")
+	}
+	e, _ := p.walk(0, 0)
+	*e = frame(t) | Present // page 0, behind Enter's back
+	if msg := throws(func() { p.SelfTest(va + pageSize) }); !strings.HasPrefix(msg, "pmap: page0") {
+		t.Fatalf("SelfTest with page 0 mapped threw %q; want a page0 throw", msg)
+	}
+}
+
+// Without the guard held, every operation that changes page tables throws
+// before it changes anything.
+func TestGuardNotHeldThrows(t *testing.T) {
+	p, free0 := newPmap(t)
+	va := uintptr(0x6000_0000_0000)
+	pa := frame(t)
+	if !p.Enter(va, pa, Writable) {
+		t.Fatal("Enter failed")
+	}
+	free := mm.Phys.FreePages()
+	Held = func() bool { return false }
+	defer func() { Held = nil }()
+	for _, op := range []struct {
+		name string
+		f    func()
+	}{
+		{"Enter", func() { p.Enter(va+pageSize, pa, Writable) }},
+		{"EnterLarge", func() { p.EnterLarge(va+gib, 0x1_0000_0000, Writable) }},
+		{"Remove", func() { p.Remove(va, va+pageSize) }},
+		{"Protect", func() { p.Protect(va, va+pageSize, 0) }},
+		{"SelfTest", func() { p.SelfTest(va + 2*pageSize) }},
+	} {
+		if msg, want := throws(op.f), "pmap: "+op.name+" without the pmap's lock"; msg != want {
+			t.Errorf("%s without the guard threw %q; want %q", op.name, msg, want)
+		}
+	}
+	Held = nil
+	if got, _ := p.Extract(va); got != pa || p.Flags(va) != Present|Writable || p.Resident() != 1 || mm.Phys.FreePages() != free {
+		t.Fatalf("refused calls changed the pmap: Extract %#x, Flags %#x, Resident %d, FreePages %d (was %d)",
+			got, p.Flags(va), p.Resident(), mm.Phys.FreePages(), free)
+	}
+	checkAccounting(t, p, free0)
 }
 
 // The page-table code runs below the runtime: none of it may allocate.
@@ -459,9 +503,7 @@ func TestNoGoAllocations(t *testing.T) {
 		}
 		_ = p.Flags(va + pageSize)
 		p.Protect(va, va+2*pageSize, NoExec)
-		if p.Remove(va+pageSize, va+2*pageSize) != "" {
-			panic("Remove failed")
-		}
+		p.Remove(va+pageSize, va+2*pageSize)
 		p.EnterLarge(va+gib, 0x1_0000_0000, Writable)
 		_ = p.Resident() + p.Tables() + p.Root()
 	})
@@ -539,5 +581,58 @@ func TestRemoveLastPageEnds(t *testing.T) {
 		t.Errorf("Remove(0xFFFF_FFFF_FFFF_F000, 0xFFFF_FFFF_FFFF_FFFF) with the top page mapped did not return within 3s")
 	} else if err != nil {
 		t.Errorf("child failed: %v\n%s", err, out)
+	}
+}
+
+// Remove of a page whose frame is already free: mm's no-double-free throw
+// (it used to come back as a message that callers turned into an errno).
+func TestRemoveThrowsOnFreedFrame(t *testing.T) {
+	p, _ := newPmap(t)
+	pa := frame(t)
+	va := uintptr(0x6000_0000_0000)
+	if !p.Enter(va, pa, Writable) {
+		t.Fatal("Enter failed")
+	}
+	mm.Phys.Free(pa) // the frame is free, yet entered
+	if msg := throws(func() { p.Remove(va, va+pageSize) }); !strings.HasPrefix(msg, "mm: no-double-free") {
+		t.Fatalf("Remove of a free frame threw %q; want mm's no-double-free throw", msg)
+	}
+}
+
+// A present leaf that Enter never counted breaks the resident count:
+// Remove throws rather than let the count wrap.
+func TestRemoveThrowsOnUncountedPage(t *testing.T) {
+	p, _ := newPmap(t)
+	va := uintptr(0x6000_0000_0000)
+	if !p.Enter(va, frame(t), Writable) { // builds va's tables
+		t.Fatal("Enter failed")
+	}
+	p.Remove(va, va+pageSize)
+	e, _ := p.walk(va, 0)
+	*e = frame(t) | Present | Writable // behind Enter's back
+	if msg := throws(func() { p.Remove(va, va+pageSize) }); !strings.HasPrefix(msg, "pmap: resident") {
+		t.Fatalf("Remove of an uncounted page threw %q (Resident now %d); want a resident throw", msg, p.Resident())
+	}
+}
+
+// A table entry without W (table-frames) would make every leaf below it
+// read-only, and a write fault on a page the map allows would repeat
+// forever: Enter and Protect throw.
+func TestReadOnlyTableEntryThrows(t *testing.T) {
+	p, _ := newPmap(t)
+	va := uintptr(0x6000_0000_0000)
+	if !p.Enter(va, frame(t), Writable) {
+		t.Fatal("Enter failed")
+	}
+	pde, _ := p.walk(va, 1) // the PD entry of va's page table
+	*pde &^= Writable
+	for name, f := range map[string]func(){
+		"Enter":   func() { p.Enter(va+pageSize, frame(t), Writable) },
+		"Protect": func() { p.Protect(va, va+pageSize, Writable) },
+		"Remove":  func() { p.Remove(va, va+pageSize) },
+	} {
+		if msg := throws(f); !strings.HasPrefix(msg, "pmap: table-frames") {
+			t.Errorf("%s under a read-only table entry threw %q; want a table-frames throw", name, msg)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package qemu_test
 
 import (
 	"testing"
+
+	"gofly/drivers/power"
 )
 
 // TestFaultNil dereferences a nil pointer in the shell: Go's recover must
@@ -20,7 +22,8 @@ func TestFaultNil(t *testing.T) {
 // TestFatalFaults raises each fatal fault in its own VM. The kernel must
 // print a report naming the vector, the registers, the decoded faulting
 // instruction and the Go stack, then stop QEMU through isa-debug-exit with
-// a failure status.
+// the CPU-exception status; an unrecovered panic ends with the panic
+// status.
 func TestFatalFaults(t *testing.T) {
 	cases := []struct {
 		kind   string
@@ -40,7 +43,7 @@ func TestFatalFaults(t *testing.T) {
 			out := "kernel fault:" + m.ExpectExit(t)
 			wantContains(t, "fault "+c.kind, out, "kernel fault: "+c.vector, "rip=",
 				"faulting instruction: "+c.insn+" ", "Go stack:", "gofly/kernel.Fault")
-			checkFailureExit(t, m)
+			checkExit(t, m, power.CodeFault)
 		})
 	}
 	t.Run("panic", func(t *testing.T) {
@@ -48,18 +51,57 @@ func TestFatalFaults(t *testing.T) {
 		m.Send(t, "fault panic\r")
 		m.Expect(t, "panic: deliberate panic")
 		out := m.ExpectExit(t)
-		wantContains(t, "fault panic", out, "goroutine ", "gofly/kernel.Fault")
-		checkFailureExit(t, m)
+		wantContains(t, "fault panic", out, "goroutine ", "gofly/kernel.Fault", "exited with status 2")
+		checkExit(t, m, power.CodePanic)
 	})
 }
 
-// checkFailureExit waits for QEMU and wants the isa-debug-exit failure
-// status.
-func checkFailureExit(t *testing.T, m *Machine) {
+// TestKernelFailures: failures below the runtime end in their reports,
+// never in a hang: a fault inside the trap path (which used to spin on the
+// MP lock its own CPU held), a throw, a double free in the page allocator
+// and a stuck spin (the MP lock taken twice: a warning after a second, the
+// throw after ten). At -smp 2, so the throw stops another CPU too.
+func TestKernelFailures(t *testing.T) {
+	cases := []struct {
+		kind string
+		code uint8
+		want []string
+	}{
+		{"trap", power.CodeFault, []string{"kernel fault inside the trap path", "#PF page fault", "rip="}},
+		{"throw", power.CodeThrow, []string{"gofly: throw: kernel: deliberate throw", "called from pc", "serving trap vector 129", "rip="}},
+		{"doublefree", power.CodeThrow, []string{"gofly: throw: mm:", "free"}},
+		{"spin", power.CodeThrow, []string{"has waited over a second for the MP lock, held by cpu",
+			"has waited 10 seconds for the MP lock", "gofly: throw: lwkt: stuck spin"}},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			m := Boot(t, Options{SMP: 2})
+			m.Send(t, "fault "+c.kind+"\r")
+			out := m.ExpectExit(t)
+			wantContains(t, "fault "+c.kind, out, c.want...)
+			checkExit(t, m, c.code)
+		})
+	}
+}
+
+// TestSelftestAtBoot: `selftest` on the kernel command line runs the
+// self-tests and powers off when they pass (the CI mode of the images built
+// by other Go releases).
+func TestSelftestAtBoot(t *testing.T) {
+	m := Boot(t, Options{Append: "selftest", SMP: 2, NoPrompt: true})
+	out := m.ExpectExit(t)
+	checkSelftest(t, out)
+	if err := m.Wait(); err != nil {
+		t.Errorf("QEMU exit after selftest at boot: %v; output:\n%s", err, out)
+	}
+}
+
+// checkExit waits for QEMU and wants the isa-debug-exit status of code.
+func checkExit(t *testing.T, m *Machine, code uint8) {
 	t.Helper()
 	err := m.Wait()
-	if got := ExitStatus(err); got != debugExitFailure {
-		t.Errorf("QEMU exit: %v (status %d), want status %d from isa-debug-exit", err, got, debugExitFailure)
+	if got, want := ExitStatus(err), power.Status(code); got != want {
+		t.Errorf("QEMU exit: %v (status %d), want status %d (code %d) from isa-debug-exit", err, got, want, code)
 	}
 }
 

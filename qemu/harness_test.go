@@ -45,10 +45,6 @@ const (
 // command line always says -accel tcg.
 const qemuBinary = "qemu-system-x86_64"
 
-// debugExitFailure is QEMU's exit status when the kernel writes 2 to the
-// isa-debug-exit port after a fatal fault: (2<<1)|1.
-const debugExitFailure = 5
-
 // Options configure one boot. The zero value is 128 MiB, one CPU, no
 // kernel command line, the default image.
 type Options struct {
@@ -59,6 +55,9 @@ type Options struct {
 	QEMUArgs []string // more QEMU arguments
 	// VMTimeout overrides the package's VMTimeout (never above it).
 	VMTimeout time.Duration
+	// NoPrompt returns once QEMU runs, without waiting for the shell's
+	// prompt (a kernel told to run something else first).
+	NoPrompt bool
 }
 
 // Machine is one booted VM and its serial console.
@@ -199,6 +198,9 @@ func Boot(t testing.TB, o Options) *Machine {
 			_ = vm.Wait()
 		}
 	})
+	if o.NoPrompt {
+		return m
+	}
 	start := time.Now()
 	m.BootLog = m.ExpectTimeout(t, "\n"+Prompt, BootTimeout)
 	t.Logf("%s: first prompt after %v", name, time.Since(start).Round(time.Millisecond))

@@ -39,27 +39,35 @@ func TestMachines(t *testing.T) {
 	}
 }
 
-// TestGo125Image boots the image built with Go 1.25 ($GOFLY_IMAGE_GO125),
-// the oldest toolchain the kernel supports.
-func TestGo125Image(t *testing.T) {
-	val := os.Getenv("GOFLY_IMAGE_GO125")
-	if val == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("GOFLY_IMAGE_GO125 is not set and CI is: the Makefile must build the Go 1.25 image and pass its path in GOFLY_IMAGE_GO125")
-		}
-		t.Skip("GOFLY_IMAGE_GO125 is not set")
+// TestOtherGoReleases boots the images built with the previous and the
+// next Go release ($GOFLY_IMAGE_GO125, $GOFLY_IMAGE_GO127) through
+// selftest: the kernel follows Go's releases.
+func TestOtherGoReleases(t *testing.T) {
+	for _, r := range []struct{ env, version string }{
+		{"GOFLY_IMAGE_GO125", "go1.25"},
+		{"GOFLY_IMAGE_GO127", "go1.27"},
+	} {
+		t.Run(r.version, func(t *testing.T) {
+			val := os.Getenv(r.env)
+			if val == "" {
+				if os.Getenv("CI") != "" {
+					t.Fatalf("%s is not set and CI is: the Makefile must build the %s image and pass its path in %s", r.env, r.version, r.env)
+				}
+				t.Skipf("%s is not set", r.env)
+			}
+			RequireQEMU(t)
+			image := ImageFromEnv(t, r.env, val)
+			m := Boot(t, Options{Image: image, SMP: 2})
+			b := bannerGo.FindStringSubmatch(m.BootLog)
+			if b == nil {
+				t.Errorf("no banner before the first prompt:\n%s", m.BootLog)
+			} else if !strings.HasPrefix(b[1], r.version) {
+				t.Errorf("%s=%s was built with %s, want %s", r.env, val, b[1], r.version)
+			}
+			checkSelftest(t, m.Run(t, "selftest"))
+			m.Poweroff(t)
+		})
 	}
-	RequireQEMU(t)
-	image := ImageFromEnv(t, "GOFLY_IMAGE_GO125", val)
-	m := Boot(t, Options{Image: image})
-	b := bannerGo.FindStringSubmatch(m.BootLog)
-	if b == nil {
-		t.Errorf("no banner before the first prompt:\n%s", m.BootLog)
-	} else if !strings.HasPrefix(b[1], "go1.25") {
-		t.Errorf("GOFLY_IMAGE_GO125=%s was built with %s, want go1.25", val, b[1])
-	}
-	checkSelftest(t, m.Run(t, "selftest"))
-	m.Poweroff(t)
 }
 
 var bannerGo = regexp.MustCompile(`Gofly, a Go kernel \((go[0-9.]+[^)]*)\)`)

@@ -108,18 +108,39 @@ func checkDate(t *testing.T, out string) {
 	}
 }
 
-// checkSelftest wants at least 10 self-tests, all passed.
+// selftestCounts is the selftest command's last line of its own.
+var selftestCounts = regexp.MustCompile(`(?m)^(\d+) passed, (\d+) failed, (\d+) skipped\r?$`)
+
+// checkSelftest wants the selftest command's counts line, no failure and
+// at least 10 self-tests passed, and one ok or skip line per test counted.
+// A missing or malformed counts line is a failure.
 func checkSelftest(t *testing.T, out string) {
 	t.Helper()
-	m := wantMatch(t, "selftest", out, regexp.MustCompile(`(\d+) passed, 0 failed`))
+	m := wantMatch(t, "selftest", out, selftestCounts)
 	if m == nil {
 		return
 	}
-	if n, _ := strconv.Atoi(m[1]); n < 10 {
-		t.Errorf("selftest: only %d self-tests passed, want at least 10:\n%s", n, out)
+	passed, _ := strconv.Atoi(m[1])
+	failed, _ := strconv.Atoi(m[2])
+	skipped, _ := strconv.Atoi(m[3])
+	if failed != 0 || strings.Contains(out, "FAIL") {
+		t.Errorf("selftest: %d self-tests failed:\n%s", failed, out)
 	}
-	if strings.Contains(out, "FAIL") {
-		t.Errorf("selftest: a test failed:\n%s", out)
+	if passed < 10 {
+		t.Errorf("selftest: only %d self-tests passed, want at least 10:\n%s", passed, out)
+	}
+	var oks, skips int
+	for _, l := range lines(out) {
+		switch {
+		case strings.HasPrefix(l, "ok   "):
+			oks++
+		case strings.HasPrefix(l, "skip "):
+			skips++
+		}
+	}
+	if oks != passed || skips != skipped {
+		t.Errorf("selftest: %d ok and %d skip lines, but the counts say %d passed and %d skipped:\n%s",
+			oks, skips, passed, skipped, out)
 	}
 }
 

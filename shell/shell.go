@@ -91,6 +91,24 @@ func (sh *Shell) Exec(line string) {
 	}
 }
 
+// Batch runs one command line on the console without a session and
+// returns the command's error (for commands named on the kernel command
+// line).
+func Batch(line string) error {
+	words, err := split(line)
+	if err != nil {
+		return err
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	c, ok := Commands()[words[0]]
+	if !ok {
+		return fmt.Errorf("unknown command %q", words[0])
+	}
+	return c.Run(New(os.Stdout, Commands()), words[1:])
+}
+
 // Run serves the console until reading it fails.
 func (sh *Shell) Run(in io.Reader) error {
 	sh.Start()

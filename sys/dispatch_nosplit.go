@@ -1,7 +1,8 @@
 package sys
 
 // System calls are served in trap context, with interrupts off and no g:
-// every function here is nosplit and allocation-free.
+// every function here, and every handler in calls, is nosplit and
+// allocation-free.
 
 import (
 	"gofly/arch/amd64"
@@ -9,53 +10,68 @@ import (
 	"gofly/lwkt"
 )
 
-// Linux x86-64 system call numbers served here.
-const (
-	sysRead             = 0
-	sysWrite            = 1
-	sysClose            = 3
-	sysMmap             = 9
-	sysMunmap           = 11
-	sysRtSigaction      = 13
-	sysRtSigprocmask    = 14
-	sysRtSigreturn      = 15
-	sysSchedYield       = 24
-	sysMadvise          = 28
-	sysNanosleep        = 35
-	sysGetpid           = 39
-	sysClone            = 56
-	sysExit             = 60
-	sysUname            = 63
-	sysFcntl            = 72
-	sysGetuid           = 102
-	sysGetgid           = 104
-	sysGeteuid          = 107
-	sysGetegid          = 108
-	sysGetppid          = 110
-	sysSigaltstack      = 131
-	sysPrctl            = 157
-	sysArchPrctl        = 158
-	sysGettid           = 186
-	sysFutex            = 202
-	sysSchedGetaffinity = 204
-	sysClockGettime     = 228
-	sysExitGroup        = 231
-	sysEpollCtl         = 233
-	sysTgkill           = 234
-	sysOpenat           = 257
-	sysEpollPwait       = 281
-	sysEventfd2         = 290
-	sysEpollCreate1     = 291
-	sysPrlimit64        = 302
-	sysGetrandom        = 318
+// MaxNr bounds the system call numbers: calls and the counters.
+const MaxNr = 512
 
-	// MaxNr bounds the per-number counters.
-	MaxNr = 512
-)
+// A handler serves one system call. It takes its arguments from the
+// caller's registers in regs (RDI, RSI, RDX, R10, R8, R9, in Linux's order)
+// and returns the result or a negated errno, which Dispatch puts in RAX.
+// fpu is the FXSAVE image of the calling thread.
+type handler func(regs *amd64.Frame, fpu uintptr) int64
+
+type sysCall struct {
+	name string // Linux's
+	fn   handler
+}
+
+// calls is the one table of the system calls served, indexed by Linux
+// x86-64 number. It is initialised statically: Dispatch runs before the
+// Go runtime, and so before any package init.
+var calls = [MaxNr]sysCall{
+	0:   {"read", read},
+	1:   {"write", write},
+	3:   {"close", closeFD},
+	9:   {"mmap", mmap},
+	11:  {"munmap", munmap},
+	13:  {"rt_sigaction", rtSigaction},
+	14:  {"rt_sigprocmask", rtSigprocmask},
+	15:  {"rt_sigreturn", rtSigreturn},
+	24:  {"sched_yield", schedYield},
+	28:  {"madvise", madvise},
+	35:  {"nanosleep", nanosleep},
+	39:  {"getpid", getpid},
+	56:  {"clone", clone},
+	60:  {"exit", exit},
+	63:  {"uname", uname},
+	72:  {"fcntl", fcntl},
+	102: {"getuid", rootID},
+	104: {"getgid", rootID},
+	107: {"geteuid", rootID},
+	108: {"getegid", rootID},
+	110: {"getppid", rootID},
+	131: {"sigaltstack", sigaltstack},
+	157: {"prctl", prctl},
+	158: {"arch_prctl", archPrctl},
+	186: {"gettid", gettid},
+	202: {"futex", futex},
+	204: {"sched_getaffinity", schedGetaffinity},
+	228: {"clock_gettime", clockGettime},
+	231: {"exit_group", exitGroup},
+	233: {"epoll_ctl", epollCtl},
+	234: {"tgkill", tgkill},
+	257: {"openat", openat},
+	281: {"epoll_pwait", epollPwait},
+	290: {"eventfd2", eventfd},
+	291: {"epoll_create1", epollCreate},
+	302: {"prlimit64", prlimit64},
+	318: {"getrandom", getrandom},
+}
 
 // Errno values.
 const (
+	EPERM     = 1
 	ENOENT    = 2
+	ESRCH     = 3
 	EINTR     = 4
 	EBADF     = 9
 	EAGAIN    = 11
@@ -111,80 +127,14 @@ func Dispatch(f *amd64.Frame, fpu uintptr) {
 		klog.Hex(f.RDX)
 		klog.Puts("\n")
 	}
-	a0, a1, a2, a3, a4 := uintptr(f.RDI), uintptr(f.RSI), uintptr(f.RDX), uintptr(f.R10), uintptr(f.R8)
-	var r int64
-	switch nr {
-	case sysRead:
-		r = read(int(a0), a1, a2)
-	case sysWrite:
-		r = write(int(a0), a1, a2)
-	case sysClose:
-		r = closeFD(int(a0))
-	case sysMmap:
-		r = mmap(a0, a1, int(a2), int(a3), int(int32(a4)))
-	case sysMunmap:
-		r = munmap(a0, a1)
-	case sysMadvise:
-		r = madvise(a0, a1, int(a2))
-	case sysRtSigaction:
-		r = rtSigaction(int(a0), a1, a2, a3)
-	case sysRtSigprocmask:
-		r = rtSigprocmask(int(a0), a1, a2, a3)
-	case sysRtSigreturn:
-		rtSigreturn(f, fpu)
-		return // registers, RAX included, come from the signal frame
-	case sysSigaltstack:
-		r = sigaltstack(a0, a1)
-	case sysTgkill:
-		r = tgkill(int32(a0), int32(a1), int(a2))
-	case sysSchedYield:
-		lwkt.Yield()
-	case sysNanosleep:
-		r = nanosleep(a0)
-	case sysClone:
-		r = clone(f, fpu, uint64(a0), uint64(a1), uint64(f.R8))
-	case sysExit:
-		lwkt.Exit()
-	case sysExitGroup:
-		ExitGroup(int(a0))
-	case sysFutex:
-		r = futex(a0, int(a1), uint32(a2), a3)
-	case sysGettid:
-		r = int64(lwkt.CurrentThread().ID)
-	case sysGetpid:
-		r = 1
-	case sysGetppid, sysGetuid, sysGetgid, sysGeteuid, sysGetegid:
-		r = 0
-	case sysArchPrctl:
-		r = archPrctl(int(a0), uint64(a1))
-	case sysPrctl:
-		r = prctl(int(a0))
-	case sysSchedGetaffinity:
-		r = schedGetaffinity(a1, a2)
-	case sysClockGettime:
-		r = clockGettime(int(a0), a1)
-	case sysFcntl:
-		r = fcntl(int(a0), int(a1), a2)
-	case sysOpenat:
-		r = -ENOENT // no file system yet
-	case sysPrlimit64:
-		r = prlimit64(int(a0), int(a1), a2, a3)
-	case sysEpollCreate1:
-		r = epollCreate(int(a0))
-	case sysEpollCtl:
-		r = epollCtl(int(a0), int(a1), int(a2), a3)
-	case sysEpollPwait:
-		r = epollPwait(int(a0), a1, int(a2), int(int32(a3)))
-	case sysEventfd2:
-		r = eventfd(uint64(a0), int(a1))
-	case sysGetrandom:
-		r = getrandom(a0, a1, int(a2))
-	case sysUname:
-		r = uname(a0)
-	default:
+	if nr >= MaxNr || calls[nr].fn == nil {
 		unknown++
 		lastBad = nr
-		r = -ENOSYS
+		f.RAX = negErrno(ENOSYS)
+		return
 	}
-	f.RAX = uint64(r)
+	f.RAX = uint64(calls[nr].fn(f, fpu))
 }
+
+//go:nosplit
+func negErrno(e int64) uint64 { return uint64(-e) }

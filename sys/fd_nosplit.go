@@ -4,6 +4,9 @@ package sys
 // trap context.
 
 import (
+	"math"
+
+	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/drivers/uart"
 	"gofly/lwkt"
@@ -67,7 +70,8 @@ func newFile(kind fileKind) int {
 }
 
 //go:nosplit
-func closeFD(fd int) int64 {
+func closeFD(regs *amd64.Frame, _ uintptr) int64 {
+	fd := int(regs.RDI)
 	f := getFile(fd)
 	if f == nil {
 		return -EBADF
@@ -93,16 +97,23 @@ func closeFD(fd int) int64 {
 }
 
 //go:nosplit
-func read(fd int, buf, n uintptr) int64 {
+func read(regs *amd64.Frame, _ uintptr) int64 {
+	fd, buf, n := int(regs.RDI), uintptr(regs.RSI), uintptr(regs.RDX)
 	f := getFile(fd)
 	if f == nil {
 		return -EBADF
+	}
+	if !accessOK(buf, n) {
+		return -EFAULT
 	}
 	switch f.kind {
 	case fdConsole:
 		if n == 0 {
 			return 0
 		}
+		// A console read returns at most what Rx holds, and Linux writes
+		// only the bytes it returns: only that much need be present.
+		n = min(n, uart.RingSize)
 		if !user(buf, n, true) {
 			return -EFAULT
 		}
@@ -149,10 +160,14 @@ func consoleCopy(buf, n uintptr) int {
 }
 
 //go:nosplit
-func write(fd int, buf, n uintptr) int64 {
+func write(regs *amd64.Frame, _ uintptr) int64 {
+	fd, buf, n := int(regs.RDI), uintptr(regs.RSI), uintptr(regs.RDX)
 	f := getFile(fd)
 	if f == nil {
 		return -EBADF
+	}
+	if !accessOK(buf, n) {
+		return -EFAULT
 	}
 	switch f.kind {
 	case fdConsole:
@@ -190,6 +205,11 @@ func write(fd int, buf, n uintptr) int64 {
 	return -EINVAL
 }
 
+// openat fails: there is no file system yet.
+//
+//go:nosplit
+func openat(*amd64.Frame, uintptr) int64 { return -ENOENT }
+
 // ConsoleInput completes a blocked console read, or wakes an epoll waiter
 // watching the console, after the UART interrupt filled uart.Rx.
 //
@@ -205,8 +225,9 @@ func ConsoleInput() {
 }
 
 //go:nosplit
-func fcntl(fd, cmd int, arg uintptr) int64 {
+func fcntl(regs *amd64.Frame, _ uintptr) int64 {
 	const getfd, setfd, getfl, setfl = 1, 2, 3, 4
+	fd, cmd, arg := int(regs.RDI), int(regs.RSI), uintptr(regs.RDX)
 	f := getFile(fd)
 	if f == nil {
 		return -EBADF
@@ -233,7 +254,8 @@ func fcntl(fd, cmd int, arg uintptr) int64 {
 }
 
 //go:nosplit
-func eventfd(initval uint64, flags int) int64 {
+func eventfd(regs *amd64.Frame, _ uintptr) int64 {
+	initval, flags := uint32(regs.RDI), int(regs.RSI) // initval is an unsigned int
 	if flags&oNonblock == 0 || flags&^(oNonblock|oCloexec) != 0 {
 		return -EINVAL // only what the runtime asks for: non-blocking, no semaphore mode
 	}
@@ -241,14 +263,15 @@ func eventfd(initval uint64, flags int) int64 {
 	if fd < 0 {
 		return -EMFILE
 	}
-	files[fd].counter = initval
+	files[fd].counter = uint64(initval)
 	files[fd].nonblock = true
 	files[fd].cloexec = flags&oCloexec != 0
 	return int64(fd)
 }
 
 //go:nosplit
-func epollCreate(flags int) int64 {
+func epollCreate(regs *amd64.Frame, _ uintptr) int64 {
+	flags := int(regs.RDI)
 	if flags&^oCloexec != 0 {
 		return -EINVAL
 	}
@@ -265,10 +288,17 @@ const (
 	epollCtlDel = 2
 	epollCtlMod = 3
 	epollIn     = 0x1
+
+	// epollEventSize is sizeof(struct epoll_event), packed on x86-64.
+	epollEventSize = 12
+	// maxEpollEvents is Linux's EP_MAX_EVENTS: more events than this
+	// would overflow the int byte count of the array.
+	maxEpollEvents = math.MaxInt32 / epollEventSize
 )
 
 //go:nosplit
-func epollCtl(epfd, op, fd int, ev uintptr) int64 {
+func epollCtl(regs *amd64.Frame, _ uintptr) int64 {
+	epfd, op, fd, ev := int(regs.RDI), int(regs.RSI), int(regs.RDX), uintptr(regs.R10)
 	ep := getFile(epfd)
 	if ep == nil || getFile(fd) == nil {
 		return -EBADF
@@ -290,7 +320,7 @@ func epollCtl(epfd, op, fd int, ev uintptr) int64 {
 		if op == epollCtlMod && at < 0 {
 			return -ENOENT
 		}
-		if !user(ev, 12, false) {
+		if !user(ev, epollEventSize, false) {
 			return -EFAULT
 		}
 		if at < 0 {
@@ -330,7 +360,7 @@ func collect(ep *file, events uintptr, max int) int {
 		if !ready {
 			continue
 		}
-		e := events + uintptr(n)*12
+		e := events + uintptr(n)*epollEventSize
 		*u32(e) = epollIn
 		*u32(e + 4) = uint32(w.data)
 		*u32(e + 8) = uint32(w.data >> 32)
@@ -340,16 +370,39 @@ func collect(ep *file, events uintptr, max int) int {
 }
 
 //go:nosplit
-func epollPwait(epfd int, events uintptr, max, timeoutMs int) int64 {
+func epollPwait(regs *amd64.Frame, _ uintptr) int64 {
+	// maxevents and timeout are ints: Linux ignores the registers' upper
+	// halves.
+	epfd, events, max, timeoutMs := int(regs.RDI), uintptr(regs.RSI), int(int32(regs.RDX)), int(int32(regs.R10))
+	sigmask, sigsetsize := uintptr(regs.R8), uintptr(regs.R9)
+	// Linux's order: the signal mask, the event array, the descriptor.
+	// The mask is checked and not applied: it would only govern signals
+	// that interrupt the wait, and here none does (no EINTR).
+	if sigmask != 0 {
+		if sigsetsize != sigsetSize {
+			return -EINVAL
+		}
+		if !user(sigmask, sigsetSize, false) {
+			return -EFAULT
+		}
+	}
+	if max <= 0 || max > maxEpollEvents {
+		return -EINVAL
+	}
+	if !accessOK(events, uintptr(max)*epollEventSize) {
+		return -EFAULT
+	}
+	// collect writes at most one event per watch.
+	max = min(max, maxWatches)
+	if !user(events, uintptr(max)*epollEventSize, true) {
+		return -EFAULT
+	}
 	ep := getFile(epfd)
 	if ep == nil {
 		return -EBADF
 	}
-	if ep.kind != fdEpoll || max <= 0 {
+	if ep.kind != fdEpoll {
 		return -EINVAL
-	}
-	if !user(events, uintptr(max)*12, true) {
-		return -EFAULT
 	}
 	if n := collect(ep, events, max); n > 0 || timeoutMs == 0 {
 		return int64(n)

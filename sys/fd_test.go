@@ -332,6 +332,7 @@ func TestEpollPwaitBlocksAndWakes(t *testing.T) {
 		t.Errorf("woken epoll_pwait event {%#x, %d}, want {EPOLLIN, 77}", e, d)
 	}
 	call(syscall.SYS_READ, efd, kalloc(8), 8)
+	unblock()
 
 	// A positive timeout becomes a deadline (Nanotime is 0 on the host);
 	// the timer tick then ends the wait with 0 events.
@@ -348,6 +349,7 @@ func TestEpollPwaitBlocksAndWakes(t *testing.T) {
 	if th.Wait != lwkt.WaitNone || th.Frame.RAX != 0 {
 		t.Errorf("after the deadline: wait %v RAX %d, want none and 0", th.Wait, int64(th.Frame.RAX))
 	}
+	unblock()
 
 	// Closing the epoll fd under a waiter fails the wait with EBADF at the
 	// next wake-up.

@@ -7,14 +7,15 @@ package sys
 // present. The tests therefore build a small world out of one window of
 // anonymous host memory mapped at a fixed low address:
 //
-//	base            +16 MiB                 +48 MiB-4K  +48 MiB       +64 MiB
+//	base            +16 MiB                 +56 MiB-4K  +56 MiB       +64 MiB
 //	| RAM (mm.Phys) | direct map (buffers)  | hole      | user region |
 //
 //   - RAM: frames for page tables and demand-zero pages (package hostram
 //     says why the window sits low).
 //   - direct map: every page is entered identity-mapped in pmap.Kernel, so
 //     Touch's "below userMin: present or not at all" check accepts it. The
-//     tests carve their buffers from here with kalloc.
+//     tests carve their buffers from here with kalloc; it holds one
+//     buffer of getrandom's largest count.
 //   - hole: one page left unmapped, so a buffer running into it is EFAULT.
 //   - user region: at and above userMin, where vm.Kernel's map decides and
 //     Touch faults pages in as the hardware would. MAP_FIXED mappings here are
@@ -24,8 +25,9 @@ package sys
 // memory behind them: the tests check them but never pass them as buffers.
 //
 // Privileged instructions fault on the host, so the tests avoid every path
-// that reaches one: klog (Cli), lwkt.Schedule and Snapshot, arch_prctl's
-// MSR accesses, clone past its flag check, exit_group, and console writes.
+// that reaches one: klog (Cli), a thread switch in lwkt.Schedule (its FS-base
+// MSR), Snapshot, arch_prctl's MSR accesses, clone past its flag check,
+// exit_group, and console writes of any bytes.
 
 import (
 	"runtime"
@@ -41,13 +43,14 @@ import (
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
+	"gofly/random"
 	"gofly/vm"
 )
 
 const (
 	winLen    = hostram.Size
 	ramLen    = 16 << 20
-	directLen = 32 << 20
+	directLen = 40 << 20
 	pageSz    = 4096
 )
 
@@ -97,6 +100,7 @@ func buildEnv(t testing.TB) {
 	bump = direct
 
 	lwkt.Init(1, 1, 1) // any non-zero idle PC, SP and FS base
+	random.Init(0)     // as at boot, before the first system call
 	fpu = kalloc(512)
 	bump0 = bump
 }
@@ -114,6 +118,7 @@ func setup(t testing.TB) {
 	bump = bump0 // no test keeps a buffer past its end
 	files = [MaxFiles]file{{kind: fdConsole}, {kind: fdConsole}, {kind: fdConsole}}
 	actions = [numSignals + 1]sigaction{}
+	unblock()
 	th := lwkt.CurrentThread()
 	th.SigMask = 0
 	th.SigPending.Store(0)
@@ -128,7 +133,6 @@ func setup(t testing.TB) {
 	WallBase = 0
 	NCPU = 1
 	Trace = false
-	SeedRandom(0x1234_5678_9abc_def1)
 	if r := vm.Kernel.Munmap(userMin, vm.UserMax-userMin); r != 0 {
 		t.Fatalf("setup: munmap of the user range = %d", r)
 	}
@@ -238,11 +242,15 @@ func blockedHere(kind lwkt.WaitKind, key uintptr) bool {
 	return lwkt.FindBlocked(-1, kind, key) == lwkt.Current()
 }
 
-// unblock forgets a wait the current thread entered, so later tests do
-// not find it (there is no Schedule on the host to switch away).
+// unblock ends any wait the current thread entered and makes it running
+// again, as the scheduler does when it switches back to a woken thread:
+// the host has no switch, but Schedule, with the test's thread the only one
+// runnable, just picks it again.
 func unblock() {
-	th := lwkt.CurrentThread()
-	th.Wait, th.WaitKey, th.Deadline = lwkt.WaitNone, 0, 0
+	lwkt.Wakeup(lwkt.Current(), 0)
+	var f amd64.Frame
+	fp := fpu
+	lwkt.Schedule(&f, &fp)
 }
 
 func TestHostEnvironment(t *testing.T) {

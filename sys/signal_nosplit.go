@@ -34,6 +34,7 @@ const (
 	ssDisable  = 2
 	minSigStk  = 2048
 	numSignals = 64
+	sigsetSize = numSignals / 8 // the kernel's sigset_t, which sigsetsize arguments must equal
 
 	// unblockable are SIGKILL and SIGSTOP, which no mask may hold.
 	unblockable = 1<<(9-1) | 1<<(19-1)
@@ -46,8 +47,9 @@ type sigaction struct {
 var actions [numSignals + 1]sigaction
 
 //go:nosplit
-func rtSigaction(sig int, act, oact, size uintptr) int64 {
-	if size != 8 {
+func rtSigaction(regs *amd64.Frame, _ uintptr) int64 {
+	sig, act, oact, size := int(regs.RDI), uintptr(regs.RSI), uintptr(regs.RDX), uintptr(regs.R10)
+	if size != sigsetSize {
 		return -EINVAL
 	}
 	if sig < 1 || sig > numSignals || act != 0 && (sig == 9 || sig == 19) {
@@ -74,9 +76,10 @@ func rtSigaction(sig int, act, oact, size uintptr) int64 {
 }
 
 //go:nosplit
-func rtSigprocmask(how int, set, oset, size uintptr) int64 {
+func rtSigprocmask(regs *amd64.Frame, _ uintptr) int64 {
 	const block, unblock, setmask = 0, 1, 2
-	if size != 8 {
+	how, set, oset, size := int(regs.RDI), uintptr(regs.RSI), uintptr(regs.RDX), uintptr(regs.R10)
+	if size != sigsetSize {
 		return -EINVAL
 	}
 	t := lwkt.CurrentThread()
@@ -107,15 +110,19 @@ func rtSigprocmask(how int, set, oset, size uintptr) int64 {
 	return 0
 }
 
+// onAltStack is Linux's on_sig_stack: it subtracts rather than adds, as
+// AltSP+AltSize may wrap.
+//
 //go:nosplit
 func onAltStack(t *lwkt.Thread, sp uint64) bool {
-	return t.AltFlags&ssDisable == 0 && t.AltSize != 0 && sp > t.AltSP && sp <= t.AltSP+t.AltSize
+	return t.AltFlags&ssDisable == 0 && t.AltSize != 0 && sp > t.AltSP && sp-t.AltSP <= t.AltSize
 }
 
 // stack_t: ss_sp at 0, ss_flags at 8, ss_size at 16.
 //
 //go:nosplit
-func sigaltstack(ss, oss uintptr) int64 {
+func sigaltstack(regs *amd64.Frame, _ uintptr) int64 {
+	ss, oss := uintptr(regs.RDI), uintptr(regs.RSI)
 	t := lwkt.CurrentThread()
 	sp := lwkt.CurrentFrameRSP()
 	// Read the new stack before writing the old one: ss and oss may be the
@@ -161,7 +168,8 @@ func sigaltstack(ss, oss uintptr) int64 {
 }
 
 //go:nosplit
-func tgkill(tgid, tid int32, sig int) int64 {
+func tgkill(regs *amd64.Frame, _ uintptr) int64 {
+	tgid, tid, sig := int32(regs.RDI), int32(regs.RSI), int(regs.RDX)
 	if tgid <= 0 || tid <= 0 || sig < 0 || sig > numSignals {
 		return -EINVAL
 	}
@@ -279,14 +287,15 @@ func Deliver(f *amd64.Frame, fpu uintptr, sig, code int, addr uint64) bool {
 }
 
 // rtSigreturn restores the state saved by Deliver; RSP points at the
-// ucontext (the handler's RET popped pretcode).
+// ucontext (the handler's RET popped pretcode). Its result is the restored
+// RAX.
 //
 //go:nosplit
-func rtSigreturn(f *amd64.Frame, fpu uintptr) {
+func rtSigreturn(f *amd64.Frame, fpu uintptr) int64 {
 	frame := f.RSP - 8
 	if !user(uintptr(frame), frameSize, false) {
 		ExitGroup(128 + SIGSEGV) // Linux would kill the process too
-		return
+		return int64(f.RAX)
 	}
 	t := lwkt.CurrentThread()
 	mc := uintptr(frame + frameMC)
@@ -301,6 +310,7 @@ func rtSigreturn(f *amd64.Frame, fpu uintptr) {
 		copy512(uint64(fpu), fp)
 	}
 	t.SigMask = *u64(uintptr(frame + frameMask)) &^ unblockable
+	return int64(f.RAX)
 }
 
 // SignalPending reports whether the current thread has a deliverable

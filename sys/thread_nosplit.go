@@ -3,9 +3,12 @@ package sys
 // Thread and time calls: nosplit, trap context.
 
 import (
+	"unsafe"
+
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/lwkt"
+	"gofly/random"
 )
 
 // clone flags.
@@ -28,7 +31,8 @@ const (
 // kernel does not implement, fails with EINVAL rather than half-working.
 //
 //go:nosplit
-func clone(f *amd64.Frame, fpu uintptr, flags, stack, tls uint64) int64 {
+func clone(f *amd64.Frame, fpu uintptr) int64 {
+	flags, stack, ptid, tls := f.RDI, f.RSI, uintptr(f.RDX), f.R8
 	if flags&(cloneVM|cloneThread) != cloneVM|cloneThread || flags&^cloneSupported&^0xFF != 0 {
 		return -EINVAL
 	}
@@ -36,7 +40,6 @@ func clone(f *amd64.Frame, fpu uintptr, flags, stack, tls uint64) int64 {
 	if flags&cloneSettls != 0 {
 		fs = tls
 	}
-	ptid := uintptr(f.RDX)
 	if flags&cloneParentSettid != 0 && !user(ptid, 4, true) {
 		return -EFAULT
 	}
@@ -50,6 +53,34 @@ func clone(f *amd64.Frame, fpu uintptr, flags, stack, tls uint64) int64 {
 	return int64(id)
 }
 
+//go:nosplit
+func schedYield(*amd64.Frame, uintptr) int64 {
+	lwkt.Yield()
+	return 0
+}
+
+// exit ends the calling thread.
+//
+//go:nosplit
+func exit(*amd64.Frame, uintptr) int64 {
+	lwkt.Exit()
+	return 0
+}
+
+//go:nosplit
+func gettid(*amd64.Frame, uintptr) int64 { return int64(lwkt.CurrentThread().ID) }
+
+// getpid: the Go program is process 1.
+//
+//go:nosplit
+func getpid(*amd64.Frame, uintptr) int64 { return 1 }
+
+// rootID answers getppid, getuid, getgid, geteuid and getegid: no parent,
+// and everything runs as root.
+//
+//go:nosplit
+func rootID(*amd64.Frame, uintptr) int64 { return 0 }
+
 // futex operations.
 const (
 	futexWait          = 0
@@ -59,7 +90,8 @@ const (
 )
 
 //go:nosplit
-func futex(addr uintptr, op int, val uint32, timeout uintptr) int64 {
+func futex(regs *amd64.Frame, _ uintptr) int64 {
+	addr, op, val, timeout := uintptr(regs.RDI), int(regs.RSI), uint32(regs.RDX), uintptr(regs.R10)
 	if addr%4 != 0 {
 		return -EINVAL
 	}
@@ -84,8 +116,9 @@ func futex(addr uintptr, op int, val uint32, timeout uintptr) int64 {
 	case futexWake:
 		n := int64(0)
 		for i := lwkt.FindBlocked(-1, lwkt.WaitFutex, addr); i >= 0 && n < int64(val); i = lwkt.FindBlocked(i, lwkt.WaitFutex, addr) {
-			lwkt.Wakeup(i, 0)
-			n++
+			if lwkt.Wakeup(i, 0) { // counts only a waiter this call woke
+				n++
+			}
 		}
 		return n
 	}
@@ -110,11 +143,8 @@ func relTimeout(ts uintptr) (int64, int64) {
 }
 
 //go:nosplit
-func negErrno(e int64) uint64 { return uint64(-e) }
-
-//go:nosplit
-func nanosleep(req uintptr) int64 {
-	d, errno := relTimeout(req)
+func nanosleep(regs *amd64.Frame, _ uintptr) int64 {
+	d, errno := relTimeout(uintptr(regs.RDI))
 	if errno != 0 {
 		return errno
 	}
@@ -141,7 +171,8 @@ const (
 )
 
 //go:nosplit
-func clockGettime(clk int, tp uintptr) int64 {
+func clockGettime(regs *amd64.Frame, _ uintptr) int64 {
+	clk, tp := int(regs.RDI), uintptr(regs.RSI)
 	var ns int64
 	switch clk {
 	case clockMonotonic, clockMonotonicRaw, clockMonotonicCoarse, clockBoottime:
@@ -160,8 +191,9 @@ func clockGettime(clk int, tp uintptr) int64 {
 }
 
 //go:nosplit
-func archPrctl(code int, addr uint64) int64 {
+func archPrctl(regs *amd64.Frame, _ uintptr) int64 {
 	const setFS, getFS = 0x1002, 0x1003
+	code, addr := int(regs.RDI), regs.RSI
 	switch code {
 	case setFS:
 		lwkt.CurrentThread().FSBase = addr
@@ -178,9 +210,9 @@ func archPrctl(code int, addr uint64) int64 {
 }
 
 //go:nosplit
-func prctl(option int) int64 {
+func prctl(regs *amd64.Frame, _ uintptr) int64 {
 	const setVMA = 0x53564d41 // PR_SET_VMA: naming anonymous memory; names are not kept
-	if option == setVMA {
+	if int(regs.RDI) == setVMA {
 		return 0
 	}
 	return -EINVAL
@@ -189,9 +221,14 @@ func prctl(option int) int64 {
 // NCPU is the number of CPUs the scheduler runs.
 var NCPU = 1
 
+// schedGetaffinity returns one 64-bit word of mask.
+//
 //go:nosplit
-func schedGetaffinity(size, mask uintptr) int64 {
-	if size < 8 || size%8 != 0 {
+func schedGetaffinity(regs *amd64.Frame, _ uintptr) int64 {
+	// len is an unsigned int, and Linux's len*8 < nr_cpu_ids check is done
+	// in unsigned int too (kernel/sched/core.c), so it wraps as Linux's does.
+	size, mask := uint32(regs.RSI), uintptr(regs.RDX)
+	if size*8 < uint32(NCPU) || size%8 != 0 {
 		return -EINVAL
 	}
 	if !user(mask, 8, true) {
@@ -202,7 +239,8 @@ func schedGetaffinity(size, mask uintptr) int64 {
 }
 
 //go:nosplit
-func prlimit64(pid, resource int, newLim, oldLim uintptr) int64 {
+func prlimit64(regs *amd64.Frame, _ uintptr) int64 {
+	pid, resource, newLim, oldLim := int(regs.RDI), int(regs.RSI), uintptr(regs.RDX), uintptr(regs.R10)
 	const nofile = 7
 	const infinity = ^uint64(0)
 	if pid != 0 && pid != 1 {
@@ -236,49 +274,45 @@ func prlimit64(pid, resource int, newLim, oldLim uintptr) int64 {
 	return 0
 }
 
+// getrandom flags.
 const (
-	EPERM = 1
-	ESRCH = 3
+	grndNonblock = 1
+	grndRandom   = 2
+	grndInsecure = 4
 )
 
-var rngState uint64
-
-// SeedRandom seeds getrandom's generator.
-//
-//go:nosplit
-func SeedRandom(seed uint64) { rngState = seed | 1 }
-
-// Random returns the next value of the kernel's xorshift64* generator.
-//
-//go:nosplit
-func Random() uint64 {
-	rngState ^= rngState >> 12
-	rngState ^= rngState << 25
-	rngState ^= rngState >> 27
-	return rngState * 0x2545F4914F6CDD1D
-}
+// The most getrandom returns per call (getrandom(2), "Maximum number of
+// bytes returned"): 32Mi-1 bytes from the urandom source, 512 from the
+// random source (GRND_RANDOM). Callers loop on short counts.
+const (
+	maxGetrandom       = 1<<25 - 1
+	maxGetrandomRandom = 512
+)
 
 //go:nosplit
-func getrandom(buf, n uintptr, flags int) int64 {
-	const nonblock, random, insecure = 1, 2, 4
-	if flags&^(nonblock|random|insecure) != 0 {
+func getrandom(regs *amd64.Frame, _ uintptr) int64 {
+	buf, n, flags := uintptr(regs.RDI), uintptr(regs.RSI), uint32(regs.RDX) // flags is an unsigned int
+	if flags&^(grndNonblock|grndRandom|grndInsecure) != 0 || flags&(grndInsecure|grndRandom) == grndInsecure|grndRandom {
 		return -EINVAL
 	}
-	if n > 1<<20 {
-		n = 1 << 20 // Linux also returns short counts for large requests
+	// The generator is seeded at boot, before the first caller, so no
+	// call would block and GRND_NONBLOCK changes nothing.
+	if flags&grndRandom != 0 {
+		n = min(n, maxGetrandomRandom)
+	} else {
+		n = min(n, maxGetrandom)
 	}
 	if !user(buf, n, true) {
 		return -EFAULT
 	}
-	for i := uintptr(0); i < n; i++ {
-		*u8(buf + i) = byte(Random() >> 56)
-	}
+	random.Read(unsafe.Slice((*byte)(ptrOf(uint64(buf))), n))
 	return int64(n)
 }
 
 //go:nosplit
-func uname(buf uintptr) int64 {
+func uname(regs *amd64.Frame, _ uintptr) int64 {
 	const field = 65
+	buf := uintptr(regs.RDI)
 	if !user(buf, 6*field, true) {
 		return -EFAULT
 	}

@@ -3,17 +3,29 @@ package sys
 // User-memory access for system calls: nosplit, trap context.
 
 import (
+	"gofly/arch/amd64"
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/vm"
 )
 
 // user makes [addr, addr+n) present (user-access) and reports whether the
-// range is accessible.
+// range is accessible. An empty range is, wherever it is, as with Linux's
+// access_ok; page 0 never is (vm.Touch).
 //
 //go:nosplit
 func user(addr, n uintptr, write bool) bool {
-	return addr != 0 && vm.Kernel.Touch(addr, n, write)
+	return vm.Kernel.Touch(addr, n, write)
+}
+
+// accessOK is Linux's access_ok: [addr, addr+n) neither wraps nor runs
+// past the user address space. A call that may use only part of a buffer
+// checks all of it this way, as Linux does, and touches only what it uses.
+//
+//go:nosplit
+func accessOK(addr, n uintptr) bool {
+	end := addr + n
+	return end >= addr && end <= vm.UserMax
 }
 
 //go:nosplit
@@ -31,7 +43,8 @@ func u8(addr uintptr) *byte { return (*byte)(mm.Ptr(uint64(addr))) }
 // no CPU reaches a freed frame through a stale TLB entry.
 
 //go:nosplit
-func mmap(addr, length uintptr, prot, flags, fd int) int64 {
+func mmap(regs *amd64.Frame, _ uintptr) int64 {
+	addr, length, prot, flags, fd := uintptr(regs.RDI), uintptr(regs.RSI), int(regs.RDX), int(regs.R10), int(int32(regs.R8))
 	if flags&vm.MapAnonymous != 0 && fd != -1 {
 		return -EBADF
 	}
@@ -44,14 +57,16 @@ func mmap(addr, length uintptr, prot, flags, fd int) int64 {
 }
 
 //go:nosplit
-func munmap(addr, length uintptr) int64 {
+func munmap(regs *amd64.Frame, _ uintptr) int64 {
+	addr, length := uintptr(regs.RDI), uintptr(regs.RSI)
 	r := vm.Kernel.Munmap(addr, length)
 	lwkt.RequestShootdown()
 	return r
 }
 
 //go:nosplit
-func madvise(addr, length uintptr, advice int) int64 {
+func madvise(regs *amd64.Frame, _ uintptr) int64 {
+	addr, length, advice := uintptr(regs.RDI), uintptr(regs.RSI), int(regs.RDX)
 	resident := vm.Kernel.Pmap.Resident()
 	r := vm.Kernel.Madvise(addr, length, advice)
 	if vm.Kernel.Pmap.Resident() < resident {

@@ -7,15 +7,29 @@
 // hands out addresses in [UserMin, UserMax), first fit from MmapBase when
 // the caller gives no usable hint.
 //
-// Invariants:
+// Invariants (a broken one ends in fatal.Throw; a bad argument from a
+// system call is an errno):
 //   - sorted-disjoint: entries are sorted by start, do not overlap, and are
-//     page-aligned with start < end (checked by SelfTest).
+//     page-aligned with start < end (checked by SelfTest, and on the
+//     entries each edit passes).
+//   - merged: adjacent entries differ in protection.
 //   - pages-in-entries: a page is present in the pmap only inside an entry
 //     whose protection allows reading (faults never fill PROT_NONE).
 //   - no-user-below: nothing is mapped below UserMin by this package, so
 //     the direct map and page 0 are never touched.
+//   - refused-unchanged: a call that returns an errno has changed no entry
+//     and dropped no page; what can fail (a full entry table) is checked
+//     before anything changes.
 //
 // Runs below the Go runtime (system calls and the page-fault handler):
-// nosplit, allocation-free, the entry table a fixed array. Callers hold
-// interrupts off.
+// nosplit, allocation-free, the entry table a fixed array.
+//
+// Concurrency: a Map is shared by every CPU and guarded by the MP lock
+// (lwkt/mp_nosplit.go), which the trap path holds; its Pmap has the same
+// guard. Mmap, Munmap, Madvise, Fault, Touch and SelfTest assert it through
+// Held, which the kernel sets before a second CPU starts (nil, as on the
+// host, checks nothing). Init runs before the Map is shared; Len and the
+// fault counters may be read without the lock, for statistics. Pages a
+// call removes may stay in other CPUs' TLBs until the shootdown the caller
+// requests (see package pmap, tlb).
 package vm

@@ -3,6 +3,7 @@ package vm
 // Host memory stands in for RAM: see package hostram.
 
 import (
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -49,4 +50,20 @@ func dirtyFreeFrames(t testing.TB) {
 			fill(pa, pageSize, 0xCC)
 		}
 	}
+}
+
+// throws runs f and returns the message of the throw it made (on the host
+// fatal.Throw panics with "fatal: "+msg), or "" when f returned.
+func throws(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, ok := r.(string)
+			if !ok || !strings.HasPrefix(s, "fatal: ") {
+				panic(r)
+			}
+			msg = strings.TrimPrefix(s, "fatal: ")
+		}
+	}()
+	f()
+	return ""
 }

@@ -4,6 +4,7 @@ package vm
 // nosplit and allocation-free.
 
 import (
+	"gofly/fatal"
 	"gofly/mm"
 	"gofly/pmap"
 )
@@ -59,21 +60,37 @@ type Entry struct {
 // value keeps Init free of pointer stores, which code below the runtime
 // must not make.
 type Map struct {
+	// Guarded by the MP lock (Held): Mmap, Munmap, Madvise, Fault and
+	// Touch change them.
 	entries [MaxEntries]Entry
 	n       int
-	Pmap    pmap.Pmap
-	userMin uintptr
 	Faults  uint64 // demand-zero faults served
 	// OutOfMemory counts faults that failed for want of a page frame or
 	// page table, so the fault path can tell them from access violations.
 	OutOfMemory uint64
+
+	// Pmap has the same guard (see package pmap).
+	Pmap pmap.Pmap
+
+	// Written by Init before the map is shared; read-only after.
+	userMin uintptr
 }
 
 // Kernel is the kernel's (and the Go runtime's) address space.
 var Kernel Map
 
+// Held reports whether the caller holds the guard of every Map, the MP
+// lock. The kernel sets it to a nosplit function once boot's single-CPU
+// setup is done, before another CPU starts; nil (the host) skips the check.
+var Held func() bool
+
+// guard throws msg unless the caller holds the guard.
+//
+//go:nosplit
+func guard(msg string) { fatal.Assert(Held == nil || Held(), msg) }
+
 // Init empties m; mmap will use addresses from userMin up. The caller has
-// initialised m.Pmap.
+// initialised m.Pmap. It runs before m is shared, so it takes no guard.
 //
 //go:nosplit
 func (m *Map) Init(userMin uintptr) {
@@ -86,7 +103,8 @@ func (m *Map) Init(userMin uintptr) {
 //go:nosplit
 func (m *Map) UserMin() uintptr { return m.userMin }
 
-// Len returns the number of entries.
+// Len returns the number of entries. Read without the guard (statistics),
+// it and the counters may be stale.
 //
 //go:nosplit
 func (m *Map) Len() int { return m.n }
@@ -119,17 +137,38 @@ func (m *Map) lookup(va uintptr) int {
 	return -1
 }
 
+// span returns [i, j), the indices of the entries that overlap [start,
+// end). The entries it passes must be sorted and disjoint: edits made from
+// a map that is not would lose pages or map them twice, so it throws.
+//
+//go:nosplit
+func (m *Map) span(start, end uintptr) (i, j int) {
+	prevEnd := uintptr(0)
+	// Ranging over the array leaves no bounds checks, whose panic path
+	// would not fit the nosplit stack bound below a system call.
+	for j = range m.entries {
+		if j == m.n {
+			return i, j
+		}
+		e := &m.entries[j]
+		fatal.Assert(prevEnd <= e.Start && e.Start < e.End,
+			"vm: sorted-disjoint: map entries out of order or overlapping")
+		prevEnd = e.End
+		if e.End <= start {
+			i = j + 1
+		} else if e.Start >= end {
+			return i, j
+		}
+	}
+	return i, m.n
+}
+
 // free reports whether [start, end) overlaps no entry.
 //
 //go:nosplit
 func (m *Map) free(start, end uintptr) bool {
-	for i := 0; i < m.n; i++ {
-		e := &m.entries[i]
-		if start < e.End && e.Start < end {
-			return false
-		}
-	}
-	return true
+	i, j := m.span(start, end)
+	return i == j
 }
 
 // findSpace returns the lowest free range of n bytes at or above MmapBase.
@@ -157,10 +196,12 @@ func (m *Map) findSpace(n uintptr) uintptr {
 }
 
 // Mmap maps length bytes of anonymous memory and returns the address or a
-// negated errno.
+// negated errno. A refused call changes nothing. The caller holds the
+// guard.
 //
 //go:nosplit
 func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
+	guard("vm: Mmap without the map's lock")
 	if flags&MapAnonymous == 0 {
 		return -ENODEV // there are no files to map
 	}
@@ -190,9 +231,11 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 		if !inRange {
 			return -EINVAL
 		}
-		if msg := m.unmap(addr, addr+n); msg != "" {
+		if !m.replace(addr, addr+n, uint8(prot&7), true) {
 			return -ENOMEM
 		}
+		m.Pmap.Remove(addr, addr+n) // the pages of what it replaced
+		return int64(addr)
 	default:
 		if addr == 0 || !inRange || !m.free(addr, addr+n) {
 			addr = m.findSpace(n)
@@ -201,16 +244,18 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 			}
 		}
 	}
-	if !m.insert(Entry{addr, addr + n, uint8(prot & 7)}) {
+	if !m.replace(addr, addr+n, uint8(prot&7), true) {
 		return -ENOMEM
 	}
 	return int64(addr)
 }
 
-// Munmap removes [addr, addr+length) and frees its pages.
+// Munmap removes [addr, addr+length) and frees its pages. A refused call
+// changes nothing. The caller holds the guard.
 //
 //go:nosplit
 func (m *Map) Munmap(addr, length uintptr) int64 {
+	guard("vm: Munmap without the map's lock")
 	if addr%pageSize != 0 || length == 0 {
 		return -EINVAL
 	}
@@ -218,18 +263,20 @@ func (m *Map) Munmap(addr, length uintptr) int64 {
 	if addr < m.userMin || end > UserMax || end < addr {
 		return -EINVAL
 	}
-	if m.unmap(addr, end) != "" {
+	if !m.replace(addr, end, 0, false) {
 		return -ENOMEM
 	}
+	m.Pmap.Remove(addr, end)
 	return 0
 }
 
 // Madvise handles MADV_DONTNEED and MADV_FREE by dropping the pages (they
 // read as zero when next touched); other advice is accepted and ignored,
-// as it only tunes placement.
+// as it only tunes placement. The caller holds the guard.
 //
 //go:nosplit
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
+	guard("vm: Madvise without the map's lock")
 	if addr%pageSize != 0 {
 		return -EINVAL
 	}
@@ -238,88 +285,85 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 		return -EINVAL
 	}
 	if advice == MadvDontNeed || advice == MadvFree {
-		if m.Pmap.Remove(addr, end) != "" {
-			return -EINVAL
-		}
+		m.Pmap.Remove(addr, end)
 	}
 	return 0
 }
 
-// unmap punches [start, end) out of the map and the pmap. It returns a
-// constant message when the table overflows or a frame cannot be freed.
+// replace makes [start, end) unmapped or, when insert is set, one entry
+// with prot, merged with neighbours (and pieces of split entries) of equal
+// protection. It counts the entries the result needs before it changes
+// anything, so a refusal (false: the table would overflow) has edited no
+// entry. It edits only entries: the caller removes the pages after it.
 //
 //go:nosplit
-func (m *Map) unmap(start, end uintptr) string {
-	if msg := m.Pmap.Remove(start, end); msg != "" {
-		return msg
+func (m *Map) replace(start, end uintptr, prot uint8, insert bool) bool {
+	i, j := m.span(start, end)
+	// Entries [lo, hi) give way to at most three: [ls, start) with lp, the
+	// piece of a split entry or a neighbour to merge with; the new entry;
+	// [end, re) with rp, likewise. An empty side has ls == start or
+	// re == end.
+	lo, hi := i, j
+	ls, lp, re, rp := start, prot, end, prot
+	if i < j && m.entries[i].Start < start {
+		ls, lp = m.entries[i].Start, m.entries[i].Prot
+	} else if insert && i > 0 && m.entries[i-1].End == start && m.entries[i-1].Prot == prot {
+		lo, ls = i-1, m.entries[i-1].Start
 	}
-	for i := 0; i < m.n; {
-		e := m.entries[i]
-		if e.End <= start || e.Start >= end {
-			i++
-			continue
-		}
-		switch {
-		case e.Start < start && e.End > end: // split in two
-			if m.n == MaxEntries {
-				return "vm: map table full"
-			}
-			m.entries[i].End = start
-			copy(m.entries[i+2:m.n+1], m.entries[i+1:m.n])
-			m.entries[i+1] = Entry{end, e.End, e.Prot}
-			m.n++
-			return ""
-		case e.Start < start:
-			m.entries[i].End = start
-			i++
-		case e.End > end:
-			m.entries[i].Start = end
-			i++
-		default: // wholly covered
-			copy(m.entries[i:m.n-1], m.entries[i+1:m.n])
-			m.n--
-		}
+	if i < j && m.entries[j-1].End > end {
+		re, rp = m.entries[j-1].End, m.entries[j-1].Prot
+	} else if insert && j < m.n && m.entries[j].Start == end && m.entries[j].Prot == prot {
+		hi, re = j+1, m.entries[j].End
 	}
-	return ""
-}
-
-// insert adds e, which overlaps no entry, merging it with neighbours of
-// the same protection.
-//
-//go:nosplit
-func (m *Map) insert(e Entry) bool {
-	i := 0
-	for i < m.n && m.entries[i].Start < e.Start {
-		i++
+	// A side stays an entry of its own unless it merges with the new one.
+	leftAlone := ls < start && (!insert || lp != prot)
+	rightAlone := re > end && (!insert || rp != prot)
+	k := 0
+	if leftAlone {
+		k++
 	}
-	if i > 0 && m.entries[i-1].End == e.Start && m.entries[i-1].Prot == e.Prot {
-		m.entries[i-1].End = e.End
-		if i < m.n && m.entries[i].Start == e.End && m.entries[i].Prot == e.Prot {
-			m.entries[i-1].End = m.entries[i].End
-			copy(m.entries[i:m.n-1], m.entries[i+1:m.n])
-			m.n--
-		}
-		return true
+	if insert {
+		k++
 	}
-	if i < m.n && m.entries[i].Start == e.End && m.entries[i].Prot == e.Prot {
-		m.entries[i].Start = e.Start
-		return true
+	if rightAlone {
+		k++
 	}
-	if m.n == MaxEntries {
+	n := m.n - (hi - lo) + k
+	if n > MaxEntries {
 		return false
 	}
-	copy(m.entries[i+1:m.n+1], m.entries[i:m.n])
-	m.entries[i] = e
-	m.n++
+	copy(m.entries[lo+k:n], m.entries[hi:m.n])
+	m.n = n
+	if leftAlone {
+		m.entries[lo] = Entry{ls, start, lp}
+		lo++
+	}
+	if insert {
+		// The new entry takes in the sides that merge with it.
+		e := Entry{ls, re, prot}
+		if leftAlone {
+			e.Start = start
+		}
+		if rightAlone {
+			e.End = end
+		}
+		m.entries[lo] = e
+		lo++
+	}
+	if rightAlone {
+		m.entries[lo] = Entry{end, re, rp}
+	}
 	return true
 }
 
 // Fault resolves a page fault at va. write and exec describe the access.
 // It returns true when the page is now mapped, false when the access is
-// not allowed (the caller delivers SIGSEGV) or memory ran out.
+// not allowed (the caller delivers SIGSEGV) or memory ran out. The caller
+// holds the guard.
 //
 //go:nosplit
 func (m *Map) Fault(va uintptr, write, exec bool) bool {
+	guard("vm: Fault without the map's lock")
 	i := m.lookup(va)
 	if uint(i) >= uint(len(m.entries)) {
 		return false
@@ -359,10 +403,11 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 // Touch makes [va, va+n) present for a kernel access on behalf of a system
 // call, faulting pages in as the hardware would. Addresses in the direct
 // map (the Go image and static data) are always present. It returns false
-// if any page is not accessible.
+// if any page is not accessible. The caller holds the guard.
 //
 //go:nosplit
 func (m *Map) Touch(va, n uintptr, write bool) bool {
+	guard("vm: Touch without the map's lock")
 	if n == 0 {
 		return true
 	}
@@ -388,4 +433,23 @@ func (m *Map) Touch(va, n uintptr, write bool) bool {
 		}
 	}
 	return true
+}
+
+// SelfTest checks sorted-disjoint and no-user-below on m; a broken
+// invariant throws, so the error, kept for the kernel's list of
+// self-tests, is always nil. The caller holds the guard: the test is
+// nosplit so that it can run under the MP lock.
+//
+//go:nosplit
+func (m *Map) SelfTest() error {
+	guard("vm: SelfTest without the map's lock")
+	for i := 0; i < m.n; i++ {
+		e := &m.entries[i]
+		fatal.Assert(e.Start < e.End && e.Start%pageSize == 0 && e.End%pageSize == 0,
+			"vm: sorted-disjoint: a map entry empty or not page-aligned")
+		fatal.Assert(i == 0 || m.entries[i-1].End <= e.Start,
+			"vm: sorted-disjoint: map entries out of order or overlapping")
+		fatal.Assert(e.Start >= m.userMin, "vm: no-user-below: a map entry below the lowest user address")
+	}
+	return nil
 }

@@ -502,22 +502,28 @@ func TestTouch(t *testing.T) {
 	}
 }
 
-func TestTableFull(t *testing.T) {
-	f := newFixture(t, testMin)
-	// MaxEntries entries of 3 pages, one-page holes between them.
+// fillTable fills f's map with MaxEntries entries of 3 pages, one-page
+// holes between them, from base; it returns the end of the last entry.
+func (f *fixture) fillTable() uintptr {
+	f.t.Helper()
 	for i := uintptr(0); i < MaxEntries; i++ {
 		va := base + 4*i*p
 		if got := f.m.Mmap(va, 3*p, rw, noRepl); got != int64(va) {
-			t.Fatalf("entry %d: Mmap = %d", i, got)
+			f.t.Fatalf("entry %d: Mmap = %d", i, got)
 		}
 	}
 	f.check("filled")
 	if f.m.Len() != MaxEntries {
-		t.Fatalf("Len %d; want %d", f.m.Len(), MaxEntries)
+		f.t.Fatalf("Len %d; want %d", f.m.Len(), MaxEntries)
 	}
+	return base + (4*MaxEntries-1)*p
+}
+
+func TestTableFull(t *testing.T) {
+	f := newFixture(t, testMin)
+	lastEnd := f.fillTable()
 	f.touch(base, 3*p, true, true)
 	full := entries(f.m)
-	lastEnd := base + (4*MaxEntries-1)*p
 
 	f.mmap(0, p, ProtRead, anon, -ENOMEM)          // first fit: the first hole, other prot
 	f.mmap(base+3*p, p, ProtRead, noRepl, -ENOMEM) // same hole, fixed
@@ -525,7 +531,6 @@ func TestTableFull(t *testing.T) {
 	f.mmap(base+p, p, ProtRead, fixed, -ENOMEM)    // would split an entry
 	f.munmap(base+p, p, -ENOMEM)                   // would split an entry
 	f.entries(full...)
-	t.Logf("after the refused split, page 1 of the first entry present: %v (Remove runs before the table check)", f.present(base+p))
 
 	// What needs no new slot still works.
 	f.mmap(lastEnd, p, rw, anon, int64(lastEnd))     // extends the last entry
@@ -551,33 +556,90 @@ func TestTableFull(t *testing.T) {
 	}
 }
 
-func TestSelfTestDetectsCorruption(t *testing.T) {
+// A call refused for want of a map entry must change nothing: not the
+// entries, and not the pages, which hold the program's data. Each case
+// runs on a full table, with entries 0 and 1 faulted in and written.
+func TestRefusedCallKeepsPages(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		call func(m *Map) int64
+	}{
+		// Splitting entry 0 needs a slot.
+		{"munmap", func(m *Map) int64 { return m.Munmap(base+p, p) }},
+		{"MAP_FIXED split", func(m *Map) int64 { return m.Mmap(base+p, p, ProtRead, fixed) }},
+		// Trims entries 0 and 1 (no slot), then the new entry needs one.
+		{"MAP_FIXED across a hole", func(m *Map) int64 { return m.Mmap(base+2*p, 3*p, ProtRead, fixed) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testMin)
+			f.fillTable()
+			f.touch(base, 3*p, true, true)
+			f.touch(base+4*p, 3*p, true, true)
+			full := entries(f.m)
+			for va := base; va < base+7*p; va += p {
+				if va != base+3*p {
+					*(*uintptr)(mm.Ptr(f.frameOf(va))) = va
+				}
+			}
+			if got := tc.call(f.m); got != -ENOMEM {
+				t.Fatalf("= %d; want %d", got, -ENOMEM)
+			}
+			f.check(tc.name)
+			if got := entries(f.m); !slices.Equal(got, full) {
+				t.Errorf("entries changed; now begin %s", fmtEntries(got[:3]))
+			}
+			for va := base; va < base+7*p; va += p {
+				if va == base+3*p {
+					continue
+				}
+				if !f.present(va) || *(*uintptr)(mm.Ptr(f.frameOf(va))) != va {
+					t.Errorf("page %#x: present %v; its data lost by a refused call", va, f.present(va))
+				}
+			}
+		})
+	}
+}
+
+// MAP_FIXED with the protection of the entry it lands in needs no new
+// entry, even on a full table: the pages are replaced by fresh zero pages.
+func TestMapFixedSameProtOnFullTable(t *testing.T) {
+	f := newFixture(t, testMin)
+	f.fillTable()
+	f.touch(base, 3*p, true, true)
+	full := entries(f.m)
+	old := f.frameOf(base + p)
+	*(*uint64)(mm.Ptr(f.frameOf(base))) = 1
+	f.mmap(base+p, p, rw, fixed, int64(base+p))
+	f.entries(full...)
+	if f.present(base+p) || !mm.Phys.IsFree(old) || *(*uint64)(mm.Ptr(f.frameOf(base))) != 1 {
+		t.Fatal("MAP_FIXED did not replace exactly its page")
+	}
+}
+
+// A corrupt map is a broken invariant: SelfTest throws with its label.
+func TestSelfTestThrowsOnCorruption(t *testing.T) {
 	f := newFixture(t, testMin)
 	f.mmap(base, 2*p, rw, fixed, int64(base))
 	f.mmap(base+4*p, 2*p, rw, fixed, int64(base+4*p))
 	for _, tc := range []struct {
+		i     int
 		e     Entry
 		label string
 	}{
-		{Entry{base + 4*p, base + 4*p, rw}, "sorted-disjoint"},     // empty
-		{Entry{base + 4*p + 1, base + 6*p, rw}, "sorted-disjoint"}, // misaligned
-		{Entry{base + p, base + 6*p, rw}, "sorted-disjoint"},       // overlaps entry 0
-		{Entry{base - 2*p, base - p, rw}, "sorted-disjoint"},       // out of order
+		{1, Entry{base + 4*p, base + 4*p, rw}, "vm: sorted-disjoint"},     // empty
+		{1, Entry{base + 4*p + 1, base + 6*p, rw}, "vm: sorted-disjoint"}, // misaligned
+		{1, Entry{base + p, base + 6*p, rw}, "vm: sorted-disjoint"},       // overlaps entry 0
+		{1, Entry{base - 2*p, base - p, rw}, "vm: sorted-disjoint"},       // out of order
+		{0, Entry{testMin - p, testMin, rw}, "vm: no-user-below"},
 	} {
-		saved := f.m.entries[1]
-		f.m.entries[1] = tc.e
-		err := f.m.SelfTest()
-		f.m.entries[1] = saved
-		if err == nil || !strings.Contains(err.Error(), tc.label) {
-			t.Errorf("SelfTest with entry 1 = %v: %v; want a %s error", tc.e, err, tc.label)
+		saved := f.m.entries[tc.i]
+		f.m.entries[tc.i] = tc.e
+		msg := throws(func() { f.m.SelfTest() })
+		f.m.entries[tc.i] = saved
+		if !strings.HasPrefix(msg, tc.label) {
+			t.Errorf("SelfTest with entry %d = %v threw %q; want a %s throw", tc.i, tc.e, msg, tc.label)
 		}
 	}
-	saved := f.m.entries[0]
-	f.m.entries[0] = Entry{testMin - p, testMin, rw}
-	if err := f.m.SelfTest(); err == nil || !strings.Contains(err.Error(), "no-user-below") {
-		t.Errorf("SelfTest with an entry below userMin: %v", err)
-	}
-	f.m.entries[0] = saved
 	f.check("restored")
 }
 
@@ -597,6 +659,7 @@ func TestNoGoAllocations(t *testing.T) {
 		f.m.Munmap(a, 4*p)
 		_ = f.m.Len() + int(f.m.UserMin())
 		_ = f.m.At(0)
+		_ = f.m.SelfTest()
 	})
 	if n != 0 {
 		t.Fatalf("%v allocations per run; want 0", n)
@@ -643,6 +706,7 @@ func (md *model) mmap(addr, length uintptr, prot, flags int) int64 {
 	}
 	n := (length + p - 1) &^ (p - 1)
 	inRange := addr >= md.userMin && addr+n <= UserMax
+	oldProt, oldPresent := maps.Clone(md.prot), maps.Clone(md.present)
 	switch {
 	case flags&MapFixedNoReplace != 0:
 		if !inRange {
@@ -667,6 +731,9 @@ func (md *model) mmap(addr, length uintptr, prot, flags int) int64 {
 	for va := addr; va < addr+n; va += p {
 		md.prot[va] = prot & 7
 	}
+	if !md.fits(oldProt, oldPresent) {
+		return -ENOMEM
+	}
 	return int64(addr)
 }
 
@@ -675,8 +742,30 @@ func (md *model) munmap(addr, length uintptr) int64 {
 	if addr%p != 0 || length == 0 || addr < md.userMin || end > UserMax {
 		return -EINVAL
 	}
+	oldProt, oldPresent := maps.Clone(md.prot), maps.Clone(md.present)
 	md.unmap(addr, end)
+	if !md.fits(oldProt, oldPresent) {
+		return -ENOMEM
+	}
 	return 0
+}
+
+// fits reports whether the map can hold the model's pages: one entry per
+// run of consecutive pages of equal protection. If not, it puts back the
+// state before the call (prot, present): a refused call changes nothing.
+func (md *model) fits(prot map[uintptr]int, present map[uintptr]bool) bool {
+	pages := slices.Sorted(maps.Keys(md.prot))
+	n := 0
+	for i, va := range pages {
+		if i == 0 || pages[i-1]+p != va || md.prot[pages[i-1]] != md.prot[va] {
+			n++
+		}
+	}
+	if n <= MaxEntries {
+		return true
+	}
+	md.prot, md.present = prot, present
+	return false
 }
 
 func (md *model) madvise(addr, length uintptr, advice int) int64 {
@@ -727,13 +816,26 @@ func TestRandomAgainstModel(t *testing.T) {
 		t.Fatal("NXEnabled left on")
 	}
 	for seed := uint64(1); seed <= 4; seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runModel(t, seed, 2500) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runModel(t, seed, 2500, 0) })
+	}
+	// All but 40 entries taken far above the window: calls are refused
+	// for want of an entry, and a refused call must change nothing.
+	for seed := uint64(5); seed <= 6; seed++ {
+		t.Run(fmt.Sprint("seed", seed, "-full"), func(t *testing.T) { runModel(t, seed, 2500, MaxEntries-40) })
 	}
 }
 
-func runModel(t *testing.T, seed uint64, ops int) {
+// runModel runs ops random operations on a map that holds filler one-page
+// entries far above the window to begin with.
+func runModel(t *testing.T, seed uint64, ops, filler int) {
 	f := newFixture(t, testMin)
 	md := &model{userMin: testMin, prot: map[uintptr]int{}, present: map[uintptr]bool{}}
+	const fillBase = base + 8192*p
+	for i := 0; i < filler; i++ {
+		va := fillBase + uintptr(2*i)*p
+		f.mmap(va, p, ProtRead, noRepl, int64(va))
+		md.prot[va] = ProtRead
+	}
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b9))
 	const lo, span = base - 32*p, 192 // window of pages [lo, lo+span*p)
 	addr := func() uintptr {
@@ -764,6 +866,10 @@ func runModel(t *testing.T, seed uint64, ops int) {
 			return lo + uintptr(r.IntN(span))*p
 		}
 		pages := slices.Sorted(maps.Keys(md.prot))
+		pages = pages[:len(pages)-filler]
+		if len(pages) == 0 {
+			return lo + uintptr(r.IntN(span))*p
+		}
 		return pages[r.IntN(len(pages))]
 	}
 	var log []string
@@ -928,5 +1034,78 @@ func TestMmapFirstFitNotBelowUserMin(t *testing.T) {
 	got := f.m.Mmap(0, p, rw, anon)
 	if got < userMin {
 		t.Errorf("Mmap(0, 4096) with userMin %#x = %#x; want an address >= userMin (SelfTest: %v)", userMin, got, f.m.SelfTest())
+	}
+}
+
+// MADV_DONTNEED over a page whose frame is already free: mm's
+// no-double-free throw, not EINVAL after some pages were dropped.
+func TestMadviseThrowsOnFreedFrame(t *testing.T) {
+	f := newFixture(t, testMin)
+	f.mmap(base, 2*p, rw, fixed, int64(base))
+	f.touch(base, 2*p, true, true)
+	mm.Phys.Free(f.frameOf(base + p)) // behind the pmap's back
+	if msg := throws(func() { f.m.Madvise(base, 2*p, MadvDontNeed) }); !strings.HasPrefix(msg, "mm: no-double-free") {
+		t.Fatalf("Madvise over a freed frame threw %q; want mm's no-double-free throw", msg)
+	}
+}
+
+// Entries out of order or overlapping break sorted-disjoint: a call that
+// walks past them throws instead of editing a map it cannot trust.
+func TestUnsortedEntriesThrow(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		e1   Entry // replaces entry 1
+	}{
+		{"out of order", Entry{base - 4*p, base - 2*p, rw}},
+		{"overlapping", Entry{base + p, base + 6*p, ProtRead}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testMin)
+			f.mmap(base, 2*p, rw, fixed, int64(base))
+			f.mmap(base+4*p, 2*p, ProtRead, fixed, int64(base+4*p))
+			f.mmap(base+8*p, 2*p, rw, fixed, int64(base+8*p))
+			f.m.entries[1] = tc.e1
+			for name, call := range map[string]func(){
+				"Munmap":    func() { f.m.Munmap(base+20*p, p) },
+				"MAP_FIXED": func() { f.m.Mmap(base+20*p, p, rw, fixed) },
+				"SelfTest":  func() { f.m.SelfTest() },
+			} {
+				if msg := throws(call); !strings.HasPrefix(msg, "vm: sorted-disjoint") {
+					t.Errorf("%s threw %q; want a sorted-disjoint throw", name, msg)
+				}
+			}
+		})
+	}
+}
+
+// Without the guard held, every operation that changes the map or its
+// pages throws before it changes anything.
+func TestGuardNotHeldThrows(t *testing.T) {
+	f := newFixture(t, testMin)
+	f.mmap(base, 4*p, rw, fixed, int64(base))
+	f.touch(base, p, true, true)
+	before := entries(f.m)
+	Held = func() bool { return false }
+	defer func() { Held = nil }()
+	for _, op := range []struct {
+		name string
+		f    func()
+	}{
+		{"Mmap", func() { f.m.Mmap(base, p, ProtRead, fixed) }},
+		{"Munmap", func() { f.m.Munmap(base, p) }},
+		{"Madvise", func() { f.m.Madvise(base, p, MadvDontNeed) }},
+		{"Fault", func() { f.m.Fault(base+p, true, false) }},
+		{"Touch", func() { f.m.Touch(base+p, 8, true) }},
+		{"SelfTest", func() { f.m.SelfTest() }},
+	} {
+		if msg, want := throws(op.f), "vm: "+op.name+" without the map's lock"; msg != want {
+			t.Errorf("%s without the guard threw %q; want %q", op.name, msg, want)
+		}
+	}
+	Held = nil
+	f.check("refused calls")
+	f.entries(before...)
+	if !f.present(base) || f.present(base+p) {
+		t.Fatal("refused calls changed which pages are present")
 	}
 }

@@ -142,10 +142,12 @@ func StartTimer(vector uint8, hz uint64) {
 
 // ICR delivery modes and flags (Intel SDM vol. 3, 11.6.1).
 const (
-	icrInit    = 0x5 << 8
-	icrStartup = 0x6 << 8
-	icrAssert  = 1 << 14
-	icrPending = 1 << 12 // xAPIC: delivery status
+	icrNMI        = 0x4 << 8
+	icrAllButSelf = 0x3 << 18 // destination shorthand
+	icrInit       = 0x5 << 8
+	icrStartup    = 0x6 << 8
+	icrAssert     = 1 << 14
+	icrPending    = 1 << 12 // xAPIC: delivery status
 )
 
 // SendInit sends an INIT IPI to the CPU with local APIC id id.
@@ -159,18 +161,35 @@ func SendInit(id uint32) { sendICR(id, icrInit|icrAssert) }
 //go:nosplit
 func SendStartup(id uint32, page uint8) { sendICR(id, icrStartup|icrAssert|uint32(page)) }
 
+// sendICR sends one IPI. In xAPIC mode that takes two register writes
+// (destination, then command), so interrupts are off between them: an
+// interrupt handler that sent its own IPI in between would retarget this
+// one. x2APIC writes both halves in one WRMSR.
+//
 //go:nosplit
 func sendICR(id, low uint32) {
 	if x2 {
 		amd64.Wrmsr(amd64.MSRX2APIC+regICRLow>>4, uint64(id)<<32|uint64(low))
 		return
 	}
+	fl := amd64.Rflags()
+	amd64.Cli()
 	write(regICRHigh, id<<24)
 	write(regICRLow, low)
 	for read(regICRLow)&icrPending != 0 {
 		amd64.Pause()
 	}
+	if fl&amd64.FlagIF != 0 {
+		amd64.Sti()
+	}
 }
+
+// SendNMIToOthers sends an NMI to every CPU but this one (the
+// all-excluding-self shorthand): the throw stops the machine with it,
+// reaching CPUs that spin with interrupts off too.
+//
+//go:nosplit
+func SendNMIToOthers() { sendICR(0, icrNMI|icrAssert|icrAllButSelf) }
 
 // SendIPI sends a fixed interrupt on vector to the CPU with local APIC id
 // id.

@@ -1,27 +1,11 @@
 package kernel
 
-// The fatal stop runs wherever a broken invariant is found, including
-// before the runtime: nosplit.
+// The command line is read during early boot: nosplit.
 
 import (
-	"gofly/drivers/power"
 	"gofly/klog"
 	"gofly/sys"
 )
-
-// fatal prints msg and stops the machine with a failure status.
-//
-//go:nosplit
-func fatal(msg string) {
-	klog.Puts("gofly: fatal: ")
-	klog.Puts(msg)
-	klog.Puts("\n")
-	power.Fail(failKernel)
-}
-
-// failKernel is the isa-debug-exit code of a kernel failure (QEMU exits
-// with status 3).
-const failKernel = 1
 
 // applyCmdline acts on the kernel's own command-line settings:
 // loglevel=0 silences the console log, loglevel=7 traces system calls.

@@ -1,0 +1,34 @@
+package kernel
+
+// The allocator's, the page tables' and the address map's self-tests run
+// below the runtime, holding the MP lock their guards assert, through
+// lwkt.TrapCall: nosplit.
+
+import (
+	"gofly/mm"
+	"gofly/vm"
+)
+
+// pmapScratch is the page pmap's self-test maps and unmaps: the top of the
+// user range, which the Go runtime never reaches.
+const pmapScratch = vm.UserMax - 16*mm.PageSize
+
+// Each returns 0 when the test ran, 1 when it could not (its error names
+// no broken invariant: a broken one throws).
+
+//go:nosplit
+func mmSelfTest(_ uintptr) uintptr { return notRun(mm.Phys.SelfTest()) }
+
+//go:nosplit
+func pmapSelfTest(_ uintptr) uintptr { return notRun(vm.Kernel.Pmap.SelfTest(pmapScratch)) }
+
+//go:nosplit
+func vmSelfTest(_ uintptr) uintptr { return notRun(vm.Kernel.SelfTest()) }
+
+//go:nosplit
+func notRun(err error) uintptr {
+	if err != nil {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,59 @@
+package kernel
+
+// The TrapCall bodies of the kernel's Go code (info.go, smp.go, ioapic.go):
+// they run below the runtime, on this CPU's trap stack with interrupts off
+// and the MP lock held (lwkt.TrapCall): nosplit, allocation-free, writing
+// only into the caller's pointer-free struct at arg.
+
+import (
+	"gofly/arch/amd64"
+	"gofly/drivers/apic"
+	"gofly/drivers/pic"
+	"gofly/lwkt"
+	"gofly/mm"
+	"gofly/vm"
+)
+
+// memCountsCopy fills the MemCounts at arg.
+//
+//go:nosplit
+func memCountsCopy(arg uintptr) uintptr {
+	c := (*MemCounts)(ptrAt(arg))
+	c.FreePages, c.TotalPages = mm.Phys.FreePages(), mm.Phys.TotalPages()
+	c.PageTables, c.Resident = vm.Kernel.Pmap.Tables(), vm.Kernel.Pmap.Resident()
+	c.MapEntries, c.Faults = vm.Kernel.Len(), vm.Kernel.Faults
+	return 0
+}
+
+// prepareAP sets up the scheduler of application processor cpu (the
+// thread table is shared: TrapCall holds the MP lock). It returns 1 on
+// success.
+//
+//go:nosplit
+func prepareAP(cpu uintptr) uintptr {
+	if lwkt.PrepareAP(int(cpu), uint64(bootFS)) {
+		return 1
+	}
+	return 0
+}
+
+// routeArgs is routeIRQ's argument.
+type routeArgs struct {
+	base             uint64 // the I/O APIC's registers
+	pin              uint32
+	irq              uint8
+	dest             uint32 // local APIC id
+	activeLow, level bool
+}
+
+// routeIRQ points the I/O APIC pin at legacy IRQ a.irq's vector on the
+// CPU a.dest, masks the IRQ at the 8259 and records the routing.
+//
+//go:nosplit
+func routeIRQ(arg uintptr) uintptr {
+	a := (*routeArgs)(ptrAt(arg))
+	apic.RouteIRQ(a.base, a.pin, amd64.VectorIRQ0+a.irq, a.dest, a.activeLow, a.level)
+	pic.Mask(a.irq)
+	ioapicRouted[a.irq%16] = true
+	return 0
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package lwkt
+
+const raceEnabled = true

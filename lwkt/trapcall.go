@@ -1,0 +1,23 @@
+package lwkt
+
+import "gofly/arch/amd64"
+
+// TrapCall runs fn(arg) below the runtime and returns its result: on this
+// CPU's trap stack, entered through VectorTrapCall, with interrupts off and
+// the MP lock held, as every system call runs. It is the only way Go code
+// gets "this CPU, no switch, no interrupt" (lwkt/doc.go, Go code and the
+// CPU): the goroutine stays inside one INT instruction while fn runs, so
+// neither the Go scheduler nor the kernel's can move it.
+//
+// fn must be a function declared //go:nosplit in a *_nosplit.go file (not
+// a closure: nothing it captured could be reached safely): it runs with
+// the interrupted goroutine's g in TLS, so it must not allocate, grow the
+// stack, block or store Go pointers. `make worlds` checks every call.
+// To pass more than a word, pass uintptr(unsafe.Pointer(&v)) in the call
+// expression itself: the object then stays put until TrapCall returns.
+//
+//go:noescape
+func TrapCall(fn func(arg uintptr) uintptr, arg uintptr) uintptr
+
+// trapCallVector is amd64.VectorTrapCall for trapcall_amd64.s.
+const trapCallVector = amd64.VectorTrapCall
