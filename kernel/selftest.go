@@ -64,8 +64,11 @@ func checkTimer() error {
 	if d < 20e6 || d > 2e9 {
 		return fmt.Errorf("timer: a 20ms sleep took %v on the monotonic clock", time.Duration(d))
 	}
-	if k < 10 {
-		return fmt.Errorf("timer: only %d ticks during a 20ms sleep at %d Hz", k, timer.TickHz())
+	// TCG on a busy host drops periodic timer interrupts it could not
+	// deliver in time, so demand a quarter of the ticks the measured
+	// interval should hold: enough to show the tick runs at its rate.
+	if want := uint64(d) * timer.TickHz() / 1e9 / 4; k < want {
+		return fmt.Errorf("timer: only %d ticks in %v at %d Hz, want at least %d", k, time.Duration(d), timer.TickHz(), want)
 	}
 	if w < 20*time.Millisecond {
 		return fmt.Errorf("timer: time.Since measured %v for a 20ms sleep", w)

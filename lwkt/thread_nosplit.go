@@ -53,17 +53,26 @@ const (
 // peer gets the CPU.
 const Quantum = 10
 
-// Thread is one kernel-scheduled thread.
+// Thread is one kernel-scheduled thread. Its fields are guarded by
+// groups, as marked: "owner" means only the CPU in gd touches them (in its
+// trap path or IPI handlers, interrupts off); "MP lock" means any CPU's
+// trap path holding the MP lock.
 type Thread struct {
+	// Owner while the thread runs or is runnable; MP lock while it waits
+	// (a waker sets Frame.RAX); a new thread's are set before it is
+	// published.
 	Frame  amd64.Frame
 	fpu    [512 + amd64.FPUAlign]byte
 	FSBase uint64
 
+	// ID is set at allocation (MP lock) and read-only after. state, pri
+	// and the run-queue links: owner (Block, under the MP lock too).
 	ID    int32
 	state State
 	pri   uint8
-	gd    uint8 // owning CPU
+	gd    uint8 // owning CPU; fixed at allocation
 
+	// The wait: MP lock (Block, Wakeup, Tick, the Find functions).
 	Wait       WaitKind
 	WaitKey    uintptr // futex address, epoll fd, ...
 	WaitArg    [3]uintptr
@@ -72,13 +81,14 @@ type Thread struct {
 
 	next, prev int32 // run-queue links (indices; -1 = none)
 
-	// Accounting.
+	// Accounting: owner; other CPUs read it for display only.
 	Cycles   uint64 // TSC cycles spent running
 	Switches uint64 // times switched in
 	since    uint64 // TSC when last switched in
 	ticks    int    // timer ticks in the current quantum
 
-	// Signal state, owned by the system-call layer.
+	// Signal state, owned by the system-call layer (MP lock), but
+	// SigPending, set atomically by tgkill on any CPU.
 	SigMask    uint64
 	SigPending atomic.Uint64 // set by tgkill on any CPU, taken by the owner
 
@@ -87,7 +97,9 @@ type Thread struct {
 	AltFlags uint32
 }
 
-// Globaldata is one CPU's scheduler (DragonFly's globaldata).
+// Globaldata is one CPU's scheduler (DragonFly's globaldata). Guard: its
+// CPU only (owner-cpu), interrupts off; no lock. Other CPUs read the
+// counters and online for display, and online once at placement.
 type Globaldata struct {
 	cpu          int
 	cur          int32

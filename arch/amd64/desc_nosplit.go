@@ -6,8 +6,14 @@ package amd64
 
 import "unsafe"
 
-// MaxCPUs bounds the per-CPU tables.
+// MaxCPUs bounds the per-CPU tables. CPU sets are uint64 masks and a
+// thread's CPU is a uint8: both are checked below when compiling.
 const MaxCPUs = 8
+
+var (
+	_ [64 - MaxCPUs]byte // CPU masks are uint64
+	_ [MaxCPUs - 1]byte  // at least one CPU
+)
 
 // Stack sizes. The trap stack carries every interrupt and system call, the
 // fault stack every CPU exception; the last three serve one vector each.

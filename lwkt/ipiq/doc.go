@@ -39,8 +39,8 @@
 // xindex only by the target; ipimask and npoll are shared words changed
 // only by atomic read-modify-write. Every index a method takes names the
 // CPU it runs on (src for sends, self for Process), and each CPU calls
-// Send and Process with its own IPI handling held off (critical section),
-// so no CPU re-enters its own half of a ring except through a handler, which
+// Send and Process with its own IPI handling held off (in Gofly: in the
+// trap path, interrupts off; DragonFly uses a critical section), so no CPU re-enters its own half of a ring except through a handler, which
 // the protocol allows for. Memory ordering is spelled out in
 // ipiq_nosplit.go; it relies on sync/atomic being sequentially consistent.
 //
@@ -67,7 +67,7 @@
 //     DragonFly's older wait loop did.
 //   - Process always re-arms npoll: in DragonFly the assembly stubs (Xipiq,
 //     splz, doreti) swap it before calling lwkt_process_ipiq. A caller that
-//     must not re-arm (Xipiq inside a critical section) does not call
+//     must not re-arm (DragonFly's Xipiq inside a critical section) does not call
 //     Process at all, and leaves npoll at 1, as DragonFly does.
 //   - Handlers take (arg1, arg2), without the interrupt frame; the
 //     cpusync queue (gd_cpusyncq) and lwkt_send_ipiq3_nowait are not here.

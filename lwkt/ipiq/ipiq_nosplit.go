@@ -80,11 +80,13 @@ package ipiq
 import (
 	"math/bits"
 	"sync/atomic"
+
+	"gofly/arch/amd64"
 )
 
 const (
-	// MaxCPUs bounds the CPUs; it matches amd64.MaxCPUs.
-	MaxCPUs = 8
+	// MaxCPUs bounds the CPUs.
+	MaxCPUs = amd64.MaxCPUs
 
 	// FIFOSize is the number of entries in each pair's ring (DragonFly's
 	// MAXCPUFIFO); a power of two, the indices run freely and are masked.
