@@ -91,8 +91,10 @@ func trap(f *amd64.Frame) {
 		lwkt.GetMPLock() // delivery writes a frame through the address map
 		locked = true
 	}
-	sys.DeliverPending(f, fpu)
 	if locked {
+		// Only under the lock: a signal another CPU raises after the
+		// check above waits for this thread's next trap.
+		sys.DeliverPending(f, fpu)
 		lwkt.RelMPLock()
 	}
 	c.frame = 0
