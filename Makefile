@@ -73,7 +73,9 @@ test-boot: $(IMAGE) go125 go127 qemu-installed
 	  $(GO) test -count=1 -timeout 25m -v ./qemu/
 
 # The two worlds (shared/design/two-worlds.md): code in *_nosplit.go runs
-# below the runtime and must have no write barriers and no heap escapes.
+# below the runtime and must have no write barriers and no heap escapes,
+# and no splittable function may be reachable from it or passed to
+# lwkt.TrapCall or ipiq.Register (cmd/worlds, on the linked image).
 worlds: $(BUILD)/kernel.go.elf
 	@out=$$($(GO_ENV) $(GO) build -o /dev/null -gcflags='gofly/...=-d=wb -m' $(KERNEL) 2>&1 | \
 	  grep '_nosplit.go' | grep -E 'write barrier|escapes to heap|moved to heap'); \

@@ -24,17 +24,30 @@
 // thread, redirects that thread into reportFault, which decodes the
 // instruction with x86asm and prints the Go stack before stopping.
 //
+// Failures below the runtime: a broken invariant calls fatal.Throw, whose
+// handler here (throw_nosplit.go) stops the other CPUs by NMI, prints the
+// message, CPU, thread, call site and the registers of the trap being
+// served, and ends QEMU with power.CodeThrow. An exception raised by the
+// trap path itself (cpuLocal.frame already set) is reported at once
+// without the MP lock, never resumed. The fault command provokes each
+// (faults_nosplit.go).
+//
 // Invariants:
 //   - below-runtime: *_nosplit.go files and the assembly never allocate,
-//     grow a stack or store Go pointers (checked by the Makefile's wb
-//     target through -gcflags=-d=wb,-m).
+//     grow a stack, store Go pointers or call splittable Go code (checked
+//     by `make worlds`: -gcflags=-d=wb,-m, then cmd/worlds on the ELF).
 //   - one-trap-stack: the trap path never enables interrupts, so the
-//     trap stack holds at most one frame (exceptions use the fault stack).
+//     trap stack holds at most one frame (exceptions use the fault stack);
+//     cpuLocal.frame is set exactly while a trap is served.
+//   - guarded-memory: after Start begins, every change to mm, pmap and vm
+//     asserts the MP lock (their Held hooks are lwkt.HoldsMPLock); Go code
+//     reaches them through system calls or lwkt.TrapCall.
 //
 // SMP: Start reads the MADT and starts every other processor through the
 // real-mode trampoline (smp.go); each runs apInit and becomes its own idle
 // thread. Per-CPU state (cpuLocal: index, trap stack, FPU area) is reached
-// through GS. Every trap but an IPI runs under lwkt's MP lock.
+// through GS. Every trap but an IPI runs under lwkt's MP lock; cpuLocal
+// is written only by its own CPU.
 //
 //go:generate go run gen_vectors.go
 package kernel
