@@ -50,3 +50,18 @@ func TestCallerPC(t *testing.T) {
 
 //go:noinline
 func thrower() { Throw("from thrower") }
+
+func TestCatch(t *testing.T) {
+	if msg := Catch(func() { Throw("broken") }); msg != "broken" {
+		t.Errorf("Catch of a throw = %q", msg)
+	}
+	if msg := Catch(func() {}); msg != "" {
+		t.Errorf("Catch of a return = %q", msg)
+	}
+	defer func() {
+		if r := recover(); r != "other" {
+			t.Errorf("a panic that is not a throw: recovered %v", r)
+		}
+	}()
+	Catch(func() { panic("other") })
+}

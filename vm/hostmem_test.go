@@ -3,13 +3,14 @@ package vm
 // Host memory stands in for RAM: see package hostram.
 
 import (
-	"strings"
 	"testing"
 	"unsafe"
 
 	"gofly/internal/hostram"
 	"gofly/mm"
 	"gofly/pmap"
+
+	"gofly/fatal"
 )
 
 // hostRAM returns the window of host memory used as RAM.
@@ -52,18 +53,5 @@ func dirtyFreeFrames(t testing.TB) {
 	}
 }
 
-// throws runs f and returns the message of the throw it made (on the host
-// fatal.Throw panics with "fatal: "+msg), or "" when f returned.
-func throws(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			s, ok := r.(string)
-			if !ok || !strings.HasPrefix(s, "fatal: ") {
-				panic(r)
-			}
-			msg = strings.TrimPrefix(s, "fatal: ")
-		}
-	}()
-	f()
-	return ""
-}
+// throws runs f and returns the message of the throw it made.
+func throws(f func()) string { return fatal.Catch(f) }
