@@ -186,7 +186,8 @@ func exception(f *amd64.Frame, fpu uintptr) {
 				klog.Hex(cr2)
 				klog.Puts("\n")
 			}
-			if cr2 < 4096 && sys.Deliver(f, fpu, sys.SIGSEGV, sys.SEGVMapErr, cr2) {
+			// Not into interrupts-off code: its handler would run there.
+			if cr2 < 4096 && f.RFLAGS&amd64.FlagIF != 0 && sys.Deliver(f, fpu, sys.SIGSEGV, sys.SEGVMapErr, cr2) {
 				signalsRaised++
 				return
 			}
@@ -247,7 +248,14 @@ func printFault() {
 	r := &faultRecord
 	f := &r.frame
 	klog.Puts("\ngofly: kernel fault: ")
-	klog.Puts(exceptionNames[f.Vector&31])
+	switch {
+	case f.Vector < 32:
+		klog.Puts(exceptionNames[f.Vector&31])
+	case f.Vector == amd64.VectorSyscall:
+		klog.Puts("system call")
+	default:
+		klog.Puts("interrupt")
+	}
 	klog.Puts(" (vector ")
 	klog.Dec(f.Vector)
 	klog.Puts(") error ")

@@ -15,39 +15,52 @@ const RingSize = 64 << 10
 
 var (
 	ring    [RingSize]byte
-	written uint64 // bytes ever logged
+	written atomic.Uint64 // bytes ever logged; changed only under lock
 
 	// Quiet stops console output (the ring still records), for loglevel=0.
 	Quiet bool
 
-	// lock serialises the CPUs; interrupts are off while it is held, so
-	// the holder cannot be interrupted into logging again.
+	// lock serialises the CPUs: the holder's CPU index + 1, 0 when free.
+	// Interrupts are off while it is held, so only an NMI or an exception
+	// can make its holder log again; that nested logging goes ahead
+	// without the lock (the holder is suspended under it) rather than
+	// spinning on itself forever.
 	lock atomic.Uint32
 )
 
+// acquire takes the lock with interrupts off and returns the flags to
+// restore and whether this CPU already held it (nested).
+//
 //go:nosplit
-func acquire() uint64 {
-	fl := amd64.Rflags()
+func acquire() (fl uint64, nested bool) {
+	fl = amd64.Rflags()
 	amd64.Cli()
-	for spins := 0; !lock.CompareAndSwap(0, 1); spins++ {
+	me := uint32(amd64.CPU()) + 1
+	if lock.Load() == me {
+		return fl, true
+	}
+	for spins := 0; !lock.CompareAndSwap(0, me); spins++ {
 		if spins > 1<<22 && fatal.Throwing() {
 			break // the holder was stopped by the throw's NMI: log anyway
 		}
 		amd64.Pause()
 	}
-	return fl
+	return fl, false
 }
 
 //go:nosplit
-func release(fl uint64) {
-	lock.Store(0)
+func release(fl uint64, nested bool) {
+	if !nested {
+		lock.Store(0)
+	}
 	restore(fl)
 }
 
 //go:nosplit
 func put(b byte) {
-	ring[written%RingSize] = b
-	written++
+	w := written.Load()
+	ring[w%RingSize] = b
+	written.Store(w + 1)
 	if Quiet {
 		return
 	}
@@ -61,11 +74,11 @@ func put(b byte) {
 //
 //go:nosplit
 func Puts(s string) {
-	fl := acquire()
+	fl, nested := acquire()
 	for i := 0; i < len(s); i++ {
 		put(s[i])
 	}
-	release(fl)
+	release(fl, nested)
 }
 
 // Hex logs v as 0x-prefixed hexadecimal. Hex and Dec use no buffer and
@@ -78,13 +91,13 @@ func Hex(v uint64) {
 	for shift > 0 && v>>shift == 0 {
 		shift -= 4
 	}
-	fl := acquire()
+	fl, nested := acquire()
 	put('0')
 	put('x')
 	for ; shift >= 0; shift -= 4 {
 		put("0123456789abcdef"[v>>shift&15])
 	}
-	release(fl)
+	release(fl, nested)
 }
 
 // Dec logs v in decimal.
@@ -95,11 +108,11 @@ func Dec(v uint64) {
 	for v/d >= 10 {
 		d *= 10
 	}
-	fl := acquire()
+	fl, nested := acquire()
 	for ; d > 0; d /= 10 {
 		put(byte('0' + v/d%10))
 	}
-	release(fl)
+	release(fl, nested)
 }
 
 //go:nosplit
@@ -112,25 +125,4 @@ func restore(flags uint64) {
 // Written returns the number of bytes ever logged.
 //
 //go:nosplit
-func Written() uint64 { return written }
-
-// Copy copies the retained log, oldest byte first, into p and returns how
-// many bytes it copied and how many older bytes were overwritten.
-//
-//go:nosplit
-func Copy(p []byte) (n int, lost uint64) {
-	fl := acquire()
-	start := uint64(0)
-	if written > RingSize {
-		start = written - RingSize
-	}
-	if uint64(len(p)) < written-start {
-		start = written - uint64(len(p))
-	}
-	for i := start; i < written; i++ {
-		p[n] = ring[i%RingSize]
-		n++
-	}
-	release(fl)
-	return n, start
-}
+func Written() uint64 { return written.Load() }

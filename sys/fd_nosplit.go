@@ -218,6 +218,13 @@ func ConsoleInput() {
 	for fd := 0; fd < 3; fd++ {
 		for i := lwkt.FindBlocked(-1, lwkt.WaitRead, uintptr(fd)); i >= 0 && uart.Rx.Len() > 0; i = lwkt.FindBlocked(i, lwkt.WaitRead, uintptr(fd)) {
 			t := lwkt.Get(i)
+			// The buffer was checked when the reader blocked, but another
+			// thread may have unmapped it since: check again, as the copy
+			// runs in the trap path, where a fault stops the machine.
+			if !user(t.WaitArg[0], t.WaitArg[1], true) {
+				lwkt.Wakeup(i, negErrno(EFAULT))
+				continue
+			}
 			lwkt.Wakeup(i, uint64(consoleCopy(t.WaitArg[0], t.WaitArg[1])))
 		}
 	}
@@ -332,6 +339,7 @@ func epollCtl(regs *amd64.Frame, _ uintptr) int64 {
 		}
 		// struct epoll_event is packed on x86-64: events at 0, data at 4.
 		ep.watches[at] = watch{int32(fd), *u32(ev), uint64(*u32(ev + 4)) | uint64(*u32(ev + 8))<<32}
+		wakePollers() // the watch may be ready already: its waiters must hear of it now
 		return 0
 	case epollCtlDel:
 		if at < 0 {
@@ -426,6 +434,10 @@ func wakePollers() {
 		ep := getFile(int(t.WaitKey))
 		if ep == nil || ep.kind != fdEpoll {
 			lwkt.Wakeup(i, negErrno(EBADF))
+			continue
+		}
+		if !user(t.WaitArg[0], t.WaitArg[1]*epollEventSize, true) { // unmapped since it blocked
+			lwkt.Wakeup(i, negErrno(EFAULT))
 			continue
 		}
 		if n := collect(ep, t.WaitArg[0], int(t.WaitArg[1])); n > 0 {

@@ -323,13 +323,16 @@ func SignalPending() bool {
 }
 
 // DeliverPending delivers the lowest pending unblocked asynchronous signal
-// of the thread about to resume at f.
+// of the thread about to resume at f. A thread that trapped with
+// interrupts off (in a system call made from such code) gets it at a later
+// trap: a handler must not run inside interrupts-off code, and the
+// sigreturn after it would turn interrupts back on.
 //
 //go:nosplit
 func DeliverPending(f *amd64.Frame, fpu uintptr) {
 	t := lwkt.CurrentThread()
 	ready := t.SigPending.Load() &^ t.SigMask
-	if ready == 0 || lwkt.Current() == lwkt.Idle() {
+	if ready == 0 || lwkt.Current() == lwkt.Idle() || f.RFLAGS&amd64.FlagIF == 0 {
 		return
 	}
 	sig := 1

@@ -568,3 +568,26 @@ func TestDeliverPending(t *testing.T) {
 		t.Errorf("delivered %d with %#x pending, want SIGBUS first", f.RDI, th.SigPending.Load())
 	}
 }
+
+// TestNoDeliveryIntoInterruptsOff: a thread that trapped with interrupts
+// off keeps its asynchronous signal pending; it is delivered at a trap
+// from interrupts-on code. Before, the handler ran inside the
+// interrupts-off code and its sigreturn turned interrupts on there.
+func TestNoDeliveryIntoInterruptsOff(t *testing.T) {
+	setup(t)
+	th := lwkt.CurrentThread()
+	call(syscall.SYS_RT_SIGACTION, SIGURG, sigact(0x3000, saRestorer|saSiginfo, 0x4000, 0), 0, 8)
+	call(syscall.SYS_TGKILL, 1, uintptr(th.ID), SIGURG)
+	f := faultFrame()
+	f.RFLAGS &^= amd64.FlagIF
+	orig := f
+	DeliverPending(&f, fpu)
+	if f != orig || th.SigPending.Load() != 1<<(SIGURG-1) {
+		t.Fatalf("delivered into an interrupts-off frame (RIP %#x), pending %#x", f.RIP, th.SigPending.Load())
+	}
+	f.RFLAGS |= amd64.FlagIF
+	DeliverPending(&f, fpu)
+	if f.RIP != 0x3000 || th.SigPending.Load() != 0 {
+		t.Errorf("not delivered once interrupts are on: RIP %#x pending %#x", f.RIP, th.SigPending.Load())
+	}
+}
