@@ -14,8 +14,12 @@
 // splittable function reached with its chain (see allow.go for the
 // runtime's panic helpers it lets through), and every root that is itself
 // splittable. On the source tree (-src) it checks that handlers given to
-// lwkt.TrapCall, lwkt.Cpusync and ipiq.Register are plain functions
-// declared //go:nosplit in *_nosplit.go files, and adds them to the roots.
+// lwkt.TrapCall, lwkt.Cpusync and ipiq.Register name, through the scopes
+// of their file (a local closure shadowing a function's name is still a
+// closure), package-level functions declared //go:nosplit in *_nosplit.go
+// files, and adds them to the roots; and that those three are only ever
+// called directly (no alias or func value of them, no dot import of their
+// packages, no //go:linkname to them, no reference from assembly).
 //
 // It exits 1 with a report when anything is flagged, 2 when it cannot run,
 // and prints one line otherwise.
