@@ -34,52 +34,70 @@ var (
 //go:nosplit
 func checkLocal(_, _ uintptr) {
 	g := mycpu()
-	r := &checkResult[g.cpu]
-	onQueue := &checkQueued[g.cpu]
+	checkResult[g.cpu] = checkSched(g)
+}
+
+// checkSched checks g's scheduler, at rest: its run queue is a well-linked
+// list (forward links in range and acyclic, back links and tail agreeing;
+// any breakage is reported as checkCycle) of Runnable threads of g's CPU
+// in priority order, every Runnable thread of g's CPU is on it, every
+// Blocked one but the idle thread waits or has a run message in flight,
+// and the current thread is Running. The caller holds the MP lock, or no
+// other CPU runs (the waits, and which slots are g's).
+//
+//go:nosplit
+func checkSched(g *Globaldata) checkOutcome {
+	onQueue := &checkQueued[uint(g.cpu)%amd64.MaxCPUs]
 	for i := range onQueue {
 		onQueue[i] = false
 	}
 	prevPri := uint8(255)
 	n := 0
-	for i := g.head; i >= 0 && int(i) < len(threads); i = threads[i].next {
+	last := int32(-1)
+	for i := g.head; i >= 0; i = threads[i].next {
+		if int(i) >= len(threads) {
+			return checkOutcome{checkCycle, -1}
+		}
 		t := &threads[i]
-		if n++; n > MaxThreads {
-			*r = checkOutcome{checkCycle, t.ID}
-			return
+		if n++; n > MaxThreads || onQueue[i] {
+			return checkOutcome{checkCycle, t.ID}
 		}
 		switch {
+		case t.prev != last:
+			return checkOutcome{checkCycle, t.ID}
 		case t.state != Runnable:
-			*r = checkOutcome{checkQueuedState, t.ID}
-			return
+			return checkOutcome{checkQueuedState, t.ID}
 		case int(t.gd) != g.cpu:
-			*r = checkOutcome{checkQueuedOwner, t.ID}
-			return
+			return checkOutcome{checkQueuedOwner, t.ID}
 		case t.pri > prevPri:
-			*r = checkOutcome{checkUnsorted, t.ID}
-			return
+			return checkOutcome{checkUnsorted, t.ID}
 		}
 		prevPri = t.pri
 		onQueue[i] = true
+		last = i
+	}
+	if g.tail != last {
+		return checkOutcome{checkCycle, -1}
 	}
 	for i := range threads {
 		t := &threads[i]
-		if t.state == Free || int(t.gd) != g.cpu {
+		// gd first: it is fixed while the slot is taken, and the MP lock
+		// (held by checkAll's caller) keeps alloc from changing it; the
+		// state of another CPU's thread is that CPU's to write, unlocked.
+		if int(t.gd) != g.cpu || t.state == Free {
 			continue
 		}
 		if t.state == Runnable && !onQueue[i] {
-			*r = checkOutcome{checkRunnableAlone, t.ID}
-			return
+			return checkOutcome{checkRunnableAlone, t.ID}
 		}
-		if t.state == Blocked && int32(i) != g.idle && t.Wait == WaitNone {
-			*r = checkOutcome{checkNoWait, t.ID}
-			return
+		if t.state == Blocked && int32(i) != g.idle && t.Wait == WaitNone && !t.runMsg {
+			return checkOutcome{checkNoWait, t.ID}
 		}
 	}
 	if c := &threads[g.cur]; g.cur != g.idle && c.state != Running {
-		*r = checkOutcome{checkCurrent, c.ID}
-		return
+		return checkOutcome{checkCurrent, c.ID}
 	}
-	*r = checkOutcome{checkOK, 0}
+	return checkOutcome{checkOK, 0}
 }
 
 // checkAll is SelfTest's TrapCall body: it runs checkLocal on every online

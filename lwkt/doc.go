@@ -44,8 +44,17 @@
 //
 // Waits: a blocked thread's Wait (its kind) is non-zero exactly while it
 // waits and nobody has ended the wait. Block sets it, Wakeup and the
-// deadline in Tick clear it, all under the MP lock, which is how a waiter
-// is claimed exactly once; the run message to its owner CPU follows.
+// deadline in Tick clear it (claim), all under the MP lock, which is how a
+// waiter is claimed exactly once; the run message to its owner CPU follows,
+// marked by runMsg until it has run. live (MP lock) says a slot is
+// allocated, so that other CPUs never read the owner-written state.
+//
+// Split: sched_nosplit.go holds the scheduling decisions as pure functions
+// of one *Globaldata (run queue, quantum, priorities, the tokens rule:
+// pickNext walks the queue once and runs the first thread that gets all
+// its tokens back, as lwkt_switch does); thread_nosplit.go wraps them for
+// the running CPU and does the switch itself (frame, FPU area, FS base).
+// Host tests drive the pure part on fake CPUs under -race.
 //
 // Invariants:
 //   - owner-cpu: a thread runs only on the CPU in its gd; other CPUs send

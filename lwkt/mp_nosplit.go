@@ -74,8 +74,8 @@ const (
 //go:nosplit
 func remoteRun(i, _ uintptr) {
 	t := &threads[i]
-	fatal.Assert(t.state == Blocked && t.Wait == WaitNone && int(t.gd) == amd64.CPU(),
-		"lwkt: run message for a thread that is not blocked, still waiting or of another CPU")
+	fatal.Assert(t.state == Blocked && t.Wait == WaitNone && t.runMsg && int(t.gd) == amd64.CPU(),
+		"lwkt: run message for a thread that is not blocked, still waiting, not sent one or of another CPU")
 	makeRunnable(mycpu(), int32(i))
 }
 

@@ -56,7 +56,7 @@ func SelfTest() error {
 var checkMessages = [...]string{
 	checkOK:            "ok",
 	checkNotRun:        "runq-state: the check did not run",
-	checkCycle:         "runq-state: run queue has a cycle",
+	checkCycle:         "runq-state: run queue links broken (a cycle, a bad index, back link or tail)",
 	checkQueuedState:   "runq-state: a thread on the run queue is not runnable",
 	checkQueuedOwner:   "owner-cpu: a thread of another CPU is on the run queue",
 	checkUnsorted:      "runq-state: run queue not sorted by priority",

@@ -2,12 +2,16 @@ package lwkt
 
 // Scheduling runs in trap context and during early boot: every function is
 // nosplit and allocation-free; thread links are indices, not pointers.
+// This file holds the thread table and the entry points the trap path and
+// the system calls use: they find this CPU's Globaldata (GS) and, in
+// Schedule, move register state (the frame, the FPU pointer, the FS base
+// MSR). The decisions and run-queue moves behind them, given a Globaldata,
+// are in sched_nosplit.go.
 
 import (
 	"sync/atomic"
 
 	"gofly/arch/amd64"
-	"gofly/fatal"
 	"gofly/lwkt/ipiq"
 )
 
@@ -66,11 +70,23 @@ type Thread struct {
 	FSBase uint64
 
 	// ID is set at allocation (MP lock) and read-only after. state, pri
-	// and the run-queue links: owner (Block, under the MP lock too).
+	// and the run-queue links: owner (Block, under the MP lock too). live:
+	// MP lock; it says whether the slot is taken (alloc sets it, Exit
+	// clears it, as it frees state), so that code scanning every slot
+	// under the MP lock (alloc, FindID) need not read state, which the
+	// owner CPU writes without the lock.
 	ID    int32
 	state State
 	pri   uint8
 	gd    uint8 // owning CPU; fixed at allocation
+	live  bool
+
+	// runMsg: a run message for the thread is on its way to its CPU
+	// (blocked-why: a Blocked thread with no wait kind has one, unless it
+	// is idle). Set, under the MP lock, by the CPU that posts the message
+	// (Wakeup, Clone); cleared by the owner when the message runs
+	// (makeRunnable); read by the owner's self-check.
+	runMsg bool
 
 	// The wait: MP lock (Block, Wakeup, Tick, the Find functions).
 	Wait       WaitKind
@@ -214,16 +230,18 @@ func StartAP(cpu int) {
 	nOnline.Add(1)
 }
 
-// alloc takes a free slot for CPU cpu and gives it a thread ID.
+// alloc takes a free slot for CPU cpu and gives it a thread ID. The
+// caller holds the MP lock (or runs before the other CPUs start).
 //
 //go:nosplit
 func alloc(cpu int, pri uint8) int32 {
 	for i := range threads {
 		t := &threads[i]
-		if t.state == Free {
+		if !t.live {
 			*t = Thread{}
 			t.ID = nextID
 			nextID++
+			t.live = true
 			t.gd = uint8(cpu)
 			t.pri = pri
 			t.next, t.prev = -1, -1
@@ -256,6 +274,7 @@ func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 	if target == g.cpu {
 		makeRunnable(g, i)
 	} else {
+		t.runMsg = true
 		post(target, ipiq.Msg{Fn: idRun, Arg1: uintptr(i)})
 	}
 	return t.ID
@@ -264,13 +283,7 @@ func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 // Exit frees the current thread; Schedule then picks another.
 //
 //go:nosplit
-func Exit() {
-	g := mycpu()
-	account(g, g.cur)
-	ExitTokens(g.cur) // a thread that exits holding tokens lets them go
-	threads[g.cur].state = Free
-	g.resched = true
-}
+func Exit() { exit(mycpu()) }
 
 // Block parks the current thread until Wakeup or, when deadline is
 // non-zero, until the monotonic clock passes it, when its system call
@@ -279,19 +292,7 @@ func Exit() {
 //
 //go:nosplit
 func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
-	g := mycpu()
-	t := &threads[g.cur]
-	fatal.Assert(kind != WaitNone && g.cur != g.idle && t.state == Running,
-		"lwkt: block: no wait kind, or the idle or a non-running thread blocks")
-	t.state = Blocked
-	t.Wait = kind
-	t.WaitKey = key
-	t.Deadline = deadline
-	t.TimeoutRet = timeoutRet
-	if deadline != 0 && (g.nextDeadline == 0 || deadline < g.nextDeadline) {
-		g.nextDeadline = deadline
-	}
-	g.resched = true
+	block(mycpu(), kind, key, deadline, timeoutRet)
 }
 
 // Wakeup ends thread i's wait with its system call returning ret, and
@@ -305,14 +306,11 @@ func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
 //go:nosplit
 func Wakeup(i int32, ret uint64) bool {
 	t := &threads[i]
-	if t.Wait == WaitNone {
+	if !claim(t, ret) {
 		return false
 	}
-	fatal.Assert(t.state == Blocked, "lwkt: wakeup: a waiting thread is not blocked")
-	t.Wait = WaitNone
-	t.Deadline = 0
-	t.Frame.RAX = ret
 	if int(t.gd) != amd64.CPU() {
+		t.runMsg = true
 		post(int(t.gd), ipiq.Msg{Fn: idRun, Arg1: uintptr(i)})
 	} else {
 		makeRunnable(&gds[t.gd], i)
@@ -323,11 +321,7 @@ func Wakeup(i int32, ret uint64) bool {
 // Yield puts the current thread behind its equal-priority peers.
 //
 //go:nosplit
-func Yield() {
-	g := mycpu()
-	threads[g.cur].ticks = Quantum
-	g.resched = true
-}
+func Yield() { yield(mycpu()) }
 
 // FindBlocked returns the slot of the next thread after slot from (-1 to
 // start) waiting with kind and key, or -1. The caller holds the MP lock,
@@ -344,106 +338,31 @@ func FindBlocked(from int32, kind WaitKind, key uintptr) int32 {
 	return -1
 }
 
-// FindID returns the slot of the live thread with ID id, or -1.
+// FindID returns the slot of the live thread with ID id, or -1. The caller
+// holds the MP lock.
 //
 //go:nosplit
 func FindID(id int32) int32 {
 	for i := range threads {
-		if threads[i].state != Free && threads[i].ID == id {
+		if threads[i].live && threads[i].ID == id {
 			return int32(i)
 		}
 	}
 	return -1
 }
 
-//go:nosplit
-func makeRunnable(g *Globaldata, i int32) {
-	t := &threads[i]
-	t.state = Runnable
-	// Insert behind every thread of equal or higher priority.
-	at := g.tail
-	for at >= 0 && threads[at].pri < t.pri {
-		at = threads[at].prev
-	}
-	t.prev = at
-	if at < 0 {
-		t.next = g.head
-		g.head = i
-	} else {
-		t.next = threads[at].next
-		threads[at].next = i
-	}
-	if t.next < 0 {
-		g.tail = i
-	} else {
-		threads[t.next].prev = i
-	}
-	if g.cur == g.idle || t.pri > threads[g.cur].pri {
-		g.resched = true
-	}
-}
-
-//go:nosplit
-func dequeue(g *Globaldata) int32 {
-	i := g.head
-	if i < 0 {
-		return -1
-	}
-	t := &threads[i]
-	g.head = t.next
-	if g.head < 0 {
-		g.tail = -1
-	} else {
-		threads[g.head].prev = -1
-	}
-	t.next, t.prev = -1, -1
-	return i
-}
-
-//go:nosplit
-func account(g *Globaldata, i int32) {
-	t := &threads[i]
-	now := amd64.Rdtsc()
-	d := now - t.since
-	t.Cycles += d
-	t.since = now
-	if i == g.idle {
-		g.IdleCycles += d
-	}
-}
-
 // Tick is called from the timer interrupt with the monotonic time: it
 // wakes threads whose deadline passed and ends the current quantum.
 //
 //go:nosplit
-func Tick(now int64) {
-	g := mycpu()
-	if g.nextDeadline != 0 && now >= g.nextDeadline {
-		g.nextDeadline = 0
-		for i := range threads {
-			t := &threads[i]
-			if t.Wait == WaitNone || t.Deadline == 0 || int(t.gd) != g.cpu {
-				continue // owner-cpu: only this CPU's threads
-			}
-			if now >= t.Deadline {
-				Wakeup(int32(i), t.TimeoutRet)
-			} else if g.nextDeadline == 0 || t.Deadline < g.nextDeadline {
-				g.nextDeadline = t.Deadline
-			}
-		}
-	}
-	cur := &threads[g.cur]
-	cur.ticks++
-	if g.head >= 0 && (cur.ticks >= Quantum || g.cur == g.idle) {
-		g.resched = true // the idle case: a thread waited for its tokens
-	}
-}
+func Tick(now int64) { tick(mycpu(), now) }
 
 // Schedule switches this CPU to the best runnable thread if the current
-// one blocked, exited, used up its quantum or was outranked. f is the frame
-// the trap path will resume, rewritten on a switch; *fpu says where the
-// trap path saved the FPU state and will restore it from: always the
-// current thread's own FXSAVE area, so a switch only repoints it.
+// one blocked, exited, used up its quantum or was outranked (reschedule
+// decides, in sched_nosplit.go). f is the frame the trap path will resume,
+// rewritten on a switch; *fpu says where the trap path saved the FPU state
+// and will restore it from: always the current thread's own FXSAVE area,
+// so a switch only repoints it.
 //
 //go:nosplit
 func Schedule(f *amd64.Frame, fpu *uintptr) {
@@ -451,74 +370,29 @@ func Schedule(f *amd64.Frame, fpu *uintptr) {
 	if !g.resched {
 		return
 	}
-	g.resched = false
 	if IPIs.Pending(g.cpu) { // passive messages run at a thread switch too
 		IPIs.Process(g.cpu)
 	}
 	cur := g.cur
-	ct := &threads[cur]
-	if ct.state == Running && cur != g.idle {
-		if g.head < 0 || threads[g.head].pri < ct.pri ||
-			(threads[g.head].pri == ct.pri && ct.ticks < Quantum) {
-			return // nothing better to run
-		}
-		makeRunnable(g, cur)
+	if reschedule(g) {
+		switchFrames(&threads[cur], &threads[g.cur], f, fpu)
 	}
-	if cur != g.idle && ct.state != Free {
-		RelAllTokens(cur) // tokens serialise only while their holder runs
-	}
-	next := pickNext(g)
-	if next == cur {
-		if cur != g.idle {
-			ct.state = Running
-		}
-		return
-	}
-	switchTo(g, cur, next, f, fpu)
 }
 
-// pickNext dequeues the best runnable thread that can get back every
-// token it held when it was switched out; a thread that cannot goes back
-// behind its equals. With none, the CPU idles and retries at its next tick.
+// switchFrames moves the register state of a switch from thread ct to
+// thread nt: the live frame f and FS base are saved into ct, unless it
+// exited, and nt's are loaded; the FPU state stays in each thread's own
+// area, so only *fpu is repointed.
 //
 //go:nosplit
-func pickNext(g *Globaldata) int32 {
-	for tries := 0; tries < MaxThreads; tries++ {
-		i := dequeue(g)
-		if i < 0 {
-			break
-		}
-		if TokenCount(i) == 0 || GetAllTokens(i) {
-			return i
-		}
-		g.TokenWaits++
-		makeRunnable(g, i)
-		if threads[g.head].ID == threads[i].ID { // only it is left
-			break
-		}
-	}
-	return g.idle
-}
-
-//go:nosplit
-func switchTo(g *Globaldata, cur, next int32, f *amd64.Frame, fpu *uintptr) {
-	ct, nt := &threads[cur], &threads[next]
+func switchFrames(ct, nt *Thread, f *amd64.Frame, fpu *uintptr) {
 	if ct.state != Free {
-		account(g, cur)
 		ct.Frame = *f
 		ct.FSBase = amd64.Rdmsr(amd64.MSRFSBase)
 	}
 	*f = nt.Frame
-	*fpu = nt.fpuArea() // the FPU state stays in each thread's own area
+	*fpu = nt.fpuArea()
 	amd64.Wrmsr(amd64.MSRFSBase, nt.FSBase)
-	if next != g.idle {
-		nt.state = Running
-	}
-	nt.ticks = 0
-	nt.since = amd64.Rdtsc()
-	nt.Switches++
-	g.Switches++
-	g.cur = next
 }
 
 //go:nosplit
@@ -540,7 +414,7 @@ func FindAnyBlocked(from int32, kind WaitKind) int32 {
 	return -1
 }
 
-// Idle returns the slot of CPU 0's idle thread.
+// Idle returns the slot of this CPU's idle thread.
 //
 //go:nosplit
 func Idle() int32 { return mycpu().idle }
