@@ -104,11 +104,10 @@ var outboxes [amd64.MaxCPUs]outbox
 //go:nosplit
 func post(dst int, m ipiq.Msg) {
 	o := &outboxes[amd64.CPU()]
-	if o.n < len(o.msg) {
-		o.dst[o.n] = uint8(dst)
-		o.msg[o.n] = m
-		o.n++
-	}
+	fatal.Assert(o.n < len(o.msg), "lwkt: outbox full: more messages than threads in one trap")
+	o.dst[o.n] = uint8(dst)
+	o.msg[o.n] = m
+	o.n++
 }
 
 // RequestShootdown asks that every other CPU drop its cached translations
