@@ -19,6 +19,7 @@ import (
 // any other Go program calls it first thing in main.
 func Start() {
 	mark(PhaseMain, amd64.Rdtsc())
+	defer Mark(phaseStarted)
 	// From now on every change to the page allocator, the page tables and
 	// the address map asserts the MP lock (early boot ran alone, without
 	// it). Set before the other CPUs start.
@@ -29,6 +30,7 @@ func Start() {
 		return
 	}
 	ACPI = t
+	Mark(phaseACPI)
 	if m, err := t.MADT(); err != nil {
 		klog.Puts("gofly: acpi: " + err.Error() + "; running on the boot CPU only\n")
 	} else {

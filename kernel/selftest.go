@@ -34,6 +34,7 @@ func init() {
 			return ranOrSkip(lwkt.TrapCall(vmSelfTest, 0), "could not run")
 		}},
 		ktest.Check{Name: "timer: clock and tick", Run: checkTimer},
+		ktest.Check{Name: "timer: TSC rate within 0.05% of the PIT", Run: checkTSCRate},
 		ktest.Check{Name: "runtime: goroutines and channels", Run: checkGoroutines},
 		ktest.Check{Name: "runtime: garbage collector", Run: checkGC},
 		ktest.Check{Name: "runtime: nil dereference recovered", Run: checkRecover},
@@ -75,6 +76,28 @@ func checkTimer() error {
 	}
 	if y := time.Now().Year(); y < 2020 {
 		return fmt.Errorf("timer: wall clock says year %d", y)
+	}
+	return nil
+}
+
+// tscCheckMs is how long checkTSCRate times the TSC: long enough that its
+// own error is a few ppm.
+const tscCheckMs = 20
+
+// checkTSCRate measures the TSC rate against the PIT again, over far
+// longer than the boot calibration did, and demands that the calibrated
+// rate (which every clock reading uses) agree within 0.05%.
+func checkTSCRate() error {
+	ref := uint64(lwkt.TrapCall(tscMeasure, tscCheckMs))
+	cal := timer.TSCHz()
+	if ref == 0 {
+		return errors.New("timer: the PIT re-measurement found no TSC rate")
+	}
+	diff := max(cal, ref) - min(cal, ref)
+	if ppm := diff * 1_000_000 / ref; ppm > 500 {
+		calPPM, calNs, _ := timer.CalibrationError()
+		return fmt.Errorf("timer: TSC calibrated at %d Hz (±%d ppm over %v), but %d Hz over %d ms: %d ppm apart, more than 0.05%%",
+			cal, calPPM, time.Duration(calNs), ref, tscCheckMs, ppm)
 	}
 	return nil
 }

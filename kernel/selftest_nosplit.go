@@ -5,6 +5,7 @@ package kernel
 // lwkt.TrapCall: nosplit.
 
 import (
+	"gofly/drivers/timer"
 	"gofly/mm"
 	"gofly/vm"
 )
@@ -31,4 +32,13 @@ func notRun(err error) uintptr {
 		return 1
 	}
 	return 0
+}
+
+// tscMeasure re-times the TSC against the PIT for ms milliseconds and
+// returns the rate: in trap context, with the PIT and this CPU to itself.
+//
+//go:nosplit
+func tscMeasure(ms uintptr) uintptr {
+	hz, _ := timer.MeasureTSC(uint64(ms))
+	return uintptr(hz)
 }

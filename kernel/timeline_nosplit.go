@@ -10,17 +10,21 @@ const (
 	phaseEntry                   // Go image entered
 	phaseMemory                  // page allocator ready
 	phaseCPU                     // GDT, TSS, IDT, SYSCALL ready
-	phaseCalibrated              // TSC and local APIC timer calibrated
+	phaseTSC                     // TSC calibrated against the PIT
+	phaseCalibrated              // local APIC timer calibrated
 	phaseRuntime                 // jumping into the Go runtime
 	PhaseMain                    // kernel.Start called from main
+	phaseACPI                    // ACPI tables read
+	phaseStarted                 // kernel.Start done: CPUs started, IRQs routed
 	PhasePrompt                  // first shell prompt printed
 	numPhases
 )
 
 var phaseNames = [numPhases]string{
 	"boot stub entered", "Go image entered", "page allocator ready",
-	"descriptor tables loaded", "timers calibrated", "Go runtime entered",
-	"main.main started", "first prompt",
+	"descriptor tables loaded", "TSC calibrated", "APIC timer calibrated",
+	"Go runtime entered", "main.main started", "ACPI tables read",
+	"kernel started", "first prompt",
 }
 
 var stamps [numPhases]uint64

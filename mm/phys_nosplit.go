@@ -109,28 +109,58 @@ func (a *Allocator) Init(avail []Range, reserved []Range) bool {
 		return false
 	}
 	a.bitmap = uintptr(a.bitmapPA)
+	// Build the bitmap a word at a time (a frame-by-frame pass over a
+	// large machine costs milliseconds at boot): set every frame lying
+	// wholly inside a usable range, then clear frame 0, the bitmap's own
+	// frames and every frame a reserved range touches. What is left is
+	// exactly the frames managed() accepts.
 	for i := uint64(0); i < a.words; i++ {
 		*a.word(i) = 0
 	}
-	a.free, a.total = 0, 0
 	for _, r := range avail {
-		lo := (r.Base + PageSize - 1) / PageSize
-		hi := r.End() / PageSize
-		for f := lo; f < hi; f++ {
-			pa := f * PageSize
-			if !a.managed(pa) {
-				continue
-			}
-			w := a.word(f / 64)
-			if *w&(1<<(f%64)) == 0 {
-				*w |= 1 << (f % 64)
-				a.free++
-			}
-		}
+		a.setFrames((r.Base+PageSize-1)/PageSize, r.End()/PageSize, true)
 	}
+	a.setFrames(0, 1, false)
+	a.setFrames(a.bitmapPA/PageSize, (a.bitmapPA+a.bitmapLen)/PageSize, false)
+	for _, r := range reserved {
+		hi := r.End() / PageSize // every frame the range touches
+		if r.End()%PageSize != 0 {
+			hi++
+		}
+		a.setFrames(r.Base/PageSize, hi, false)
+	}
+	a.free = a.countFree()
 	a.total = a.free
 	a.hint = 0
 	return true
+}
+
+// setFrames sets (set) or clears the bits of frames [lo, hi), clipped to
+// the bitmap, whole words at a time where it can.
+//
+//go:nosplit
+func (a *Allocator) setFrames(lo, hi uint64, set bool) {
+	if max := a.words * 64; hi > max {
+		hi = max
+	}
+	for f := lo; f < hi; {
+		w := a.word(f / 64)
+		bit := f % 64
+		n := 64 - bit // bits left in this word
+		if hi-f < n {
+			n = hi - f
+		}
+		mask := ^uint64(0)
+		if n < 64 {
+			mask = (1<<n - 1) << bit
+		}
+		if set {
+			*w |= mask
+		} else {
+			*w &^= mask
+		}
+		f += n
+	}
 }
 
 // managed reports whether Init put the frame at pa under the allocator:

@@ -2,9 +2,11 @@
 // for each run it starts QEMU on the floor kernel (boot/floor.S, which
 // prints one line) and on the Gofly image, in alternating order, and times
 // QEMU start -> that line and QEMU start -> the first "gofly> " prompt.
-// It reports the medians, the spread and Gofly's cost above the floor.
-// With -smp it then boots Gofly with each listed CPU count and collects
-// the figures of the in-kernel `bench` command.
+// It reports the medians, the spread and Gofly's cost above the floor, and
+// the median of each step of Gofly's own boot timeline (its `boottime`
+// command, read after each prompt). With -smp it then boots Gofly with
+// each listed CPU count and collects the figures of the in-kernel `bench`
+// command.
 package main
 
 import (
@@ -33,6 +35,7 @@ func main() {
 		log.Fatalf("bootbench: -runs must be at least 1, got %d", *runs)
 	}
 	var tf, tg []time.Duration
+	var timelines []timeline
 	for i := 0; i < *runs; i++ {
 		first, second := *floor, *image
 		if i%2 == 1 { // alternate so neither kernel always runs on a warm cache
@@ -43,7 +46,7 @@ func main() {
 			if img == *floor {
 				marker = "floor: up"
 			}
-			d, err := bootTime(img, *mem, marker)
+			d, tl, err := bootTime(img, *mem, marker, img != *floor)
 			if err != nil {
 				log.Fatalf("bootbench: %s: %v", img, err)
 			}
@@ -51,6 +54,7 @@ func main() {
 				tf = append(tf, d)
 			} else {
 				tg = append(tg, d)
+				timelines = append(timelines, tl)
 			}
 		}
 	}
@@ -63,6 +67,7 @@ func main() {
 	if st != nil {
 		fmt.Printf("  image size                    %8.2f MiB\n", float64(st.Size())/(1<<20))
 	}
+	printTimelines(timelines)
 	for _, n := range strings.Split(*smp, ",") {
 		if n == "" {
 			continue
@@ -143,19 +148,24 @@ func median(d []time.Duration) time.Duration {
 }
 
 // bootTime starts QEMU on img and returns the time until marker appears on
-// the serial console.
-func bootTime(img, mem, marker string) (time.Duration, error) {
+// the serial console. With withTimeline set it then runs the boottime
+// command and returns its steps too.
+func bootTime(img, mem, marker string, withTimeline bool) (time.Duration, timeline, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", "-accel", "tcg", "-m", mem, "-nic", "none",
 		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", img)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return 0, nil, err
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer func() {
 		cmd.Process.Kill()
@@ -165,12 +175,78 @@ func bootTime(img, mem, marker string) (time.Duration, error) {
 	var seen bytes.Buffer
 	for {
 		b, err := r.ReadByte()
-		if err == io.EOF || err != nil {
-			return 0, fmt.Errorf("console ended before %q (got %q): %v", marker, seen.String(), err)
+		if err != nil {
+			return 0, nil, fmt.Errorf("console ended before %q (got %q): %v", marker, seen.String(), err)
 		}
 		seen.WriteByte(b)
 		if bytes.HasSuffix(seen.Bytes(), []byte(marker)) {
-			return time.Since(start), nil
+			break
 		}
 	}
+	d := time.Since(start)
+	if !withTimeline {
+		return d, nil, nil
+	}
+	io.WriteString(in, "boottime\r")
+	tl, err := readTimeline(r)
+	return d, tl, err
+}
+
+// timeline is one boot's `boottime` steps, in order.
+type timeline []step
+
+type step struct {
+	phase string
+	d     time.Duration // since the previous phase
+}
+
+// readTimeline reads the boottime command's table up to its last phase,
+// the first prompt.
+func readTimeline(r *bufio.Reader) (timeline, error) {
+	var tl timeline
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return tl, fmt.Errorf("console ended in the boot timeline: %v", err)
+		}
+		f := strings.Fields(strings.TrimSpace(line))
+		if len(f) < 3 {
+			continue
+		}
+		d, err := time.ParseDuration(f[1])
+		if err != nil {
+			continue // the header, the echoed command
+		}
+		phase := strings.Join(f[2:], " ")
+		tl = append(tl, step{phase, d})
+		if phase == "first prompt" {
+			return tl, nil
+		}
+	}
+}
+
+// printTimelines prints the median of each boot-timeline step over the
+// runs, in the order the phases came.
+func printTimelines(tls []timeline) {
+	if len(tls) == 0 {
+		return
+	}
+	var order []string
+	steps := map[string][]time.Duration{}
+	for _, tl := range tls {
+		for _, s := range tl {
+			if _, ok := steps[s.phase]; !ok {
+				order = append(order, s.phase)
+			}
+			steps[s.phase] = append(steps[s.phase], s.d)
+		}
+	}
+	fmt.Printf("gofly boot timeline (its boottime command; median step before each phase, %d runs):\n", len(tls))
+	var total time.Duration
+	for _, p := range order {
+		m := median(steps[p])
+		total += m
+		fmt.Printf("  %10v  %s\n", m.Round(10*time.Microsecond), p)
+	}
+	fmt.Printf("  %10v  sum of the medians, boot stub to prompt\n", total.Round(10*time.Microsecond))
 }
