@@ -9,9 +9,17 @@ import (
 	"gofly/arch/amd64"
 )
 
-// vectorSyscall is amd64.VectorSyscall for syscallEntry (go_asm.h exports
-// only this package's constants).
-const vectorSyscall = amd64.VectorSyscall
+// Vectors for entry_amd64.s (go_asm.h exports only this package's
+// constants).
+const (
+	vectorSyscall = amd64.VectorSyscall
+	vectorNMI     = amd64.VectorNMI
+	vectorMC      = amd64.VectorMC
+)
+
+// frameVector is the offset of amd64.Frame.Vector, where trapEntry reads
+// the vector.
+const frameVector = 0x78
 
 // trapEntry pushes the registers in amd64.Frame's order and calls trap
 // with SP pointing at the result: the layout it assumes, checked when
@@ -21,8 +29,8 @@ const frameSize = 0xB0
 var (
 	_ [unsafe.Offsetof(amd64.Frame{}.RAX) - 0x70]byte
 	_ [0x70 - unsafe.Offsetof(amd64.Frame{}.RAX)]byte
-	_ [unsafe.Offsetof(amd64.Frame{}.Vector) - 0x78]byte
-	_ [0x78 - unsafe.Offsetof(amd64.Frame{}.Vector)]byte
+	_ [unsafe.Offsetof(amd64.Frame{}.Vector) - frameVector]byte
+	_ [frameVector - unsafe.Offsetof(amd64.Frame{}.Vector)]byte
 	_ [unsafe.Offsetof(amd64.Frame{}.RIP) - 0x88]byte
 	_ [0x88 - unsafe.Offsetof(amd64.Frame{}.RIP)]byte
 	_ [unsafe.Sizeof(amd64.Frame{}) - frameSize]byte
@@ -54,3 +62,16 @@ func apEntry()
 // codeAddrs returns the addresses of syscallEntry, idleLoop,
 // faultTrampoline and apEntry.
 func codeAddrs() (syscall, idle, trampoline, ap uintptr)
+
+// vectorTrapCall is amd64.VectorTrapCall for probe_amd64.s.
+const vectorTrapCall = amd64.VectorTrapCall
+
+// fpuProbe puts x1 in X1, runs body in the trap path and returns X1 after;
+// see nmitest_amd64.s.
+func fpuProbe(body func(uintptr) uintptr, x1 uint64) uint64
+
+// setX1 puts v in X1.
+func setX1(v uint64)
+
+// syscallInstr executes a SYSCALL instruction (getpid).
+func syscallInstr()

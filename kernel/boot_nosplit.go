@@ -46,6 +46,8 @@ var (
 	m0Stack   [m0StackSize]byte
 	idleStack [idleStackSize]byte
 	fpuBufs   [amd64.MaxCPUs][512 + amd64.FPUAlign]byte
+	nmiFPUs   [amd64.MaxCPUs][512 + amd64.FPUAlign]byte
+	nestStack [amd64.MaxCPUs][nestStackSize]byte
 	cpuLocals [amd64.MaxCPUs]cpuLocal
 
 	// Boot image extents, for the memory map listing.
@@ -61,7 +63,13 @@ type cpuLocal struct {
 	kstack  uintptr // top of the trap stack
 	fpu     uintptr // the running thread's FXSAVE area (lwkt repoints it)
 	frame   uintptr // the *amd64.Frame of the trap being served; 0 outside the trap path
+	nmiFPU  uintptr // FXSAVE area of NMI and #MC, which may arrive inside the trap path
+	nest    uintptr // top of the stack a system call made inside the trap path gets
 }
+
+// nestStackSize is the stack of a system call made inside the trap path: a
+// kernel bug that trap reports and never resumes, so a small one will do.
+const nestStackSize = 8 << 10
 
 // eferNXE enables no-execute pages (Intel SDM vol. 4, IA32_EFER).
 const eferNXE = 1 << 11
@@ -154,6 +162,8 @@ func setupCPU(cpu int) {
 	c.cpu = uintptr(cpu)
 	c.kstack = amd64.TrapStackTop(cpu)
 	c.fpu = (uintptr(unsafe.Pointer(&fpuBufs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1) // until lwkt starts
+	c.nmiFPU = (uintptr(unsafe.Pointer(&nmiFPUs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)
+	c.nest = uintptr(unsafe.Pointer(&nestStack[cpu][0])) + nestStackSize
 	amd64.SetupCPU(cpu, vectorStubs())
 	amd64.Wrmsr(amd64.MSRSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
 	amd64.Wrmsr(amd64.MSRLSTAR, uint64(syscallPC))

@@ -64,7 +64,13 @@ TEXT ·apEntry(SB),NOSPLIT|NOFRAME,$0
 // common path (SYSRET cannot return to ring 0).
 TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ SP, cpuLocal_scratch(GS)    // caller's RSP
+	CMPQ cpuLocal_frame(GS), $0      // made inside the trap path (a bug)?
+	JNE nested
 	MOVQ cpuLocal_kstack(GS), SP     // this CPU's trap stack
+	JMP onstack
+nested:
+	MOVQ cpuLocal_nest(GS), SP       // not over the frame being served: trap reports it
+onstack:
 	PUSHQ $0x10                      // SS
 	PUSHQ cpuLocal_scratch(GS)       // RSP
 	PUSHQ R11                        // RFLAGS
@@ -95,15 +101,28 @@ TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ R13
 	PUSHQ R14
 	PUSHQ R15
-	MOVQ cpuLocal_fpu(GS), AX
+	MOVQ cpuLocal_fpu(GS), AX        // the running thread's FXSAVE area
+	MOVQ const_frameVector(SP), BX   // the vector
+	CMPQ BX, $const_vectorNMI        // NMI and #MC can arrive inside the trap
+	JEQ ownarea                      // path, whose registers are not the
+	CMPQ BX, $const_vectorMC         // thread's: they use an area of their own
+	JNE save
+ownarea:
+	MOVQ cpuLocal_nmiFPU(GS), AX
+save:
 	FXSAVE64 (AX)                    // before any Go code touches X0-X15
-	MOVQ SP, AX
-	SUBQ $16, SP                     // trap's ABI0 frame: the *Frame argument
-	MOVQ AX, 0(SP)
+	MOVQ SP, CX
+	SUBQ $16, SP                     // trap's ABI0 frame: the *Frame argument,
+	MOVQ CX, 0(SP)
+	MOVQ AX, 8(SP)                   // and, above it, the area just used
 	CALL ·trap(SB)                   // may rewrite the frame: a thread switch
+	MOVQ 8(SP), AX
 	ADDQ $16, SP
-	MOVQ cpuLocal_fpu(GS), AX
-	FXRSTOR64 (AX)                   // the resumed thread's FPU image
+	CMPQ AX, cpuLocal_nmiFPU(GS)     // NMI or #MC: restore what it saved
+	JEQ restore
+	MOVQ cpuLocal_fpu(GS), AX        // else the resumed thread's (a switch repoints it)
+restore:
+	FXRSTOR64 (AX)
 	POPQ R15
 	POPQ R14
 	POPQ R13

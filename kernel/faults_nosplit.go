@@ -17,6 +17,15 @@ func faultInTrap(_ uintptr) uintptr {
 	return uintptr(*(*uint64)(mm.Ptr(0x7ff0_0000_0000)))
 }
 
+// syscallInTrap makes a system call from inside the trap path: it must be
+// reported on a stack of its own, not over the frame being served.
+//
+//go:nosplit
+func syscallInTrap(_ uintptr) uintptr {
+	syscallInstr()
+	return 0
+}
+
 // throwNow throws.
 //
 //go:nosplit

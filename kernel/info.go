@@ -77,13 +77,14 @@ func MemCounters() MemCounts {
 }
 
 // FaultKinds lists what Fault can raise.
-var FaultKinds = []string{"pf", "gp", "ud", "de", "nil", "panic", "trap", "throw", "doublefree", "spin"}
+var FaultKinds = []string{"pf", "gp", "ud", "de", "nil", "panic", "trap", "trapsys", "throw", "doublefree", "spin"}
 
 // Fault raises a deliberate fault of the given kind: the CPU exceptions
 // (#PF at an unmapped address, #GP, #UD, #DE) are fatal and stop the
 // machine with a report; "nil" dereferences a nil pointer, which the caller
 // may recover; "panic" panics. Below the runtime (faults_nosplit.go):
-// "trap" faults inside the trap path, "throw" throws, "doublefree" frees a
+// "trap" faults inside the trap path, "trapsys" makes a system call there,
+// "throw" throws, "doublefree" frees a
 // page frame twice and "spin" takes the MP lock its CPU holds.
 func Fault(kind string) error {
 	switch kind {
@@ -103,6 +104,8 @@ func Fault(kind string) error {
 		panic("deliberate panic from the fault command")
 	case "trap":
 		lwkt.TrapCall(faultInTrap, 0)
+	case "trapsys":
+		lwkt.TrapCall(syscallInTrap, 0)
 	case "throw":
 		lwkt.TrapCall(throwNow, 0)
 	case "doublefree":

@@ -40,6 +40,7 @@ func init() {
 		ktest.Check{Name: "runtime: nil dereference recovered", Run: checkRecover},
 		ktest.Check{Name: "sys: unknown system call is ENOSYS", Run: checkENOSYS},
 		ktest.Check{Name: "sys: mmap demand paging and munmap", Run: checkMmap},
+		ktest.Check{Name: "kernel: an NMI inside the trap path leaves the thread's FPU state alone", Run: checkNMIFPU},
 		ktest.Check{Name: "kernel: no fatal fault recorded", Run: func() error {
 			if faultRecord.taken {
 				return errors.New("kernel: a fatal fault was recorded")
@@ -47,6 +48,22 @@ func init() {
 			return nil
 		}},
 	)
+}
+
+// checkNMIFPU puts a value in X1, then, inside the trap path, another one
+// and takes an NMI there: the thread must get its own value back. Before
+// NMIs had an FXSAVE area of their own, the NMI saved the trap path's
+// registers over the thread's image, and the thread resumed with them.
+func checkNMIFPU() error {
+	const mine = 0x1111_1111_1111_1111
+	got := fpuProbe(nmiBody, mine)
+	if !nmiSeen.Load() {
+		return errors.New("kernel: an NMI sent to this CPU did not arrive")
+	}
+	if got != mine {
+		return fmt.Errorf("kernel: after an NMI in the trap path X1 is %#x, want the thread's %#x", got, uint64(mine))
+	}
+	return nil
 }
 
 // ranOrSkip turns a memory self-test body's result into a check's.

@@ -4,6 +4,8 @@ package kernel
 // during early boot: nosplit, allocation-free.
 
 import (
+	"sync/atomic"
+
 	"gofly/arch/amd64"
 	"gofly/drivers/apic"
 	"gofly/drivers/power"
@@ -62,5 +64,9 @@ func nmi() {
 	if fatal.Throwing() {
 		power.Halt()
 	}
+	nmis[amd64.CPU()].Add(1)
 	klog.Puts("gofly: NMI ignored\n")
 }
+
+// nmis counts the NMIs each CPU ignored.
+var nmis [amd64.MaxCPUs]atomic.Uint64

@@ -68,6 +68,7 @@ func TestKernelFailures(t *testing.T) {
 		want []string
 	}{
 		{"trap", power.CodeFault, []string{"kernel fault inside the trap path", "#PF page fault", "rip="}},
+		{"trapsys", power.CodeFault, []string{"kernel fault inside the trap path (serving vector 129)", "kernel fault: system call (vector 256)"}},
 		{"throw", power.CodeThrow, []string{"gofly: throw: kernel: deliberate throw", "called from pc", "serving trap vector 129", "rip="}},
 		{"doublefree", power.CodeThrow, []string{"gofly: throw: mm:", "free"}},
 		{"spin", power.CodeThrow, []string{"has waited over a second for the MP lock, held by cpu",

@@ -191,6 +191,11 @@ func sendICR(id, low uint32) {
 //go:nosplit
 func SendNMIToOthers() { sendICR(0, icrNMI|icrAssert|icrAllButSelf) }
 
+// SendNMI sends an NMI to the CPU with local APIC id id (this one too).
+//
+//go:nosplit
+func SendNMI(id uint32) { sendICR(id, icrNMI|icrAssert) }
+
 // SendIPI sends a fixed interrupt on vector to the CPU with local APIC id
 // id.
 //
