@@ -5,7 +5,6 @@ package kernel
 // allocation-free.
 
 import (
-	"gofly/fatal"
 	"unsafe"
 
 	"gofly/arch/amd64"
@@ -14,6 +13,7 @@ import (
 	"gofly/drivers/rtc"
 	"gofly/drivers/timer"
 	"gofly/drivers/uart"
+	"gofly/fatal"
 	"gofly/klog"
 	"gofly/lwkt"
 	"gofly/mm"
@@ -100,7 +100,7 @@ var boot bootInfo
 //
 //go:nosplit
 func early(info uintptr) uintptr {
-	boot = *(*bootInfo)(ptrAt(info))
+	boot = *(*bootInfo)(mm.Ptr(uint64(info)))
 	mark(phaseStub, boot.tsc0)
 	mark(phaseEntry, amd64.Rdtsc())
 	uart.Init()
@@ -246,7 +246,7 @@ func buildStack() uintptr {
 		}
 	}
 	rnd := (at + 15) &^ 15
-	random.Read((*[16]byte)(ptrAt(rnd))[:])
+	random.Read((*[16]byte)(mm.Ptr(uint64(rnd)))[:])
 
 	// Words, from the lowest address: argc, argv[0], 0, envp…, 0, then
 	// the AT_PAGESZ, AT_RANDOM and AT_NULL pairs.
@@ -288,14 +288,14 @@ func isEnvWord(w []byte) bool {
 //go:nosplit
 func putBytes(at uintptr, b []byte) uintptr {
 	for i, c := range b {
-		*(*byte)(ptrAt(at + uintptr(i))) = c
+		*(*byte)(mm.Ptr(uint64(at + uintptr(i)))) = c
 	}
-	*(*byte)(ptrAt(at + uintptr(len(b)))) = 0
+	*(*byte)(mm.Ptr(uint64(at + uintptr(len(b))))) = 0
 	return at + uintptr(len(b)) + 1
 }
 
 //go:nosplit
 func putWord(at, v uintptr) uintptr {
-	*(*uintptr)(ptrAt(at)) = v
+	*(*uintptr)(mm.Ptr(uint64(at))) = v
 	return at + 8
 }

@@ -1,14 +1,6 @@
 package kernel
 
-import (
-	"unsafe"
-
-	"gofly/mm"
-	"gofly/vm"
-)
-
-//go:nosplit
-func ptrAt(a uintptr) unsafe.Pointer { return mm.Ptr(uint64(a)) }
+import "gofly/vm"
 
 //go:nosplit
 func kernelPmapExtract(va uint64) (uint64, bool) { return vm.Kernel.Pmap.Extract(uintptr(va)) }

@@ -12,6 +12,7 @@ import (
 	"gofly/fatal"
 	"gofly/klog"
 	"gofly/lwkt"
+	"gofly/mm"
 )
 
 // throwReport is the kernel's fatal.Handler: it stops the other CPUs by
@@ -40,7 +41,7 @@ func throwReport(msg string, pc uintptr) {
 	klog.Puts("\n")
 	if f := cpuLocals[cpu].frame; f != 0 {
 		klog.Puts("  serving trap vector ")
-		fr := (*amd64.Frame)(ptrAt(f))
+		fr := (*amd64.Frame)(mm.Ptr(uint64(f)))
 		klog.Dec(fr.Vector)
 		klog.Puts(":\n")
 		printRegs(fr)

@@ -16,6 +16,7 @@ import (
 	"gofly/drivers/uart"
 	"gofly/klog"
 	"gofly/lwkt"
+	"gofly/mm"
 	"gofly/sys"
 	"gofly/vm"
 )
@@ -46,7 +47,7 @@ func trap(f *amd64.Frame) {
 		// Interrupts are off in the trap path, so this is an exception
 		// raised by the trap path itself: a kernel bug, reported without
 		// the MP lock (this CPU may hold it) and never resumed.
-		nestedFault(f, (*amd64.Frame)(ptrAt(c.frame)))
+		nestedFault(f, (*amd64.Frame)(mm.Ptr(uint64(c.frame))))
 	}
 	c.frame = uintptr(unsafe.Pointer(f))
 	fpu := c.fpu
@@ -226,7 +227,7 @@ func recordFault(f *amd64.Frame, cr2 uint64) {
 		if _, ok := kernelPmapExtract(f.RIP + i); !ok {
 			break
 		}
-		r.code[i] = *(*byte)(ptrAt(uintptr(f.RIP + i)))
+		r.code[i] = *(*byte)(mm.Ptr(uint64(uintptr(f.RIP + i))))
 		r.ncode++
 	}
 }
@@ -326,7 +327,7 @@ func injectReport(f *amd64.Frame) bool {
 	if !vm.Kernel.Touch(sp, 8, true) {
 		return false
 	}
-	*(*uint64)(ptrAt(sp)) = f.RIP
+	*(*uint64)(mm.Ptr(uint64(sp))) = f.RIP
 	_, _, trampoline, _ := codeAddrs()
 	f.RSP = uint64(sp)
 	f.RIP = uint64(trampoline)

@@ -18,7 +18,7 @@ import (
 //
 //go:nosplit
 func memCountsCopy(arg uintptr) uintptr {
-	c := (*MemCounts)(ptrAt(arg))
+	c := (*MemCounts)(mm.Ptr(uint64(arg)))
 	c.FreePages, c.TotalPages = mm.Phys.FreePages(), mm.Phys.TotalPages()
 	c.PageTables, c.Resident = vm.Kernel.Pmap.Tables(), vm.Kernel.Pmap.Resident()
 	c.MapEntries, c.Faults = vm.Kernel.Len(), vm.Kernel.Faults
@@ -51,7 +51,7 @@ type routeArgs struct {
 //
 //go:nosplit
 func routeIRQ(arg uintptr) uintptr {
-	a := (*routeArgs)(ptrAt(arg))
+	a := (*routeArgs)(mm.Ptr(uint64(arg)))
 	apic.RouteIRQ(a.base, a.pin, amd64.VectorIRQ0+a.irq, a.dest, a.activeLow, a.level)
 	pic.Mask(a.irq)
 	ioapicRouted[a.irq%16] = true

@@ -9,6 +9,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/lwkt/ipiq"
+	"gofly/mm"
 )
 
 // Per-CPU counter workload: spinCount[cpu] is each CPU's private counter
@@ -52,7 +53,7 @@ type sendArgs struct {
 //
 //go:nosplit
 func sendCall(arg uintptr) uintptr {
-	a := (*sendArgs)(ptr(arg))
+	a := (*sendArgs)(mm.Ptr(uint64(arg)))
 	a.me = amd64.CPU()
 	a.dst = otherCPU(a.me)
 	if a.dst < 0 {

@@ -3,7 +3,10 @@ package lwkt
 // The scheduler's self-check runs in an IPI handler on each CPU:
 // nosplit, allocation-free.
 
-import "gofly/arch/amd64"
+import (
+	"gofly/arch/amd64"
+	"gofly/mm"
+)
 
 // Outcomes of checkLocal.
 const (
@@ -110,7 +113,7 @@ func checkAll(arg uintptr) uintptr {
 		checkResult[c] = checkOutcome{}
 	}
 	Cpusync(^uint64(0), idCheck, 0, 0)
-	out := (*[amd64.MaxCPUs]checkOutcome)(ptr(arg))
+	out := (*[amd64.MaxCPUs]checkOutcome)(mm.Ptr(uint64(arg)))
 	*out = checkResult
 	return 0
 }

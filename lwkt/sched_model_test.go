@@ -555,7 +555,7 @@ func (r *cpuRun) lockedStep() error {
 		if sh.nlive < 48 {
 			choices = append(choices, choice{"clone", 9})
 		}
-		if sh.nlive > sh.ncpu+4 {
+		if sh.nlive > sh.ncpu+4 && ct.tokN == 0 { // a thread exits holding no token
 			choices = append(choices, choice{"exit", 4})
 		}
 		if ct.tokHave == ct.tokN && ct.tokN < 2 {

@@ -41,7 +41,9 @@ func block(g *Globaldata, kind WaitKind, key uintptr, deadline int64, timeoutRet
 func exit(g *Globaldata) {
 	fatal.Assert(g.cur != g.idle, "lwkt: exit: the idle thread exits")
 	account(g, g.cur)
-	ExitTokens(g.cur) // a thread that exits holding tokens lets them go
+	if msg := ExitTokens(g.cur); msg != "" { // a thread exits holding no token
+		fatal.Throw(msg)
+	}
 	t := &threads[g.cur]
 	t.state = Free
 	t.live = false // the caller holds the MP lock: a system call
@@ -131,7 +133,10 @@ func reschedule(g *Globaldata) bool {
 		makeRunnable(g, cur)
 	}
 	if cur != g.idle && ct.state != Free {
-		RelAllTokens(cur) // tokens serialise only while their holder runs
+		// Tokens serialise only while their holder runs.
+		if msg := RelAllTokens(cur); msg != "" {
+			fatal.Throw(msg)
+		}
 	}
 	next := pickNext(g)
 	if next == cur {

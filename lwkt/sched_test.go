@@ -310,21 +310,26 @@ func TestSchedBlock(t *testing.T) {
 	}
 }
 
-// TestSchedExit: an exiting thread is freed (its tokens released), the
-// CPU switches without saving it, its slot is reused; the last thread's
-// exit idles the CPU; the idle thread cannot exit.
+// TestSchedExit: an exiting thread is freed, the CPU switches without
+// saving it, its slot is reused; the last thread's exit idles the CPU; the
+// idle thread cannot exit, and a thread that exits holding a token is a
+// kernel bug (thrown).
 func TestSchedExit(t *testing.T) {
 	resetAll(1)
 	g := &gds[0]
 	a := newRunning(t, 0, 12)
 	b := newRunnable(t, 0, 6)
 	mustGet(t, a, &schedToks[0], true)
+	if msg := fatal.Catch(func() { exit(g) }); msg == "" {
+		t.Fatal("a thread exited holding a token")
+	}
+	if schedToks[0].Owner() != -1 || TokenCount(a) != 0 {
+		t.Fatal("the throwing exit kept the token")
+	}
+	g.cur, threads[a].state, threads[a].live = a, Running, true
 	exit(g)
 	if threads[a].state != Free || threads[a].live || !g.resched {
 		t.Fatal("exit did not free the current thread")
-	}
-	if schedToks[0].Owner() != -1 || TokenCount(a) != 0 {
-		t.Fatal("an exiting thread kept its token")
 	}
 	if !reschedule(g) {
 		t.Fatal("no switch after exit")

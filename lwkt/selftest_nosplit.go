@@ -4,7 +4,7 @@ package lwkt
 // (selftest.go, bench.go): their IPI handlers and TrapCall bodies. Both run
 // in trap context with interrupts off: nosplit, allocation-free, no
 // pointer stores. A TrapCall body gets its arguments and leaves its results
-// in a pointer-free struct of the Go caller's (ptr(arg)).
+// in a pointer-free struct of the Go caller's (mm.Ptr(uint64(arg))).
 
 import (
 	"sync/atomic"
@@ -12,6 +12,7 @@ import (
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/lwkt/ipiq"
+	"gofly/mm"
 )
 
 // Test handler ids, after the production ones (mp_nosplit.go); registered
@@ -83,7 +84,7 @@ type holdArgs struct {
 //
 //go:nosplit
 func holdCPU(arg uintptr) uintptr {
-	a := (*holdArgs)(ptr(arg))
+	a := (*holdArgs)(mm.Ptr(uint64(arg)))
 	me := amd64.CPU()
 	a.cpu0, a.thread0 = int32(me), Current()
 	sw := gds[me].Switches

@@ -3,7 +3,10 @@ package lwkt
 // Snapshot's copy runs below the runtime, in a TrapCall body: nosplit,
 // allocation-free, writing only into the caller's pointer-free struct.
 
-import "gofly/arch/amd64"
+import (
+	"gofly/arch/amd64"
+	"gofly/mm"
+)
 
 // snapshot is what snapshotCopy fills in for Snapshot.
 type snapshot struct {
@@ -17,7 +20,7 @@ type snapshot struct {
 //
 //go:nosplit
 func snapshotCopy(arg uintptr) uintptr {
-	s := (*snapshot)(ptr(arg))
+	s := (*snapshot)(mm.Ptr(uint64(arg)))
 	now := amd64.Rdtsc()
 	s.n, s.nc = 0, 0
 	for i := range threads {

@@ -10,9 +10,11 @@ package lwkt
 
 import (
 	"sync/atomic"
+	"unsafe"
 
 	"gofly/arch/amd64"
 	"gofly/lwkt/ipiq"
+	"gofly/mm"
 )
 
 // MaxThreads bounds the thread table.
@@ -164,7 +166,7 @@ func CurrentThread() *Thread { return &threads[mycpu().cur] }
 
 //go:nosplit
 func (t *Thread) fpuArea() uintptr {
-	p := uintptrOf(&t.fpu[0])
+	p := uintptr(unsafe.Pointer(&t.fpu[0]))
 	return (p + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)
 }
 
@@ -397,7 +399,7 @@ func switchFrames(ct, nt *Thread, f *amd64.Frame, fpu *uintptr) {
 
 //go:nosplit
 func copyFPU(dst, src uintptr) {
-	*(*[512]byte)(ptr(dst)) = *(*[512]byte)(ptr(src))
+	*(*[512]byte)(mm.Ptr(uint64(dst))) = *(*[512]byte)(mm.Ptr(uint64(src)))
 }
 
 // FindAnyBlocked returns the slot of the next thread after slot from (-1

@@ -102,6 +102,8 @@ package lwkt
 import (
 	"sync/atomic"
 	"unsafe"
+
+	"gofly/mm"
 )
 
 const (
@@ -210,7 +212,7 @@ type poolToken struct {
 const unsafeSizeofToken = 32
 
 //go:nosplit
-func tokenAt(a uintptr) *Token { return (*Token)(ptr(a)) }
+func tokenAt(a uintptr) *Token { return (*Token)(mm.Ptr(uint64(a))) }
 
 //go:nosplit
 func tokenAddr(t *Token) uintptr { return uintptr(unsafe.Pointer(t)) }

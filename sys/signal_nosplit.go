@@ -7,6 +7,7 @@ package sys
 import (
 	"gofly/arch/amd64"
 	"gofly/lwkt"
+	"gofly/mm"
 )
 
 // Signal numbers the kernel raises.
@@ -352,5 +353,5 @@ func DeliverPending(f *amd64.Frame, fpu uintptr) {
 
 //go:nosplit
 func copy512(dst, src uint64) {
-	*(*[512]byte)(ptrOf(dst)) = *(*[512]byte)(ptrOf(src))
+	*(*[512]byte)(mm.Ptr(dst)) = *(*[512]byte)(mm.Ptr(src))
 }

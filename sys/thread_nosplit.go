@@ -8,6 +8,7 @@ import (
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/lwkt"
+	"gofly/mm"
 	"gofly/random"
 )
 
@@ -305,7 +306,7 @@ func getrandom(regs *amd64.Frame, _ uintptr) int64 {
 	if !user(buf, n, true) {
 		return -EFAULT
 	}
-	random.Read(unsafe.Slice((*byte)(ptrOf(uint64(buf))), n))
+	random.Read(unsafe.Slice((*byte)(mm.Ptr(uint64(buf))), n))
 	return int64(n)
 }
 
