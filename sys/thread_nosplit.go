@@ -115,8 +115,11 @@ func futex(regs *amd64.Frame, _ uintptr) int64 {
 		lwkt.Block(lwkt.WaitFutex, addr, deadline, negErrno(ETIMEDOUT))
 		return 0
 	case futexWake:
+		// val is an int; Linux wakes at least one waiter even for 0 or a
+		// negative count (it tests the count after each wake).
+		limit := max(int64(int32(val)), 1)
 		n := int64(0)
-		for i := lwkt.FindBlocked(-1, lwkt.WaitFutex, addr); i >= 0 && n < int64(val); i = lwkt.FindBlocked(i, lwkt.WaitFutex, addr) {
+		for i := lwkt.FindBlocked(-1, lwkt.WaitFutex, addr); i >= 0 && n < limit; i = lwkt.FindBlocked(i, lwkt.WaitFutex, addr) {
 			if lwkt.Wakeup(i, 0) { // counts only a waiter this call woke
 				n++
 			}

@@ -44,10 +44,8 @@ func u8(addr uintptr) *byte { return (*byte)(mm.Ptr(uint64(addr))) }
 
 //go:nosplit
 func mmap(regs *amd64.Frame, _ uintptr) int64 {
-	addr, length, prot, flags, fd := uintptr(regs.RDI), uintptr(regs.RSI), int(regs.RDX), int(regs.R10), int(int32(regs.R8))
-	if flags&vm.MapAnonymous != 0 && fd != -1 {
-		return -EBADF
-	}
+	// fd is ignored for an anonymous mapping, as on Linux.
+	addr, length, prot, flags := uintptr(regs.RDI), uintptr(regs.RSI), int(regs.RDX), int(regs.R10)
 	resident := vm.Kernel.Pmap.Resident()
 	r := vm.Kernel.Mmap(addr, length, prot, flags)
 	if vm.Kernel.Pmap.Resident() < resident {

@@ -256,11 +256,8 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 //go:nosplit
 func (m *Map) Munmap(addr, length uintptr) int64 {
 	guard("vm: Munmap without the map's lock")
-	if addr%pageSize != 0 || length == 0 {
-		return -EINVAL
-	}
-	end := (addr + length + pageSize - 1) &^ (pageSize - 1)
-	if addr < m.userMin || end > UserMax || end < addr {
+	end, ok := pageEnd(addr, length)
+	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > UserMax {
 		return -EINVAL
 	}
 	if !m.replace(addr, end, 0, false) {
@@ -271,23 +268,41 @@ func (m *Map) Munmap(addr, length uintptr) int64 {
 }
 
 // Madvise handles MADV_DONTNEED and MADV_FREE by dropping the pages (they
-// read as zero when next touched); other advice is accepted and ignored,
-// as it only tunes placement. The caller holds the guard.
+// read as zero when next touched); other advice Linux knows is accepted
+// and ignored, as it only tunes placement; unknown advice is EINVAL, as on
+// Linux. The caller holds the guard.
 //
 //go:nosplit
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	guard("vm: Madvise without the map's lock")
-	if addr%pageSize != 0 {
-		return -EINVAL
-	}
-	end := (addr + length + pageSize - 1) &^ (pageSize - 1)
-	if end < addr || length != 0 && (addr < m.userMin || end > UserMax) {
+	end, ok := pageEnd(addr, length)
+	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > UserMax) {
 		return -EINVAL
 	}
 	if advice == MadvDontNeed || advice == MadvFree {
 		m.Pmap.Remove(addr, end)
 	}
 	return 0
+}
+
+// pageEnd returns the page-aligned end of [addr, addr+length), and false
+// when rounding the length up, or adding it, wraps around (Linux's
+// PAGE_ALIGN checks in munmap and madvise: EINVAL).
+//
+//go:nosplit
+func pageEnd(addr, length uintptr) (uintptr, bool) {
+	n := (length + pageSize - 1) &^ (pageSize - 1)
+	end := addr + n
+	return end, (length == 0 || n != 0) && end >= addr
+}
+
+// knownAdvice reports whether Linux (6.x, x86-64) knows madvise advice a:
+// MADV_NORMAL to MADV_COLLAPSE (0-25, but for the unused 5-7), and
+// MADV_HWPOISON/MADV_SOFT_OFFLINE (100, 101).
+//
+//go:nosplit
+func knownAdvice(a int) bool {
+	return a >= 0 && a <= 25 && (a < 5 || a > 7) || a == 100 || a == 101
 }
 
 // replace makes [start, end) unmapped or, when insert is set, one entry
