@@ -30,10 +30,9 @@ const (
 	m0StackSize   = 256 << 10
 	idleStackSize = 8 << 10
 	tickHz        = 1000
-	// apicCalibrateMs times the local APIC timer against the TSC. It only
-	// paces the scheduler tick (time is kept by the TSC), and 1 ms
-	// measures it to about 0.2%; each millisecond more is boot time.
-	apicCalibrateMs = 1
+	// apicCalibrateUs times the local APIC timer against the TSC; see
+	// apic.CalibrateTimer.
+	apicCalibrateUs = 250
 
 	// irqSerial is COM1's legacy IRQ line.
 	irqSerial = 4
@@ -135,7 +134,7 @@ func early(info uintptr) uintptr {
 	mark(phaseTSC, amd64.Rdtsc())
 	apic.Init(true)
 	apicUp = true
-	apic.CalibrateTimer(apicCalibrateMs)
+	apic.CalibrateTimer(apicCalibrateUs)
 	mark(phaseCalibrated, amd64.Rdtsc())
 	sys.WallBase = rtc.Read().Unix()*1e9 - timer.Nanotime()
 	random.Init(sys.WallBase)
