@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"gofly/arch/amd64"
+	"gofly/lwkt/ipiq"
 )
 
 // fakeLocals are per-CPU blocks for host tests: amd64.CPU reads the first
@@ -36,6 +37,7 @@ func resetSched(n int) {
 	threads = [MaxThreads]Thread{}
 	gds = [amd64.MaxCPUs]Globaldata{}
 	outboxes = [amd64.MaxCPUs]outbox{}
+	IPIs = ipiq.Set{} // no message left over from an earlier test
 	for i := range threads {
 		threads[i].next, threads[i].prev = -1, -1
 	}
