@@ -3,10 +3,12 @@ package sysref
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gofly/fatal"
 )
@@ -232,11 +234,15 @@ func TestRefStorm(t *testing.T) {
 		}
 		for range lookups {
 			wg.Go(func() {
-				for pass := 0; ; pass++ {
-					if pass == 1_000_000 {
+				// A deadline, not a pass count: on a loaded CI machine the
+				// holders may get little CPU while lookups spin.
+				deadline := time.Now().Add(60 * time.Second)
+				for {
+					if time.Now().After(deadline) {
 						fail("leak: records never freed")
 						return
 					}
+					runtime.Gosched()
 					done := true
 					for _, l := range lives {
 						if !l.freed.Load() {
