@@ -5,21 +5,41 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
 	"gofly/fatal"
 )
 
-// records returns n records in one Go slice: their addresses are stable
-// for as long as the slice is alive, as records in mm frames are.
-func records(n int) []Record { return make([]Record, n) }
+// pinned keeps the tests' record memory alive for the whole run: the trees
+// hold only addresses, which do not keep Go memory alive, so memory the
+// test itself no longer mentions could be freed and reused under them.
+var (
+	pinnedMu sync.Mutex
+	pinned   []any
+)
+
+func pin(x any) {
+	pinnedMu.Lock()
+	pinned = append(pinned, x)
+	pinnedMu.Unlock()
+}
+
+// records returns n records in one Go slice, pinned: their addresses are
+// stable, as records in mm frames are.
+func records(n int) []Record {
+	r := make([]Record, n)
+	pin(r)
+	return r
+}
 
 // byteRecords places n records in a []byte, the way the kernel places
 // them in raw frames: memory the GC does not scan for pointers.
 func byteRecords(n int) (mem []byte, addrs []uintptr) {
 	size := unsafe.Sizeof(Record{})
 	mem = make([]byte, uintptr(n)*size+8)
+	pin(mem)
 	base := uintptr(unsafe.Pointer(&mem[0]))
 	off := (8 - base%8) % 8
 	for i := range n {
@@ -65,17 +85,13 @@ func TestTreeModel(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 1))
 			const nrec = 300
 			var addrs []uintptr
-			var keep any
 			if seed%2 == 0 {
 				recs := records(nrec)
-				keep = recs
 				for i := range recs {
 					addrs = append(addrs, Addr(&recs[i]))
 				}
 			} else {
-				var mem []byte
-				mem, addrs = byteRecords(nrec)
-				keep = mem
+				_, addrs = byteRecords(nrec)
 			}
 			// Keys from a small range so that hits, misses, deletes of
 			// the root and of leaves all happen often.
@@ -143,7 +159,6 @@ func TestTreeModel(t *testing.T) {
 			if tr.Min() != 0 || tr.root != 0 {
 				t.Fatal("drained tree not empty")
 			}
-			_ = keep
 		})
 	}
 }
