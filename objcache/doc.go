@@ -17,7 +17,8 @@
 // room anywhere, or Reclaim). Get never zeroes an object.
 //
 // Invariants (a test can quote each; Check reports the first broken one,
-// host tests run it after every sequence; the kernel's SelfTest will too):
+// host tests run it after every sequence; the kernel's self-test runs it
+// after its storm and after its reclaim):
 //   - cpu-owned: a CPU's loaded and previous magazines, and its counters,
 //     are read and written only by that CPU, inside its critical section
 //     (Check and Stats read them at quiescence).
@@ -59,7 +60,52 @@
 // guarantee). Nothing here blocks: where DragonFly sleeps for an object
 // (M_WAITOK), Get returns 0.
 //
-// Below the runtime: lock_nosplit.go, slab_nosplit.go, cache_nosplit.go —
+// Which paths need which lock, in the kernel. The kernel's page source
+// (kpage_nosplit.go: KernelPageAlloc, KernelPageFree) takes and gives mm
+// frames with mm.Phys.Alloc and Free, which need the MP lock (mm.Held
+// asserts it and throws). Every path of a Cache that can reach the page
+// source therefore runs only where the MP lock is held — a TrapCall body
+// or the trap path (page faults, system calls):
+//   - Get that misses everywhere (both magazines empty, no full depot
+//     magazine, live below Limit): slab → a fresh page when no slab page
+//     has a free object;
+//   - Put that finds no room (both magazines full, no empty depot
+//     magazine): destroy → slab → the page goes back when it empties;
+//   - Reclaim: always (it destroys).
+//
+// IPI handlers (lwkt.Cpusync, ipiq) run without the MP lock, on their own
+// CPU with interrupts off: there a Cache may be used only where those
+// paths are ruled out — a Get that hits (loaded, previous or a depot
+// trade) and a Put that finds room. The self-test's storm arranges it
+// (selftest_nosplit.go): the body pre-fills the cache to its Limit under
+// the MP lock, so while the handlers run live == Limit and a Get that
+// finds no round fails at the limit check (the handler takes the 0 as
+// "stop getting") instead of going to the slab, and the pre-fill fits in
+// the depot's empty magazines, so no Put destroys. To reclaim other CPUs'
+// magazines without touching them and without mm outside the lock, each
+// CPU's handler empties its own magazines by Get (kept off the backing the
+// same way) and the body, holding the MP lock, Puts what they took and
+// Reclaims on its own CPU. A Cache used from handlers in general needs a
+// page source that does not need the MP lock (a per-CPU page reserve),
+// which this slice does not have.
+//
+// Nosplit depth. The linker bounds nosplit chains (792 bytes) but does not
+// follow the calls through funcvals (ctor, dtor, page source) nor IPI
+// handlers reached through ipiq's table; those run on the CPU's 64 KiB
+// trap stack. Counted by hand from the frame sizes (-S): the deepest,
+// drainCall → Reclaim → purge → destroy → Slab.free → callFree →
+// KernelPageFree → mm.Free → guard → fatal.Assert → fatal.Throw, is about
+// 500 bytes before fatal's handler; stormCall → Cpusync → (self IPI)
+// Process → stormCPU → Get → getSlow → Slab.alloc → callAlloc →
+// KernelPageAlloc → mm.Alloc → Throw about 740 (statically reachable; not
+// taken at run time, see above).
+//
+// Registry: Register (registry.go) lists a Cache for the shell's objcache
+// command; the kernel's caches register from init (selftest.go registers
+// the self-test's selftest-64 and the benchmark's bench-64).
+//
+// Below the runtime: lock_nosplit.go, slab_nosplit.go, cache_nosplit.go,
+// kpage_nosplit.go, selftest_nosplit.go —
 // every function nosplit, no allocation, no Go pointer stores (checked by
 // `make worlds`' -d=wb -m rule, and on the host by AllocsPerRun). cache.go
 // (Init, Stats, Check) runs above the runtime: Init once before the first

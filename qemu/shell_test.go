@@ -11,7 +11,7 @@ import (
 
 // allCommands is every command the shell must offer.
 var allCommands = []string{"echo", "uptime", "date", "mem", "cpuinfo", "cmdline", "ps", "dmesg",
-	"syscalls", "cpus", "ipi", "boottime", "sleep", "fault", "selftest", "bench", "poweroff", "reboot", "help"}
+	"syscalls", "cpus", "ipi", "boottime", "sleep", "fault", "selftest", "bench", "objcache", "poweroff", "reboot", "help"}
 
 // TestBootHelp boots to the prompt and checks that help lists every command.
 func TestBootHelp(t *testing.T) {

@@ -42,6 +42,7 @@ func Commands() map[string]*Command {
 		"sleep":    {"DURATION", "sleep, e.g. sleep 250ms (at most 1m)", cmdSleep},
 		"fault":    {strings.Join(kernel.FaultKinds, "|"), "raise a deliberate fault (pf, gp, ud, de, panic stop the kernel)", cmdFault},
 		"selftest": {"", "run the in-kernel self-tests (ok, FAIL or skip each; then the counts)", noArgs(cmdSelftest)},
+		"objcache": {"", "object caches: size, live, peak, per-CPU magazine fill, depot, hits, misses, reclaimed, slab pages", noArgs(cmdObjcache)},
 		"bench":    {"", "kernel benchmarks, side by side (thread switch, IPIs, per-CPU scaling)", noArgs(cmdBench)},
 		"poweroff": {"", "power the machine off (ACPI S5)", noArgs(cmdPoweroff)},
 		"reboot":   {"", "reset the machine", noArgs(cmdReboot)},

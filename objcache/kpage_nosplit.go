@@ -1,0 +1,25 @@
+package objcache
+
+// The kernel's page source: a Cache's slab takes and gives 4 KiB frames
+// from mm.Phys. Below the runtime (nosplit, no allocation).
+//
+// mm.Phys is guarded by the MP lock (mm.Held asserts it, and throws), so
+// these run only where the MP lock is held: a TrapCall body or the trap
+// path. IPI handlers run without it, so a handler may use only a Cache's
+// paths that never reach the page source (doc.go, Which paths need which
+// lock).
+
+import "gofly/mm"
+
+// KernelPageAlloc returns a zeroed frame from mm (virtual == physical in
+// the direct map), or 0 when memory is exhausted. The caller holds the MP
+// lock. Use it as Config.PageAlloc.
+//
+//go:nosplit
+func KernelPageAlloc() uintptr { return uintptr(mm.Phys.Alloc()) }
+
+// KernelPageFree gives frame page back to mm. The caller holds the MP
+// lock. Use it as Config.PageFree.
+//
+//go:nosplit
+func KernelPageFree(page uintptr) { mm.Phys.Free(uint64(page)) }

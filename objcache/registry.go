@@ -1,0 +1,30 @@
+package objcache
+
+// The registry of the kernel's caches, for the shell's objcache command.
+// Runs above the runtime.
+
+import "sync"
+
+var (
+	registryMu sync.Mutex
+	registry   []*Cache
+)
+
+// Register adds c, initialised, to the caches the shell lists. Call it
+// from an init function, after c.Init; c must be a package variable (it
+// stays listed for the life of the kernel).
+func Register(c *Cache) {
+	registryMu.Lock()
+	registry = append(registry, c)
+	registryMu.Unlock()
+}
+
+// Caches returns the registered caches, in registration order.
+func Caches() []*Cache {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return append([]*Cache(nil), registry...)
+}
+
+// Name returns the name c was initialised with.
+func (c *Cache) Name() string { return c.name }

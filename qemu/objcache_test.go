@@ -1,0 +1,90 @@
+package qemu_test
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// objcacheLine is the objcache command's summary line of one cache.
+var objcacheLine = regexp.MustCompile(`(?m)^(\S+): size (\d+), magazine (\d+), live (\d+), peak (\d+), limit (\w+), depot full (\d+) empty (\d+), hits (\d+), misses (\d+), fails (\d+), reclaimed (\d+), slab pages (\d+)$`)
+
+// objcacheCPU is one CPU's row under it.
+var objcacheCPU = regexp.MustCompile(`^  (\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+)/(\d+) +(\d+)$`)
+
+// TestObjcache runs the self-tests (whose storm uses the selftest-64
+// cache on every CPU and reclaims it), then the objcache command, at
+// -smp 1, 2 and 4, and checks the test cache's figures: the pre-fill's
+// peak, everything reclaimed (live 0, no slab page, no round in any
+// magazine, no full depot magazine), hits and misses counted, one row per
+// CPU.
+func TestObjcache(t *testing.T) {
+	for _, smp := range []int{1, 2, 4} {
+		t.Run(fmt.Sprintf("smp-%d", smp), func(t *testing.T) { testObjcache(t, smp) })
+	}
+}
+
+func testObjcache(t *testing.T, smp int) {
+	m := Boot(t, Options{Append: testAppend, SMP: smp})
+	checkSelftest(t, m.Run(t, "selftest"))
+	out := m.Run(t, "objcache")
+	m.Poweroff(t)
+
+	var found bool
+	ls := lines(out)
+	for i, l := range ls {
+		f := objcacheLine.FindStringSubmatch(l)
+		if f == nil || f[1] != "selftest-64" {
+			continue
+		}
+		found = true
+		n := func(j int) int64 { v, _ := strconv.ParseInt(f[j], 10, 64); return v }
+		size, capacity, live, peak := n(2), n(3), n(4), n(5)
+		full, empty, hits, misses, reclaimed, pages := n(7), n(8), n(9), n(10), n(12), n(13)
+		if size != 64 || capacity != 16 || f[6] != "160" {
+			t.Errorf("selftest-64: size %d, magazine %d, limit %s; want 64, 16, 160:\n%s", size, capacity, f[6], out)
+		}
+		if live != 0 || pages != 0 || full != 0 || empty != 32 {
+			t.Errorf("selftest-64 not wholly reclaimed after selftest: live %d, slab pages %d, depot full %d empty %d:\n%s",
+				live, pages, full, empty, out)
+		}
+		if peak != 160 {
+			t.Errorf("selftest-64: peak %d, want the pre-fill, 160:\n%s", peak, out)
+		}
+		// Two checks ran; each constructed 160 objects and reclaimed them
+		// (the every-CPU one is skipped on one CPU).
+		runs := int64(2)
+		if smp == 1 {
+			runs = 1
+		}
+		if misses != 160*runs || reclaimed != misses || hits < misses {
+			t.Errorf("selftest-64: hits %d, misses %d, reclaimed %d; want misses = reclaimed = %d and more hits:\n%s",
+				hits, misses, reclaimed, 160*runs, out)
+		}
+		rows := 0
+		for _, r := range ls[i+2:] {
+			c := objcacheCPU.FindStringSubmatch(r)
+			if c == nil {
+				break
+			}
+			rows++
+			if c[2] != "0" || c[3] != "0" {
+				t.Errorf("selftest-64: cpu %s still caches %s+%s objects:\n%s", c[1], c[2], c[3], out)
+			}
+			if gets, _ := strconv.Atoi(c[4]); gets == 0 {
+				t.Errorf("selftest-64: cpu %s made no Get: the storm did not run on it:\n%s", c[1], out)
+			}
+		}
+		if rows != smp {
+			t.Errorf("selftest-64: %d CPU rows, want %d:\n%s", rows, smp, out)
+		}
+	}
+	if !found {
+		t.Errorf("objcache does not list selftest-64:\n%s", out)
+	}
+	if !strings.Contains(out, "bench-64: size 64") {
+		t.Errorf("objcache does not list bench-64:\n%s", out)
+	}
+}
