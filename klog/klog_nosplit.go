@@ -121,8 +121,3 @@ func restore(flags uint64) {
 		amd64.Sti()
 	}
 }
-
-// Written returns the number of bytes ever logged.
-//
-//go:nosplit
-func Written() uint64 { return written.Load() }

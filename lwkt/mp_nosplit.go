@@ -139,6 +139,20 @@ func Flush() {
 	}
 }
 
+// OnlineMask returns the set of CPUs whose schedulers run. A CPU's online
+// flag is set once, when it starts, so any CPU and Go code may read it.
+//
+//go:nosplit
+func OnlineMask() uint64 {
+	var m uint64
+	for i := range gds {
+		if gds[i].online {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
 // nOnline counts the CPUs whose schedulers run.
 var nOnline atomic.Uint32
 

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"gofly/fatal"
-	"gofly/lwkt/ipiq"
 )
 
 // Host tests of the scheduler's run-queue logic (sched_nosplit.go). The
@@ -19,19 +18,9 @@ import (
 // as a Token must be.
 var schedToks [3]Token
 
-// resetAll empties the thread table (resetSched: CPUs 0..n-1 online, each
-// running its idle thread in slot cpu), every token stack and the IPI
-// queues, and frees schedToks.
+// resetAll is resetSched plus freeing schedToks.
 func resetAll(n int) {
 	resetSched(n)
-	for c := 0; c < n; c++ {
-		threads[c].live = true
-	}
-	nextID = int32(n) + 1 // resetSched gave the idle threads IDs 1..n
-	IPIs = ipiq.Set{}     // no message left over from an earlier test
-	for i := range tokrefs {
-		tokrefs[i] = tokStack{}
-	}
 	for i := range schedToks {
 		schedToks[i].Init("sched")
 	}

@@ -45,7 +45,7 @@ func init() {
 // onlineCPUs returns the online CPUs, in index order.
 func onlineCPUs() []int {
 	var out []int
-	for m := onlineMask(); m != 0; m &= m - 1 {
+	for m := OnlineMask(); m != 0; m &= m - 1 {
 		out = append(out, bits.TrailingZeros64(m))
 	}
 	return out
@@ -237,7 +237,7 @@ func checkIPIStorm(n uint64) error {
 		return ktest.Skip("needs 2 CPUs")
 	}
 	stormN.Store(n)
-	TrapCall(stormCall, uintptr(onlineMask()))
+	TrapCall(stormCall, uintptr(OnlineMask()))
 	want := n * uint64(len(cpus)) * uint64(len(cpus)-1)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -293,7 +293,7 @@ func checkIPIPassive() error {
 // the online CPUs of each set ran the function by the time it returned.
 func checkCPUSync() error {
 	cpus := onlineCPUs()
-	online := onlineMask()
+	online := OnlineMask()
 	last := uint64(1) << cpus[len(cpus)-1]
 	for _, mask := range []uint64{1, online, online &^ 1, last, online | 1<<(amd64.MaxCPUs-1)} {
 		seen := uint64(TrapCall(markCall, uintptr(mask)))

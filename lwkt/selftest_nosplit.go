@@ -28,19 +28,6 @@ const (
 	idTestToken
 )
 
-// onlineMask returns the set of CPUs whose schedulers run.
-//
-//go:nosplit
-func onlineMask() uint64 {
-	var m uint64
-	for i := range gds {
-		if gds[i].online {
-			m |= 1 << i
-		}
-	}
-	return m
-}
-
 // otherCPU returns an online CPU other than me, or -1 if there is none.
 //
 //go:nosplit
@@ -309,7 +296,7 @@ func ipiTokens(n, _ uintptr) {
 //
 //go:nosplit
 func tokenCall(_ uintptr) uintptr {
-	mask := onlineMask()
+	mask := OnlineMask()
 	n := uintptr(0)
 	for m := mask; m != 0; m &= m - 1 {
 		n++

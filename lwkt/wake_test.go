@@ -31,8 +31,9 @@ func onCPU(t testing.TB, cpu int) {
 	}
 }
 
-// resetSched empties the thread table and makes CPUs 0..n-1 online, each
-// running its idle thread (slot = its index).
+// resetSched empties the thread table, every token stack and the IPI
+// queues, and makes CPUs 0..n-1 online, each running its idle thread
+// (slot = its index, ID = index+1).
 func resetSched(n int) {
 	threads = [MaxThreads]Thread{}
 	gds = [amd64.MaxCPUs]Globaldata{}
@@ -46,6 +47,11 @@ func resetSched(n int) {
 		g.cpu, g.head, g.tail, g.online = c, -1, -1, true
 		g.idle, g.cur = int32(c), int32(c)
 		threads[c].state, threads[c].gd, threads[c].ID = Blocked, uint8(c), int32(c+1)
+		threads[c].live = true
+	}
+	nextID = int32(n) + 1
+	for i := range tokrefs {
+		tokrefs[i] = tokStack{}
 	}
 }
 

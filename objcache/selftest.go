@@ -42,18 +42,6 @@ func init() {
 	ktest.RegisterBench(ktest.Bench{Name: "objcache", Run: benchGetPut})
 }
 
-// onlineMask returns the online CPUs.
-func onlineMask() uint64 {
-	_, cpus := lwkt.Snapshot()
-	var m uint64
-	for _, c := range cpus {
-		if c.Online {
-			m |= 1 << c.CPU
-		}
-	}
-	return m
-}
-
 // stormRounds is how many get/put rounds each CPU runs.
 const stormRounds = 300
 
@@ -68,7 +56,7 @@ var checkMu sync.Mutex
 func checkStorm(self bool) error {
 	checkMu.Lock()
 	defer checkMu.Unlock()
-	mask := onlineMask()
+	mask := lwkt.OnlineMask()
 	if !self && bits.OnesCount64(mask) < 2 {
 		return ktest.Skip("needs 2 CPUs (the one-CPU storm is the check before)")
 	}
