@@ -118,7 +118,10 @@ func checkStorm(self bool) error {
 
 	// Drain every CPU and reclaim, even after a failure: the frames must
 	// go back.
-	a2 := stormArgs{mask: mask, self: self}
+	// The drain's TrapCall may run on another CPU than the storm's (the
+	// goroutine moves between calls): a one-CPU storm is drained on the
+	// storm's CPU, whose magazines hold its objects.
+	a2 := stormArgs{mask: mask, self: self, cpu: a.cpu}
 	lwkt.TrapCall(drainCall, uintptr(unsafe.Pointer(&a2)))
 	ktCache.Stats(&s2)
 	if a2.overflow > 0 {

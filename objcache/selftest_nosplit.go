@@ -133,7 +133,7 @@ type stormArgs struct {
 	rounds uint64 // in: rounds per CPU
 	self   bool   // in: only the body's own CPU takes part
 
-	cpu          int32  // out: the body's CPU
+	cpu          int32  // storm: out, the body's CPU; drain: in, the storm's CPU
 	ncpu         int32  // out: CPUs that took part
 	freeBefore   uint64 // out: mm's free frames before the pre-fill
 	freeFilled   uint64 // out: after it
@@ -261,12 +261,11 @@ func stormCPU(rounds, n uintptr) {
 func drainCall(arg uintptr) uintptr {
 	a := (*stormArgs)(mm.Ptr(uint64(arg)))
 	me := amd64.CPU()
-	a.cpu = int32(me)
 	ndrained.Store(0)
 	overflow.Store(0)
 	mask := a.mask | 1<<me
 	if a.self {
-		mask = 1 << me
+		mask = 1 << a.cpu // the storm's CPU, maybe not this one
 	}
 	lwkt.Cpusync(mask, idDrain, 0, 0)
 	a.drained, a.overflow = ndrained.Load(), overflow.Load()
