@@ -28,9 +28,11 @@ func apInit(cpu int) {
 	lwkt.StartAP(cpu)
 	cpuLocals[cpu].fpu = lwkt.CurrentFPU()
 	cpuOnline[cpu].Store(true)
+	m := klog.Begin()
 	klog.Puts("gofly: cpu ")
 	klog.Dec(uint64(cpu))
 	klog.Puts(" online, local APIC id ")
 	klog.Dec(uint64(apic.ID()))
 	klog.Puts("\n")
+	m.End()
 }

@@ -28,6 +28,7 @@ func throwReport(msg string, pc uintptr) {
 	if apicUp {
 		apic.SendNMIToOthers()
 	}
+	klog.Begin() // held to the end: power.Fail does not return
 	klog.Puts("\ngofly: throw: ")
 	klog.Puts(msg)
 	klog.Puts("\n  cpu ")

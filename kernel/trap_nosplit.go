@@ -248,6 +248,7 @@ var exceptionNames = [32]string{
 func printFault() {
 	r := &faultRecord
 	f := &r.frame
+	m := klog.Begin()
 	klog.Puts("\ngofly: kernel fault: ")
 	switch {
 	case f.Vector < 32:
@@ -274,6 +275,7 @@ func printFault() {
 		klog.Puts(hexByte[r.code[i]&15 : r.code[i]&15+1])
 	}
 	klog.Puts("\n")
+	m.End()
 }
 
 // printRegs prints the registers saved in f.

@@ -8,5 +8,7 @@
 // Every function is nosplit and allocation-free so that trap handlers and
 // early boot can log. Each call disables interrupts and takes a spinlock
 // for its own duration, so neither an interrupt handler nor another CPU
-// can split a piece of a message byte-wise.
+// can split a piece of a message byte-wise; a message written in several
+// pieces from code that may run on two CPUs at once is kept whole with
+// Begin/End.
 package klog

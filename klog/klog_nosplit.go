@@ -70,6 +70,30 @@ func put(b byte) {
 	uart.Putc(b)
 }
 
+// Message keeps one multi-part message whole: between Begin and End this
+// CPU holds the log's lock (interrupts off), so the Puts, Hex and Dec calls
+// in between nest under it and no other CPU's text lands inside the
+// message. Two CPUs reporting at once (a spin both watch, say) would
+// otherwise interleave piece by piece.
+type Message struct {
+	flags  uint64
+	nested bool
+}
+
+// Begin starts a message; End must follow on the same CPU, and nothing in
+// between may block or fault on purpose.
+//
+//go:nosplit
+func Begin() Message {
+	fl, nested := acquire()
+	return Message{fl, nested}
+}
+
+// End ends the message, releasing the lock Begin took.
+//
+//go:nosplit
+func (m Message) End() { release(m.flags, m.nested) }
+
 // Puts logs s.
 //
 //go:nosplit

@@ -67,6 +67,7 @@ func (w *spinWatch) late(what string, holder int, d uint64) {
 //
 //go:nosplit
 func spinReport(msg, what string, holder int) {
+	m := klog.Begin() // every CPU spinning on the same lock reports at once
 	klog.Puts("gofly: cpu ")
 	klog.Dec(uint64(amd64.CPU()))
 	klog.Puts(msg)
@@ -76,4 +77,5 @@ func spinReport(msg, what string, holder int) {
 		klog.Dec(uint64(holder))
 	}
 	klog.Puts("\n")
+	m.End()
 }

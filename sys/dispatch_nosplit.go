@@ -144,6 +144,7 @@ func Dispatch(f *amd64.Frame, fpu uintptr) {
 		counts[nr]++
 	}
 	if Trace {
+		m := klog.Begin()
 		traceStamp()
 		klog.Puts(" t")
 		klog.Dec(uint64(lwkt.CurrentThread().ID))
@@ -156,6 +157,7 @@ func Dispatch(f *amd64.Frame, fpu uintptr) {
 		klog.Puts(" ")
 		klog.Hex(f.RDX)
 		klog.Puts("\n")
+		m.End()
 	}
 	if nr >= MaxNr || calls[nr].fn == nil {
 		unknown++

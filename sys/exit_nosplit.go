@@ -22,9 +22,11 @@ func exitGroup(regs *amd64.Frame, _ uintptr) int64 {
 //
 //go:nosplit
 func ExitGroup(status int) {
+	m := klog.Begin()
 	klog.Puts("gofly: program exited with status ")
 	klog.Dec(uint64(status))
 	klog.Puts("\n")
+	m.End()
 	if status == 0 {
 		power.Off()
 		klog.Puts("gofly: ACPI power-off unavailable; halting\n")
