@@ -83,10 +83,13 @@ func trap(f *amd64.Frame) {
 	default:
 		strayVectors++
 	}
-	if locked {
+	for { // until both are done: see lwkt.Unfinished
 		lwkt.Flush()
+		lwkt.Schedule(f, &c.fpu)
+		if !lwkt.Unfinished() {
+			break
+		}
 	}
-	lwkt.Schedule(f, &c.fpu)
 	fpu = c.fpu
 	if !locked && sys.SignalPending() {
 		lwkt.GetMPLock() // delivery writes a frame through the address map

@@ -70,7 +70,7 @@ func checkSched(g *Globaldata) checkOutcome {
 			return checkOutcome{checkCycle, t.ID}
 		case t.state != Runnable:
 			return checkOutcome{checkQueuedState, t.ID}
-		case int(t.gd) != g.cpu:
+		case int(t.gd.Load()) != g.cpu:
 			return checkOutcome{checkQueuedOwner, t.ID}
 		case t.pri > prevPri:
 			return checkOutcome{checkUnsorted, t.ID}
@@ -84,10 +84,12 @@ func checkSched(g *Globaldata) checkOutcome {
 	}
 	for i := range threads {
 		t := &threads[i]
-		// gd first: it is fixed while the slot is taken, and the MP lock
-		// (held by checkAll's caller) keeps alloc from changing it; the
-		// state of another CPU's thread is that CPU's to write, unlocked.
-		if int(t.gd) != g.cpu || t.state == Free {
+		// gd first: the MP lock (held by checkAll's caller) keeps alloc
+		// and Wakeup from changing it, and a CPU gives a thread away
+		// (migrate-safe) only after making it Blocked with runMsg set,
+		// which passes the checks below whichever gd is seen; the state
+		// of another CPU's thread is that CPU's to write, unlocked.
+		if int(t.gd.Load()) != g.cpu || t.state == Free {
 			continue
 		}
 		if t.state == Runnable && !onQueue[i] {

@@ -6,4 +6,5 @@ func init() {
 	ipiq.Register(idRun, remoteRun)
 	ipiq.Register(idFlushTLB, flushTLB)
 	ipiq.Register(idCheck, checkLocal)
+	ipiq.Register(idPull, remotePull)
 }

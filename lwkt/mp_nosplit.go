@@ -62,21 +62,27 @@ const (
 	idRun = ipiq.FirstHandler + iota
 	idFlushTLB
 	idCheck
+	idPull
 	// FirstFreeHandler is the first IPI handler id left for other packages.
 	FirstFreeHandler
 )
 
 // remoteRun runs on thread i's CPU and puts it on the run queue: a new
-// thread (Clone) or one whose wait another CPU ended (Wakeup). Either way
-// it is Blocked with no wait kind, and this message is the only one in
-// flight for it.
+// thread (Clone), one whose wait another CPU ended (Wakeup) or one given
+// to this CPU (migrated != 0). Either way it is Blocked with no wait kind,
+// and this message is the only one in flight for it (sendRun).
 //
 //go:nosplit
-func remoteRun(i, _ uintptr) {
+func remoteRun(i, migrated uintptr) {
 	t := &threads[i]
-	fatal.Assert(t.state == Blocked && t.Wait == WaitNone && t.runMsg && int(t.gd) == amd64.CPU(),
+	g := mycpu()
+	fatal.Assert(t.state == Blocked && t.Wait == WaitNone && t.runMsg && int(t.gd.Load()) == g.cpu,
 		"lwkt: run message for a thread that is not blocked, still waiting, not sent one or of another CPU")
-	makeRunnable(mycpu(), int32(i))
+	g.incoming.Add(-1)
+	if migrated != 0 {
+		g.MigrIn.Add(1)
+	}
+	makeRunnable(g, int32(i))
 }
 
 // flushTLB drops every non-global TLB entry of this CPU.
@@ -103,10 +109,12 @@ var outboxes [amd64.MaxCPUs]outbox
 
 //go:nosplit
 func post(dst int, m ipiq.Msg) {
-	o := &outboxes[amd64.CPU()]
+	// Indices masked: a bounds-check call would not fit the nosplit
+	// chains that wake threads.
+	o := &outboxes[uint(amd64.CPU())%amd64.MaxCPUs]
 	fatal.Assert(o.n < len(o.msg), "lwkt: outbox full: more messages than threads in one trap")
-	o.dst[o.n] = uint8(dst)
-	o.msg[o.n] = m
+	o.dst[uint(o.n)%MaxThreads] = uint8(dst)
+	o.msg[uint(o.n)%MaxThreads] = m
 	o.n++
 }
 
@@ -122,8 +130,8 @@ func RequestShootdown() {
 }
 
 // Flush sends this CPU's deferred messages and performs a requested TLB
-// shootdown, waiting for it. The trap path calls it last, holding the MP
-// lock.
+// shootdown, waiting for it. The trap path calls it last (Leave); a
+// shootdown is only ever requested, and so performed, under the MP lock.
 //
 //go:nosplit
 func Flush() {
@@ -156,18 +164,28 @@ func OnlineMask() uint64 {
 // nOnline counts the CPUs whose schedulers run.
 var nOnline atomic.Uint32
 
-// rotor picks the CPU for the next new thread.
+// rotor picks the CPU for the next new thread when balancing is off.
 var rotor atomic.Uint32
 
-// placeThread returns the CPU a new thread goes to: the online CPUs in
-// turn (DragonFly's lwkt_alloc_thread rotor when cpu < 0).
+// placeThread returns the CPU a new thread allowed on aff goes to: the
+// least loaded; with balancing off, the online CPUs in turn (DragonFly's
+// lwkt_alloc_thread rotor).
 //
 //go:nosplit
-func placeThread() int {
-	for {
-		c := int(rotor.Add(1) % amd64.MaxCPUs)
-		if gds[c].online {
-			return c
+func placeThread(aff uint64) int {
+	if noBalance.Load() && aff == 0 {
+		for {
+			c := int(rotor.Add(1) % amd64.MaxCPUs)
+			if gds[c].online {
+				return c
+			}
 		}
 	}
+	l := &scratch[uint(amd64.CPU())%amd64.MaxCPUs]
+	readLoads(l)
+	c := idlest(aff, l)
+	if c < 0 {
+		fatal.Throw("lwkt: a thread's affinity admits no online CPU")
+	}
+	return c
 }

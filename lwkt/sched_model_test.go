@@ -280,7 +280,7 @@ func (r *cpuRun) snap(base mCPU, locked bool) (mCPU, error) {
 	add(s.idle)
 	if locked {
 		for i := range threads {
-			if int(threads[i].gd) == r.me && threads[i].live {
+			if int(threads[i].gd.Load()) == r.me && threads[i].live {
 				add(int32(i))
 			}
 		}
@@ -467,7 +467,7 @@ func (r *cpuRun) check(s mCPU) (mCPU, error) {
 	}
 	for k := range schedToks {
 		o := schedToks[k].Owner()
-		if o < 0 || int(threads[o].gd) != r.me {
+		if o < 0 || int(threads[o].gd.Load()) != r.me {
 			continue
 		}
 		if o != s.cur || threads[o].state != Running || !Holding(o, &schedToks[k]) {
@@ -628,7 +628,7 @@ func (r *cpuRun) lockedStep() error {
 		r.op = fmt.Sprintf("wake %d×%d %v", key, max, wakees)
 		want = s0.clone()
 		for _, i := range wakees {
-			if int(threads[i].gd) == r.me {
+			if int(threads[i].gd.Load()) == r.me {
 				want.set(i, func(t *mThread) { t.wait, t.deadline, t.rax = WaitNone, 0, ret })
 				want.makeRunnable(i)
 			} else {
@@ -688,8 +688,8 @@ func (r *cpuRun) lockedStep() error {
 		f := amd64.Frame{RIP: 0x1234, RAX: 99}
 		id := Clone(&f, uintptr(unsafe.Pointer(&cloneFPU[0])), sp, fs)
 		t := &threads[slot]
-		if id < 0 || t.ID != id || int(t.gd) != target || t.Frame.RSP != sp || t.FSBase != fs || t.Frame.RAX != 0 || t.pri != ct.pri {
-			return r.fail("clone: id %d, slot %d has id %d cpu %d RSP %#x FS %#x RAX %d pri %d", id, slot, t.ID, t.gd, t.Frame.RSP, t.FSBase, t.Frame.RAX, t.pri)
+		if id < 0 || t.ID != id || int(t.gd.Load()) != target || t.Frame.RSP != sp || t.FSBase != fs || t.Frame.RAX != 0 || t.pri != ct.pri {
+			return r.fail("clone: id %d, slot %d has id %d cpu %d RSP %#x FS %#x RAX %d pri %d", id, slot, t.ID, t.gd.Load(), t.Frame.RSP, t.FSBase, t.Frame.RAX, t.pri)
 		}
 		sh.nlive++
 		want = s0.clone()
@@ -764,6 +764,8 @@ func (r *cpuRun) lockedStep() error {
 // runModel runs the model test on ncpu fake CPUs, steps traps each.
 func runModel(t *testing.T, seed int64, ncpu, steps int) {
 	resetAll(ncpu)
+	SetBalance(false) // the model is LWKT's alone; balance_test.go tests the balancer
+	defer SetBalance(true)
 	sh := &modelShared{ncpu: ncpu, nlive: ncpu}
 	rng := rand.New(rand.NewSource(seed))
 	// Each CPU starts with a running thread and a few runnable ones of

@@ -84,7 +84,7 @@ func tick(g *Globaldata, now int64) {
 		g.nextDeadline = 0
 		for i := range threads {
 			t := &threads[i]
-			if t.Wait == WaitNone || t.Deadline == 0 || int(t.gd) != g.cpu {
+			if t.Wait == WaitNone || t.Deadline == 0 || int(t.gd.Load()) != g.cpu {
 				continue // owner-cpu: only this CPU's threads
 			}
 			if now >= t.Deadline {
@@ -98,6 +98,11 @@ func tick(g *Globaldata, now int64) {
 	}
 	cur := &threads[g.cur]
 	cur.ticks++
+	if g.cur == g.idle && g.head < 0 {
+		requestPull(g) // retried each tick while idle
+	} else {
+		push(g)
+	}
 	if g.head >= 0 && (cur.ticks >= Quantum || g.cur == g.idle) {
 		g.resched = true // the idle case: a thread waited for its tokens
 	}
@@ -157,6 +162,7 @@ func reschedule(g *Globaldata) bool {
 	nt.Switches++
 	g.Switches++
 	g.cur = next
+	publish(g)
 	return true
 }
 
@@ -208,6 +214,8 @@ func makeRunnable(g *Globaldata, i int32) {
 	} else {
 		threads[t.next].prev = i
 	}
+	g.nq++
+	publish(g)
 	if g.cur == g.idle || t.pri > threads[g.cur].pri {
 		g.resched = true
 	}
@@ -230,6 +238,8 @@ func unlink(g *Globaldata, i int32) {
 		threads[t.next].prev = t.prev
 	}
 	t.next, t.prev = -1, -1
+	g.nq--
+	publish(g)
 }
 
 // dequeue takes the head off g's run queue and returns it, or -1.

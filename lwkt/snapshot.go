@@ -17,16 +17,20 @@ type ThreadInfo struct {
 	Pri      uint8
 	Idle     bool
 	Current  bool
-	Cycles   uint64
-	Switches uint64
+	Cycles     uint64
+	Switches   uint64
+	Migrations uint64
 }
 
 // CPUInfo is a copy of one CPU's scheduler counters.
 type CPUInfo struct {
-	CPU        int
-	Online     bool
-	Switches   uint64
-	IdleCycles uint64
+	CPU             int
+	Online          bool
+	Switches        uint64
+	IdleCycles      uint64
+	Load            int32 // running and queued threads, and run messages on their way
+	MigrIn, MigrOut uint64
+	PullAsks        uint64
 }
 
 // Snapshot copies every live thread's state and every online CPU's

@@ -28,12 +28,13 @@ func snapshotCopy(arg uintptr) uintptr {
 		if t.state == Free || s.n >= len(s.threads) {
 			continue
 		}
-		g := &gds[t.gd%amd64.MaxCPUs]
+		cpu := int(t.gd.Load() % amd64.MaxCPUs)
+		g := &gds[cpu]
 		c := t.Cycles
 		if int32(i) == g.cur {
 			c += now - t.since
 		}
-		s.threads[s.n] = ThreadInfo{int32(i), t.ID, int(t.gd), t.state, t.Wait, t.pri, int32(i) == g.idle, int32(i) == g.cur, c, t.Switches}
+		s.threads[s.n] = ThreadInfo{int32(i), t.ID, cpu, t.state, t.Wait, t.pri, int32(i) == g.idle, int32(i) == g.cur, c, t.Switches, t.Migrations}
 		s.n++
 	}
 	for i := range gds {
@@ -41,7 +42,7 @@ func snapshotCopy(arg uintptr) uintptr {
 		if !g.online || s.nc >= len(s.cpus) {
 			continue
 		}
-		ci := CPUInfo{i, true, g.Switches, g.IdleCycles}
+		ci := CPUInfo{i, true, g.Switches, g.IdleCycles, g.load.Load() + g.incoming.Load(), g.MigrIn.Load(), g.MigrOut.Load(), g.PullAsks}
 		if g.cur == g.idle {
 			ci.IdleCycles += now - threads[g.cur].since
 		}

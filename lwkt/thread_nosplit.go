@@ -13,7 +13,6 @@ import (
 	"unsafe"
 
 	"gofly/arch/amd64"
-	"gofly/lwkt/ipiq"
 	"gofly/mm"
 )
 
@@ -80,8 +79,24 @@ type Thread struct {
 	ID    int32
 	state State
 	pri   uint8
-	gd    uint8 // owning CPU; fixed at allocation
 	live  bool
+
+	// gd is the owning CPU. It changes only while the thread is fully
+	// saved and on no run queue, with a run message to the new owner
+	// following (migrate-safe, balance_nosplit.go): by its owner when it
+	// gives a queued thread away, or by the CPU that ends its wait, under
+	// the MP lock. Atomic, because other CPUs read it to skip threads that
+	// are not theirs (the self-check, the deadline scan, ps).
+	gd atomic.Uint32
+
+	// affinity is the set of CPUs the thread may run on (0: any), from
+	// sched_setaffinity; placement and balancing honour it. Atomic: any
+	// CPU's balancer reads it.
+	affinity atomic.Uint64
+
+	// Migrations counts the thread's moves to another CPU (owner, or the
+	// waker under the MP lock; read for display).
+	Migrations uint64
 
 	// runMsg: a run message for the thread is on its way to its CPU
 	// (blocked-why: a Blocked thread with no wait kind has one, unless it
@@ -123,13 +138,24 @@ type Globaldata struct {
 	cur          int32
 	idle         int32
 	head, tail   int32 // run queue, highest priority first
+	nq           int32 // threads on the run queue
 	Switches     uint64
 	IdleCycles   uint64
 	TokenWaits   uint64 // times a runnable thread could not get its tokens back
+	PullAsks     uint64 // times this CPU, idle, asked another for a thread
 	resched      bool
 	nextDeadline int64  // earliest Deadline of a blocked thread; 0 = none
 	trapRSP      uint64 // RSP of the thread interrupted by the current trap
 	online       bool   // the CPU runs its scheduler
+
+	// The balancer's view (balance_nosplit.go), read by every CPU. load:
+	// the run queue plus a running non-idle thread, published by the
+	// owner whenever either changes. incoming: run messages on their way
+	// here (added by the sender, taken by remoteRun), so that two CPUs
+	// placing threads at once do not both pick the same idle CPU.
+	// MigrIn/MigrOut count migrations (display).
+	load, incoming  atomic.Int32
+	MigrIn, MigrOut atomic.Uint64
 }
 
 var (
@@ -199,6 +225,7 @@ func Init(idlePC, idleSP uintptr, idleFS uint64) {
 	g.cur = alloc(0, PriKernDaemon)
 	threads[g.cur].state = Running
 	threads[g.cur].since = amd64.Rdtsc()
+	publish(g)
 }
 
 // PrepareAP gives application processor cpu its Globaldata and idle
@@ -244,7 +271,7 @@ func alloc(cpu int, pri uint8) int32 {
 			t.ID = nextID
 			nextID++
 			t.live = true
-			t.gd = uint8(cpu)
+			t.gd.Store(uint32(cpu))
 			t.pri = pri
 			t.next, t.prev = -1, -1
 			t.state = Blocked // not yet runnable; caller decides
@@ -254,14 +281,17 @@ func alloc(cpu int, pri uint8) int32 {
 	return -1
 }
 
-// Clone creates a thread, placed on the online CPUs in turn, that resumes from parent frame f with RAX = 0,
+// Clone creates a thread that resumes from parent frame f with RAX = 0,
 // the given stack pointer and FS base, and the parent's FPU state taken
-// from fpu. It returns the new thread's ID, or -1 when the table is full.
+// from fpu, on the least loaded CPU its parent's affinity allows
+// (placeThread). It returns the new thread's ID, or -1 when the table is
+// full.
 //
 //go:nosplit
 func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 	g := mycpu()
-	target := placeThread()
+	aff := threads[g.cur].affinity.Load()
+	target := placeThread(aff)
 	i := alloc(target, threads[g.cur].pri)
 	if i < 0 {
 		return -1
@@ -272,12 +302,12 @@ func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 	t.Frame.RSP = sp
 	t.FSBase = fsbase
 	t.SigMask = threads[g.cur].SigMask
+	t.affinity.Store(aff)
 	copyFPU(t.fpuArea(), fpu)
 	if target == g.cpu {
 		makeRunnable(g, i)
 	} else {
-		t.runMsg = true
-		post(target, ipiq.Msg{Fn: idRun, Arg1: uintptr(i)})
+		sendRun(target, i, false)
 	}
 	return t.ID
 }
@@ -302,8 +332,10 @@ func Block(kind WaitKind, key uintptr, deadline int64, timeoutRet uint64) {
 // another waker already ended, is left alone (one-wake). The caller holds
 // the MP lock, under which the waiter is claimed: its wait kind is cleared
 // and its result set here, on whichever CPU wakes it, so no second waker
-// can find it. Only putting it on its run queue is left to its owner CPU
-// (owner-cpu): at once when that is this CPU, by IPI message otherwise.
+// can find it. The claimed thread is fully saved and on no queue, so this
+// is where it may move (wakeCPU: to an idle CPU when its own is busy);
+// putting it on its run queue is left to its (new) owner CPU (owner-cpu):
+// at once when that is this CPU, by IPI message otherwise.
 //
 //go:nosplit
 func Wakeup(i int32, ret uint64) bool {
@@ -311,11 +343,25 @@ func Wakeup(i int32, ret uint64) bool {
 	if !claim(t, ret) {
 		return false
 	}
-	if int(t.gd) != amd64.CPU() {
-		t.runMsg = true
-		post(int(t.gd), ipiq.Msg{Fn: idRun, Arg1: uintptr(i)})
+	own := int(t.gd.Load())
+	l := &scratch[amd64.CPU()] // not on the stack: nosplit chains are short
+	readLoads(l)
+	target := own
+	if !noBalance.Load() || !allowed(t.affinity.Load(), own) {
+		target = wakeCPU(own, t.affinity.Load(), l)
+	}
+	if target != own {
+		t.gd.Store(uint32(target))
+		t.Migrations++
+		gds[own].MigrOut.Add(1)
+	}
+	if target != amd64.CPU() {
+		sendRun(target, i, target != own)
 	} else {
-		makeRunnable(&gds[t.gd], i)
+		if target != own {
+			gds[target].MigrIn.Add(1)
+		}
+		makeRunnable(&gds[target], i)
 	}
 	return true
 }
@@ -359,12 +405,27 @@ func FindID(id int32) int32 {
 //go:nosplit
 func Tick(now int64) { tick(mycpu(), now) }
 
+// Unfinished reports whether the end of the trap path must run Flush and
+// Schedule again: each can make work for the other (a message drained
+// while a send waits makes a thread runnable; a CPU gone idle posts a
+// pull request). The loop ends: Schedule posts only when it switches to
+// idle from another thread, at most once per trap. (The loop is the trap
+// path's own, not a function here: the linker's 792-byte bound has no
+// room for another frame above Flush.)
+//
+//go:nosplit
+func Unfinished() bool {
+	g := mycpu()
+	return outboxes[g.cpu].n != 0 || g.resched
+}
+
 // Schedule switches this CPU to the best runnable thread if the current
 // one blocked, exited, used up its quantum or was outranked (reschedule
 // decides, in sched_nosplit.go). f is the frame the trap path will resume,
 // rewritten on a switch; *fpu says where the trap path saved the FPU state
 // and will restore it from: always the current thread's own FXSAVE area,
-// so a switch only repoints it.
+// so a switch only repoints it. A CPU that goes idle asks a busy one for
+// a queued thread (requestPull).
 //
 //go:nosplit
 func Schedule(f *amd64.Frame, fpu *uintptr) {
@@ -378,6 +439,9 @@ func Schedule(f *amd64.Frame, fpu *uintptr) {
 	cur := g.cur
 	if reschedule(g) {
 		switchFrames(&threads[cur], &threads[g.cur], f, fpu)
+		if g.cur == g.idle {
+			requestPull(g)
+		}
 	}
 }
 

@@ -46,7 +46,8 @@ func resetSched(n int) {
 		g := &gds[c]
 		g.cpu, g.head, g.tail, g.online = c, -1, -1, true
 		g.idle, g.cur = int32(c), int32(c)
-		threads[c].state, threads[c].gd, threads[c].ID = Blocked, uint8(c), int32(c+1)
+		threads[c].state, threads[c].ID = Blocked, int32(c+1)
+		threads[c].gd.Store(uint32(c))
 		threads[c].live = true
 	}
 	nextID = int32(n) + 1
@@ -86,7 +87,8 @@ func TestWakeupExactlyOnce(t *testing.T) {
 	const owner, key, timedOut = 1, 0x1000, 0xdead
 	resetSched(3)
 	const w = 3 // the waiter's slot, on CPU owner
-	threads[w].gd, threads[w].ID, threads[w].pri = owner, 4, PriKernDaemon
+	threads[w].ID, threads[w].pri = 4, PriKernDaemon
+	threads[w].gd.Store(owner)
 
 	var start [2]atomic.Int64 // round each waker may start
 	var done atomic.Int64     // wakers finished with the current round, summed
