@@ -255,3 +255,50 @@ func remotePull(req, _ uintptr) {
 		giveAway(g, i, int(req))
 	}
 }
+
+// misplaced returns the CPU that g's current thread must move to because
+// its affinity no longer admits g's CPU (sched_setaffinity, or a test),
+// or -1. A thread holding tokens finishes with them first.
+//
+//go:nosplit
+func misplaced(g *Globaldata) int {
+	t := &threads[g.cur]
+	aff := t.affinity.Load()
+	if g.cur == g.idle || t.state != Running || allowed(aff, g.cpu) || TokenCount(g.cur) != 0 {
+		return -1
+	}
+	l := &scratch[g.cpu]
+	readLoads(l)
+	return idlest(aff, l)
+}
+
+// evictQueued gives away, at the tick, every thread on g's queue whose
+// affinity no longer admits g's CPU.
+//
+//go:nosplit
+func evictQueued(g *Globaldata) {
+	for i := g.head; i >= 0; {
+		next := threads[i].next
+		if aff := threads[i].affinity.Load(); !allowed(aff, g.cpu) && TokenCount(i) == 0 {
+			l := &scratch[g.cpu]
+			readLoads(l)
+			if dst := idlest(aff, l); dst >= 0 {
+				giveAway(g, i, dst)
+			}
+		}
+		i = next
+	}
+}
+
+// SetAffinity sets thread i's affinity to the CPUs in mask (0: any). A
+// queued thread leaves a CPU mask excludes at its CPU's next tick, a
+// running one at its next trap (schedule), a waiting one when it wakes.
+// The caller holds the MP lock (it found i by FindID).
+//
+//go:nosplit
+func SetAffinity(i int32, mask uint64) { threads[i].affinity.Store(mask) }
+
+// Affinity returns thread i's affinity (0: any).
+//
+//go:nosplit
+func Affinity(i int32) uint64 { return threads[i].affinity.Load() }

@@ -98,6 +98,7 @@ func tick(g *Globaldata, now int64) {
 	}
 	cur := &threads[g.cur]
 	cur.ticks++
+	evictQueued(g)
 	if g.cur == g.idle && g.head < 0 {
 		requestPull(g) // retried each tick while idle
 	} else {
@@ -164,6 +165,44 @@ func reschedule(g *Globaldata) bool {
 	g.cur = next
 	publish(g)
 	return true
+}
+
+// schedule is Schedule's decision on g, this CPU's scheduler, without the
+// register moves: when a reschedule is asked for it runs the passive
+// messages, reschedules and, if g has just gone idle, asks for a thread
+// (requestPull). A current thread whose affinity no longer admits this CPU
+// is switched out and sent to a CPU it admits (evict). It returns the
+// thread g switched away from, or -1.
+//
+//go:nosplit
+func schedule(g *Globaldata) int32 {
+	evict := misplaced(g)
+	if !g.resched && evict < 0 {
+		return -1
+	}
+	if IPIs.Pending(g.cpu) { // passive messages run at a thread switch too
+		IPIs.Process(g.cpu)
+	}
+	cur := g.cur
+	if evict >= 0 {
+		// Blocked with no wait: reschedule switches away from it and
+		// leaves it off the queue. Its run message is posted now but sent
+		// only by the Flush that follows Schedule, after its registers
+		// are saved (migrate-safe).
+		threads[cur].state = Blocked
+		threads[cur].Migrations++
+		g.MigrOut.Add(1)
+		threads[cur].gd.Store(uint32(evict))
+		sendRun(evict, cur, true)
+		g.resched = true
+	}
+	if !reschedule(g) {
+		return -1
+	}
+	if g.cur == g.idle {
+		requestPull(g)
+	}
+	return cur
 }
 
 // pickNext takes off g's run queue the first thread, in queue order

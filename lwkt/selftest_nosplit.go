@@ -304,3 +304,17 @@ func tokenCall(_ uintptr) uintptr {
 	Cpusync(mask, idTestToken, n, 0)
 	return 0
 }
+
+// affinityAll is the spread check's TrapCall body: it sets the affinity
+// of every live thread but the idle ones to mask arg (0: any).
+//
+//go:nosplit
+func affinityAll(arg uintptr) uintptr {
+	for i := range threads {
+		t := &threads[i]
+		if t.live && int32(i) != gds[t.gd.Load()%amd64.MaxCPUs].idle {
+			t.affinity.Store(uint64(arg))
+		}
+	}
+	return 0
+}

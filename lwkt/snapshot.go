@@ -9,14 +9,14 @@ import (
 
 // ThreadInfo is a copy of one thread's public state, for ps.
 type ThreadInfo struct {
-	Slot     int32
-	ID       int32
-	CPU      int
-	State    State
-	Wait     WaitKind
-	Pri      uint8
-	Idle     bool
-	Current  bool
+	Slot       int32
+	ID         int32
+	CPU        int
+	State      State
+	Wait       WaitKind
+	Pri        uint8
+	Idle       bool
+	Current    bool
 	Cycles     uint64
 	Switches   uint64
 	Migrations uint64

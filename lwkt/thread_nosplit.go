@@ -430,18 +430,8 @@ func Unfinished() bool {
 //go:nosplit
 func Schedule(f *amd64.Frame, fpu *uintptr) {
 	g := mycpu()
-	if !g.resched {
-		return
-	}
-	if IPIs.Pending(g.cpu) { // passive messages run at a thread switch too
-		IPIs.Process(g.cpu)
-	}
-	cur := g.cur
-	if reschedule(g) {
-		switchFrames(&threads[cur], &threads[g.cur], f, fpu)
-		if g.cur == g.idle {
-			requestPull(g)
-		}
+	if from := schedule(g); from >= 0 {
+		switchFrames(&threads[from], &threads[g.cur], f, fpu)
 	}
 }
 

@@ -73,8 +73,9 @@ func TestOtherGoReleases(t *testing.T) {
 var bannerGo = regexp.MustCompile(`Gofly, a Go kernel \((go[0-9.]+[^)]*)\)`)
 
 // cpuLine is one row of the cpus command: index, APIC id, state, idle %,
-// switches, ticks, then the IPI message counts.
-var cpuLine = regexp.MustCompile(`(?m)^\s*(\d+)\s+(\d+)\s+(online|offline)\s+(\S+)\s+(\S+)\s+(\d+)(?:\s+\d+){3}\s*$`)
+// switches, ticks, the IPI message counts, then the load, migrations in
+// and out, and pull requests.
+var cpuLine = regexp.MustCompile(`(?m)^\s*(\d+)\s+(\d+)\s+(online|offline)\s+(\S+)\s+(\S+)\s+(\d+)(?:\s+\d+){3}\s+(\d+)(?:\s+\d+){3}\s*$`)
 
 // checkCPUs checks that cpus lists exactly n processors, all online and
 // each taking its own timer ticks.

@@ -139,7 +139,7 @@ func cyclesToDuration(c uint64) time.Duration { return time.Duration(timer.Cycle
 
 func cmdPs(sh *Shell) error {
 	ts, cpus := lwkt.Snapshot()
-	fmt.Fprintf(sh.Out, "%5s %4s %-9s %-6s %4s %12s %9s\n", "TID", "CPU", "STATE", "WAIT", "PRI", "TIME", "SWITCHES")
+	fmt.Fprintf(sh.Out, "%5s %4s %-9s %-6s %4s %12s %9s %6s\n", "TID", "CPU", "STATE", "WAIT", "PRI", "TIME", "SWITCHES", "MOVES")
 	for _, t := range ts {
 		state := t.State.String()
 		if t.Idle {
@@ -148,8 +148,8 @@ func cmdPs(sh *Shell) error {
 		if t.Current {
 			state += "*"
 		}
-		fmt.Fprintf(sh.Out, "%5d %4d %-9s %-6s %4d %12v %9d\n", t.ID, t.CPU, state, t.Wait, t.Pri,
-			cyclesToDuration(t.Cycles).Round(time.Microsecond), t.Switches)
+		fmt.Fprintf(sh.Out, "%5d %4d %-9s %-6s %4d %12v %9d %6d\n", t.ID, t.CPU, state, t.Wait, t.Pri,
+			cyclesToDuration(t.Cycles).Round(time.Microsecond), t.Switches, t.Migrations)
 	}
 	for _, c := range cpus {
 		fmt.Fprintf(sh.Out, "cpu %d: %d switches, idle %v\n", c.CPU, c.Switches, cyclesToDuration(c.IdleCycles).Round(time.Millisecond))
@@ -161,20 +161,25 @@ func cmdCPUs(sh *Shell) error {
 	_, sched := lwkt.Snapshot()
 	k := kernel.TrapCounters()
 	up := kernel.Uptime()
-	fmt.Fprintf(sh.Out, "%4s %7s %-7s %8s %10s %10s %10s %10s %10s\n", "CPU", "APIC ID", "STATE", "IDLE", "SWITCHES", "TICKS",
-		"IPI-OUT", "PASSIVE", "IPI-IN")
+	fmt.Fprintf(sh.Out, "%4s %7s %-7s %8s %10s %10s %10s %10s %10s %4s %7s %7s %7s\n", "CPU", "APIC ID", "STATE", "IDLE", "SWITCHES", "TICKS",
+		"IPI-OUT", "PASSIVE", "IPI-IN", "LOAD", "MOVE-IN", "MOV-OUT", "PULLS")
 	for _, c := range kernel.CPUs() {
 		state, idle, switches := "offline", "-", "-"
-		for _, s := range sched {
-			if s.CPU == c.Index {
+		var s lwkt.CPUInfo
+		for _, si := range sched {
+			if si.CPU == c.Index {
+				s = si
 				state = "online"
 				idle = fmt.Sprintf("%.1f%%", 100*float64(timer.CyclesToNs(s.IdleCycles))/float64(up))
 				switches = fmt.Sprint(s.Switches)
 			}
 		}
 		st, _ := kernel.IPIStats(c.Index)
-		fmt.Fprintf(sh.Out, "%4d %7d %-7s %8s %10s %10d %10d %10d %10d\n", c.Index, c.APICID, state, idle, switches,
-			k.Timer[c.Index], st.SentActive, st.SentPassive, st.Processed)
+		fmt.Fprintf(sh.Out, "%4d %7d %-7s %8s %10s %10d %10d %10d %10d %4d %7d %7d %7d\n", c.Index, c.APICID, state, idle, switches,
+			k.Timer[c.Index], st.SentActive, st.SentPassive, st.Processed, s.Load, s.MigrIn, s.MigrOut, s.PullAsks)
+	}
+	if !lwkt.Balancing() {
+		fmt.Fprintln(sh.Out, "balancing is off")
 	}
 	return nil
 }
