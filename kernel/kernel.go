@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"math/bits"
 	"runtime"
 
 	"gofly/arch/amd64"
@@ -10,7 +11,6 @@ import (
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
-	"gofly/sys"
 	"gofly/vm"
 )
 
@@ -38,9 +38,8 @@ func Start() {
 			klog.Puts("gofly: " + err.Error() + "\n")
 		}
 		// The runtime sized itself for one CPU at start-up; now it may use
-		// every CPU, and sched_getaffinity says so.
-		sys.NCPU = len(cpus)
-		runtime.GOMAXPROCS(len(cpus))
+		// every CPU, and sched_getaffinity (lwkt.OnlineMask) says so.
+		runtime.GOMAXPROCS(bits.OnesCount64(lwkt.OnlineMask()))
 		if err := routeLegacyIRQ(m, irqSerial); err != nil {
 			klog.Puts("gofly: " + err.Error() + "\n")
 		}

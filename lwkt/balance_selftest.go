@@ -44,9 +44,7 @@ func checkSpread() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for x := uint64(1); !stop.Load(); x = x*6364136223846793005 + 1 {
-				spinSink.Store(x)
-			}
+			spin(&stop)
 		}()
 	}
 	defer TrapCall(affinityAll, 0)
@@ -70,6 +68,21 @@ func checkSpread() error {
 		}
 	}
 	return nil
+}
+
+// spin computes until stop is set and returns how many rounds of work it
+// did. It writes nothing shared meanwhile: spinners on several CPUs would
+// otherwise contend for one cache line (dearly, under TCG).
+func spin(stop *atomic.Bool) uint64 {
+	x, k := uint64(1), uint64(0)
+	for !stop.Load() {
+		for range 1000 {
+			x = x*6364136223846793005 + 1
+		}
+		k++
+	}
+	spinSink.Add(x)
+	return k
 }
 
 // spinSink keeps the spinners' work from being optimised away.

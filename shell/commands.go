@@ -3,6 +3,7 @@ package shell
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sort"
 	"strings"
@@ -115,7 +116,7 @@ func cmdCPUInfo(sh *Shell) error {
 	c := cpuid.CPU
 	w := sh.Out
 	fmt.Fprintf(w, "cpu: %s (%s), family %d model %d stepping %d\n", c.BrandName, c.VendorString, c.Family, c.Model, c.Stepping)
-	fmt.Fprintf(w, "online CPUs: %d\n", sys.NCPU)
+	fmt.Fprintf(w, "online CPUs: %d\n", bits.OnesCount64(lwkt.OnlineMask()))
 	fmt.Fprintf(w, "tsc: %.1f MHz (calibrated against the PIT); local APIC timer %.1f MHz, tick %d Hz; x2APIC %v; NX %v\n",
 		float64(timer.TSCHz())/1e6, float64(apic.TimerHz())/1e6, timer.TickHz(), apic.X2APIC(), pmap.NXEnabled)
 	fmt.Fprintf(w, "features: %s\n", strings.Join(c.FeatureSet(), " "))

@@ -55,6 +55,7 @@ var calls = [MaxNr]sysCall{
 	158: {"arch_prctl", archPrctl},
 	186: {"gettid", gettid},
 	202: {"futex", futex},
+	203: {"sched_setaffinity", schedSetaffinity},
 	204: {"sched_getaffinity", schedGetaffinity},
 	228: {"clock_gettime", clockGettime},
 	231: {"exit_group", exitGroup},

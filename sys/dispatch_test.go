@@ -190,17 +190,9 @@ func TestSchedGetaffinity(t *testing.T) {
 	if get64(m+8) != 0xdead {
 		t.Error("sched_getaffinity wrote past 8 bytes")
 	}
-	NCPU = 3
 	want(t, "sched_getaffinity(len 1024)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 1024, m), 8)
-	if get64(m) != 7 {
-		t.Errorf("mask %#x with three CPUs, want 7", get64(m))
-	}
-	NCPU = 64
-	call(syscall.SYS_SCHED_GETAFFINITY, 0, 8, m)
-	if get64(m) != ^uint64(0) {
-		t.Errorf("mask %#x with 64 CPUs, want all ones", get64(m))
-	}
-	NCPU = 1
+	want(t, "sched_getaffinity(own tid)", call(syscall.SYS_SCHED_GETAFFINITY, uintptr(lwkt.CurrentThread().ID), 8, m), 8)
+	want(t, "sched_getaffinity(no such tid)", call(syscall.SYS_SCHED_GETAFFINITY, 99999, 8, m), errno(syscall.ESRCH))
 	want(t, "sched_getaffinity(len 4)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 4, m), errno(syscall.EINVAL))
 	want(t, "sched_getaffinity(len 0)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 0, m), errno(syscall.EINVAL))
 	want(t, "sched_getaffinity(NULL)", call(syscall.SYS_SCHED_GETAFFINITY, 0, 8, 0), errno(syscall.EFAULT))
@@ -350,5 +342,32 @@ func TestDispatchAllocatesNothing(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("%s allocates %v times per call", c.name, n)
 		}
+	}
+}
+
+// TestSchedSetaffinity: Linux's rules (kernel/sched/core.c): the mask is
+// read first (EFAULT before ESRCH), a short one is zero-extended, a mask
+// with no online CPU is EINVAL, and sched_getaffinity then reports it.
+func TestSchedSetaffinity(t *testing.T) {
+	setup(t)
+	defer lwkt.SetAffinity(lwkt.Current(), 0)
+	m := kalloc(16)
+	put64(m, 1)
+	want(t, "sched_setaffinity(cpu 0)", call(syscall.SYS_SCHED_SETAFFINITY, 0, 8, m), 0)
+	if a := lwkt.Affinity(lwkt.Current()); a != 1 {
+		t.Errorf("affinity %#x after setting cpu 0, want 1", a)
+	}
+	want(t, "sched_setaffinity(len 1)", call(syscall.SYS_SCHED_SETAFFINITY, 0, 1, m), 0)
+	put64(m, 0xff00) // no online CPU in the first byte, and len 1 drops the rest
+	want(t, "sched_setaffinity(len 1, no CPU)", call(syscall.SYS_SCHED_SETAFFINITY, 0, 1, m), errno(syscall.EINVAL))
+	want(t, "sched_setaffinity(offline CPUs only)", call(syscall.SYS_SCHED_SETAFFINITY, 0, 8, m), errno(syscall.EINVAL))
+	want(t, "sched_setaffinity(len 0)", call(syscall.SYS_SCHED_SETAFFINITY, 0, 0, m), errno(syscall.EINVAL))
+	want(t, "sched_setaffinity(NULL)", call(syscall.SYS_SCHED_SETAFFINITY, 99999, 8, 0), errno(syscall.EFAULT))
+	put64(m, ^uint64(0))
+	want(t, "sched_setaffinity(no such tid)", call(syscall.SYS_SCHED_SETAFFINITY, 99999, 8, m), errno(syscall.ESRCH))
+	want(t, "sched_setaffinity(all)", call(syscall.SYS_SCHED_SETAFFINITY, 0, 128, m), 0)
+	want(t, "sched_getaffinity after", call(syscall.SYS_SCHED_GETAFFINITY, 0, 8, m), 8)
+	if get64(m) != lwkt.OnlineMask() {
+		t.Errorf("sched_getaffinity = %#x after setting every CPU, want the online ones %#x", get64(m), lwkt.OnlineMask())
 	}
 }

@@ -131,7 +131,6 @@ func setup(t testing.TB) {
 		uart.Rx.Read(b[:])
 	}
 	WallBase = 0
-	NCPU = 1
 	Trace = false
 	if r := vm.Kernel.Munmap(userMin, vm.UserMax-userMin); r != 0 {
 		t.Fatalf("setup: munmap of the user range = %d", r)

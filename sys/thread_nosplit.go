@@ -3,6 +3,7 @@ package sys
 // Thread and time calls: nosplit, trap context.
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"gofly/arch/amd64"
@@ -222,24 +223,73 @@ func prctl(regs *amd64.Frame, _ uintptr) int64 {
 	return -EINVAL
 }
 
-// NCPU is the number of CPUs the scheduler runs.
-var NCPU = 1
-
-// schedGetaffinity returns one 64-bit word of mask.
+// schedGetaffinity returns one 64-bit word of mask: the CPUs thread pid
+// (0: the caller) may run on, among the online ones.
 //
 //go:nosplit
 func schedGetaffinity(regs *amd64.Frame, _ uintptr) int64 {
 	// len is an unsigned int, and Linux's len*8 < nr_cpu_ids check is done
 	// in unsigned int too (kernel/sched/core.c), so it wraps as Linux's does.
 	size, mask := uint32(regs.RSI), uintptr(regs.RDX)
-	if size*8 < uint32(NCPU) || size%8 != 0 {
+	if size*8 < uint32(bits.Len64(lwkt.OnlineMask())) || size%8 != 0 {
 		return -EINVAL
+	}
+	i := affinityTarget(int32(regs.RDI))
+	if i < 0 {
+		return -ESRCH
 	}
 	if !user(mask, 8, true) {
 		return -EFAULT
 	}
-	*u64(mask) = 1<<NCPU - 1
+	online := lwkt.OnlineMask()
+	aff := lwkt.Affinity(i)
+	if aff == 0 {
+		aff = online
+	}
+	*u64(mask) = aff & online
 	return 8
+}
+
+// schedSetaffinity confines thread pid (0: the caller) to the CPUs in the
+// mask's first 64 bits (Linux reads min(len, its mask size) bytes and
+// takes the rest as zero); a mask with no online CPU is EINVAL. A thread
+// on a CPU the mask excludes moves off it (lwkt.SetAffinity): the caller
+// before this call returns.
+//
+//go:nosplit
+func schedSetaffinity(regs *amd64.Frame, _ uintptr) int64 {
+	size, mask := uint32(regs.RSI), uintptr(regs.RDX)
+	n := min(size, 8) // Linux copies the mask in first: EFAULT before ESRCH
+	if n > 0 && !user(mask, uintptr(n), false) {
+		return -EFAULT
+	}
+	var m uint64
+	for k := uint32(0); k < n; k++ {
+		m |= uint64(*(*byte)(mm.Ptr(uint64(mask) + uint64(k)))) << (8 * k)
+	}
+	i := affinityTarget(int32(regs.RDI))
+	if i < 0 {
+		return -ESRCH
+	}
+	m &= lwkt.OnlineMask()
+	if m == 0 {
+		return -EINVAL
+	}
+	lwkt.SetAffinity(i, m)
+	return 0
+}
+
+// affinityTarget returns the slot of thread tid (0: the caller), or -1.
+//
+//go:nosplit
+func affinityTarget(tid int32) int32 {
+	if tid == 0 {
+		return lwkt.Current()
+	}
+	if tid < 0 {
+		return -1
+	}
+	return lwkt.FindID(tid)
 }
 
 //go:nosplit
