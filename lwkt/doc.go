@@ -6,11 +6,19 @@
 // base) plus scheduling state. Every thread of the Go runtime (each M,
 // created by clone) is an LWKT thread. A Globaldata (DragonFly's
 // globaldata, one per CPU) owns a run queue, the current thread and an idle
-// thread. A thread belongs to the CPU in its gd from creation (new threads
-// are placed on the online CPUs in turn) and only that CPU touches its
-// scheduling state; other CPUs reach it by IPI message (package ipiq, the
-// queues in IPIs): a wakeup or a new thread for another CPU becomes a
+// thread. A thread belongs to the CPU in its gd and only that CPU touches
+// its scheduling state; other CPUs reach it by IPI message (package ipiq,
+// the queues in IPIs): a wakeup or a new thread for another CPU becomes a
 // message to it.
+//
+// Balancing (balance_nosplit.go) is the layer DragonFly keeps above LWKT
+// (usched_dfly): new threads go to the least loaded CPU, a woken thread
+// to an idle CPU when its own is busy, a CPU gone idle pulls a queued
+// thread from the busiest, and each tick a CPU two threads busier than
+// another pushes one to it; sched_setaffinity confines a thread. A thread
+// changes CPU only while fully saved and on no queue (migrate-safe): its
+// owner gives it away, or its waker moves it under the MP lock, and a run
+// message hands it to the new owner.
 //
 // Switching: the kernel has one trap stack per CPU and never blocks on it.
 // Every trap and system call saves the interrupted thread's registers in a
@@ -59,6 +67,10 @@
 // Invariants:
 //   - owner-cpu: a thread runs only on the CPU in its gd; other CPUs send
 //     it messages (checked by SelfTest, which runs on each CPU by cpusync).
+//   - migrate-safe: gd changes only while the thread is fully saved, on no
+//     run queue, holds no token and has a run message to the new owner on
+//     its way (Blocked, runMsg set); the message is sent only after the
+//     old owner saved its registers (balance_nosplit.go).
 //   - runq-state: a thread is on its CPU's run queue exactly when its
 //     state is Runnable; the current thread is Running and not on the
 //     queue (unlike DragonFly, where the running thread stays queued).
@@ -76,7 +88,8 @@
 //	  |  thread-table allocation, every thread's Wait/WaitKey/Deadline and
 //	  |  a waiting thread's Frame; held by one CPU's trap path at a time;
 //	  |  a CPU spinning for it drains its IPI queues
-//	  +- per-CPU Globaldata: no lock, only its CPU touches it
+//	  +- per-CPU Globaldata: no lock, only its CPU touches it (but load,
+//	  |  incoming and the migration counts: atomics any CPU reads)
 //	  +- IPI queues: lock-free single-producer/single-consumer
 //	  +- tokens: lock-free, atomics only
 //
