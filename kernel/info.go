@@ -5,7 +5,6 @@ import (
 	"strings"
 	"unsafe"
 
-	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/lwkt"
 	"gofly/mm"
@@ -46,7 +45,6 @@ func Timeline() []Stamp {
 // Counters are the trap path's event counts.
 type Counters struct {
 	IRQs       [16]uint64
-	Timer      [amd64.MaxCPUs]uint64
 	Spurious   uint64
 	Stray      uint64
 	Signals    uint64
@@ -57,7 +55,7 @@ type Counters struct {
 
 // TrapCounters returns the trap path's counters.
 func TrapCounters() Counters {
-	return Counters{irqCount, timerCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen, ioapicRouted[irqSerial]}
+	return Counters{irqCount, spuriousIRQs, strayVectors, signalsRaised, pageFaultsSeen, ioapicRouted[irqSerial]}
 }
 
 // MemCounts are the memory packages' counters, for the shell's mem.

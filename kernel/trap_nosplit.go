@@ -24,7 +24,6 @@ import (
 // Interrupt and exception counters, for the shell.
 var (
 	irqCount       [16]uint64
-	timerCount     [amd64.MaxCPUs]uint64 // per CPU: each writes its own
 	spuriousIRQs   uint64
 	strayVectors   uint64
 	signalsRaised  uint64
@@ -50,6 +49,9 @@ func trap(f *amd64.Frame) {
 		nestedFault(f, (*amd64.Frame)(mm.Ptr(uint64(c.frame))))
 	}
 	c.frame = uintptr(unsafe.Pointer(f))
+	if lwkt.ExitTickless() {
+		apic.StartTimer(amd64.VectorTimer, tickHz)
+	}
 	fpu := c.fpu
 	lwkt.SetTrapFrame(f.RSP)
 	// Everything but an IPI may touch shared kernel state: take the MP
@@ -130,7 +132,6 @@ var ioapicRouted [16]bool
 //
 //go:nosplit
 func countTick(cpu int) {
-	timerCount[cpu]++
 	if cpu == 0 {
 		timer.Tick()
 	}

@@ -338,3 +338,42 @@ func TestWakeupMoves(t *testing.T) {
 	SetBalance(true)
 	nOnline.Store(0)
 }
+
+// TestTickless: an idle CPU stops its tick only with nothing to run,
+// nothing arriving and no deadline within the keep interval; the one-shot
+// waits until its earliest deadline; the next trap (ExitTickless) sees the
+// flag once.
+func TestTickless(t *testing.T) {
+	resetSched(2)
+	runOn(t, 1, func() error {
+		g := &gds[1]
+		for _, c := range []struct {
+			name     string
+			setup    func()
+			ns       uint64
+			ok, flag bool
+		}{
+			{"idle, no deadline", func() {}, 0, true, true},
+			{"deadline within keep", func() { g.nextDeadline = 1500 }, 0, false, false},
+			{"deadline beyond keep", func() { g.nextDeadline = 5000 }, 4000, true, true},
+			{"a thread arriving", func() { g.incoming.Store(1) }, 0, false, false},
+			{"a reschedule asked", func() { g.resched = true }, 0, false, false},
+			{"running a thread", func() { g.cur = newRunning(t, 1, PriKernDaemon) }, 0, false, false},
+		} {
+			g.nextDeadline, g.resched, g.cur = 0, false, g.idle
+			g.incoming.Store(0)
+			c.setup()
+			ns, ok := EnterTickless(1000, 1000)
+			if ns != c.ns || ok != c.ok {
+				return fmt.Errorf("%s: EnterTickless = %d, %v; want %d, %v", c.name, ns, ok, c.ns, c.ok)
+			}
+			if got := ExitTickless(); got != c.flag {
+				return fmt.Errorf("%s: ExitTickless = %v, want %v", c.name, got, c.flag)
+			}
+			if ExitTickless() {
+				return fmt.Errorf("%s: ExitTickless true twice", c.name)
+			}
+		}
+		return nil
+	})
+}

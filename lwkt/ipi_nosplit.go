@@ -51,6 +51,8 @@ func Send(dst int, m ipiq.Msg, passive bool) {
 		}
 		if raise {
 			apic.SendIPI(apicIDs[dst], amd64.VectorIPI)
+		} else if passive && !full {
+			kickTickless(dst)
 		}
 		if !full {
 			return
@@ -58,6 +60,18 @@ func Send(dst int, m ipiq.Msg, passive bool) {
 		IPIs.ProcessNested(me)
 		w.check("room in an IPI queue", dst)
 		amd64.Pause()
+	}
+}
+
+// kickTickless raises an IPI for CPU dst, after a passive message was
+// queued for it, if dst idles tickless: no tick would drain the message.
+// dst marks itself tickless before it checks its queues (idle loop), and
+// this load follows the enqueue, so one of the two sees the other.
+//
+//go:nosplit
+func kickTickless(dst int) {
+	if gds[dst].tickless.Load() {
+		apic.SendIPI(apicIDs[dst], amd64.VectorIPI)
 	}
 }
 

@@ -80,6 +80,7 @@ func claim(t *Thread, ret uint64) bool {
 //
 //go:nosplit
 func tick(g *Globaldata, now int64) {
+	g.Ticks.Add(1)
 	if g.nextDeadline != 0 && now >= g.nextDeadline {
 		g.nextDeadline = 0
 		for i := range threads {
@@ -190,6 +191,7 @@ func schedule(g *Globaldata) int32 {
 		// only by the Flush that follows Schedule, after its registers
 		// are saved (migrate-safe).
 		threads[cur].state = Blocked
+		threads[cur].runMsg = true // before gd: see sendRun
 		threads[cur].Migrations++
 		g.MigrOut.Add(1)
 		threads[cur].gd.Store(uint32(evict))

@@ -164,10 +164,10 @@ func stormCall(mask uintptr) uintptr {
 	return 0
 }
 
-// ipiPassive records the tick at which a passive message ran.
+// ipiPassive records, by its CPU's tick count, when a passive message ran.
 //
 //go:nosplit
-func ipiPassive(_, _ uintptr) { passiveRunTick.Store(timer.Ticks()) }
+func ipiPassive(_, _ uintptr) { passiveRunTick.Store(mycpu().Ticks.Load() + 1) }
 
 // Results of passiveCall.
 const (
@@ -186,10 +186,14 @@ func passiveCall(_ uintptr) uintptr {
 	if dst < 0 {
 		return passiveAlone
 	}
-	passiveSentTick.Store(timer.Ticks())
+	passiveSentTick.Store(gds[dst].Ticks.Load() + 1) // +1: 0 means "not run"
 	// Other CPUs' traffic moves the IPI counters meanwhile; the send's
-	// own decision is what must say "no interrupt".
+	// own decision is what must say "no interrupt" (but for a tickless
+	// target, which Send kicks).
 	raise, full := IPIs.SendPassive(me, dst, ipiq.Msg{Fn: idTestPassive})
+	if !raise && !full {
+		kickTickless(dst)
+	}
 	var r uintptr
 	if raise {
 		r |= passiveRaise

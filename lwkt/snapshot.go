@@ -31,6 +31,7 @@ type CPUInfo struct {
 	Load            int32 // running and queued threads, and run messages on their way
 	MigrIn, MigrOut uint64
 	PullAsks        uint64
+	Ticks           uint64 // timer ticks taken
 }
 
 // Snapshot copies every live thread's state and every online CPU's

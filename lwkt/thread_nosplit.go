@@ -156,6 +156,15 @@ type Globaldata struct {
 	// MigrIn/MigrOut count migrations (display).
 	load, incoming  atomic.Int32
 	MigrIn, MigrOut atomic.Uint64
+
+	// Ticks counts the timer ticks the CPU took (its owner adds, in
+	// Tick; any CPU reads). An idle CPU takes none (tickless idle).
+	Ticks atomic.Uint64
+
+	// tickless: the CPU idles with its periodic tick stopped (its owner
+	// sets it in the idle loop and clears it at its next trap); senders
+	// of passive messages raise an IPI for it, as no tick will drain them.
+	tickless atomic.Bool
 }
 
 var (
@@ -307,6 +316,7 @@ func Clone(f *amd64.Frame, fpu uintptr, sp, fsbase uint64) int32 {
 	if target == g.cpu {
 		makeRunnable(g, i)
 	} else {
+		t.runMsg = true
 		sendRun(target, i, false)
 	}
 	return t.ID
@@ -349,6 +359,9 @@ func Wakeup(i int32, ret uint64) bool {
 	target := own
 	if !noBalance.Load() || !allowed(t.affinity.Load(), own) {
 		target = wakeCPU(own, t.affinity.Load(), l)
+	}
+	if target != amd64.CPU() {
+		t.runMsg = true // before gd: see sendRun
 	}
 	if target != own {
 		t.gd.Store(uint32(target))

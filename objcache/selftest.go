@@ -8,6 +8,7 @@ package objcache
 // subpackage.)
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -150,10 +151,7 @@ func checkStorm(self bool) error {
 	if err := ktCache.Check(); err != nil {
 		fail("%v", err)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%v (and %d more)", errs[0], len(errs)-1)
-	}
-	return nil
+	return errors.Join(errs...) // every finding: the first rarely tells why
 }
 
 // benchPool and benchSink are the sync.Pool and new(T) sides of the bench.

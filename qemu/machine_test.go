@@ -77,8 +77,9 @@ var bannerGo = regexp.MustCompile(`Gofly, a Go kernel \((go[0-9.]+[^)]*)\)`)
 // and out, and pull requests.
 var cpuLine = regexp.MustCompile(`(?m)^\s*(\d+)\s+(\d+)\s+(online|offline)\s+(\S+)\s+(\S+)\s+(\d+)(?:\s+\d+){3}\s+(\d+)(?:\s+\d+){3}\s*$`)
 
-// checkCPUs checks that cpus lists exactly n processors, all online and
-// each taking its own timer ticks.
+// checkCPUs checks that cpus lists exactly n processors, all online, CPU 0
+// having taken timer ticks (the others may have idled tickless since they
+// started).
 func checkCPUs(t *testing.T, out string, n int) {
 	t.Helper()
 	rows := cpuLine.FindAllStringSubmatch(out, -1)
@@ -89,7 +90,7 @@ func checkCPUs(t *testing.T, out string, n int) {
 		if r[1] != fmt.Sprint(i) || r[3] != "online" {
 			t.Errorf("cpus row %d: %q; want cpu %d online", i, r[0], i)
 		}
-		if r[6] == "0" {
+		if i == 0 && r[6] == "0" {
 			t.Errorf("cpu %d has taken no timer ticks: %q", i, r[0])
 		}
 	}

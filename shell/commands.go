@@ -160,7 +160,6 @@ func cmdPs(sh *Shell) error {
 
 func cmdCPUs(sh *Shell) error {
 	_, sched := lwkt.Snapshot()
-	k := kernel.TrapCounters()
 	up := kernel.Uptime()
 	fmt.Fprintf(sh.Out, "%4s %7s %-7s %8s %10s %10s %10s %10s %10s %4s %7s %7s %7s\n", "CPU", "APIC ID", "STATE", "IDLE", "SWITCHES", "TICKS",
 		"IPI-OUT", "PASSIVE", "IPI-IN", "LOAD", "MOVE-IN", "MOV-OUT", "PULLS")
@@ -177,7 +176,7 @@ func cmdCPUs(sh *Shell) error {
 		}
 		st, _ := kernel.IPIStats(c.Index)
 		fmt.Fprintf(sh.Out, "%4d %7d %-7s %8s %10s %10d %10d %10d %10d %4d %7d %7d %7d\n", c.Index, c.APICID, state, idle, switches,
-			k.Timer[c.Index], st.SentActive, st.SentPassive, st.Processed, s.Load, s.MigrIn, s.MigrOut, s.PullAsks)
+			s.Ticks, st.SentActive, st.SentPassive, st.Processed, s.Load, s.MigrIn, s.MigrOut, s.PullAsks)
 	}
 	if !lwkt.Balancing() {
 		fmt.Fprintln(sh.Out, "balancing is off")
@@ -229,7 +228,7 @@ func cmdSyscalls(sh *Shell) error {
 	fmt.Fprintln(sh.Out)
 	k := kernel.TrapCounters()
 	fmt.Fprintf(sh.Out, "traps: %d timer interrupts, %d serial IRQs, %d page faults, %d signals, %d spurious\n",
-		k.Timer[0], k.IRQs[4], k.PageFaults, k.Signals, k.Spurious)
+		timer.Ticks(), k.IRQs[4], k.PageFaults, k.Signals, k.Spurious)
 	via := "8259 PIC"
 	if k.SerialIOAPIC {
 		via = "I/O APIC"

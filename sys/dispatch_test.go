@@ -28,7 +28,7 @@ func TestNumbersMatchLinux(t *testing.T) {
 		"getegid": syscall.SYS_GETEGID, "getppid": syscall.SYS_GETPPID,
 		"sigaltstack": syscall.SYS_SIGALTSTACK, "prctl": syscall.SYS_PRCTL,
 		"arch_prctl": syscall.SYS_ARCH_PRCTL, "gettid": syscall.SYS_GETTID, "futex": syscall.SYS_FUTEX,
-		"sched_getaffinity": syscall.SYS_SCHED_GETAFFINITY, "clock_gettime": syscall.SYS_CLOCK_GETTIME,
+		"sched_getaffinity": syscall.SYS_SCHED_GETAFFINITY, "sched_setaffinity": syscall.SYS_SCHED_SETAFFINITY, "clock_gettime": syscall.SYS_CLOCK_GETTIME,
 		"exit_group": syscall.SYS_EXIT_GROUP, "epoll_ctl": syscall.SYS_EPOLL_CTL,
 		"tgkill": syscall.SYS_TGKILL, "openat": syscall.SYS_OPENAT, "epoll_pwait": syscall.SYS_EPOLL_PWAIT,
 		"eventfd2": syscall.SYS_EVENTFD2, "epoll_create1": syscall.SYS_EPOLL_CREATE1,

@@ -147,6 +147,27 @@ func StartTimer(vector uint8, hz uint64) {
 	write(regInitial, uint32(timerHz/hz))
 }
 
+// OneShot makes this CPU's local APIC timer interrupt once on vector after
+// ns nanoseconds (at least one count, at most 2^32-1 counts: about a
+// minute at QEMU's rate; an earlier interrupt is harmless, the caller
+// re-arms), or never when ns is 0: tickless idle.
+//
+//go:nosplit
+func OneShot(vector uint8, ns uint64) {
+	write(regDivide, divideBy16)
+	if ns == 0 {
+		write(regInitial, 0) // stops the count
+		write(regTimer, lvtMasked|uint32(vector))
+		return
+	}
+	count := uint64(0xFFFFFFFF)
+	if ns < count*1e9/max(timerHz, 1) {
+		count = max(1, ns*timerHz/1e9) // ns < 2^32/timerHz s: the product fits
+	}
+	write(regTimer, uint32(vector)) // one-shot mode, unmasked
+	write(regInitial, uint32(count))
+}
+
 // ICR delivery modes and flags (Intel SDM vol. 3, 11.6.1).
 const (
 	icrNMI        = 0x4 << 8
