@@ -52,6 +52,18 @@ $(BUILD)/stub.elf: $(BUILD)/boot.o linker.ld
 $(IMAGE): $(BUILD)/stub.elf $(BUILD)/kernel.go.elf cmd/mkimage/main.go
 	$(GO) run ./cmd/mkimage -stub $(BUILD)/stub.elf -kernel $(BUILD)/kernel.go.elf -o $@
 
+# Go's own sync/atomic tests, unmodified, as a kernel (internal/gotest):
+# the files come from the toolchain's GOROOT at build time, beside a
+# generated TestMain; test.run=… on the kernel command line picks tests.
+# (In a "_" directory, which go list ./... and go test ./... skip.)
+ATOMIC_TEST := $(BUILD)/_gotest/sync_atomic
+$(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
+	rm -rf $(ATOMIC_TEST) && mkdir -p $(ATOMIC_TEST)
+	cp "$$($(GO) env GOROOT)"/src/sync/atomic/*_test.go $(ATOMIC_TEST)/
+	printf 'package atomic_test\n\nimport (\n\t"testing"\n\n\t"gofly/internal/gotest"\n)\n\nfunc TestMain(m *testing.M) { gotest.Main(m) }\n' > $(ATOMIC_TEST)/gofly_main_test.go
+	$(GO_ENV) $(GO) test -c -o $(ATOMIC_TEST).go.elf -ldflags='$(GO_LDFLAGS)' ./$(ATOMIC_TEST)
+	$(GO) run ./cmd/mkimage -stub $(BUILD)/stub.elf -kernel $(ATOMIC_TEST).go.elf -o $@
+
 $(BUILD)/floor.elf: boot/floor.S boot/floor.ld
 	@mkdir -p $(BUILD)
 	$(CC) -m32 -c -o $(BUILD)/floor.o boot/floor.S
@@ -67,10 +79,11 @@ test-host: worlds
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $(HOST_PKGS)
 
-test-boot: $(IMAGE) go125 go127 qemu-installed
-	GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
-	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) \
-	  $(GO) test -count=1 -timeout 25m -v ./qemu/
+BOOT_ENV = GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
+	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf)
+
+test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf qemu-installed
+	$(BOOT_ENV) $(GO) test -count=1 -timeout 25m -v ./qemu/
 
 # The two worlds (shared/design/two-worlds.md): code in *_nosplit.go runs
 # below the runtime and must have no write barriers and no heap escapes,
@@ -84,9 +97,12 @@ worlds: $(BUILD)/kernel.go.elf
 	@$(GO) run ./cmd/worlds -elf $(BUILD)/kernel.go.elf
 
 # Boot time: QEMU start -> prompt, beside QEMU start -> the floor's line;
-# then the in-kernel bench command at 1, 2 and 4 CPUs.
-bench: $(IMAGE) $(BUILD)/floor.elf qemu-installed
+# then the in-kernel bench command at 1, 2 and 4 CPUs; then Go's own
+# sync/atomic test that once showed the threads piling on CPU 0, over 5
+# boots (qemu/gotest_test.go).
+bench: $(IMAGE) $(BUILD)/floor.elf $(ATOMIC_TEST).elf qemu-installed
 	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9) -smp 1,2,4
+	GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) $(GO) test -count=1 -run '^$$' -bench SyncAtomic -benchtime 1x -v ./qemu/
 
 # What a fresh Debian machine lacks for building and booting: QEMU, and the
 # C toolchain that assembles the boot stub. Installed (as root, with apt-get)
