@@ -64,6 +64,21 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 	$(GO_ENV) $(GO) test -c -o $(ATOMIC_TEST).go.elf -ldflags='$(GO_LDFLAGS)' ./$(ATOMIC_TEST)
 	$(GO) run ./cmd/mkimage -stub $(BUILD)/stub.elf -kernel $(ATOMIC_TEST).go.elf -o $@
 
+# Linux on the same work in the same QEMU (make bench): Debian's kernel
+# image, the one linux-image-amd64 depends on, with Go's sync/atomic test
+# binary (static) as its /init.
+LINUX := $(BUILD)/linux
+$(LINUX)/vmlinuz:
+	rm -rf $(LINUX)/deb && mkdir -p $(LINUX)/deb
+	cd $(LINUX)/deb && pkg=$$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}') && \
+	  test -n "$$pkg" && apt-get download "$$pkg" && dpkg-deb -x "$$pkg"_*.deb x && cp x/boot/vmlinuz-* ../vmlinuz
+	rm -rf $(LINUX)/deb
+
+$(LINUX)/atomic.cpio: cmd/initramfs/main.go
+	mkdir -p $(LINUX)
+	$(GO_ENV) $(GO) test -c -o $(LINUX)/atomic.test sync/atomic
+	$(GO) run ./cmd/initramfs -init $(LINUX)/atomic.test -o $@
+
 $(BUILD)/floor.elf: boot/floor.S boot/floor.ld
 	@mkdir -p $(BUILD)
 	$(CC) -m32 -c -o $(BUILD)/floor.o boot/floor.S
@@ -99,10 +114,12 @@ worlds: $(BUILD)/kernel.go.elf
 # Boot time: QEMU start -> prompt, beside QEMU start -> the floor's line;
 # then the in-kernel bench command at 1, 2 and 4 CPUs; then Go's own
 # sync/atomic test that once showed the threads piling on CPU 0, over 5
-# boots (qemu/gotest_test.go).
-bench: $(IMAGE) $(BUILD)/floor.elf $(ATOMIC_TEST).elf qemu-installed
+# boots, beside Linux on the same test (qemu/gotest_test.go).
+bench: $(IMAGE) $(BUILD)/floor.elf $(ATOMIC_TEST).elf $(LINUX)/vmlinuz $(LINUX)/atomic.cpio qemu-installed
 	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9) -smp 1,2,4
-	GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) $(GO) test -count=1 -run '^$$' -bench SyncAtomic -benchtime 1x -v ./qemu/
+	GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) GOFLY_LINUX_KERNEL=$(abspath $(LINUX)/vmlinuz) \
+	  GOFLY_LINUX_ATOMIC=$(abspath $(LINUX)/atomic.cpio) \
+	  $(GO) test -count=1 -run '^$$' -bench SyncAtomic -benchtime 1x -v ./qemu/
 
 # What a fresh Debian machine lacks for building and booting: QEMU, and the
 # C toolchain that assembles the boot stub. Installed (as root, with apt-get)
