@@ -169,7 +169,8 @@ func reschedule(g *Globaldata) bool {
 }
 
 // schedule is Schedule's decision on g, this CPU's scheduler, without the
-// register moves: when a reschedule is asked for it runs the passive
+// register moves: it pushes a thread queued since the last trap to an idle
+// CPU (push); when a reschedule is asked for it runs the passive
 // messages, reschedules and, if g has just gone idle, asks for a thread
 // (requestPull). A current thread whose affinity no longer admits this CPU
 // is switched out and sent to a CPU it admits (evict). It returns the
@@ -177,6 +178,13 @@ func reschedule(g *Globaldata) bool {
 //
 //go:nosplit
 func schedule(g *Globaldata) int32 {
+	if g.pushNow {
+		// Not at the tick: a thread queued here while another CPU idles
+		// (a run message that arrived as this CPU got busy, a yield)
+		// would wait for it.
+		g.pushNow = false
+		push(g)
+	}
 	evict := misplaced(g)
 	if !g.resched && evict < 0 {
 		return -1
@@ -259,6 +267,9 @@ func makeRunnable(g *Globaldata, i int32) {
 	publish(g)
 	if g.cur == g.idle || t.pri > threads[g.cur].pri {
 		g.resched = true
+	}
+	if g.cur != g.idle {
+		g.pushNow = true // it waits behind a running thread: an idle CPU may take it now
 	}
 }
 

@@ -144,6 +144,7 @@ type Globaldata struct {
 	TokenWaits   uint64 // times a runnable thread could not get its tokens back
 	PullAsks     uint64 // times this CPU, idle, asked another for a thread
 	resched      bool
+	pushNow      bool   // a thread was queued behind a running one: push at the trap's end
 	nextDeadline int64  // earliest Deadline of a blocked thread; 0 = none
 	trapRSP      uint64 // RSP of the thread interrupted by the current trap
 	online       bool   // the CPU runs its scheduler
