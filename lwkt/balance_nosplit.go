@@ -65,6 +65,12 @@ type loads [amd64.MaxCPUs]int32
 // kept off the stack of the deep nosplit chains that wake threads.
 var scratch [amd64.MaxCPUs]loads
 
+// loadNow is g's load as the balancer counts it: its published load and
+// the run messages on their way to it.
+//
+//go:nosplit
+func (g *Globaldata) loadNow() int32 { return g.load.Load() + g.incoming.Load() }
+
 // readLoads fills l from every CPU's published figures.
 //
 //go:nosplit
@@ -72,9 +78,19 @@ func readLoads(l *loads) {
 	for c := range gds {
 		l[c] = -1
 		if gds[c].online {
-			l[c] = gds[c].load.Load() + gds[c].incoming.Load()
+			l[c] = gds[c].loadNow()
 		}
 	}
+}
+
+// idlestNow returns the least loaded online CPU that aff admits, by the
+// loads as this CPU reads them now (in its scratch vector), or -1.
+//
+//go:nosplit
+func idlestNow(aff uint64) int {
+	l := &scratch[uint(amd64.CPU())%amd64.MaxCPUs]
+	readLoads(l)
+	return idlest(aff, l)
 }
 
 // allowed reports whether affinity set aff (0: any) admits CPU c.
@@ -173,20 +189,28 @@ func movable(g *Globaldata, dst int) int32 {
 }
 
 // giveAway moves queued thread i of g, this CPU, to CPU dst
-// (migrate-safe): off the queue, Blocked with a run message to dst.
+// (migrate-safe): off the queue, then handOff.
 //
 //go:nosplit
 func giveAway(g *Globaldata, i int32, dst int) {
-	t := &threads[i]
-	fatal.Assert(t.state == Runnable && int(t.gd.Load()) == g.cpu && dst != g.cpu,
+	fatal.Assert(threads[i].state == Runnable && int(threads[i].gd.Load()) == g.cpu && dst != g.cpu,
 		"lwkt: give-away of a thread that is not queued here, or to its own CPU")
 	unlink(g, i)
+	handOff(g, i, dst)
+}
+
+// handOff makes thread i of g, this CPU, on no queue (given away, or the
+// current thread evicted), Blocked with a run message on its way to CPU
+// dst, which becomes its owner. runMsg is set before gd (see sendRun).
+//
+//go:nosplit
+func handOff(g *Globaldata, i int32, dst int) {
+	t := &threads[i]
 	t.state = Blocked
-	t.runMsg = true // before gd: see checkSched
+	t.runMsg = true
 	t.Migrations++
 	g.MigrOut.Add(1)
 	t.gd.Store(uint32(dst))
-	publish(g)
 	sendRun(dst, i, true)
 }
 
@@ -249,7 +273,7 @@ func requestPull(g *Globaldata) {
 func remotePull(req, _ uintptr) {
 	g := mycpu()
 	r := &gds[req%amd64.MaxCPUs]
-	if r.load.Load()+r.incoming.Load() != 0 {
+	if r.loadNow() != 0 {
 		return
 	}
 	if i := movable(g, int(req)); i >= 0 {
@@ -268,9 +292,7 @@ func misplaced(g *Globaldata) int {
 	if g.cur == g.idle || t.state != Running || allowed(aff, g.cpu) || TokenCount(g.cur) != 0 {
 		return -1
 	}
-	l := &scratch[g.cpu]
-	readLoads(l)
-	return idlest(aff, l)
+	return idlestNow(aff)
 }
 
 // evictQueued gives away, at the tick, every thread on g's queue whose
@@ -281,9 +303,7 @@ func evictQueued(g *Globaldata) {
 	for i := g.head; i >= 0; {
 		next := threads[i].next
 		if aff := threads[i].affinity.Load(); !allowed(aff, g.cpu) && TokenCount(i) == 0 {
-			l := &scratch[g.cpu]
-			readLoads(l)
-			if dst := idlest(aff, l); dst >= 0 {
+			if dst := idlestNow(aff); dst >= 0 {
 				giveAway(g, i, dst)
 			}
 		}
@@ -303,36 +323,3 @@ func SetAffinity(i int32, mask uint64) { threads[i].affinity.Store(mask) }
 //
 //go:nosplit
 func Affinity(i int32) uint64 { return threads[i].affinity.Load() }
-
-// EnterTickless is called by the idle loop, interrupts off, before it
-// halts, with the monotonic time now: when this CPU has nothing to run,
-// nothing on its way and no deadline within keep ns, it marks the CPU
-// tickless and returns how long the one-shot timer that replaces its tick
-// must wait (the earliest deadline of its waiting threads; 0: none), and
-// true. Passive messages already queued are the caller's to raise (the
-// senders raise their own from now on).
-//
-//go:nosplit
-func EnterTickless(now, keep int64) (ns uint64, ok bool) {
-	g := mycpu()
-	if g.cur != g.idle || g.head >= 0 || g.incoming.Load() != 0 || g.resched {
-		return 0, false
-	}
-	if d := g.nextDeadline; d != 0 {
-		if d-now <= keep {
-			return 0, false
-		}
-		ns = uint64(d - now)
-	}
-	g.tickless.Store(true)
-	return ns, true
-}
-
-// ExitTickless is called at the top of every trap: it reports whether this
-// CPU was tickless, in which case the caller restarts its periodic tick.
-//
-//go:nosplit
-func ExitTickless() bool {
-	g := mycpu()
-	return g.tickless.Load() && g.tickless.Swap(false)
-}

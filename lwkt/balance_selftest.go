@@ -47,12 +47,9 @@ func checkSpread() error {
 			spin(&stop)
 		}()
 	}
-	defer TrapCall(affinityAll, 0)
-	TrapCall(affinityAll, 1)
-	if err := waitLoads(gatherTicks, func(c CPUInfo) bool { return c.CPU == 0 || c.Load == 0 }); err != nil {
-		return fmt.Errorf("gathering on CPU 0: %w", err)
+	if err := gather(); err != nil {
+		return err
 	}
-	TrapCall(affinityAll, 0)
 	t0 := time.Now()
 	if err := waitLoads(spreadTicks, func(c CPUInfo) bool { return c.Load > 0 }); err != nil {
 		return fmt.Errorf("spreading: %w", err)
@@ -83,6 +80,17 @@ func spin(stop *atomic.Bool) uint64 {
 	}
 	spinSink.Add(x)
 	return k
+}
+
+// gather confines every thread to CPU 0 until the other CPUs run nothing,
+// then frees them again (affinity), leaving the runnable ones on CPU 0.
+func gather() error {
+	defer TrapCall(affinityAll, 0)
+	TrapCall(affinityAll, 1)
+	if err := waitLoads(gatherTicks, func(c CPUInfo) bool { return c.CPU == 0 || c.Load == 0 }); err != nil {
+		return fmt.Errorf("gathering on CPU 0: %w", err)
+	}
+	return nil
 }
 
 // spinSink keeps the spinners' work from being optimised away.

@@ -129,18 +129,7 @@ func TestPushConverges(t *testing.T) {
 // are done (Unfinished), with passive sends (no local APIC on the host).
 func fakeTrap(stop *atomic.Bool) {
 	for {
-		me := amd64.CPU()
-		o := &outboxes[me]
-		for i := 0; i < o.n; i++ {
-			for {
-				if _, full := IPIs.SendPassive(me, int(o.dst[i]), o.msg[i]); !full || stop.Load() {
-					break
-				}
-				IPIs.ProcessNested(me)
-				runtime.Gosched()
-			}
-		}
-		o.n = 0
+		flushUntil(stop)
 		schedule(mycpu())
 		if !Unfinished() || stop.Load() {
 			return

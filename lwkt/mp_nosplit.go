@@ -181,9 +181,7 @@ func placeThread(aff uint64) int {
 			}
 		}
 	}
-	l := &scratch[uint(amd64.CPU())%amd64.MaxCPUs]
-	readLoads(l)
-	c := idlest(aff, l)
+	c := idlestNow(aff)
 	if c < 0 {
 		fatal.Throw("lwkt: a thread's affinity admits no online CPU")
 	}

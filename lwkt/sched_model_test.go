@@ -420,19 +420,7 @@ func (r *cpuRun) schedule(s mCPU, locked bool) (mCPU, error) {
 
 // flush is hostFlush that gives up when the test stops (a CPU that
 // stopped no longer drains its queues).
-func (r *cpuRun) flush() {
-	o := &outboxes[r.me]
-	for i := 0; i < o.n; i++ {
-		for {
-			if _, full := IPIs.SendPassive(r.me, int(o.dst[i]), o.msg[i]); !full || r.sh.stop.Load() {
-				break
-			}
-			IPIs.ProcessNested(r.me)
-			runtime.Gosched()
-		}
-	}
-	o.n = 0
-}
+func (r *cpuRun) flush() { flushUntil(&r.sh.stop) }
 
 // check runs, holding the MP lock, at the end of each trap: it checks the
 // invariants (checkSched), with run messages in flight and after draining

@@ -198,12 +198,7 @@ func schedule(g *Globaldata) int32 {
 		// leaves it off the queue. Its run message is posted now but sent
 		// only by the Flush that follows Schedule, after its registers
 		// are saved (migrate-safe).
-		threads[cur].state = Blocked
-		threads[cur].runMsg = true // before gd: see sendRun
-		threads[cur].Migrations++
-		g.MigrOut.Add(1)
-		threads[cur].gd.Store(uint32(evict))
-		sendRun(evict, cur, true)
+		handOff(g, cur, evict)
 		g.resched = true
 	}
 	if !reschedule(g) {

@@ -42,7 +42,7 @@ func snapshotCopy(arg uintptr) uintptr {
 		if !g.online || s.nc >= len(s.cpus) {
 			continue
 		}
-		ci := CPUInfo{i, true, g.Switches, g.IdleCycles, g.load.Load() + g.incoming.Load(), g.MigrIn.Load(), g.MigrOut.Load(), g.PullAsks, g.Ticks.Load()}
+		ci := CPUInfo{i, true, g.Switches, g.IdleCycles, g.loadNow(), g.MigrIn.Load(), g.MigrOut.Load(), g.PullAsks, g.Ticks.Load()}
 		if g.cur == g.idle {
 			ci.IdleCycles += now - threads[g.cur].since
 		}

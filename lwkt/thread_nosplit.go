@@ -484,6 +484,39 @@ func FindAnyBlocked(from int32, kind WaitKind) int32 {
 	return -1
 }
 
+// EnterTickless is called by the idle loop, interrupts off, before it
+// halts, with the monotonic time now: when this CPU has nothing to run,
+// nothing on its way and no deadline within keep ns, it marks the CPU
+// tickless and returns how long the one-shot timer that replaces its tick
+// must wait (the earliest deadline of its waiting threads; 0: none), and
+// true. Passive messages already queued are the caller's to raise (the
+// senders raise their own from now on).
+//
+//go:nosplit
+func EnterTickless(now, keep int64) (ns uint64, ok bool) {
+	g := mycpu()
+	if g.cur != g.idle || g.head >= 0 || g.incoming.Load() != 0 || g.resched {
+		return 0, false
+	}
+	if d := g.nextDeadline; d != 0 {
+		if d-now <= keep {
+			return 0, false
+		}
+		ns = uint64(d - now)
+	}
+	g.tickless.Store(true)
+	return ns, true
+}
+
+// ExitTickless is called at the top of every trap: it reports whether this
+// CPU was tickless, in which case the caller restarts its periodic tick.
+//
+//go:nosplit
+func ExitTickless() bool {
+	g := mycpu()
+	return g.tickless.Load() && g.tickless.Swap(false)
+}
+
 // Idle returns the slot of this CPU's idle thread.
 //
 //go:nosplit

@@ -58,15 +58,20 @@ func resetSched(n int) {
 
 // hostFlush sends this CPU's deferred messages passively (no local APIC
 // on the host). The caller holds the MP lock.
-func hostFlush() {
+func hostFlush() { flushUntil(nil) }
+
+// flushUntil is hostFlush that gives up on a full queue once stop (if not
+// nil) is set: a fake CPU that stopped no longer drains its queues.
+func flushUntil(stop *atomic.Bool) {
 	me := amd64.CPU()
 	o := &outboxes[me]
 	for i := 0; i < o.n; i++ {
 		for {
-			if _, full := IPIs.SendPassive(me, int(o.dst[i]), o.msg[i]); !full {
+			if _, full := IPIs.SendPassive(me, int(o.dst[i]), o.msg[i]); !full || stop != nil && stop.Load() {
 				break
 			}
 			IPIs.ProcessNested(me)
+			runtime.Gosched()
 		}
 	}
 	o.n = 0

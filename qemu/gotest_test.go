@@ -46,13 +46,20 @@ func runAtomic(t testing.TB, smp int, args string) time.Duration {
 		t.Fatalf("sync/atomic tests at -smp %d: QEMU exit %v (status %d; %d means a test failed); output:\n%s",
 			smp, err, ExitStatus(err), power.Status(power.CodeExit), out)
 	}
+	return casDuration(t, fmt.Sprintf("sync/atomic tests at -smp %d", smp), out)
+}
+
+// casDuration returns the time TestValueCompareAndSwapConcurrent reported
+// in out, and fails t when it did not pass.
+func casDuration(t testing.TB, what, out string) time.Duration {
+	t.Helper()
 	r := casPass.FindStringSubmatch(out)
 	if r == nil {
-		t.Fatalf("sync/atomic tests at -smp %d: no PASS line for TestValueCompareAndSwapConcurrent:\n%s", smp, out)
+		t.Fatalf("%s: no PASS line for TestValueCompareAndSwapConcurrent:\n%s", what, out)
 	}
 	s, err := strconv.ParseFloat(r[1], 64)
 	if err != nil {
-		t.Fatalf("bad duration %q: %v", r[1], err)
+		t.Fatalf("%s: bad duration %q: %v", what, r[1], err)
 	}
 	return time.Duration(s * float64(time.Second))
 }
@@ -113,13 +120,5 @@ func runLinuxAtomic(b *testing.B, kern, initrd string) time.Duration {
 		Append:   "console=ttyS0 quiet panic=-1 -- -test.run=TestNilDeref|TestValueCompareAndSwapConcurrent -test.v -test.short"})
 	out := m.ExpectExit(b)
 	_ = m.Wait() // Linux ends in a panic (init exited): its status says nothing
-	r := casPass.FindStringSubmatch(out)
-	if r == nil {
-		b.Fatalf("Linux: no PASS line for TestValueCompareAndSwapConcurrent:\n%s", out)
-	}
-	s, err := strconv.ParseFloat(r[1], 64)
-	if err != nil {
-		b.Fatalf("bad duration %q: %v", r[1], err)
-	}
-	return time.Duration(s * float64(time.Second))
+	return casDuration(b, "Linux", out)
 }
