@@ -7,10 +7,13 @@ import (
 	"gofly/arch/amd64"
 	"gofly/drivers/acpi"
 	"gofly/drivers/power"
+	"gofly/drivers/timer"
 	"gofly/klog"
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
+	"gofly/sys"
+	"gofly/sysref"
 	"gofly/vm"
 )
 
@@ -26,12 +29,15 @@ func Start() {
 	mm.Held, pmap.Held, vm.Held = lwkt.HoldsMPLock, lwkt.HoldsMPLock, lwkt.HoldsMPLock
 	t, err := acpi.Load(machine{})
 	if err != nil {
+		bootSysids(nil)
 		klog.Puts("gofly: acpi: " + err.Error() + "\n")
 		return
 	}
 	ACPI = t
 	Mark(phaseACPI)
-	if m, err := t.MADT(); err != nil {
+	m, err := t.MADT()
+	bootSysids(m)
+	if err != nil {
 		klog.Puts("gofly: acpi: " + err.Error() + "; running on the boot CPU only\n")
 	} else {
 		if err := startAPs(m); err != nil {
@@ -57,6 +63,23 @@ func Start() {
 	power.S5.PM1a, power.S5.PM1b = uint16(fadt.PM1aCnt), uint16(fadt.PM1bCnt)
 	power.S5.SlpA, power.S5.SlpB = uint16(a), uint16(b)
 	power.S5.Valid = fadt.PM1aCnt != 0
+}
+
+// bootSysids seeds SYSREF's sysid generator, before any CPU but this one
+// runs, for as many CPUs as the MADT enables (nil: this one), from the
+// wall clock in µs.
+func bootSysids(m *acpi.MADT) {
+	n := 1
+	if m != nil {
+		n = 0
+		for _, p := range m.Processors {
+			if p.Enabled {
+				n++
+			}
+		}
+		n = min(max(n, 1), amd64.MaxCPUs)
+	}
+	sysref.Boot(uint64(sys.WallBase+timer.Nanotime())/1000, n)
 }
 
 // ACPI holds the firmware's tables, or nil if they could not be read.

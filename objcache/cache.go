@@ -72,7 +72,7 @@ type CPUStats struct {
 	Hits      uint64 // Gets served from a magazine (loaded, previous or a depot trade)
 	Misses    uint64 // Gets that constructed a new object
 	Fails     uint64 // Gets that returned 0
-	Puts      uint64 // calls to Put
+	Puts      uint64 // calls to Put, and TryPuts that cached their object
 	Destroyed uint64 // Puts that found no room and destroyed the object
 	DepotGets uint64 // full magazines taken from the depot
 	DepotPuts uint64 // full magazines given to the depot

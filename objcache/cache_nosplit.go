@@ -166,56 +166,86 @@ func (c *Cache) getSlow(cc *cpuCache) uintptr {
 
 // Put gives back obj, which Get returned (on any CPU) and the caller no
 // longer uses; it stays constructed while cached. The caller runs on CPU
-// cpu, inside its critical section, until Put returns.
+// cpu, inside its critical section, until Put returns. With no room left
+// in the CPU's magazines or the depot, the object is destroyed, which may
+// give a page back to the page source (in the kernel: MP lock held).
 //
 //go:nosplit
 func (c *Cache) Put(cpu int, obj uintptr) {
-	fatal.Assert(obj != 0, "objcache: Put of a nil object")
 	cc := c.cpuCache(cpu)
 	cc.stats.Puts++
+	if c.put(cc, obj) {
+		return
+	}
+	// The depot has no room: the object's memory goes back. live drops
+	// only after the dtor ran (invariant limit).
+	c.destroy(obj)
+	d := &c.depot
+	d.lock.lock()
+	d.live--
+	d.lock.unlock()
+	cc.stats.Destroyed++
+}
+
+// TryPut is Put for callers that must not reach the page source (an IPI
+// handler, without the MP lock): it caches obj and reports true when the
+// CPU's magazines or the depot have room, and otherwise leaves obj to the
+// caller, constructed and still counted live, and reports false.
+//
+//go:nosplit
+func (c *Cache) TryPut(cpu int, obj uintptr) bool {
+	cc := c.cpuCache(cpu)
+	if !c.put(cc, obj) {
+		return false
+	}
+	cc.stats.Puts++
+	return true
+}
+
+// put files obj in the loaded or previous magazine, or trades the full
+// previous one for an empty depot magazine; false when neither has room.
+//
+//go:nosplit
+func (c *Cache) put(cc *cpuCache, obj uintptr) bool {
+	fatal.Assert(obj != 0, "objcache: Put of a nil object")
 	// The hot path: the loaded magazine has room.
 	if c.push(cc.loaded, obj) {
-		return
+		return true
 	}
 	// Loaded is full, previous is not: swap them.
 	if c.mags[cc.previous].rounds != c.capacity {
 		cc.loaded, cc.previous = cc.previous, cc.loaded
 		c.push(cc.loaded, obj)
-		return
+		return true
 	}
-	c.putSlow(cc, obj)
+	return c.putSlow(cc, obj)
 }
 
 // putSlow serves a Put when both of the CPU's magazines are full: trade
-// one for an empty magazine from the depot, else destroy the object.
+// one for an empty magazine from the depot, or report false.
 //
 //go:nosplit
-func (c *Cache) putSlow(cc *cpuCache, obj uintptr) {
+func (c *Cache) putSlow(cc *cpuCache, obj uintptr) bool {
 	d := &c.depot
 	if d.lock.lock() {
 		d.contested++
 	}
-	if e := d.empty; e >= 0 {
-		// Give the depot the previous (full) magazine, keep loaded (full)
-		// as previous, load the empty one.
-		d.empty, d.nempty = c.mags[e].next, d.nempty-1
-		f := cc.previous
-		fatal.Assert(c.mags[f].rounds == c.capacity && c.mags[e].rounds == 0, "objcache: depot-whole: trading a magazine that is not full for one that is not empty")
-		c.mags[f].next, d.full, d.nfull = d.full, f, d.nfull+1
-		cc.previous, cc.loaded = cc.loaded, e
+	e := d.empty
+	if e < 0 {
 		d.lock.unlock()
-		cc.stats.DepotPuts++
-		c.push(e, obj)
-		return
+		return false
 	}
-	// The depot has no room: the object's memory goes back. live drops
-	// only after the dtor ran (invariant limit).
+	// Give the depot the previous (full) magazine, keep loaded (full) as
+	// previous, load the empty one.
+	d.empty, d.nempty = c.mags[e].next, d.nempty-1
+	f := cc.previous
+	fatal.Assert(c.mags[f].rounds == c.capacity && c.mags[e].rounds == 0, "objcache: depot-whole: trading a magazine that is not full for one that is not empty")
+	c.mags[f].next, d.full, d.nfull = d.full, f, d.nfull+1
+	cc.previous, cc.loaded = cc.loaded, e
 	d.lock.unlock()
-	c.destroy(obj)
-	d.lock.lock()
-	d.live--
-	d.lock.unlock()
-	cc.stats.Destroyed++
+	cc.stats.DepotPuts++
+	c.push(e, obj)
+	return true
 }
 
 // destroy runs the dtor on obj and gives its memory back to the slab.

@@ -28,3 +28,6 @@ func Caches() []*Cache {
 
 // Name returns the name c was initialised with.
 func (c *Cache) Name() string { return c.name }
+
+// ObjectSize returns the size of c's objects, after rounding.
+func (c *Cache) ObjectSize() int { return int(c.slab.size) }

@@ -148,6 +148,42 @@ func TestDestroyWhenNoRoom(t *testing.T) {
 	checkHarness(t)
 }
 
+// TestTryPutNoRoom: where Put would destroy, TryPut refuses and leaves
+// the object live and constructed with its caller; where there is room it
+// caches like Put.
+func TestTryPutNoRoom(t *testing.T) {
+	resetHarness(t)
+	c := newCache(t, Config{CPUs: 1, Capacity: 2, DepotMagazines: 1})
+	var out []uintptr
+	for i := 0; i < 7; i++ {
+		out = append(out, c.Get(0))
+		gotten(out[i])
+	}
+	for i, o := range out[:6] {
+		putting(o)
+		if !c.TryPut(0, o) {
+			t.Fatalf("TryPut %d refused with room left", i)
+		}
+	}
+	if c.TryPut(0, out[6]) {
+		t.Fatal("TryPut accepted an object with no room anywhere")
+	}
+	var s Stats
+	c.Stats(&s)
+	if s.CPU[0].Destroyed != 0 || dtors.Load() != 0 || s.Live != 7 || s.CPU[0].Puts != 6 {
+		t.Fatalf("after a refused TryPut: stats %+v, dtors %d", s, dtors.Load())
+	}
+	putting(out[6])
+	c.Put(0, out[6])
+	c.Stats(&s)
+	if s.CPU[0].Destroyed != 1 || s.Live != 6 || s.CPU[0].Puts != 7 {
+		t.Fatalf("after Put: stats %+v", s)
+	}
+	c.Reclaim(0)
+	drain(t, c)
+	checkHarness(t)
+}
+
 // TestBadCalls: a Put of 0 and a CPU index out of range throw.
 func TestBadCalls(t *testing.T) {
 	resetHarness(t)

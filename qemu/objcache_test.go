@@ -15,8 +15,8 @@ var objcacheLine = regexp.MustCompile(`(?m)^(\S+): size (\d+), magazine (\d+), l
 var objcacheCPU = regexp.MustCompile(`^  (\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+)/(\d+) +(\d+)$`)
 
 // TestObjcache runs the self-tests (whose storm uses the selftest-64
-// cache on every CPU and reclaims it), then the objcache command, at
-// -smp 1, 2 and 4, and checks the test cache's figures: the pre-fill's
+// cache on every CPU and reclaims it, and sysref's storm), then the
+// objcache and sysref commands (testSysref), at -smp 1, 2 and 4, and checks the test cache's figures: the pre-fill's
 // peak, everything reclaimed (live 0, no slab page, no round in any
 // magazine, no full depot magazine), hits and misses counted, one row per
 // CPU.
@@ -30,6 +30,7 @@ func testObjcache(t *testing.T, smp int) {
 	m := Boot(t, Options{Append: testAppend, SMP: smp})
 	checkSelftest(t, m.Run(t, "selftest"))
 	out := m.Run(t, "objcache")
+	testSysref(t, m, smp)
 	m.Poweroff(t)
 
 	var found bool
@@ -86,5 +87,42 @@ func testObjcache(t *testing.T, smp int) {
 	}
 	if !strings.Contains(out, "bench-64: size 64") {
 		t.Errorf("objcache does not list bench-64:\n%s", out)
+	}
+}
+
+// sysrefClass is one class's row of `sysref ls`.
+var sysrefClass = regexp.MustCompile(`(?m)^(\S+) +(-?\d+) +(\d+) +(\d+) +(\d+) +(\d+)/(\d+)$`)
+
+// testSysref checks `sysref ls` after the self-tests' storm (the test
+// class back to no live record, every allocation terminated and released
+// once, releases by passive IPI sent and arrived, at least one with two
+// CPUs) and the errors for bad input.
+func testSysref(t *testing.T, m *Machine, smp int) {
+	out := m.Run(t, "sysref ls selftest")
+	f := wantMatch(t, "sysref ls selftest", out, sysrefClass)
+	if f == nil {
+		return
+	}
+	n := func(j int) int64 { v, _ := strconv.ParseInt(f[j], 10, 64); return v }
+	live, allocs, terms, rels, in, sent := n(2), n(3), n(4), n(5), n(6), n(7)
+	if f[1] != "selftest" || live != 0 || allocs == 0 || terms != allocs || rels != allocs || in != sent {
+		t.Errorf("sysref ls selftest after the storm: want live 0, allocs = terminates = releases > 0, remote in = out:\n%s", out)
+	}
+	if (smp > 1) != (sent > 0) {
+		t.Errorf("sysref ls selftest at -smp %d: %d releases by passive IPI:\n%s", smp, sent, out)
+	}
+	wantContains(t, "sysref ls selftest", out, "0 records")
+	wantContains(t, "sysref ls", m.Run(t, "sysref ls"), "selftest", "bench", "SYSID")
+	for _, c := range []struct{ line, want string }{
+		{"sysref ls nosuch", `sysref: no class "nosuch" (classes: `},
+		{"sysref show zz", `sysref: "zz" is not a sysid`},
+		{"sysref show 0", `sysref: "0" is not a sysid`},
+		{"sysref show 0x1ffffffffffffffffff", `is not a sysid`},
+		{"sysref show 0x" + strings.Repeat("f", 16), "sysref: no resource has sysid 0xffffffffffffffff"},
+		{"sysref show 1 2", "usage: sysref show SYSID"},
+		{"sysref frob", `unknown subcommand "frob"`},
+		{"sysref", "usage: sysref ls [CLASS] | sysref show SYSID"},
+	} {
+		wantContains(t, c.line, m.Run(t, c.line), c.want)
 	}
 }

@@ -44,6 +44,7 @@ func Commands() map[string]*Command {
 		"fault":    {strings.Join(kernel.FaultKinds, "|"), "raise a deliberate fault (pf, gp, ud, de, panic stop the kernel)", cmdFault},
 		"selftest": {"", "run the in-kernel self-tests (ok, FAIL or skip each; then the counts)", noArgs(cmdSelftest)},
 		"objcache": {"", "object caches: size, live, peak, per-CPU magazine fill, depot, hits, misses, reclaimed, slab pages", noArgs(cmdObjcache)},
+		"sysref":   {"ls [CLASS] | show SYSID", "SYSREF resources: per-class counts and every record (sysid, class, owning CPU, state, refs), or one record in full", cmdSysref},
 		"bench":    {"", "kernel benchmarks, side by side (thread switch, IPIs, per-CPU scaling)", noArgs(cmdBench)},
 		"poweroff": {"", "power the machine off (ACPI S5)", noArgs(cmdPoweroff)},
 		"reboot":   {"", "reset the machine", noArgs(cmdReboot)},
