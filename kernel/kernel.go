@@ -23,6 +23,14 @@ import (
 func Start() {
 	mark(PhaseMain, amd64.Rdtsc())
 	defer Mark(phaseStarted)
+	// Once sysids are seeded (bootSysids, on every path below) and the
+	// other CPUs' idle threads exist, the threads made so far get their
+	// SYSREF records; threads cloned after bootSysids have theirs.
+	defer func() {
+		if err := sys.AttachRecords(); err != nil {
+			klog.Puts("gofly: " + err.Error() + "\n")
+		}
+	}()
 	// From now on every change to the page allocator, the page tables and
 	// the address map asserts the MP lock (early boot ran alone, without
 	// it). Set before the other CPUs start.

@@ -20,6 +20,7 @@ type ThreadInfo struct {
 	Cycles     uint64
 	Switches   uint64
 	Migrations uint64
+	SysID      uint64 // the thread's sysid (0: none yet)
 }
 
 // CPUInfo is a copy of one CPU's scheduler counters.

@@ -34,7 +34,7 @@ func snapshotCopy(arg uintptr) uintptr {
 		if int32(i) == g.cur {
 			c += now - t.since
 		}
-		s.threads[s.n] = ThreadInfo{int32(i), t.ID, cpu, t.state, t.Wait, t.pri, int32(i) == g.idle, int32(i) == g.cur, c, t.Switches, t.Migrations}
+		s.threads[s.n] = ThreadInfo{int32(i), t.ID, cpu, t.state, t.Wait, t.pri, int32(i) == g.idle, int32(i) == g.cur, c, t.Switches, t.Migrations, t.SysID}
 		s.n++
 	}
 	for i := range gds {

@@ -128,6 +128,13 @@ type Thread struct {
 	AltSP    uint64
 	AltSize  uint64
 	AltFlags uint32
+
+	// The thread's SYSREF record (package sys's thread class) and its
+	// sysid: MP lock. Set by the system-call layer once the thread exists
+	// (clone, or its pass over the threads made before sysids were
+	// seeded); the thread's own reference goes when it exits.
+	Sysref uintptr
+	SysID  uint64
 }
 
 // Globaldata is one CPU's scheduler (DragonFly's globaldata). Guard: its
@@ -394,6 +401,19 @@ func FindBlocked(from int32, kind WaitKind, key uintptr) int32 {
 	for i := from + 1; i < MaxThreads; i++ {
 		t := &threads[i]
 		if t.Wait == kind && t.WaitKey == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// NextLive returns the slot of the next live thread after slot from (-1
+// to start), or -1. The caller holds the MP lock.
+//
+//go:nosplit
+func NextLive(from int32) int32 {
+	for i := from + 1; i < MaxThreads; i++ {
+		if threads[i].live {
 			return i
 		}
 	}

@@ -15,6 +15,9 @@ import "gofly/arch/amd64"
 // stack, block or store Go pointers. `make worlds` checks every call.
 // To pass more than a word, pass uintptr(unsafe.Pointer(&v)) in the call
 // expression itself: the object then stays put until TrapCall returns.
+// Go heap memory is paged in on first touch, and a page fault inside the
+// trap path is fatal: a body that writes a large or fresh Go buffer makes
+// it present first with vm.Kernel.Touch (the MP lock is held).
 //
 //go:noescape
 func TrapCall(fn func(arg uintptr) uintptr, arg uintptr) uintptr

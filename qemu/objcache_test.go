@@ -93,6 +93,9 @@ func testObjcache(t *testing.T, smp int) {
 // sysrefClass is one class's row of `sysref ls`.
 var sysrefClass = regexp.MustCompile(`(?m)^(\S+) +(-?\d+) +(\d+) +(\d+) +(\d+) +(\d+)/(\d+)$`)
 
+// psRow is a thread of ps with its tid and sysid.
+var psRow = regexp.MustCompile(`(?m)^ *(\d+) (0x[0-9a-f]+) +\d+ `)
+
 // testSysref checks `sysref ls` after the self-tests' storm (the test
 // class back to no live record, every allocation terminated and released
 // once, releases by passive IPI sent and arrived, at least one with two
@@ -112,7 +115,23 @@ func testSysref(t *testing.T, m *Machine, smp int) {
 		t.Errorf("sysref ls selftest at -smp %d: %d releases by passive IPI:\n%s", smp, sent, out)
 	}
 	wantContains(t, "sysref ls selftest", out, "0 records")
-	wantContains(t, "sysref ls", m.Run(t, "sysref ls"), "selftest", "bench", "SYSID")
+	wantContains(t, "sysref ls", m.Run(t, "sysref ls"), "selftest", "bench", "thread", "SYSID")
+
+	// Every thread ps lists has a sysid, the thread class counts them
+	// all, and sysref show finds each thread's record.
+	ps := m.Run(t, "ps")
+	rows := psRow.FindAllStringSubmatch(ps, -1)
+	if len(rows) < 2+smp {
+		t.Fatalf("ps lists %d threads with a sysid, want at least %d (idle threads and the shell's):\n%s", len(rows), 2+smp, ps)
+	}
+	out = m.Run(t, "sysref ls thread")
+	if f := wantMatch(t, "sysref ls thread", out, sysrefClass); f != nil && f[2] != strconv.Itoa(len(rows)) {
+		t.Errorf("sysref ls thread: %s live, ps lists %d threads:\n%s\n%s", f[2], len(rows), out, ps)
+	}
+	for _, r := range rows {
+		show := m.Run(t, "sysref show "+r[2])
+		wantContains(t, "sysref show "+r[2], show, "class thread", "state active", "thread tid "+r[1]+":")
+	}
 	for _, c := range []struct{ line, want string }{
 		{"sysref ls nosuch", `sysref: no class "nosuch" (classes: `},
 		{"sysref show zz", `sysref: "zz" is not a sysid`},

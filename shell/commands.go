@@ -141,7 +141,7 @@ func cyclesToDuration(c uint64) time.Duration { return time.Duration(timer.Cycle
 
 func cmdPs(sh *Shell) error {
 	ts, cpus := lwkt.Snapshot()
-	fmt.Fprintf(sh.Out, "%5s %4s %-9s %-6s %4s %12s %9s %6s\n", "TID", "CPU", "STATE", "WAIT", "PRI", "TIME", "SWITCHES", "MOVES")
+	fmt.Fprintf(sh.Out, "%5s %-18s %4s %-9s %-6s %4s %12s %9s %6s\n", "TID", "SYSID", "CPU", "STATE", "WAIT", "PRI", "TIME", "SWITCHES", "MOVES")
 	for _, t := range ts {
 		state := t.State.String()
 		if t.Idle {
@@ -150,7 +150,11 @@ func cmdPs(sh *Shell) error {
 		if t.Current {
 			state += "*"
 		}
-		fmt.Fprintf(sh.Out, "%5d %4d %-9s %-6s %4d %12v %9d %6d\n", t.ID, t.CPU, state, t.Wait, t.Pri,
+		sysid := "-"
+		if t.SysID != 0 {
+			sysid = fmt.Sprintf("%#x", t.SysID)
+		}
+		fmt.Fprintf(sh.Out, "%5d %-18s %4d %-9s %-6s %4d %12v %9d %6d\n", t.ID, sysid, t.CPU, state, t.Wait, t.Pri,
 			cyclesToDuration(t.Cycles).Round(time.Microsecond), t.Switches, t.Migrations)
 	}
 	for _, c := range cpus {

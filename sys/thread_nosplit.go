@@ -11,6 +11,7 @@ import (
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/random"
+	"gofly/sysref"
 )
 
 // clone flags.
@@ -45,10 +46,18 @@ func clone(f *amd64.Frame, fpu uintptr) int64 {
 	if flags&cloneParentSettid != 0 && !user(ptid, 4, true) {
 		return -EFAULT
 	}
+	obj, ok := newRecord()
+	if !ok {
+		return -ENOMEM
+	}
 	id := lwkt.Clone(f, fpu, stack, fs)
 	if id < 0 {
+		if obj != 0 {
+			sysref.Put(obj) // never activated: straight back to the cache
+		}
 		return -EAGAIN
 	}
+	bindRecord(obj, lwkt.FindID(id))
 	if flags&cloneParentSettid != 0 {
 		*u32(ptid) = uint32(id)
 	}
@@ -65,6 +74,7 @@ func schedYield(*amd64.Frame, uintptr) int64 {
 //
 //go:nosplit
 func exit(*amd64.Frame, uintptr) int64 {
+	detachRecord()
 	lwkt.Exit()
 	return 0
 }

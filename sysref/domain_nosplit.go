@@ -35,6 +35,7 @@ import (
 	"gofly/arch/amd64"
 	"gofly/lwkt"
 	"gofly/lwkt/ipiq"
+	"gofly/vm"
 )
 
 // IPI handler ids: objcache's tests take FirstFreeHandler+16 and +17.
@@ -284,12 +285,15 @@ type ListArgs struct {
 //
 //go:nosplit
 func ListCall(arg uintptr) uintptr {
+	if !touch(arg, unsafe.Sizeof(ListArgs{})) {
+		return 0
+	}
 	a := (*ListArgs)(*(*unsafe.Pointer)(unsafe.Pointer(&arg)))
 	a.N = 0
 	if a.CPU == amd64.CPU() {
 		listLocal(arg, 0)
 	} else {
-		lwkt.Cpusync(1<<uint(a.CPU)%amd64.MaxCPUs, idList, arg, 0)
+		lwkt.Cpusync(1<<(uint(a.CPU)%amd64.MaxCPUs), idList, arg, 0)
 	}
 	return 0
 }
@@ -307,6 +311,14 @@ func listLocal(arg, _ uintptr) {
 		a.N++
 	}
 }
+
+// touch makes the Go memory [a, a+n) that a TrapCall body was handed
+// present: a fresh heap page is mapped on first touch, and a page fault
+// inside the trap path is fatal. It reports false when the range is not
+// accessible. The caller holds the MP lock.
+//
+//go:nosplit
+func touch(a, n uintptr) bool { return vm.Kernel.Touch(a, n, true) }
 
 // LookupCall is Lookup as a TrapCall body (arg: the sysid).
 //

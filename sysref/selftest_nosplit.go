@@ -96,6 +96,9 @@ type stormArgs struct {
 //
 //go:nosplit
 func stormCall(arg uintptr) uintptr {
+	if !touch(arg, unsafe.Sizeof(stormArgs{})) {
+		return 0
+	}
 	a := (*stormArgs)(*(*unsafe.Pointer)(unsafe.Pointer(&arg)))
 	me := amd64.CPU()
 	if me != a.cpu {
@@ -188,7 +191,13 @@ const (
 //
 //go:nosplit
 func benchCall(arg uintptr) uintptr {
+	if !touch(arg, unsafe.Sizeof(benchArgs{})) {
+		return 0
+	}
 	a := (*benchArgs)(*(*unsafe.Pointer)(unsafe.Pointer(&arg)))
+	if !touch(a.objs, uintptr(a.n)*8) {
+		return 0
+	}
 	objs := unsafe.Slice((*uintptr)(*(*unsafe.Pointer)(unsafe.Pointer(&a.objs))), a.n)
 	switch a.op {
 	case benchAlloc:
