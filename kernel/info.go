@@ -64,6 +64,8 @@ type MemCounts struct {
 	PageTables, Resident  uint64 // page-table pages, resident anonymous pages (pmap)
 	MapEntries            int    // kernel address-map entries (vm)
 	Faults                uint64 // demand-zero faults served (vm)
+	Reclaims              uint64 // times mm ran out of frames and reclaimed the object caches
+	ReclaimedPages        uint64 // frames those reclaims gave back
 }
 
 // MemCounters copies the memory counters at one instant: below the

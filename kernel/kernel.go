@@ -11,6 +11,7 @@ import (
 	"gofly/klog"
 	"gofly/lwkt"
 	"gofly/mm"
+	"gofly/objcache"
 	"gofly/pmap"
 	"gofly/sys"
 	"gofly/sysref"
@@ -35,6 +36,8 @@ func Start() {
 	// the address map asserts the MP lock (early boot ran alone, without
 	// it). Set before the other CPUs start.
 	mm.Held, pmap.Held, vm.Held = lwkt.HoldsMPLock, lwkt.HoldsMPLock, lwkt.HoldsMPLock
+	// Under memory pressure, mm takes back what the object caches hold.
+	mm.Phys.SetReclaim(objcache.ReclaimAll)
 	t, err := acpi.Load(machine{})
 	if err != nil {
 		bootSysids(nil)

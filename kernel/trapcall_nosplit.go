@@ -22,6 +22,7 @@ func memCountsCopy(arg uintptr) uintptr {
 	c.FreePages, c.TotalPages = mm.Phys.FreePages(), mm.Phys.TotalPages()
 	c.PageTables, c.Resident = vm.Kernel.Pmap.Tables(), vm.Kernel.Pmap.Resident()
 	c.MapEntries, c.Faults = vm.Kernel.Len(), vm.Kernel.Faults
+	c.Reclaims, c.ReclaimedPages = mm.Phys.Reclaims, mm.Phys.ReclaimedPages
 	return 0
 }
 

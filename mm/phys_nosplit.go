@@ -5,6 +5,7 @@ package mm
 
 import (
 	"math/bits"
+	"unsafe"
 
 	"gofly/fatal"
 )
@@ -50,6 +51,14 @@ type Allocator struct {
 	// never managed.
 	avail, reserved   [MaxRanges]Range
 	nAvail, nReserved int
+
+	// The memory-pressure path (SetReclaim): reclaim is a funcval of
+	// func() uint64 set once before other CPUs start; reclaiming, and
+	// the counters, are guarded by the MP lock.
+	reclaim        uintptr
+	reclaiming     bool
+	Reclaims       uint64 // times Alloc found no frame and called reclaim
+	ReclaimedPages uint64 // frames reclaim gave back
 }
 
 // MaxRanges bounds the usable and the reserved ranges Init accepts.
@@ -214,6 +223,17 @@ func (a *Allocator) Alloc() uint64 {
 		fatal.Throw("mm: Alloc without the allocator's lock")
 	}
 	pa := a.allocFrame()
+	if pa == 0 && a.reclaim != 0 && !a.reclaiming {
+		// Memory pressure: ask the caches to give back what they hold
+		// (not recursively: reclaim's own frees need no frame).
+		a.reclaiming = true
+		before := a.free
+		callReclaim(a.reclaim)
+		a.Reclaims++
+		a.ReclaimedPages += a.free - before
+		a.reclaiming = false
+		pa = a.allocFrame()
+	}
 	if pa == 0 {
 		// No free bit with a free count above zero: two owners may
 		// hold a frame already.
@@ -222,6 +242,13 @@ func (a *Allocator) Alloc() uint64 {
 	}
 	zeroPage(uintptr(pa))
 	return pa
+}
+
+// callReclaim runs the reclaim funcval fv.
+//
+//go:nosplit
+func callReclaim(fv uintptr) uint64 {
+	return (*(*func() uint64)(unsafe.Pointer(&fv)))()
 }
 
 //go:nosplit

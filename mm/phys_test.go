@@ -559,3 +559,56 @@ func TestSelfTestConcurrentWithAllocFree(t *testing.T) {
 		t.Fatalf("FreePages %d after every frame came back; want %d", a.FreePages(), a.TotalPages())
 	}
 }
+
+// reclaimHeld is what testReclaim gives back: frames a "cache" holds.
+var (
+	reclaimAlloc *Allocator
+	reclaimHeld  []uint64
+	reclaimCalls int
+)
+
+// testReclaim stands in for objcache.ReclaimAll: it frees the held frames.
+func testReclaim() uint64 {
+	reclaimCalls++
+	n := uint64(len(reclaimHeld))
+	for _, pa := range reclaimHeld {
+		reclaimAlloc.Free(pa)
+	}
+	reclaimHeld = nil
+	return n
+}
+
+// TestReclaimUnderPressure: when no frame is free, Alloc calls the
+// reclaim path once, counts what it gave back and hands out a reclaimed
+// frame; with nothing left to reclaim it fails, having asked once.
+func TestReclaimUnderPressure(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	reclaimAlloc, reclaimHeld, reclaimCalls = &a, nil, 0
+	a.SetReclaim(testReclaim)
+	var taken []uint64
+	for i := 0; a.FreePages() > 0; i++ {
+		pa := a.Alloc()
+		if i < 3 {
+			reclaimHeld = append(reclaimHeld, pa)
+		} else {
+			taken = append(taken, pa)
+		}
+	}
+	if reclaimCalls != 0 {
+		t.Fatalf("reclaim called %d times while frames were free", reclaimCalls)
+	}
+	pa := a.Alloc()
+	if pa == 0 || reclaimCalls != 1 || a.Reclaims != 1 || a.ReclaimedPages != 3 || a.FreePages() != 2 {
+		t.Fatalf("Alloc under pressure = %#x; reclaim calls %d, Reclaims %d, ReclaimedPages %d, free %d; want a frame, 1, 1, 3, 2",
+			pa, reclaimCalls, a.Reclaims, a.ReclaimedPages, a.FreePages())
+	}
+	taken = append(taken, pa, a.Alloc(), a.Alloc())
+	if a.Alloc() != 0 || reclaimCalls != 2 || a.ReclaimedPages != 3 {
+		t.Fatalf("nothing left to reclaim: reclaim calls %d, ReclaimedPages %d; want a failed Alloc after the second call", reclaimCalls, a.ReclaimedPages)
+	}
+	for _, pa := range taken {
+		a.Free(pa)
+	}
+	checkCounts(t, &a)
+}

@@ -10,13 +10,29 @@ var (
 	registry   []*Cache
 )
 
-// Register adds c, initialised, to the caches the shell lists. Call it
-// from an init function, after c.Init; c must be a package variable (it
-// stays listed for the life of the kernel).
+// MaxRegistered bounds the registered caches.
+const MaxRegistered = 32
+
+// registered is the registry as ReclaimAll reads it below the runtime:
+// written only by Register, from init functions, before other CPUs start.
+var (
+	registered  [MaxRegistered]*Cache
+	nRegistered int
+)
+
+// Register adds c, initialised, to the caches the shell lists and
+// ReclaimAll reclaims. Call it from an init function, after c.Init; c
+// must be a package variable (it stays listed for the life of the
+// kernel).
 func Register(c *Cache) {
 	registryMu.Lock()
+	defer registryMu.Unlock()
+	if nRegistered == MaxRegistered {
+		panic("objcache: more than MaxRegistered caches")
+	}
 	registry = append(registry, c)
-	registryMu.Unlock()
+	registered[nRegistered] = c
+	nRegistered++
 }
 
 // Caches returns the registered caches, in registration order.

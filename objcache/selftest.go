@@ -20,6 +20,7 @@ import (
 	"gofly/ktest"
 	"gofly/lwkt"
 	"gofly/lwkt/ipiq"
+	"gofly/mm"
 )
 
 func init() {
@@ -32,13 +33,19 @@ func init() {
 		PageAlloc: KernelPageAlloc, PageFree: KernelPageFree}); err != nil {
 		panic(err)
 	}
+	if err := pressureCache.Init(Config{Name: "pressure-64", Size: testSize, CPUs: amd64.MaxCPUs,
+		PageAlloc: KernelPageAlloc, PageFree: KernelPageFree}); err != nil {
+		panic(err)
+	}
 	Register(&ktCache)
 	Register(&kbenchCache)
+	Register(&pressureCache)
 	ipiq.Register(idStorm, stormCPU)
 	ipiq.Register(idDrain, drainCPU)
 	ktest.Register(
 		ktest.Check{Name: "objcache: mm page source: pre-fill, storm on this CPU, reclaim gives the frames back", Run: func() error { return checkStorm(true) }},
 		ktest.Check{Name: "objcache: storm on every CPU at once (fast path and depot, no MP lock), reclaim on each", Run: func() error { return checkStorm(false) }},
+		ktest.Check{Name: "objcache: memory pressure: mm, out of frames, reclaims the caches' pages and goes on", Run: checkPressure},
 	)
 	ktest.RegisterBench(ktest.Bench{Name: "objcache", Run: benchGetPut})
 }
@@ -201,4 +208,33 @@ func benchGetPut() ([]ktest.Result, error) {
 		{Name: "sync.Pool Get+Put, 64 B", Value: pool, Unit: "ns/op"},
 		{Name: "new([64]byte) with GC", Value: alloc, Unit: "ns/op"},
 	}, nil
+}
+
+// pressureLimit bounds the free memory the pressure check takes (every
+// frame, zeroed by mm, with interrupts off): beyond it the check skips.
+const pressureLimit = 256 << 20
+
+// checkPressure caches objects in pressure-64, runs mm out of frames and
+// checks that reclaim gave the cache's pages back and Alloc went on.
+func checkPressure() error {
+	if free := mm.Phys.FreePages() * mm.PageSize; free > pressureLimit {
+		return ktest.Skip("%d MiB free: the check takes every free frame, at most %d MiB", free>>20, pressureLimit>>20)
+	}
+	var a pressureArgs
+	lwkt.TrapCall(pressureCall, uintptr(unsafe.Pointer(&a)))
+	switch {
+	case a.filled != pressureN:
+		return fmt.Errorf("objcache: pressure: cached %d objects of %d", a.filled, pressureN)
+	case a.pagesCached == 0:
+		return errors.New("objcache: pressure: the fill left no page in the cache")
+	case a.reclaims == 0:
+		return fmt.Errorf("objcache: pressure: mm ran out of frames (%d taken) without calling reclaim", a.taken)
+	case a.pagesAfter != 0:
+		return fmt.Errorf("objcache: pressure: the cache still holds %d of its %d pages after reclaim", a.pagesAfter, a.pagesCached)
+	case a.reclaimedPages < uint64(a.pagesCached):
+		return fmt.Errorf("objcache: pressure: reclaim gave mm %d frames, the cache held %d pages", a.reclaimedPages, a.pagesCached)
+	case a.taken != a.freeBefore+a.reclaimedPages:
+		return fmt.Errorf("objcache: pressure: took %d frames; %d were free and reclaim gave back %d", a.taken, a.freeBefore, a.reclaimedPages)
+	}
+	return nil
 }

@@ -65,6 +65,9 @@ const (
 var (
 	ktCache     Cache
 	kbenchCache Cache
+	// pressureCache is the memory-pressure check's own cache (only it
+	// uses it, on one CPU, so the pages it holds are known).
+	pressureCache Cache
 
 	// stormHeld[cpu] holds what that CPU's handler has taken this round;
 	// written only by that CPU.
@@ -315,4 +318,65 @@ func benchCall(n uintptr) uintptr {
 		kbenchCache.Put(me, obj)
 	}
 	return uintptr(amd64.Rdtsc() - t0)
+}
+
+// pressureArgs is pressureCall's result block.
+type pressureArgs struct {
+	freeBefore     uint64 // mm's free frames before the run
+	filled         int64  // objects the fill cached
+	pagesCached    int64  // slab pages the pressure cache held before mm ran dry
+	pagesAfter     int64  // and after
+	taken          uint64 // frames the run took from mm until Alloc gave 0
+	reclaims       uint64 // mm's reclaim calls during the run
+	reclaimedPages uint64 // frames they gave back
+}
+
+// pressureN is how many objects the memory-pressure check caches.
+const pressureN = 2000
+
+// pressureCall is the memory-pressure check's TrapCall body (MP lock
+// held): it fills pressureCache's magazines and depot with constructed
+// objects, takes every free frame from mm — when none is left, mm's
+// reclaim path must give back the pages the cache holds, and Alloc goes
+// on — then returns every frame it took.
+//
+//go:nosplit
+func pressureCall(arg uintptr) uintptr {
+	a := (*pressureArgs)(ptr(arg))
+	me := amd64.CPU()
+	var held uintptr // objects linked through their first word
+	for a.filled = 0; a.filled < pressureN; a.filled++ {
+		obj := pressureCache.Get(me)
+		if obj == 0 {
+			break
+		}
+		*(*uintptr)(ptr(obj)) = held
+		held = obj
+	}
+	for held != 0 {
+		obj := held
+		held = *(*uintptr)(ptr(obj))
+		pressureCache.Put(me, obj)
+	}
+	a.pagesCached = pressureCache.slab.pages
+	a.freeBefore = mm.Phys.FreePages()
+	r0, p0 := mm.Phys.Reclaims, mm.Phys.ReclaimedPages
+	var frames uint64 // frames linked through their first word
+	for {
+		pa := mm.Phys.Alloc()
+		if pa == 0 {
+			break
+		}
+		*(*uint64)(mm.Ptr(pa)) = frames
+		frames = pa
+		a.taken++
+	}
+	a.reclaims, a.reclaimedPages = mm.Phys.Reclaims-r0, mm.Phys.ReclaimedPages-p0
+	a.pagesAfter = pressureCache.slab.pages
+	for frames != 0 {
+		pa := frames
+		frames = *(*uint64)(mm.Ptr(pa))
+		mm.Phys.Free(pa)
+	}
+	return 0
 }

@@ -29,6 +29,12 @@ func TestObjcache(t *testing.T) {
 func testObjcache(t *testing.T, smp int) {
 	m := Boot(t, Options{Append: testAppend, SMP: smp})
 	checkSelftest(t, m.Run(t, "selftest"))
+	// The memory-pressure check ran mm out of frames at least once, and
+	// the caches gave frames back.
+	mem := m.Run(t, "mem")
+	if f := wantMatch(t, "mem", mem, regexp.MustCompile(`out of frames (\d+) times, object caches gave back (\d+)`)); f != nil && (f[1] == "0" || f[2] == "0") {
+		t.Errorf("mem after selftest: want a reclaim that gave frames back:\n%s", mem)
+	}
 	out := m.Run(t, "objcache")
 	testSysref(t, m, smp)
 	m.Poweroff(t)

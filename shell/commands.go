@@ -102,8 +102,8 @@ func cmdMem(sh *Shell) error {
 	mc := kernel.MemCounters()
 	free, total := mc.FreePages, mc.TotalPages
 	tables, resident, entries, faults := mc.PageTables, mc.Resident, mc.MapEntries, mc.Faults
-	fmt.Fprintf(w, "pages: %d total (%s), %d free (%s), %d in use (%s)\n",
-		total, mib(total*mm.PageSize), free, mib(free*mm.PageSize), total-free, mib((total-free)*mm.PageSize))
+	fmt.Fprintf(w, "pages: %d total (%s), %d free (%s), %d in use (%s); out of frames %d times, object caches gave back %d\n",
+		total, mib(total*mm.PageSize), free, mib(free*mm.PageSize), total-free, mib((total-free)*mm.PageSize), mc.Reclaims, mc.ReclaimedPages)
 	fmt.Fprintf(w, "pmap: %d page-table pages, %d resident anonymous pages; vm: %d map entries, %d demand-zero faults\n",
 		tables, resident, entries, faults)
 	var ms runtime.MemStats
