@@ -14,18 +14,18 @@ const benchSize = int(unsafe.Sizeof(benchObj{}))
 
 var sink *benchObj
 
-func benchCache(b *testing.B, cpus int) *Cache {
+func benchCache(b *testing.B, cpus int) *FrameCache {
 	resetHarness(b)
 	cfg := Config{Name: "bench", Size: benchSize, CPUs: cpus,
 		PageAlloc: testPageAlloc, PageFree: testPageFree}
-	c := new(Cache)
+	c := new(FrameCache)
 	if err := c.Init(cfg); err != nil {
 		b.Fatal(err)
 	}
 	return c
 }
 
-func benchDone(b *testing.B, c *Cache) {
+func benchDone(b *testing.B, c *FrameCache) {
 	for cpu := 0; cpu < int(c.ncpu); cpu++ {
 		c.Reclaim(cpu)
 	}
@@ -89,7 +89,7 @@ func BenchmarkNew(b *testing.B) {
 }
 
 // The parallel versions: each goroutine plays one CPU (GOMAXPROCS of
-// them), so the Cache's fast path stays lock- and atomic-free.
+// them), so the FrameCache's fast path stays lock- and atomic-free.
 func BenchmarkGetPutParallel(b *testing.B) {
 	c := benchCache(b, MaxCPUs)
 	var next atomic.Int32

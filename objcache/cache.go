@@ -5,18 +5,18 @@ import (
 	"fmt"
 )
 
-// Sizes of the fixed tables inside a Cache.
+// Sizes of the fixed tables inside a FrameCache.
 const (
-	// MaxCPUs bounds the CPUs a Cache serves; equal to amd64.MaxCPUs.
+	// MaxCPUs bounds the CPUs a FrameCache serves; equal to amd64.MaxCPUs.
 	MaxCPUs = 8
 	// MagRounds is the largest magazine capacity.
 	MagRounds = 64
-	// MaxMagazines is the number of magazines in a Cache: two per CPU,
+	// MaxMagazines is the number of magazines in a FrameCache: two per CPU,
 	// the rest for the depot.
 	MaxMagazines = 2*MaxCPUs + 32
 )
 
-// Config describes a Cache. The function fields must be top-level
+// Config describes a FrameCache. The function fields must be top-level
 // //go:nosplit functions of *_nosplit.go files (never closures): the cache
 // keeps them as integers and calls them below the runtime.
 type Config struct {
@@ -46,19 +46,19 @@ type Config struct {
 	PageFree  func(page uintptr)
 }
 
-// Cache is a per-CPU magazine cache of constructed objects over a Slab.
+// FrameCache is a per-CPU magazine cache of constructed objects over a Slab.
 // It holds no Go pointers apart from its name (set by Init, above the
-// runtime) and its magazines are fixed arrays inside it, so a Cache lives
+// runtime) and its magazines are fixed arrays inside it, so a FrameCache lives
 // in static memory (a package variable) and nothing on its paths
 // allocates. See doc.go.
-type Cache struct {
+type FrameCache struct {
 	name     string
 	ncpu     int32
 	capacity int32
 	limit    int64
 	ctor     uintptr                       // funcval, 0: none
 	dtor     uintptr                       // funcval, 0: none
-	_        [64 - 16 - 8 - 8 - 8 - 8]byte // the CPUs' shares start a cache line after the Cache
+	_        [64 - 16 - 8 - 8 - 8 - 8]byte // the CPUs' shares start a cache line after the FrameCache
 
 	cpu   [MaxCPUs]cpuCache
 	depot depot
@@ -79,7 +79,7 @@ type CPUStats struct {
 	Reclaimed uint64 // objects destroyed by Reclaim on this CPU
 }
 
-// Stats is a snapshot of a Cache.
+// Stats is a snapshot of a FrameCache.
 type Stats struct {
 	Name       string
 	Size       int // object size after rounding
@@ -100,7 +100,7 @@ type Stats struct {
 
 // Init sets up c, which must be unused, from cfg. It runs above the
 // runtime, once, before any Get.
-func (c *Cache) Init(cfg Config) error {
+func (c *FrameCache) Init(cfg Config) error {
 	switch {
 	case cfg.Size < 1 || cfg.Size > MaxObjectSize:
 		return errors.New("objcache: object size out of range")
@@ -155,7 +155,7 @@ func (c *Cache) Init(cfg Config) error {
 // counters and fill are that CPU's alone, so they are exact only when no
 // Get or Put runs on it (the host tests read them at quiescence; the
 // kernel's readers take a recent value, each an aligned word).
-func (c *Cache) Stats(s *Stats) {
+func (c *FrameCache) Stats(s *Stats) {
 	*s = Stats{Name: c.name, Size: int(c.slab.size), CPUs: int(c.ncpu), Capacity: int(c.capacity), Limit: c.limit}
 	for i := 0; i < int(c.ncpu); i++ {
 		cc := &c.cpu[i]
@@ -177,7 +177,7 @@ func (c *Cache) Stats(s *Stats) {
 // (rounds-bounded, depot-whole, magazine-conservation, limit). Per-CPU
 // state is read unlocked, so call it when no Get, Put or Reclaim runs: at
 // quiescence on the host, or from a self-test that has stopped its users.
-func (c *Cache) Check() error {
+func (c *FrameCache) Check() error {
 	seen := make([]bool, MaxMagazines)
 	mark := func(m int32, what string) error {
 		if m < 0 || m >= MaxMagazines {

@@ -23,7 +23,7 @@ package objcache
 
 import "gofly/fatal"
 
-// cpuCache is one CPU's share of a Cache, touched only by that CPU inside
+// cpuCache is one CPU's share of a FrameCache, touched only by that CPU inside
 // its critical section (invariant cpu-owned). Padded to two cache lines so
 // two CPUs' counters never share one.
 type cpuCache struct {
@@ -61,7 +61,7 @@ type depot struct {
 // pop takes the top round of magazine m, or 0 when it is empty.
 //
 //go:nosplit
-func (c *Cache) pop(m int32) uintptr {
+func (c *FrameCache) pop(m int32) uintptr {
 	mag := &c.mags[m]
 	if mag.rounds == 0 {
 		return 0
@@ -73,7 +73,7 @@ func (c *Cache) pop(m int32) uintptr {
 // push adds obj to magazine m, and reports false when it is full.
 //
 //go:nosplit
-func (c *Cache) push(m int32, obj uintptr) bool {
+func (c *FrameCache) push(m int32, obj uintptr) bool {
 	mag := &c.mags[m]
 	if mag.rounds == c.capacity {
 		return false
@@ -86,7 +86,7 @@ func (c *Cache) push(m int32, obj uintptr) bool {
 // cpuCache returns cpu's share, throwing on a CPU the cache was not made for.
 //
 //go:nosplit
-func (c *Cache) cpuCache(cpu int) *cpuCache {
+func (c *FrameCache) cpuCache(cpu int) *cpuCache {
 	fatal.Assert(uint(cpu) < uint(c.ncpu), "objcache: CPU index out of range")
 	return &c.cpu[cpu]
 }
@@ -96,7 +96,7 @@ func (c *Cache) cpuCache(cpu int) *cpuCache {
 // runs on CPU cpu, inside its critical section, until Get returns.
 //
 //go:nosplit
-func (c *Cache) Get(cpu int) uintptr {
+func (c *FrameCache) Get(cpu int) uintptr {
 	cc := c.cpuCache(cpu)
 	cc.stats.Gets++
 	// The hot path: the loaded magazine has a round.
@@ -117,7 +117,7 @@ func (c *Cache) Get(cpu int) uintptr {
 // magazine from the depot, else a new object from the slab.
 //
 //go:nosplit
-func (c *Cache) getSlow(cc *cpuCache) uintptr {
+func (c *FrameCache) getSlow(cc *cpuCache) uintptr {
 	d := &c.depot
 	if d.lock.lock() {
 		d.contested++
@@ -171,7 +171,7 @@ func (c *Cache) getSlow(cc *cpuCache) uintptr {
 // give a page back to the page source (in the kernel: MP lock held).
 //
 //go:nosplit
-func (c *Cache) Put(cpu int, obj uintptr) {
+func (c *FrameCache) Put(cpu int, obj uintptr) {
 	cc := c.cpuCache(cpu)
 	cc.stats.Puts++
 	if c.put(cc, obj) {
@@ -193,7 +193,7 @@ func (c *Cache) Put(cpu int, obj uintptr) {
 // caller, constructed and still counted live, and reports false.
 //
 //go:nosplit
-func (c *Cache) TryPut(cpu int, obj uintptr) bool {
+func (c *FrameCache) TryPut(cpu int, obj uintptr) bool {
 	cc := c.cpuCache(cpu)
 	if !c.put(cc, obj) {
 		return false
@@ -206,7 +206,7 @@ func (c *Cache) TryPut(cpu int, obj uintptr) bool {
 // previous one for an empty depot magazine; false when neither has room.
 //
 //go:nosplit
-func (c *Cache) put(cc *cpuCache, obj uintptr) bool {
+func (c *FrameCache) put(cc *cpuCache, obj uintptr) bool {
 	fatal.Assert(obj != 0, "objcache: Put of a nil object")
 	// The hot path: the loaded magazine has room.
 	if c.push(cc.loaded, obj) {
@@ -225,7 +225,7 @@ func (c *Cache) put(cc *cpuCache, obj uintptr) bool {
 // one for an empty magazine from the depot, or report false.
 //
 //go:nosplit
-func (c *Cache) putSlow(cc *cpuCache, obj uintptr) bool {
+func (c *FrameCache) putSlow(cc *cpuCache, obj uintptr) bool {
 	d := &c.depot
 	if d.lock.lock() {
 		d.contested++
@@ -252,7 +252,7 @@ func (c *Cache) putSlow(cc *cpuCache, obj uintptr) bool {
 // Called with no lock held.
 //
 //go:nosplit
-func (c *Cache) destroy(obj uintptr) {
+func (c *FrameCache) destroy(obj uintptr) {
 	if c.dtor != 0 {
 		callFree(c.dtor, obj)
 	}
@@ -263,7 +263,7 @@ func (c *Cache) destroy(obj uintptr) {
 // with no lock held, on a magazine only the caller can reach.
 //
 //go:nosplit
-func (c *Cache) purge(m int32) int64 {
+func (c *FrameCache) purge(m int32) int64 {
 	var n int64
 	for obj := c.pop(m); obj != 0; obj = c.pop(m) {
 		c.destroy(obj)
@@ -280,7 +280,7 @@ func (c *Cache) purge(m int32) int64 {
 // object (a large cache holds interrupts off for a while: see doc.go).
 //
 //go:nosplit
-func (c *Cache) Reclaim(cpu int) int64 {
+func (c *FrameCache) Reclaim(cpu int) int64 {
 	cc := c.cpuCache(cpu)
 	n := c.purge(cc.loaded) + c.purge(cc.previous)
 

@@ -2,7 +2,7 @@
 // the Go runtime, after DragonFly BSD's sys/kern/kern_objcache.c (itself
 // after the magazine layer of Bonwick and Adams' slab allocator).
 //
-// What it owns: a Cache (cache.go, cache_nosplit.go) is a fixed-size
+// What it owns: a FrameCache (cache.go, cache_nosplit.go) is a fixed-size
 // table of magazines, each a stack of up to Capacity constructed objects'
 // addresses. Each CPU owns two of them, loaded and previous (cpuCache);
 // the depot holds the rest, every one either full or empty, on two lists.
@@ -63,7 +63,7 @@
 // Which paths need which lock, in the kernel. The kernel's page source
 // (kpage_nosplit.go: KernelPageAlloc, KernelPageFree) takes and gives mm
 // frames with mm.Phys.Alloc and Free, which need the MP lock (mm.Held
-// asserts it and throws). Every path of a Cache that can reach the page
+// asserts it and throws). Every path of a FrameCache that can reach the page
 // source therefore runs only where the MP lock is held — a TrapCall body
 // or the trap path (page faults, system calls):
 //   - Get that misses everywhere (both magazines empty, no full depot
@@ -74,7 +74,7 @@
 //   - Reclaim: always (it destroys).
 //
 // IPI handlers (lwkt.Cpusync, ipiq) run without the MP lock, on their own
-// CPU with interrupts off: there a Cache may be used only where those
+// CPU with interrupts off: there a FrameCache may be used only where those
 // paths are ruled out — a Get that hits (loaded, previous or a depot
 // trade) and a Put that finds room. The self-test's storm arranges it
 // (selftest_nosplit.go): the body pre-fills the cache to its Limit under
@@ -85,7 +85,7 @@
 // magazines without touching them and without mm outside the lock, each
 // CPU's handler empties its own magazines by Get (kept off the backing the
 // same way) and the body, holding the MP lock, Puts what they took and
-// Reclaims on its own CPU. A Cache used from handlers in general needs a
+// Reclaims on its own CPU. A FrameCache used from handlers in general needs a
 // page source that does not need the MP lock (a per-CPU page reserve),
 // which this slice does not have.
 //
@@ -100,7 +100,7 @@
 // KernelPageAlloc → mm.Alloc → Throw about 740 (statically reachable; not
 // taken at run time, see above).
 //
-// Registry: Register (registry.go) lists a Cache for the shell's objcache
+// Registry: Register (registry.go) lists a FrameCache for the shell's objcache
 // command; the kernel's caches register from init (selftest.go registers
 // the self-test's selftest-64 and the benchmark's bench-64).
 //
@@ -112,12 +112,12 @@
 // Get, Stats and Check for the shell and self-tests.
 //
 // Where the memory comes from, and why there are no function values:
-//   - The magazines are fixed arrays inside the Cache (MaxMagazines of
-//     MagRounds rounds, 25 KiB), and the Cache holds no Go pointer but its
+//   - The magazines are fixed arrays inside the FrameCache (MaxMagazines of
+//     MagRounds rounds, 25 KiB), and the FrameCache holds no Go pointer but its
 //     name; in the kernel it is a package variable, in static memory. So
 //     the depot can never fail to find room for a magazine it is handed,
 //     a depot trade is two index swaps, and no path allocates. The cost:
-//     the number of magazines, hence the most objects a Cache can cache,
+//     the number of magazines, hence the most objects a FrameCache can cache,
 //     is fixed when the kernel is built; Config.Capacity and
 //     Config.DepotMagazines only lower it. Carving magazines out of the
 //     page source instead (DragonFly kmallocs them) is the path to
@@ -165,7 +165,7 @@
 //   - No magazine resizing and no working-set reaping (DragonFly disabled
 //     its resizing timer; illumos kmem has both).
 //   - Counters and magazines of two CPUs never share a cache line within
-//     the Cache (cpuCache is 128 bytes), but Go does not align a package
+//     the FrameCache (cpuCache is 128 bytes), but Go does not align a package
 //     variable to 64 bytes, so the first and last CPU's lines may touch
-//     the Cache's neighbours.
+//     the FrameCache's neighbours.
 package objcache

@@ -167,9 +167,9 @@ func checkHarness(tb testing.TB) {
 	}
 }
 
-// newCache makes a Cache on the Go heap (so that -race sees its fields)
+// newCache makes a FrameCache on the Go heap (so that -race sees its fields)
 // with the test page source, ctor and dtor.
-func newCache(tb testing.TB, cfg Config) *Cache {
+func newCache(tb testing.TB, cfg Config) *FrameCache {
 	tb.Helper()
 	if cfg.Size == 0 {
 		cfg.Size = 48
@@ -179,7 +179,7 @@ func newCache(tb testing.TB, cfg Config) *Cache {
 	if cfg.Limit != 0 {
 		ctorLimit.Store(int64(cfg.Limit))
 	}
-	c := new(Cache)
+	c := new(FrameCache)
 	if err := c.Init(cfg); err != nil {
 		tb.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func newCache(tb testing.TB, cfg Config) *Cache {
 
 // drain reclaims every CPU at quiescence and checks nothing is left: every
 // object destroyed, every page back.
-func drain(t *testing.T, c *Cache) {
+func drain(t *testing.T, c *FrameCache) {
 	t.Helper()
 	for cpu := 0; cpu < int(c.ncpu); cpu++ {
 		c.Reclaim(cpu)

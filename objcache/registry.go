@@ -7,7 +7,7 @@ import "sync"
 
 var (
 	registryMu sync.Mutex
-	registry   []*Cache
+	registry   []*FrameCache
 )
 
 // MaxRegistered bounds the registered caches.
@@ -16,7 +16,7 @@ const MaxRegistered = 32
 // registered is the registry as ReclaimAll reads it below the runtime:
 // written only by Register, from init functions, before other CPUs start.
 var (
-	registered  [MaxRegistered]*Cache
+	registered  [MaxRegistered]*FrameCache
 	nRegistered int
 )
 
@@ -24,7 +24,7 @@ var (
 // ReclaimAll reclaims. Call it from an init function, after c.Init; c
 // must be a package variable (it stays listed for the life of the
 // kernel).
-func Register(c *Cache) {
+func Register(c *FrameCache) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if nRegistered == MaxRegistered {
@@ -36,14 +36,37 @@ func Register(c *Cache) {
 }
 
 // Caches returns the registered caches, in registration order.
-func Caches() []*Cache {
+func Caches() []*FrameCache {
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	return append([]*Cache(nil), registry...)
+	return append([]*FrameCache(nil), registry...)
 }
 
 // Name returns the name c was initialised with.
-func (c *Cache) Name() string { return c.name }
+func (c *FrameCache) Name() string { return c.name }
 
 // ObjectSize returns the size of c's objects, after rounding.
-func (c *Cache) ObjectSize() int { return int(c.slab.size) }
+func (c *FrameCache) ObjectSize() int { return int(c.slab.size) }
+
+// Lister is what the shell's objcache command reads of a cache.
+type Lister interface {
+	Name() string
+	Stats(*Stats)
+}
+
+var goRegistry []Lister
+
+// RegisterGo adds a Go-heap cache (a *Cache[T]) to those the shell lists.
+// Call it from an init function.
+func RegisterGo(c Lister) {
+	registryMu.Lock()
+	goRegistry = append(goRegistry, c)
+	registryMu.Unlock()
+}
+
+// GoCaches returns the registered Go-heap caches.
+func GoCaches() []Lister {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return append([]Lister(nil), goRegistry...)
+}

@@ -63,11 +63,11 @@ const (
 )
 
 var (
-	ktCache     Cache
-	kbenchCache Cache
+	ktCache     FrameCache
+	kbenchCache FrameCache
 	// pressureCache is the memory-pressure check's own cache (only it
 	// uses it, on one CPU, so the pages it holds are known).
-	pressureCache Cache
+	pressureCache FrameCache
 
 	// stormHeld[cpu] holds what that CPU's handler has taken this round;
 	// written only by that CPU.

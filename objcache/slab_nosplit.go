@@ -31,7 +31,7 @@ const slabHeader = unsafe.Sizeof(slabPage{})
 const MaxObjectSize = PageSize - int(slabHeader)
 
 // Slab is a page-backed allocator of fixed-size objects: the memory behind
-// a Cache. It gives out unconstructed memory; Cache adds ctor and dtor. A
+// a FrameCache. It gives out unconstructed memory; FrameCache adds ctor and dtor. A
 // page goes back to its source as soon as all its objects are free
 // (invariant slab-empty-page: no page with every object free is kept).
 //

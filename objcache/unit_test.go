@@ -23,12 +23,12 @@ func TestInitRejects(t *testing.T) {
 	} {
 		cfg := ok
 		tc.edit(&cfg)
-		err := new(Cache).Init(cfg)
+		err := new(FrameCache).Init(cfg)
 		if err == nil || !strings.HasPrefix(err.Error(), "objcache: ") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Init(%+v) = %v, want an error about %q", cfg, err, tc.want)
 		}
 	}
-	if err := new(Cache).Init(ok); err != nil {
+	if err := new(FrameCache).Init(ok); err != nil {
 		t.Errorf("Init(%+v) = %v", ok, err)
 	}
 }
@@ -219,15 +219,15 @@ func TestNoGoAllocations(t *testing.T) {
 	checkHarness(t)
 }
 
-// TestLayout: each CPU's share is two cache lines, and a Cache holds no
+// TestLayout: each CPU's share is two cache lines, and a FrameCache holds no
 // pointer but its name (it may live in static memory and be written below
 // the runtime without write barriers).
 func TestLayout(t *testing.T) {
 	if s := unsafe.Sizeof(cpuCache{}); s != 128 {
 		t.Errorf("cpuCache is %d bytes, want 128", s)
 	}
-	if o := unsafe.Offsetof(Cache{}.cpu); o%64 != 0 {
-		t.Errorf("Cache.cpu at offset %d, not cache-line aligned within the Cache", o)
+	if o := unsafe.Offsetof(FrameCache{}.cpu); o%64 != 0 {
+		t.Errorf("FrameCache.cpu at offset %d, not cache-line aligned within the FrameCache", o)
 	}
 	var walk func(reflect.Type, string)
 	walk = func(ty reflect.Type, path string) {
@@ -239,12 +239,12 @@ func TestLayout(t *testing.T) {
 		case reflect.Array:
 			walk(ty.Elem(), path+"[]")
 		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
-			t.Errorf("Cache%s is a %v: a Go pointer below the runtime", path, ty.Kind())
+			t.Errorf("FrameCache%s is a %v: a Go pointer below the runtime", path, ty.Kind())
 		case reflect.String:
 			if path != ".name" {
-				t.Errorf("Cache%s is a string", path)
+				t.Errorf("FrameCache%s is a string", path)
 			}
 		}
 	}
-	walk(reflect.TypeOf(Cache{}), "")
+	walk(reflect.TypeOf(FrameCache{}), "")
 }

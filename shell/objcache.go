@@ -9,17 +9,25 @@ import (
 
 // cmdObjcache lists every registered object cache: its totals, then each
 // online CPU's magazine fill and counters. Per-CPU figures are read while
-// the CPUs run, so they may be a moment stale (objcache.Cache.Stats).
+// the CPUs run, so they may be a moment stale (objcache.FrameCache.Stats).
 func cmdObjcache(sh *Shell) error {
 	_, cpus := lwkt.Snapshot()
-	caches := objcache.Caches()
+	var caches []objcache.Lister
+	for _, c := range objcache.Caches() {
+		caches = append(caches, c)
+	}
+	nframe := len(caches)
+	caches = append(caches, objcache.GoCaches()...)
 	if len(caches) == 0 {
 		fmt.Fprintln(sh.Out, "no object caches")
 		return nil
 	}
 	var s objcache.Stats
-	for _, c := range caches {
+	for i, c := range caches {
 		c.Stats(&s)
+		if i == nframe {
+			fmt.Fprintln(sh.Out, "Go-heap caches (Cache[T]):")
+		}
 		var hits, misses, reclaimed, fails uint64
 		for i := 0; i < s.CPUs; i++ {
 			hits += s.CPU[i].Hits
@@ -35,7 +43,7 @@ func cmdObjcache(sh *Shell) error {
 			s.Name, s.Size, s.Capacity, s.Live, s.Peak, limit, s.DepotFull, s.DepotEmpty, hits, misses, fails, reclaimed, s.Pages)
 		fmt.Fprintf(sh.Out, "  %-4s %8s %8s %10s %10s %8s %8s %10s\n", "CPU", "LOADED", "PREVIOUS", "GETS", "HITS", "MISSES", "DEPOT", "RECLAIMED")
 		for _, ci := range cpus {
-			if !ci.Online || ci.CPU >= s.CPUs {
+			if i < nframe && !ci.Online || ci.CPU >= s.CPUs {
 				continue
 			}
 			st := s.CPU[ci.CPU]

@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	threadCache objcache.Cache
+	threadCache objcache.FrameCache
 	threadClass sysref.Class
 )
 

@@ -19,7 +19,7 @@ type ClassConfig struct {
 	// Cache holds the class's resources, constructed; each begins with
 	// its Record (offset 0). The cache's Ctor must leave the Record
 	// alone: memory from mm is zero, and a Record goes back Free.
-	Cache *objcache.Cache
+	Cache *objcache.FrameCache
 	// Terminate runs once when the last active reference goes (Put
 	// returned PutTerminate): the caller is the terminate handler and
 	// holds the base reference, which Terminate must drop with Put, now
@@ -37,7 +37,7 @@ type ClassConfig struct {
 // name it by address), set up by Init.
 type Class struct {
 	name      string
-	cache     *objcache.Cache
+	cache     *objcache.FrameCache
 	terminate uintptr // funcval, 0: none
 	summary   func(obj uintptr) string
 	_         [64 - 16 - 8 - 8 - 8]byte

@@ -22,13 +22,13 @@ import (
 )
 
 var (
-	benchCache objcache.Cache
+	benchCache objcache.FrameCache
 	benchClass Class
 )
 
 func init() {
 	for _, c := range []struct {
-		cache *objcache.Cache
+		cache *objcache.FrameCache
 		class *Class
 		name  string
 		term  func(uintptr)

@@ -28,7 +28,7 @@ const testObjSize = int(unsafe.Sizeof(testObj{}))
 func tobj(a uintptr) *testObj { return (*testObj)(*(*unsafe.Pointer)(unsafe.Pointer(&a))) }
 
 var (
-	testCache objcache.Cache
+	testCache objcache.FrameCache
 	testClass Class
 
 	// Storm failures, by kind (any CPU adds).
