@@ -1,6 +1,14 @@
 // Package objcache owns per-CPU object caches for memory that lives below
 // the Go runtime, after DragonFly BSD's sys/kern/kern_objcache.c (itself
-// after the magazine layer of Bonwick and Adams' slab allocator).
+// after the magazine layer of Bonwick and Adams' slab allocator), and
+// per-P caches of Go objects above it (Cache[T], gocache.go: its own
+// design comment says how it differs).
+//
+// Memory pressure: mm's Alloc, finding no free frame, calls ReclaimAll
+// (reclaim_nosplit.go; the kernel installs it with mm.SetReclaim), which
+// reclaims every registered FrameCache on the calling CPU, and tries
+// again. The self-test fills a cache, takes every frame and checks the
+// cache's pages came back.
 //
 // What it owns: a FrameCache (cache.go, cache_nosplit.go) is a fixed-size
 // table of magazines, each a stack of up to Capacity constructed objects'

@@ -121,7 +121,7 @@ func testSysref(t *testing.T, m *Machine, smp int) {
 		t.Errorf("sysref ls selftest at -smp %d: %d releases by passive IPI:\n%s", smp, sent, out)
 	}
 	wantContains(t, "sysref ls selftest", out, "0 records")
-	wantContains(t, "sysref ls", m.Run(t, "sysref ls"), "selftest", "bench", "thread", "SYSID")
+	wantContains(t, "sysref ls", m.Run(t, "sysref ls"), "selftest", "bench", "thread", "port", "SYSID")
 
 	// Every thread ps lists has a sysid, the thread class counts them
 	// all, and sysref show finds each thread's record.

@@ -11,7 +11,7 @@ import (
 
 // allCommands is every command the shell must offer.
 var allCommands = []string{"echo", "uptime", "date", "mem", "cpuinfo", "cmdline", "ps", "dmesg",
-	"syscalls", "cpus", "ipi", "boottime", "sleep", "fault", "selftest", "bench", "objcache", "poweroff", "reboot", "help"}
+	"syscalls", "cpus", "ipi", "boottime", "sleep", "fault", "selftest", "bench", "objcache", "sysref", "poweroff", "reboot", "help"}
 
 // TestBootHelp boots to the prompt and checks that help lists every command.
 func TestBootHelp(t *testing.T) {
@@ -70,7 +70,7 @@ func testCommands(t *testing.T, smp int) {
 		{name: "help-one", line: "help sleep", want: []string{"sleep DURATION"}},
 		{name: "cpus", line: "cpus", more: func(t *testing.T, out string) { checkCPUs(t, out, smp) }},
 		{name: "ipi", line: "ipi", want: []string{"ACTIVE", "PASSIVE", "RAISED"}},
-		{name: "bench", line: "bench", want: []string{"lwkt thread switch", "goroutine handoff"}},
+		{name: "bench", line: "bench", want: []string{"lwkt thread switch", "goroutine handoff", "Cache[T]", "sync.Pool", "sysref lookup+put, 100000 live, owner CPU"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,7 +4,7 @@
 // tree node, a reference word and a class pointer — so it is
 // reference-counted one way and findable by its sysid.
 //
-// This first slice holds the pure logic, all of it below the runtime:
+// The pure logic, all of it below the runtime, runs in host tests too:
 //   - sysid_nosplit.go: the sysid generator, Sysids. Each CPU seeds a
 //     counter with the boot timestamp shifted left by CPUBits, its CPU
 //     number in the low bits, and steps it by the CPU count rounded up to
@@ -16,6 +16,23 @@
 //   - ref_nosplit.go: Ref, the reference-count state machine on one
 //     atomic word: Free → Building → Active → Terminating → Dead → Free.
 //   - record_nosplit.go: Record and the address/pointer conversions.
+//
+// The kernel's domain, on top of it:
+//   - class.go: Class, a class descriptor (name, the FrameCache its
+//     resources come from, terminate, a summary for the shell), and the
+//     class registry with per-CPU counts (Stats: live, allocs,
+//     terminates, releases, remote releases).
+//   - domain_nosplit.go: Boot (seeds sysids from the wall clock for the
+//     MADT's CPU count), Alloc, Activate, Get, Put, Lookup, and the IPI
+//     handlers by which other CPUs reach a CPU's tree: a last Put on a
+//     CPU that does not own the record sends the owner a passive message
+//     (idUnindex), a Lookup of another CPU's id runs there by Cpusync
+//     (idLookup), and a listing copies batches (idList, ListCall).
+//   - show.go: ParseSysid and Find for `sysref show`; selftest.go: Walk
+//     (every CPU's tree, batch by batch), the storm self-test, the bench.
+//
+// Classes today: thread (package sys: every thread's identity), port
+// (package msgport), and the self-test's selftest and bench.
 //
 // Invariants (labels are quoted by the tests that check them):
 //   - sysid-unique: no two records ever get the same sysid — not across
@@ -38,22 +55,28 @@
 //
 // Lock and critical-section order (none of these nests another):
 //
-//	owning CPU's critical section   guards that CPU's Tree and Sysids counter
-//	  (no lock inside: the tree is never touched from another CPU)
+//	MP lock (Alloc, Put: the class's cache may reach mm; terminate handlers)
+//	  owning CPU's critical section guards that CPU's Tree, Sysids counter,
+//	    deferred list and the classes' per-CPU counts (no lock inside:
+//	    the tree is never touched from another CPU; IPI handlers run in
+//	    the owner's critical section, without the MP lock)
 //	Ref word                        atomic CAS, any CPU, no critical section
 //
 // Exceptions and rules:
-//   - A lookup of a remote id, and the Tree.Delete after a PutLast on a
-//     CPU that does not own the record, go to the owner as a passive IPI
-//     (next slice). Until it runs the record is Dead: invisible to lookup,
-//     refusing references, and not yet recyclable.
+//   - A lookup of a remote id goes to the owner by Cpusync; the
+//     Tree.Delete after a PutLast on a CPU that does not own the record
+//     goes to the owner as a passive IPI. Until it runs the record is
+//     Dead: invisible to lookup, refusing references, and not yet
+//     recyclable. The owner's handler has no MP lock, so it files the
+//     record with FrameCache.TryPut, or on its deferred list (linked
+//     through Record.left) until its next Alloc.
 //   - PutTerminate makes its caller the terminate handler, holding the
 //     base reference; it calls the class's terminate exactly once. During
 //     termination Get gives temporary references (never visibility); only
 //     Activate makes the record visible again (a revival, like DragonFly's
 //     vget of a cached vnode); whoever drops the last reference gets
 //     PutLast. Serialising terminate against a revival is the class's
-//     business (DragonFly's class lock/unlock ops, next slice).
+//     business (DragonFly's class lock/unlock ops; no class here revives).
 //   - Tree.Walk calls splittable code: in the kernel run it in batches,
 //     one critical section per batch, resuming with Ceil.
 //

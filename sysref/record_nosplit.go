@@ -18,13 +18,13 @@ import "unsafe"
 //   - sysid: written only while the record is Free or Building and not
 //     indexed; read by the owning CPU's tree code.
 //   - ref: atomic (ref_nosplit.go); any CPU.
-//   - class: the class descriptor's address (next slice), set at alloc.
+//   - class: the Class's address, set by Alloc.
 type Record struct {
 	left, right, parent uintptr // tree links: Record addresses, 0 = none
 	color               color   // red or black
 	sysid               uint64  // the key; 0 means "no id"
 	ref                 Ref     // state and reference count, one atomic word
-	class               uintptr // *Class, by address (unused in this slice)
+	class               uintptr // *Class, by address
 }
 
 // Sysid returns the record's id (0 before SetSysid).

@@ -12,6 +12,7 @@ import (
 
 	"gofly/drivers/power"
 	"gofly/kernel"
+	_ "gofly/msgport" // message ports: no kernel caller yet; their class and self-test
 	"gofly/shell"
 )
 

@@ -1,4 +1,4 @@
-package lwkt
+package msgport
 
 import (
 	"errors"
@@ -7,23 +7,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
-)
 
-// Message ports (DragonFly's lwkt_msgport.c), for Go code running as LWKT
-// threads. A Msg travels to a Port; the port's owner takes it with
-// WaitMsg, handles it and replies. SendMsg is asynchronous: the reply
-// lands on the message's reply port. DoMsg sends and waits for the reply
-// itself (MSGF_SYNC), which goes straight back to the waiter without a
-// queue. ReplyMsg completes a message.
-//
-// A port's queue is guarded by a sync.Mutex, not a token: appending to the
-// queue may allocate, allocation may block, and a token is given up
-// whenever its holder blocks (token_nosplit.go). A thread that waits (for a
-// message, or a synchronous reply) sleeps in the kernel's futex on a word
-// of the port or message; a waker on another CPU reaches it by IPI
-// message, as every cross-CPU wakeup does. Ports and messages must stay
-// reachable (static or heap) while in use: the kernel sleeps on their
-// addresses.
+	"gofly/objcache"
+)
 
 // Message flags (sys/msgport.h).
 const (
@@ -53,24 +39,42 @@ type Port struct {
 	queue []*Msg
 	gen   atomic.Uint32 // bumped on every put; the owner sleeps on it
 	owner atomic.Int32  // the owner's thread ID (gettid); 0 before InitPort
+
+	// The port's SYSREF record (record.go) while it is initialised: set
+	// by InitPort, cleared by ReleasePort, both by the owner.
+	rec   uintptr
+	sysid uint64
 }
 
-// InitPort makes p the calling goroutine's thread port. The goroutine
+// InitPort makes p the calling goroutine's thread port, and a SYSREF
+// resource of class port (findable by its sysid, Sysid). The goroutine
 // stays locked to its thread (LWKT ports belong to threads) until
-// ReleasePort, so the thread ID that names the owner stays its own.
-func (p *Port) InitPort() {
+// ReleasePort, so the thread ID that names the owner stays its own. It
+// fails, leaving p as it was, when no record can be had (out of memory).
+func (p *Port) InitPort() error {
 	runtime.LockOSThread()
-	p.owner.Store(int32(syscall.Gettid()))
+	tid := int32(syscall.Gettid())
+	if err := p.attach(tid); err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	p.owner.Store(tid)
+	return nil
 }
 
-// ReleasePort gives up ownership and unlocks the goroutine.
+// ReleasePort gives up ownership, drops the port's SYSREF reference and
+// unlocks the goroutine.
 func (p *Port) ReleasePort() {
 	p.owner.Store(0)
+	p.detach()
 	runtime.UnlockOSThread()
 }
 
+// Sysid returns the port's sysid while it is initialised (0 otherwise).
+func (p *Port) Sysid() uint64 { return p.sysid }
+
 // ErrMsgBusy is returned when a message that is still in flight is sent.
-var ErrMsgBusy = errors.New("lwkt: message still in flight")
+var ErrMsgBusy = errors.New("msgport: message still in flight")
 
 func (p *Port) put(m *Msg) {
 	p.mu.Lock()
@@ -110,7 +114,7 @@ func DoMsg(p *Port, m *Msg) error {
 }
 
 // ErrNotOwner is returned by WaitMsg on a port the thread does not own.
-var ErrNotOwner = errors.New("lwkt: WaitMsg on a port this thread does not own")
+var ErrNotOwner = errors.New("msgport: WaitMsg on a port this thread does not own")
 
 // WaitMsg returns the next message on p, sleeping while there is none
 // (lwkt_waitport). Only the owner may wait on a thread port.
@@ -165,4 +169,29 @@ func futexWait(w *atomic.Uint32, old uint32) {
 
 func futexWake(w *atomic.Uint32) {
 	syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWakePrivate, 1<<30, 0, 0, 0)
+}
+
+// msgCache holds messages, constructed (objcache.Cache[T]).
+var msgCache = func() *objcache.Cache[Msg] {
+	c, err := objcache.NewCache(objcache.GoConfig[Msg]{Name: "msg", New: func() *Msg { return new(Msg) }})
+	if err != nil {
+		panic(err)
+	}
+	objcache.RegisterGo(c)
+	return c
+}()
+
+// NewMsg returns a message from the cache: no reply port, body or error,
+// not in flight.
+func NewMsg() *Msg { return msgCache.Get() }
+
+// FreeMsg gives back a message from NewMsg once it is done (replied, or
+// never sent); it must not be used after.
+func FreeMsg(m *Msg) {
+	if f := m.flags.Load(); f != 0 && f&MsgDone == 0 {
+		panic("msgport: FreeMsg of a message in flight")
+	}
+	m.ReplyPort, m.Error, m.Body = nil, nil, nil
+	m.flags.Store(0)
+	msgCache.Put(m)
 }
