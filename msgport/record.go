@@ -11,7 +11,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"gofly/arch/amd64"
 	"gofly/lwkt"
 	"gofly/objcache"
 	"gofly/sysref"
@@ -26,12 +25,7 @@ var (
 )
 
 func init() {
-	if err := portCache.Init(objcache.Config{Name: "port", Size: int(unsafe.Sizeof(portRec{})), CPUs: amd64.MaxCPUs,
-		PageAlloc: objcache.KernelPageAlloc, PageFree: objcache.KernelPageFree}); err != nil {
-		panic(err)
-	}
-	objcache.Register(&portCache)
-	if err := portClass.Init(sysref.ClassConfig{Name: "port", Cache: &portCache, Summary: portSummary}); err != nil {
+	if err := portClass.InitFrames(&portCache, int(unsafe.Sizeof(portRec{})), sysref.ClassConfig{Name: "port", Summary: portSummary}); err != nil {
 		panic(err)
 	}
 }

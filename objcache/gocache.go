@@ -242,7 +242,7 @@ func (c *goCore) getSlow(p *goP) unsafe.Pointer {
 	if p.previous.n != 0 {
 		p.loaded, p.previous = p.previous, m
 		m = p.loaded
-	} else if f := c.tradeFull(p); f != nil {
+	} else if f := c.trade(p, &c.full, &c.empty); f != nil {
 		p.stats.DepotGets++
 		m = f
 	}
@@ -257,24 +257,26 @@ func (c *goCore) getSlow(p *goP) unsafe.Pointer {
 	return x
 }
 
-// tradeFull gives the depot p's previous magazine (empty) and takes a
-// full one, loaded; nil when the depot has none. Pinned.
-func (c *goCore) tradeFull(p *goP) *gomag {
+// trade gives the depot p's previous magazine, onto the give list, for
+// the last magazine of the take list, which p loads; nil when take is
+// empty. Full for empty in Get (take full), empty for full in Put.
+// Pinned.
+func (c *goCore) trade(p *goP, take, give *[]*gomag) *gomag {
 	if lockPinned(&c.lock) {
 		c.contested++
 	}
-	n := len(c.full)
+	n := len(*take)
 	if n == 0 {
 		c.lock.unlock()
 		return nil
 	}
-	f := c.full[n-1]
-	c.full[n-1] = nil
-	c.full = c.full[:n-1]
-	c.empty = append(c.empty, p.previous)
+	m := (*take)[n-1]
+	(*take)[n-1] = nil
+	*take = (*take)[:n-1]
+	*give = append(*give, p.previous)
 	c.lock.unlock()
-	p.previous, p.loaded = p.loaded, f
-	return f
+	p.previous, p.loaded = p.loaded, m
+	return m
 }
 
 // construct makes a new object, counting it against the limit. Called
@@ -353,7 +355,7 @@ func (c *goCore) putSlow(p *goP, x unsafe.Pointer) {
 	if p.previous.n != c.capacity {
 		p.loaded, p.previous = p.previous, m
 		m = p.loaded
-	} else if e := c.tradeEmpty(p); e != nil {
+	} else if e := c.trade(p, &c.empty, &c.full); e != nil {
 		p.stats.DepotPuts++
 		m = e
 	}
@@ -366,26 +368,6 @@ func (c *goCore) putSlow(p *goP, x unsafe.Pointer) {
 	m.objs[m.n] = x
 	m.n++
 	unpin(p)
-}
-
-// tradeEmpty gives the depot p's previous magazine (full) and takes an
-// empty one, loaded; nil when the depot has none. Pinned.
-func (c *goCore) tradeEmpty(p *goP) *gomag {
-	if lockPinned(&c.lock) {
-		c.contested++
-	}
-	n := len(c.empty)
-	if n == 0 {
-		c.lock.unlock()
-		return nil
-	}
-	e := c.empty[n-1]
-	c.empty[n-1] = nil
-	c.empty = c.empty[:n-1]
-	c.full = append(c.full, p.previous)
-	c.lock.unlock()
-	p.previous, p.loaded = p.loaded, e
-	return e
 }
 
 // discard destroys x, which leaves the cache for good. Unpinned.

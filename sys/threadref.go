@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"unsafe"
 
-	"gofly/arch/amd64"
 	"gofly/lwkt"
 	"gofly/objcache"
 	"gofly/sysref"
@@ -18,12 +17,7 @@ var (
 )
 
 func init() {
-	if err := threadCache.Init(objcache.Config{Name: "thread", Size: int(unsafe.Sizeof(threadRec{})), CPUs: amd64.MaxCPUs,
-		PageAlloc: objcache.KernelPageAlloc, PageFree: objcache.KernelPageFree}); err != nil {
-		panic(err)
-	}
-	objcache.Register(&threadCache)
-	if err := threadClass.Init(sysref.ClassConfig{Name: "thread", Cache: &threadCache, Summary: threadSummary}); err != nil {
+	if err := threadClass.InitFrames(&threadCache, int(unsafe.Sizeof(threadRec{})), sysref.ClassConfig{Name: "thread", Summary: threadSummary}); err != nil {
 		panic(err)
 	}
 }

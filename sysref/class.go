@@ -96,6 +96,20 @@ func (c *Class) Init(cfg ClassConfig) error {
 	return nil
 }
 
+// InitFrames sets up cache, a FrameCache of size-byte records over mm's
+// frames for every CPU, registers it (for the shell and mm's reclaim
+// path), and then c from cfg with cache as its own. Call it from an init
+// function, on package variables.
+func (c *Class) InitFrames(cache *objcache.FrameCache, size int, cfg ClassConfig) error {
+	if err := cache.Init(objcache.Config{Name: cfg.Name, Size: size, CPUs: amd64.MaxCPUs,
+		PageAlloc: objcache.KernelPageAlloc, PageFree: objcache.KernelPageFree}); err != nil {
+		return err
+	}
+	objcache.Register(cache)
+	cfg.Cache = cache
+	return c.Init(cfg)
+}
+
 // Name returns the class's name.
 func (c *Class) Name() string { return c.name }
 

@@ -31,8 +31,12 @@
 //   - show.go: ParseSysid and Find for `sysref show`; selftest.go: Walk
 //     (every CPU's tree, batch by batch), the storm self-test, the bench.
 //
-// Classes today: thread (package sys: every thread's identity), port
-// (package msgport), and the self-test's selftest and bench.
+// Classes today: thread (package sys: every thread's identity — sysid,
+// tid, slot — while the thread's body stays in lwkt's table until
+// processes bring threads from objcache), port (package msgport), and
+// the self-test's selftest and bench. Tokens are not resources: each is
+// embedded in what it guards, never allocated or freed, so it has
+// nothing to count and no one to look it up.
 //
 // Invariants (labels are quoted by the tests that check them):
 //   - sysid-unique: no two records ever get the same sysid — not across

@@ -15,7 +15,6 @@ import (
 	"time"
 	"unsafe"
 
-	"gofly/arch/amd64"
 	"gofly/ktest"
 	"gofly/lwkt"
 	"gofly/objcache"
@@ -33,12 +32,7 @@ func init() {
 		name  string
 		term  func(uintptr)
 	}{{&testCache, &testClass, "selftest", testTerminate}, {&benchCache, &benchClass, "bench", nil}} {
-		if err := c.cache.Init(objcache.Config{Name: "sysref-" + c.name, Size: testObjSize, CPUs: amd64.MaxCPUs,
-			PageAlloc: objcache.KernelPageAlloc, PageFree: objcache.KernelPageFree}); err != nil {
-			panic(err)
-		}
-		objcache.Register(c.cache)
-		if err := c.class.Init(ClassConfig{Name: c.name, Cache: c.cache, Terminate: c.term, Summary: testSummary}); err != nil {
+		if err := c.class.InitFrames(c.cache, testObjSize, ClassConfig{Name: c.name, Terminate: c.term, Summary: testSummary}); err != nil {
 			panic(err)
 		}
 	}
