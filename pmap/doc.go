@@ -9,9 +9,13 @@
 //
 // Invariants (a broken one ends in fatal.Throw):
 //   - table-frames: every page-table page is a frame from mm.Phys, reached
-//     through the direct map; a non-leaf entry is present with W set, so
-//     permissions are decided by the leaf alone (Enter, Remove and Protect
-//     throw on one without W).
+//     through the direct map; a non-leaf entry is present with W set (and,
+//     in a user address space, U), so permissions are decided by the leaf
+//     alone (Enter, Remove and Protect throw on one without W).
+//   - user-space: a process's Pmap (InitUser) owns the tables and pages of
+//     its lower half (PML4 slots below KernelHalf) and shares the kernel's
+//     tables above, which it never changes; Destroy frees all it owns, in
+//     bulk, once no CPU has it loaded.
 //   - resident: Resident counts the 4 KiB leaves Enter made; Remove throws
 //     on a present leaf the count does not cover.
 //   - page0: virtual page 0 is never mapped (nil dereferences must fault).
@@ -25,7 +29,8 @@
 //
 // Page-table pages are not freed when they empty; as in the NetBSD design
 // mail (seeds/004), tearing down tables is deferred to the destruction of
-// the whole address space, which the kernel's own pmap never undergoes.
+// the whole address space (Destroy, for a user address space), which the
+// kernel's own pmap never undergoes.
 //
 // Runs below the Go runtime (from the page-fault handler): nosplit, no
 // allocation.

@@ -36,10 +36,17 @@ type Pmap struct {
 	resident uint64 // 4 KiB leaf pages entered and not yet removed
 	tables   uint64 // page-table pages allocated
 
-	// Written by Init before the Pmap is shared; read-only after.
+	// Written by Init or InitUser before the Pmap is shared; read-only
+	// after.
 	root   uint64 // physical address of the PML4
 	invlpg bool   // flush TLB entries (false only in host tests)
+	user   bool   // a process's address space (InitUser): tables carry U
 }
+
+// KernelHalf is the first PML4 slot of the upper (kernel) half: a user
+// address space owns slots [0, KernelHalf) and shares the kernel's
+// tables for the rest.
+const KernelHalf = 256
 
 // NXEnabled records whether EFER.NXE is on; NoExec is only legal then.
 // Written at boot before another CPU starts; read-only after.
@@ -63,6 +70,84 @@ func guard(msg string) { fatal.Assert(Held == nil || Held(), msg) }
 func (p *Pmap) Init(root uint64, flush bool) {
 	p.root = root
 	p.invlpg = flush
+}
+
+// InitUser makes p a process's address space over root, a zeroed frame
+// from mm.Phys that p owns from now on: its lower half starts empty, and
+// its upper half points at the same tables as kernel's, which p never
+// changes or frees. Table entries p adds in its lower half carry U, so a
+// leaf's own U bit decides user access. p is not the live address space
+// of the caller's CPU (its TLB entries go with the CR3 load that leaves
+// it), so changes are not INVLPG'd. The caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
+	guard("pmap: InitUser without the pmap's lock")
+	p.root, p.invlpg, p.user = root, false, true
+	p.resident, p.tables = 0, 0
+	for i := uintptr(KernelHalf); i < 512; i++ {
+		*entry(root, i) = *entry(kernel.root, i)
+	}
+}
+
+// Destroy frees everything a user address space owns: every frame
+// mapped in its lower half, every lower-half page table and the root —
+// the NetBSD mail's bulk teardown, with no per-page TLB flush. The
+// precondition that makes that safe: no CPU has p loaded, nor has since
+// its last CR3 load elsewhere (the caller's process has no thread left
+// running in it). The upper half's tables are the kernel's and stay. The
+// caller holds the guard; p is unusable after.
+//
+//go:nosplit
+func (p *Pmap) Destroy() {
+	guard("pmap: Destroy without the pmap's lock")
+	fatal.Assert(p.user, "pmap: Destroy of the kernel's address space")
+	for i := uintptr(0); i < KernelHalf; i++ {
+		p.freeTable(entry(p.root, i), 3)
+	}
+	fatal.Assert(p.resident == 0 && p.tables == 0, "pmap: resident: Destroy left pages or tables counted")
+	mm.Phys.Free(p.root)
+	p.root = 0
+}
+
+// freeTable frees the table the level-l entry e points at (l 3: a PDPT,
+// 2: a PD, 1: a PT) with everything below it, and clears e. Iterative:
+// a cursor per level, no recursion below the runtime.
+//
+//go:nosplit
+func (p *Pmap) freeTable(e *uint64, l uint) {
+	if *e&Present == 0 {
+		return
+	}
+	var tab [4]uint64   // tab[k]: the level-k table being emptied (k >= 1)
+	var next [4]uintptr // next[k]: its next entry to look at
+	top := l
+	tab[top], next[top] = *e&addrMask, 0
+	*e = 0
+	for k := top; k <= top; {
+		if next[k] == 512 {
+			p.tables--
+			mm.Phys.Free(tab[k])
+			k++
+			continue
+		}
+		ep := entry(tab[k], next[k])
+		next[k]++
+		v := *ep
+		if v&Present == 0 {
+			continue
+		}
+		*ep = 0
+		if k == 1 {
+			fatal.Assert(p.resident != 0, "pmap: resident: a user page Enter never entered")
+			p.resident--
+			mm.Phys.Free(v & addrMask)
+			continue
+		}
+		fatal.Assert(v&Large == 0, "pmap: Destroy: a large page in a user address space")
+		k--
+		tab[k], next[k] = v&addrMask, 0
+	}
 }
 
 // Root returns the physical address of the PML4.
@@ -127,6 +212,9 @@ func (p *Pmap) addTable(e *uint64, pa uint64) bool {
 	}
 	p.tables++
 	*e = pa | Present | Writable
+	if p.user {
+		*e |= User
+	}
 	return true
 }
 
@@ -330,5 +418,31 @@ func (p *Pmap) SelfTest(scratch uintptr) error {
 	_, ok = p.Extract(scratch)
 	fatal.Assert(!ok && p.resident == before, "pmap: Remove left a page mapped")
 	fatal.Assert(mm.Phys.IsFree(pa), "pmap: Remove did not free the frame")
+	return p.selfTestUser()
+}
+
+// userTestVA is where the self-test maps a user page: where static
+// executables load their text.
+const userTestVA = 0x40_0000
+
+// selfTestUser builds a user address space over p's upper half, maps a
+// user page, and destroys it: every frame must come back.
+//
+//go:nosplit
+func (p *Pmap) selfTestUser() error {
+	free := mm.Phys.FreePages()
+	root := mm.Phys.Alloc()
+	if root == 0 {
+		return errNoFrame
+	}
+	var u Pmap
+	u.InitUser(root, p)
+	fatal.Assert(*entry(root, KernelHalf) == *entry(p.root, KernelHalf), "pmap: InitUser did not share the kernel half")
+	if pa := mm.Phys.Alloc(); pa != 0 && !u.Enter(userTestVA, pa, User|Writable) {
+		mm.Phys.Free(pa)
+	}
+	fatal.Assert(u.Resident() == 0 || u.Flags(userTestVA)&User != 0, "pmap: a user page without U")
+	u.Destroy()
+	fatal.Assert(mm.Phys.FreePages() == free, "pmap: Destroy did not give back every frame of a user address space")
 	return nil
 }

@@ -636,3 +636,80 @@ func TestReadOnlyTableEntryThrows(t *testing.T) {
 		}
 	}
 }
+
+// TestUserSpace: a user address space shares the kernel's upper half,
+// puts U on the tables it adds below, and Destroy gives every frame it
+// owns back — pages, tables and root — leaving the kernel's tables alone.
+func TestUserSpace(t *testing.T) {
+	k, _ := newPmap(t)
+	const kva = 0xFFFF_8000_0020_1000
+	if !k.Enter(kva, frame(t), Writable) {
+		t.Fatal("kernel Enter in the upper half failed")
+	}
+	kpa, _ := k.Extract(kva)
+	free0 := mm.Phys.FreePages()
+	u := new(Pmap)
+	u.InitUser(frame(t), k)
+	for i := uintptr(KernelHalf); i < 512; i++ {
+		if *entry(u.Root(), i) != *entry(k.Root(), i) {
+			t.Fatalf("PML4 slot %d not shared with the kernel", i)
+		}
+	}
+	if pa, ok := u.Extract(kva); !ok || pa != kpa {
+		t.Fatalf("kernel page through the user root: %#x %v, want %#x", pa, ok, kpa)
+	}
+	var vas []uintptr
+	for _, va := range boundaryVAs {
+		if va < KernelHalf*slot {
+			vas = append(vas, va)
+		}
+	}
+	vas = append(vas, 0x40_0000, 0x40_1000, 0xC0_0000_0000)
+	for _, va := range vas {
+		if !u.Enter(va, frame(t), User|Writable) {
+			t.Fatalf("user Enter(%#x) failed", va)
+		}
+		// Every table on the way down carries U and W; the leaf has U.
+		table := u.Root()
+		for l := uint(3); l > 0; l-- {
+			e := *entry(table, index(va, l))
+			if e&(Present|Writable|User) != Present|Writable|User {
+				t.Fatalf("va %#x level %d table entry %#x lacks P|W|U", va, l, e)
+			}
+			table = e & addrMask
+		}
+		if f := u.Flags(va); f&User == 0 {
+			t.Fatalf("va %#x leaf flags %#x lack U", va, f)
+		}
+	}
+	if got, want := u.Tables(), wantTables(vas); got != want {
+		t.Fatalf("user tables %d, want %d", got, want)
+	}
+	u.Destroy()
+	if got := mm.Phys.FreePages(); got != free0 {
+		t.Fatalf("after Destroy: %d free frames, want %d (pages, tables and root back)", got, free0)
+	}
+	if pa, ok := k.Extract(kva); !ok || pa != kpa {
+		t.Fatalf("kernel page after a user Destroy: %#x %v, want %#x", pa, ok, kpa)
+	}
+	if msg := throws(func() { k.Destroy() }); !strings.Contains(msg, "kernel's address space") {
+		t.Fatalf("Destroy of the kernel's space: %q", msg)
+	}
+}
+
+// TestKernelTablesHaveNoU: the kernel's own tables never carry U.
+func TestKernelTablesHaveNoU(t *testing.T) {
+	k, _ := newPmap(t)
+	const va = 0x6000_0000_0000
+	if !k.Enter(va, frame(t), Writable) {
+		t.Fatal("Enter failed")
+	}
+	table := k.Root()
+	for l := uint(3); l > 0; l-- {
+		e := *entry(table, index(va, l))
+		if e&User != 0 {
+			t.Fatalf("kernel table entry at level %d has U: %#x", l, e)
+		}
+		table = e & addrMask
+	}
+}
