@@ -38,6 +38,7 @@ func Start() {
 	mm.Held, pmap.Held, vm.Held = lwkt.HoldsMPLock, lwkt.HoldsMPLock, lwkt.HoldsMPLock
 	// Under memory pressure, mm takes back what the object caches hold.
 	mm.Phys.SetReclaim(objcache.ReclaimAll)
+	objcache.InKernel()
 	t, err := acpi.Load(machine{})
 	if err != nil {
 		bootSysids(nil)

@@ -2,9 +2,9 @@ package objcache
 
 // The Go-heap bench (ktest): Cache[T] Get+Put against sync.Pool, against
 // new(T) with the collector's share, and against the other way Go code
-// can hold a per-processor magazine (per CPU, behind one CAS; a minimal
-// one, without Cache[T]'s depot or counts), with one goroutine and with
-// one per CPU, side by side in one run.
+// can hold a per-processor magazine (per P under runtime.procPin; a
+// minimal one, without Cache[T]'s depot or counts), with one goroutine
+// and with one per CPU, side by side in one run.
 
 import (
 	"fmt"
@@ -12,8 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // go:linkname
 
-	"gofly/arch/amd64"
 	"gofly/ktest"
 	"gofly/lwkt"
 )
@@ -39,43 +39,47 @@ func init() {
 	ktest.RegisterBench(ktest.Bench{Name: "objcache: Go heap", Run: benchGoHeap})
 }
 
-// casSlot is one CPU's magazine in the alternative the invariants issue
-// allows: the goroutine reads its CPU (it may move right after: the CAS
-// makes that safe) and locks the slot with one compare-and-swap.
-type casSlot struct {
-	lock atomic.Uint32
+// pinSlot is one P's magazine in the other discipline: runtime.procPin
+// keeps the goroutine on its P with no atomic, as sync.Pool does (a
+// minimal one: no depot, no counts).
+type pinSlot struct {
 	n    int
 	objs [MagRounds]*goBenchObj
-	_    [64 - 16]byte
+	_    [64 - 8]byte
 }
 
-var casSlots [MaxCPUs]casSlot
+//go:linkname procPin runtime.procPin
+func procPin() int
 
-func casGet() *goBenchObj {
-	s := &casSlots[uint(amd64.CPU())%MaxCPUs]
-	if s.lock.CompareAndSwap(0, 1) {
-		var x *goBenchObj
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
+
+var pinSlots [MaxCPUs]pinSlot
+
+func pinGet() *goBenchObj {
+	if p := procPin(); p < MaxCPUs {
+		s := &pinSlots[p]
 		if s.n > 0 {
 			s.n--
-			x, s.objs[s.n] = s.objs[s.n], nil
-		}
-		s.lock.Store(0)
-		if x != nil {
+			x := s.objs[s.n]
+			s.objs[s.n] = nil
+			procUnpin()
 			return x
 		}
 	}
+	procUnpin()
 	return new(goBenchObj)
 }
 
-func casPut(x *goBenchObj) {
-	s := &casSlots[uint(amd64.CPU())%MaxCPUs]
-	if s.lock.CompareAndSwap(0, 1) {
+func pinPut(x *goBenchObj) {
+	if p := procPin(); p < MaxCPUs {
+		s := &pinSlots[p]
 		if s.n < MagRounds {
 			s.objs[s.n] = x
 			s.n++
 		}
-		s.lock.Store(0)
 	}
+	procUnpin()
 }
 
 // throughput runs op n times on each of k goroutines at once, three
@@ -112,8 +116,8 @@ func benchGoHeap() ([]ktest.Result, error) {
 		name string
 		op   func()
 	}{
-		{"Cache[T] (per-P magazines, procPin)", func() { goBenchCache.Put(goBenchCache.Get()) }},
-		{"per-CPU magazine behind one CAS (minimal)", func() { casPut(casGet()) }},
+		{"Cache[T] (per-CPU magazines behind one CAS)", func() { goBenchCache.Put(goBenchCache.Get()) }},
+		{"per-P magazine under procPin (minimal)", func() { pinPut(pinGet()) }},
 		{"sync.Pool", func() { goBenchPool.Put(goBenchPool.Get()) }},
 		{"new(T) with GC", func() { goBenchSink.Store(new(goBenchObj)) }},
 	}

@@ -6,36 +6,32 @@ package objcache
 //
 //   - A goroutine may be moved to another M, and that M to another CPU, at
 //     any call, so "this CPU" cannot be held from Go without a TrapCall
-//     (1.4 µs under TCG; lwkt/doc.go). What Go code can hold is its P (the
-//     runtime's processor): runtime.procPin — the call sync.Pool makes,
-//     which the runtime keeps for linkname users — keeps the goroutine on
-//     its M, so on its P, until procUnpin, with no atomic and no lock.
-//     Only the M that holds a P runs code pinned to it, so a P's
-//     magazines have one user at a time: per P is to Go code what per CPU
-//     is to the trap path (GOMAXPROCS is the CPU count). The invariants
-//     issue allowed one uncontended atomic instead (a per-CPU magazine
-//     behind a CAS). Measured under TCG, one goroutine (bench): this
-//     Cache[T] 122-132 ns per Get+Put, sync.Pool 132-143; a full Cache[T]
-//     built on the CAS instead measured 144-162 before its calls were
-//     cut, and a minimal CAS magazine with no depot and no counts 89-107
-//     (the bench keeps it beside Cache[T]). Under TCG every call costs
-//     as much as the atomics: get and put pin by hand, not through pin.
-//   - While pinned the goroutine must not block, allocate or call user
-//     code: the fast paths only move pointers; the depot's lock is a
-//     spinlock held for a few slice operations (lockPinned), never a
-//     sync.Mutex, which parks. New, Destroy and a P's first magazines
-//     run unpinned.
+//     (1.4 µs under TCG; lwkt/doc.go). Each CPU's magazines are instead
+//     guarded by one uncontended compare-and-swap, as the invariants issue
+//     allows: Get and Put read the CPU they run on (a hint: the goroutine
+//     may move at once, which only makes the slot a neighbour's), take
+//     its slot lock with one CAS and release it with a store. A CAS that
+//     fails (another goroutine holds the slot: it was preempted inside) is
+//     never waited on: that Get constructs, that Put destroys.
+//     Measured against the other way Go code can hold a per-processor
+//     magazine — per P under runtime.procPin, as sync.Pool does, with no
+//     atomic — under TCG, one goroutine, side by side (bench): 101-123 ns
+//     per Get+Put behind the CAS, 125-127 ns for a minimal per-P magazine
+//     (a full per-P Cache[T], built first, took 122-134), sync.Pool
+//     135-137. Under TCG a call costs as much as an atomic, so the fast
+//     path spells out its CPU lookup.
 //   - Memory is the Go heap: "destroy" is Destroy (if any) and dropping
 //     the pointer. Cached objects are held by their magazines, so unlike
 //     sync.Pool's they survive garbage collections: a Cache[T] keeps its
 //     objects constructed until Reclaim, and counts them (live, limit).
-//   - mm's memory-pressure path runs below the runtime and cannot call
+//   - The depot is under a sync.Mutex (Go code may block there, holding
+//     its slot: others then miss the slot's CAS and go round it). mm's
+//     memory-pressure path runs below the runtime and cannot call
 //     Destroy: Go-heap caches are reclaimed by calling Reclaim from Go.
 //
-// Invariants (the host tests check them, under the race detector too:
-// race.go gives each P a lock the detector can see):
-//   - p-owned: a P's magazines and counters are touched only while pinned
-//     to that P.
+// Invariants (the host tests check them, under the race detector too):
+//   - slot-locked: a CPU's magazines and counters are touched only by the
+//     holder of its slot lock.
 //   - one-owner: an object is handed out by at most one Get until it is
 //     Put back.
 //   - limit: live (constructed and not destroyed) never exceeds Limit.
@@ -43,20 +39,35 @@ package objcache
 
 import (
 	"errors"
+	"runtime"
+	"sync"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
+
+	"gofly/arch/amd64"
 )
 
-//go:linkname procPin runtime.procPin
-func procPin() int
+// CPUIndex returns the CPU the caller runs on where the per-CPU block is
+// not there to read (host tests); the default puts every caller on slot
+// 0 (still correct, behind its CAS).
+var CPUIndex = func() int { return 0 }
 
-//go:linkname procUnpin runtime.procUnpin
-func procUnpin()
+// inKernel: the running CPU is read from the per-CPU block (amd64.CPU),
+// with no call through CPUIndex. Set by InKernel.
+var inKernel bool
 
-// MaxPs is how many Ps get magazines (GOMAXPROCS is the CPU count, at
-// most MaxCPUs); a goroutine on a P past it constructs and destroys.
-const MaxPs = MaxCPUs
+// InKernel makes Get and Put read the running CPU from the per-CPU
+// block. The kernel calls it once, before other CPUs start.
+func InKernel() { inKernel = true }
+
+// cpuIndex returns the running CPU, a hint (get and put spell it out:
+// under TCG the call would cost as much as their atomics).
+func cpuIndex() uint {
+	if inKernel {
+		return uint(amd64.CPU())
+	}
+	return uint(CPUIndex())
+}
 
 // GoConfig describes a Cache[T].
 type GoConfig[T any] struct {
@@ -75,7 +86,7 @@ type GoConfig[T any] struct {
 	Limit int
 }
 
-// Cache is a per-P magazine cache of constructed Go objects of type T.
+// Cache is a per-CPU magazine cache of constructed Go objects of type T.
 // Create it with NewCache. The typed methods are thin wrappers: the
 // magazines hold unsafe.Pointers (which the collector traces) in one
 // non-generic core, whose fast path the compiler keeps free of generic
@@ -95,13 +106,13 @@ type goCore struct {
 	live     atomic.Int64 // constructed and not destroyed: handed out + cached
 	peak     atomic.Int64
 
-	// The depot: full and empty magazines, under lock (lockPinned). Each
-	// list has room for every depot magazine, so trades never grow it.
-	lock        spinlock
+	// The depot: full and empty magazines. Each list has room for every
+	// depot magazine, so trades never grow it.
+	mu          sync.Mutex
 	full, empty []*gomag
 	contested   uint64
 
-	ps [MaxPs]goP
+	cpu [MaxCPUs]goSlot
 }
 
 // gomag is a magazine: the first n of objs are cached objects (n <=
@@ -111,11 +122,10 @@ type gomag struct {
 	objs [MagRounds]unsafe.Pointer
 }
 
-// goP is one P's share (p-owned); both magazines are nil until the P's
-// first Get or Put.
-type goP struct {
+// goSlot is one CPU's share, guarded by lock (slot-locked).
+type goSlot struct {
+	lock             spinlock
 	loaded, previous *gomag
-	race             spinlock // taken by pin only under the race detector
 	stats            CPUStats
 	_                [64 - 24]byte
 }
@@ -150,6 +160,9 @@ func NewCache[T any](cfg GoConfig[T]) (*Cache[T], error) {
 	for i := 0; i < cfg.DepotMagazines; i++ {
 		k.empty = append(k.empty, k.newMag())
 	}
+	for i := range k.cpu {
+		k.cpu[i].loaded, k.cpu[i].previous = k.newMag(), k.newMag()
+	}
 	return c, nil
 }
 
@@ -180,118 +193,90 @@ func (c *Cache[T]) Stats(s *Stats) { c.core.stats(s) }
 
 func (c *goCore) newMag() *gomag { return new(gomag) }
 
-// pin pins the goroutine to its P and returns the P's share, or nil (and
-// the goroutine unpinned) on a P past MaxPs.
-func (c *goCore) pin() *goP {
-	pid := procPin()
-	if pid >= MaxPs {
-		procUnpin()
-		return nil
-	}
-	p := &c.ps[pid]
-	if raceEnabled {
-		lockPinned(&p.race)
-	}
-	return p
-}
-
-// unpin undoes pin.
-func unpin(p *goP) {
-	if raceEnabled {
-		p.race.unlock()
-	}
-	procUnpin()
-}
-
 // get and put count only what the fast path cannot do without: Hits and
 // Puts (Gets is Hits + Misses + Fails, summed by stats).
 func (c *goCore) get() unsafe.Pointer {
-	for {
-		// pin, by hand: the call is the fast path's largest cost.
-		pid := procPin()
-		if pid >= MaxPs {
-			procUnpin()
-			return c.construct(nil)
-		}
-		p := &c.ps[pid]
-		if raceEnabled {
-			lockPinned(&p.race)
-		}
-		m := p.loaded
-		if m == nil {
-			unpin(p)
-			c.equip()
-			continue
-		}
-		if n := m.n - 1; n >= 0 && n < MagRounds {
-			x := m.objs[n]
-			m.objs[n] = nil // a handed-out object is its user's alone
-			m.n = n
-			p.stats.Hits++
-			unpin(p)
-			return x
-		}
-		return c.getSlow(p)
+	var i uint // cpuIndex, by hand
+	if inKernel {
+		i = uint(amd64.CPU())
+	} else {
+		i = uint(CPUIndex())
 	}
+	s := &c.cpu[i%MaxCPUs]
+	if !s.lock.v.CompareAndSwap(0, 1) {
+		return c.construct(nil)
+	}
+	m := s.loaded
+	if n := m.n - 1; n >= 0 && n < MagRounds {
+		x := m.objs[n]
+		m.objs[n] = nil // a handed-out object is its user's alone
+		m.n = n
+		s.stats.Hits++
+		s.lock.unlock()
+		return x
+	}
+	return c.getSlow(s)
 }
 
-// getSlow serves a Get whose loaded magazine is empty, pinned to p; it
-// unpins.
-func (c *goCore) getSlow(p *goP) unsafe.Pointer {
-	m := p.loaded
-	if p.previous.n != 0 {
-		p.loaded, p.previous = p.previous, m
-		m = p.loaded
-	} else if f := c.trade(p, &c.full, &c.empty); f != nil {
-		p.stats.DepotGets++
+// getSlow serves a Get whose loaded magazine is empty; s is locked, and
+// unlocked on return.
+func (c *goCore) getSlow(s *goSlot) unsafe.Pointer {
+	m := s.loaded
+	if s.previous.n != 0 {
+		s.loaded, s.previous = s.previous, m
+		m = s.loaded
+	} else if f := c.trade(s, &c.full, &c.empty); f != nil {
+		s.stats.DepotGets++
 		m = f
 	}
 	if m.n == 0 {
-		return c.construct(p) // unpins
+		return c.construct(s) // unlocks s
 	}
 	m.n--
 	x := m.objs[m.n]
 	m.objs[m.n] = nil
-	p.stats.Hits++
-	unpin(p)
+	s.stats.Hits++
+	s.lock.unlock()
 	return x
 }
 
-// trade gives the depot p's previous magazine, onto the give list, for
-// the last magazine of the take list, which p loads; nil when take is
+// trade gives the depot s's previous magazine, onto the give list, for
+// the last magazine of the take list, which s loads; nil when take is
 // empty. Full for empty in Get (take full), empty for full in Put.
-// Pinned.
-func (c *goCore) trade(p *goP, take, give *[]*gomag) *gomag {
-	if lockPinned(&c.lock) {
-		c.contested++
-	}
+func (c *goCore) trade(s *goSlot, take, give *[]*gomag) *gomag {
+	c.lockDepot()
+	defer c.mu.Unlock()
 	n := len(*take)
 	if n == 0 {
-		c.lock.unlock()
 		return nil
 	}
 	m := (*take)[n-1]
 	(*take)[n-1] = nil
 	*take = (*take)[:n-1]
-	*give = append(*give, p.previous)
-	c.lock.unlock()
-	p.previous, p.loaded = p.loaded, m
+	*give = append(*give, s.previous)
+	s.previous, s.loaded = s.loaded, m
 	return m
 }
 
-// construct makes a new object, counting it against the limit. Called
-// pinned to p, which it counts the miss or failure on and unpins, or
-// unpinned with p nil.
-func (c *goCore) construct(p *goP) unsafe.Pointer {
+func (c *goCore) lockDepot() {
+	if !c.mu.TryLock() {
+		c.mu.Lock()
+		c.contested++
+	}
+}
+
+// construct makes a new object, counting it against the limit. With s
+// (locked) it counts the miss or failure there and unlocks it.
+func (c *goCore) construct(s *goSlot) unsafe.Pointer {
 	n := c.live.Add(1)
 	fail := c.limit != 0 && n > c.limit
-	if p != nil {
+	if s != nil {
 		if fail {
-			p.stats.Fails++
+			s.stats.Fails++
 		} else {
-			p.stats.Misses++
+			s.stats.Misses++
 		}
-		unpin(p)
+		s.lock.unlock()
 	}
 	if fail {
 		c.live.Add(-1)
@@ -306,71 +291,52 @@ func (c *goCore) construct(p *goP) unsafe.Pointer {
 	return c.newFn()
 }
 
-// equip gives the goroutine's P its two magazines if it has none yet:
-// made unpinned, installed pinned.
-func (c *goCore) equip() {
-	a, b := c.newMag(), c.newMag()
-	if p := c.pin(); p != nil {
-		if p.loaded == nil {
-			p.loaded, p.previous = a, b
-		}
-		unpin(p)
-	}
-}
-
 func (c *goCore) put(x unsafe.Pointer) {
-	for {
-		pid := procPin() // pin, by hand, as in get
-		if pid >= MaxPs {
-			procUnpin()
-			c.discard(x)
-			return
-		}
-		p := &c.ps[pid]
-		if raceEnabled {
-			lockPinned(&p.race)
-		}
-		m := p.loaded
-		if m == nil {
-			unpin(p)
-			c.equip()
-			continue
-		}
-		p.stats.Puts++
-		if n := m.n; n < c.capacity && n >= 0 {
-			m.objs[n] = x
-			m.n = n + 1
-			unpin(p)
-			return
-		}
-		c.putSlow(p, x)
+	var i uint // cpuIndex, by hand
+	if inKernel {
+		i = uint(amd64.CPU())
+	} else {
+		i = uint(CPUIndex())
+	}
+	s := &c.cpu[i%MaxCPUs]
+	if !s.lock.v.CompareAndSwap(0, 1) {
+		c.discard(x)
 		return
 	}
+	s.stats.Puts++
+	m := s.loaded
+	if n := m.n; n < c.capacity && n >= 0 {
+		m.objs[n] = x
+		m.n = n + 1
+		s.lock.unlock()
+		return
+	}
+	c.putSlow(s, x)
 }
 
-// putSlow serves a Put whose loaded magazine is full, pinned to p; it
-// unpins.
-func (c *goCore) putSlow(p *goP, x unsafe.Pointer) {
-	m := p.loaded
-	if p.previous.n != c.capacity {
-		p.loaded, p.previous = p.previous, m
-		m = p.loaded
-	} else if e := c.trade(p, &c.empty, &c.full); e != nil {
-		p.stats.DepotPuts++
+// putSlow serves a Put whose loaded magazine is full; s is locked, and
+// unlocked on return.
+func (c *goCore) putSlow(s *goSlot, x unsafe.Pointer) {
+	m := s.loaded
+	if s.previous.n != c.capacity {
+		s.loaded, s.previous = s.previous, m
+		m = s.loaded
+	} else if e := c.trade(s, &c.empty, &c.full); e != nil {
+		s.stats.DepotPuts++
 		m = e
 	}
 	if m.n == c.capacity {
-		p.stats.Destroyed++
-		unpin(p)
+		s.stats.Destroyed++
+		s.lock.unlock()
 		c.discard(x)
 		return
 	}
 	m.objs[m.n] = x
 	m.n++
-	unpin(p)
+	s.lock.unlock()
 }
 
-// discard destroys x, which leaves the cache for good. Unpinned.
+// discard destroys x, which leaves the cache for good.
 func (c *goCore) discard(x unsafe.Pointer) {
 	if c.destroy != nil {
 		c.destroy(x)
@@ -379,38 +345,25 @@ func (c *goCore) discard(x unsafe.Pointer) {
 }
 
 func (c *goCore) reclaim() int {
-	// Room for both magazines' rounds and a fresh full list, made before
-	// pinning: nothing allocates while pinned.
-	out := make([]unsafe.Pointer, 0, 2*MagRounds)
-	fresh := make([]*gomag, 0, cap(c.full))
-	p := c.pin()
-	if p != nil && p.loaded != nil {
-		out = appendRounds(out, p.loaded)
-		out = appendRounds(out, p.previous)
-		p.stats.Reclaimed += uint64(len(out))
+	var out []unsafe.Pointer
+	s := &c.cpu[cpuIndex()%MaxCPUs]
+	if s.lock.v.CompareAndSwap(0, 1) {
+		out = appendRounds(out, s.loaded)
+		out = appendRounds(out, s.previous)
+		s.stats.Reclaimed += uint64(len(out))
+		s.lock.unlock()
 	}
-	if lockPinned(&c.lock) {
-		c.contested++
-	}
-	full := c.full
-	c.full = fresh
-	c.lock.unlock()
-	if p != nil {
-		unpin(p)
-	}
-	// The full magazines are this call's now: empty them unpinned, then
-	// file them back as empty.
-	for _, m := range full {
+	c.lockDepot()
+	for _, m := range c.full {
 		out = appendRounds(out, m)
 	}
+	c.empty = append(c.empty, c.full...)
+	clear(c.full)
+	c.full = c.full[:0]
+	c.mu.Unlock()
 	for _, x := range out {
 		c.discard(x)
 	}
-	procPin()
-	lockPinned(&c.lock)
-	c.empty = append(c.empty, full...)
-	c.lock.unlock()
-	procUnpin()
 	return len(out)
 }
 
@@ -422,39 +375,22 @@ func appendRounds(out []unsafe.Pointer, m *gomag) []unsafe.Pointer {
 	return out
 }
 
-// lockPinned takes l for a goroutine pinned to its P, which must not
-// enter the Go scheduler: it spins, and every 64 turns gives its CPU away
-// with sched_yield, as the holder (pinned too, so never descheduled by
-// Go, but maybe by the kernel) may be waiting for this thread's CPU. It
-// reports whether it had to wait.
-func lockPinned(l *spinlock) (contested bool) {
-	for n := 1; !l.v.CompareAndSwap(0, 1); n++ {
-		contested = true
-		if n%64 == 0 {
-			syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
-		}
-	}
-	return contested
-}
-
-// stats reads each P's share pinned to nothing: its words are recent
-// values, exact at quiescence.
+// stats reads each CPU's share under its slot lock, and the depot under
+// its mutex: recent values, exact at quiescence.
 func (c *goCore) stats(s *Stats) {
-	*s = Stats{Name: c.name, Size: c.size, Capacity: c.capacity, Limit: c.limit}
-	for i := range c.ps {
-		p := &c.ps[i]
-		if p.loaded == nil {
-			continue
+	*s = Stats{Name: c.name, Size: c.size, CPUs: MaxCPUs, Capacity: c.capacity, Limit: c.limit}
+	for i := range c.cpu {
+		p := &c.cpu[i]
+		for !p.lock.v.CompareAndSwap(0, 1) {
+			runtime.Gosched() // its holder is a goroutine, maybe preempted
 		}
-		s.CPUs = i + 1
 		s.CPU[i] = p.stats
 		s.CPU[i].Gets = p.stats.Hits + p.stats.Misses + p.stats.Fails
 		s.Loaded[i], s.Previous[i] = p.loaded.n, p.previous.n
+		p.lock.unlock()
 	}
-	procPin()
-	lockPinned(&c.lock)
+	c.lockDepot()
 	s.DepotFull, s.DepotEmpty, s.Contested = len(c.full), len(c.empty), c.contested
-	c.lock.unlock()
-	procUnpin()
+	c.mu.Unlock()
 	s.Live, s.Peak = c.live.Load(), c.peak.Load()
 }

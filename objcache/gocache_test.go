@@ -1,16 +1,22 @@
 package objcache
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 )
 
-// oneCPU runs t with one P, so every call lands on one P's magazines.
+// The host has no CPU index: each call picks a slot at random, so
+// goroutines share and hop between slots as moved goroutines do.
+func init() { CPUIndex = func() int { return rand.IntN(MaxCPUs) } }
+
+// oneCPU makes every call of t land on slot 0, as on one CPU.
 func oneCPU(t *testing.T) {
-	old := runtime.GOMAXPROCS(1)
-	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	old := CPUIndex
+	CPUIndex = func() int { return 0 }
+	t.Cleanup(func() { CPUIndex = old })
 }
 
 // gobj is a test object: state says whether it is cached (0) or handed
