@@ -6,6 +6,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/drivers/acpi"
+	"gofly/drivers/apic"
 	"gofly/drivers/power"
 	"gofly/drivers/timer"
 	"gofly/klog"
@@ -37,7 +38,7 @@ func Start() {
 	// it). Set before the other CPUs start.
 	mm.Held, pmap.Held, vm.Held = lwkt.HoldsMPLock, lwkt.HoldsMPLock, lwkt.HoldsMPLock
 	// Under memory pressure, mm takes back what the object caches hold.
-	mm.Phys.SetReclaim(objcache.ReclaimAll)
+	mm.Phys.SetReclaim(reclaimCaches)
 	objcache.InKernel()
 	t, err := acpi.Load(machine{})
 	if err != nil {
@@ -78,18 +79,21 @@ func Start() {
 }
 
 // bootSysids seeds SYSREF's sysid generator, before any CPU but this one
-// runs, for as many CPUs as the MADT enables (nil: this one), from the
-// wall clock in µs.
+// runs, for as many CPUs as startAPs may start (nil MADT: this one), from
+// the wall clock in µs.
 func bootSysids(m *acpi.MADT) {
+	// startAPs makes this CPU index 0 and gives the next indices to the
+	// other enabled processors: count exactly those, whatever the MADT
+	// says of this one.
 	n := 1
 	if m != nil {
-		n = 0
+		bsp := apic.ID()
 		for _, p := range m.Processors {
-			if p.Enabled {
+			if p.Enabled && p.APICID != bsp {
 				n++
 			}
 		}
-		n = min(max(n, 1), amd64.MaxCPUs)
+		n = min(n, amd64.MaxCPUs)
 	}
 	sysref.Boot(uint64(sys.WallBase+timer.Nanotime())/1000, n)
 }

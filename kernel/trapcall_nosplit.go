@@ -11,6 +11,8 @@ import (
 	"gofly/drivers/pic"
 	"gofly/lwkt"
 	"gofly/mm"
+	"gofly/objcache"
+	"gofly/sysref"
 	"gofly/vm"
 )
 
@@ -57,4 +59,15 @@ func routeIRQ(arg uintptr) uintptr {
 	pic.Mask(a.irq)
 	ioapicRouted[a.irq%16] = true
 	return 0
+}
+
+// reclaimCaches is mm's memory-pressure path (mm.SetReclaim): SYSREF
+// records other CPUs released while this CPU's caches had no room go
+// back to their caches, then every registered cache on this CPU gives
+// its magazines and full depot magazines back. MP lock held.
+//
+//go:nosplit
+func reclaimCaches() uint64 {
+	sysref.Drain()
+	return objcache.ReclaimAll()
 }

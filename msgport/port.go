@@ -52,6 +52,9 @@ type Port struct {
 // ReleasePort, so the thread ID that names the owner stays its own. It
 // fails, leaving p as it was, when no record can be had (out of memory).
 func (p *Port) InitPort() error {
+	if p.owner.Load() != 0 {
+		return ErrPortInUse
+	}
 	runtime.LockOSThread()
 	tid := int32(syscall.Gettid())
 	if err := p.attach(tid); err != nil {
@@ -61,6 +64,9 @@ func (p *Port) InitPort() error {
 	p.owner.Store(tid)
 	return nil
 }
+
+// ErrPortInUse is InitPort's error on a port that is already initialised.
+var ErrPortInUse = errors.New("msgport: port already initialised")
 
 // ReleasePort gives up ownership, drops the port's SYSREF reference and
 // unlocks the goroutine.

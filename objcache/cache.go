@@ -96,6 +96,10 @@ type Stats struct {
 	Limit      int64
 	Pages      int64 // pages the slab holds
 	InUse      int64 // slab objects handed out (= Live once no Get or Put is under way)
+
+	// Cache[T] only (per-CPU Reclaimed stays 0 there):
+	Bypassed  uint64 // Gets and Puts that found their CPU's slot held: constructed or destroyed at once
+	Reclaimed uint64 // objects Reclaim destroyed
 }
 
 // Init sets up c, which must be unused, from cfg. It runs above the

@@ -99,6 +99,32 @@ func (c *FrameCache) cpuCache(cpu int) *cpuCache {
 func (c *FrameCache) Get(cpu int) uintptr {
 	cc := c.cpuCache(cpu)
 	cc.stats.Gets++
+	if obj := c.getCached(cc); obj != 0 {
+		return obj
+	}
+	return c.getSlow(cc)
+}
+
+// TryGet is Get for callers that must not reach the page source (an IPI
+// handler, without the MP lock): a cached object (loaded, previous or a
+// depot trade), or 0 — it never constructs.
+//
+//go:nosplit
+func (c *FrameCache) TryGet(cpu int) uintptr {
+	cc := c.cpuCache(cpu)
+	cc.stats.Gets++
+	obj := c.getCached(cc)
+	if obj == 0 {
+		cc.stats.Fails++
+	}
+	return obj
+}
+
+// getCached pops a round from the loaded or previous magazine, or trades
+// the empty previous one for a full depot magazine; 0 when none has one.
+//
+//go:nosplit
+func (c *FrameCache) getCached(cc *cpuCache) uintptr {
 	// The hot path: the loaded magazine has a round.
 	if obj := c.pop(cc.loaded); obj != 0 {
 		cc.stats.Hits++
@@ -110,31 +136,44 @@ func (c *FrameCache) Get(cpu int) uintptr {
 		cc.stats.Hits++
 		return c.pop(cc.loaded)
 	}
-	return c.getSlow(cc)
+	return c.tradeFull(cc)
 }
 
-// getSlow serves a Get when both of the CPU's magazines are empty: a full
-// magazine from the depot, else a new object from the slab.
+// tradeFull serves a Get when both of the CPU's magazines are empty and
+// the depot has a full one: it gives the depot the previous (empty) one,
+// keeps loaded (empty) as previous and loads the full one. 0 when the
+// depot has none.
+//
+//go:nosplit
+func (c *FrameCache) tradeFull(cc *cpuCache) uintptr {
+	d := &c.depot
+	if d.lock.lock() {
+		d.contested++
+	}
+	f := d.full
+	if f < 0 {
+		d.lock.unlock()
+		return 0
+	}
+	d.full, d.nfull = c.mags[f].next, d.nfull-1
+	e := cc.previous
+	fatal.Assert(c.mags[e].rounds == 0 && c.mags[f].rounds == c.capacity, "objcache: depot-whole: trading a magazine that is not empty for one that is not full")
+	c.mags[e].next, d.empty, d.nempty = d.empty, e, d.nempty+1
+	cc.previous, cc.loaded = cc.loaded, f
+	d.lock.unlock()
+	cc.stats.DepotGets++
+	cc.stats.Hits++
+	return c.pop(f)
+}
+
+// getSlow serves a Get that found nothing cached: a new object from the
+// slab, if the limit allows.
 //
 //go:nosplit
 func (c *FrameCache) getSlow(cc *cpuCache) uintptr {
 	d := &c.depot
 	if d.lock.lock() {
 		d.contested++
-	}
-	if f := d.full; f >= 0 {
-		// Both magazines empty, the depot has a full one: give it the
-		// previous (empty) one, keep loaded (empty) as previous, load the
-		// full one.
-		d.full, d.nfull = c.mags[f].next, d.nfull-1
-		e := cc.previous
-		fatal.Assert(c.mags[e].rounds == 0 && c.mags[f].rounds == c.capacity, "objcache: depot-whole: trading a magazine that is not empty for one that is not full")
-		c.mags[e].next, d.empty, d.nempty = d.empty, e, d.nempty+1
-		cc.previous, cc.loaded = cc.loaded, f
-		d.lock.unlock()
-		cc.stats.DepotGets++
-		cc.stats.Hits++
-		return c.pop(f)
 	}
 	// Nothing cached anywhere this CPU can reach: make a new object, if
 	// the limit allows. live counts it before it exists, so that

@@ -82,20 +82,13 @@
 //   - Reclaim: always (it destroys).
 //
 // IPI handlers (lwkt.Cpusync, ipiq) run without the MP lock, on their own
-// CPU with interrupts off: there a FrameCache may be used only where those
-// paths are ruled out — a Get that hits (loaded, previous or a depot
-// trade) and a Put that finds room. The self-test's storm arranges it
-// (selftest_nosplit.go): the body pre-fills the cache to its Limit under
-// the MP lock, so while the handlers run live == Limit and a Get that
-// finds no round fails at the limit check (the handler takes the 0 as
-// "stop getting") instead of going to the slab, and the pre-fill fits in
-// the depot's empty magazines, so no Put destroys. To reclaim other CPUs'
-// magazines without touching them and without mm outside the lock, each
-// CPU's handler empties its own magazines by Get (kept off the backing the
-// same way) and the body, holding the MP lock, Puts what they took and
-// Reclaims on its own CPU. A FrameCache used from handlers in general needs a
-// page source that does not need the MP lock (a per-CPU page reserve),
-// which this slice does not have.
+// CPU with interrupts off: there a FrameCache is used only through TryGet
+// and TryPut, which take and give cached objects (magazines and depot
+// trades) and report failure instead of constructing or destroying, so
+// they never reach the page source. (The self-test's storm once relied
+// on the limit to keep handlers' Gets off the backing; mm's reclaim path
+// can empty a cache at any time, so the handlers use TryGet.) sysref's
+// release handler files records with TryPut, or defers them.
 //
 // Nosplit depth. The linker bounds nosplit chains (792 bytes) but does not
 // follow the calls through funcvals (ctor, dtor, page source) nor IPI
@@ -103,10 +96,8 @@
 // trap stack. Counted by hand from the frame sizes (-S): the deepest,
 // drainCall → Reclaim → purge → destroy → Slab.free → callFree →
 // KernelPageFree → mm.Free → guard → fatal.Assert → fatal.Throw, is about
-// 500 bytes before fatal's handler; stormCall → Cpusync → (self IPI)
-// Process → stormCPU → Get → getSlow → Slab.alloc → callAlloc →
-// KernelPageAlloc → mm.Alloc → Throw about 740 (statically reachable; not
-// taken at run time, see above).
+// 500 bytes before fatal's handler; handlers reach no page source
+// (TryGet, TryPut).
 //
 // Registry: Register (registry.go) lists a FrameCache for the shell's objcache
 // command; the kernel's caches register from init (selftest.go registers

@@ -105,6 +105,8 @@ type goCore struct {
 	limit    int64
 	live     atomic.Int64 // constructed and not destroyed: handed out + cached
 	peak     atomic.Int64
+	bypassed atomic.Uint64 // Gets and Puts that found their CPU's slot held
+	reclaims atomic.Uint64 // objects Reclaim destroyed
 
 	// The depot: full and empty magazines. Each list has room for every
 	// depot magazine, so trades never grow it.
@@ -204,6 +206,7 @@ func (c *goCore) get() unsafe.Pointer {
 	}
 	s := &c.cpu[i%MaxCPUs]
 	if !s.lock.v.CompareAndSwap(0, 1) {
+		c.bypassed.Add(1)
 		return c.construct(nil)
 	}
 	m := s.loaded
@@ -300,6 +303,7 @@ func (c *goCore) put(x unsafe.Pointer) {
 	}
 	s := &c.cpu[i%MaxCPUs]
 	if !s.lock.v.CompareAndSwap(0, 1) {
+		c.bypassed.Add(1)
 		c.discard(x)
 		return
 	}
@@ -350,7 +354,6 @@ func (c *goCore) reclaim() int {
 	if s.lock.v.CompareAndSwap(0, 1) {
 		out = appendRounds(out, s.loaded)
 		out = appendRounds(out, s.previous)
-		s.stats.Reclaimed += uint64(len(out))
 		s.lock.unlock()
 	}
 	c.lockDepot()
@@ -364,6 +367,7 @@ func (c *goCore) reclaim() int {
 	for _, x := range out {
 		c.discard(x)
 	}
+	c.reclaims.Add(uint64(len(out)))
 	return len(out)
 }
 
@@ -393,4 +397,5 @@ func (c *goCore) stats(s *Stats) {
 	s.DepotFull, s.DepotEmpty, s.Contested = len(c.full), len(c.empty), c.contested
 	c.mu.Unlock()
 	s.Live, s.Peak = c.live.Load(), c.peak.Load()
+	s.Bypassed, s.Reclaimed = c.bypassed.Load(), c.reclaims.Load()
 }

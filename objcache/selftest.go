@@ -217,6 +217,8 @@ const pressureLimit = 256 << 20
 // checkPressure caches objects in pressure-64, runs mm out of frames and
 // checks that reclaim gave the cache's pages back and Alloc went on.
 func checkPressure() error {
+	checkMu.Lock() // not while a storm runs: reclaim would empty its cache
+	defer checkMu.Unlock()
 	if free := mm.Phys.FreePages() * mm.PageSize; free > pressureLimit {
 		return ktest.Skip("%d MiB free: the check takes every free frame, at most %d MiB", free>>20, pressureLimit>>20)
 	}

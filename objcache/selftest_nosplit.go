@@ -236,7 +236,7 @@ func stormCPU(rounds, n uintptr) {
 		want := 1 + (uint(r)*7+uint(me)*13)%stormHold
 		k := uint(0)
 		for ; k < want; k++ {
-			obj := ktCache.Get(me)
+			obj := ktCache.TryGet(me)
 			if obj == 0 {
 				stormZeros[me]++
 				break
@@ -289,7 +289,7 @@ func drainCall(arg uintptr) uintptr {
 func drainCPU(_, _ uintptr) {
 	me := amd64.CPU()
 	for {
-		obj := ktCache.Get(me)
+		obj := ktCache.TryGet(me)
 		if obj == 0 {
 			return
 		}

@@ -184,6 +184,42 @@ func TestTryPutNoRoom(t *testing.T) {
 	checkHarness(t)
 }
 
+// TestTryGetNeverConstructs: TryGet hands out cached objects (magazines,
+// then a depot trade) and returns 0 rather than reach the slab.
+func TestTryGetNeverConstructs(t *testing.T) {
+	resetHarness(t)
+	c := newCache(t, Config{CPUs: 1, Capacity: 2, DepotMagazines: 2})
+	if c.TryGet(0) != 0 {
+		t.Fatal("TryGet on an empty cache returned an object")
+	}
+	var out []uintptr
+	for i := 0; i < 6; i++ {
+		out = append(out, c.Get(0))
+		gotten(out[i])
+	}
+	for _, o := range out {
+		putting(o)
+		c.Put(0, o)
+	}
+	var took []uintptr
+	for o := c.TryGet(0); o != 0; o = c.TryGet(0) {
+		gotten(o)
+		took = append(took, o)
+	}
+	var s Stats
+	c.Stats(&s)
+	if len(took) != 6 || s.CPU[0].Misses != 6 || s.CPU[0].Fails != 2 {
+		t.Fatalf("TryGet took %d cached objects (want 6); misses %d (want 6, all from Get), fails %d (want 2)", len(took), s.CPU[0].Misses, s.CPU[0].Fails)
+	}
+	for _, o := range took {
+		putting(o)
+		c.Put(0, o)
+	}
+	c.Reclaim(0)
+	drain(t, c)
+	checkHarness(t)
+}
+
 // TestBadCalls: a Put of 0 and a CPU index out of range throw.
 func TestBadCalls(t *testing.T) {
 	resetHarness(t)

@@ -48,6 +48,21 @@ type Pmap struct {
 // tables for the rest.
 const KernelHalf = 256
 
+// userEnd is the end of a user address space's own half: Enter refuses,
+// and Remove and Protect stop at, addresses from here up, whose tables
+// are the kernel's.
+const userEnd = uintptr(KernelHalf) << 39
+
+// limit clamps end to what p may change: its own half, for a user space.
+//
+//go:nosplit
+func (p *Pmap) limit(end uintptr) uintptr {
+	if p.user && end > userEnd {
+		return userEnd
+	}
+	return end
+}
+
 // NXEnabled records whether EFER.NXE is on; NoExec is only legal then.
 // Written at boot before another CPU starts; read-only after.
 var NXEnabled bool
@@ -225,7 +240,7 @@ func (p *Pmap) addTable(e *uint64, pa uint64) bool {
 //go:nosplit
 func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
 	guard("pmap: Enter without the pmap's lock")
-	if va < pageSize {
+	if va < pageSize || p.user && va >= userEnd {
 		return false
 	}
 	// Page tables are allocated from this frame, not from walk's: a
@@ -258,8 +273,8 @@ func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
 //go:nosplit
 func (p *Pmap) EnterLarge(va uintptr, pa uint64, flags uint64) bool {
 	guard("pmap: EnterLarge without the pmap's lock")
-	if va < largeSize {
-		return false
+	if va < largeSize || p.user {
+		return false // a user space maps 4 KiB pages only (Destroy)
 	}
 	e, ok := p.walk(va, 1)
 	for !ok && e != nil {
@@ -321,7 +336,7 @@ func (p *Pmap) Flags(va uintptr) uint64 {
 //go:nosplit
 func (p *Pmap) Remove(va, end uintptr) {
 	guard("pmap: Remove without the pmap's lock")
-	p.visit(va, end, 0, true)
+	p.visit(va, p.limit(end), 0, true)
 }
 
 // Protect replaces the flags of every mapped 4 KiB page in [va, end). The
@@ -330,7 +345,7 @@ func (p *Pmap) Remove(va, end uintptr) {
 //go:nosplit
 func (p *Pmap) Protect(va, end uintptr, flags uint64) {
 	guard("pmap: Protect without the pmap's lock")
-	p.visit(va, end, flags|Present, false)
+	p.visit(va, p.limit(end), flags|Present, false)
 }
 
 // visit walks the leaf entries of [va, end), removing them (remove) or
@@ -426,11 +441,13 @@ func (p *Pmap) SelfTest(scratch uintptr) error {
 const userTestVA = 0x40_0000
 
 // selfTestUser builds a user address space over p's upper half, maps a
-// user page, and destroys it: every frame must come back.
+// user page, and destroys it: every frame must come back. (The kernel's
+// upper half is empty until ring 3 needs its entry code there, so the
+// sharing it checks is of empty slots today.)
 //
 //go:nosplit
 func (p *Pmap) selfTestUser() error {
-	free := mm.Phys.FreePages()
+	free, reclaimed := mm.Phys.FreePages(), mm.Phys.ReclaimedPages
 	root := mm.Phys.Alloc()
 	if root == 0 {
 		return errNoFrame
@@ -443,6 +460,8 @@ func (p *Pmap) selfTestUser() error {
 	}
 	fatal.Assert(u.Resident() == 0 || u.Flags(userTestVA)&User != 0, "pmap: a user page without U")
 	u.Destroy()
-	fatal.Assert(mm.Phys.FreePages() == free, "pmap: Destroy did not give back every frame of a user address space")
+	// Frames the caches gave back, if an Alloc here ran mm dry, are free
+	// now too.
+	fatal.Assert(mm.Phys.FreePages() == free+(mm.Phys.ReclaimedPages-reclaimed), "pmap: Destroy did not give back every frame of a user address space")
 	return nil
 }

@@ -713,3 +713,30 @@ func TestKernelTablesHaveNoU(t *testing.T) {
 		table = e & addrMask
 	}
 }
+
+// TestUserSpaceStaysInItsHalf: a user space cannot enter, remove or
+// protect pages in the kernel's half, whose tables it shares.
+func TestUserSpaceStaysInItsHalf(t *testing.T) {
+	k, _ := newPmap(t)
+	const kva = 0xFFFF_8000_4000_0000
+	if !k.Enter(kva, frame(t), Writable) {
+		t.Fatal("kernel Enter failed")
+	}
+	kpa, _ := k.Extract(kva)
+	u := new(Pmap)
+	u.InitUser(frame(t), k)
+	pa := frame(t)
+	if u.Enter(kva+pageSize, pa, User|Writable) || u.EnterLarge(0x4000_0000, pa, User) {
+		t.Fatal("a user space entered a page in the kernel half, or a large page")
+	}
+	mm.Phys.Free(pa)
+	if !u.Enter(0x40_0000, frame(t), User) {
+		t.Fatal("user Enter failed")
+	}
+	u.Remove(0, ^uintptr(0))
+	u.Protect(0, ^uintptr(0), 0)
+	if got, ok := k.Extract(kva); !ok || got != kpa || k.Flags(kva)&Writable == 0 {
+		t.Fatalf("the kernel's page after a user Remove/Protect of everything: %#x %v flags %#x", got, ok, k.Flags(kva))
+	}
+	u.Destroy()
+}

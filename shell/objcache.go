@@ -39,8 +39,12 @@ func cmdObjcache(sh *Shell) error {
 		if s.Limit != 0 {
 			limit = fmt.Sprint(s.Limit)
 		}
+		reclaimed += s.Reclaimed
 		fmt.Fprintf(sh.Out, "%s: size %d, magazine %d, live %d, peak %d, limit %s, depot full %d empty %d, hits %d, misses %d, fails %d, reclaimed %d, slab pages %d\n",
 			s.Name, s.Size, s.Capacity, s.Live, s.Peak, limit, s.DepotFull, s.DepotEmpty, hits, misses, fails, reclaimed, s.Pages)
+		if i >= nframe {
+			fmt.Fprintf(sh.Out, "  %d gets and puts found their CPU's slot held (constructed or destroyed at once)\n", s.Bypassed)
+		}
 		fmt.Fprintf(sh.Out, "  %-4s %8s %8s %10s %10s %8s %8s %10s\n", "CPU", "LOADED", "PREVIOUS", "GETS", "HITS", "MISSES", "DEPOT", "RECLAIMED")
 		for _, ci := range cpus {
 			if i < nframe && !ci.Online || ci.CPU >= s.CPUs {

@@ -101,6 +101,9 @@ func (c *Class) Init(cfg ClassConfig) error {
 // path), and then c from cfg with cache as its own. Call it from an init
 // function, on package variables.
 func (c *Class) InitFrames(cache *objcache.FrameCache, size int, cfg ClassConfig) error {
+	if ClassByName(cfg.Name) != nil {
+		return errors.New("sysref: class " + cfg.Name + " registered twice")
+	}
 	if err := cache.Init(objcache.Config{Name: cfg.Name, Size: size, CPUs: amd64.MaxCPUs,
 		PageAlloc: objcache.KernelPageAlloc, PageFree: objcache.KernelPageFree}); err != nil {
 		return err

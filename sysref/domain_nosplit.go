@@ -281,7 +281,8 @@ type ListArgs struct {
 	Out  [ListBatch]Entry
 }
 
-// ListCall is the TrapCall body of List (arg: a *ListArgs).
+// ListCall is the TrapCall body of a listing (arg: a *ListArgs); it
+// returns 1, or 0 when the ListArgs is not accessible memory.
 //
 //go:nosplit
 func ListCall(arg uintptr) uintptr {
@@ -295,7 +296,7 @@ func ListCall(arg uintptr) uintptr {
 	} else {
 		lwkt.Cpusync(1<<(uint(a.CPU)%amd64.MaxCPUs), idList, arg, 0)
 	}
-	return 0
+	return 1
 }
 
 // listLocal is idList: copy a batch of this CPU's tree into a ListArgs.

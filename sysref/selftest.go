@@ -210,7 +210,9 @@ func Walk(fn func(Entry) bool) error {
 	for m := lwkt.OnlineMask(); m != 0; m &= m - 1 {
 		a.CPU, a.From = bits.TrailingZeros64(m), 0
 		for {
-			lwkt.TrapCall(ListCall, uintptr(unsafe.Pointer(a)))
+			if lwkt.TrapCall(ListCall, uintptr(unsafe.Pointer(a))) == 0 {
+				return errors.New("sysref: listing: argument block not accessible")
+			}
 			for _, e := range a.Out[:a.N] {
 				if !fn(e) {
 					return nil

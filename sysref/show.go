@@ -3,6 +3,7 @@ package sysref
 // Finding one record by sysid for the shell, above the runtime.
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"unsafe"
@@ -35,7 +36,9 @@ func Find(id uint64) (Info, error) {
 		return Info{}, fmt.Errorf("sysref: no resource has sysid %#x (no online CPU %d owns it)", id, owner)
 	}
 	a := &ListArgs{CPU: owner, From: id}
-	lwkt.TrapCall(ListCall, uintptr(unsafe.Pointer(a)))
+	if lwkt.TrapCall(ListCall, uintptr(unsafe.Pointer(a))) == 0 {
+		return Info{}, errors.New("sysref: listing: argument block not accessible")
+	}
 	if a.N == 0 || a.Out[0].Sysid != id {
 		return Info{}, fmt.Errorf("sysref: no resource has sysid %#x (cpu %d's tree does not index it)", id, owner)
 	}
