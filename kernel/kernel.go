@@ -40,6 +40,7 @@ func Start() {
 	// Under memory pressure, mm takes back what the object caches hold.
 	mm.Phys.SetReclaim(reclaimCaches)
 	objcache.InKernel()
+	go objcache.GoReclaimer()
 	t, err := acpi.Load(machine{})
 	if err != nil {
 		bootSysids(nil)

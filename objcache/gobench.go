@@ -22,6 +22,8 @@ type goBenchObj [testSize]byte
 
 var (
 	goBenchCache = mustCache(GoConfig[goBenchObj]{Name: "go-bench-64", New: func() *goBenchObj { return new(goBenchObj) }})
+	// goPressureCache is the memory-pressure check's Go-heap cache.
+	goPressureCache = mustCache(GoConfig[goBenchObj]{Name: "go-pressure-64", New: func() *goBenchObj { return new(goBenchObj) }})
 	goBenchPool  = sync.Pool{New: func() any { return new(goBenchObj) }}
 	goBenchSink  atomic.Pointer[goBenchObj]
 )
@@ -36,6 +38,7 @@ func mustCache[T any](cfg GoConfig[T]) *Cache[T] {
 
 func init() {
 	RegisterGo(goBenchCache)
+	RegisterGo(goPressureCache)
 	ktest.RegisterBench(ktest.Bench{Name: "objcache: Go heap", Run: benchGoHeap})
 }
 

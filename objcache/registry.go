@@ -3,7 +3,12 @@ package objcache
 // The registry of the kernel's caches, for the shell's objcache command.
 // Runs above the runtime.
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
 
 var (
 	registryMu sync.Mutex
@@ -54,11 +59,17 @@ type Lister interface {
 	Stats(*Stats)
 }
 
-var goRegistry []Lister
+// GoLister is a Go-heap cache (a *Cache[T]) as the registry holds it.
+type GoLister interface {
+	Lister
+	Reclaim() int
+}
 
-// RegisterGo adds a Go-heap cache (a *Cache[T]) to those the shell lists.
-// Call it from an init function.
-func RegisterGo(c Lister) {
+var goRegistry []GoLister
+
+// RegisterGo adds a Go-heap cache to those the shell lists and
+// GoReclaimer reclaims. Call it from an init function.
+func RegisterGo(c GoLister) {
 	registryMu.Lock()
 	goRegistry = append(goRegistry, c)
 	registryMu.Unlock()
@@ -68,5 +79,36 @@ func RegisterGo(c Lister) {
 func GoCaches() []Lister {
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	return append([]Lister(nil), goRegistry...)
+	var out []Lister
+	for _, c := range goRegistry {
+		out = append(out, c)
+	}
+	return out
 }
+
+// goPressure counts memory-pressure events for GoReclaimer: ReclaimAll
+// (below the runtime) adds one and wakes the reclaimer, which sleeps in
+// the kernel's futex on this word.
+var goPressure atomic.Uint32
+
+// GoReclaimer is the Go half of mm's memory-pressure path: a goroutine
+// the kernel starts once. Each time mm runs out of frames (ReclaimAll),
+// it reclaims every registered Go-heap cache — Destroy and dropping the
+// objects is Go code, which the below-runtime path cannot run — so the
+// collector can reuse their memory.
+func GoReclaimer() {
+	for {
+		seen := goPressure.Load()
+		for goPressure.Load() == seen {
+			syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&goPressure)), futexWaitPrivate, uintptr(seen), 0, 0, 0)
+		}
+		registryMu.Lock()
+		caches := append([]GoLister(nil), goRegistry...)
+		registryMu.Unlock()
+		for _, c := range caches {
+			c.Reclaim()
+		}
+	}
+}
+
+const futexWaitPrivate = 0x80

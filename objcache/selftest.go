@@ -222,6 +222,20 @@ func checkPressure() error {
 	if free := mm.Phys.FreePages() * mm.PageSize; free > pressureLimit {
 		return ktest.Skip("%d MiB free: the check takes every free frame, at most %d MiB", free>>20, pressureLimit>>20)
 	}
+	// Go-heap objects too: more than one CPU's two magazines hold, so
+	// full magazines reach the depot, which GoReclaimer reclaims from
+	// whichever CPU it runs on.
+	const goN = 4 * MagRounds
+	var gs Stats
+	goPressureCache.Stats(&gs)
+	goReclaimed0 := gs.Reclaimed
+	objs := make([]*goBenchObj, goN)
+	for i := range objs {
+		objs[i] = goPressureCache.Get()
+	}
+	for _, o := range objs {
+		goPressureCache.Put(o)
+	}
 	var a pressureArgs
 	lwkt.TrapCall(pressureCall, uintptr(unsafe.Pointer(&a)))
 	switch {
@@ -238,5 +252,14 @@ func checkPressure() error {
 	case a.taken != a.freeBefore+a.reclaimedPages:
 		return fmt.Errorf("objcache: pressure: took %d frames; %d were free and reclaim gave back %d", a.taken, a.freeBefore, a.reclaimedPages)
 	}
-	return nil
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		goPressureCache.Stats(&gs)
+		if gs.Reclaimed-goReclaimed0 >= MagRounds && gs.DepotFull == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("objcache: pressure: GoReclaimer reclaimed %d Go objects of go-pressure-64 (want at least %d), %d full depot magazines left",
+				gs.Reclaimed-goReclaimed0, MagRounds, gs.DepotFull)
+		}
+	}
 }
