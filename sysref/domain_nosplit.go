@@ -78,7 +78,7 @@ func Fit() uint64 { return ids.Fit() }
 //
 //go:nosplit
 func Owner(id uint64) int {
-	if ids.fit == 0 {
+	if ids.Fit() == 0 {
 		return -1
 	}
 	return ids.Owner(id)

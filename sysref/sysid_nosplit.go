@@ -33,9 +33,13 @@ package sysref
 //
 // Per-CPU state, no lock, no atomic: each CPU's counter is read and
 // written only by that CPU inside its critical section; the caller passes
-// the CPU index. Counters sit on separate cache lines.
+// the CPU index. Counters sit on separate cache lines. F is the one
+// shared word: written once by Boot, after the counters, and read
+// atomically, so a caller that finds it set finds them seeded.
 
 import (
+	"sync/atomic"
+
 	"gofly/arch/amd64"
 	"gofly/fatal"
 )
@@ -58,7 +62,7 @@ type cpuSysid struct {
 // Sysids is the generator: Boot seeds it once, before any CPU allocates;
 // then each CPU calls Alloc with its own index.
 type Sysids struct {
-	fit uint64 // F: ncpus rounded up to a power of two; set by Boot
+	fit atomic.Uint64 // F: ncpus rounded up to a power of two; set last by Boot
 	cpu [amd64.MaxCPUs]cpuSysid
 }
 
@@ -78,10 +82,13 @@ func (s *Sysids) Boot(stamp uint64, ncpus int) {
 	for fit < uint64(ncpus) {
 		fit <<= 1
 	}
-	s.fit = fit
 	for c := range s.cpu {
 		s.cpu[c].next = stamp<<CPUBits | uint64(c)
 	}
+	// fit last: the kernel boots sysids from Go code, which a tick may
+	// interrupt on this CPU; a clone in between sees fit 0 ("not yet":
+	// no record) rather than unseeded counters.
+	s.fit.Store(fit)
 }
 
 // Alloc returns a new id made by CPU cpu. The caller runs on cpu inside
@@ -89,24 +96,25 @@ func (s *Sysids) Boot(stamp uint64, ncpus int) {
 //
 //go:nosplit
 func (s *Sysids) Alloc(cpu int) uint64 {
-	if uint64(cpu) >= s.fit || cpu >= len(s.cpu) {
+	fit := s.fit.Load()
+	if uint64(cpu) >= fit || cpu >= len(s.cpu) {
 		fatal.Throw("sysref: Sysids.Alloc: cpu out of range or not booted")
 	}
 	c := &s.cpu[cpu]
 	id := c.next
-	if id+s.fit < id {
+	if id+fit < id {
 		fatal.Throw("sysref: Sysids.Alloc: sysid space exhausted")
 	}
-	c.next = id + s.fit
+	c.next = id + fit
 	return id
 }
 
 // Owner returns the CPU that made id in this boot, whose tree indexes it.
 //
 //go:nosplit
-func (s *Sysids) Owner(id uint64) int { return int(id & (s.fit - 1)) }
+func (s *Sysids) Owner(id uint64) int { return int(id & (s.fit.Load() - 1)) }
 
 // Fit returns F, the step between one CPU's successive ids.
 //
 //go:nosplit
-func (s *Sysids) Fit() uint64 { return s.fit }
+func (s *Sysids) Fit() uint64 { return s.fit.Load() }
