@@ -99,9 +99,12 @@
 // 500 bytes before fatal's handler; handlers reach no page source
 // (TryGet, TryPut).
 //
-// Registry: Register (registry.go) lists a FrameCache for the shell's objcache
-// command; the kernel's caches register from init (selftest.go registers
-// the self-test's selftest-64 and the benchmark's bench-64).
+// Registry: Register (registry.go) lists a FrameCache for the shell's
+// objcache command and for ReclaimAll (a static array it reads below the
+// runtime); RegisterGo lists a Cache[T] for the shell and GoReclaimer.
+// The kernel's caches register from init functions: the self-tests'
+// (selftest-64, bench-64, pressure-64, go-bench-64, go-pressure-64) and
+// each SYSREF class's (sysref.Class.InitFrames).
 //
 // Below the runtime: lock_nosplit.go, slab_nosplit.go, cache_nosplit.go,
 // kpage_nosplit.go, selftest_nosplit.go —
@@ -145,7 +148,8 @@
 //   - Limit counts constructed objects exactly (live ≤ Limit); DragonFly
 //     pads the limit by two magazines per CPU. A CPU at the limit can fail
 //     while objects sit cached in other CPUs' magazines (TestFailures
-//     shows it); the kernel's pressure path will run Reclaim on every CPU.
+//     shows it). mm's pressure path reclaims only the CPU that ran out
+//     (and the depot): the other CPUs' magazines stay theirs.
 //   - Put with both magazines full and no empty magazine in the depot
 //     destroys the object, as DragonFly does; the depot is pre-filled with
 //     DepotMagazines empty magazines and never grows.
@@ -153,8 +157,8 @@
 //     reclaimlist stops at the first cache that freed anything): it purges
 //     the calling CPU's two magazines and every full magazine in the
 //     depot, taking the full list away under the lock and purging it
-//     with the lock released. Other CPUs' magazines are theirs: the
-//     kernel reclaims them by running Reclaim on each CPU (by IPI). The
+//     with the lock released. Other CPUs' magazines are theirs: only
+//     Reclaim on each CPU reaches them (the self-test does so). The
 //     dtors run inside the caller's critical section, one per object;
 //     DragonFly briefly leaves its critical section every 16 objects,
 //     which a trap-path caller cannot do.
