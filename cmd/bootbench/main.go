@@ -83,7 +83,7 @@ func main() {
 // kernelBench boots img with smp CPUs, runs the shell's bench command and
 // returns its result lines.
 func kernelBench(img, mem, smp string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-smp", smp, "-m", mem,
 		"-nic", "none", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", img)
@@ -107,21 +107,27 @@ func kernelBench(img, mem, smp string) (string, error) {
 		return "", err
 	}
 	io.WriteString(in, "bench\r")
+	// The command's output ends where the shell prompts again.
 	var res strings.Builder
+	var line []byte
 	for {
-		line, err := r.ReadString('\n')
+		b, err := r.ReadByte()
 		if err != nil {
 			return res.String(), fmt.Errorf("console ended: %v", err)
 		}
-		if strings.HasPrefix(line, "bench:") {
-			res.WriteString("  " + strings.TrimSpace(strings.TrimPrefix(line, "bench:")) + "\n")
-		} else if strings.HasPrefix(line, "bench ") { // an error line from the command
-			return res.String(), fmt.Errorf("%s", strings.TrimSpace(line))
+		if b != '\n' {
+			line = append(line, b)
+			if string(line) == "gofly> " {
+				return res.String(), nil
+			}
+			continue
 		}
-		// The last figure: per-CPU scaling with several CPUs, the
-		// sched_yield switch with one.
-		if strings.Contains(line, "per-CPU counter scaling") || strings.Contains(line, "(sched_yield") {
-			return res.String(), nil
+		l := strings.TrimRight(string(line), "\r")
+		line = line[:0]
+		if strings.HasPrefix(l, "bench:") {
+			res.WriteString("  " + strings.TrimSpace(strings.TrimPrefix(l, "bench:")) + "\n")
+		} else if strings.HasPrefix(l, "bench ") { // an error line from the command
+			return res.String(), fmt.Errorf("%s", strings.TrimSpace(l))
 		}
 	}
 }
