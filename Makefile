@@ -21,7 +21,8 @@ IMAGE := $(BUILD)/gofly.elf
 SOURCES := $(shell find . -path ./$(BUILD) -prune -o \( -name '*.go' -o -name '*.s' \) -print) go.mod go.sum
 
 QEMU_ARGS = -accel tcg,thread=multi -m $(MEM) -smp $(SMP) -nic none -display none \
-	-serial mon:stdio -no-reboot -kernel $(IMAGE) -append "$(APPEND)"
+	-serial mon:stdio -no-reboot -kernel $(IMAGE) -append "$(APPEND)" \
+	$(if $(INITRD),-initrd "$(INITRD)")
 
 .PHONY: all go125 go127 qemu qemu-gdb test test-host test-boot bench worlds clean qemu-installed
 
@@ -64,6 +65,16 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 	$(GO_ENV) $(GO) test -c -o $(ATOMIC_TEST).go.elf -ldflags='$(GO_LDFLAGS)' ./$(ATOMIC_TEST)
 	$(GO) run ./cmd/mkimage -stub $(BUILD)/stub.elf -kernel $(ATOMIC_TEST).go.elf -o $@
 
+# The user programs: static Linux executables, as `CGO_ENABLED=0 go build`
+# makes them. Until Gofly has a file system they reach it as multiboot
+# modules: `make qemu` passes INITRD (default: hello) to QEMU's -initrd,
+# a comma-separated list of files, each optionally with arguments.
+HELLO := $(BUILD)/user/hello
+$(HELLO): user/hello/main.go
+	@mkdir -p $(BUILD)/user
+	$(GO_ENV) $(GO) build -o $@ ./user/hello
+INITRD ?= $(HELLO)
+
 # Linux on the same work in the same QEMU (make bench): Debian's kernel
 # image, the one linux-image-amd64 depends on, with Go's sync/atomic test
 # binary (static) as its /init.
@@ -95,9 +106,10 @@ test-host: worlds
 	$(GO) test -race -count=1 $(HOST_PKGS)
 
 BOOT_ENV = GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
-	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf)
+	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) \
+	  GOFLY_USER_HELLO=$(abspath $(HELLO))
 
-test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf qemu-installed
+test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf $(HELLO) qemu-installed
 	$(BOOT_ENV) $(GO) test -count=1 -timeout 25m -v ./qemu/
 
 # The two worlds (shared/design/two-worlds.md): code in *_nosplit.go runs
@@ -137,7 +149,7 @@ qemu-installed:
 	    echo "missing: $(NEED_PKGS): run  sudo apt-get install -y $(NEED_PKGS)"; exit 1; \
 	  fi; fi
 
-qemu: qemu-installed $(IMAGE)
+qemu: qemu-installed $(IMAGE) $(HELLO)
 	$(QEMU) $(QEMU_ARGS)
 
 qemu-gdb: qemu-installed $(IMAGE)

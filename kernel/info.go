@@ -22,6 +22,29 @@ func MemoryMap() ([]MemRegion, int) {
 	return append([]MemRegion(nil), memMap[:nMemMap]...), memMapLost
 }
 
+// Module is a multiboot module: a file the boot loader (QEMU's -initrd)
+// put in memory, which mm keeps reserved for the life of the kernel.
+type Module struct {
+	Name string // the module's string: its file name and arguments
+	Addr uint64 // physical (and direct-mapped) address
+	Data []byte // its bytes, in place: read-only by convention
+}
+
+// Modules returns the multiboot modules in boot-loader order, and how
+// many did not fit the kernel's table.
+func Modules() ([]Module, int) {
+	var out []Module
+	for i := 0; i < nModules; i++ {
+		r := modules[i]
+		var data []byte
+		if r.Len > 0 {
+			data = unsafe.Slice((*byte)(mm.Ptr(r.Base)), r.Len)
+		}
+		out = append(out, Module{Name: string(moduleNames[i][:moduleNameN[i]]), Addr: r.Base, Data: data})
+	}
+	return out, modulesLost
+}
+
 // Image returns where the boot stub and the Go image sit.
 func Image() (stub, goImage mm.Range) { return imageStub, imageGo }
 

@@ -18,6 +18,7 @@ const (
 	maxMemMap  = 64
 	maxModules = 16
 	cmdlineMax = 4096
+	modNameMax = 256
 )
 
 // MemRegion is one entry of the firmware memory map.
@@ -34,8 +35,11 @@ var (
 	avail  [maxMemMap]mm.Range
 	nAvail int
 
-	modules  [maxModules]mm.Range
-	nModules int
+	modules     [maxModules]mm.Range
+	moduleNames [maxModules][modNameMax]byte // each module's string (its file name, as QEMU's -initrd gives it)
+	moduleNameN [maxModules]int              // bytes of it kept
+	nModules    int
+	modulesLost int // modules past maxModules, reported by the modules command
 
 	cmdline          [cmdlineMax]byte
 	cmdlineLen       int
@@ -73,9 +77,23 @@ func parseMultiboot(info uint64) {
 	}
 	if flags&mbFlagMods != 0 {
 		n, at := uint64(mb32(info+20)), uint64(mb32(info+24))
-		for i := uint64(0); i < n && nModules < maxModules; i++ {
+		for i := uint64(0); i < n; i++ {
+			if nModules == maxModules {
+				modulesLost++
+				continue
+			}
 			start, end := uint64(mb32(at+i*16)), uint64(mb32(at+i*16+4))
 			modules[nModules] = mm.Range{Base: start, Len: end - start}
+			if p := uint64(mb32(at + i*16 + 8)); p != 0 {
+				for k := 0; k < modNameMax; k++ {
+					b := *(*byte)(mm.Ptr(p + uint64(k)))
+					if b == 0 {
+						break
+					}
+					moduleNames[nModules][k] = b
+					moduleNameN[nModules]++
+				}
+			}
 			nModules++
 		}
 	}

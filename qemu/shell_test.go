@@ -10,7 +10,7 @@ import (
 )
 
 // allCommands is every command the shell must offer.
-var allCommands = []string{"echo", "uptime", "date", "mem", "cpuinfo", "cmdline", "ps", "dmesg",
+var allCommands = []string{"echo", "uptime", "date", "mem", "cpuinfo", "cmdline", "modules", "ps", "dmesg",
 	"syscalls", "cpus", "ipi", "boottime", "sleep", "fault", "selftest", "bench", "objcache", "sysref", "poweroff", "reboot", "help"}
 
 // TestBootHelp boots to the prompt and checks that help lists every command.
@@ -61,6 +61,7 @@ func testCommands(t *testing.T, smp int) {
 		{name: "mem", line: "mem", want: []string{"memory map", "usable", "pages:", "go heap:"}},
 		{name: "cpuinfo", line: "cpuinfo", want: []string{"tsc:", "features:"}},
 		{name: "cmdline", line: "cmdline", want: []string{testAppend}},
+		{name: "modules", line: "modules", want: []string{"no multiboot modules (boot with -initrd FILE)"}},
 		{name: "ps", line: "ps", re: regexp.MustCompile(`(?m)^\s*TID\s.*\n(.*\n)*.*\brunning`)},
 		{name: "dmesg", line: "dmesg", want: []string{"gofly: booting"}},
 		{name: "syscalls", line: "syscalls", want: []string{"clock_gettime", "mmap", "futex", "IRQ 4 through the I/O APIC"}},
