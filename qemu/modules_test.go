@@ -32,7 +32,9 @@ var moduleLine = regexp.MustCompile(`(?m)^(\d+): "([^"]*)" at 0x[0-9a-f]+, (\d+)
 // TestModules boots with the hello program given twice as multiboot
 // modules, and a text file: the modules command must list them in order
 // with their strings and sizes, read the programs as static x86-64
-// executables, and say the text file is not ELF. (A module string may
+// executables, and say the text file is not ELF; load builds hello's
+// address space, verifies it and destroys it, and refuses the text file
+// (ENOEXEC), a module that does not exist and a missing argument. (A module string may
 // carry arguments after a space, but the harness's QEMU arguments hold
 // no spaces.)
 func TestModules(t *testing.T) {
@@ -48,6 +50,20 @@ func TestModules(t *testing.T) {
 	}
 	m := Boot(t, Options{QEMUArgs: []string{"-initrd", hello + "," + hello + "," + notELF}})
 	out := m.Run(t, "modules")
+	loads := map[string]string{
+		"load 0": "",
+		"load 2": "load: module 2 (" + notELF + "): exec format error: ",
+		"load 9": `load: no module "9" (3 modules)`,
+		"load":   "load: usage: load N",
+	}
+	for line, want := range loads {
+		got := m.Run(t, line)
+		if want == "" {
+			wantMatch(t, line, got, regexp.MustCompile(`(?m)^module 0 \(`+regexp.QuoteMeta(hello)+`\): entry 0x[0-9a-f]+, 3 segments, \d+ pages and \d+ page tables mapped; bytes and permissions verified\naddress space destroyed$`))
+			continue
+		}
+		wantContains(t, line, got, want)
+	}
 	m.Poweroff(t)
 	rows := moduleLine.FindAllStringSubmatch(out, -1)
 	if len(rows) != 3 {

@@ -10,7 +10,7 @@ import (
 )
 
 // allCommands is every command the shell must offer.
-var allCommands = []string{"echo", "uptime", "date", "mem", "cpuinfo", "cmdline", "modules", "ps", "dmesg",
+var allCommands = []string{"echo", "uptime", "date", "mem", "cpuinfo", "cmdline", "modules", "load", "ps", "dmesg",
 	"syscalls", "cpus", "ipi", "boottime", "sleep", "fault", "selftest", "bench", "objcache", "sysref", "poweroff", "reboot", "help"}
 
 // TestBootHelp boots to the prompt and checks that help lists every command.
