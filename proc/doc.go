@@ -11,6 +11,11 @@
 //     with the segment's permissions — U, W only if PF_W, NX unless PF_X
 //     — copying file bytes and leaving the rest of memsz zero (bss);
 //     Destroy gives every frame back (pmap.Destroy).
+//   - stack.go: the initial stack as Linux builds it (argc, argv, envp,
+//     the auxiliary vector with AT_PHDR, AT_ENTRY, AT_PAGESZ, AT_RANDOM,
+//     AT_EXECFN…, strings at the top, sp 16-byte aligned; E2BIG past half
+//     the stack); Space.SetupStack maps the stack and writes it, and
+//     ReadStack decodes one back for checks.
 //
 // Invariants:
 //   - space-owned: a Space's pages and tables are its alone; no CPU loads

@@ -3,6 +3,7 @@ package proc
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -29,6 +30,9 @@ type Segment struct {
 type Image struct {
 	Entry    uint64
 	Segments []Segment
+	// Phdr is where the program headers are in memory (AT_PHDR), 0 when
+	// no segment loads them; Phent and Phnum their size and count.
+	Phdr, Phent, Phnum uint64
 }
 
 // Parse reads data as a static x86-64 executable.
@@ -71,6 +75,14 @@ func Parse(data []byte) (*Image, error) {
 	}
 	if len(img.Segments) == 0 {
 		return nil, fmt.Errorf("%w: no loadable segment", ErrNoExec)
+	}
+	// The ELF header's program-header table, found in a loaded segment.
+	phoff := binary.LittleEndian.Uint64(data[32:40])
+	img.Phent, img.Phnum = uint64(binary.LittleEndian.Uint16(data[54:56])), uint64(len(f.Progs))
+	for _, s := range img.Segments {
+		if phoff >= s.Off && phoff+img.Phent*img.Phnum <= s.Off+s.Filesz {
+			img.Phdr = s.Vaddr + (phoff - s.Off)
+		}
 	}
 	ok := false
 	for _, s := range img.Segments {

@@ -108,3 +108,33 @@ func (s *Space) Resident() uint64 { return s.pm.Resident() }
 
 // Tables: see Resident.
 func (s *Space) Tables() uint64 { return s.pm.Tables() }
+
+// SetupStack maps the process stack, [StackTop-StackSize, StackTop),
+// writable, not executable and zero, writes the initial stack for argv,
+// envp and img's auxiliary vector into it, and returns the initial sp.
+func (s *Space) SetupStack(img *Image, argv, envp []string, random [16]byte) (uint64, error) {
+	aux := []Aux{{AtPhdr, img.Phdr}, {AtPhent, img.Phent}, {AtPhnum, img.Phnum}, {AtPagesz, pageSize},
+		{AtEntry, img.Entry}, {AtUID, 0}, {AtEUID, 0}, {AtGID, 0}, {AtEGID, 0}, {AtSecure, 0}}
+	buf, sp, err := buildStack(StackTop, argv, envp, aux, random)
+	if err != nil {
+		return 0, err
+	}
+	fl := uint64(pmap.User | pmap.Writable)
+	if pmap.NXEnabled {
+		fl |= pmap.NoExec
+	}
+	for va := uint64(StackTop - StackSize); va < StackTop; va += pageSize {
+		a := pageArgs{pm: &s.pm, va: uintptr(va), flags: fl}
+		if lo, hi := max(va, sp), min(va+pageSize, StackTop); lo < hi {
+			a.src = uintptr(unsafe.Pointer(&buf[lo-sp]))
+			a.off, a.n = uintptr(lo-va), uintptr(hi-lo)
+		}
+		if lwkt.TrapCall(loadPage, uintptr(unsafe.Pointer(&a))) == 0 {
+			return 0, fmt.Errorf("proc: stack page %#x: %w", va, ErrNoMemory)
+		}
+		if a.newFrame {
+			s.Pages++
+		}
+	}
+	return sp, nil
+}

@@ -33,8 +33,9 @@ var moduleLine = regexp.MustCompile(`(?m)^(\d+): "([^"]*)" at 0x[0-9a-f]+, (\d+)
 // modules, and a text file: the modules command must list them in order
 // with their strings and sizes, read the programs as static x86-64
 // executables, and say the text file is not ELF; load builds hello's
-// address space, verifies it and destroys it, and refuses the text file
-// (ENOEXEC), a module that does not exist and a missing argument. (A module string may
+// address space and initial stack, verifies both through the page tables
+// and destroys them, and refuses the text file (ENOEXEC), a module that
+// does not exist and a missing argument. (A module string may
 // carry arguments after a space, but the harness's QEMU arguments hold
 // no spaces.)
 func TestModules(t *testing.T) {
@@ -59,7 +60,7 @@ func TestModules(t *testing.T) {
 	for line, want := range loads {
 		got := m.Run(t, line)
 		if want == "" {
-			wantMatch(t, line, got, regexp.MustCompile(`(?m)^module 0 \(`+regexp.QuoteMeta(hello)+`\): entry 0x[0-9a-f]+, 3 segments, \d+ pages and \d+ page tables mapped; bytes and permissions verified\naddress space destroyed$`))
+			wantMatch(t, line, got, regexp.MustCompile(`(?m)^module 0 \(`+regexp.QuoteMeta(hello)+`\): entry 0x[0-9a-f]+, 3 segments, \d+ pages and \d+ page tables mapped; bytes and permissions verified\nstack: sp 0x7fff[0-9a-f]+0, argv \["`+regexp.QuoteMeta(hello)+`"\], 2 environment strings, 13 auxv entries; AT_PHDR reads the program headers\naddress space destroyed$`))
 			continue
 		}
 		wantContains(t, line, got, want)

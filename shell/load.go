@@ -2,9 +2,13 @@ package shell
 
 import (
 	"bytes"
+	"crypto/rand"
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"gofly/kernel"
 	"gofly/pmap"
@@ -52,6 +56,35 @@ func cmdLoad(sh *Shell, args []string) error {
 	}
 	fmt.Fprintf(sh.Out, "module %d (%s): entry %#x, %d segments, %d pages and %d page tables mapped; bytes and permissions verified\n",
 		n, m.Name, img.Entry, len(img.Segments), sp.Resident(), sp.Tables())
+
+	// The initial stack: the module's string as argv, a small environment.
+	argv, envp := strings.Fields(m.Name), []string{"HOME=/", "TERM=vt100"}
+	var random [16]byte
+	if _, err := rand.Read(random[:]); err != nil {
+		return err
+	}
+	top, err := sp.SetupStack(img, argv, envp, random)
+	if err != nil {
+		return err
+	}
+	gotArgv, gotEnvp, aux, err := proc.ReadStack(sp.Read, top)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(gotArgv, argv) || !slices.Equal(gotEnvp, envp) {
+		return fmt.Errorf("stack reads back argv %q envp %q", gotArgv, gotEnvp)
+	}
+	for _, a := range aux {
+		if a.Type == proc.AtPhdr {
+			phdrs, ok := sp.Read(a.Val, int(img.Phent*img.Phnum))
+			phoff := binary.LittleEndian.Uint64(m.Data[32:40])
+			if !ok || !bytes.Equal(phdrs, m.Data[phoff:phoff+img.Phent*img.Phnum]) {
+				return fmt.Errorf("AT_PHDR %#x does not read the program headers", a.Val)
+			}
+		}
+	}
+	fmt.Fprintf(sh.Out, "stack: sp %#x, argv %q, %d environment strings, %d auxv entries; AT_PHDR reads the program headers\n",
+		top, gotArgv, len(gotEnvp), len(aux))
 	sp.Destroy()
 	fmt.Fprintln(sh.Out, "address space destroyed")
 	return nil
