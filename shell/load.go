@@ -2,13 +2,14 @@ package shell
 
 import (
 	"bytes"
-	"crypto/rand"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"gofly/kernel"
 	"gofly/pmap"
@@ -59,9 +60,11 @@ func cmdLoad(sh *Shell, args []string) error {
 
 	// The initial stack: the module's string as argv, a small environment.
 	argv, envp := strings.Fields(m.Name), []string{"HOME=/", "TERM=vt100"}
+	// AT_RANDOM's bytes from the kernel's getrandom (crypto/rand would
+	// link a 32 MiB FIPS DRBG buffer into the image).
 	var random [16]byte
-	if _, err := rand.Read(random[:]); err != nil {
-		return err
+	if n, err := unix.Getrandom(random[:], 0); err != nil || n != len(random) {
+		return fmt.Errorf("getrandom: %d bytes, %v", n, err)
 	}
 	top, err := sp.SetupStack(img, argv, envp, random)
 	if err != nil {
