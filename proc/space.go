@@ -54,19 +54,14 @@ func (s *Space) Load(img *Image, data []byte) error {
 		start := g.Vaddr &^ (pageSize - 1)
 		end := (g.Vaddr + g.Memsz + pageSize - 1) &^ (pageSize - 1)
 		for va := start; va < end; va += pageSize {
-			a := pageArgs{pm: &s.pm, va: uintptr(va), flags: flags(g.Flags)}
 			// The file bytes that fall in this page.
+			var src []byte
 			lo, hi := max(va, g.Vaddr), min(va+pageSize, g.Vaddr+g.Filesz)
 			if lo < hi {
-				off := g.Off + (lo - g.Vaddr)
-				a.src = uintptr(unsafe.Pointer(&data[off]))
-				a.off, a.n = uintptr(lo-va), uintptr(hi-lo)
+				src = data[g.Off+(lo-g.Vaddr) : g.Off+(hi-g.Vaddr)]
 			}
-			if lwkt.TrapCall(loadPage, uintptr(unsafe.Pointer(&a))) == 0 {
-				return fmt.Errorf("proc: mapping %#x: %w", va, ErrNoMemory)
-			}
-			if a.newFrame {
-				s.Pages++
+			if err := s.mapPage(va, flags(g.Flags), src, lo-va); err != nil {
+				return err
 			}
 		}
 	}
@@ -124,17 +119,30 @@ func (s *Space) SetupStack(img *Image, argv, envp []string, random [16]byte) (ui
 		fl |= pmap.NoExec
 	}
 	for va := uint64(StackTop - StackSize); va < StackTop; va += pageSize {
-		a := pageArgs{pm: &s.pm, va: uintptr(va), flags: fl}
-		if lo, hi := max(va, sp), min(va+pageSize, StackTop); lo < hi {
-			a.src = uintptr(unsafe.Pointer(&buf[lo-sp]))
-			a.off, a.n = uintptr(lo-va), uintptr(hi-lo)
+		var src []byte
+		lo, hi := max(va, sp), min(va+pageSize, StackTop)
+		if lo < hi {
+			src = buf[lo-sp : hi-sp]
 		}
-		if lwkt.TrapCall(loadPage, uintptr(unsafe.Pointer(&a))) == 0 {
-			return 0, fmt.Errorf("proc: stack page %#x: %w", va, ErrNoMemory)
-		}
-		if a.newFrame {
-			s.Pages++
+		if err := s.mapPage(va, fl, src, lo-va); err != nil {
+			return 0, err
 		}
 	}
 	return sp, nil
+}
+
+// mapPage maps the page at va with flags (widening the permissions of a
+// page an earlier segment mapped) and copies src to offset off in it.
+func (s *Space) mapPage(va, flags uint64, src []byte, off uint64) error {
+	a := pageArgs{pm: &s.pm, va: uintptr(va), flags: flags}
+	if len(src) > 0 {
+		a.src, a.off, a.n = uintptr(unsafe.Pointer(&src[0])), uintptr(off), uintptr(len(src))
+	}
+	if lwkt.TrapCall(loadPage, uintptr(unsafe.Pointer(&a))) == 0 {
+		return fmt.Errorf("proc: mapping %#x: %w", va, ErrNoMemory)
+	}
+	if a.newFrame {
+		s.Pages++
+	}
+	return nil
 }
