@@ -83,18 +83,11 @@ func Start() {
 // runs, for as many CPUs as startAPs may start (nil MADT: this one), from
 // the wall clock in µs.
 func bootSysids(m *acpi.MADT) {
-	// startAPs makes this CPU index 0 and gives the next indices to the
-	// other enabled processors: count exactly those, whatever the MADT
-	// says of this one.
+	// startAPs makes this CPU index 0 and gives the next indices to
+	// otherCPUs: count exactly those, whatever the MADT says of this one.
 	n := 1
 	if m != nil {
-		bsp := apic.ID()
-		for _, p := range m.Processors {
-			if p.Enabled && p.APICID != bsp {
-				n++
-			}
-		}
-		n = min(n, amd64.MaxCPUs)
+		n = min(1+len(otherCPUs(m, apic.ID())), amd64.MaxCPUs)
 	}
 	sysref.Boot(uint64(sys.WallBase+timer.Nanotime())/1000, n)
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"gofly/drivers/timer"
 	"gofly/ktest"
@@ -67,20 +66,6 @@ func checkNMIFPU() error {
 	return nil
 }
 
-// pinCPU0 confines the calling thread (the caller locked its goroutine to
-// it) to CPU 0, or frees it, with sched_setaffinity; the thread moves at
-// once.
-func pinCPU0(pin bool) error {
-	mask := ^uint64(0)
-	if pin {
-		mask = 1
-	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETAFFINITY, 0, 8, uintptr(unsafe.Pointer(&mask))); e != 0 {
-		return fmt.Errorf("kernel: sched_setaffinity(%#x): %v", mask, e)
-	}
-	return nil
-}
-
 // ranOrSkip turns a memory self-test body's result into a check's.
 func ranOrSkip(r uintptr, why string) error {
 	if r != 0 {
@@ -97,14 +82,14 @@ func checkTimer() error {
 	// 0, whose ticks timer.Ticks counts.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := pinCPU0(true); err != nil {
+	if err := lwkt.PinThread(0); err != nil {
 		return err
 	}
 	t0, k0 := timer.Nanotime(), timer.Ticks()
 	for timer.Nanotime()-t0 < 20e6 {
 	}
 	d, k := timer.Nanotime()-t0, timer.Ticks()-k0
-	if err := pinCPU0(false); err != nil {
+	if err := lwkt.PinThread(-1); err != nil {
 		return err
 	}
 	if d > 2e9 {

@@ -50,6 +50,18 @@ func CPUs() []CPU {
 	return out
 }
 
+// otherCPUs returns the processors startAPs starts: enabled in the MADT,
+// and not the boot CPU (apic id bsp), in MADT order.
+func otherCPUs(m *acpi.MADT, bsp uint32) []acpi.Processor {
+	var out []acpi.Processor
+	for _, p := range m.Processors {
+		if p.Enabled && p.APICID != bsp {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // startAPs starts every enabled processor the MADT lists with INIT and two
 // start-up IPIs (Intel SDM vol. 3, 9.4.4), one at a time. It returns an
 // error naming any that did not come up; the others keep running.
@@ -67,10 +79,7 @@ func startAPs(m *acpi.MADT) error {
 	_, _, _, apPC := codeAddrs()
 
 	var failed []uint32
-	for _, p := range m.Processors {
-		if !p.Enabled || p.APICID == bsp {
-			continue
-		}
+	for _, p := range otherCPUs(m, bsp) {
 		cpu := len(cpus)
 		if cpu == amd64.MaxCPUs {
 			return fmt.Errorf("kernel: smp: more than %d CPUs; the rest stay off", amd64.MaxCPUs)

@@ -24,8 +24,8 @@ var (
 	goBenchCache = mustCache(GoConfig[goBenchObj]{Name: "go-bench-64", New: func() *goBenchObj { return new(goBenchObj) }})
 	// goPressureCache is the memory-pressure check's Go-heap cache.
 	goPressureCache = mustCache(GoConfig[goBenchObj]{Name: "go-pressure-64", New: func() *goBenchObj { return new(goBenchObj) }})
-	goBenchPool  = sync.Pool{New: func() any { return new(goBenchObj) }}
-	goBenchSink  atomic.Pointer[goBenchObj]
+	goBenchPool     = sync.Pool{New: func() any { return new(goBenchObj) }}
+	goBenchSink     atomic.Pointer[goBenchObj]
 )
 
 func mustCache[T any](cfg GoConfig[T]) *Cache[T] {

@@ -160,10 +160,10 @@ func NewCache[T any](cfg GoConfig[T]) (*Cache[T], error) {
 	k.full = make([]*gomag, 0, cfg.DepotMagazines)
 	k.empty = make([]*gomag, 0, cfg.DepotMagazines)
 	for i := 0; i < cfg.DepotMagazines; i++ {
-		k.empty = append(k.empty, k.newMag())
+		k.empty = append(k.empty, new(gomag))
 	}
 	for i := range k.cpu {
-		k.cpu[i].loaded, k.cpu[i].previous = k.newMag(), k.newMag()
+		k.cpu[i].loaded, k.cpu[i].previous = new(gomag), new(gomag)
 	}
 	return c, nil
 }
@@ -192,8 +192,6 @@ func (c *Cache[T]) Name() string { return c.core.name }
 // Stats fills s: the depot under its lock, each CPU's counters and fill
 // as recent values (exact at quiescence).
 func (c *Cache[T]) Stats(s *Stats) { c.core.stats(s) }
-
-func (c *goCore) newMag() *gomag { return new(gomag) }
 
 // get and put count only what the fast path cannot do without: Hits and
 // Puts (Gets is Hits + Misses + Fails, summed by stats).

@@ -10,17 +10,14 @@ import (
 	"unsafe"
 )
 
-var (
-	registryMu sync.Mutex
-	registry   []*FrameCache
-)
-
 // MaxRegistered bounds the registered caches.
 const MaxRegistered = 32
 
-// registered is the registry as ReclaimAll reads it below the runtime:
-// written only by Register, from init functions, before other CPUs start.
+// registered holds the FrameCaches, in a static array ReclaimAll can read
+// below the runtime: written only by Register (under registryMu), from
+// init functions, before other CPUs start.
 var (
+	registryMu  sync.Mutex
 	registered  [MaxRegistered]*FrameCache
 	nRegistered int
 )
@@ -35,7 +32,6 @@ func Register(c *FrameCache) {
 	if nRegistered == MaxRegistered {
 		panic("objcache: more than MaxRegistered caches")
 	}
-	registry = append(registry, c)
 	registered[nRegistered] = c
 	nRegistered++
 }
@@ -44,7 +40,7 @@ func Register(c *FrameCache) {
 func Caches() []*FrameCache {
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	return append([]*FrameCache(nil), registry...)
+	return append([]*FrameCache(nil), registered[:nRegistered]...)
 }
 
 // Name returns the name c was initialised with.

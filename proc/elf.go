@@ -31,8 +31,9 @@ type Image struct {
 	Entry    uint64
 	Segments []Segment
 	// Phdr is where the program headers are in memory (AT_PHDR), 0 when
-	// no segment loads them; Phent and Phnum their size and count.
-	Phdr, Phent, Phnum uint64
+	// no segment loads them; Phoff where they are in the file, Phent and
+	// Phnum their size and count.
+	Phdr, Phoff, Phent, Phnum uint64
 }
 
 // Parse reads data as a static x86-64 executable.
@@ -77,11 +78,11 @@ func Parse(data []byte) (*Image, error) {
 		return nil, fmt.Errorf("%w: no loadable segment", ErrNoExec)
 	}
 	// The ELF header's program-header table, found in a loaded segment.
-	phoff := binary.LittleEndian.Uint64(data[32:40])
+	img.Phoff = binary.LittleEndian.Uint64(data[32:40])
 	img.Phent, img.Phnum = uint64(binary.LittleEndian.Uint16(data[54:56])), uint64(len(f.Progs))
 	for _, s := range img.Segments {
-		if phoff >= s.Off && phoff+img.Phent*img.Phnum <= s.Off+s.Filesz {
-			img.Phdr = s.Vaddr + (phoff - s.Off)
+		if img.Phoff >= s.Off && img.Phoff+img.Phent*img.Phnum <= s.Off+s.Filesz {
+			img.Phdr = s.Vaddr + (img.Phoff - s.Off)
 		}
 	}
 	ok := false

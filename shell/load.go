@@ -3,7 +3,6 @@ package shell
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -80,8 +79,7 @@ func cmdLoad(sh *Shell, args []string) error {
 	for _, a := range aux {
 		if a.Type == proc.AtPhdr {
 			phdrs, ok := sp.Read(a.Val, int(img.Phent*img.Phnum))
-			phoff := binary.LittleEndian.Uint64(m.Data[32:40])
-			if !ok || !bytes.Equal(phdrs, m.Data[phoff:phoff+img.Phent*img.Phnum]) {
+			if !ok || !bytes.Equal(phdrs, m.Data[img.Phoff:img.Phoff+img.Phent*img.Phnum]) {
 				return fmt.Errorf("AT_PHDR %#x does not read the program headers", a.Val)
 			}
 		}

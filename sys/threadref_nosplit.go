@@ -5,9 +5,8 @@ package sys
 // object cache. Nosplit, trap context, MP lock held.
 
 import (
-	"unsafe"
-
 	"gofly/lwkt"
+	"gofly/mm"
 	"gofly/sysref"
 )
 
@@ -19,7 +18,7 @@ type threadRec struct {
 }
 
 //go:nosplit
-func trec(a uintptr) *threadRec { return (*threadRec)(*(*unsafe.Pointer)(unsafe.Pointer(&a))) }
+func trec(a uintptr) *threadRec { return (*threadRec)(mm.Ptr(uint64(a))) }
 
 // newRecord takes a thread record, Building (invisible), or reports
 // false when the class's cache has none (mm out of memory). Before sysids

@@ -35,6 +35,7 @@ import (
 	"gofly/arch/amd64"
 	"gofly/lwkt"
 	"gofly/lwkt/ipiq"
+	"gofly/mm"
 	"gofly/vm"
 )
 
@@ -86,8 +87,7 @@ func Owner(id uint64) int {
 
 //go:nosplit
 func classOf(r *Record) *Class {
-	a := r.class
-	return (*Class)(*(*unsafe.Pointer)(unsafe.Pointer(&a)))
+	return (*Class)(mm.Ptr(uint64(r.class)))
 }
 
 //go:nosplit
@@ -289,7 +289,7 @@ func ListCall(arg uintptr) uintptr {
 	if !touch(arg, unsafe.Sizeof(ListArgs{})) {
 		return 0
 	}
-	a := (*ListArgs)(*(*unsafe.Pointer)(unsafe.Pointer(&arg)))
+	a := (*ListArgs)(mm.Ptr(uint64(arg)))
 	a.N = 0
 	if a.CPU == amd64.CPU() {
 		listLocal(arg, 0)
@@ -303,7 +303,7 @@ func ListCall(arg uintptr) uintptr {
 //
 //go:nosplit
 func listLocal(arg, _ uintptr) {
-	a := (*ListArgs)(*(*unsafe.Pointer)(unsafe.Pointer(&arg)))
+	a := (*ListArgs)(mm.Ptr(uint64(arg)))
 	t := &domain[uint(amd64.CPU())%amd64.MaxCPUs].tree
 	for x := t.Ceil(a.From); x != 0 && a.N < ListBatch; x = t.Next(x) {
 		r := rec(x)

@@ -5,7 +5,11 @@ package sysref
 // allocates, and records refer to each other by address (uintptr), never
 // by Go pointer, so no store needs a write barrier.
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"gofly/mm"
+)
 
 // Record is the SYSREF record a resource embeds. Its address is the
 // handle the tree links and lookups use; the resource lives in memory the
@@ -43,13 +47,12 @@ func (r *Record) SetSysid(id uint64) { r.sysid = id }
 //go:nosplit
 func (r *Record) Ref() *Ref { return &r.ref }
 
-// rec turns a record address into a pointer. The address is copied
-// through memory rather than converted with unsafe.Pointer(a), which vet's
-// unsafeptr check (rightly, for Go memory in general) rejects; records
-// never move, so the pointer is valid for as long as the record is.
+// rec turns a record address into a pointer, through mm's one audited
+// conversion; records never move, so the pointer is valid for as long as
+// the record is.
 //
 //go:nosplit
-func rec(a uintptr) *Record { return (*Record)(*(*unsafe.Pointer)(unsafe.Pointer(&a))) }
+func rec(a uintptr) *Record { return (*Record)(mm.Ptr(uint64(a))) }
 
 // Addr returns the address that stands for r in trees and lookups.
 //

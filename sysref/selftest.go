@@ -11,7 +11,6 @@ import (
 	"math/bits"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -52,38 +51,6 @@ var checkMu sync.Mutex
 // stormSteps is how many steps each CPU runs.
 const stormSteps = 60
 
-// pinCPU confines the calling thread (its goroutine locked to it) to CPU
-// cpu, or frees it (cpu < 0), with sched_setaffinity: it moves at once.
-func pinCPU(cpu int) error {
-	mask := ^uint64(0)
-	if cpu >= 0 {
-		mask = 1 << cpu
-	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETAFFINITY, 0, 8, uintptr(unsafe.Pointer(&mask))); e != 0 {
-		return fmt.Errorf("sysref: sched_setaffinity(%#x): %v", mask, e)
-	}
-	return nil
-}
-
-// onCPU runs fn on a goroutine pinned to CPU cpu.
-func onCPU(cpu int, fn func() error) error {
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := pinCPU(cpu); err != nil {
-			ch <- err
-			return
-		}
-		err := fn()
-		if perr := pinCPU(-1); err == nil {
-			err = perr
-		}
-		ch <- err
-	}()
-	return <-ch
-}
-
 // checkStorm runs the storm on every online CPU at once: each allocates,
 // activates and looks up records, hands them to the next CPU, which looks
 // them up on their owner and drops the last active reference; the owner
@@ -114,7 +81,7 @@ func checkStorm() error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = onCPU(cpu, func() error {
+				errs[i] = lwkt.OnCPU(cpu, func() error {
 					for s := 0; s < stormSteps && (s == 0 || !final); s++ {
 						lwkt.TrapCall(stormCall, uintptr(unsafe.Pointer(&args[i])))
 					}
@@ -201,38 +168,12 @@ func countClass(c *Class) (int, error) {
 	return n, err
 }
 
-// Walk calls fn on every record of every online CPU's tree, in CPU then
-// sysid order, until fn returns false. Each batch is copied on the
-// owning CPU in one critical section (ListCall), so fn sees a recent,
-// per-batch view.
-func Walk(fn func(Entry) bool) error {
-	a := new(ListArgs)
-	for m := lwkt.OnlineMask(); m != 0; m &= m - 1 {
-		a.CPU, a.From = bits.TrailingZeros64(m), 0
-		for {
-			if lwkt.TrapCall(ListCall, uintptr(unsafe.Pointer(a))) == 0 {
-				return errors.New("sysref: listing: argument block not accessible")
-			}
-			for _, e := range a.Out[:a.N] {
-				if !fn(e) {
-					return nil
-				}
-			}
-			if a.N < ListBatch {
-				break
-			}
-			a.From = a.Out[a.N-1].Sysid + 1
-		}
-	}
-	return nil
-}
-
 // benchSysref measures, on one CPU: alloc+activate+put of a record (no
 // terminate handler), and a lookup (with its put) among 1k and 100k live
 // records, local and, with two CPUs, on another CPU (by Cpusync).
 func benchSysref() ([]ktest.Result, error) {
 	var res []ktest.Result
-	err := onCPU(0, func() error {
+	err := lwkt.OnCPU(0, func() error {
 		const cycles = 100_000
 		buf := make([]uintptr, 1000)
 		ba := benchArgs{op: benchCycle, objs: uintptr(unsafe.Pointer(&buf[0])), n: len(buf)}
@@ -301,7 +242,7 @@ func benchLookup(live int) ([]ktest.Result, error) {
 		return nil, err
 	}
 	if m := lwkt.OnlineMask() &^ 1; m != 0 {
-		if err := onCPU(bits.TrailingZeros64(m), func() error { return measure("other CPU (Cpusync)", 2000) }); err != nil {
+		if err := lwkt.OnCPU(bits.TrailingZeros64(m), func() error { return measure("other CPU (Cpusync)", 2000) }); err != nil {
 			return nil, err
 		}
 	}

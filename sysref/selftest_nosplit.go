@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"gofly/arch/amd64"
+	"gofly/mm"
 	"gofly/objcache"
 )
 
@@ -25,7 +26,7 @@ type testObj struct {
 const testObjSize = int(unsafe.Sizeof(testObj{}))
 
 //go:nosplit
-func tobj(a uintptr) *testObj { return (*testObj)(*(*unsafe.Pointer)(unsafe.Pointer(&a))) }
+func tobj(a uintptr) *testObj { return (*testObj)(mm.Ptr(uint64(a))) }
 
 var (
 	testCache objcache.FrameCache
@@ -99,7 +100,7 @@ func stormCall(arg uintptr) uintptr {
 	if !touch(arg, unsafe.Sizeof(stormArgs{})) {
 		return 0
 	}
-	a := (*stormArgs)(*(*unsafe.Pointer)(unsafe.Pointer(&arg)))
+	a := (*stormArgs)(mm.Ptr(uint64(arg)))
 	me := amd64.CPU()
 	if me != a.cpu {
 		badCPU.Add(1)
@@ -194,11 +195,11 @@ func benchCall(arg uintptr) uintptr {
 	if !touch(arg, unsafe.Sizeof(benchArgs{})) {
 		return 0
 	}
-	a := (*benchArgs)(*(*unsafe.Pointer)(unsafe.Pointer(&arg)))
+	a := (*benchArgs)(mm.Ptr(uint64(arg)))
 	if !touch(a.objs, uintptr(a.n)*8) {
 		return 0
 	}
-	objs := unsafe.Slice((*uintptr)(*(*unsafe.Pointer)(unsafe.Pointer(&a.objs))), a.n)
+	objs := unsafe.Slice((*uintptr)(mm.Ptr(uint64(a.objs))), a.n)
 	switch a.op {
 	case benchAlloc:
 		for i := range objs {

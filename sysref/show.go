@@ -1,10 +1,12 @@
 package sysref
 
-// Finding one record by sysid for the shell, above the runtime.
+// Finding records for the shell, above the runtime: one by its sysid
+// (Find), or all of them (Walk).
 
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unsafe"
 
@@ -59,4 +61,30 @@ func Find(id uint64) (Info, error) {
 	info.Summary = c.summary(obj)
 	lwkt.TrapCall(PutCall, obj)
 	return info, nil
+}
+
+// Walk calls fn on every record of every online CPU's tree, in CPU then
+// sysid order, until fn returns false. Each batch is copied on the
+// owning CPU in one critical section (ListCall), so fn sees a recent,
+// per-batch view.
+func Walk(fn func(Entry) bool) error {
+	a := new(ListArgs)
+	for m := lwkt.OnlineMask(); m != 0; m &= m - 1 {
+		a.CPU, a.From = bits.TrailingZeros64(m), 0
+		for {
+			if lwkt.TrapCall(ListCall, uintptr(unsafe.Pointer(a))) == 0 {
+				return errors.New("sysref: listing: argument block not accessible")
+			}
+			for _, e := range a.Out[:a.N] {
+				if !fn(e) {
+					return nil
+				}
+			}
+			if a.N < ListBatch {
+				break
+			}
+			a.From = a.Out[a.N-1].Sysid + 1
+		}
+	}
+	return nil
 }
