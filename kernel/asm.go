@@ -18,8 +18,26 @@ const (
 )
 
 // frameVector is the offset of amd64.Frame.Vector, where trapEntry reads
-// the vector.
+// the vector (the error code and CS follow at +8 and +0x18).
 const frameVector = 0x78
+
+// Segment selectors, the IOPL marker bit and the alias for
+// entry_amd64.s; lowMask turns an alias address into its low one.
+const (
+	kernelCS     = amd64.KernelCS
+	kernelDS     = amd64.KernelDS
+	userCS       = amd64.UserCS
+	userDS       = amd64.UserDS
+	flagIOPL1Bit = 12
+	aliasBase    = amd64.Alias
+	lowMask      = ^uint64(amd64.Alias)
+)
+
+// The bit number matches the flag.
+var (
+	_ [amd64.FlagIOPL1 - 1<<flagIOPL1Bit]byte
+	_ [1<<flagIOPL1Bit - amd64.FlagIOPL1]byte
+)
 
 // trapEntry pushes the registers in amd64.Frame's order and calls trap
 // with SP pointing at the result: the layout it assumes, checked when
@@ -45,6 +63,10 @@ func syscallEntry()
 
 // trapEntry is the common trap path; see entry_amd64.s.
 func trapEntry()
+
+// trapLow and trapExit are its low and return halves; see entry_amd64.s.
+func trapLow()
+func trapExit()
 
 // idleLoop is the idle thread's code; see entry_amd64.s.
 func idleLoop()

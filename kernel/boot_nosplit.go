@@ -55,15 +55,21 @@ var (
 )
 
 // cpuLocal is what the assembly reaches through the GS base, one per CPU.
-// Its first word is the CPU's index (amd64.CPU reads GS:0).
+// Its first word is the CPU's index (amd64.CPU reads GS:0). The GS base is
+// its alias address (amd64.Alias), reachable on a user's page tables too,
+// and negative: the trap entry tells the kernel's GS base from a user's
+// (always below 2^47) by the sign. Owner: its CPU, interrupts off.
 type cpuLocal struct {
 	cpu     uintptr
 	scratch uintptr // the thread's RSP while SYSCALL switches stacks
-	kstack  uintptr // top of the trap stack
+	kstack  uintptr // top of the trap stack (alias address)
 	fpu     uintptr // the running thread's FXSAVE area (lwkt repoints it)
 	frame   uintptr // the *amd64.Frame of the trap being served; 0 outside the trap path
 	nmiFPU  uintptr // FXSAVE area of NMI and #MC, which may arrive inside the trap path
 	nest    uintptr // top of the stack a system call made inside the trap path gets
+	kcr3    uintptr // the kernel's page tables, loaded on every entry
+	ucr3    uintptr // the user page tables a return to ring 3 loads (sys.EnterUser's)
+	ufs     uintptr // the user FS base: found by an entry from ring 3, loaded by a return there
 }
 
 // nestStackSize is the stack of a system call made inside the trap path: a
@@ -123,6 +129,11 @@ func early(info uintptr) uintptr {
 
 	enableNX()
 	vm.Kernel.Pmap.Init(amd64.ReadCR3(), true)
+	aliasPDPT := mm.Phys.Alloc()
+	if aliasPDPT == 0 {
+		fatal.Throw("boot: no frame for the upper-half alias")
+	}
+	vm.Kernel.Pmap.MapAlias(aliasPDPT)
 	vm.Kernel.Init(mapHighRAM())
 
 	_, idlePC, _, _ := codeAddrs()
@@ -152,20 +163,23 @@ func early(info uintptr) uintptr {
 }
 
 // setupCPU gives CPU cpu its cpuLocal, descriptor tables and SYSCALL
-// path. GS must already point at cpuLocals[cpu].
+// path. GS must already point at cpuLocals[cpu] (its low address: this
+// moves it to the alias), and the kernel's alias must be mapped.
 //
 //go:nosplit
 func setupCPU(cpu int) {
 	syscallPC, _, _, _ := codeAddrs()
 	c := &cpuLocals[cpu]
+	amd64.Wrmsr(amd64.MSRGSBase, uint64(amd64.AliasOf(uintptr(unsafe.Pointer(c)))))
 	c.cpu = uintptr(cpu)
+	c.kcr3 = uintptr(vm.Kernel.Pmap.Root())
 	c.kstack = amd64.TrapStackTop(cpu)
 	c.fpu = (uintptr(unsafe.Pointer(&fpuBufs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1) // until lwkt starts
 	c.nmiFPU = (uintptr(unsafe.Pointer(&nmiFPUs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)
 	c.nest = uintptr(unsafe.Pointer(&nestStack[cpu][0])) + nestStackSize
 	amd64.SetupCPU(cpu, vectorStubs())
 	amd64.Wrmsr(amd64.MSRSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
-	amd64.Wrmsr(amd64.MSRLSTAR, uint64(syscallPC))
+	amd64.Wrmsr(amd64.MSRLSTAR, uint64(amd64.AliasOf(syscallPC)))
 	amd64.Wrmsr(amd64.MSRFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
 }
 

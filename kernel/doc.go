@@ -18,6 +18,18 @@
 // state on the per-CPU trap stack, calls trap, lets lwkt.Schedule swap in
 // another thread's state if needed, and resumes with IRETQ.
 //
+// Ring 3: the kernel's own Go program owns the lower half, so a process
+// runs on page tables of its own and every crossing writes CR3 twice
+// (gVisor's way). The entry code, descriptor tables, IST stacks and
+// cpuLocal are reached through the upper-half alias of physical 0–4 GiB
+// (amd64.Alias), mapped supervisor-only in every address space. Entry
+// (entry_amd64.s) takes the kernel's GS base (by the GS base's sign, so an
+// NMI inside the SWAPGS windows is right too), CR3 and a readable FS base,
+// drops to the low addresses and calls trap; trap hands a ring-3 frame to
+// sys.LeaveUser before anything else reads it and, at its end, lets
+// sys.EnterUser turn a thread marked for ring 3 into its user frame; the
+// exit loads the user FS base and CR3 and swaps GS back.
+//
 // Faults: demand-paging faults are resolved by package vm; a nil-page fault
 // in Go code becomes SIGSEGV and hence a recoverable Go panic; any other
 // exception prints a register report and, when it happened in a Go
@@ -36,6 +48,9 @@
 //   - below-runtime: *_nosplit.go files and the assembly never allocate,
 //     grow a stack, store Go pointers or call splittable Go code (checked
 //     by `make worlds`: -gcflags=-d=wb,-m, then cmd/worlds on the ELF).
+//   - user-frames: trap's body (dispatch, exceptions, scheduling, signal
+//     delivery) only ever sees kernel frames; a ring-3 frame exists only
+//     between the entry and LeaveUser, and between EnterUser and the exit.
 //   - one-trap-stack: the trap path never enables interrupts, so the
 //     trap stack holds at most one frame (exceptions use the fault stack);
 //     cpuLocal.frame is set exactly while a trap is served.

@@ -58,11 +58,23 @@ TEXT ·apEntry(SB),NOSPLIT|NOFRAME,$0
 	ADDQ $16, SP
 	JMP ·idleLoop(SB)                // this context is the CPU's idle thread
 
+// The entry code below (syscallEntry, trapEntry, trapExit and the vector
+// stubs) is entered at its alias address (amd64.Alias: LSTAR, the IDT
+// gates and the IST stacks all point there), because a trap from ring 3
+// arrives on the user's page tables, where only the upper half is the
+// kernel's. Each path loads the kernel's GS base and CR3, moves SP to its
+// low address and jumps to trapLow, where Go runs as before; the way out
+// goes back up to trapExit, which loads the CR3 the frame returns to. The
+// code is position-independent (relative jumps, GS and SP addressing), so
+// it runs the same at either address.
+
 // syscallEntry is the SYSCALL target (LSTAR). The CPU left RIP in CX and
-// RFLAGS in R11 and cleared IF (FMASK); RSP is still the caller's. Build
-// an IRETQ frame on the trap stack, as an interrupt would have, and join the
-// common path (SYSRET cannot return to ring 0).
+// RFLAGS in R11 and cleared IF (FMASK); RSP, GS and CR3 are still the
+// caller's. Build an IRETQ frame on the trap stack, as an interrupt would
+// have, and join the common path (which always leaves by IRETQ).
 TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
+	BTQ $const_flagIOPL1Bit, R11     // IOPL 1: only ring 3 runs with it (amd64.FlagIOPL1)
+	JCS user
 	MOVQ SP, cpuLocal_scratch(GS)    // caller's RSP
 	CMPQ cpuLocal_frame(GS), $0      // made inside the trap path (a bug)?
 	JNE nested
@@ -71,20 +83,37 @@ TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
 nested:
 	MOVQ cpuLocal_nest(GS), SP       // not over the frame being served: trap reports it
 onstack:
-	PUSHQ $0x10                      // SS
+	PUSHQ $const_kernelDS            // SS
 	PUSHQ cpuLocal_scratch(GS)       // RSP
 	PUSHQ R11                        // RFLAGS
-	PUSHQ $0x08                      // CS
+	PUSHQ $const_kernelCS            // CS
 	PUSHQ CX                         // RIP
 	PUSHQ $0                         // error code
-	PUSHQ $const_vectorSyscall      // vector: amd64.VectorSyscall
+	PUSHQ $const_vectorSyscall       // vector: amd64.VectorSyscall
+	JMP ·trapEntry(SB)
+user:
+	SWAPGS                           // the kernel's GS base: trapEntry sees it and keeps it
+	MOVQ SP, cpuLocal_scratch(GS)    // the user's RSP
+	MOVQ cpuLocal_kstack(GS), SP     // the trap stack, by its alias
+	PUSHQ $const_userDS              // the frame of a ring-3 trap: SS
+	PUSHQ cpuLocal_scratch(GS)       // RSP
+	PUSHQ R11                        // RFLAGS
+	PUSHQ $const_userCS              // CS
+	PUSHQ CX                         // RIP
+	PUSHQ $0                         // error code
+	PUSHQ $const_vectorSyscall       // vector
 	JMP ·trapEntry(SB)
 
-// trapEntry saves the interrupted state as an amd64.Frame plus the FPU
-// image, calls trap, and resumes whatever thread the frame then describes.
+// trapEntry saves the interrupted state as an amd64.Frame, makes the
+// kernel's GS base and CR3 current and continues at trapLow.
 //
 //	SP+0x00 R15 … SP+0x70 RAX, SP+0x78 vector, SP+0x80 error,
 //	SP+0x88 RIP, CS, RFLAGS, RSP, SS
+//
+// Which GS base is live is read from the MSR, not inferred from the
+// frame's CS: an NMI or #MC can land between a SWAPGS and the IRETQ or
+// SYSCALL next to it. The kernel's is negative (an alias address), a
+// user's never is. The same goes for CR3, compared with the kernel's.
 TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ AX
 	PUSHQ BX
@@ -101,8 +130,67 @@ TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ R13
 	PUSHQ R14
 	PUSHQ R15
+	MOVL $const_msrGSBase, CX
+	RDMSR                            // EDX = the GS base's high half
+	XORL BX, BX                      // BX: 1 if this entry swapped GS
+	TESTL DX, DX
+	JS kgs                           // negative: already the kernel's
+	SWAPGS
+	MOVL $1, BX
+kgs:
+	MOVQ CR3, AX                     // AX: the CR3 this entry found
+	MOVQ cpuLocal_kcr3(GS), CX
+	CMPQ AX, CX
+	JEQ kcr3
+	MOVQ CX, CR3                     // the kernel's page tables
+kcr3:
+	MOVQ $const_lowMask, CX
+	ANDQ CX, SP                      // the same stack by its low address
+	LEAQ ·trapLow(SB), DX            // RIP-relative: trapLow's alias, when running there
+	ANDQ CX, DX                      // its low address
+	JMP DX
+
+// trapLow calls trap with the frame and the FXSAVE image, and resumes
+// whatever thread the frame then describes, through trapExit. AX and BX
+// hold what trapEntry found (CR3, whether it swapped GS).
+//
+// Go code reads its g at FS:-8, so the trap path needs an FS base it can
+// read: a trap from ring 3, or an NMI or #MC that may have hit the few
+// instructions where FS is the user's, saves the FS base it found and
+// runs on bootFS (a nil g); the user's is kept in cpuLocal.ufs for
+// sys.LeaveUser, and the way back to ring 3 loads the one sys.EnterUser
+// left there. Other traps keep the interrupted thread's.
+TEXT ·trapLow(SB),NOSPLIT|NOFRAME,$0
+	MOVQ SP, CX                      // the frame
+	SUBQ $48, SP                     // trap's ABI0 frame: the *Frame argument; above it
+	MOVQ CX, 0(SP)                   // the FXSAVE area, the entry CR3, the swap flag and
+	MOVQ AX, 16(SP)                  // the entry FS base
+	MOVQ BX, 24(SP)
+	MOVQ const_frameVector(CX), BX   // the vector
+	TESTQ $3, (const_frameVector+0x18)(CX) // CS: from ring 3?
+	JNE savefs
+	CMPQ BX, $const_vectorNMI
+	JEQ savefs
+	CMPQ BX, $const_vectorMC
+	JNE fsdone
+savefs:
+	MOVL $const_msrFSBase, CX
+	RDMSR
+	SHLQ $32, DX
+	ORQ AX, DX
+	MOVQ DX, 32(SP)
+	MOVQ 0(SP), CX
+	TESTQ $3, (const_frameVector+0x18)(CX)
+	JEQ bootfs
+	MOVQ DX, cpuLocal_ufs(GS)        // the user's, for LeaveUser
+bootfs:
+	MOVQ ·bootFS(SB), AX
+	MOVQ AX, DX
+	SHRQ $32, DX
+	MOVL $const_msrFSBase, CX
+	WRMSR
+fsdone:
 	MOVQ cpuLocal_fpu(GS), AX        // the running thread's FXSAVE area
-	MOVQ const_frameVector(SP), BX   // the vector
 	CMPQ BX, $const_vectorNMI        // NMI and #MC can arrive inside the trap
 	JEQ ownarea                      // path, whose registers are not the
 	CMPQ BX, $const_vectorMC         // thread's: they use an area of their own
@@ -111,18 +199,66 @@ ownarea:
 	MOVQ cpuLocal_nmiFPU(GS), AX
 save:
 	FXSAVE64 (AX)                    // before any Go code touches X0-X15
-	MOVQ SP, CX
-	SUBQ $16, SP                     // trap's ABI0 frame: the *Frame argument,
-	MOVQ CX, 0(SP)
-	MOVQ AX, 8(SP)                   // and, above it, the area just used
+	MOVQ AX, 8(SP)
 	CALL ·trap(SB)                   // may rewrite the frame: a thread switch
 	MOVQ 8(SP), AX
-	ADDQ $16, SP
 	CMPQ AX, cpuLocal_nmiFPU(GS)     // NMI or #MC: restore what it saved
 	JEQ restore
 	MOVQ cpuLocal_fpu(GS), AX        // else the resumed thread's (a switch repoints it)
 restore:
 	FXRSTOR64 (AX)
+	// Where the frame returns decides FS, CR3 and GS: ring 3 gets the
+	// user's (sys.EnterUser left them in ufs and ucr3); an NMI or #MC in
+	// ring 0 gets back exactly what it found, which inside the entry or
+	// exit windows may be the user's; every other ring-0 return keeps the
+	// kernel's.
+	MOVQ 0(SP), SI                   // the frame
+	TESTQ $3, (const_frameVector+0x18)(SI)
+	JEQ ring0
+	MOVQ cpuLocal_ufs(GS), AX
+	CALL fsload<>(SB)
+	MOVQ cpuLocal_ucr3(GS), CX
+	MOVL $1, BX
+	JMP leave
+ring0:
+	MOVQ const_frameVector(SI), AX
+	CMPQ AX, $const_vectorNMI
+	JEQ paranoid
+	CMPQ AX, $const_vectorMC
+	JEQ paranoid
+	MOVQ cpuLocal_kcr3(GS), CX
+	XORL BX, BX
+	JMP leave
+paranoid:
+	MOVQ 32(SP), AX
+	CALL fsload<>(SB)
+	MOVQ 16(SP), CX                  // the entry CR3
+	MOVQ 24(SP), BX                  // the entry's swap flag
+leave:
+	ADDQ $48, SP                     // SP: the frame
+	MOVQ BX, (const_frameVector+8)(SP) // the error-code slot: SWAPGS on the way out?
+	MOVQ $const_aliasBase, DX
+	ORQ DX, SP                       // back to the stack's alias
+	LEAQ ·trapExit(SB), AX
+	ORQ DX, AX
+	JMP AX
+
+// fsload sets the FS base to AX; clobbers AX, CX, DX.
+TEXT fsload<>(SB),NOSPLIT|NOFRAME,$0
+	MOVQ AX, DX
+	SHRQ $32, DX
+	MOVL $const_msrFSBase, CX
+	WRMSR
+	RET
+
+// trapExit runs at its alias address: loads CR3 (CX) and the registers,
+// swaps GS back if the error-code slot says so, and returns.
+TEXT ·trapExit(SB),NOSPLIT|NOFRAME,$0
+	MOVQ CR3, AX
+	CMPQ AX, CX
+	JEQ same
+	MOVQ CX, CR3
+same:
 	POPQ R15
 	POPQ R14
 	POPQ R13
@@ -138,6 +274,10 @@ restore:
 	POPQ CX
 	POPQ BX
 	POPQ AX
+	CMPQ 8(SP), $0                   // the swap flag
+	JEQ noswap
+	SWAPGS
+noswap:
 	ADDQ $16, SP                     // drop vector and error code
 	IRETQ
 

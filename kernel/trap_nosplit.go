@@ -53,6 +53,13 @@ func trap(f *amd64.Frame) {
 		apic.StartTimer(amd64.VectorTimer, tickHz)
 	}
 	fpu := c.fpu
+	// From ring 3: the thread's kernel state again, before anything looks
+	// at the frame (sys/ring3_nosplit.go). Its system calls and faults are
+	// its goroutine's to serve; a machine check stays the kernel's.
+	served := false
+	if f.CS&3 != 0 {
+		served = sys.LeaveUser(f, fpu, uint64(c.ufs)) && v != amd64.VectorMC
+	}
 	lwkt.SetTrapFrame(f.RSP)
 	// Everything but an IPI may touch shared kernel state: take the MP
 	// lock for the whole trap (lwkt/mp_nosplit.go). IPI handlers run
@@ -62,6 +69,7 @@ func trap(f *amd64.Frame) {
 		lwkt.GetMPLock()
 	}
 	switch {
+	case served:
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)
 	case v == amd64.VectorTrapCall:
@@ -97,11 +105,19 @@ func trap(f *amd64.Frame) {
 		lwkt.GetMPLock() // delivery writes a frame through the address map
 		locked = true
 	}
+	delivered := false
 	if locked {
 		// Only under the lock: a signal another CPU raises after the
 		// check above waits for this thread's next trap.
-		sys.DeliverPending(f, fpu)
+		delivered = sys.DeliverPending(f, fpu)
 		lwkt.RelMPLock()
+	}
+	// A thread marked for ring 3 goes there, unless a signal handler
+	// runs first (its sigreturn comes back here).
+	if !delivered {
+		if cr3, fs := sys.EnterUser(f, fpu); cr3 != 0 {
+			c.ucr3, c.ufs = uintptr(cr3), uintptr(fs)
+		}
 	}
 	c.frame = 0
 }
@@ -163,7 +179,8 @@ func irq(n uint8) {
 //go:nosplit
 func inKernel(f *amd64.Frame) bool {
 	lo, hi := amd64.TrapStackBounds(amd64.CPU())
-	return f.RSP >= uint64(lo) && f.RSP <= uint64(hi) || lwkt.Current() == lwkt.Idle()
+	sp := uint64(amd64.Unalias(uintptr(f.RSP))) // the entry code runs on the alias
+	return sp >= uint64(lo) && sp <= uint64(hi) || lwkt.Current() == lwkt.Idle()
 }
 
 // exception handles CPU exceptions. A page fault in a Go thread inside a

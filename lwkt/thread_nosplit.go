@@ -135,6 +135,12 @@ type Thread struct {
 	// seeded); the thread's own reference goes when it exits.
 	Sysref uintptr
 	SysID  uint64
+
+	// UserCtx is the address of the sys.UserContext this thread runs in
+	// ring 3 while its goroutine waits in the switch call; 0 when it runs
+	// only kernel code. Owner: set by that call and cleared when the call
+	// returns (sys/ring3_nosplit.go), on the CPU running the thread.
+	UserCtx uintptr
 }
 
 // Globaldata is one CPU's scheduler (DragonFly's globaldata). Guard: its

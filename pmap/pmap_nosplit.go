@@ -87,6 +87,25 @@ func (p *Pmap) Init(root uint64, flush bool) {
 	p.invlpg = flush
 }
 
+// MapAlias maps the first 4 GiB of the kernel's lower half a second time
+// at PML4 slot KernelHalf (amd64.Alias), supervisor-only, in a PDPT of its
+// own that shares the lower half's page directories: the boot's direct
+// map of physical 0–4 GiB, the kernel image inside it. Only those four
+// entries, not the whole slot 0, so the kernel's Go heap and mmaps are not
+// reachable from a user address space's tables. pdpt is a zeroed frame
+// from mm.Phys, kept for the life of the machine. Before other CPUs start
+// and before any user address space copies the upper half.
+//
+//go:nosplit
+func (p *Pmap) MapAlias(pdpt uint64) {
+	low := *entry(p.root, 0)
+	fatal.Assert(low&Present != 0 && *entry(p.root, KernelHalf)&Present == 0, "pmap: MapAlias: no direct map, or the alias slot taken")
+	for i := uintptr(0); i < 4; i++ {
+		*entry(pdpt, i) = *entry(low&addrMask, i)
+	}
+	*entry(p.root, KernelHalf) = pdpt | Present | Writable
+}
+
 // InitUser makes p a process's address space over root, a zeroed frame
 // from mm.Phys that p owns from now on: its lower half starts empty, and
 // its upper half points at the same tables as kernel's, which p never

@@ -1,6 +1,25 @@
-// Package proc will own processes: static Linux programs in ring 3, each
-// in its own address space (issue 10). This first piece builds an
-// address space from a static ELF executable and tears it down:
+// Package proc owns processes: static Linux programs in ring 3, each in
+// its own address space (issue 10).
+//
+// Where system calls are served: each user thread has a task goroutine
+// (gVisor's model, shared/design/syscall-service.md). run.go's loop calls
+// the private system call sys.NrSwitch with the thread's UserContext; the
+// trap path runs the thread in ring 3 until a system call or an exception
+// (or an interrupt proc asked for), and the call returns with the reason.
+// The goroutine then serves it as ordinary Go: allocating, blocking, with
+// maps and goroutines, never in trap context. Chosen over DragonFly's
+// system calls as messages because a call costs no switch and no queue,
+// blocking and EINTR are the goroutine's own, and a fault is served on the
+// same road; the price is an M (an lwkt thread) per user thread in ring 3,
+// and syscall.Syscall's entersyscall means a stop-the-world never waits
+// for ring 3. The goroutine is not locked to its M: inside the switch call
+// it cannot change M anyway.
+//
+// This far: one thread per process; write to descriptors 1 and 2,
+// exit and exit_group; every other call ENOSYS; an exception kills the
+// process with Linux's signal (no handlers yet). Shell: run.
+//
+// Address spaces:
 //
 //   - elf.go: Parse checks an executable the way execve must (ELF64,
 //     x86-64, ET_EXEC, no interpreter, loadable segments inside the user

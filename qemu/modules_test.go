@@ -10,14 +10,15 @@ import (
 )
 
 // userProgram returns the path of user program name: $env when set (make
-// test builds it), else a fresh `CGO_ENABLED=0 go build` of ./user/name.
+// test builds it), else a fresh `CGO_ENABLED=0 go build` of ./user/name
+// with the Makefile's linker flags for it (userLdflags).
 func userProgram(t *testing.T, env, name string) string {
 	t.Helper()
 	if v := os.Getenv(env); v != "" {
 		return ImageFromEnv(t, env, v)
 	}
 	out := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-o", out, "./user/"+name)
+	cmd := exec.Command("go", "build", "-ldflags="+userLdflags[name], "-o", out, "./user/"+name)
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -25,6 +26,10 @@ func userProgram(t *testing.T, env, name string) string {
 	}
 	return out
 }
+
+// userLdflags are the linker flags of the user programs that need some,
+// as the Makefile gives them.
+var userLdflags = map[string]string{"probe": "-E=main.start"}
 
 // moduleLine is one module of the modules command.
 var moduleLine = regexp.MustCompile(`(?m)^(\d+): "([^"]*)" at 0x[0-9a-f]+, (\d+) bytes: (.*)$`)

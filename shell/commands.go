@@ -35,6 +35,7 @@ func Commands() map[string]*Command {
 		"cpuinfo":  {"", "processor identification and features", noArgs(cmdCPUInfo)},
 		"cmdline":  {"", "the kernel command line", noArgs(cmdCmdline)},
 		"load":     {"N", "build an address space from module N (a static executable), verify it through its page tables, destroy it", cmdLoad},
+		"run":      {"PATH [ARG...]", "run a static Linux program (a module, for now) in ring 3 and print how it ended", cmdRun},
 		"modules":  {"", "the multiboot modules (QEMU's -initrd): name, address, size, and for an ELF file its type, entry and segments", noArgs(cmdModules)},
 		"ps":       {"", "threads: state, priority, CPU time", noArgs(cmdPs)},
 		"cpus":     {"", "processors: local APIC id, online, idle, switches, ticks, IPI messages out (active, passive) and in", noArgs(cmdCPUs)},

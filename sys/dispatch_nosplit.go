@@ -67,6 +67,8 @@ var calls = [MaxNr]sysCall{
 	291: {"epoll_create1", epollCreate},
 	302: {"prlimit64", prlimit64},
 	318: {"getrandom", getrandom},
+
+	NrSwitch: {"gofly_switch", switchUser},
 }
 
 // Errno values.

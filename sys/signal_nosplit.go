@@ -327,14 +327,15 @@ func SignalPending() bool {
 // of the thread about to resume at f. A thread that trapped with
 // interrupts off (in a system call made from such code) gets it at a later
 // trap: a handler must not run inside interrupts-off code, and the
-// sigreturn after it would turn interrupts back on.
+// sigreturn after it would turn interrupts back on. It reports whether
+// it changed f (a handler's frame, or the program's exit).
 //
 //go:nosplit
-func DeliverPending(f *amd64.Frame, fpu uintptr) {
+func DeliverPending(f *amd64.Frame, fpu uintptr) bool {
 	t := lwkt.CurrentThread()
 	ready := t.SigPending.Load() &^ t.SigMask
 	if ready == 0 || lwkt.Current() == lwkt.Idle() || f.RFLAGS&amd64.FlagIF == 0 {
-		return
+		return false
 	}
 	sig := 1
 	for ready&1 == 0 {
@@ -342,13 +343,16 @@ func DeliverPending(f *amd64.Frame, fpu uintptr) {
 		sig++
 	}
 	t.SigPending.And(^uint64(1 << (sig - 1)))
-	if !Deliver(f, fpu, sig, siTkill, 0) {
-		// No handler: SIGURG and friends default to being ignored;
-		// anything fatal by default ends the program.
-		if sig != SIGURG && sig != 17 && sig != 28 {
-			ExitGroup(128 + sig)
-		}
+	if Deliver(f, fpu, sig, siTkill, 0) {
+		return true
 	}
+	// No handler: SIGURG and friends default to being ignored; anything
+	// fatal by default ends the program.
+	if sig != SIGURG && sig != 17 && sig != 28 {
+		ExitGroup(128 + sig)
+		return true
+	}
+	return false
 }
 
 //go:nosplit

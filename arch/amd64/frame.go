@@ -18,12 +18,41 @@ type Frame struct {
 	RIP, CS, RFLAGS, RSP, SS uint64
 }
 
-// Segment selectors of the GDT built by SetupCPU.
+// Segment selectors of the GDT built by SetupCPU. The user ones carry RPL
+// 3 and sit where Linux has them (a ring-3 program may read its CS).
 const (
 	KernelCS = 0x08
 	KernelDS = 0x10
 	TSSSel   = 0x18
+	UserDS   = 0x28 | 3
+	UserCS   = 0x30 | 3
 )
+
+// FlagIOPL1 sets the I/O privilege level to 1 in a ring-3 RFLAGS: every
+// user frame carries it (ring 3 cannot change IOPL, and CPL 3 > IOPL 1
+// still denies port access), so the SYSCALL entry, which cannot look at
+// CS, tells a ring-3 caller from the kernel's own program by this bit.
+const FlagIOPL1 = 1 << 12
+
+// Alias is the upper-half address at which the kernel sees physical 0–4
+// GiB a second time (its image included), supervisor-only, in every
+// address space: the kernel's own program occupies the lower half, so a
+// trap from ring 3 arrives on the user's page tables, and the entry code,
+// descriptor tables, IST stacks and per-CPU block it needs are reached
+// through this alias until it loads the kernel's CR3. It is PML4 slot 256,
+// the first of the upper half.
+const Alias = 0xFFFF_8000_0000_0000
+
+// AliasOf returns the alias address of a kernel-image address a.
+//
+//go:nosplit
+func AliasOf(a uintptr) uintptr { return a | Alias }
+
+// Unalias returns the low (identity) address of a, an alias address or
+// already a low one.
+//
+//go:nosplit
+func Unalias(a uintptr) uintptr { return a &^ Alias }
 
 // Flags bits.
 const (

@@ -1,0 +1,142 @@
+package sys
+
+// Ring 3, trap side. A user thread is a kernel thread whose goroutine
+// (package proc's task loop) waits in the switch call, NrSwitch, while the
+// CPU runs its user registers: gVisor's model, chosen in proc/doc.go. The
+// switch call marks the thread (lwkt.Thread.UserCtx); at the end of every
+// trap that resumes a marked thread, EnterUser swaps its kernel state for
+// the user state in its UserContext; at the start of every trap from ring
+// 3, LeaveUser swaps back. So the scheduler, migration and signal delivery
+// only ever see the thread's kernel state: a preempted user thread is, to
+// lwkt, a thread stopped at the return from the switch call, and it enters
+// ring 3 again wherever it is resumed.
+//
+// A system call or an exception from ring 3 ends the switch call (the
+// goroutine serves it in Go); an interrupt does not, unless proc asked for
+// the thread back (UserContext.Interrupt).
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"gofly/arch/amd64"
+	"gofly/fatal"
+	"gofly/lwkt"
+	"gofly/mm"
+	"gofly/vm"
+)
+
+// NrSwitch is Gofly's private system call that runs a user thread: the
+// caller passes its *UserContext and the call returns when the thread
+// needs its goroutine (UserContext.Vector says why). Above Linux's
+// numbers; only the kernel's own program can make it (a ring-3 SYSCALL
+// never reaches the call table).
+const NrSwitch = 500
+
+// UserContext is one user thread's CPU state. Regs, FSBase and FPU are
+// the user's registers (set by proc before the switch, saved by LeaveUser
+// after); Root is its address space. Owner: the thread's goroutine outside
+// the switch call, the trap path of the CPU running the thread inside it.
+// Interrupt alone is written by others (atomically), at any time.
+type UserContext struct {
+	Regs   amd64.Frame
+	FSBase uint64
+	Root   uint64
+
+	// Why the switch call returned: VectorSyscall, a CPU exception (with
+	// its error code, and CR2 for a page fault), or an interrupt vector
+	// when Interrupt asked for the thread.
+	Vector, Error, CR2 uint64
+
+	// Interrupt, when set, makes the next interrupt taken in ring 3 end
+	// the switch call (a signal for the process, a kill).
+	Interrupt atomic.Uint32
+
+	kframe amd64.Frame // the thread's kernel state, while in ring 3
+	kfs    uint64
+	fpu    [512 + amd64.FPUAlign]byte // the user's FXSAVE image
+	kfpu   [512 + amd64.FPUAlign]byte // the kernel's, while in ring 3
+}
+
+//go:nosplit
+func alignFPU(p uintptr) uintptr { return (p + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1) }
+
+// userFlags are the RFLAGS bits a user thread controls (CF PF AF ZF SF
+// TF DF OF AC ID, as Linux's sigreturn allows); EnterUser sets IF and the
+// IOPL marker and clears the rest.
+const userFlags = 1<<0 | 1<<2 | 1<<4 | 1<<6 | 1<<7 | amd64.FlagTF | amd64.FlagDF | 1<<11 | amd64.FlagAC | 1<<21
+
+// switchUser is NrSwitch: mark the calling thread; the trap's end enters
+// ring 3 (EnterUser). RDI is the *UserContext, which the caller keeps
+// alive until the call returns.
+//
+//go:nosplit
+func switchUser(regs *amd64.Frame, _ uintptr) int64 {
+	ctx := uintptr(regs.RDI)
+	if ctx == 0 || !vm.Kernel.Touch(ctx, unsafe.Sizeof(UserContext{}), true) {
+		return -EFAULT
+	}
+	lwkt.CurrentThread().UserCtx = ctx
+	return 0
+}
+
+// EnterUser turns f, the kernel frame of the thread the trap resumes,
+// into its user frame if the thread is marked, and returns the CR3 and
+// FS base the trap's exit loads (cr3 0: stay in the kernel; the FS base
+// is set there, in assembly, because Go code after this still reads its
+// g through the kernel's). fpu is the thread's FXSAVE area, which the
+// exit loads too. A user RIP or FS base outside the user half ends the
+// switch at once with a #GP, as the IRETQ or WRMSR would raise in ring 0.
+//
+//go:nosplit
+func EnterUser(f *amd64.Frame, fpu uintptr) (cr3, fs uint64) {
+	t := lwkt.CurrentThread()
+	if t.UserCtx == 0 || f.CS&3 != 0 {
+		return 0, 0
+	}
+	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
+	if c.Regs.RIP >= vm.UserMax || c.FSBase >= vm.UserMax {
+		c.Vector, c.Error, c.CR2 = amd64.VectorGP, 0, 0
+		t.UserCtx = 0
+		return 0, 0
+	}
+	c.kframe = *f
+	c.kfs = amd64.Rdmsr(amd64.MSRFSBase)
+	copy512(uint64(alignFPU(uintptr(unsafe.Pointer(&c.kfpu[0])))), uint64(fpu))
+	copy512(uint64(fpu), uint64(alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))))
+	*f = c.Regs
+	f.CS, f.SS = amd64.UserCS, amd64.UserDS
+	f.RFLAGS = f.RFLAGS&userFlags | amd64.FlagIF | amd64.FlagIOPL1 | 1<<1 // bit 1 is always set
+	return c.Root, c.FSBase
+}
+
+// LeaveUser turns f, a trap frame from ring 3, back into the running
+// thread's kernel frame, saving the user state in its UserContext. A
+// system call or an exception ends the switch call; an interrupt does so
+// only if proc asked (Interrupt), otherwise the thread stays marked and
+// EnterUser resumes it when the trap ends, after whatever scheduling the
+// interrupt caused. fs is the user's FS base, which the trap entry
+// saved. Returns whether the switch call ended.
+//
+//go:nosplit
+func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) bool {
+	t := lwkt.CurrentThread()
+	fatal.Assert(t.UserCtx != 0, "sys: a trap from ring 3 on a thread with no user context")
+	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
+	v := f.Vector
+	c.Regs = *f
+	c.FSBase = fs
+	copy512(uint64(alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))), uint64(fpu))
+	copy512(uint64(fpu), uint64(alignFPU(uintptr(unsafe.Pointer(&c.kfpu[0])))))
+	*f = c.kframe
+	amd64.Wrmsr(amd64.MSRFSBase, c.kfs)
+	end := v < 32 || v == amd64.VectorSyscall || c.Interrupt.Load() != 0
+	if end {
+		c.Vector, c.Error, c.CR2 = v, c.Regs.Error, 0
+		if v == amd64.VectorPF {
+			c.CR2 = amd64.ReadCR2()
+		}
+		t.UserCtx = 0
+	}
+	return end
+}

@@ -1,0 +1,27 @@
+// Command probe is a ring-3 test program that needs no runtime: its ELF
+// entry is start (probe_amd64.s; built with -ldflags=-E=main.start), a
+// few instructions that do one thing, chosen by the first letter of
+// argv[1], and exit through exit_group. Gofly's boot tests run it to check
+// what a process may and may not do; each case has Linux's outcome:
+//
+//	(none)  write "hello from ring 3" to stdout, exit 0
+//	k       read the kernel's alias of physical memory: SIGSEGV
+//	l       read a kernel-image address (only the kernel maps it): SIGSEGV
+//	n       read address 0: SIGSEGV
+//	u       ud2: SIGILL
+//	d       divide by zero: SIGFPE
+//	p       inb from a port (IOPL 1 is not enough in ring 3): SIGSEGV
+//	c       cli: SIGSEGV
+//	i       int $0x81, the kernel's private vector: SIGSEGV
+//	w       write(1, a kernel address, 16): exit with the errno (EFAULT, 14)
+//	z       write(1, NULL, 16): exit with the errno (14)
+//	s       an unknown system call (499): exit with the errno (ENOSYS, 38)
+//	x       exit_group(42)
+//	f       spin forever (until the kernel stops it)
+//
+// main never runs.
+package main
+
+func start()
+
+func main() { start() }
