@@ -55,10 +55,11 @@ func trap(f *amd64.Frame) {
 	fpu := c.fpu
 	// From ring 3: the thread's kernel state again, before anything looks
 	// at the frame (sys/ring3_nosplit.go). Its system calls and faults are
-	// its goroutine's to serve; a machine check stays the kernel's.
-	served := false
-	if f.CS&3 != 0 {
-		served = sys.LeaveUser(f, fpu, uint64(c.ufs)) && v != amd64.VectorMC
+	// its goroutine's to serve (proc); interrupts and a machine check stay
+	// the kernel's.
+	fromUser := f.CS&3 != 0
+	if fromUser {
+		sys.LeaveUser(f, fpu, uint64(c.ufs))
 	}
 	lwkt.SetTrapFrame(f.RSP)
 	// Everything but an IPI may touch shared kernel state: take the MP
@@ -69,7 +70,9 @@ func trap(f *amd64.Frame) {
 		lwkt.GetMPLock()
 	}
 	switch {
-	case served:
+	case v == amd64.VectorPF && fromUser:
+		sys.UserFault()
+	case v == amd64.VectorSyscall && fromUser, v < 32 && fromUser && v != amd64.VectorMC:
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)
 	case v == amd64.VectorTrapCall:

@@ -184,6 +184,11 @@ func (p *Pmap) freeTable(e *uint64, l uint) {
 	}
 }
 
+// IsUser reports whether p is a process's address space (InitUser).
+//
+//go:nosplit
+func (p *Pmap) IsUser() bool { return p.user }
+
 // Root returns the physical address of the PML4.
 //
 //go:nosplit

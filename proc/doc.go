@@ -15,9 +15,24 @@
 // for ring 3. The goroutine is not locked to its M: inside the switch call
 // it cannot change M anyway.
 //
-// This far: one thread per process; write to descriptors 1 and 2,
-// exit and exit_group; every other call ENOSYS; an exception kills the
-// process with Linux's signal (no handlers yet). Shell: run.
+// This far (process.go, syscalls.go, futex.go): a process is one address
+// space with threads (clone with CLONE_VM|CLONE_THREAD, a goroutine each)
+// and the calls a static Go program makes: memory (mmap, munmap, madvise
+// on the process's vm.Map, demand-zero faults served by the trap path
+// without ending the switch), futex, clone, exit, exit_group, nanosleep,
+// clock_gettime, signal bookkeeping (handlers, masks and alternate stacks
+// are kept but no signal is delivered yet: one with a handler is dropped,
+// one whose default action kills does), descriptors 0-2 as the console
+// (writes to the caller's writer, reads at end of file), arch_prctl,
+// sched_getaffinity, prlimit64, uname, getrandom. Others are ENOSYS; fork,
+// exec, wait and files come next. An exception kills the process with
+// Linux's signal for it. Kill ends a process from outside (the shell's
+// Ctrl-C). Shell: run.
+//
+// Locks: Process.mu guards the thread table, the end, descriptors and
+// signal state; then futexTable.mu (lock order: mu before futexes.mu). A
+// Space's map and page tables are guarded by the MP lock (TrapCall
+// bodies and the trap path's fault service).
 //
 // Address spaces:
 //
@@ -25,24 +40,27 @@
 //     x86-64, ET_EXEC, no interpreter, loadable segments inside the user
 //     half, file bytes inside the file, congruent offsets) and returns its
 //     entry and segments; anything else is ENOEXEC with the reason.
-//   - space.go, space_nosplit.go: Space is a user pmap (pmap.InitUser over
-//     the kernel's upper half). Load maps every page of every segment
-//     with the segment's permissions — U, W only if PF_W, NX unless PF_X
-//     — copying file bytes and leaving the rest of memsz zero (bss);
-//     Destroy gives every frame back (pmap.Destroy).
+//   - space.go, space_nosplit.go: Space is a vm.Map over a user pmap
+//     (pmap.InitUser over the kernel's upper half). Load makes a map
+//     entry per segment and maps every page with the segment's
+//     permissions — U, W only if PF_W, NX unless PF_X — copying file
+//     bytes and leaving the rest of memsz zero (bss); CopyIn and CopyOut
+//     move system-call data through the process's tables, EFAULT for
+//     what the process could not access itself; Destroy gives every
+//     frame back (pmap.Destroy).
 //   - stack.go: the initial stack as Linux builds it (argc, argv, envp,
 //     the auxiliary vector with AT_PHDR, AT_ENTRY, AT_PAGESZ, AT_RANDOM,
-//     AT_EXECFN…, strings at the top, sp 16-byte aligned; E2BIG past half
-//     the stack); Space.SetupStack maps the stack and writes it, and
+//     AT_EXECFN…, strings at the top, sp 16-byte aligned; E2BIG past a
+//     quarter of the stack limit); Space.SetupStack makes the 8 MiB stack
+//     entry and writes the pages the initial stack occupies, and
 //     ReadStack decodes one back for checks.
 //
 // Invariants:
-//   - space-owned: a Space's pages and tables are its alone; no CPU loads
-//     its root yet (nothing runs in it), which is Destroy's precondition.
+//   - space-owned: a Space's pages and tables are its alone; Destroy runs
+//     after the process's last thread has stopped, so no CPU has its root
+//     loaded (every entry to the kernel reloads CR3, flushing the TLB).
 //   - load-exact: after Load, each file byte of each segment reads back
 //     through the Space's tables (Space.Read, the self-check the shell's
 //     load command runs), and memsz beyond filesz reads zero.
 //
-// Locks: a Space is used by one goroutine; its page-table work runs in
-// lwkt.TrapCall bodies, under the MP lock that guards every pmap and mm.
 package proc

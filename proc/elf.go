@@ -6,14 +6,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"gofly/vm"
 )
 
 // User address bounds: page 0 stays unmapped; the top is the end of the
-// canonical lower half (vm.UserMax).
+// canonical lower half.
 const (
 	pageSize = 4096
 	userMin  = pageSize
-	userMax  = 0x7FFF_FFFF_F000
+	userMax  = vm.UserMax
 )
 
 // ErrNoExec is execve's ENOEXEC: not an executable this kernel can run.

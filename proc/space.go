@@ -9,26 +9,44 @@ import (
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
+	"gofly/vm"
 )
 
 // ErrNoMemory is the error when mm has no frame for a page or a table.
 var ErrNoMemory = errors.New("cannot allocate memory")
 
-// Space is a process's address space: a user pmap.
+// Space is a process's address space: a vm.Map (map entries over a user
+// pmap) whose demand-zero faults the trap path serves. Its page-table
+// work runs in lwkt.TrapCall bodies under the MP lock, the guard of every
+// map; its goroutines hold a reference until Destroy.
 type Space struct {
-	pm    pmap.Pmap
-	Pages int // pages Load mapped
+	m     vm.Map
+	Pages int // pages exec wrote (segments and the initial stack)
 	dead  bool
 }
 
 // NewSpace makes an empty user address space.
 func NewSpace() (*Space, error) {
 	s := new(Space)
-	a := newArgs{pm: &s.pm}
-	if lwkt.TrapCall(spaceNew, uintptr(unsafe.Pointer(&a))) == 0 || !a.ok {
+	if lwkt.TrapCall(spaceNew, uintptr(unsafe.Pointer(s))) == 0 {
 		return nil, ErrNoMemory
 	}
 	return s, nil
+}
+
+// protOf returns the vm protection of a segment.
+func protOf(f elf.ProgFlag) uint8 {
+	var p uint8
+	if f&elf.PF_R != 0 {
+		p |= vm.ProtRead
+	}
+	if f&elf.PF_W != 0 {
+		p |= vm.ProtWrite | vm.ProtRead
+	}
+	if f&elf.PF_X != 0 {
+		p |= vm.ProtExec | vm.ProtRead
+	}
+	return p
 }
 
 // flags returns the page flags of a segment: user, writable only if the
@@ -44,11 +62,33 @@ func flags(f elf.ProgFlag) uint64 {
 	return fl
 }
 
-// Load maps img's segments from data (the executable's bytes) into s.
-// On failure s holds what was mapped so far; Destroy frees it.
+// Load maps img's segments from data (the executable's bytes) into s: a
+// map entry per segment (a page two segments share gets both's
+// permissions: ELF orders PT_LOADs by address, so only a segment's first
+// page can be its predecessor's last), then every page, file bytes copied
+// and the rest zero. On failure s holds what was mapped so far; Destroy
+// frees it.
 func (s *Space) Load(img *Image, data []byte) error {
 	if s.dead {
 		return errors.New("proc: Load on a destroyed space")
+	}
+	lastEnd, lastProt := uint64(0), uint8(0)
+	for _, g := range img.Segments {
+		start := g.Vaddr &^ (pageSize - 1)
+		end := (g.Vaddr + g.Memsz + pageSize - 1) &^ (pageSize - 1)
+		prot := protOf(g.Flags)
+		if start < lastEnd { // shares its first page with the segment before
+			if err := s.mapEntry(start, pageSize, prot|lastProt); err != nil {
+				return err
+			}
+			start += pageSize
+		}
+		if start < end {
+			if err := s.mapEntry(start, end-start, prot); err != nil {
+				return err
+			}
+		}
+		lastEnd, lastProt = end, prot
 	}
 	for _, g := range img.Segments {
 		start := g.Vaddr &^ (pageSize - 1)
@@ -68,12 +108,21 @@ func (s *Space) Load(img *Image, data []byte) error {
 	return nil
 }
 
+// mapEntry adds a map entry [va, va+n) with prot (an anonymous private
+// MAP_FIXED mapping).
+func (s *Space) mapEntry(va, n uint64, prot uint8) error {
+	if r := s.Mmap(va, n, int(prot), vm.MapPrivate|vm.MapAnonymous|vm.MapFixed); r < 0 {
+		return fmt.Errorf("proc: map entry %#x-%#x: errno %d", va, va+n, -r)
+	}
+	return nil
+}
+
 // Read copies n bytes at va out of s, page by page through its tables;
-// false if some page is not mapped.
+// false if some page is not present.
 func (s *Space) Read(va uint64, n int) ([]byte, bool) {
 	out := make([]byte, 0, n)
 	for n > 0 {
-		pa, ok := s.pm.Extract(uintptr(va))
+		pa, ok := s.m.Pmap.Extract(uintptr(va))
 		if !ok {
 			return nil, false
 		}
@@ -86,7 +135,7 @@ func (s *Space) Read(va uint64, n int) ([]byte, bool) {
 }
 
 // Flags returns the leaf flags mapping va in s (0: not mapped).
-func (s *Space) Flags(va uint64) uint64 { return s.pm.Flags(uintptr(va)) }
+func (s *Space) Flags(va uint64) uint64 { return s.m.Pmap.Flags(uintptr(va)) }
 
 // Destroy frees every page and table of s. Nothing may run in s.
 func (s *Space) Destroy() {
@@ -94,19 +143,29 @@ func (s *Space) Destroy() {
 		return
 	}
 	s.dead = true
-	lwkt.TrapCall(spaceDestroy, uintptr(unsafe.Pointer(&s.pm)))
+	lwkt.TrapCall(spaceDestroy, uintptr(unsafe.Pointer(s)))
 }
 
 // Resident and Tables return the pages and page-table pages s holds
 // (the root not counted).
-func (s *Space) Resident() uint64 { return s.pm.Resident() }
+func (s *Space) Resident() uint64 { return s.m.Pmap.Resident() }
 
 // Tables: see Resident.
-func (s *Space) Tables() uint64 { return s.pm.Tables() }
+func (s *Space) Tables() uint64 { return s.m.Pmap.Tables() }
 
-// SetupStack maps the process stack, [StackTop-StackSize, StackTop),
-// writable, not executable and zero, writes the initial stack for argv,
-// envp and img's auxiliary vector into it, and returns the initial sp.
+// Entries returns s's map entries.
+func (s *Space) Entries() []vm.Entry {
+	out := make([]vm.Entry, s.m.Len())
+	for i := range out {
+		out[i] = s.m.At(i)
+	}
+	return out
+}
+
+// SetupStack makes the process stack's map entry, [StackTop-StackSize,
+// StackTop), writable and not executable, writes the initial stack for
+// argv, envp and img's auxiliary vector at its top, and returns the
+// initial sp. The pages below fill on demand.
 func (s *Space) SetupStack(img *Image, argv, envp []string, random [16]byte) (uint64, error) {
 	aux := []Aux{{AtPhdr, img.Phdr}, {AtPhent, img.Phent}, {AtPhnum, img.Phnum}, {AtPagesz, pageSize},
 		{AtEntry, img.Entry}, {AtUID, 0}, {AtEUID, 0}, {AtGID, 0}, {AtEGID, 0}, {AtSecure, 0}}
@@ -114,17 +173,16 @@ func (s *Space) SetupStack(img *Image, argv, envp []string, random [16]byte) (ui
 	if err != nil {
 		return 0, err
 	}
+	if err := s.mapEntry(StackTop-StackSize, StackSize, vm.ProtRead|vm.ProtWrite); err != nil {
+		return 0, err
+	}
 	fl := uint64(pmap.User | pmap.Writable)
 	if pmap.NXEnabled {
 		fl |= pmap.NoExec
 	}
-	for va := uint64(StackTop - StackSize); va < StackTop; va += pageSize {
-		var src []byte
+	for va := sp &^ (pageSize - 1); va < StackTop; va += pageSize {
 		lo, hi := max(va, sp), min(va+pageSize, StackTop)
-		if lo < hi {
-			src = buf[lo-sp : hi-sp]
-		}
-		if err := s.mapPage(va, fl, src, lo-va); err != nil {
+		if err := s.mapPage(va, fl, buf[lo-sp:hi-sp], lo-va); err != nil {
 			return 0, err
 		}
 	}
@@ -134,7 +192,7 @@ func (s *Space) SetupStack(img *Image, argv, envp []string, random [16]byte) (ui
 // mapPage maps the page at va with flags (widening the permissions of a
 // page an earlier segment mapped) and copies src to offset off in it.
 func (s *Space) mapPage(va, flags uint64, src []byte, off uint64) error {
-	a := pageArgs{pm: &s.pm, va: uintptr(va), flags: flags}
+	a := pageArgs{pm: &s.m.Pmap, va: uintptr(va), flags: flags}
 	if len(src) > 0 {
 		a.src, a.off, a.n = uintptr(unsafe.Pointer(&src[0])), uintptr(off), uintptr(len(src))
 	}
@@ -146,3 +204,63 @@ func (s *Space) mapPage(va, flags uint64, src []byte, off uint64) error {
 	}
 	return nil
 }
+
+// The memory calls, served in the map by TrapCall (Linux's results).
+
+// Mmap is mmap(2) of anonymous memory in s.
+func (s *Space) Mmap(addr, length uint64, prot, flags int) int64 {
+	return s.memCall(memMmap, addr, length, prot, flags)
+}
+
+// Munmap is munmap(2) in s.
+func (s *Space) Munmap(addr, length uint64) int64 { return s.memCall(memMunmap, addr, length, 0, 0) }
+
+// Madvise is madvise(2) in s.
+func (s *Space) Madvise(addr, length uint64, advice int) int64 {
+	return s.memCall(memMadvise, addr, length, advice, 0)
+}
+
+func (s *Space) memCall(op int, addr, length uint64, a, b int) int64 {
+	c := memArgs{s: s, op: op, addr: uintptr(addr), length: uintptr(length), a: a, b: b}
+	lwkt.TrapCall(spaceMem, uintptr(unsafe.Pointer(&c)))
+	return c.ret
+}
+
+// CopyIn copies n bytes at user address va out of s, or fails with a bad
+// address when some byte is outside the user half or on a page the
+// process may not read; pages not yet present fill on demand, as the
+// process's own access would.
+func (s *Space) CopyIn(va, n uint64) ([]byte, error) {
+	b := make([]byte, n)
+	if err := s.copy(va, b, false); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// CopyOut copies b to user address va in s, or fails as CopyIn does
+// (writable pages only).
+func (s *Space) CopyOut(va uint64, b []byte) error { return s.copy(va, b, true) }
+
+// errFault is a user address the process may not use.
+var errFault = errors.New("bad address")
+
+// copy moves len(b) bytes between b and va, at most copyChunk per trap.
+func (s *Space) copy(va uint64, b []byte, out bool) error {
+	if va+uint64(len(b)) < va || va+uint64(len(b)) > userMax {
+		return errFault
+	}
+	for len(b) > 0 {
+		k := min(len(b), copyChunk)
+		c := copyArgs{s: s, va: uintptr(va), buf: uintptr(unsafe.Pointer(&b[0])), n: uintptr(k), out: out}
+		if lwkt.TrapCall(spaceCopy, uintptr(unsafe.Pointer(&c))) == 0 {
+			return errFault
+		}
+		va += uint64(k)
+		b = b[k:]
+	}
+	return nil
+}
+
+// copyChunk bounds one trap's copy.
+const copyChunk = 64 << 10

@@ -7,32 +7,27 @@ package proc
 import (
 	"unsafe"
 
+	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
 	"gofly/vm"
 )
 
-// newArgs is spaceNew's argument block.
-type newArgs struct {
-	pm *pmap.Pmap
-	ok bool
-}
-
-// spaceNew gives the Pmap at a.pm a fresh root as a user address space
-// over the kernel's upper half; it returns 0 when mm has no frame.
+// spaceNew makes the Space at arg a user address space over the kernel's
+// upper half with an empty map; it returns 0 when mm has no frame.
 //
 //go:nosplit
 func spaceNew(arg uintptr) uintptr {
-	a := (*newArgs)(mm.Ptr(uint64(arg)))
-	if !vm.Kernel.Touch(arg, unsafe.Sizeof(newArgs{}), true) || !vm.Kernel.Touch(uintptr(unsafe.Pointer(a.pm)), unsafe.Sizeof(pmap.Pmap{}), true) {
+	if !vm.Kernel.Touch(arg, unsafe.Sizeof(Space{}), true) {
 		return 0
 	}
+	s := (*Space)(mm.Ptr(uint64(arg)))
 	root := mm.Phys.Alloc()
 	if root == 0 {
 		return 0
 	}
-	a.pm.InitUser(root, &vm.Kernel.Pmap)
-	a.ok = true
+	s.m.Pmap.InitUser(root, &vm.Kernel.Pmap)
+	s.m.Init(userMin)
 	return 1
 }
 
@@ -81,10 +76,104 @@ func loadPage(arg uintptr) uintptr {
 	return 1
 }
 
-// spaceDestroy frees everything the Pmap at arg owns.
+// spaceDestroy frees everything the Space at arg owns.
 //
 //go:nosplit
 func spaceDestroy(arg uintptr) uintptr {
-	(*pmap.Pmap)(mm.Ptr(uint64(arg))).Destroy()
+	(*Space)(mm.Ptr(uint64(arg))).m.Pmap.Destroy()
 	return 0
+}
+
+// Memory calls (memArgs.op).
+const (
+	memMmap = iota
+	memMunmap
+	memMadvise
+)
+
+// memArgs is spaceMem's argument block: op on s's map with addr, length
+// and the call's other arguments a, b; ret is the call's result.
+type memArgs struct {
+	s            *Space
+	op           int
+	addr, length uintptr
+	a, b         int
+	ret          int64
+}
+
+// spaceMem runs a memory call in a space's map. Pages it removes may be
+// cached by CPUs running the process's other threads: every other CPU
+// flushes before the trap ends, and so before the MP lock that any
+// reuse of those frames needs is released (mm zeroes a frame when it
+// hands it out, so a stray write in that window is lost, not leaked).
+//
+//go:nosplit
+func spaceMem(arg uintptr) uintptr {
+	if !vm.Kernel.Touch(arg, unsafe.Sizeof(memArgs{}), true) {
+		return 0
+	}
+	c := (*memArgs)(mm.Ptr(uint64(arg)))
+	m := &c.s.m
+	resident := m.Pmap.Resident()
+	switch c.op {
+	case memMmap:
+		c.ret = m.Mmap(c.addr, c.length, c.a, c.b)
+	case memMunmap:
+		c.ret = m.Munmap(c.addr, c.length)
+	case memMadvise:
+		c.ret = m.Madvise(c.addr, c.length, c.a)
+	}
+	if m.Pmap.Resident() < resident {
+		lwkt.RequestShootdown()
+	}
+	return 1
+}
+
+// copyArgs is spaceCopy's argument block: n bytes between the Go buffer
+// at buf and user address va of s, out: towards the user.
+type copyArgs struct {
+	s       *Space
+	va, buf uintptr
+	n       uintptr
+	out     bool
+}
+
+// spaceCopy copies between a process's memory and a kernel buffer, page
+// by page through the process's tables and the direct map, filling
+// absent pages as the process's own access would; 0 when a page may not
+// be accessed so (nothing is copied past it).
+//
+//go:nosplit
+func spaceCopy(arg uintptr) uintptr {
+	if !vm.Kernel.Touch(arg, unsafe.Sizeof(copyArgs{}), true) {
+		return 0
+	}
+	c := (*copyArgs)(mm.Ptr(uint64(arg)))
+	if !vm.Kernel.Touch(c.buf, c.n, !c.out) {
+		return 0
+	}
+	m := &c.s.m
+	va, buf, n := c.va, c.buf, c.n
+	for n > 0 {
+		page := va &^ (pageSize - 1)
+		fl := m.Pmap.Flags(page)
+		if fl&pmap.Present == 0 && !m.Fault(page, c.out, false) {
+			return 0
+		}
+		fl = m.Pmap.Flags(page)
+		if fl&pmap.User == 0 || c.out && fl&pmap.Writable == 0 {
+			return 0
+		}
+		pa, _ := m.Pmap.Extract(page)
+		k := min(n, pageSize-(va-page))
+		user := unsafe.Slice((*byte)(mm.Ptr(pa+uint64(va-page))), k)
+		kern := unsafe.Slice((*byte)(mm.Ptr(uint64(buf))), k)
+		if c.out {
+			copy(user, kern)
+		} else {
+			copy(kern, user)
+		}
+		va, buf, n = va+k, buf+k, n-k
+	}
+	return 1
 }

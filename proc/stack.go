@@ -30,10 +30,12 @@ const (
 )
 
 // StackTop is where a process's stack ends (the top of the user half),
-// and StackSize how much of it is mapped at exec.
+// and StackSize the size of its map entry (Linux's default RLIMIT_STACK):
+// exec writes the pages the initial stack occupies, the rest fill on
+// demand.
 const (
 	StackTop  = userMax
-	StackSize = 128 << 10
+	StackSize = 8 << 20
 )
 
 // Aux is one auxiliary vector entry.
@@ -54,7 +56,7 @@ func buildStack(top uint64, argv, envp []string, aux []Aux, random [16]byte) ([]
 	words := 1 + len(argv) + 1 + len(envp) + 1 + 2*len(aux)
 	size := uint64(strBytes+16) + uint64(words)*8
 	size = (size + 15 + 15) &^ 15 // room to align sp
-	if size > StackSize/2 {
+	if size > StackSize/4 {       // Linux's bound: a quarter of the stack limit
 		return nil, 0, fmt.Errorf("%w: %d bytes of arguments and environment", ErrTooBig, size)
 	}
 	sp := (top - size) &^ 15

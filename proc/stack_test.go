@@ -63,7 +63,7 @@ func le64(b []byte) uint64 {
 	return v
 }
 
-// TestStackTooBig: arguments beyond half the stack are E2BIG.
+// TestStackTooBig: arguments beyond a quarter of the stack limit are E2BIG.
 func TestStackTooBig(t *testing.T) {
 	_, _, err := buildStack(StackTop, []string{strings.Repeat("x", StackSize)}, nil, nil, [16]byte{})
 	if !errors.Is(err, ErrTooBig) {

@@ -55,18 +55,30 @@ func notUser(t *testing.T, m *Machine) int {
 // kernel's own are as many after all the runs as before.
 func TestRing3(t *testing.T) {
 	probe := userProgram(t, "GOFLY_USER_PROBE", "probe")
+	hello := userProgram(t, "GOFLY_USER_HELLO", "hello")
 	for _, smp := range []int{1, 2, 4} {
 		t.Run(fmt.Sprintf("smp-%d", smp), func(t *testing.T) {
 			RequireQEMU(t)
-			m := Boot(t, Options{SMP: smp, QEMUArgs: []string{"-initrd", probe}})
+			m := Boot(t, Options{SMP: smp, QEMUArgs: []string{"-initrd", probe + "," + hello}})
 			before := notUser(t, m)
 			for _, c := range probeCases {
 				line := "run probe " + c.arg
 				wantContains(t, line, m.Run(t, line), c.want)
 			}
+			// A Go program: the runtime's threads, futexes, mmap'd heap
+			// filled on demand, signal bookkeeping.
+			wantContains(t, "run hello", m.Run(t, "run hello"), "hello from ring 3\nhello: exit status 0")
 			if after := notUser(t, m); after != before {
 				t.Errorf("%d frames free or the kernel's after every case, %d before: address spaces leak", after, before)
 			}
+			// A program that never stops: Ctrl-C kills it with SIGINT,
+			// and what was typed meanwhile waits for the shell.
+			m.Send(t, "run probe f\r")
+			m.Expect(t, "spinning")
+			m.Send(t, "echo typed ahead")
+			m.Send(t, "\x03")
+			wantContains(t, "Ctrl-C", m.Expect(t, "\n"+Prompt), "probe: killed by SIGINT (interrupt)")
+			wantContains(t, "typed ahead", m.Type(t, "\r"), "echo typed ahead\ntyped ahead")
 			wantContains(t, "run /probe", m.Run(t, "run /probe"), "probe: exit status 0")
 			wantContains(t, "run nothing", m.Run(t, "run nothing"), "run: nothing: no such program")
 			wantContains(t, "run", m.Run(t, "run"), "run: usage: run PATH [ARG...]")

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"syscall"
 
 	"gofly/kernel"
 	"gofly/proc"
 )
 
-// cmdRun runs a program in ring 3 in the foreground and prints how it
-// ended. Until Gofly has files, PATH names a multiboot module: the first
+// cmdRun runs a program in ring 3 in the foreground (Ctrl-C sends it
+// SIGINT) and prints how it ended. Until Gofly has files, PATH names a multiboot module: the first
 // word of its string, or that word's last element ("run hello" and
 // "run /hello" both find build/user/hello).
 func cmdRun(sh *Shell, args []string) error {
@@ -22,10 +23,13 @@ func cmdRun(sh *Shell, args []string) error {
 		return err
 	}
 	argv := append([]string{args[0]}, args[1:]...)
-	e, err := proc.Run(args[0], m.Data, argv, []string{"HOME=/", "TERM=vt100"}, sh.Out)
+	p, err := proc.New(args[0], m.Data, argv, []string{"HOME=/", "TERM=vt100"}, sh.Out)
 	if err != nil {
 		return fmt.Errorf("%s: %v", args[0], err)
 	}
+	done := sh.Foreground(func() { p.Kill(syscall.SIGINT) })
+	e := p.Run()
+	done()
 	fmt.Fprintf(sh.Out, "%s: %v\n", args[0], e)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"gofly/kernel"
 	"gofly/shell/lineedit"
@@ -34,6 +35,45 @@ type Shell struct {
 	cmds map[string]*Command
 	// Prompted is called after each prompt is printed.
 	Prompted func()
+
+	// mu guards interrupt, what Ctrl-C does while a command runs (a
+	// foreground program's kill; nil: nothing, the byte waits for the
+	// line editor like any typed-ahead input).
+	mu        sync.Mutex
+	interrupt func()
+}
+
+// ctrlC is the byte a terminal sends for Ctrl-C.
+const ctrlC = 0x03
+
+// Foreground makes Ctrl-C call fn until the returned function is called:
+// a command that runs a program gives it the console's interrupt.
+func (sh *Shell) Foreground(fn func()) (done func()) {
+	sh.mu.Lock()
+	sh.interrupt = fn
+	sh.mu.Unlock()
+	return func() {
+		sh.mu.Lock()
+		sh.interrupt = nil
+		sh.mu.Unlock()
+	}
+}
+
+// take handles one byte the console delivered while the shell may be
+// running a command: Ctrl-C goes to the foreground program if there is
+// one; it reports whether the byte was used.
+func (sh *Shell) take(b byte) bool {
+	if b != ctrlC {
+		return false
+	}
+	sh.mu.Lock()
+	fn := sh.interrupt
+	sh.mu.Unlock()
+	if fn == nil {
+		return false
+	}
+	fn()
+	return true
 }
 
 // New returns a shell writing to out with the given commands (plus help).
@@ -109,13 +149,46 @@ func Batch(line string) error {
 	return c.Run(New(os.Stdout, Commands()), words[1:])
 }
 
-// Run serves the console until reading it fails.
+// Run serves the console until reading it fails. A goroutine reads it, so
+// Ctrl-C reaches a running program (Foreground) at once; other bytes
+// queue, unbounded, for the line editor, which takes them between
+// commands.
 func (sh *Shell) Run(in io.Reader) error {
+	var (
+		mu      sync.Mutex
+		queue   []byte
+		readErr error
+		ready   = make(chan struct{}, 1)
+	)
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := in.Read(buf)
+			mu.Lock()
+			for _, b := range buf[:n] {
+				if !sh.take(b) {
+					queue = append(queue, b)
+				}
+			}
+			readErr = err
+			mu.Unlock()
+			select {
+			case ready <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	sh.Start()
-	buf := make([]byte, 256)
 	for {
-		n, err := in.Read(buf)
-		for _, b := range buf[:n] {
+		<-ready
+		mu.Lock()
+		bytes, err := queue, readErr
+		queue = nil
+		mu.Unlock()
+		for _, b := range bytes {
 			sh.Feed(b)
 		}
 		if err != nil {

@@ -12,8 +12,9 @@ package sys
 // ring 3 again wherever it is resumed.
 //
 // A system call or an exception from ring 3 ends the switch call (the
-// goroutine serves it in Go); an interrupt does not, unless proc asked for
-// the thread back (UserContext.Interrupt).
+// goroutine serves it in Go), but for a page fault its map fills on demand
+// (UserFault); an interrupt does not, unless proc asked for the thread
+// back (UserContext.Interrupt).
 
 import (
 	"sync/atomic"
@@ -42,6 +43,10 @@ type UserContext struct {
 	Regs   amd64.Frame
 	FSBase uint64
 	Root   uint64
+	// Map is the address of the thread's vm.Map, whose demand-zero faults
+	// the trap path serves without ending the switch (UserFault); 0: every
+	// fault ends it.
+	Map uintptr
 
 	// Why the switch call returned: VectorSyscall, a CPU exception (with
 	// its error code, and CR2 for a page fault), or an interrupt vector
@@ -116,10 +121,10 @@ func EnterUser(f *amd64.Frame, fpu uintptr) (cr3, fs uint64) {
 // only if proc asked (Interrupt), otherwise the thread stays marked and
 // EnterUser resumes it when the trap ends, after whatever scheduling the
 // interrupt caused. fs is the user's FS base, which the trap entry
-// saved. Returns whether the switch call ended.
+// saved.
 //
 //go:nosplit
-func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) bool {
+func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 	t := lwkt.CurrentThread()
 	fatal.Assert(t.UserCtx != 0, "sys: a trap from ring 3 on a thread with no user context")
 	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
@@ -130,13 +135,33 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) bool {
 	copy512(uint64(fpu), uint64(alignFPU(uintptr(unsafe.Pointer(&c.kfpu[0])))))
 	*f = c.kframe
 	amd64.Wrmsr(amd64.MSRFSBase, c.kfs)
-	end := v < 32 || v == amd64.VectorSyscall || c.Interrupt.Load() != 0
-	if end {
-		c.Vector, c.Error, c.CR2 = v, c.Regs.Error, 0
-		if v == amd64.VectorPF {
-			c.CR2 = amd64.ReadCR2()
+	c.Vector, c.Error, c.CR2 = v, c.Regs.Error, 0
+	if v == amd64.VectorPF {
+		c.CR2 = amd64.ReadCR2()
+		if c.Map != 0 {
+			return // UserFault decides, under the lock
 		}
+	}
+	if v < 32 || v == amd64.VectorSyscall || c.Interrupt.Load() != 0 {
 		t.UserCtx = 0
 	}
-	return end
+}
+
+// UserFault serves the page fault from ring 3 that LeaveUser left for it:
+// a demand-zero fill of the thread's map keeps the thread marked (it
+// retries the access when EnterUser resumes it); anything else ends the
+// switch call, whose goroutine gets the fault. The caller holds the MP
+// lock, the guard of every vm.Map.
+//
+//go:nosplit
+func UserFault() {
+	t := lwkt.CurrentThread()
+	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
+	if c.Map != 0 {
+		m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
+		if m.Fault(uintptr(c.CR2), c.Error&2 != 0, c.Error&16 != 0) {
+			return
+		}
+	}
+	t.UserCtx = 0
 }

@@ -392,13 +392,27 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		// Present: another CPU filled it between this CPU's fault and
 		// its turn at the lock (the access is retried), unless the
 		// access is one the page does not allow.
-		return !write || fl&pmap.Writable != 0
+		return (!write || fl&pmap.Writable != 0) && (!exec || fl&pmap.NoExec == 0)
 	}
 	pa := mm.Phys.Alloc()
 	if pa == 0 {
 		m.OutOfMemory++
 		return false
 	}
+	if !m.Pmap.Enter(page, pa, m.pageFlags(prot)) { // no frame for a page table
+		mm.Phys.Free(pa)
+		m.OutOfMemory++
+		return false
+	}
+	m.Faults++
+	return true
+}
+
+// pageFlags returns the page-table flags of a page with protection prot:
+// user access in a process's map.
+//
+//go:nosplit
+func (m *Map) pageFlags(prot uint8) uint64 {
 	flags := uint64(0)
 	if prot&ProtWrite != 0 {
 		flags |= pmap.Writable
@@ -406,13 +420,10 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 	if prot&ProtExec == 0 && pmap.NXEnabled {
 		flags |= pmap.NoExec
 	}
-	if !m.Pmap.Enter(page, pa, flags) { // no frame for a page table
-		mm.Phys.Free(pa)
-		m.OutOfMemory++
-		return false
+	if m.Pmap.IsUser() {
+		flags |= pmap.User
 	}
-	m.Faults++
-	return true
+	return flags
 }
 
 // Touch makes [va, va+n) present for a kernel access on behalf of a system

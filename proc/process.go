@@ -1,0 +1,256 @@
+package proc
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"gofly/arch/amd64"
+	"gofly/sys"
+)
+
+// Exit is how a process ended: its exit status, or the signal that
+// killed it (Signal != 0) with what the CPU reported, if a fault did.
+type Exit struct {
+	Status int
+	Signal syscall.Signal
+	Fault  string // the exception behind Signal: what, where
+}
+
+// String is the line the shell prints.
+func (e Exit) String() string {
+	switch {
+	case e.Signal != 0 && e.Fault != "":
+		return fmt.Sprintf("killed by %s (%s): %s", unix.SignalName(e.Signal), e.Signal, e.Fault)
+	case e.Signal != 0:
+		return fmt.Sprintf("killed by %s (%s)", unix.SignalName(e.Signal), e.Signal)
+	}
+	return fmt.Sprintf("exit status %d", e.Status)
+}
+
+// nextID hands out process and thread ids, one space as on Linux.
+var nextID atomic.Int32
+
+func init() { nextID.Store(1) } // 1 is the kernel's own program (sys getpid)
+
+// Process is one program in its own address space, with one or more
+// threads. Run is called once, by the goroutine that runs its first
+// thread; Kill from anywhere.
+type Process struct {
+	Name   string
+	PID    int
+	space  *Space
+	stdout io.Writer
+
+	// mu guards threads, exit and the fields below it. Lock order: mu,
+	// then futexes.mu.
+	mu      sync.Mutex
+	threads map[int]*Thread
+	exit    *Exit
+	closed  [3]bool // descriptors 0-2 closed
+	actions [nSig][sigactionSize]byte
+	dying   chan struct{} // closed when the process starts to end
+	wg      sync.WaitGroup
+
+	futexes futexTable
+}
+
+// Thread is one user thread: its context and its task goroutine.
+type Thread struct {
+	p       *Process
+	TID     int
+	ctx     *sys.UserContext
+	sigmask uint64   // guarded by p.mu
+	alt     [24]byte // sigaltstack's stack_t; guarded by p.mu
+
+	// clearTID is CLONE_CHILD_CLEARTID's address: zeroed and woken
+	// (futex) when the thread exits. Its own goroutine's.
+	clearTID uint64
+}
+
+// New loads the static executable data (named name) into a new address
+// space with argv and envp, ready to Run. Its descriptors 1 and 2 write
+// to stdout.
+func New(name string, data []byte, argv, envp []string, stdout io.Writer) (*Process, error) {
+	img, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	space, err := NewSpace()
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Process, error) {
+		space.Destroy()
+		return nil, err
+	}
+	if err := space.Load(img, data); err != nil {
+		return fail(err)
+	}
+	var random [16]byte
+	if n, err := unix.Getrandom(random[:], 0); err != nil || n != len(random) {
+		return fail(fmt.Errorf("getrandom: %d bytes, %v", n, err))
+	}
+	sp, err := space.SetupStack(img, argv, envp, random)
+	if err != nil {
+		return fail(err)
+	}
+	p := &Process{Name: name, PID: int(nextID.Add(1)), space: space, stdout: stdout,
+		threads: map[int]*Thread{}, dying: make(chan struct{})}
+	p.futexes.init()
+	t := &Thread{p: p, TID: p.PID, ctx: newContext(space)}
+	t.ctx.Regs.RIP, t.ctx.Regs.RSP = img.Entry, sp
+	p.threads[t.TID] = t
+	return p, nil
+}
+
+// newContext is a thread's context in space: registers zero, the FPU as
+// after FNINIT with every SSE exception masked (MXCSR 0x1F80), as Linux
+// starts a program.
+func newContext(space *Space) *sys.UserContext {
+	c := new(sys.UserContext)
+	c.Root = space.m.Pmap.Root()
+	c.Map = uintptr(unsafe.Pointer(&space.m))
+	f := c.UserFPU()
+	f[0], f[1] = 0x7F, 0x03                       // FCW 0x037F
+	f[24], f[25], f[26], f[27] = 0x80, 0x1F, 0, 0 // MXCSR
+	return c
+}
+
+// Kill ends the process with signal sig (no signal has a handler yet: each
+// one Kill sends kills). Threads in ring 3 come back at their next
+// interrupt, a tick at most; blocked ones at once.
+func (p *Process) Kill(sig syscall.Signal) { p.end(Exit{Signal: sig}) }
+
+// end makes e the process's end, unless it already has one, and calls
+// every thread back.
+func (p *Process) end(e Exit) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exit != nil {
+		return
+	}
+	p.exit = &e
+	close(p.dying)
+	for _, t := range p.threads {
+		t.ctx.Interrupt.Store(1)
+	}
+}
+
+// Run runs the process's first thread on this goroutine (the others on
+// their own) until the process ends and its last thread has stopped,
+// then frees everything it had.
+func (p *Process) Run() Exit {
+	p.mu.Lock()
+	t := p.threads[p.PID]
+	p.mu.Unlock()
+	p.wg.Add(1)
+	t.run()
+	p.wg.Wait()
+	p.space.Destroy()
+	return *p.exit
+}
+
+// run is a thread's task loop: switch to ring 3 until the process ends,
+// serving each system call and fault that brings the thread back.
+func (t *Thread) run() {
+	p := t.p
+	defer p.wg.Done()
+	for {
+		t.ctx.Interrupt.Store(0)
+		select {
+		case <-p.dying:
+			return
+		default:
+		}
+		_, _, errno := syscall.Syscall(sys.NrSwitch, uintptr(unsafe.Pointer(t.ctx)), 0, 0)
+		runtime.KeepAlive(t.ctx)
+		if errno != 0 {
+			p.end(Exit{Signal: syscall.SIGKILL, Fault: fmt.Sprintf("the switch to ring 3 failed: %v", errno)})
+			return
+		}
+		switch v := t.ctx.Vector; {
+		case v == amd64.VectorSyscall:
+			if !t.syscall() {
+				return
+			}
+		case v < 32:
+			p.end(t.fault(v))
+			return
+		}
+	}
+}
+
+// exitThread ends thread t with status (exit(2)): the process ends with
+// it when it was the last one.
+func (t *Thread) exitThread(status int) {
+	p := t.p
+	if t.clearTID != 0 && p.space.CopyOut(t.clearTID, make([]byte, 4)) == nil {
+		p.futexes.wake(t.clearTID, 1, ^uint32(0))
+	}
+	p.mu.Lock()
+	delete(p.threads, t.TID)
+	last := len(p.threads) == 0
+	p.mu.Unlock()
+	if last {
+		p.end(Exit{Status: status})
+	}
+}
+
+// fault returns the end of a process whose thread took exception v: the
+// signal Linux sends for it (arch/x86/kernel/traps.c). There are no
+// handlers yet, and every one of these kills by default.
+func (t *Thread) fault(v uint64) Exit {
+	c := t.ctx
+	sig := syscall.SIGSEGV
+	switch v {
+	case amd64.VectorDE, 16, 19: // #DE, #MF, #XM
+		sig = syscall.SIGFPE
+	case 1, 3: // #DB, #BP
+		sig = syscall.SIGTRAP
+	case amd64.VectorUD:
+		sig = syscall.SIGILL
+	case 11, 12, 17: // #NP, #SS, #AC
+		sig = syscall.SIGBUS
+	}
+	what := exceptionName(v)
+	if v == amd64.VectorPF {
+		what = fmt.Sprintf("%s at %#x (%s)", what, c.CR2, pfError(c.Error))
+	} else if c.Error != 0 {
+		what = fmt.Sprintf("%s, error %#x", what, c.Error)
+	}
+	return Exit{Signal: sig, Fault: fmt.Sprintf("%s, ip %#x sp %#x", what, c.Regs.RIP, c.Regs.RSP)}
+}
+
+// pfError spells a page fault's error code.
+func pfError(e uint64) string {
+	s := "read"
+	switch {
+	case e&16 != 0:
+		s = "instruction fetch"
+	case e&2 != 0:
+		s = "write"
+	}
+	if e&1 != 0 {
+		return s + ", protection"
+	}
+	return s + ", not mapped"
+}
+
+// exceptionNames names the CPU exceptions a process can take.
+var exceptionNames = map[uint64]string{0: "#DE divide error", 1: "#DB debug", 3: "#BP breakpoint", 4: "#OF overflow",
+	5: "#BR bound range", 6: "#UD invalid opcode", 11: "#NP segment not present", 12: "#SS stack fault",
+	13: "#GP general protection", 14: "#PF page fault", 16: "#MF x87 error", 17: "#AC alignment check", 19: "#XM SIMD exception"}
+
+func exceptionName(v uint64) string {
+	if n, ok := exceptionNames[v]; ok {
+		return n
+	}
+	return fmt.Sprintf("exception %d", v)
+}

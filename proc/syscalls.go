@@ -1,0 +1,546 @@
+package proc
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gofly/arch/amd64"
+	"gofly/lwkt"
+)
+
+// A handler serves one system call of thread t from its registers r (the
+// arguments in RDI, RSI, RDX, R10, R8, R9) and returns the result or a
+// negated errno. Numbers and names are Linux's (the syscall package's).
+type handler func(t *Thread, r *amd64.Frame) int64
+
+var calls map[uint64]handler
+
+func init() { calls = callTable() } // the table's handlers reach syscall, which reads it
+
+func callTable() map[uint64]handler {
+	return map[uint64]handler{
+		syscall.SYS_READ:              sysRead,
+		syscall.SYS_WRITE:             sysWrite,
+		syscall.SYS_CLOSE:             sysClose,
+		syscall.SYS_FCNTL:             sysFcntl,
+		syscall.SYS_OPENAT:            sysOpenat,
+		syscall.SYS_MMAP:              sysMmap,
+		syscall.SYS_MUNMAP:            sysMunmap,
+		syscall.SYS_MADVISE:           sysMadvise,
+		syscall.SYS_RT_SIGACTION:      sysRtSigaction,
+		syscall.SYS_RT_SIGPROCMASK:    sysRtSigprocmask,
+		syscall.SYS_SIGALTSTACK:       sysSigaltstack,
+		syscall.SYS_ARCH_PRCTL:        sysArchPrctl,
+		syscall.SYS_PRCTL:             sysPrctl,
+		syscall.SYS_GETTID:            func(t *Thread, _ *amd64.Frame) int64 { return int64(t.TID) },
+		syscall.SYS_GETPID:            func(t *Thread, _ *amd64.Frame) int64 { return int64(t.p.PID) },
+		syscall.SYS_GETPPID:           func(*Thread, *amd64.Frame) int64 { return 1 },
+		syscall.SYS_GETUID:            rootID,
+		syscall.SYS_GETEUID:           rootID,
+		syscall.SYS_GETGID:            rootID,
+		syscall.SYS_GETEGID:           rootID,
+		syscall.SYS_SCHED_GETAFFINITY: sysSchedGetaffinity,
+		syscall.SYS_SCHED_YIELD:       func(*Thread, *amd64.Frame) int64 { runtime.Gosched(); return 0 },
+		syscall.SYS_CLOCK_GETTIME:     sysClockGettime,
+		syscall.SYS_NANOSLEEP:         sysNanosleep,
+		syscall.SYS_FUTEX:             sysFutex,
+		syscall.SYS_CLONE:             sysClone,
+		syscall.SYS_TGKILL:            sysTgkill,
+		syscall.SYS_KILL:              sysKill,
+		syscall.SYS_PRLIMIT64:         sysPrlimit64,
+		syscall.SYS_UNAME:             sysUname,
+		unix.SYS_GETRANDOM:            sysGetrandom,
+	}
+}
+
+// syscall serves the system call in t's registers; false when the thread
+// is done (it exited, or the process ended).
+func (t *Thread) syscall() bool {
+	r := &t.ctx.Regs
+	switch r.RAX {
+	case syscall.SYS_EXIT:
+		t.exitThread(int(r.RDI & 0xFF))
+		return false
+	case syscall.SYS_EXIT_GROUP:
+		t.p.end(Exit{Status: int(r.RDI & 0xFF)})
+		return false
+	}
+	h, ok := calls[r.RAX]
+	if !ok {
+		r.RAX = uint64(errno(syscall.ENOSYS))
+		return true
+	}
+	r.RAX = uint64(h(t, r))
+	return true
+}
+
+func errno(e syscall.Errno) int64 { return -int64(e) }
+
+func rootID(*Thread, *amd64.Frame) int64 { return 0 }
+
+// Descriptors 0, 1 and 2 are the console until a process closes them:
+// writes go to the process's stdout; reads find end of file (no console
+// input reaches processes yet, as if stdin were /dev/null). Nothing else
+// is open: there are no files yet.
+
+func (p *Process) console(fd int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fd >= 0 && fd < len(p.closed) && !p.closed[fd]
+}
+
+func sysRead(t *Thread, r *amd64.Frame) int64 {
+	if !t.p.console(int(int32(r.RDI))) {
+		return errno(syscall.EBADF)
+	}
+	return 0
+}
+
+// maxRW is the most one read or write moves (Linux's MAX_RW_COUNT).
+const maxRW = 0x7FFFF000
+
+// sysWrite copies in chunks: the whole range must lie in the user half
+// (Linux's access_ok), and a page that cannot be read ends the write
+// there, with what was written before it.
+func sysWrite(t *Thread, r *amd64.Frame) int64 {
+	if !t.p.console(int(int32(r.RDI))) {
+		return errno(syscall.EBADF)
+	}
+	buf, n := r.RSI, min(r.RDX, maxRW)
+	if buf+n < buf || buf+n > userMax {
+		return errno(syscall.EFAULT)
+	}
+	var done uint64
+	for done < n {
+		k := min(n-done, pageSize-(buf+done)%pageSize)
+		b, err := t.p.space.CopyIn(buf+done, k)
+		if err != nil {
+			break
+		}
+		if _, err := t.p.stdout.Write(b); err != nil {
+			return errno(syscall.EIO)
+		}
+		done += k
+	}
+	if done == 0 && n > 0 {
+		return errno(syscall.EFAULT)
+	}
+	return int64(done)
+}
+
+func sysClose(t *Thread, r *amd64.Frame) int64 {
+	fd := int(int32(r.RDI))
+	p := t.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if fd < 0 || fd >= len(p.closed) || p.closed[fd] {
+		return errno(syscall.EBADF)
+	}
+	p.closed[fd] = true
+	return 0
+}
+
+func sysFcntl(t *Thread, r *amd64.Frame) int64 {
+	if !t.p.console(int(int32(r.RDI))) {
+		return errno(syscall.EBADF)
+	}
+	switch r.RSI {
+	case syscall.F_GETFD, syscall.F_SETFD, syscall.F_SETFL:
+		return 0
+	case syscall.F_GETFL:
+		return syscall.O_RDWR
+	}
+	return errno(syscall.EINVAL)
+}
+
+// sysOpenat: there are no files yet.
+func sysOpenat(*Thread, *amd64.Frame) int64 { return errno(syscall.ENOENT) }
+
+// sysMmap maps anonymous memory; the descriptor of an anonymous mapping
+// is ignored, as Linux ignores it.
+func sysMmap(t *Thread, r *amd64.Frame) int64 {
+	return t.p.space.Mmap(r.RDI, r.RSI, int(int32(r.RDX)), int(int32(r.R10)))
+}
+
+func sysMunmap(t *Thread, r *amd64.Frame) int64 { return t.p.space.Munmap(r.RDI, r.RSI) }
+
+func sysMadvise(t *Thread, r *amd64.Frame) int64 {
+	return t.p.space.Madvise(r.RDI, r.RSI, int(int32(r.RDX)))
+}
+
+// Linux constants x/sys does not export.
+const (
+	ssDisable   = 2    // sigaltstack SS_DISABLE
+	minSigStack = 2048 // MINSIGSTKSZ
+	archSetFS   = 0x1002
+	archGetFS   = 0x1003
+	rlimNLimits = 16
+)
+
+// Signals are recorded, not yet delivered: a process's handlers, mask and
+// alternate stack are kept and reported back as Linux would; a signal
+// with a handler is dropped (the Go runtime's SIGURG preemption falls back
+// to cooperative preemption), one without kills the process if its
+// default action does.
+
+const (
+	nSig          = 65 // signals 1-64
+	sigactionSize = 32 // struct sigaction: handler, flags, restorer, mask
+	sigsetSize    = 8
+)
+
+func sysRtSigaction(t *Thread, r *amd64.Frame) int64 {
+	sig, act, oact := int(int32(r.RDI)), r.RSI, r.RDX
+	if r.R10 != sigsetSize || sig < 1 || sig >= nSig || act != 0 && (sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP)) {
+		return errno(syscall.EINVAL)
+	}
+	var in []byte
+	if act != 0 {
+		b, err := t.p.space.CopyIn(act, sigactionSize)
+		if err != nil {
+			return errno(syscall.EFAULT)
+		}
+		in = b
+	}
+	t.p.mu.Lock()
+	old := t.p.actions[sig]
+	if in != nil {
+		copy(t.p.actions[sig][:], in)
+	}
+	t.p.mu.Unlock()
+	if oact != 0 && t.p.space.CopyOut(oact, old[:]) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+// handled reports whether signal sig has a handler (not SIG_DFL 0 or
+// SIG_IGN 1), and whether it is ignored.
+func (p *Process) handled(sig int) (handler, ignored bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := binary.LittleEndian.Uint64(p.actions[sig][:8])
+	return h > 1, h == 1
+}
+
+func sysRtSigprocmask(t *Thread, r *amd64.Frame) int64 {
+	how, set, oset := int(int32(r.RDI)), r.RSI, r.RDX
+	if r.R10 != sigsetSize {
+		return errno(syscall.EINVAL)
+	}
+	var in uint64
+	if set != 0 {
+		b, err := t.p.space.CopyIn(set, sigsetSize)
+		if err != nil {
+			return errno(syscall.EFAULT)
+		}
+		in = binary.LittleEndian.Uint64(b) &^ (1<<(syscall.SIGKILL-1) | 1<<(syscall.SIGSTOP-1))
+		if how < unix.SIG_BLOCK || how > unix.SIG_SETMASK {
+			return errno(syscall.EINVAL)
+		}
+	}
+	t.p.mu.Lock()
+	old := t.sigmask
+	if set != 0 {
+		switch how {
+		case unix.SIG_BLOCK:
+			t.sigmask |= in
+		case unix.SIG_UNBLOCK:
+			t.sigmask &^= in
+		case unix.SIG_SETMASK:
+			t.sigmask = in
+		}
+	}
+	t.p.mu.Unlock()
+	if oset != 0 && t.p.space.CopyOut(oset, binary.LittleEndian.AppendUint64(nil, old)) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+func sysSigaltstack(t *Thread, r *amd64.Frame) int64 {
+	ss, oss := r.RDI, r.RSI
+	var in []byte
+	if ss != 0 {
+		b, err := t.p.space.CopyIn(ss, uint64(len(t.alt)))
+		if err != nil {
+			return errno(syscall.EFAULT)
+		}
+		flags := binary.LittleEndian.Uint32(b[8:])
+		if flags&^ssDisable != 0 {
+			return errno(syscall.EINVAL)
+		}
+		if flags == 0 && binary.LittleEndian.Uint64(b[16:]) < minSigStack {
+			return errno(syscall.ENOMEM)
+		}
+		in = b
+	}
+	t.p.mu.Lock()
+	old := t.alt
+	if in != nil {
+		copy(t.alt[:], in)
+	}
+	t.p.mu.Unlock()
+	if binary.LittleEndian.Uint64(old[16:]) == 0 {
+		binary.LittleEndian.PutUint32(old[8:], ssDisable)
+	}
+	if oss != 0 && t.p.space.CopyOut(oss, old[:]) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+func sysArchPrctl(t *Thread, r *amd64.Frame) int64 {
+	switch r.RDI {
+	case archSetFS:
+		if r.RSI >= userMax {
+			return errno(syscall.EPERM)
+		}
+		t.ctx.FSBase = r.RSI
+		return 0
+	case archGetFS:
+		if t.p.space.CopyOut(r.RSI, binary.LittleEndian.AppendUint64(nil, t.ctx.FSBase)) != nil {
+			return errno(syscall.EFAULT)
+		}
+		return 0
+	}
+	return errno(syscall.EINVAL)
+}
+
+// sysPrctl knows PR_SET_NAME (accepted); naming a mapping (PR_SET_VMA,
+// which Go makes after each mmap) is EINVAL, as on a Linux built without
+// anonymous VMA names.
+func sysPrctl(_ *Thread, r *amd64.Frame) int64 {
+	if r.RDI == unix.PR_SET_NAME {
+		return 0
+	}
+	return errno(syscall.EINVAL)
+}
+
+func sysSchedGetaffinity(t *Thread, r *amd64.Frame) int64 {
+	size, mask := uint32(r.RSI), r.RDX
+	online := lwkt.OnlineMask()
+	if size*8 < uint32(bits.Len64(online)) || size%8 != 0 {
+		return errno(syscall.EINVAL)
+	}
+	if pid := int(int32(r.RDI)); pid != 0 && !t.p.hasThread(pid) {
+		return errno(syscall.ESRCH)
+	}
+	if t.p.space.CopyOut(mask, binary.LittleEndian.AppendUint64(nil, online)) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 8
+}
+
+func (p *Process) hasThread(tid int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.threads[tid]
+	return ok
+}
+
+func sysClockGettime(t *Thread, r *amd64.Frame) int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(int32(r.RDI), &ts); err != nil {
+		return errno(err.(syscall.Errno))
+	}
+	if t.p.space.CopyOut(r.RSI, timespecBytes(ts.Sec, ts.Nsec)) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+func timespecBytes(sec, nsec int64) []byte {
+	b := binary.LittleEndian.AppendUint64(nil, uint64(sec))
+	return binary.LittleEndian.AppendUint64(b, uint64(nsec))
+}
+
+// readTimespec reads a struct timespec at va: EFAULT, or EINVAL when it
+// is not a valid duration.
+func (p *Process) readTimespec(va uint64) (time.Duration, syscall.Errno) {
+	b, err := p.space.CopyIn(va, 16)
+	if err != nil {
+		return 0, syscall.EFAULT
+	}
+	sec, nsec := int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:]))
+	if sec < 0 || nsec < 0 || nsec >= 1e9 {
+		return 0, syscall.EINVAL
+	}
+	if sec >= int64(1<<63-1)/1e9-1 {
+		return 1<<63 - 1, 0
+	}
+	return time.Duration(sec)*time.Second + time.Duration(nsec), 0
+}
+
+// sysNanosleep sleeps; the process's end interrupts it (EINTR, with the
+// time left in rem).
+func sysNanosleep(t *Thread, r *amd64.Frame) int64 {
+	d, e := t.p.readTimespec(r.RDI)
+	if e != 0 {
+		return errno(e)
+	}
+	start := time.Now()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return 0
+	case <-t.p.dying:
+		if rem := r.RSI; rem != 0 {
+			left := max(d-time.Since(start), 0)
+			t.p.space.CopyOut(rem, timespecBytes(int64(left/time.Second), int64(left%time.Second)))
+		}
+		return errno(syscall.EINTR)
+	}
+}
+
+// sysTgkill and sysKill send a signal to the process itself (other
+// processes come with fork): see the signal note above.
+func sysTgkill(t *Thread, r *amd64.Frame) int64 {
+	tgid, tid, sig := int(int32(r.RDI)), int(int32(r.RSI)), int(int32(r.RDX))
+	if tgid <= 0 || tid <= 0 || sig < 0 || sig >= nSig {
+		return errno(syscall.EINVAL)
+	}
+	if tgid != t.p.PID || !t.p.hasThread(tid) {
+		return errno(syscall.ESRCH)
+	}
+	return t.p.signal(sig)
+}
+
+func sysKill(t *Thread, r *amd64.Frame) int64 {
+	pid, sig := int(int32(r.RDI)), int(int32(r.RSI))
+	if sig < 0 || sig >= nSig {
+		return errno(syscall.EINVAL)
+	}
+	if pid != t.p.PID && pid != 0 && pid != -1 {
+		return errno(syscall.ESRCH)
+	}
+	return t.p.signal(sig)
+}
+
+// signal sends sig (0: none, a check) to p.
+func (p *Process) signal(sig int) int64 {
+	if sig == 0 {
+		return 0
+	}
+	handler, ignored := p.handled(sig)
+	if sig != int(syscall.SIGKILL) && sig != int(syscall.SIGSTOP) && (handler || ignored) {
+		return 0
+	}
+	switch syscall.Signal(sig) {
+	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGCONT:
+		return 0 // ignored by default
+	}
+	p.end(Exit{Signal: syscall.Signal(sig)})
+	return 0
+}
+
+// Resource limits: descriptors as the kernel's own program has them,
+// Linux's default stack, everything else unlimited. A new limit is
+// checked and accepted, not enforced.
+func sysPrlimit64(t *Thread, r *amd64.Frame) int64 {
+	pid, resource, newLim, oldLim := int(int32(r.RDI)), int(int32(r.RSI)), r.RDX, r.R10
+	if pid != 0 && pid != t.p.PID {
+		return errno(syscall.ESRCH)
+	}
+	if resource < 0 || resource >= rlimNLimits {
+		return errno(syscall.EINVAL)
+	}
+	cur, max := uint64(unix.RLIM_INFINITY), uint64(unix.RLIM_INFINITY)
+	switch resource {
+	case unix.RLIMIT_NOFILE:
+		cur, max = 1024, 4096
+	case unix.RLIMIT_STACK:
+		cur = StackSize
+	}
+	if newLim != 0 {
+		b, err := t.p.space.CopyIn(newLim, 16)
+		if err != nil {
+			return errno(syscall.EFAULT)
+		}
+		if binary.LittleEndian.Uint64(b) > binary.LittleEndian.Uint64(b[8:]) {
+			return errno(syscall.EINVAL)
+		}
+	}
+	if oldLim != 0 && t.p.space.CopyOut(oldLim, timespecBytes(int64(cur), int64(max))) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+func sysUname(t *Thread, r *amd64.Frame) int64 {
+	const field = 65
+	var b [6 * field]byte
+	for i, s := range []string{"Gofly", "gofly", "6.1.0-gofly", "#1", "x86_64"} {
+		copy(b[i*field:], s)
+	}
+	if t.p.space.CopyOut(r.RDI, b[:]) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+func sysGetrandom(t *Thread, r *amd64.Frame) int64 {
+	n := min(r.RSI, 32<<20) // Linux returns at most 32 MiB per call
+	b := make([]byte, n)
+	got, err := unix.Getrandom(b, int(r.RDX))
+	if err != nil {
+		return errno(err.(syscall.Errno))
+	}
+	if t.p.space.CopyOut(r.RDI, b[:got]) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return int64(got)
+}
+
+// sysClone makes a thread (CLONE_VM, CLONE_THREAD, CLONE_SIGHAND: what
+// the Go runtime and pthreads ask for); a new process (fork) comes later.
+// The child resumes at the same instruction with RAX 0 on newsp.
+func sysClone(t *Thread, r *amd64.Frame) int64 {
+	flags, newsp, ptid, ctid, tls := r.RDI, r.RSI, r.RDX, r.R10, r.R8
+	const thread = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
+	if flags&thread != thread {
+		return errno(syscall.ENOSYS)
+	}
+	if flags&unix.CLONE_SETTLS != 0 && tls >= userMax {
+		return errno(syscall.EPERM)
+	}
+	p := t.p
+	c := &Thread{p: p, TID: int(nextID.Add(1)), ctx: newContext(p.space)}
+	c.ctx.Regs = t.ctx.Regs
+	c.ctx.Regs.RAX = 0
+	if newsp != 0 {
+		c.ctx.Regs.RSP = newsp
+	}
+	c.ctx.FSBase = t.ctx.FSBase
+	if flags&unix.CLONE_SETTLS != 0 {
+		c.ctx.FSBase = tls
+	}
+	*c.ctx.UserFPU() = *t.ctx.UserFPU()
+	id := binary.LittleEndian.AppendUint32(nil, uint32(c.TID))
+	if flags&unix.CLONE_PARENT_SETTID != 0 && p.space.CopyOut(ptid, id) != nil {
+		return errno(syscall.EFAULT)
+	}
+	if flags&unix.CLONE_CHILD_SETTID != 0 && p.space.CopyOut(ctid, id) != nil {
+		return errno(syscall.EFAULT)
+	}
+	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
+		c.clearTID = ctid
+	}
+	p.mu.Lock()
+	if p.exit != nil {
+		p.mu.Unlock()
+		return errno(syscall.EINTR)
+	}
+	c.sigmask = t.sigmask
+	p.threads[c.TID] = c
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go c.run()
+	return int64(c.TID)
+}
