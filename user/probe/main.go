@@ -17,7 +17,7 @@
 //	z       write(1, NULL, 16): exit with the errno (14)
 //	s       an unknown system call (499): exit with the errno (ENOSYS, 38)
 //	x       exit_group(42)
-//	f       spin forever (until the kernel stops it)
+//	f       print "spinning", then spin forever (until killed)
 //
 // main never runs.
 package main

@@ -100,7 +100,13 @@ exit42:
 	MOVL $42, DI
 	JMP exit
 spin:
-	JMP spin
+	MOVL $SYS_write, AX
+	MOVL $1, DI
+	LEAQ spinning<>(SB), SI
+	MOVL $9, DX
+	SYSCALL
+forever:
+	JMP forever
 exit:
 	MOVL $SYS_exit_group, AX
 	SYSCALL
@@ -110,3 +116,7 @@ DATA msg<>+0(SB)/8, $"hello fr"
 DATA msg<>+8(SB)/8, $"om ring "
 DATA msg<>+16(SB)/2, $"3\n"
 GLOBL msg<>(SB), RODATA, $18
+
+DATA spinning<>+0(SB)/8, $"spinning"
+DATA spinning<>+8(SB)/1, $"\n"
+GLOBL spinning<>(SB), RODATA, $9
