@@ -360,7 +360,7 @@ func (p *Pmap) Flags(va uintptr) uint64 {
 //go:nosplit
 func (p *Pmap) Remove(va, end uintptr) {
 	guard("pmap: Remove without the pmap's lock")
-	p.visit(va, p.limit(end), 0, true)
+	p.visit(va, p.limit(end), 0, opRemove)
 }
 
 // Protect replaces the flags of every mapped 4 KiB page in [va, end). The
@@ -369,14 +369,15 @@ func (p *Pmap) Remove(va, end uintptr) {
 //go:nosplit
 func (p *Pmap) Protect(va, end uintptr, flags uint64) {
 	guard("pmap: Protect without the pmap's lock")
-	p.visit(va, p.limit(end), flags|Present, false)
+	p.visit(va, p.limit(end), flags|Present, opProtect)
 }
 
-// visit walks the leaf entries of [va, end), removing them (remove) or
-// setting their flags to flags.
+// visit walks the leaf entries of [va, end) and does op to each present
+// one (setting its flags to flags for opProtect); it returns how many it
+// counted (opCount).
 //
 //go:nosplit
-func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) {
+func (p *Pmap) visit(va, end uintptr, flags uint64, op int) (n uint64) {
 	va &^= pageSize - 1
 	for va < end {
 		// Find the lowest level that has a table for va; skip the span an
@@ -395,14 +396,16 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) {
 			span := uintptr(1) << (12 + 9*l)
 			next := (va + span) &^ (span - 1)
 			if next <= va { // wrapped past the top of the address space
-				return
+				return n
 			}
 			va = next
 			continue
 		}
 		e := entry(table, index(va, 0))
-		if *e&Present != 0 {
-			if remove {
+		if *e&Present != 0 && op == opCount {
+			n++
+		} else if *e&Present != 0 {
+			if op == opRemove {
 				// Enter counted every leaf it made; one it did not
 				// make was written behind its back.
 				fatal.Assert(p.resident != 0, "pmap: resident: removing a page Enter never entered")
@@ -418,10 +421,27 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, remove bool) {
 			}
 		}
 		if va+pageSize < va { // the last page of the address space
-			return
+			return n
 		}
 		va += pageSize
 	}
+	return n
+}
+
+// What visit does to each present 4 KiB leaf.
+const (
+	opProtect = iota // replace its flags
+	opRemove         // unmap it and free its frame
+	opCount          // count it
+)
+
+// Count returns how many 4 KiB pages are mapped in [va, end), skipping
+// absent tables whole. The caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) Count(va, end uintptr) uint64 {
+	guard("pmap: Count without the pmap's lock")
+	return p.visit(va, p.limit(end), 0, opCount)
 }
 
 // SelfTest checks page0 and an Enter/Extract/Protect/Remove round trip

@@ -22,8 +22,10 @@
 // without ending the switch), futex, clone, exit, exit_group, nanosleep,
 // clock_gettime, signal bookkeeping (handlers, masks and alternate stacks
 // are kept but no signal is delivered yet: one with a handler is dropped,
-// one whose default action kills does), descriptors 0-2 as the console
-// (writes to the caller's writer, reads at end of file), arch_prctl,
+// one whose default action kills does), a descriptor table (files.go:
+// the console at 0-2, writing to the caller's writer and reading end of
+// file; eventfd and epoll, which the runtime's netpoller needs for its
+// timers; close, fcntl), arch_prctl,
 // sched_getaffinity, prlimit64, uname, getrandom. Others are ENOSYS; fork,
 // exec, wait and files come next. An exception kills the process with
 // Linux's signal for it. Kill ends a process from outside (the shell's
@@ -62,5 +64,4 @@
 //   - load-exact: after Load, each file byte of each segment reads back
 //     through the Space's tables (Space.Read, the self-check the shell's
 //     load command runs), and memsz beyond filesz reads zero.
-//
 package proc

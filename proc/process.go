@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"gofly/arch/amd64"
+	"gofly/drivers/timer"
 	"gofly/sys"
+	"gofly/vm"
 )
 
 // Exit is how a process ended: its exit status, or the signal that
@@ -39,26 +43,65 @@ var nextID atomic.Int32
 
 func init() { nextID.Store(1) } // 1 is the kernel's own program (sys getpid)
 
+// procs is the table of live processes, by PID: New adds a process, Run
+// removes it before freeing its address space.
+var procs struct {
+	sync.Mutex
+	m map[int]*Process
+}
+
+// Procs returns the live processes, by PID.
+func Procs() []*Process {
+	procs.Lock()
+	defer procs.Unlock()
+	out := make([]*Process, 0, len(procs.m))
+	for _, p := range procs.m {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *Process) int { return a.PID - b.PID })
+	return out
+}
+
+// Find returns the live process pid.
+func Find(pid int) (*Process, bool) {
+	procs.Lock()
+	defer procs.Unlock()
+	p, ok := procs.m[pid]
+	return p, ok
+}
+
 // Process is one program in its own address space, with one or more
 // threads. Run is called once, by the goroutine that runs its first
 // thread; Kill from anywhere.
 type Process struct {
-	Name   string
-	PID    int
-	space  *Space
-	stdout io.Writer
+	Name    string
+	PID     int
+	started time.Time
+	space   *Space
+	stdout  io.Writer
 
-	// mu guards threads, exit and the fields below it. Lock order: mu,
-	// then futexes.mu.
+	// spaceMu keeps space alive for a reader outside the process (the
+	// shell's statistics): Run takes it to destroy the space.
+	spaceMu sync.RWMutex
+
+	// mu guards threads, exit and the fields below it, and the state of
+	// the files in fds. Lock order: mu, then futexes.mu or pollMu.
 	mu      sync.Mutex
 	threads map[int]*Thread
+	cycles  uint64 // ring-3 cycles of the threads that have exited
 	exit    *Exit
-	closed  [3]bool // descriptors 0-2 closed
+	fds     map[int]*fdEntry
 	actions [nSig][sigactionSize]byte
 	dying   chan struct{} // closed when the process starts to end
 	wg      sync.WaitGroup
 
 	futexes futexTable
+
+	// pollChanged is closed (and replaced) whenever a file's readiness
+	// changes, waking every blocked read, write and epoll wait; pollMu
+	// guards it.
+	pollMu      sync.Mutex
+	pollChanged chan struct{}
 }
 
 // Thread is one user thread: its context and its task goroutine.
@@ -101,12 +144,19 @@ func New(name string, data []byte, argv, envp []string, stdout io.Writer) (*Proc
 	if err != nil {
 		return fail(err)
 	}
-	p := &Process{Name: name, PID: int(nextID.Add(1)), space: space, stdout: stdout,
-		threads: map[int]*Thread{}, dying: make(chan struct{})}
+	p := &Process{Name: name, started: time.Now(), PID: int(nextID.Add(1)), space: space, stdout: stdout,
+		threads: map[int]*Thread{}, dying: make(chan struct{}), pollChanged: make(chan struct{}),
+		fds: map[int]*fdEntry{0: {f: console{}}, 1: {f: console{}}, 2: {f: console{}}}}
 	p.futexes.init()
 	t := &Thread{p: p, TID: p.PID, ctx: newContext(space)}
 	t.ctx.Regs.RIP, t.ctx.Regs.RSP = img.Entry, sp
 	p.threads[t.TID] = t
+	procs.Lock()
+	if procs.m == nil {
+		procs.m = map[int]*Process{}
+	}
+	procs.m[p.PID] = p
+	procs.Unlock()
 	return p, nil
 }
 
@@ -153,7 +203,12 @@ func (p *Process) Run() Exit {
 	p.wg.Add(1)
 	t.run()
 	p.wg.Wait()
+	procs.Lock()
+	delete(procs.m, p.PID)
+	procs.Unlock()
+	p.spaceMu.Lock()
 	p.space.Destroy()
+	p.spaceMu.Unlock()
 	return *p.exit
 }
 
@@ -196,6 +251,7 @@ func (t *Thread) exitThread(status int) {
 	}
 	p.mu.Lock()
 	delete(p.threads, t.TID)
+	p.cycles += t.ctx.Cycles.Load()
 	last := len(p.threads) == 0
 	p.mu.Unlock()
 	if last {
@@ -253,4 +309,51 @@ func exceptionName(v uint64) string {
 		return n
 	}
 	return fmt.Sprintf("exception %d", v)
+}
+
+// Info is a process as the shell's procs command lists it.
+type Info struct {
+	PID, PPID        int
+	Name, State      string
+	Threads          int
+	Resident, Tables uint64        // pages mapped and page-table pages
+	UserTime         time.Duration // in ring 3, all threads
+	Age              time.Duration
+}
+
+// Info returns p's state now.
+func (p *Process) Info() Info {
+	p.mu.Lock()
+	in := Info{PID: p.PID, PPID: 1, Name: p.Name, State: "running", Threads: len(p.threads), Age: time.Since(p.started)}
+	cycles := p.cycles
+	for _, t := range p.threads {
+		cycles += t.ctx.Cycles.Load()
+	}
+	if p.exit != nil {
+		in.State = "exiting"
+	}
+	p.mu.Unlock()
+	in.UserTime = time.Duration(timer.CyclesToNs(cycles))
+	p.spaceMu.RLock()
+	if !p.space.dead {
+		in.Resident, in.Tables = p.space.Resident(), p.space.Tables()
+	}
+	p.spaceMu.RUnlock()
+	return in
+}
+
+// MapEntry is one entry of a process's map with the pages present in it.
+type MapEntry struct {
+	vm.Entry
+	Resident uint64
+}
+
+// Map returns p's map entries, read under the MP lock.
+func (p *Process) Map() []MapEntry {
+	p.spaceMu.RLock()
+	defer p.spaceMu.RUnlock()
+	if p.space.dead {
+		return nil
+	}
+	return p.space.stat()
 }

@@ -153,13 +153,13 @@ func (s *Space) Resident() uint64 { return s.m.Pmap.Resident() }
 // Tables: see Resident.
 func (s *Space) Tables() uint64 { return s.m.Pmap.Tables() }
 
-// Entries returns s's map entries.
-func (s *Space) Entries() []vm.Entry {
-	out := make([]vm.Entry, s.m.Len())
-	for i := range out {
-		out[i] = s.m.At(i)
-	}
-	return out
+// stat returns s's map entries with their resident pages, read in one
+// trap under the MP lock.
+func (s *Space) stat() []MapEntry {
+	buf := make([]MapEntry, vm.MaxEntries)
+	a := statArgs{s: s, out: uintptr(unsafe.Pointer(&buf[0]))}
+	lwkt.TrapCall(spaceStat, uintptr(unsafe.Pointer(&a)))
+	return buf[:a.n]
 }
 
 // SetupStack makes the process stack's map entry, [StackTop-StackSize,

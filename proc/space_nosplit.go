@@ -177,3 +177,37 @@ func spaceCopy(arg uintptr) uintptr {
 	}
 	return 1
 }
+
+// statArgs is spaceStat's argument block: out holds vm.MaxEntries
+// MapEntry values; n is how many spaceStat filled.
+type statArgs struct {
+	s   *Space
+	out uintptr
+	n   int
+}
+
+// spaceStat copies a space's map entries, with the pages present in each,
+// into a.out.
+//
+//go:nosplit
+func spaceStat(arg uintptr) uintptr {
+	if !vm.Kernel.Touch(arg, unsafe.Sizeof(statArgs{}), true) {
+		return 0
+	}
+	a := (*statArgs)(mm.Ptr(uint64(arg)))
+	if !vm.Kernel.Touch(a.out, vm.MaxEntries*unsafe.Sizeof(MapEntry{}), true) {
+		return 0
+	}
+	out := (*[vm.MaxEntries]MapEntry)(mm.Ptr(uint64(a.out)))
+	m := &a.s.m
+	n := m.Len()
+	for i := range out {
+		if i == n {
+			break
+		}
+		e := m.At(i)
+		out[i] = MapEntry{Entry: e, Resident: m.Pmap.Count(e.Start, e.End)}
+	}
+	a.n = n
+	return 1
+}

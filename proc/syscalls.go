@@ -55,6 +55,10 @@ func callTable() map[uint64]handler {
 		syscall.SYS_PRLIMIT64:         sysPrlimit64,
 		syscall.SYS_UNAME:             sysUname,
 		unix.SYS_GETRANDOM:            sysGetrandom,
+		syscall.SYS_EVENTFD2:          sysEventfd2,
+		syscall.SYS_EPOLL_CREATE1:     sysEpollCreate1,
+		syscall.SYS_EPOLL_CTL:         sysEpollCtl,
+		syscall.SYS_EPOLL_PWAIT:       sysEpollPwait,
 	}
 }
 
@@ -82,84 +86,6 @@ func (t *Thread) syscall() bool {
 func errno(e syscall.Errno) int64 { return -int64(e) }
 
 func rootID(*Thread, *amd64.Frame) int64 { return 0 }
-
-// Descriptors 0, 1 and 2 are the console until a process closes them:
-// writes go to the process's stdout; reads find end of file (no console
-// input reaches processes yet, as if stdin were /dev/null). Nothing else
-// is open: there are no files yet.
-
-func (p *Process) console(fd int) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return fd >= 0 && fd < len(p.closed) && !p.closed[fd]
-}
-
-func sysRead(t *Thread, r *amd64.Frame) int64 {
-	if !t.p.console(int(int32(r.RDI))) {
-		return errno(syscall.EBADF)
-	}
-	return 0
-}
-
-// maxRW is the most one read or write moves (Linux's MAX_RW_COUNT).
-const maxRW = 0x7FFFF000
-
-// sysWrite copies in chunks: the whole range must lie in the user half
-// (Linux's access_ok), and a page that cannot be read ends the write
-// there, with what was written before it.
-func sysWrite(t *Thread, r *amd64.Frame) int64 {
-	if !t.p.console(int(int32(r.RDI))) {
-		return errno(syscall.EBADF)
-	}
-	buf, n := r.RSI, min(r.RDX, maxRW)
-	if buf+n < buf || buf+n > userMax {
-		return errno(syscall.EFAULT)
-	}
-	var done uint64
-	for done < n {
-		k := min(n-done, pageSize-(buf+done)%pageSize)
-		b, err := t.p.space.CopyIn(buf+done, k)
-		if err != nil {
-			break
-		}
-		if _, err := t.p.stdout.Write(b); err != nil {
-			return errno(syscall.EIO)
-		}
-		done += k
-	}
-	if done == 0 && n > 0 {
-		return errno(syscall.EFAULT)
-	}
-	return int64(done)
-}
-
-func sysClose(t *Thread, r *amd64.Frame) int64 {
-	fd := int(int32(r.RDI))
-	p := t.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if fd < 0 || fd >= len(p.closed) || p.closed[fd] {
-		return errno(syscall.EBADF)
-	}
-	p.closed[fd] = true
-	return 0
-}
-
-func sysFcntl(t *Thread, r *amd64.Frame) int64 {
-	if !t.p.console(int(int32(r.RDI))) {
-		return errno(syscall.EBADF)
-	}
-	switch r.RSI {
-	case syscall.F_GETFD, syscall.F_SETFD, syscall.F_SETFL:
-		return 0
-	case syscall.F_GETFL:
-		return syscall.O_RDWR
-	}
-	return errno(syscall.EINVAL)
-}
-
-// sysOpenat: there are no files yet.
-func sysOpenat(*Thread, *amd64.Frame) int64 { return errno(syscall.ENOENT) }
 
 // sysMmap maps anonymous memory; the descriptor of an anonymous mapping
 // is ignored, as Linux ignores it.

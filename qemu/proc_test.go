@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -56,10 +57,11 @@ func notUser(t *testing.T, m *Machine) int {
 func TestRing3(t *testing.T) {
 	probe := userProgram(t, "GOFLY_USER_PROBE", "probe")
 	hello := userProgram(t, "GOFLY_USER_HELLO", "hello")
+	gcstress := userProgram(t, "GOFLY_USER_GCSTRESS", "gcstress")
 	for _, smp := range []int{1, 2, 4} {
 		t.Run(fmt.Sprintf("smp-%d", smp), func(t *testing.T) {
 			RequireQEMU(t)
-			m := Boot(t, Options{SMP: smp, QEMUArgs: []string{"-initrd", probe + "," + hello}})
+			m := Boot(t, Options{SMP: smp, QEMUArgs: []string{"-initrd", probe + "," + hello + "," + gcstress}})
 			before := notUser(t, m)
 			for _, c := range probeCases {
 				line := "run probe " + c.arg
@@ -68,6 +70,10 @@ func TestRing3(t *testing.T) {
 			// A Go program: the runtime's threads, futexes, mmap'd heap
 			// filled on demand, signal bookkeeping.
 			wantContains(t, "run hello", m.Run(t, "run hello"), "hello from ring 3\nhello: exit status 0")
+			// Threads on every CPU allocating while the collector runs,
+			// timers through the netpoller (epoll, eventfd).
+			wantMatch(t, "run gcstress", m.Run(t, "run gcstress"), regexp.MustCompile(
+				fmt.Sprintf(`gcstress: %d workers x 100 rounds, [1-9]\d* GC cycles, 0 bad sums, .*\ngcstress: exit status 0`, 2*smp)))
 			if after := notUser(t, m); after != before {
 				t.Errorf("%d frames free or the kernel's after every case, %d before: address spaces leak", after, before)
 			}
@@ -79,11 +85,59 @@ func TestRing3(t *testing.T) {
 			m.Send(t, "\x03")
 			wantContains(t, "Ctrl-C", m.Expect(t, "\n"+Prompt), "probe: killed by SIGINT (interrupt)")
 			wantContains(t, "typed ahead", m.Type(t, "\r"), "echo typed ahead\ntyped ahead")
+			testProcs(t, m)
 			wantContains(t, "run /probe", m.Run(t, "run /probe"), "probe: exit status 0")
 			wantContains(t, "run nothing", m.Run(t, "run nothing"), "run: nothing: no such program")
-			wantContains(t, "run", m.Run(t, "run"), "run: usage: run PATH [ARG...]")
+			wantContains(t, "run", m.Run(t, "run"), "run: usage: run PATH [ARG...] [&]")
 			wantContains(t, "echo", m.Run(t, "echo still here"), "still here")
 			m.Poweroff(t)
 		})
+	}
+}
+
+// syncConsole types a marker command and reads up to the prompt after
+// its output: everything printed before it is consumed, whichever order
+// a background program's output and the prompts came in.
+func syncConsole(t *testing.T, m *Machine) {
+	t.Helper()
+	m.Send(t, "echo sync-marker\r")
+	m.Expect(t, "sync-marker") // the echo of the line
+	m.Expect(t, "sync-marker") // the output
+	m.Expect(t, Prompt)
+}
+
+// testProcs runs the probe's spinning case in the background and checks
+// procs, vm and pmap on it, then kill, and the commands' errors.
+func testProcs(t *testing.T, m *Machine) {
+	// The program's output and the shell's prompt race: wait for
+	// both, then for the output of a marker command, which follows
+	// everything typed before it.
+	m.Send(t, "run probe f &\r")
+	f := wantMatch(t, "run probe f &", m.Expect(t, "spinning"), regexp.MustCompile(`\[(\d+)\] probe`))
+	if f == nil {
+		return
+	}
+	pid := f[1]
+	syncConsole(t, m)
+	wantMatch(t, "procs", m.Run(t, "procs"), regexp.MustCompile(`(?m)^ +`+pid+` +1 running +1 +\d+ +\d+ +[0-9.]+m?s +[0-9.]+m?s  probe$`))
+	// The probe's text at 0x400000, read-only executable and resident;
+	// its 8 MiB stack entry below the top of the user half.
+	wantMatch(t, "vm", m.Run(t, "vm "+pid), regexp.MustCompile(`process `+pid+` \(probe\): \d+ map entries\n.*\n0x00000000400000-0x[0-9a-f]+ r-x  anon +(\d+) +(\d+)\n(?s:.*)0x007fffff7ff000-0x007ffffffff000 rw-  anon +2048 +[1-9]\d*\n`))
+	wantMatch(t, "pmap", m.Run(t, "pmap "+pid), regexp.MustCompile(`process `+pid+` \(probe\): [1-9]\d* pages mapped \(\d+ KiB\) by [1-9]\d* page-table pages and the root`))
+	m.Send(t, "kill "+pid+"\r")
+	m.Expect(t, "["+pid+"] probe: killed by SIGTERM (terminated)")
+	syncConsole(t, m)
+	if out := m.Run(t, "procs"); strings.Contains(out, "probe") {
+		t.Errorf("procs after kill still lists the probe:\n%s", out)
+	}
+	for line, want := range map[string]string{
+		"vm 99999":    "vm: no process 99999",
+		"vm x":        `vm: "x" is not a process ID`,
+		"pmap":        "pmap: usage: pmap PID",
+		"kill FOO 2":  `kill: unknown signal "FOO"`,
+		"kill -1":     `kill: "-1" is not a process ID`,
+		"procs extra": `procs: takes no arguments`,
+	} {
+		wantContains(t, line, m.Run(t, line), want)
 	}
 }

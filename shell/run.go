@@ -3,20 +3,31 @@ package shell
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"gofly/kernel"
 	"gofly/proc"
+	"gofly/vm"
 )
 
-// cmdRun runs a program in ring 3 in the foreground (Ctrl-C sends it
-// SIGINT) and prints how it ended. Until Gofly has files, PATH names a multiboot module: the first
-// word of its string, or that word's last element ("run hello" and
-// "run /hello" both find build/user/hello).
+// cmdRun runs a program in ring 3 and prints how it ended: in the
+// foreground (Ctrl-C sends it SIGINT), or in the background when the last
+// word is "&" (its PID is printed now, its end when it comes). Until Gofly
+// has files, PATH names a multiboot module: the first word of its string,
+// or that word's last element ("run hello" and "run /hello" both find
+// build/user/hello).
 func cmdRun(sh *Shell, args []string) error {
+	background := len(args) > 0 && args[len(args)-1] == "&"
+	if background {
+		args = args[:len(args)-1]
+	}
 	if len(args) == 0 {
-		return fmt.Errorf("usage: run PATH [ARG...]")
+		return fmt.Errorf("usage: run PATH [ARG...] [&]")
 	}
 	m, err := findModule(args[0])
 	if err != nil {
@@ -26,6 +37,11 @@ func cmdRun(sh *Shell, args []string) error {
 	p, err := proc.New(args[0], m.Data, argv, []string{"HOME=/", "TERM=vt100"}, sh.Out)
 	if err != nil {
 		return fmt.Errorf("%s: %v", args[0], err)
+	}
+	if background {
+		fmt.Fprintf(sh.Out, "[%d] %s\n", p.PID, args[0])
+		go func() { fmt.Fprintf(sh.Out, "[%d] %s: %v\n", p.PID, args[0], p.Run()) }()
+		return nil
 	}
 	done := sh.Foreground(func() { p.Kill(syscall.SIGINT) })
 	e := p.Run()
@@ -45,4 +61,93 @@ func findModule(p string) (kernel.Module, error) {
 		}
 	}
 	return kernel.Module{}, fmt.Errorf("%s: no such program (modules: %d; see the modules command)", p, len(mods))
+}
+
+// cmdProcs lists the processes.
+func cmdProcs(sh *Shell) error {
+	fmt.Fprintf(sh.Out, "%6s %6s %-8s %7s %9s %7s %11s %9s  %s\n", "PID", "PPID", "STATE", "THREADS", "RESIDENT", "TABLES", "USER TIME", "AGE", "NAME")
+	for _, p := range proc.Procs() {
+		in := p.Info()
+		fmt.Fprintf(sh.Out, "%6d %6d %-8s %7d %9d %7d %11v %9v  %s\n", in.PID, in.PPID, in.State, in.Threads,
+			in.Resident, in.Tables, in.UserTime.Round(time.Microsecond), in.Age.Round(time.Millisecond), in.Name)
+	}
+	return nil
+}
+
+// process finds the process an argument names.
+func process(args []string, usage string) (*proc.Process, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("usage: %s", usage)
+	}
+	pid, err := strconv.Atoi(args[0])
+	if err != nil || pid <= 0 {
+		return nil, fmt.Errorf("%q is not a process ID", args[0])
+	}
+	p, ok := proc.Find(pid)
+	if !ok {
+		return nil, fmt.Errorf("no process %d", pid)
+	}
+	return p, nil
+}
+
+// cmdVM lists a process's map entries.
+func cmdVM(sh *Shell, args []string) error {
+	p, err := process(args, "vm PID")
+	if err != nil {
+		return err
+	}
+	es := p.Map()
+	fmt.Fprintf(sh.Out, "process %d (%s): %d map entries\n", p.PID, p.Name, len(es))
+	fmt.Fprintf(sh.Out, "%-33s %-4s %-6s %9s %9s\n", "RANGE", "PROT", "OBJECT", "PAGES", "RESIDENT")
+	for _, e := range es {
+		fmt.Fprintf(sh.Out, "%#014x-%#014x %-4s %-6s %9d %9d\n", e.Start, e.End, protString(e.Prot), "anon", (e.End-e.Start)/4096, e.Resident)
+	}
+	return nil
+}
+
+func protString(p uint8) string {
+	b := []byte("---")
+	if p&vm.ProtRead != 0 {
+		b[0] = 'r'
+	}
+	if p&vm.ProtWrite != 0 {
+		b[1] = 'w'
+	}
+	if p&vm.ProtExec != 0 {
+		b[2] = 'x'
+	}
+	return string(b)
+}
+
+// cmdPmap summarises a process's page tables.
+func cmdPmap(sh *Shell, args []string) error {
+	p, err := process(args, "pmap PID")
+	if err != nil {
+		return err
+	}
+	in := p.Info()
+	fmt.Fprintf(sh.Out, "process %d (%s): %d pages mapped (%d KiB) by %d page-table pages and the root; the upper half is the kernel's\n",
+		p.PID, p.Name, in.Resident, in.Resident*4, in.Tables)
+	return nil
+}
+
+// cmdKill sends a signal to a process (default SIGTERM).
+func cmdKill(sh *Shell, args []string) error {
+	sig := syscall.SIGTERM
+	if len(args) == 2 {
+		s := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(args[0]), "SIG"))
+		if n, err := strconv.Atoi(args[0]); err == nil && n > 0 && n < 65 {
+			s = syscall.Signal(n)
+		}
+		if s == 0 {
+			return fmt.Errorf("unknown signal %q", args[0])
+		}
+		sig, args = s, args[1:]
+	}
+	p, err := process(args, "kill [SIGNAL] PID")
+	if err != nil {
+		return err
+	}
+	p.Kill(sig)
+	return nil
 }

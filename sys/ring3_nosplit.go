@@ -57,6 +57,11 @@ type UserContext struct {
 	// the switch call (a signal for the process, a kill).
 	Interrupt atomic.Uint32
 
+	// Cycles counts the TSC cycles the thread has run in ring 3 (atomic:
+	// the shell reads it while the thread runs).
+	Cycles  atomic.Uint64
+	entered uint64 // the TSC at the last EnterUser
+
 	kframe amd64.Frame // the thread's kernel state, while in ring 3
 	kfs    uint64
 	fpu    [512 + amd64.FPUAlign]byte // the user's FXSAVE image
@@ -112,6 +117,7 @@ func EnterUser(f *amd64.Frame, fpu uintptr) (cr3, fs uint64) {
 	*f = c.Regs
 	f.CS, f.SS = amd64.UserCS, amd64.UserDS
 	f.RFLAGS = f.RFLAGS&userFlags | amd64.FlagIF | amd64.FlagIOPL1 | 1<<1 // bit 1 is always set
+	c.entered = amd64.Rdtsc()
 	return c.Root, c.FSBase
 }
 
@@ -129,6 +135,7 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 	fatal.Assert(t.UserCtx != 0, "sys: a trap from ring 3 on a thread with no user context")
 	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
 	v := f.Vector
+	c.Cycles.Add(amd64.Rdtsc() - c.entered)
 	c.Regs = *f
 	c.FSBase = fs
 	copy512(uint64(alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))), uint64(fpu))

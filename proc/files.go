@@ -1,0 +1,428 @@
+package proc
+
+import (
+	"encoding/binary"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gofly/arch/amd64"
+)
+
+// A process's descriptors: a table of open files, each an object with the
+// operations it supports. There are no files on disk yet: the console
+// (0, 1 and 2 at start), eventfds and epoll instances, which is what the
+// Go runtime's netpoller needs for its timers.
+type file interface {
+	// read and write move n bytes at user address buf; nonblock is the
+	// descriptor's O_NONBLOCK.
+	read(t *Thread, buf, n uint64, nonblock bool) int64
+	write(t *Thread, buf, n uint64, nonblock bool) int64
+	// pollable is false for a file epoll refuses (EPERM), as Linux
+	// refuses regular files; ready returns the poll events (EPOLLIN,
+	// EPOLLOUT) a pollable one has now.
+	pollable() bool
+	ready() uint32
+}
+
+// fdEntry is one descriptor: the file and its close-on-exec flag.
+type fdEntry struct {
+	f        file
+	cloexec  bool
+	nonblock bool // O_NONBLOCK, F_GETFL/F_SETFL's status flag
+}
+
+// maxFDs is RLIMIT_NOFILE's soft value (sysPrlimit64): descriptors are
+// below it.
+const maxFDs = 1024
+
+// fileAt returns the file at fd, under p.mu.
+func (p *Process) fileAt(fd int) (*fdEntry, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.fds[fd]
+	return e, ok
+}
+
+// install puts f at the lowest free descriptor; EMFILE when none is.
+func (p *Process) install(f file, cloexec, nonblock bool) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for fd := 0; fd < maxFDs; fd++ {
+		if _, taken := p.fds[fd]; !taken {
+			p.fds[fd] = &fdEntry{f: f, cloexec: cloexec, nonblock: nonblock}
+			return int64(fd)
+		}
+	}
+	return errno(syscall.EMFILE)
+}
+
+// notify wakes everything polling p's files: a file's readiness changed.
+func (p *Process) notify() {
+	p.pollMu.Lock()
+	close(p.pollChanged)
+	p.pollChanged = make(chan struct{})
+	p.pollMu.Unlock()
+}
+
+// changed returns the channel the next notify closes.
+func (p *Process) changed() <-chan struct{} {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	return p.pollChanged
+}
+
+func sysRead(t *Thread, r *amd64.Frame) int64 {
+	e, ok := t.p.fileAt(int(int32(r.RDI)))
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	return e.f.read(t, r.RSI, min(r.RDX, maxRW), e.nonblock)
+}
+
+// maxRW is the most one read or write moves (Linux's MAX_RW_COUNT).
+const maxRW = 0x7FFFF000
+
+func sysWrite(t *Thread, r *amd64.Frame) int64 {
+	e, ok := t.p.fileAt(int(int32(r.RDI)))
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	buf, n := r.RSI, min(r.RDX, maxRW)
+	if buf+n < buf || buf+n > userMax { // Linux's access_ok on the whole buffer
+		return errno(syscall.EFAULT)
+	}
+	return e.f.write(t, buf, n, e.nonblock)
+}
+
+func sysClose(t *Thread, r *amd64.Frame) int64 {
+	fd := int(int32(r.RDI))
+	p := t.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.fds[fd]; !ok {
+		return errno(syscall.EBADF)
+	}
+	delete(p.fds, fd)
+	return 0
+}
+
+func sysFcntl(t *Thread, r *amd64.Frame) int64 {
+	fd := int(int32(r.RDI))
+	p := t.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.fds[fd]
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	switch r.RSI {
+	case syscall.F_GETFD:
+		if e.cloexec {
+			return syscall.FD_CLOEXEC
+		}
+		return 0
+	case syscall.F_SETFD:
+		e.cloexec = r.RDX&syscall.FD_CLOEXEC != 0
+		return 0
+	case syscall.F_GETFL:
+		if e.nonblock {
+			return syscall.O_RDWR | syscall.O_NONBLOCK
+		}
+		return syscall.O_RDWR
+	case syscall.F_SETFL:
+		e.nonblock = r.RDX&syscall.O_NONBLOCK != 0
+		return 0
+	}
+	return errno(syscall.EINVAL)
+}
+
+// sysOpenat: there are no files yet.
+func sysOpenat(*Thread, *amd64.Frame) int64 { return errno(syscall.ENOENT) }
+
+// console is the shell's console as a file: writes go to the process's
+// stdout; reads find end of file (no console input reaches processes yet,
+// as if stdin were /dev/null). Always ready, never pollable.
+type console struct{}
+
+func (console) read(*Thread, uint64, uint64, bool) int64 { return 0 }
+
+// write copies page by page: a page that cannot be read ends the write
+// there, with what was written before it (EFAULT if nothing was).
+func (console) write(t *Thread, buf, n uint64, _ bool) int64 {
+	var done uint64
+	for done < n {
+		k := min(n-done, pageSize-(buf+done)%pageSize)
+		b, err := t.p.space.CopyIn(buf+done, k)
+		if err != nil {
+			break
+		}
+		if _, err := t.p.stdout.Write(b); err != nil {
+			return errno(syscall.EIO)
+		}
+		done += k
+	}
+	if done == 0 && n > 0 {
+		return errno(syscall.EFAULT)
+	}
+	return int64(done)
+}
+
+func (console) pollable() bool { return false }
+func (console) ready() uint32  { return 0 }
+
+// eventFD is eventfd(2): a 64-bit counter. Guarded by its process's mu.
+type eventFD struct {
+	p         *Process
+	count     uint64
+	semaphore bool
+}
+
+const eventMax = ^uint64(0) - 1 // the largest count (0xfffffffffffffffe)
+
+func sysEventfd2(t *Thread, r *amd64.Frame) int64 {
+	flags := int(int32(r.RSI))
+	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	f := &eventFD{p: t.p, count: uint64(uint32(r.RDI)), semaphore: flags&unix.EFD_SEMAPHORE != 0}
+	return t.p.install(f, flags&unix.EFD_CLOEXEC != 0, flags&unix.EFD_NONBLOCK != 0)
+}
+
+// read takes the count (or 1, as a semaphore); an empty counter blocks,
+// or is EAGAIN for a non-blocking descriptor.
+func (f *eventFD) read(t *Thread, buf, n uint64, nonblock bool) int64 {
+	if n < 8 {
+		return errno(syscall.EINVAL)
+	}
+	for {
+		wake := f.p.changed()
+		f.p.mu.Lock()
+		v := f.count
+		if v > 0 {
+			if f.semaphore {
+				v = 1
+			}
+			f.count -= v
+			f.p.mu.Unlock()
+			f.p.notify()
+			if t.p.space.CopyOut(buf, binary.LittleEndian.AppendUint64(nil, v)) != nil {
+				return errno(syscall.EFAULT)
+			}
+			return 8
+		}
+		f.p.mu.Unlock()
+		if r := block(t, wake, nonblock); r != 0 {
+			return r
+		}
+	}
+}
+
+// write adds to the count; one that would pass eventMax blocks, or is
+// EAGAIN for a non-blocking descriptor.
+func (f *eventFD) write(t *Thread, buf, n uint64, nonblock bool) int64 {
+	if n < 8 {
+		return errno(syscall.EINVAL)
+	}
+	b, err := t.p.space.CopyIn(buf, 8)
+	if err != nil {
+		return errno(syscall.EFAULT)
+	}
+	v := binary.LittleEndian.Uint64(b)
+	if v == ^uint64(0) {
+		return errno(syscall.EINVAL)
+	}
+	for {
+		wake := f.p.changed()
+		f.p.mu.Lock()
+		if eventMax-f.count >= v {
+			f.count += v
+			f.p.mu.Unlock()
+			f.p.notify()
+			return 8
+		}
+		f.p.mu.Unlock()
+		if r := block(t, wake, nonblock); r != 0 {
+			return r
+		}
+	}
+}
+
+// block waits for a change of the process's files (wake): EAGAIN at once
+// for a non-blocking descriptor, EINTR at the process's end.
+func block(t *Thread, wake <-chan struct{}, nonblock bool) int64 {
+	if nonblock {
+		return errno(syscall.EAGAIN)
+	}
+	select {
+	case <-wake:
+		return 0
+	case <-t.p.dying:
+		return errno(syscall.EINTR)
+	}
+}
+
+func (f *eventFD) pollable() bool { return true }
+
+func (f *eventFD) ready() uint32 {
+	f.p.mu.Lock()
+	defer f.p.mu.Unlock()
+	var ev uint32
+	if f.count > 0 {
+		ev |= unix.EPOLLIN
+	}
+	if f.count < eventMax {
+		ev |= unix.EPOLLOUT
+	}
+	return ev
+}
+
+// epoll is an epoll instance: its interest list by descriptor. Guarded by
+// its process's mu.
+type epoll struct {
+	p        *Process
+	interest map[int]*watch
+}
+
+type watch struct {
+	f      file
+	events uint32
+	data   uint64
+	last   uint32 // events last reported, for edge-triggered watches
+}
+
+func sysEpollCreate1(t *Thread, r *amd64.Frame) int64 {
+	flags := int(int32(r.RDI))
+	if flags&^unix.EPOLL_CLOEXEC != 0 {
+		return errno(syscall.EINVAL)
+	}
+	return t.p.install(&epoll{p: t.p, interest: map[int]*watch{}}, flags != 0, false)
+}
+
+func (*epoll) read(*Thread, uint64, uint64, bool) int64  { return errno(syscall.EINVAL) }
+func (*epoll) write(*Thread, uint64, uint64, bool) int64 { return errno(syscall.EINVAL) }
+func (*epoll) pollable() bool                            { return false }
+func (*epoll) ready() uint32                             { return 0 }
+
+func sysEpollCtl(t *Thread, r *amd64.Frame) int64 {
+	epfd, op, fd, ev := int(int32(r.RDI)), int(int32(r.RSI)), int(int32(r.RDX)), r.R10
+	p := t.p
+	var events uint32
+	var data uint64
+	if op != unix.EPOLL_CTL_DEL {
+		b, err := p.space.CopyIn(ev, 12) // struct epoll_event is packed on x86-64
+		if err != nil {
+			return errno(syscall.EFAULT)
+		}
+		events, data = binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint64(b[4:])
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ee, ok1 := p.fds[epfd]
+	te, ok2 := p.fds[fd]
+	if !ok1 || !ok2 {
+		return errno(syscall.EBADF)
+	}
+	ep, isEpoll := ee.f.(*epoll)
+	if !isEpoll || epfd == fd {
+		return errno(syscall.EINVAL)
+	}
+	if !te.f.pollable() {
+		return errno(syscall.EPERM)
+	}
+	w, has := ep.interest[fd]
+	switch op {
+	case unix.EPOLL_CTL_ADD:
+		if has {
+			return errno(syscall.EEXIST)
+		}
+		ep.interest[fd] = &watch{f: te.f, events: events, data: data}
+	case unix.EPOLL_CTL_MOD:
+		if !has {
+			return errno(syscall.ENOENT)
+		}
+		w.events, w.data, w.last = events, data, 0
+	case unix.EPOLL_CTL_DEL:
+		if !has {
+			return errno(syscall.ENOENT)
+		}
+		delete(ep.interest, fd)
+	default:
+		return errno(syscall.EINVAL)
+	}
+	return 0
+}
+
+// sysEpollPwait waits until a watched file is ready, the timeout (ms; -1
+// none) passes, or the process ends; its signal mask is not used, since
+// no signal is delivered yet.
+func sysEpollPwait(t *Thread, r *amd64.Frame) int64 {
+	epfd, out, max, timeout := int(int32(r.RDI)), r.RSI, int(int32(r.RDX)), int(int32(r.R10))
+	p := t.p
+	if max <= 0 || max > (1<<31-1)/12 {
+		return errno(syscall.EINVAL)
+	}
+	e, ok := p.fileAt(epfd)
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	ep, isEpoll := e.f.(*epoll)
+	if !isEpoll {
+		return errno(syscall.EINVAL)
+	}
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		tm := time.NewTimer(time.Duration(timeout) * time.Millisecond)
+		defer tm.Stop()
+		deadline = tm.C
+	}
+	for {
+		wake := p.changed()
+		if got := ep.collect(max); len(got) > 0 || timeout == 0 {
+			if len(got) > 0 && p.space.CopyOut(out, got) != nil {
+				return errno(syscall.EFAULT)
+			}
+			return int64(len(got) / 12)
+		}
+		select {
+		case <-wake:
+		case <-deadline:
+			return 0
+		case <-p.dying:
+			return errno(syscall.EINTR)
+		}
+	}
+}
+
+// collect returns up to max ready events, packed as epoll_event: a
+// level-triggered watch reports while its file is ready, an
+// edge-triggered one (EPOLLET) when its readiness gained an event.
+func (ep *epoll) collect(max int) []byte {
+	ep.p.mu.Lock()
+	ws := make([]*watch, 0, len(ep.interest))
+	for _, w := range ep.interest {
+		ws = append(ws, w)
+	}
+	ep.p.mu.Unlock()
+	var out []byte
+	for _, w := range ws {
+		if len(out)/12 == max {
+			break
+		}
+		now := w.f.ready()
+		ev := now & (w.events | unix.EPOLLERR | unix.EPOLLHUP)
+		ep.p.mu.Lock()
+		report := ev != 0
+		if w.events&unix.EPOLLET != 0 {
+			report = ev&^w.last != 0
+			w.last = ev
+		}
+		ep.p.mu.Unlock()
+		if report {
+			out = binary.LittleEndian.AppendUint32(out, ev)
+			out = binary.LittleEndian.AppendUint64(out, w.data)
+		}
+	}
+	return out
+}
