@@ -12,6 +12,7 @@ import (
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/objcache"
+	"gofly/pmap"
 	"gofly/sysref"
 	"gofly/vm"
 )
@@ -23,6 +24,7 @@ func memCountsCopy(arg uintptr) uintptr {
 	c := (*MemCounts)(mm.Ptr(uint64(arg)))
 	c.FreePages, c.TotalPages = mm.Phys.FreePages(), mm.Phys.TotalPages()
 	c.PageTables, c.Resident = vm.Kernel.Pmap.Tables(), vm.Kernel.Pmap.Resident()
+	c.PVs, c.PVFrames = pmap.PVStats()
 	c.MapEntries, c.Faults = vm.Kernel.Len(), vm.Kernel.Faults
 	c.Reclaims, c.ReclaimedPages = mm.Phys.Reclaims, mm.Phys.ReclaimedPages
 	return 0

@@ -19,6 +19,10 @@
 //   - resident: Resident counts the 4 KiB leaves Enter made; Remove throws
 //     on a present leaf the count does not cover.
 //   - page0: virtual page 0 is never mapped (nil dereferences must fault).
+//   - pv: a leaf has the Managed bit exactly when it has one PV, which is
+//     on its page's list once and on its map entry's list (CheckList);
+//     no PV outlives its leaf, except on a dying pmap, whose leaves are
+//     stale and never loaded again.
 //   - tlb: an entry that was present is flushed (INVLPG) from this CPU's
 //     TLB when it is removed or its permissions are lowered. Other CPUs are
 //     flushed by a shootdown that the system-call layer requests and the
@@ -26,6 +30,19 @@
 //     frame Remove freed can be handed out again (Alloc needs the lock),
 //     and Alloc zeroes it, so a stale write through another CPU's TLB
 //     reaches no new owner.
+//
+// PV entries (pv_nosplit.go), as the NetBSD design mail proposes
+// (seeds/004, shared/design/pmap.md §3–4 option A): a managed mapping —
+// every page a vm.Map entry maps, in the kernel's map and the processes'
+// — has one PV entry, on its page's list (who maps this frame) and on its
+// map entry's PVList (which the caller passes to EnterPV and RemovePV);
+// its leaf carries the Managed software bit. No global hash. RemoveAll
+// marks a dying address space: RemovePV then walks the entry's list alone
+// (unlink, free the frame with its last mapping), touching no page table
+// and flushing nothing, and Destroy frees the tables in bulk without
+// reading their leaves. An anonymous page's frame belongs to its
+// mappings: it is freed with the last one. PVs come from this package's
+// own slab of frames, which it keeps (PVStats).
 //
 // Page-table pages are not freed when they empty; as in the NetBSD design
 // mail (seeds/004), tearing down tables is deferred to the destruction of

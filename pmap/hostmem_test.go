@@ -23,6 +23,7 @@ func newPmap(t testing.TB) (p *Pmap, free0 uint64) {
 	if !mm.Phys.Init([]mm.Range{{Base: base, Len: n}}, nil) {
 		t.Fatal("mm.Phys.Init over the host window failed")
 	}
+	ResetPV()
 	root := mm.Phys.Alloc()
 	if root == 0 {
 		t.Fatal("no frame for the root table")

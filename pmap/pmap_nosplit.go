@@ -41,6 +41,9 @@ type Pmap struct {
 	root   uint64 // physical address of the PML4
 	invlpg bool   // flush TLB entries (false only in host tests)
 	user   bool   // a process's address space (InitUser): tables carry U
+
+	// dying is set by RemoveAll (guard): RemovePV takes the shortcut.
+	dying bool
 }
 
 // KernelHalf is the first PML4 slot of the upper (kernel) half: a user
@@ -117,16 +120,30 @@ func (p *Pmap) MapAlias(pdpt uint64) {
 //go:nosplit
 func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
 	guard("pmap: InitUser without the pmap's lock")
-	p.root, p.invlpg, p.user = root, false, true
+	p.root, p.invlpg, p.user, p.dying = root, false, true, false
 	p.resident, p.tables = 0, 0
 	for i := uintptr(KernelHalf); i < 512; i++ {
 		*entry(root, i) = *entry(kernel.root, i)
 	}
 }
 
+// RemoveAll says every mapping of p is about to go (its process is
+// exiting): from now on RemovePV only unlinks PV entries and frees their
+// pages, touching no page table and flushing nothing, and Destroy frees
+// the tables in bulk without reading their leaves. Nothing may run in p,
+// and nothing may be entered in it after. The caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) RemoveAll() {
+	guard("pmap: RemoveAll without the pmap's lock")
+	fatal.Assert(p.user, "pmap: RemoveAll of the kernel's address space")
+	p.dying = true
+}
+
 // Destroy frees everything a user address space owns: every frame
-// mapped in its lower half, every lower-half page table and the root —
-// the NetBSD mail's bulk teardown, with no per-page TLB flush. The
+// mapped in its lower half (after RemoveAll, every managed one is gone
+// already, and leaves are not read), every lower-half page table and the
+// root — the NetBSD mail's bulk teardown, with no per-page TLB flush. The
 // precondition that makes that safe: no CPU has p loaded, nor has since
 // its last CR3 load elsewhere (the caller's process has no thread left
 // running in it). The upper half's tables are the kernel's and stay. The
@@ -136,6 +153,7 @@ func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
 func (p *Pmap) Destroy() {
 	guard("pmap: Destroy without the pmap's lock")
 	fatal.Assert(p.user, "pmap: Destroy of the kernel's address space")
+	fatal.Assert(!p.dying || p.resident == 0, "pmap: resident: pages left after RemoveAll's PV teardown")
 	for i := uintptr(0); i < KernelHalf; i++ {
 		p.freeTable(entry(p.root, i), 3)
 	}
@@ -159,7 +177,9 @@ func (p *Pmap) freeTable(e *uint64, l uint) {
 	tab[top], next[top] = *e&addrMask, 0
 	*e = 0
 	for k := top; k <= top; {
-		if next[k] == 512 {
+		// A dying pmap's leaves went with their PVs (RemovePV): its page
+		// tables go without a look at them.
+		if next[k] == 512 || k == 1 && p.dying {
 			p.tables--
 			mm.Phys.Free(tab[k])
 			k++
@@ -173,6 +193,7 @@ func (p *Pmap) freeTable(e *uint64, l uint) {
 		}
 		*ep = 0
 		if k == 1 {
+			fatal.Assert(v&Managed == 0, "pmap: pv: Destroy of a managed page without RemoveAll")
 			fatal.Assert(p.resident != 0, "pmap: resident: a user page Enter never entered")
 			p.resident--
 			mm.Phys.Free(v & addrMask)
@@ -258,12 +279,32 @@ func (p *Pmap) addTable(e *uint64, pa uint64) bool {
 }
 
 // Enter maps the 4 KiB page at va to frame pa with flags (Present is
-// implied). It returns false when a page table could not be allocated, va is
-// page 0, or a large page covers va. The caller holds the guard.
+// implied), unmanaged: no PV entry, for pages no map entry tracks. An
+// unmanaged page already at va is replaced (its frame stays the
+// caller's). It returns false when a page table could not be allocated,
+// va is page 0, or a large page covers va. The caller holds the guard.
 //
 //go:nosplit
 func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
+	return p.enter(va, pa, flags, nil)
+}
+
+// EnterPV maps the 4 KiB page at va to frame pa with flags as Enter does,
+// managed: the mapping gets a PV entry on the page's list and on l, its
+// map entry's. A mapping already at va of the same page keeps its PV and
+// takes the new flags; one of another page must have been removed first
+// (RemovePV). False when mm has no frame for a table or the PV; nothing
+// changed then. The caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) EnterPV(va uintptr, pa uint64, flags uint64, l *PVList) bool {
+	return p.enter(va, pa, flags, l)
+}
+
+//go:nosplit
+func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList) bool {
 	guard("pmap: Enter without the pmap's lock")
+	fatal.Assert(!p.dying, "pmap: Enter after RemoveAll")
 	if va < pageSize || p.user && va >= userEnd {
 		return false
 	}
@@ -281,13 +322,58 @@ func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
 		return false
 	}
 	old := *e
+	flags &^= Managed
+	if old&Present != 0 && old&addrMask == pa&addrMask {
+		// The same page: new flags, the same PV (or none).
+		fatal.Assert(old&Managed == 0 || l != nil, "pmap: pv: re-entering a managed page unmanaged")
+		*e = pa&addrMask | flags&flagsMask | Present | old&Managed
+		if p.invlpg {
+			amd64.Invlpg(va)
+		}
+		return true
+	}
+	fatal.Assert(old&Managed == 0, "pmap: pv: entering over another page's managed mapping")
+	if l != nil && !p.addPV(va, pa, l) {
+		return false
+	}
 	*e = pa&addrMask | flags&flagsMask | Present
+	if l != nil {
+		*e |= Managed
+	}
 	if old&Present == 0 {
 		p.resident++
 	} else if p.invlpg {
 		amd64.Invlpg(va)
 	}
 	return true
+}
+
+// dropLeaf clears the present leaf e (at va), flushes it from this CPU's
+// TLB, and frees its frame — for a managed page only if this was its last
+// mapping (its PV is on l).
+//
+//go:nosplit
+func (p *Pmap) dropLeaf(e *uint64, va uintptr, l *PVList) {
+	old := *e
+	pa := old & addrMask
+	// Enter counted every leaf it made; one it did not make was written
+	// behind its back.
+	fatal.Assert(p.resident != 0, "pmap: resident: removing a page Enter never entered")
+	*e = 0
+	p.resident--
+	if p.invlpg {
+		amd64.Invlpg(va)
+	}
+	if old&Managed == 0 {
+		mm.Phys.Free(pa)
+		return
+	}
+	fatal.Assert(l != nil, "pmap: pv: removing a managed page with no entry list")
+	a := p.findPV(va, pa)
+	fatal.Assert(a != 0, "pmap: pv: a managed leaf without its PV")
+	if dropPV(a, l) {
+		mm.Phys.Free(pa)
+	}
 }
 
 // EnterLarge maps the 2 MiB page at va (2 MiB aligned) to pa, for the
@@ -353,14 +439,51 @@ func (p *Pmap) Flags(va uintptr) uint64 {
 }
 
 // Remove unmaps every 4 KiB page in [va, end) and returns each frame to
-// mm.Phys. It skips absent tables, so sparse ranges cost little. It cannot
-// fail: a frame mm refuses is a kernel bug, and mm throws. The caller
-// holds the guard.
+// mm.Phys; there must be no managed page in the range (RemovePV). It
+// skips absent tables, so sparse ranges cost little. It cannot fail: a
+// frame mm refuses is a kernel bug, and mm throws. The caller holds the
+// guard.
 //
 //go:nosplit
 func (p *Pmap) Remove(va, end uintptr) {
 	guard("pmap: Remove without the pmap's lock")
-	p.visit(va, p.limit(end), 0, opRemove)
+	p.visit(va, p.limit(end), 0, opRemove, nil)
+}
+
+// RemovePV unmaps every page in [va, end), a range of one map entry whose
+// PV list is l: each managed page's PV goes from both lists, and its
+// frame when that was its last mapping. After RemoveAll it takes the
+// shortcut: it walks l alone, unlinking PVs and freeing frames, and
+// leaves the page tables (stale, never loaded again) to Destroy. The
+// caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) RemovePV(va, end uintptr, l *PVList) {
+	guard("pmap: RemovePV without the pmap's lock")
+	if !p.dying {
+		p.visit(va, p.limit(end), 0, opRemove, l)
+		return
+	}
+	// One pass over the list, keeping what lies outside the range on a
+	// new list: no per-node unlinking, no page-table walk.
+	var kept PVList
+	a := l.head
+	for k := l.n; k > 0; k-- {
+		v := pvAt(a)
+		next := v.next
+		if v.va < va || v.va >= end {
+			kept.link(a)
+		} else {
+			fatal.Assert(p.resident != 0, "pmap: resident: a PV for a page Enter never entered")
+			p.resident--
+			if pa := v.pa; unlinkPage(a) {
+				mm.Phys.Free(pa)
+			}
+			pvFree(a)
+		}
+		a = next
+	}
+	*l = kept
 }
 
 // Protect replaces the flags of every mapped 4 KiB page in [va, end). The
@@ -369,7 +492,7 @@ func (p *Pmap) Remove(va, end uintptr) {
 //go:nosplit
 func (p *Pmap) Protect(va, end uintptr, flags uint64) {
 	guard("pmap: Protect without the pmap's lock")
-	p.visit(va, p.limit(end), flags|Present, opProtect)
+	p.visit(va, p.limit(end), flags&^Managed|Present, opProtect, nil)
 }
 
 // visit walks the leaf entries of [va, end) and does op to each present
@@ -377,7 +500,7 @@ func (p *Pmap) Protect(va, end uintptr, flags uint64) {
 // counted (opCount).
 //
 //go:nosplit
-func (p *Pmap) visit(va, end uintptr, flags uint64, op int) (n uint64) {
+func (p *Pmap) visit(va, end uintptr, flags uint64, op int, list *PVList) (n uint64) {
 	va &^= pageSize - 1
 	for va < end {
 		// Find the lowest level that has a table for va; skip the span an
@@ -402,20 +525,18 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, op int) (n uint64) {
 			continue
 		}
 		e := entry(table, index(va, 0))
-		if *e&Present != 0 && op == opCount {
+		switch {
+		case *e&Present == 0:
+		case op == opCount:
 			n++
-		} else if *e&Present != 0 {
-			if op == opRemove {
-				// Enter counted every leaf it made; one it did not
-				// make was written behind its back.
-				fatal.Assert(p.resident != 0, "pmap: resident: removing a page Enter never entered")
-				pa := *e & addrMask
-				*e = 0
-				p.resident--
-				mm.Phys.Free(pa)
-			} else {
-				*e = *e&addrMask | flags&flagsMask
+		case op == opCountManaged:
+			if *e&Managed != 0 {
+				n++
 			}
+		case op == opRemove:
+			p.dropLeaf(e, va, list)
+		default:
+			*e = *e&(addrMask|Managed) | flags&flagsMask
 			if p.invlpg {
 				amd64.Invlpg(va)
 			}
@@ -430,10 +551,20 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, op int) (n uint64) {
 
 // What visit does to each present 4 KiB leaf.
 const (
-	opProtect = iota // replace its flags
-	opRemove         // unmap it and free its frame
-	opCount          // count it
+	opProtect      = iota // replace its flags
+	opRemove              // unmap it and free its frame (dropLeaf)
+	opCount               // count it
+	opCountManaged        // count it if it has a PV
 )
+
+// CountManaged returns how many pages in [va, end) have a PV entry. The
+// caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) CountManaged(va, end uintptr) uint64 {
+	guard("pmap: CountManaged without the pmap's lock")
+	return p.visit(va, p.limit(end), 0, opCountManaged, nil)
+}
 
 // Count returns how many 4 KiB pages are mapped in [va, end), skipping
 // absent tables whole. The caller holds the guard.
@@ -441,7 +572,7 @@ const (
 //go:nosplit
 func (p *Pmap) Count(va, end uintptr) uint64 {
 	guard("pmap: Count without the pmap's lock")
-	return p.visit(va, p.limit(end), 0, opCount)
+	return p.visit(va, p.limit(end), 0, opCount, nil)
 }
 
 // SelfTest checks page0 and an Enter/Extract/Protect/Remove round trip

@@ -192,7 +192,7 @@ func (s *Space) SetupStack(img *Image, argv, envp []string, random [16]byte) (ui
 // mapPage maps the page at va with flags (widening the permissions of a
 // page an earlier segment mapped) and copies src to offset off in it.
 func (s *Space) mapPage(va, flags uint64, src []byte, off uint64) error {
-	a := pageArgs{pm: &s.m.Pmap, va: uintptr(va), flags: flags}
+	a := pageArgs{m: &s.m, va: uintptr(va), flags: flags}
 	if len(src) > 0 {
 		a.src, a.off, a.n = uintptr(unsafe.Pointer(&src[0])), uintptr(off), uintptr(len(src))
 	}

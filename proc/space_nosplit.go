@@ -35,7 +35,7 @@ func spaceNew(arg uintptr) uintptr {
 // off of the page at va, mapping it with flags if it is not mapped yet
 // (if it is, a segment before shared it: widen its permissions).
 type pageArgs struct {
-	pm       *pmap.Pmap
+	m        *vm.Map
 	va, src  uintptr
 	off, n   uintptr
 	flags    uint64
@@ -50,20 +50,21 @@ func loadPage(arg uintptr) uintptr {
 		return 0
 	}
 	a := (*pageArgs)(mm.Ptr(uint64(arg)))
-	pa, ok := a.pm.Extract(a.va)
+	pm := &a.m.Pmap
+	pa, ok := pm.Extract(a.va)
 	if ok {
-		old := a.pm.Flags(a.va)
+		old := pm.Flags(a.va)
 		f := (old | a.flags) &^ pmap.NoExec
 		if old&pmap.NoExec != 0 && a.flags&pmap.NoExec != 0 {
 			f |= pmap.NoExec
 		}
-		a.pm.Protect(a.va, a.va+pageSize, f)
+		pm.Protect(a.va, a.va+pageSize, f)
 	} else {
 		pa = mm.Phys.Alloc()
 		if pa == 0 {
 			return 0
 		}
-		if !a.pm.Enter(a.va, pa, a.flags) {
+		if !a.m.EnterPage(a.va, pa, a.flags) {
 			mm.Phys.Free(pa)
 			return 0
 		}
@@ -76,11 +77,12 @@ func loadPage(arg uintptr) uintptr {
 	return 1
 }
 
-// spaceDestroy frees everything the Space at arg owns.
+// spaceDestroy frees everything the Space at arg owns: its pages by the
+// PV shortcut, then its tables in bulk (vm.Map.Destroy).
 //
 //go:nosplit
 func spaceDestroy(arg uintptr) uintptr {
-	(*Space)(mm.Ptr(uint64(arg))).m.Pmap.Destroy()
+	(*Space)(mm.Ptr(uint64(arg))).m.Destroy()
 	return 0
 }
 

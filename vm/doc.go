@@ -20,6 +20,18 @@
 //   - refused-unchanged: a call that returns an errno has changed no entry
 //     and dropped no page; what can fail (a full entry table) is checked
 //     before anything changes.
+//   - pv-with-entry: every page a map entry maps has its PV entry on that
+//     entry's list (pmap's per-map-entry PV tracking): a call removes the
+//     pages of a range entry by entry before it edits the entries, and a
+//     clipped entry's list splits at the cut, merged entries' lists join
+//     (CheckPV; CheckAllPV over every live map also checks that the PVs
+//     in use are exactly the managed pages).
+//
+// A process's map (over a user pmap) is on the list of live maps from
+// Init to Destroy, which frees it by the PV shortcut (pmap.RemoveAll, each
+// entry's list, the tables in bulk). The self-test (selftest.go) runs
+// random mmap/munmap/madvise/fault/exit operations on a map per CPU and
+// checks the bookkeeping after each.
 //
 // Runs below the Go runtime (system calls and the page-fault handler):
 // nosplit, allocation-free, the entry table a fixed array.

@@ -4,6 +4,8 @@ package vm
 // nosplit and allocation-free.
 
 import (
+	"unsafe"
+
 	"gofly/fatal"
 	"gofly/mm"
 	"gofly/pmap"
@@ -49,10 +51,12 @@ const (
 	MaxEntries = 1024
 )
 
-// Entry is one mapped range [Start, End).
+// Entry is one mapped range [Start, End), with the PV entries of the
+// pages mapped in it (pmap's per-map-entry PV tracking).
 type Entry struct {
 	Start, End uintptr
 	Prot       uint8
+	PV         pmap.PVList
 }
 
 // Map is an address space: its map entries and its page tables, as
@@ -74,7 +78,18 @@ type Map struct {
 
 	// Written by Init before the map is shared; read-only after.
 	userMin uintptr
+
+	// live links the maps in use (Live), guarded by the MP lock: Init
+	// of a process's map adds it, Destroy takes it out.
+	nextLive, prevLive uintptr
 }
+
+// live is the list of the maps in use besides Kernel (the processes'),
+// for the checks that span every map. MP lock.
+var live uintptr
+
+//go:nosplit
+func mapAt(a uintptr) *Map { return (*Map)(mm.Ptr(uint64(a))) }
 
 // Kernel is the kernel's (and the Go runtime's) address space.
 var Kernel Map
@@ -90,12 +105,23 @@ var Held func() bool
 func guard(msg string) { fatal.Assert(Held == nil || Held(), msg) }
 
 // Init empties m; mmap will use addresses from userMin up. The caller has
-// initialised m.Pmap. It runs before m is shared, so it takes no guard.
+// initialised m.Pmap. It runs before m is shared, so it takes no guard;
+// a process's map (a user pmap) joins the list of live maps, for which
+// the caller holds the guard.
 //
 //go:nosplit
 func (m *Map) Init(userMin uintptr) {
 	m.userMin = userMin
 	m.n = 0
+	if m.Pmap.IsUser() {
+		guard("vm: Init of a process's map without the lock")
+		me := uintptr(unsafe.Pointer(m))
+		m.prevLive, m.nextLive = 0, live
+		if live != 0 {
+			mapAt(live).prevLive = me
+		}
+		live = me
+	}
 }
 
 // UserMin returns the lowest address mmap may use.
@@ -231,10 +257,11 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 		if !inRange {
 			return -EINVAL
 		}
-		if !m.replace(addr, addr+n, uint8(prot&7), true) {
+		if !m.replace(addr, addr+n, uint8(prot&7), true, true) {
 			return -ENOMEM
 		}
-		m.Pmap.Remove(addr, addr+n) // the pages of what it replaced
+		m.unmapPages(addr, addr+n) // the pages of what it replaces
+		m.replace(addr, addr+n, uint8(prot&7), true, false)
 		return int64(addr)
 	default:
 		if addr == 0 || !inRange || !m.free(addr, addr+n) {
@@ -244,7 +271,7 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 			}
 		}
 	}
-	if !m.replace(addr, addr+n, uint8(prot&7), true) {
+	if !m.replace(addr, addr+n, uint8(prot&7), true, false) {
 		return -ENOMEM
 	}
 	return int64(addr)
@@ -260,11 +287,30 @@ func (m *Map) Munmap(addr, length uintptr) int64 {
 	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > UserMax {
 		return -EINVAL
 	}
-	if !m.replace(addr, end, 0, false) {
+	if !m.replace(addr, end, 0, false, true) {
 		return -ENOMEM
 	}
-	m.Pmap.Remove(addr, end)
+	m.unmapPages(addr, end)
+	m.replace(addr, end, 0, false, false)
 	return 0
+}
+
+// unmapPages removes the pages of [start, end), entry by entry, each
+// from its entry's PV list.
+//
+//go:nosplit
+func (m *Map) unmapPages(start, end uintptr) {
+	i, j := m.span(start, end)
+	for k := range m.entries {
+		if k < i {
+			continue
+		}
+		if k >= j {
+			break
+		}
+		e := &m.entries[k]
+		m.Pmap.RemovePV(max(start, e.Start), min(end, e.End), &e.PV)
+	}
 }
 
 // Madvise handles MADV_DONTNEED and MADV_FREE by dropping the pages (they
@@ -280,7 +326,7 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 		return -EINVAL
 	}
 	if advice == MadvDontNeed || advice == MadvFree {
-		m.Pmap.Remove(addr, end)
+		m.unmapPages(addr, end)
 	}
 	return 0
 }
@@ -308,11 +354,14 @@ func knownAdvice(a int) bool {
 // replace makes [start, end) unmapped or, when insert is set, one entry
 // with prot, merged with neighbours (and pieces of split entries) of equal
 // protection. It counts the entries the result needs before it changes
-// anything, so a refusal (false: the table would overflow) has edited no
-// entry. It edits only entries: the caller removes the pages after it.
+// anything, and check stops there: false means the table would overflow,
+// and nothing changed. It edits only entries: the caller removes the
+// pages of [start, end) first (unmapPages), so the entries it edits hold
+// PVs only outside the range, which follow their pages into the pieces
+// and merged entries.
 //
 //go:nosplit
-func (m *Map) replace(start, end uintptr, prot uint8, insert bool) bool {
+func (m *Map) replace(start, end uintptr, prot uint8, insert, check bool) bool {
 	i, j := m.span(start, end)
 	// Entries [lo, hi) give way to at most three: [ls, start) with lp, the
 	// piece of a split entry or a neighbour to merge with; the new entry;
@@ -320,12 +369,14 @@ func (m *Map) replace(start, end uintptr, prot uint8, insert bool) bool {
 	// re == end.
 	lo, hi := i, j
 	ls, lp, re, rp := start, prot, end, prot
-	if i < j && m.entries[i].Start < start {
+	splitLeft := i < j && m.entries[i].Start < start
+	splitRight := i < j && m.entries[j-1].End > end
+	if splitLeft {
 		ls, lp = m.entries[i].Start, m.entries[i].Prot
 	} else if insert && i > 0 && m.entries[i-1].End == start && m.entries[i-1].Prot == prot {
 		lo, ls = i-1, m.entries[i-1].Start
 	}
-	if i < j && m.entries[j-1].End > end {
+	if splitRight {
 		re, rp = m.entries[j-1].End, m.entries[j-1].Prot
 	} else if insert && j < m.n && m.entries[j].Start == end && m.entries[j].Prot == prot {
 		hi, re = j+1, m.entries[j].End
@@ -347,26 +398,51 @@ func (m *Map) replace(start, end uintptr, prot uint8, insert bool) bool {
 	if n > MaxEntries {
 		return false
 	}
+	if check {
+		return true
+	}
+	// The sides' PVs, before the copy below overwrites their entries.
+	var left, right pmap.PVList
+	if lo < i || splitLeft {
+		left = m.entries[lo].PV
+	}
+	switch {
+	case splitRight && splitLeft && j-1 == i:
+		right = left.Split(end) // one entry cut in two
+	case splitRight || hi > j:
+		right = m.entries[hi-1].PV
+	}
+	for x := range m.entries { // the entries inside the range lost their pages
+		if x >= j {
+			break
+		}
+		if x >= i && !(x == i && splitLeft) && !(x == j-1 && splitRight) {
+			fatal.Assert(m.entries[x].PV.Len() == 0, "vm: pv: replacing an entry that still has pages")
+		}
+	}
 	copy(m.entries[lo+k:n], m.entries[hi:m.n])
 	m.n = n
 	if leftAlone {
-		m.entries[lo] = Entry{ls, start, lp}
+		m.entries[lo] = Entry{Start: ls, End: start, Prot: lp, PV: left}
+		left = pmap.PVList{}
 		lo++
 	}
 	if insert {
 		// The new entry takes in the sides that merge with it.
-		e := Entry{ls, re, prot}
+		e := Entry{Start: ls, End: re, Prot: prot, PV: left}
 		if leftAlone {
 			e.Start = start
 		}
 		if rightAlone {
 			e.End = end
+		} else {
+			e.PV.Append(&right)
 		}
 		m.entries[lo] = e
 		lo++
 	}
 	if rightAlone {
-		m.entries[lo] = Entry{end, re, rp}
+		m.entries[lo] = Entry{Start: end, End: re, Prot: rp, PV: right}
 	}
 	return true
 }
@@ -399,13 +475,96 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		m.OutOfMemory++
 		return false
 	}
-	if !m.Pmap.Enter(page, pa, m.pageFlags(prot)) { // no frame for a page table
+	if !m.Pmap.EnterPV(page, pa, m.pageFlags(prot), &m.entries[i].PV) { // no frame for a table or the PV
 		mm.Phys.Free(pa)
 		m.OutOfMemory++
 		return false
 	}
 	m.Faults++
 	return true
+}
+
+// EnterPage maps frame pa at va, inside an entry, with flags: a page the
+// caller filled (an executable's, loaded at exec). False when va is in no
+// entry or mm has no frame. The caller holds the guard.
+//
+//go:nosplit
+func (m *Map) EnterPage(va uintptr, pa uint64, flags uint64) bool {
+	guard("vm: EnterPage without the map's lock")
+	i := m.lookup(va)
+	if uint(i) >= uint(len(m.entries)) {
+		return false
+	}
+	return m.Pmap.EnterPV(va&^(pageSize-1), pa, flags, &m.entries[i].PV)
+}
+
+// Destroy frees a process's map: every page by the PV shortcut (RemoveAll,
+// then each entry's list, no page-table walk and no flush), then the page
+// tables in bulk. Nothing may run in m. The caller holds the guard.
+//
+//go:nosplit
+func (m *Map) Destroy() {
+	guard("vm: Destroy without the map's lock")
+	m.Pmap.RemoveAll()
+	for k := range m.entries {
+		if k == m.n {
+			break
+		}
+		e := &m.entries[k]
+		m.Pmap.RemovePV(e.Start, e.End, &e.PV)
+	}
+	m.n = 0
+	m.Pmap.Destroy()
+	if m.prevLive != 0 {
+		mapAt(m.prevLive).nextLive = m.nextLive
+	} else {
+		live = m.nextLive
+	}
+	if m.nextLive != 0 {
+		mapAt(m.nextLive).prevLive = m.prevLive
+	}
+	m.nextLive, m.prevLive = 0, 0
+}
+
+// CheckAllPV checks the PV bookkeeping of every live map (CheckPV) and
+// that the PVs in use are exactly theirs: every managed page has one PV
+// and no PV outlives its mapping. It returns the number of maps. The
+// caller holds the guard.
+//
+//go:nosplit
+func CheckAllPV() int {
+	guard("vm: CheckAllPV without the lock")
+	Kernel.CheckPV()
+	total := Kernel.Pmap.CountManaged(pageSize, UserMax)
+	n := 1
+	for a := live; a != 0; a = mapAt(a).nextLive {
+		m := mapAt(a)
+		m.CheckPV()
+		total += m.Pmap.CountManaged(pageSize, UserMax)
+		n++
+	}
+	inUse, _ := pmap.PVStats()
+	fatal.Assert(inUse == total, "vm: pv: PVs in use that no map's page has")
+	return n
+}
+
+// CheckPV checks m's PV bookkeeping: each entry's list is exactly its
+// managed pages (pmap.CheckList), and no managed page lies outside every
+// entry. A broken invariant throws. The caller holds the guard.
+//
+//go:nosplit
+func (m *Map) CheckPV() {
+	guard("vm: CheckPV without the map's lock")
+	var listed uint64
+	for k := range m.entries {
+		if k == m.n {
+			break
+		}
+		e := &m.entries[k]
+		m.Pmap.CheckList(&e.PV, e.Start, e.End)
+		listed += e.PV.Len()
+	}
+	fatal.Assert(m.Pmap.CountManaged(pageSize, UserMax) == listed, "vm: pv: managed pages outside every map entry")
 }
 
 // pageFlags returns the page-table flags of a page with protection prot:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"gofly/fatal"
 	"gofly/mm"
 	"gofly/pmap"
 )
@@ -45,17 +46,25 @@ func newFixture(t *testing.T, userMin uintptr) *fixture {
 	return f
 }
 
-// check runs after every step: SelfTest, and frame accounting (every frame
-// taken since the start is a page table, a resident page or held by the
-// test).
+// check runs after every step: SelfTest, the PV bookkeeping (every
+// managed page on its entry's list and its page's, and nothing else), and
+// frame accounting (every frame taken since the start is a page table, a
+// resident page, PV bookkeeping or held by the test).
 func (f *fixture) check(step string) {
 	f.t.Helper()
 	if err := f.m.SelfTest(); err != nil {
 		f.t.Fatalf("%s: %v", step, err)
 	}
-	if got, want := mm.Phys.FreePages(), f.free0-f.pm.Tables()-f.pm.Resident()-f.held; got != want {
-		f.t.Fatalf("%s: FreePages %d; want %d (tables %d, resident %d, held %d)",
-			step, got, want, f.pm.Tables(), f.pm.Resident(), f.held)
+	if msg := fatal.Catch(f.m.CheckPV); msg != "" {
+		f.t.Fatalf("%s: %s", step, msg)
+	}
+	live, pvFrames := pmap.PVStats()
+	if live != f.pm.CountManaged(pageSize, UserMax) {
+		f.t.Fatalf("%s: %d PVs live, %d managed pages", step, live, f.pm.CountManaged(pageSize, UserMax))
+	}
+	if got, want := mm.Phys.FreePages(), f.free0-f.pm.Tables()-f.pm.Resident()-f.held-pvFrames; got != want {
+		f.t.Fatalf("%s: FreePages %d; want %d (tables %d, resident %d, PV frames %d, held %d)",
+			step, got, want, f.pm.Tables(), f.pm.Resident(), pvFrames, f.held)
 	}
 }
 
@@ -102,7 +111,8 @@ func (f *fixture) touch(va, n uintptr, write, want bool) {
 func entries(m *Map) []Entry {
 	var es []Entry
 	for i := 0; i < m.Len(); i++ {
-		es = append(es, m.At(i))
+		e := m.At(i)
+		es = append(es, Entry{Start: e.Start, End: e.End, Prot: e.Prot})
 	}
 	return es
 }
@@ -149,15 +159,15 @@ func frameIsZero(pa uint64) bool {
 func TestMmapFirstFit(t *testing.T) {
 	f := newFixture(t, testMin)
 	f.mmap(0, 5000, rw, anon, int64(base)) // rounded up to 2 pages
-	f.entries(Entry{base, base + 2*p, rw})
+	f.entries(Entry{Start: base, End: base + 2*p, Prot: rw})
 	f.mmap(0, p, ProtRead, anon, int64(base+2*p))
 	f.mmap(0, 3*p-1, ProtRead, anon, int64(base+3*p)) // merges with the previous
-	f.entries(Entry{base, base + 2*p, rw}, Entry{base + 2*p, base + 6*p, ProtRead})
+	f.entries(Entry{Start: base, End: base + 2*p, Prot: rw}, Entry{Start: base + 2*p, End: base + 6*p, Prot: ProtRead})
 	f.munmap(base, 2*p, 0)
 	f.mmap(0, 3*p, rw, anon, int64(base+6*p)) // the 2-page hole is too small
 	f.mmap(0, 2*p, rw, MapShared|MapAnonymous, int64(base))
 	f.mmap(0, p, rw, anon, int64(base+9*p)) // merges with [6p, 9p)
-	f.entries(Entry{base, base + 2*p, rw}, Entry{base + 2*p, base + 6*p, ProtRead}, Entry{base + 6*p, base + 10*p, rw})
+	f.entries(Entry{Start: base, End: base + 2*p, Prot: rw}, Entry{Start: base + 2*p, End: base + 6*p, Prot: ProtRead}, Entry{Start: base + 6*p, End: base + 10*p, Prot: rw})
 	if f.pm.Resident() != 0 || f.pm.Tables() != 0 {
 		t.Fatal("Mmap must not allocate: memory is demand-zero")
 	}
@@ -176,11 +186,11 @@ func TestMmapHint(t *testing.T) {
 	f.mmap(h+p, 3*p, ProtRead, anon, int64(base+4*p))       // overlaps the end: first fit
 	f.mmap(h+2*p, 3*p, ProtRead, anon, int64(h+2*p))        // right after: no merge (prot differs)
 	f.entries(
-		Entry{testMin + 16*p, testMin + 17*p, rw},
-		Entry{base, base + 7*p, ProtRead},
-		Entry{h - p, h + 2*p, rw},
-		Entry{h + 2*p, h + 5*p, ProtRead},
-		Entry{UserMax - p, UserMax, ProtNone},
+		Entry{Start: testMin + 16*p, End: testMin + 17*p, Prot: rw},
+		Entry{Start: base, End: base + 7*p, Prot: ProtRead},
+		Entry{Start: h - p, End: h + 2*p, Prot: rw},
+		Entry{Start: h + 2*p, End: h + 5*p, Prot: ProtRead},
+		Entry{Start: UserMax - p, End: UserMax, Prot: ProtNone},
 	)
 	f.mmap(h+5*p+1, p, rw, anon, int64(h+5*p)) // a misaligned hint is rounded down
 }
@@ -196,7 +206,7 @@ func TestMapFixedReplacesPart(t *testing.T) {
 	}
 	free := mm.Phys.FreePages()
 	f.mmap(a+2*p, 3*p, ProtRead, fixed, int64(a+2*p))
-	f.entries(Entry{a, a + 2*p, rw}, Entry{a + 2*p, a + 5*p, ProtRead}, Entry{a + 5*p, a + 8*p, rw})
+	f.entries(Entry{Start: a, End: a + 2*p, Prot: rw}, Entry{Start: a + 2*p, End: a + 5*p, Prot: ProtRead}, Entry{Start: a + 5*p, End: a + 8*p, Prot: rw})
 	for i, fr := range frames {
 		replaced := i >= 2 && i < 5
 		if f.present(a+uintptr(i)*p) == replaced || mm.Phys.IsFree(fr) != replaced {
@@ -211,17 +221,17 @@ func TestMapFixedReplacesPart(t *testing.T) {
 	}
 	// Putting the old protection back merges the three pieces.
 	f.mmap(a+2*p, 3*p, rw, fixed, int64(a+2*p))
-	f.entries(Entry{a, a + 8*p, rw})
+	f.entries(Entry{Start: a, End: a + 8*p, Prot: rw})
 	// Over an entry's tail, a hole and the next entry's head.
 	f.mmap(a+10*p, 4*p, ProtRead, fixed, int64(a+10*p))
 	f.mmap(a+6*p, 6*p, ProtNone, fixed, int64(a+6*p))
-	f.entries(Entry{a, a + 6*p, rw}, Entry{a + 6*p, a + 12*p, ProtNone}, Entry{a + 12*p, a + 14*p, ProtRead})
+	f.entries(Entry{Start: a, End: a + 6*p, Prot: rw}, Entry{Start: a + 6*p, End: a + 12*p, Prot: ProtNone}, Entry{Start: a + 12*p, End: a + 14*p, Prot: ProtRead})
 	if f.present(a+6*p) || f.present(a+7*p) || !f.present(a+5*p) {
 		t.Fatal("MAP_FIXED PROT_NONE left pages present, or dropped one outside")
 	}
 	// Exactly over one entry.
 	f.mmap(a+12*p, 2*p, rw, fixed, int64(a+12*p))
-	f.entries(Entry{a, a + 6*p, rw}, Entry{a + 6*p, a + 12*p, ProtNone}, Entry{a + 12*p, a + 14*p, rw})
+	f.entries(Entry{Start: a, End: a + 6*p, Prot: rw}, Entry{Start: a + 6*p, End: a + 12*p, Prot: ProtNone}, Entry{Start: a + 12*p, End: a + 14*p, Prot: rw})
 	// Refused addresses change nothing.
 	before := entries(f.m)
 	f.mmap(0, p, rw, fixed, -EINVAL)
@@ -255,7 +265,7 @@ func TestMapFixedNoReplace(t *testing.T) {
 	}
 	f.mmap(a+4*p, p, rw, noRepl, int64(a+4*p))   // adjacent: merges
 	f.mmap(a-p, p, ProtRead, noRepl, int64(a-p)) // adjacent, other prot
-	f.entries(Entry{a - p, a, ProtRead}, Entry{a, a + 5*p, rw})
+	f.entries(Entry{Start: a - p, End: a, Prot: ProtRead}, Entry{Start: a, End: a + 5*p, Prot: rw})
 }
 
 func TestMmapBadArguments(t *testing.T) {
@@ -294,22 +304,22 @@ func TestMunmap(t *testing.T) {
 	f.mmap(a, 10*p, rw, fixed, int64(a))
 	f.touch(a, 10*p, true, true)
 	f.munmap(a+3*p, 2*p, 0) // split in the middle
-	f.entries(Entry{a, a + 3*p, rw}, Entry{a + 5*p, a + 10*p, rw})
+	f.entries(Entry{Start: a, End: a + 3*p, Prot: rw}, Entry{Start: a + 5*p, End: a + 10*p, Prot: rw})
 	for i := uintptr(0); i < 10; i++ {
 		if f.present(a+i*p) != (i < 3 || i >= 5) {
 			t.Fatalf("page %d present %v after the split", i, f.present(a+i*p))
 		}
 	}
 	f.munmap(a+9*p, 1, 0) // length rounds up to a page: trims the tail
-	f.entries(Entry{a, a + 3*p, rw}, Entry{a + 5*p, a + 9*p, rw})
+	f.entries(Entry{Start: a, End: a + 3*p, Prot: rw}, Entry{Start: a + 5*p, End: a + 9*p, Prot: rw})
 	f.munmap(a+2*p, 4*p, 0) // tail of one entry, hole, head of the next
-	f.entries(Entry{a, a + 2*p, rw}, Entry{a + 6*p, a + 9*p, rw})
+	f.entries(Entry{Start: a, End: a + 2*p, Prot: rw}, Entry{Start: a + 6*p, End: a + 9*p, Prot: rw})
 	f.munmap(a+20*p, 5*p, 0) // nothing there
 	f.munmap(a-p, 11*p, 0)   // everything
 	f.entries()
-	if f.pm.Resident() != 0 || mm.Phys.FreePages() != f.free0-f.pm.Tables() {
-		t.Fatalf("after Munmap of everything: Resident %d, FreePages %d; want 0, %d",
-			f.pm.Resident(), mm.Phys.FreePages(), f.free0-f.pm.Tables())
+	if live, pvFrames := pmap.PVStats(); f.pm.Resident() != 0 || live != 0 || mm.Phys.FreePages() != f.free0-f.pm.Tables()-pvFrames {
+		t.Fatalf("after Munmap of everything: Resident %d, PVs %d, FreePages %d; want 0, 0, %d",
+			f.pm.Resident(), live, mm.Phys.FreePages(), f.free0-f.pm.Tables()-pvFrames)
 	}
 	f.munmap(a+1, p, -EINVAL)
 	f.munmap(a, 0, -EINVAL)
@@ -322,14 +332,14 @@ func TestMergeFillsHole(t *testing.T) {
 	f := newFixture(t, testMin)
 	f.mmap(base, 2*p, rw, fixed, int64(base))
 	f.mmap(base+3*p, 2*p, rw, fixed, int64(base+3*p))
-	f.entries(Entry{base, base + 2*p, rw}, Entry{base + 3*p, base + 5*p, rw})
+	f.entries(Entry{Start: base, End: base + 2*p, Prot: rw}, Entry{Start: base + 3*p, End: base + 5*p, Prot: rw})
 	f.mmap(0, p, rw, anon, int64(base+2*p)) // first fit lands in the hole and joins both
-	f.entries(Entry{base, base + 5*p, rw})
+	f.entries(Entry{Start: base, End: base + 5*p, Prot: rw})
 	f.munmap(base+2*p, p, 0)
 	f.mmap(base+2*p, p, ProtRead, noRepl, int64(base+2*p)) // other prot: three entries
-	f.entries(Entry{base, base + 2*p, rw}, Entry{base + 2*p, base + 3*p, ProtRead}, Entry{base + 3*p, base + 5*p, rw})
+	f.entries(Entry{Start: base, End: base + 2*p, Prot: rw}, Entry{Start: base + 2*p, End: base + 3*p, Prot: ProtRead}, Entry{Start: base + 3*p, End: base + 5*p, Prot: rw})
 	f.mmap(base+2*p, p, rw, fixed, int64(base+2*p))
-	f.entries(Entry{base, base + 5*p, rw})
+	f.entries(Entry{Start: base, End: base + 5*p, Prot: rw})
 }
 
 func TestFault(t *testing.T) {
@@ -347,8 +357,8 @@ func TestFault(t *testing.T) {
 	if !frameIsZero(pa) {
 		t.Fatal("a demand-zero page is not zero")
 	}
-	if fl := f.pm.Flags(a + p); fl != pmap.Present|pmap.Writable {
-		t.Fatalf("Flags of a RW page = %#x; want Present|Writable", fl)
+	if fl := f.pm.Flags(a + p); fl != pmap.Present|pmap.Writable|pmap.Managed {
+		t.Fatalf("Flags of a RW page = %#x; want Present|Writable|Managed", fl)
 	}
 	if f.m.Faults != 1 {
 		t.Fatalf("Faults = %d; want 1", f.m.Faults)
@@ -362,8 +372,8 @@ func TestFault(t *testing.T) {
 	f.fault(a+4*p, true, false, false)    // write to read-only
 	f.fault(a+4*p, false, true, false)    // exec of non-exec
 	f.fault(a+4*p, false, false, true)    // read of read-only
-	if fl := f.pm.Flags(a + 4*p); fl != pmap.Present {
-		t.Fatalf("Flags of a read-only page = %#x; want Present", fl)
+	if fl := f.pm.Flags(a + 4*p); fl != pmap.Present|pmap.Managed {
+		t.Fatalf("Flags of a read-only page = %#x; want Present|Managed", fl)
 	}
 	f.fault(a+4*p, true, false, false)  // present read-only: a write is a violation
 	f.fault(a+6*p, false, false, false) // PROT_NONE
@@ -397,8 +407,8 @@ func TestFault(t *testing.T) {
 		a + 23*p: pmap.Present,
 		a + 24*p: pmap.Present | pmap.Writable,
 	} {
-		if fl := f.pm.Flags(va); fl != want {
-			t.Errorf("NX on: Flags(%#x) = %#x; want %#x", va, fl, want)
+		if fl := f.pm.Flags(va); fl != want|pmap.Managed {
+			t.Errorf("NX on: Flags(%#x) = %#x; want %#x", va, fl, want|pmap.Managed)
 		}
 	}
 
@@ -626,11 +636,11 @@ func TestSelfTestThrowsOnCorruption(t *testing.T) {
 		e     Entry
 		label string
 	}{
-		{1, Entry{base + 4*p, base + 4*p, rw}, "vm: sorted-disjoint"},     // empty
-		{1, Entry{base + 4*p + 1, base + 6*p, rw}, "vm: sorted-disjoint"}, // misaligned
-		{1, Entry{base + p, base + 6*p, rw}, "vm: sorted-disjoint"},       // overlaps entry 0
-		{1, Entry{base - 2*p, base - p, rw}, "vm: sorted-disjoint"},       // out of order
-		{0, Entry{testMin - p, testMin, rw}, "vm: no-user-below"},
+		{1, Entry{Start: base + 4*p, End: base + 4*p, Prot: rw}, "vm: sorted-disjoint"},     // empty
+		{1, Entry{Start: base + 4*p + 1, End: base + 6*p, Prot: rw}, "vm: sorted-disjoint"}, // misaligned
+		{1, Entry{Start: base + p, End: base + 6*p, Prot: rw}, "vm: sorted-disjoint"},       // overlaps entry 0
+		{1, Entry{Start: base - 2*p, End: base - p, Prot: rw}, "vm: sorted-disjoint"},       // out of order
+		{0, Entry{Start: testMin - p, End: testMin, Prot: rw}, "vm: no-user-below"},
 	} {
 		saved := f.m.entries[tc.i]
 		f.m.entries[tc.i] = tc.e
@@ -980,8 +990,12 @@ func runModel(t *testing.T, seed uint64, ops, filler int) {
 		if f.pm.Resident() != uint64(len(md.present)) {
 			fail("Resident %d; model %d", f.pm.Resident(), len(md.present))
 		}
-		if mm.Phys.FreePages() != f.free0-f.pm.Tables()-f.pm.Resident() {
-			fail("FreePages %d; want %d", mm.Phys.FreePages(), f.free0-f.pm.Tables()-f.pm.Resident())
+		_, pvFrames := pmap.PVStats()
+		if mm.Phys.FreePages() != f.free0-f.pm.Tables()-f.pm.Resident()-pvFrames {
+			fail("FreePages %d; want %d", mm.Phys.FreePages(), f.free0-f.pm.Tables()-f.pm.Resident()-pvFrames)
+		}
+		if msg := fatal.Catch(f.m.CheckPV); msg != "" {
+			fail("%s", msg)
 		}
 	}
 	if err := mm.Phys.SelfTest(); err != nil {
@@ -1056,8 +1070,8 @@ func TestUnsortedEntriesThrow(t *testing.T) {
 		name string
 		e1   Entry // replaces entry 1
 	}{
-		{"out of order", Entry{base - 4*p, base - 2*p, rw}},
-		{"overlapping", Entry{base + p, base + 6*p, ProtRead}},
+		{"out of order", Entry{Start: base - 4*p, End: base - 2*p, Prot: rw}},
+		{"overlapping", Entry{Start: base + p, End: base + 6*p, Prot: ProtRead}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, testMin)

@@ -1,0 +1,350 @@
+package pmap
+
+// PV entries, as the NetBSD design mail proposes (shared/design/pmap.md
+// §3–4, option A): a managed mapping (pmap, va → page) has one PV entry,
+// on two lists at once — its page's (physical to virtual: who maps this
+// page) and its map entry's (virtual to physical, and the ready-made walk
+// a dying address space's teardown takes instead of its page tables).
+// No global hash: a mapping's PV is found from its page (few mappings
+// each) or its entry.
+//
+// Below the runtime, guarded by the MP lock like the rest of the pmap.
+// PV entries come from this package's own slab of mm frames: pmap sits
+// below objcache in the layers, and with every caller under the MP lock
+// per-CPU magazines would buy nothing yet.
+
+import (
+	"unsafe"
+
+	"gofly/fatal"
+	"gofly/mm"
+)
+
+// Managed marks a leaf whose mapping has a PV entry (a software bit the
+// CPU ignores, as NetBSD's PG_PVLIST).
+const Managed = 1 << 9
+
+// PVList is the head of a map entry's PV list: circular and doubly
+// linked, in no particular order. The map entry holds it by value and may
+// be copied or moved freely: no PV points at the head.
+type PVList struct {
+	head uintptr // a PV of the list, 0: empty
+	n    uint64  // PVs on the list
+}
+
+// Len returns the number of PVs on l.
+//
+//go:nosplit
+func (l *PVList) Len() uint64 { return l.n }
+
+// pv is one managed mapping.
+type pv struct {
+	pm         uintptr // the *Pmap
+	va         uintptr
+	pa         uint64
+	pageNext   uintptr // next PV of the same page
+	next, prev uintptr // the entry's list
+}
+
+const pvSize = unsafe.Sizeof(pv{})
+
+// pvs is the PV slab: a free list threaded through pv.next, refilled a
+// frame at a time.
+var pvs struct {
+	free   uintptr
+	pages  uint64 // frames the slab took from mm
+	leaves uint64 // frames of page-list heads (pageDir's leaves)
+	live   uint64 // PVs in use
+}
+
+// PVStats returns the PVs in use and the frames the PV bookkeeping holds
+// (the slab and the pages' list heads); they stay with it.
+//
+//go:nosplit
+func PVStats() (live, frames uint64) { return pvs.live, pvs.pages + pvs.leaves }
+
+// ResetPV forgets every PV and page list: for a host test that
+// re-initialises mm.Phys, which takes their frames back.
+func ResetPV() {
+	pvs.free, pvs.pages, pvs.leaves, pvs.live = 0, 0, 0, 0
+	clear(pageDir[:])
+}
+
+//go:nosplit
+func pvAt(a uintptr) *pv { return (*pv)(mm.Ptr(uint64(a))) }
+
+// pvAlloc returns a zeroed PV, or 0 when mm has no frame.
+//
+//go:nosplit
+func pvAlloc() uintptr {
+	if pvs.free == 0 {
+		page := mm.Phys.Alloc()
+		if page == 0 {
+			return 0
+		}
+		pvs.pages++
+		for off := uint64(0); off+uint64(pvSize) <= mm.PageSize; off += uint64(pvSize) {
+			a := uintptr(page + off)
+			pvAt(a).next = pvs.free
+			pvs.free = a
+		}
+	}
+	a := pvs.free
+	pvs.free = pvAt(a).next
+	*pvAt(a) = pv{}
+	pvs.live++
+	return a
+}
+
+// pvFree puts PV a back (pvAlloc zeroes it when it hands it out again).
+//
+//go:nosplit
+func pvFree(a uintptr) {
+	fatal.Assert(pvs.live != 0, "pmap: pv: freeing more PVs than were allocated")
+	pvAt(a).next = pvs.free
+	pvs.free = a
+	pvs.live--
+}
+
+// The pages' PV list heads: a two-level table by frame number, whose
+// leaves (a frame of 512 heads each) are allocated on first use.
+const (
+	headsPerLeaf = mm.PageSize / 8
+	maxFrames    = 1 << 25 // 128 GiB of physical addresses
+)
+
+var pageDir [maxFrames / headsPerLeaf]uint64
+
+// pageHead returns the PV list head of the page at pa, nil if its leaf
+// does not exist yet.
+//
+//go:nosplit
+func pageHead(pa uint64) *uintptr {
+	f := pa >> 12
+	fatal.Assert(f < maxFrames, "pmap: pv: a managed page above the PV table's reach")
+	d := pageDir[(f/headsPerLeaf)&(uint64(len(pageDir))-1)]
+	if d == 0 {
+		return nil
+	}
+	return (*uintptr)(mm.Ptr(d + (f%headsPerLeaf)*8))
+}
+
+// makePageHead is pageHead that allocates the leaf if need be (nil when
+// mm has no frame).
+//
+//go:nosplit
+func makePageHead(pa uint64) *uintptr {
+	if h := pageHead(pa); h != nil {
+		return h
+	}
+	leaf := mm.Phys.Alloc()
+	if leaf == 0 {
+		return nil
+	}
+	pvs.leaves++
+	pageDir[(pa>>12/headsPerLeaf)&(uint64(len(pageDir))-1)] = leaf
+	return pageHead(pa)
+}
+
+// Mapped reports whether the page at pa has a managed mapping.
+//
+//go:nosplit
+func Mapped(pa uint64) bool {
+	h := pageHead(pa)
+	return h != nil && *h != 0
+}
+
+// Mappings returns how many managed mappings the page at pa has.
+//
+//go:nosplit
+func Mappings(pa uint64) int {
+	h := pageHead(pa)
+	n := 0
+	for a := uintptr(0); h != nil; {
+		if a == 0 {
+			a = *h
+		} else {
+			a = pvAt(a).pageNext
+		}
+		if a == 0 {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// link puts PV a on l.
+//
+//go:nosplit
+func (l *PVList) link(a uintptr) {
+	v := pvAt(a)
+	if l.head == 0 {
+		v.next, v.prev = a, a
+		l.head = a
+	} else {
+		h := pvAt(l.head)
+		v.next, v.prev = l.head, h.prev
+		pvAt(h.prev).next = a
+		h.prev = a
+	}
+	l.n++
+}
+
+// unlink takes PV a off l.
+//
+//go:nosplit
+func (l *PVList) unlink(a uintptr) {
+	fatal.Assert(l.n != 0, "pmap: pv: unlinking from an empty entry list")
+	v := pvAt(a)
+	if v.next == a {
+		l.head = 0
+	} else {
+		pvAt(v.prev).next = v.next
+		pvAt(v.next).prev = v.prev
+		if l.head == a {
+			l.head = v.next
+		}
+	}
+	v.next, v.prev = 0, 0
+	l.n--
+}
+
+// Split moves the PVs of l at or above va to the list it returns: a map
+// entry clipped at va.
+//
+//go:nosplit
+func (l *PVList) Split(va uintptr) PVList {
+	var hi PVList
+	for k := l.n; k > 0 && l.head != 0; k-- {
+		a := l.head
+		l.head = pvAt(a).next // rotate: every PV passes the head once
+		if pvAt(a).va >= va {
+			l.unlink(a)
+			hi.link(a)
+		}
+	}
+	return hi
+}
+
+// Append moves every PV of o onto l: map entries merged. o is empty after.
+//
+//go:nosplit
+func (l *PVList) Append(o *PVList) {
+	if o.head == 0 {
+		return
+	}
+	if l.head == 0 {
+		*l = *o
+	} else {
+		h, oh := pvAt(l.head), pvAt(o.head)
+		lt, ot := h.prev, oh.prev
+		pvAt(lt).next = o.head
+		oh.prev = lt
+		pvAt(ot).next = l.head
+		h.prev = ot
+		l.n += o.n
+	}
+	*o = PVList{}
+}
+
+// addPV records the mapping va → pa of p on the page's list and l; false
+// when mm has no frame for the PV or the page's head.
+//
+//go:nosplit
+func (p *Pmap) addPV(va uintptr, pa uint64, l *PVList) bool {
+	h := makePageHead(pa)
+	if h == nil {
+		return false
+	}
+	a := pvAlloc()
+	if a == 0 {
+		return false
+	}
+	v := pvAt(a)
+	v.pm, v.va, v.pa = uintptr(unsafe.Pointer(p)), va, pa&addrMask
+	v.pageNext = *h
+	*h = a
+	l.link(a)
+	return true
+}
+
+// dropPV removes PV a (on l) from both its lists and frees it; it reports
+// whether the page has no managed mapping left (its frame is then free to
+// go: an anonymous page belongs to its mappings).
+//
+//go:nosplit
+func dropPV(a uintptr, l *PVList) (last bool) {
+	last = unlinkPage(a)
+	l.unlink(a)
+	pvFree(a)
+	return last
+}
+
+// unlinkPage takes PV a off its page's list and reports whether the list
+// is empty after.
+//
+//go:nosplit
+func unlinkPage(a uintptr) bool {
+	v := pvAt(a)
+	h := pageHead(v.pa)
+	fatal.Assert(h != nil, "pmap: pv: a PV whose page has no list")
+	for at := h; ; {
+		fatal.Assert(*at != 0, "pmap: pv: a PV missing from its page's list")
+		if *at == a {
+			*at = v.pageNext
+			break
+		}
+		at = &pvAt(*at).pageNext
+	}
+	return *h == 0
+}
+
+// findPV returns the PV of p's mapping at va of the page at pa, or 0.
+//
+//go:nosplit
+func (p *Pmap) findPV(va uintptr, pa uint64) uintptr {
+	h := pageHead(pa)
+	if h == nil {
+		return 0
+	}
+	me := uintptr(unsafe.Pointer(p))
+	for a := *h; a != 0; a = pvAt(a).pageNext {
+		if v := pvAt(a); v.pm == me && v.va == va {
+			return a
+		}
+	}
+	return 0
+}
+
+// CheckList checks the PVs of l, the list of p's map entry [start, end):
+// each maps a page of p inside the range through a present managed leaf
+// to its frame, is on that page's list exactly once, and there are as
+// many as managed leaves in the range. A broken invariant throws. The
+// caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) CheckList(l *PVList, start, end uintptr) {
+	guard("pmap: CheckList without the pmap's lock")
+	me := uintptr(unsafe.Pointer(p))
+	a := l.head
+	for k := uint64(0); k < l.n; k++ {
+		fatal.Assert(a != 0, "pmap: pv: an entry list shorter than its count")
+		v := pvAt(a)
+		fatal.Assert(v.pm == me && v.va >= start && v.va < end, "pmap: pv: a PV outside its entry or of another pmap")
+		fl := p.Flags(v.va)
+		pa, ok := p.Extract(v.va)
+		fatal.Assert(ok && fl&Managed != 0 && pa&addrMask == v.pa, "pmap: pv: a PV without its present managed leaf")
+		seen := 0
+		for b := *pageHead(v.pa); b != 0; b = pvAt(b).pageNext {
+			if b == a {
+				seen++
+			}
+		}
+		fatal.Assert(seen == 1, "pmap: pv: a PV not exactly once on its page's list")
+		fatal.Assert(pvAt(v.next).prev == a, "pmap: pv: an entry list's links disagree")
+		a = v.next
+	}
+	fatal.Assert(a == l.head, "pmap: pv: an entry list longer than its count")
+	fatal.Assert(p.visit(start, p.limit(end), 0, opCountManaged, nil) == l.n, "pmap: pv: managed leaves without a PV on their entry's list")
+}

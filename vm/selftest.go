@@ -1,0 +1,109 @@
+package vm
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"unsafe"
+
+	"gofly/ktest"
+	"gofly/lwkt"
+)
+
+func init() {
+	ktest.Register(ktest.Check{
+		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/fault/exit operations over process maps on every CPU, each map checked after each, every map at the end", pvTestOps),
+		Run:  checkPVRandom,
+	})
+}
+
+// pvTestOps is the number of operations, shared out among the CPUs.
+const pvTestOps = 10000
+
+// pvTestWindow is the range the operations aim at: small, so entries are
+// clipped, merged and refilled often.
+const (
+	pvTestBase  = 0x10_0000_0000
+	pvTestPages = 64
+)
+
+var errTestFrame = errors.New("vm: PV self-test: no frame for a map")
+
+// run does one operation on m under the MP lock.
+func (a *testArgs) run() error {
+	if lwkt.TrapCall(testOp, uintptr(unsafe.Pointer(a))) == 0 {
+		return errTestFrame
+	}
+	return nil
+}
+
+// checkPVRandom runs the random operations on a map per CPU (a goroutine
+// pinned there); a broken invariant throws from CheckPV.
+func checkPVRandom() error {
+	online := lwkt.OnlineMask()
+	cpus := bits.OnesCount64(online)
+	errs := make(chan error, cpus)
+	for c := range 64 {
+		if online&(1<<c) == 0 {
+			continue
+		}
+		go func() {
+			errs <- lwkt.OnCPU(c, func() error { return pvRandom(uint64(c), pvTestOps/cpus) })
+		}()
+	}
+	var first error
+	for range cpus {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	all := testArgs{op: testCheckAll}
+	return all.run()
+}
+
+// pvRandom runs ops operations on a fresh map of its own, exiting (the
+// map destroyed by the PV shortcut) and starting over now and then.
+func pvRandom(seed uint64, ops int) error {
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	m := new(Map)
+	if err := (&testArgs{m: m, op: testNew}).run(); err != nil {
+		return err
+	}
+	page := func() uintptr { return pvTestBase + uintptr(r.IntN(pvTestPages))*pageSize }
+	for i := 0; i < ops; i++ {
+		a := testArgs{m: m}
+		switch k := r.IntN(100); {
+		case k < 25:
+			a.op, a.addr, a.n = testMmap, page(), uintptr(1+r.IntN(8))*pageSize
+			a.prot, a.flags = r.IntN(4), MapPrivate|MapAnonymous|MapFixed
+		case k < 35:
+			a.op, a.addr, a.n = testMunmap, page(), uintptr(1+r.IntN(8))*pageSize
+		case k < 45:
+			a.op, a.addr, a.n = testMadvise, page(), uintptr(1+r.IntN(8))*pageSize
+		case k < 99:
+			a.op, a.addr, a.write = testFault, page()+uintptr(r.IntN(pageSize)), r.IntN(2) == 0
+		default:
+			a.op = testDestroy
+		}
+		if err := a.run(); err != nil {
+			return err
+		}
+		if a.op == testMmap && a.ret != int64(a.addr) {
+			return fmt.Errorf("vm: PV self-test: mmap MAP_FIXED at %#x: %d", a.addr, a.ret)
+		}
+		if a.op == testDestroy {
+			if err := (&testArgs{m: m, op: testNew}).run(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := (&testArgs{m: m, op: testCheck}).run(); err != nil {
+			return err
+		}
+	}
+	return (&testArgs{m: m, op: testDestroy}).run()
+}

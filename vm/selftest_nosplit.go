@@ -1,0 +1,94 @@
+package vm
+
+// The PV self-test's operations, each one lwkt.TrapCall body (below the
+// runtime, MP lock held) on a test map in the Go heap, which the caller
+// keeps alive and which each body touches first.
+
+import (
+	"unsafe"
+
+	"gofly/arch/amd64"
+	"gofly/mm"
+)
+
+// Test operations (testArgs.op).
+const (
+	testNew = iota
+	testMmap
+	testMunmap
+	testMadvise
+	testFault
+	testCheck
+	testDestroy
+	testCheckAll
+	testFill       // fault in n bytes of pages from addr
+	testTearShort  // Destroy by the PV shortcut; ret: TSC cycles
+	testTearByPage // Munmap [addr, addr+n) page by page, then Destroy; ret: cycles
+)
+
+// testArgs is one operation on m; ret is its result.
+type testArgs struct {
+	m           *Map
+	op          int
+	addr, n     uintptr
+	prot, flags int
+	write       bool
+	ret         int64
+}
+
+// testOp runs one operation of the PV self-test.
+//
+//go:nosplit
+func testOp(arg uintptr) uintptr {
+	if !Kernel.Touch(arg, unsafe.Sizeof(testArgs{}), true) {
+		return 0
+	}
+	a := (*testArgs)(mm.Ptr(uint64(arg)))
+	if a.op == testCheckAll {
+		a.ret = int64(CheckAllPV())
+		return 1
+	}
+	if !Kernel.Touch(uintptr(unsafe.Pointer(a.m)), unsafe.Sizeof(Map{}), true) {
+		return 0
+	}
+	m := a.m
+	switch a.op {
+	case testNew:
+		root := mm.Phys.Alloc()
+		if root == 0 {
+			return 0
+		}
+		m.Pmap.InitUser(root, &Kernel.Pmap)
+		m.Init(pageSize)
+	case testMmap:
+		a.ret = m.Mmap(a.addr, a.n, a.prot, a.flags)
+	case testMunmap:
+		a.ret = m.Munmap(a.addr, a.n)
+	case testMadvise:
+		a.ret = m.Madvise(a.addr, a.n, MadvDontNeed)
+	case testFault:
+		if m.Fault(a.addr, a.write, false) {
+			a.ret = 1
+		}
+	case testCheck:
+		m.CheckPV()
+	case testDestroy:
+		m.Destroy()
+	case testFill:
+		for va := a.addr; va < a.addr+a.n; va += pageSize {
+			if !m.Fault(va, true, false) {
+				return 0
+			}
+		}
+	case testTearShort:
+		t0 := amd64.Rdtsc()
+		m.Destroy()
+		a.ret = int64(amd64.Rdtsc() - t0)
+	case testTearByPage:
+		t0 := amd64.Rdtsc()
+		m.Munmap(a.addr, a.n)
+		m.Destroy()
+		a.ret = int64(amd64.Rdtsc() - t0)
+	}
+	return 1
+}
