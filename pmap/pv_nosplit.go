@@ -16,6 +16,7 @@ package pmap
 import (
 	"unsafe"
 
+	"gofly/arch/amd64"
 	"gofly/fatal"
 	"gofly/mm"
 )
@@ -347,4 +348,80 @@ func (p *Pmap) CheckList(l *PVList, start, end uintptr) {
 	}
 	fatal.Assert(a == l.head, "pmap: pv: an entry list longer than its count")
 	fatal.Assert(p.visit(start, p.limit(end), 0, opCountManaged, nil) == l.n, "pmap: pv: managed leaves without a PV on their entry's list")
+}
+
+// Upgrade gives p's present leaf at va the flags flags (its frame and
+// Managed bit kept): a copy-on-write page left with one mapping becomes
+// writable in place. Only for raising rights: no CPU needs a flush. The
+// caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) Upgrade(va uintptr, flags uint64) {
+	guard("pmap: Upgrade without the pmap's lock")
+	e, ok := p.walk(va, 0)
+	fatal.Assert(ok && e != nil && *e&Present != 0, "pmap: Upgrade of an absent page")
+	*e = *e&(addrMask|Managed) | flags&^Managed&flagsMask | Present
+	if p.invlpg {
+		amd64.Invlpg(va)
+	}
+}
+
+// Remap moves p's managed mapping at va (on l) to frame pa with flags: a
+// copy-on-write break gives the writer its own copy. The old page keeps
+// its other mappings; it must have some (the caller's copy came from it).
+// False when mm has no frame for the new page's list head. The caller
+// holds the guard, and shoots the old translation down on other CPUs.
+//
+//go:nosplit
+func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) bool {
+	guard("pmap: Remap without the pmap's lock")
+	e, ok := p.walk(va, 0)
+	fatal.Assert(ok && e != nil && *e&(Present|Managed) == Present|Managed, "pmap: Remap of a page with no managed mapping")
+	h := makePageHead(pa)
+	if h == nil {
+		return false
+	}
+	old := *e & addrMask
+	a := p.findPV(va, old)
+	fatal.Assert(a != 0, "pmap: pv: a managed leaf without its PV")
+	fatal.Assert(!unlinkPage(a), "pmap: Remap of a page's last mapping")
+	v := pvAt(a)
+	v.pa = pa & addrMask
+	v.pageNext = *h
+	*h = a
+	*e = pa&addrMask | flags&^Managed&flagsMask | Present | Managed
+	if p.invlpg {
+		amd64.Invlpg(va)
+	}
+	return true
+}
+
+// ShareRange enters in c, over c's entry list cl, every managed page p
+// maps in [start, end) (on p's entry list pl) read-only, and write-
+// protects p's own mapping: fork's copy-on-write, page by page, so each
+// page gains a mapping and a PV. False when mm runs out (c then holds
+// what was shared so far; its teardown frees it). The caller holds the
+// guard and shoots p's downgraded translations down on other CPUs.
+//
+//go:nosplit
+func (p *Pmap) ShareRange(pl *PVList, c *Pmap, cl *PVList, start, end uintptr) bool {
+	guard("pmap: ShareRange without the pmap's lock")
+	a := pl.head
+	for k := pl.n; k > 0; k-- {
+		v := pvAt(a)
+		a = v.next
+		if v.va < start || v.va >= end {
+			continue
+		}
+		e, ok := p.walk(v.va, 0)
+		fatal.Assert(ok && e != nil, "pmap: pv: a PV without its leaf")
+		*e &^= Writable
+		if p.invlpg {
+			amd64.Invlpg(v.va)
+		}
+		if !c.enter(v.va, v.pa, *e&flagsMask&^Managed&^Present, cl) {
+			return false
+		}
+	}
+	return true
 }

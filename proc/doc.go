@@ -26,10 +26,19 @@
 // the console at 0-2, writing to the caller's writer and reading end of
 // file; eventfd and epoll, which the runtime's netpoller needs for its
 // timers; close, fcntl), arch_prctl,
-// sched_getaffinity, prlimit64, uname, getrandom. Others are ENOSYS; fork,
-// exec, wait and files come next. An exception kills the process with
-// Linux's signal for it. Kill ends a process from outside (the shell's
-// Ctrl-C). Shell: run.
+// sched_getaffinity, prlimit64, uname, getrandom; and the process tree
+// (tree.go): fork (clone without CLONE_VM, or fork) copies the address
+// space copy-on-write at the page level (vm.Map.Fork: each page gains a
+// read-only mapping and a PV in the child; the first write copies a page
+// still shared and makes a page left alone writable in place), the
+// descriptors and signal state; wait4 reaps ended children (their status
+// and ring-3 time); execve loads a program (Programs: until files exist,
+// a module) into a new space, ends the other threads, closes
+// close-on-exec descriptors and resets handlers. At most MaxProcs
+// processes live at once (EAGAIN past it). Others are ENOSYS: vfork,
+// pipes and files come next. An exception kills the process with Linux's
+// signal for it. Kill ends a process from outside (the shell's Ctrl-C).
+// Shell: run, procs, vm, pmap, kill.
 //
 // Locks: Process.mu guards the thread table, the end, descriptors and
 // signal state; then futexTable.mu (lock order: mu before futexes.mu). A

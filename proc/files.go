@@ -258,6 +258,8 @@ func block(t *Thread, wake <-chan struct{}, nonblock bool) int64 {
 	select {
 	case <-wake:
 		return 0
+	case <-t.quit:
+		return errno(syscall.EINTR)
 	case <-t.p.dying:
 		return errno(syscall.EINTR)
 	}
@@ -389,6 +391,8 @@ func sysEpollPwait(t *Thread, r *amd64.Frame) int64 {
 		case <-wake:
 		case <-deadline:
 			return 0
+		case <-t.quit:
+			return errno(syscall.EINTR)
 		case <-p.dying:
 			return errno(syscall.EINTR)
 		}

@@ -63,7 +63,7 @@ func sysFutex(t *Thread, r *amd64.Frame) int64 {
 				deadline = absDeadline(d, op&futexClockRealtm != 0)
 			}
 		}
-		return p.futexes.wait(p, addr, val, bitset, deadline)
+		return p.futexes.wait(t, addr, val, bitset, deadline)
 	case futexWake:
 		bitset = ^uint32(0)
 		fallthrough
@@ -91,8 +91,10 @@ func absDeadline(abs time.Duration, realtime bool) time.Time {
 }
 
 // wait blocks while the word at addr holds val, until a wake that matches
-// bits, the deadline (zero: none), or the process's end.
-func (f *futexTable) wait(p *Process, addr uint64, val, bits uint32, deadline time.Time) int64 {
+// bits, the deadline (zero: none), or the end of the thread t or of its
+// process.
+func (f *futexTable) wait(t *Thread, addr uint64, val, bits uint32, deadline time.Time) int64 {
+	p := t.p
 	f.mu.Lock()
 	b, err := p.space.CopyIn(addr, 4)
 	if err != nil {
@@ -119,6 +121,8 @@ func (f *futexTable) wait(p *Process, addr uint64, val, bits uint32, deadline ti
 		return 0
 	case <-timeout:
 		e = syscall.ETIMEDOUT
+	case <-t.quit:
+		e = syscall.EINTR
 	case <-p.dying:
 		e = syscall.EINTR
 	}

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -70,6 +71,15 @@ func Find(pid int) (*Process, bool) {
 	return p, ok
 }
 
+// WaitStatus is e as wait4 reports it: the status in bits 8-15, or the
+// killing signal in the low bits.
+func (e Exit) WaitStatus() int {
+	if e.Signal != 0 {
+		return int(e.Signal)
+	}
+	return e.Status << 8
+}
+
 // Process is one program in its own address space, with one or more
 // threads. Run is called once, by the goroutine that runs its first
 // thread; Kill from anywhere.
@@ -86,14 +96,18 @@ type Process struct {
 
 	// mu guards threads, exit and the fields below it, and the state of
 	// the files in fds. Lock order: mu, then futexes.mu or pollMu.
-	mu      sync.Mutex
-	threads map[int]*Thread
-	cycles  uint64 // ring-3 cycles of the threads that have exited
-	exit    *Exit
-	fds     map[int]*fdEntry
-	actions [nSig][sigactionSize]byte
-	dying   chan struct{} // closed when the process starts to end
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	parent   *Process
+	children map[int]*Process // live and ended (zombies until wait4)
+	// childChanged is closed (and replaced) when a child ends.
+	childChanged chan struct{}
+	threads      map[int]*Thread
+	cycles       uint64 // ring-3 cycles of the threads that have exited
+	exit         *Exit
+	fds          map[int]*fdEntry
+	actions      [nSig][sigactionSize]byte
+	dying        chan struct{} // closed when the process starts to end
+	wg           sync.WaitGroup
 
 	futexes futexTable
 
@@ -115,23 +129,46 @@ type Thread struct {
 	// clearTID is CLONE_CHILD_CLEARTID's address: zeroed and woken
 	// (futex) when the thread exits. Its own goroutine's.
 	clearTID uint64
+
+	// quit is closed when another thread's execve ends this one;
+	// stopped when its task loop has returned.
+	quit, stopped chan struct{}
 }
 
 // New loads the static executable data (named name) into a new address
 // space with argv and envp, ready to Run. Its descriptors 1 and 2 write
 // to stdout.
 func New(name string, data []byte, argv, envp []string, stdout io.Writer) (*Process, error) {
-	img, err := Parse(data)
+	space, entry, sp, err := loadImage(data, argv, envp)
 	if err != nil {
 		return nil, err
+	}
+	p, err := newProcess(name, space, stdout, nil)
+	if err != nil {
+		space.Destroy()
+		return nil, err
+	}
+	p.fds = map[int]*fdEntry{0: {f: console{}}, 1: {f: console{}}, 2: {f: console{}}}
+	t := p.newThread(p.PID)
+	t.ctx.Regs.RIP, t.ctx.Regs.RSP = entry, sp
+	return p, nil
+}
+
+// loadImage builds a new address space holding the static executable
+// data and its initial stack for argv and envp; it returns the space, the
+// entry and the stack pointer.
+func loadImage(data []byte, argv, envp []string) (*Space, uint64, uint64, error) {
+	img, err := Parse(data)
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	space, err := NewSpace()
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
-	fail := func(err error) (*Process, error) {
+	fail := func(err error) (*Space, uint64, uint64, error) {
 		space.Destroy()
-		return nil, err
+		return nil, 0, 0, err
 	}
 	if err := space.Load(img, data); err != nil {
 		return fail(err)
@@ -144,20 +181,43 @@ func New(name string, data []byte, argv, envp []string, stdout io.Writer) (*Proc
 	if err != nil {
 		return fail(err)
 	}
-	p := &Process{Name: name, started: time.Now(), PID: int(nextID.Add(1)), space: space, stdout: stdout,
-		threads: map[int]*Thread{}, dying: make(chan struct{}), pollChanged: make(chan struct{}),
-		fds: map[int]*fdEntry{0: {f: console{}}, 1: {f: console{}}, 2: {f: console{}}}}
+	return space, img.Entry, sp, nil
+}
+
+// MaxProcs bounds the live processes: a fork past it is EAGAIN (what a
+// fork bomb meets).
+const MaxProcs = 64
+
+// errTooMany is a process past MaxProcs.
+var errTooMany = errors.New("too many processes")
+
+// newProcess makes a process with space and no thread and enters it in
+// the process table, as parent's child (nil: the shell's).
+func newProcess(name string, space *Space, stdout io.Writer, parent *Process) (*Process, error) {
+	p := &Process{Name: name, started: time.Now(), space: space, stdout: stdout, parent: parent,
+		threads: map[int]*Thread{}, children: map[int]*Process{}, dying: make(chan struct{}),
+		pollChanged: make(chan struct{}), childChanged: make(chan struct{})}
 	p.futexes.init()
-	t := &Thread{p: p, TID: p.PID, ctx: newContext(space)}
-	t.ctx.Regs.RIP, t.ctx.Regs.RSP = img.Entry, sp
-	p.threads[t.TID] = t
 	procs.Lock()
+	defer procs.Unlock()
+	if len(procs.m) >= MaxProcs {
+		return nil, errTooMany
+	}
+	p.PID = int(nextID.Add(1))
 	if procs.m == nil {
 		procs.m = map[int]*Process{}
 	}
 	procs.m[p.PID] = p
-	procs.Unlock()
 	return p, nil
+}
+
+// newThread adds a thread with id tid and a fresh context to p.
+func (p *Process) newThread(tid int) *Thread {
+	t := &Thread{p: p, TID: tid, ctx: newContext(p.space), quit: make(chan struct{}), stopped: make(chan struct{})}
+	p.mu.Lock()
+	p.threads[tid] = t
+	p.mu.Unlock()
+	return t
 }
 
 // newContext is a thread's context in space: registers zero, the FPU as
@@ -203,12 +263,15 @@ func (p *Process) Run() Exit {
 	p.wg.Add(1)
 	t.run()
 	p.wg.Wait()
-	procs.Lock()
-	delete(procs.m, p.PID)
-	procs.Unlock()
 	p.spaceMu.Lock()
 	p.space.Destroy()
 	p.spaceMu.Unlock()
+	procs.Lock() // after the space is gone: wait4 reaps what has ended entirely
+	delete(procs.m, p.PID)
+	procs.Unlock()
+	if p.parent != nil {
+		p.parent.childEnded()
+	}
 	return *p.exit
 }
 
@@ -216,11 +279,20 @@ func (p *Process) Run() Exit {
 // serving each system call and fault that brings the thread back.
 func (t *Thread) run() {
 	p := t.p
-	defer p.wg.Done()
+	defer func() {
+		close(t.stopped)
+		p.wg.Done()
+	}()
 	for {
 		t.ctx.Interrupt.Store(0)
 		select {
 		case <-p.dying:
+			return
+		case <-t.quit: // another thread's execve
+			p.mu.Lock()
+			delete(p.threads, t.TID)
+			p.cycles += t.ctx.Cycles.Load()
+			p.mu.Unlock()
 			return
 		default:
 		}
@@ -321,19 +393,29 @@ type Info struct {
 	Age              time.Duration
 }
 
+// userCycles returns the ring-3 cycles of p's threads, ended and live.
+func (p *Process) userCycles() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.cycles
+	for _, t := range p.threads {
+		c += t.ctx.Cycles.Load()
+	}
+	return c
+}
+
 // Info returns p's state now.
 func (p *Process) Info() Info {
 	p.mu.Lock()
 	in := Info{PID: p.PID, PPID: 1, Name: p.Name, State: "running", Threads: len(p.threads), Age: time.Since(p.started)}
-	cycles := p.cycles
-	for _, t := range p.threads {
-		cycles += t.ctx.Cycles.Load()
+	if p.parent != nil {
+		in.PPID = p.parent.PID
 	}
 	if p.exit != nil {
 		in.State = "exiting"
 	}
 	p.mu.Unlock()
-	in.UserTime = time.Duration(timer.CyclesToNs(cycles))
+	in.UserTime = time.Duration(timer.CyclesToNs(p.userCycles()))
 	p.spaceMu.RLock()
 	if !p.space.dead {
 		in.Resident, in.Tables = p.space.Resident(), p.space.Tables()

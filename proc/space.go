@@ -205,6 +205,13 @@ func (s *Space) mapPage(va, flags uint64, src []byte, off uint64) error {
 	return nil
 }
 
+// forkInto makes child, a new empty space, a copy-on-write copy of s
+// (vm.Map.Fork); false when mm ran out.
+func (s *Space) forkInto(child *Space) bool {
+	a := forkArgs{parent: s, child: child}
+	return lwkt.TrapCall(spaceFork, uintptr(unsafe.Pointer(&a))) != 0
+}
+
 // The memory calls, served in the map by TrapCall (Linux's results).
 
 // Mmap is mmap(2) of anonymous memory in s.

@@ -142,8 +142,9 @@ type copyArgs struct {
 
 // spaceCopy copies between a process's memory and a kernel buffer, page
 // by page through the process's tables and the direct map, filling
-// absent pages as the process's own access would; 0 when a page may not
-// be accessed so (nothing is copied past it).
+// absent pages and breaking copy-on-write as the process's own access
+// would; 0 when a page may not be accessed so (nothing is copied past
+// it).
 //
 //go:nosplit
 func spaceCopy(arg uintptr) uintptr {
@@ -159,10 +160,12 @@ func spaceCopy(arg uintptr) uintptr {
 	for n > 0 {
 		page := va &^ (pageSize - 1)
 		fl := m.Pmap.Flags(page)
-		if fl&pmap.Present == 0 && !m.Fault(page, c.out, false) {
-			return 0
+		if fl&pmap.Present == 0 || c.out && fl&pmap.Writable == 0 { // absent, or copy-on-write
+			if !m.Fault(page, c.out, false) {
+				return 0
+			}
+			fl = m.Pmap.Flags(page)
 		}
-		fl = m.Pmap.Flags(page)
 		if fl&pmap.User == 0 || c.out && fl&pmap.Writable == 0 {
 			return 0
 		}
@@ -211,5 +214,26 @@ func spaceStat(arg uintptr) uintptr {
 		out[i] = MapEntry{Entry: e, Resident: m.Pmap.Count(e.Start, e.End)}
 	}
 	a.n = n
+	return 1
+}
+
+// forkArgs is spaceFork's argument block.
+type forkArgs struct{ parent, child *Space }
+
+// spaceFork copies a space into a new one, copy-on-write; 0 when mm ran
+// out.
+//
+//go:nosplit
+func spaceFork(arg uintptr) uintptr {
+	if !vm.Kernel.Touch(arg, unsafe.Sizeof(forkArgs{}), true) {
+		return 0
+	}
+	a := (*forkArgs)(mm.Ptr(uint64(arg)))
+	if !vm.Kernel.Touch(uintptr(unsafe.Pointer(a.child)), unsafe.Sizeof(Space{}), true) {
+		return 0
+	}
+	if !a.parent.m.Fork(&a.child.m) {
+		return 0
+	}
 	return 1
 }

@@ -39,7 +39,10 @@ func callTable() map[uint64]handler {
 		syscall.SYS_PRCTL:             sysPrctl,
 		syscall.SYS_GETTID:            func(t *Thread, _ *amd64.Frame) int64 { return int64(t.TID) },
 		syscall.SYS_GETPID:            func(t *Thread, _ *amd64.Frame) int64 { return int64(t.p.PID) },
-		syscall.SYS_GETPPID:           func(*Thread, *amd64.Frame) int64 { return 1 },
+		syscall.SYS_GETPPID:           sysGetppid,
+		syscall.SYS_FORK:              sysFork,
+		syscall.SYS_WAIT4:             sysWait4,
+		syscall.SYS_EXECVE:            sysExecve,
 		syscall.SYS_GETUID:            rootID,
 		syscall.SYS_GETEUID:           rootID,
 		syscall.SYS_GETGID:            rootID,
@@ -316,6 +319,8 @@ func sysNanosleep(t *Thread, r *amd64.Frame) int64 {
 	select {
 	case <-timer.C:
 		return 0
+	case <-t.quit:
+		return errno(syscall.EINTR)
 	case <-t.p.dying:
 		if rem := r.RSI; rem != 0 {
 			left := max(d-time.Since(start), 0)
@@ -425,19 +430,26 @@ func sysGetrandom(t *Thread, r *amd64.Frame) int64 {
 }
 
 // sysClone makes a thread (CLONE_VM, CLONE_THREAD, CLONE_SIGHAND: what
-// the Go runtime and pthreads ask for); a new process (fork) comes later.
-// The child resumes at the same instruction with RAX 0 on newsp.
+// the Go runtime and pthreads ask for) or, without CLONE_VM, a process
+// (fork; the low byte, the signal its end sends the parent, is SIGCHLD,
+// which is not delivered yet). vfork (CLONE_VM without CLONE_THREAD) is
+// not served yet: ENOSYS. The child resumes at the same instruction with
+// RAX 0, on newsp if given.
 func sysClone(t *Thread, r *amd64.Frame) int64 {
 	flags, newsp, ptid, ctid, tls := r.RDI, r.RSI, r.RDX, r.R10, r.R8
-	const thread = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
-	if flags&thread != thread {
-		return errno(syscall.ENOSYS)
-	}
 	if flags&unix.CLONE_SETTLS != 0 && tls >= userMax {
 		return errno(syscall.EPERM)
 	}
+	const thread = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
+	const unknownForFork = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND | unix.CLONE_VFORK | unix.CLONE_PARENT_SETTID | unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_PIDFD
+	switch {
+	case flags&unix.CLONE_VM == 0 && flags&unknownForFork == 0:
+		return t.fork(newsp, flags&unix.CLONE_SETTLS != 0, tls)
+	case flags&thread != thread:
+		return errno(syscall.ENOSYS)
+	}
 	p := t.p
-	c := &Thread{p: p, TID: int(nextID.Add(1)), ctx: newContext(p.space)}
+	c := &Thread{p: p, TID: int(nextID.Add(1)), ctx: newContext(p.space), quit: make(chan struct{}), stopped: make(chan struct{})}
 	c.ctx.Regs = t.ctx.Regs
 	c.ctx.Regs.RAX = 0
 	if newsp != 0 {

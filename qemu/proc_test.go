@@ -24,6 +24,10 @@ var probeCases = []struct{ arg, want string }{
 	{"z", "probe: exit status 14"},
 	{"s", "probe: exit status 38"}, // ENOSYS
 	{"x", "probe: exit status 42"},
+	{"F", "probe: exit status 7"},  // fork, the child's status through wait4
+	{"C", "probe: exit status 42"}, // copy-on-write: the child's write is its own
+	{"X", "probe: exit status 42"}, // execve of /probe x
+	{"e", "probe: exit status 2"},  // execve of a missing file: ENOENT
 }
 
 // memFrames is what `mem` reports of the frames: free, held by the

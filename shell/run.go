@@ -50,6 +50,15 @@ func cmdRun(sh *Shell, args []string) error {
 	return nil
 }
 
+// Until Gofly has files, a process's execve finds its program among the
+// modules, as run does.
+func init() {
+	proc.Programs = func(path string) ([]byte, bool) {
+		m, err := findModule(path)
+		return m.Data, err == nil
+	}
+}
+
 // findModule returns the module that p names.
 func findModule(p string) (kernel.Module, error) {
 	mods, _ := kernel.Modules()

@@ -24,8 +24,10 @@ var teardownSizes = []int{1000, 10000, 100000}
 // figures are TSC cycles inside the teardown, per page.
 func benchTeardown() ([]ktest.Result, error) {
 	var out []ktest.Result
+	var skipped []int
 	for _, n := range teardownSizes {
 		if mm.Phys.FreePages() < uint64(n)*11/10+4096 {
+			skipped = append(skipped, n)
 			continue
 		}
 		var perPage [2]float64
@@ -40,6 +42,9 @@ func benchTeardown() ([]ktest.Result, error) {
 			ktest.Result{Name: fmt.Sprintf("teardown %dk pages, PV shortcut", n/1000), Value: perPage[0], Unit: "ns/page"},
 			ktest.Result{Name: fmt.Sprintf("teardown %dk pages, page by page", n/1000), Value: perPage[1], Unit: "ns/page"},
 			ktest.Result{Name: fmt.Sprintf("teardown %dk pages, page by page / shortcut", n/1000), Value: perPage[1] / perPage[0], Unit: "x"})
+	}
+	if len(skipped) > 0 {
+		return out, ktest.Skip("not enough free memory for %v pages (boot with more, e.g. -m 1G)", skipped)
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"gofly/fatal"
+	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
 )
@@ -69,6 +70,8 @@ type Map struct {
 	entries [MaxEntries]Entry
 	n       int
 	Faults  uint64 // demand-zero faults served
+	// CopyFaults counts copy-on-write faults that copied a page.
+	CopyFaults uint64
 	// OutOfMemory counts faults that failed for want of a page frame or
 	// page table, so the fault path can tell them from access violations.
 	OutOfMemory uint64
@@ -465,6 +468,9 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 	}
 	page := va &^ (pageSize - 1)
 	if fl := m.Pmap.Flags(page); fl&pmap.Present != 0 {
+		if write && fl&pmap.Writable == 0 && fl&pmap.Managed != 0 {
+			return m.copyOnWrite(page, prot, &m.entries[i].PV)
+		}
 		// Present: another CPU filled it between this CPU's fault and
 		// its turn at the lock (the access is retried), unless the
 		// access is one the page does not allow.
@@ -481,6 +487,62 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		return false
 	}
 	m.Faults++
+	return true
+}
+
+// copyOnWrite serves a write to the present read-only page at page, in a
+// writable entry (prot) with PV list l: a page only this mapping has
+// becomes writable where it is; a page fork shared gets copied, and the
+// writer's mapping moves to the copy. Other CPUs drop the old
+// translation before the trap returns. The caller holds the guard.
+//
+//go:nosplit
+func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
+	pa, _ := m.Pmap.Extract(page)
+	pa &^= pageSize - 1
+	if pmap.Mappings(pa) == 1 {
+		m.Pmap.Upgrade(page, m.pageFlags(prot))
+		return true
+	}
+	cp := mm.Phys.Alloc()
+	if cp == 0 {
+		m.OutOfMemory++
+		return false
+	}
+	*(*[pageSize]byte)(mm.Ptr(cp)) = *(*[pageSize]byte)(mm.Ptr(pa))
+	if !m.Pmap.Remap(page, cp, m.pageFlags(prot), l) {
+		mm.Phys.Free(cp)
+		m.OutOfMemory++
+		return false
+	}
+	m.CopyFaults++
+	lwkt.RequestShootdown()
+	return true
+}
+
+// Fork makes child, an empty map, a copy of m: the same entries, and
+// every page m has shared copy-on-write (read-only in both, each with a
+// PV in both; a write copies it, copyOnWrite). False when mm runs out
+// (child holds a part; Destroy frees it). m's downgraded translations
+// are shot down on other CPUs before the trap returns. The caller holds
+// the guard.
+//
+//go:nosplit
+func (m *Map) Fork(child *Map) bool {
+	guard("vm: Fork without the map's lock")
+	fatal.Assert(child.n == 0, "vm: Fork into a map with entries")
+	for k := range m.entries {
+		if k == m.n {
+			break
+		}
+		e := &m.entries[k]
+		child.entries[k] = Entry{Start: e.Start, End: e.End, Prot: e.Prot}
+		child.n = k + 1
+		if !m.Pmap.ShareRange(&e.PV, &child.Pmap, &child.entries[k].PV, e.Start, e.End) {
+			return false
+		}
+	}
+	lwkt.RequestShootdown()
 	return true
 }
 

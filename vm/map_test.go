@@ -1123,3 +1123,59 @@ func TestGuardNotHeldThrows(t *testing.T) {
 		t.Fatal("refused calls changed which pages are present")
 	}
 }
+
+// TestForkCopyOnWrite: a forked map shares every page read-only, each
+// page with a PV in both maps; the first write in either copies the page
+// (the other keeps the original), a write to a page left with one mapping
+// makes it writable in place, and both maps tear down to nothing.
+func TestForkCopyOnWrite(t *testing.T) {
+	f := newFixture(t, testMin)
+	f.mmap(base, 4*p, rw, fixed, int64(base))
+	for i := uintptr(0); i < 4; i++ {
+		f.fault(base+i*p, true, false, true)
+		*(*byte)(mm.Ptr(f.frameOf(base + i*p))) = byte(10 + i)
+	}
+	child := new(Map)
+	root := mm.Phys.Alloc()
+	child.Pmap.Init(root, false)
+	child.Init(testMin)
+	if !f.m.Fork(child) {
+		t.Fatal("Fork failed")
+	}
+	for _, m := range []*Map{f.m, child} {
+		if msg := fatal.Catch(m.CheckPV); msg != "" {
+			t.Fatal(msg)
+		}
+	}
+	shared := f.frameOf(base)
+	if pa, _ := child.Pmap.Extract(base); pa != shared || pmap.Mappings(shared) != 2 {
+		t.Fatalf("after Fork: child maps %#x, parent %#x, %d mappings; want the same frame twice", pa, shared, pmap.Mappings(shared))
+	}
+	if f.pm.Flags(base)&pmap.Writable != 0 || child.Pmap.Flags(base)&pmap.Writable != 0 {
+		t.Fatal("a forked page is still writable")
+	}
+	// The child writes: it gets a copy, the parent keeps the original.
+	if !child.Fault(base+5, true, false) {
+		t.Fatal("copy-on-write fault in the child failed")
+	}
+	cp, _ := child.Pmap.Extract(base)
+	if cp == shared || *(*byte)(mm.Ptr(cp)) != 10 || child.CopyFaults != 1 {
+		t.Fatalf("child's copy %#x (shared %#x), byte %d, copy faults %d", cp, shared, *(*byte)(mm.Ptr(cp)), child.CopyFaults)
+	}
+	// The parent writes: the page is its alone now, writable in place.
+	if !f.m.Fault(base, true, false) || f.frameOf(base) != shared || f.pm.Flags(base)&pmap.Writable == 0 || f.m.CopyFaults != 0 {
+		t.Fatal("the last mapping's write fault did not make it writable in place")
+	}
+	for _, m := range []*Map{f.m, child} {
+		if msg := fatal.Catch(m.CheckPV); msg != "" {
+			t.Fatal(msg)
+		}
+	}
+	child.Munmap(testMin, UserMax-testMin)
+	if live, _ := pmap.PVStats(); live != 4 {
+		t.Fatalf("%d PVs after the child's unmap; want the parent's 4", live)
+	}
+	mm.Phys.Free(root)
+	f.held = child.Pmap.Tables() // a kernel-style test pmap keeps its tables
+	f.munmap(base, 4*p, 0)
+}

@@ -13,7 +13,7 @@ import (
 
 func init() {
 	ktest.Register(ktest.Check{
-		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/fault/exit operations over process maps on every CPU, each map checked after each, every map at the end", pvTestOps),
+		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/fault/fork/exit operations over process maps on every CPU (copy-on-write between a map and its fork), each map checked after each, every map at the end", pvTestOps),
 		Run:  checkPVRandom,
 	})
 }
@@ -65,17 +65,21 @@ func checkPVRandom() error {
 	return all.run()
 }
 
-// pvRandom runs ops operations on a fresh map of its own, exiting (the
-// map destroyed by the PV shortcut) and starting over now and then.
+// pvRandom runs ops operations on two maps of its own, each either the
+// other's fork or fresh: writes to pages they share copy them. An exit
+// destroys one (by the PV shortcut) and forks the other in its place.
 func pvRandom(seed uint64, ops int) error {
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	m := new(Map)
-	if err := (&testArgs{m: m, op: testNew}).run(); err != nil {
-		return err
+	maps := [2]*Map{new(Map), new(Map)}
+	for _, m := range maps {
+		if err := (&testArgs{m: m, op: testNew}).run(); err != nil {
+			return err
+		}
 	}
 	page := func() uintptr { return pvTestBase + uintptr(r.IntN(pvTestPages))*pageSize }
 	for i := 0; i < ops; i++ {
-		a := testArgs{m: m}
+		w := r.IntN(2)
+		a := testArgs{m: maps[w]}
 		switch k := r.IntN(100); {
 		case k < 25:
 			a.op, a.addr, a.n = testMmap, page(), uintptr(1+r.IntN(8))*pageSize
@@ -84,10 +88,14 @@ func pvRandom(seed uint64, ops int) error {
 			a.op, a.addr, a.n = testMunmap, page(), uintptr(1+r.IntN(8))*pageSize
 		case k < 45:
 			a.op, a.addr, a.n = testMadvise, page(), uintptr(1+r.IntN(8))*pageSize
-		case k < 99:
+		case k < 97:
 			a.op, a.addr, a.write = testFault, page()+uintptr(r.IntN(pageSize)), r.IntN(2) == 0
-		default:
-			a.op = testDestroy
+		default: // exit, and fork the survivor in the dead one's place
+			if err := (&testArgs{m: maps[w], op: testDestroy}).run(); err != nil {
+				return err
+			}
+			maps[w] = new(Map)
+			a = testArgs{m: maps[1-w], child: maps[w], op: testFork}
 		}
 		if err := a.run(); err != nil {
 			return err
@@ -95,15 +103,16 @@ func pvRandom(seed uint64, ops int) error {
 		if a.op == testMmap && a.ret != int64(a.addr) {
 			return fmt.Errorf("vm: PV self-test: mmap MAP_FIXED at %#x: %d", a.addr, a.ret)
 		}
-		if a.op == testDestroy {
-			if err := (&testArgs{m: m, op: testNew}).run(); err != nil {
+		for _, m := range maps {
+			if err := (&testArgs{m: m, op: testCheck}).run(); err != nil {
 				return err
 			}
-			continue
 		}
-		if err := (&testArgs{m: m, op: testCheck}).run(); err != nil {
+	}
+	for _, m := range maps {
+		if err := (&testArgs{m: m, op: testDestroy}).run(); err != nil {
 			return err
 		}
 	}
-	return (&testArgs{m: m, op: testDestroy}).run()
+	return nil
 }

@@ -21,6 +21,7 @@ const (
 	testCheck
 	testDestroy
 	testCheckAll
+	testFork       // fork m into child (a fresh map)
 	testFill       // fault in n bytes of pages from addr
 	testTearShort  // Destroy by the PV shortcut; ret: TSC cycles
 	testTearByPage // Munmap [addr, addr+n) page by page, then Destroy; ret: cycles
@@ -28,7 +29,7 @@ const (
 
 // testArgs is one operation on m; ret is its result.
 type testArgs struct {
-	m           *Map
+	m, child    *Map
 	op          int
 	addr, n     uintptr
 	prot, flags int
@@ -74,6 +75,20 @@ func testOp(arg uintptr) uintptr {
 		m.CheckPV()
 	case testDestroy:
 		m.Destroy()
+	case testFork:
+		if !Kernel.Touch(uintptr(unsafe.Pointer(a.child)), unsafe.Sizeof(Map{}), true) {
+			return 0
+		}
+		root := mm.Phys.Alloc()
+		if root == 0 {
+			return 0
+		}
+		a.child.Pmap.InitUser(root, &Kernel.Pmap)
+		a.child.Init(pageSize)
+		if !m.Fork(a.child) {
+			a.child.Destroy()
+			return 0
+		}
 	case testFill:
 		for va := a.addr; va < a.addr+a.n; va += pageSize {
 			if !m.Fault(va, true, false) {

@@ -18,6 +18,13 @@
 //	s       an unknown system call (499): exit with the errno (ENOSYS, 38)
 //	x       exit_group(42)
 //	f       print "spinning", then spin forever (until killed)
+//	F       fork; the child exits 7, the parent waits and exits with its status
+//	C       fork; the child writes 42 to a data word and exits with it; the
+//	        parent waits and exits with that plus its own word (0: 42)
+//	X       execve("/probe", {"/probe", "x"}): the new image exits 42
+//	e       execve("/nothing"): exit with the errno (ENOENT, 2)
+//	L       100 times: fork, the child exits, wait (the fork+exit bench)
+//	M       100 times: fork, the child execs "/probe x", wait (fork+exec+wait)
 //
 // main never runs.
 package main

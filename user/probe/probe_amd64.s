@@ -5,6 +5,12 @@
 
 #define SYS_write 1
 #define SYS_exit_group 231
+#define SYS_fork 57
+#define SYS_execve 59
+#define SYS_wait4 61
+
+// loops is how many rounds the L and M cases run.
+#define loops 100
 
 // start is the ELF entry: SP points at argc, then argv.
 TEXT ·start(SB),NOSPLIT|NOFRAME,$0
@@ -39,6 +45,18 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ exit42
 	CMPB AL, $'f'
 	JEQ spin
+	CMPB AL, $'F'
+	JEQ forkWait
+	CMPB AL, $'C'
+	JEQ forkCOW
+	CMPB AL, $'X'
+	JEQ execProbe
+	CMPB AL, $'e'
+	JEQ execMissing
+	CMPB AL, $'L'
+	JEQ forkLoop
+	CMPB AL, $'M'
+	JEQ forkExecLoop
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -107,6 +125,104 @@ spin:
 	SYSCALL
 forever:
 	JMP forever
+forkWait:
+	MOVL $SYS_fork, AX
+	SYSCALL
+	TESTQ AX, AX
+	JNE parent
+	MOVL $7, DI                      // the child: exit status 7
+	JMP exit
+parent:
+	JS failed
+	MOVQ $-1, DI                     // wait4(-1, &status, 0, NULL)
+	LEAQ status<>(SB), SI
+	XORL DX, DX
+	XORL R10, R10
+	MOVL $SYS_wait4, AX
+	SYSCALL
+	TESTQ AX, AX
+	JLE failed
+	MOVL status<>(SB), DI            // exit with the child's status
+	SHRL $8, DI
+	ANDL $0xFF, DI
+	JMP exit
+forkCOW:
+	MOVL $SYS_fork, AX
+	SYSCALL
+	TESTQ AX, AX
+	JNE cowParent
+	MOVQ $42, counter<>(SB)          // the child's write copies the page
+	MOVQ counter<>(SB), DI
+	JMP exit
+cowParent:
+	JS failed
+	MOVQ $-1, DI
+	LEAQ status<>(SB), SI
+	XORL DX, DX
+	XORL R10, R10
+	MOVL $SYS_wait4, AX
+	SYSCALL
+	TESTQ AX, AX
+	JLE failed
+	MOVL status<>(SB), DI            // the child's 42, plus the parent's counter: still 0
+	SHRL $8, DI
+	ANDL $0xFF, DI
+	ADDQ counter<>(SB), DI
+	JMP exit
+execProbe:
+	LEAQ probePath<>(SB), DI         // execve("/probe", {"/probe", "x", NULL}, NULL)
+	LEAQ execArgv<>(SB), SI
+	LEAQ probePath<>(SB), AX
+	MOVQ AX, 0(SI)
+	LEAQ argX<>(SB), AX
+	MOVQ AX, 8(SI)
+	MOVQ $0, 16(SI)
+	XORL DX, DX
+	MOVL $SYS_execve, AX
+	SYSCALL
+	NEGQ AX                          // returned: exit with the errno
+	MOVQ AX, DI
+	JMP exit
+execMissing:
+	LEAQ missingPath<>(SB), DI
+	XORL SI, SI
+	XORL DX, DX
+	MOVL $SYS_execve, AX
+	SYSCALL
+	NEGQ AX                          // ENOENT: 2
+	MOVQ AX, DI
+	JMP exit
+forkLoop:
+	MOVL $loops, R12                 // fork, the child exits at once, wait: loops times
+nextFork:
+	MOVL $SYS_fork, AX
+	SYSCALL
+	TESTQ AX, AX
+	JEQ childExit
+	JS failed
+	CALL reap<>(SB)
+	DECL R12
+	JNE nextFork
+	XORL DI, DI
+	JMP exit
+forkExecLoop:
+	MOVL $loops, R12                 // fork, the child execs "probe x", wait: loops times
+nextForkExec:
+	MOVL $SYS_fork, AX
+	SYSCALL
+	TESTQ AX, AX
+	JEQ execProbe
+	JS failed
+	CALL reap<>(SB)
+	DECL R12
+	JNE nextForkExec
+	XORL DI, DI
+	JMP exit
+childExit:
+	XORL DI, DI
+	JMP exit
+failed:
+	MOVL $99, DI
 exit:
 	MOVL $SYS_exit_group, AX
 	SYSCALL
@@ -120,3 +236,32 @@ GLOBL msg<>(SB), RODATA, $18
 DATA spinning<>+0(SB)/8, $"spinning"
 DATA spinning<>+8(SB)/1, $"\n"
 GLOBL spinning<>(SB), RODATA, $9
+
+GLOBL status<>(SB), NOPTR, $8
+GLOBL counter<>(SB), NOPTR, $8
+GLOBL execArgv<>(SB), NOPTR, $24
+
+DATA probePath<>+0(SB)/7, $"/probe\x00"
+GLOBL probePath<>(SB), RODATA, $7
+DATA argX<>+0(SB)/2, $"x\x00"
+GLOBL argX<>(SB), RODATA, $2
+DATA missingPath<>+0(SB)/8, $"/nothing"
+DATA missingPath<>+8(SB)/1, $"\x00"
+GLOBL missingPath<>(SB), RODATA, $9
+
+// reap waits for any child; a failed wait4 ends the program (99).
+TEXT reap<>(SB),NOSPLIT|NOFRAME,$0
+	MOVQ $-1, DI
+	XORL SI, SI
+	XORL DX, DX
+	XORL R10, R10
+	MOVL $SYS_wait4, AX
+	SYSCALL
+	TESTQ AX, AX
+	JLE reapFailed
+	RET
+reapFailed:
+	MOVL $99, DI
+	MOVL $SYS_exit_group, AX
+	SYSCALL
+	RET

@@ -1,0 +1,300 @@
+package proc
+
+import (
+	"encoding/binary"
+	"errors"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gofly/arch/amd64"
+	"gofly/drivers/timer"
+)
+
+// The process tree: fork, execve and wait4.
+
+// Programs finds the executable a path names; the shell sets it (until
+// Gofly has files, programs are the multiboot modules).
+var Programs func(path string) ([]byte, bool)
+
+// childEnded tells p that one of its children has ended: wait4 can reap it.
+func (p *Process) childEnded() {
+	p.mu.Lock()
+	close(p.childChanged)
+	p.childChanged = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// fork makes a child process of t's: a copy-on-write copy of the address
+// space (vm.Map.Fork), the descriptors, handlers and mask, and one thread
+// resuming where t called with RAX 0 (on newsp if given, with tls as its
+// FS base if settls). It returns the child's PID.
+func (t *Thread) fork(newsp uint64, settls bool, tls uint64) int64 {
+	p := t.p
+	space, err := NewSpace()
+	if err != nil {
+		return errno(syscall.ENOMEM)
+	}
+	p.spaceMu.RLock()
+	ok := p.space.forkInto(space)
+	p.spaceMu.RUnlock()
+	if !ok {
+		space.Destroy()
+		return errno(syscall.ENOMEM)
+	}
+	c, err := newProcess(p.Name, space, p.stdout, p)
+	if err != nil {
+		space.Destroy()
+		return errno(syscall.EAGAIN)
+	}
+	p.mu.Lock()
+	c.fds = make(map[int]*fdEntry, len(p.fds))
+	for fd, e := range p.fds {
+		cp := *e
+		c.fds[fd] = &cp
+	}
+	c.actions = p.actions
+	sigmask, alt := t.sigmask, t.alt
+	p.children[c.PID] = c
+	p.mu.Unlock()
+	ct := c.newThread(c.PID)
+	ct.sigmask, ct.alt = sigmask, alt
+	ct.ctx.Regs = t.ctx.Regs
+	ct.ctx.Regs.RAX = 0
+	if newsp != 0 {
+		ct.ctx.Regs.RSP = newsp
+	}
+	ct.ctx.FSBase = t.ctx.FSBase
+	if settls {
+		ct.ctx.FSBase = tls
+	}
+	*ct.ctx.UserFPU() = *t.ctx.UserFPU()
+	go c.Run()
+	return int64(c.PID)
+}
+
+func sysFork(t *Thread, _ *amd64.Frame) int64 { return t.fork(0, false, 0) }
+
+// Wait options (linux/wait.h).
+const (
+	wNoHang = 1
+	wAll    = 0x40000000 // __WALL and __WCLONE are accepted: no clone children
+	wClone  = 0x80000000
+)
+
+// sysWait4 reaps an ended child: pid > 0 that one, -1 (or a process
+// group: there are no groups, every process is in one) any. It blocks
+// until one ends unless WNOHANG; ECHILD when there is no such child.
+func sysWait4(t *Thread, r *amd64.Frame) int64 {
+	pid, wstatus, options, rusage := int(int32(r.RDI)), r.RSI, int(int32(r.RDX)), r.R10
+	if uint32(options)&^uint32(wNoHang|unix.WUNTRACED|unix.WCONTINUED|wAll|wClone) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	p := t.p
+	for {
+		p.mu.Lock()
+		changed := p.childChanged
+		var found, ended *Process
+		for cpid, c := range p.children {
+			if pid > 0 && cpid != pid {
+				continue
+			}
+			found = c
+			c.mu.Lock()
+			done := c.exit != nil && c.reaped()
+			c.mu.Unlock()
+			if done {
+				ended = c
+				break
+			}
+		}
+		if ended != nil {
+			delete(p.children, ended.PID)
+		}
+		p.mu.Unlock()
+		switch {
+		case found == nil:
+			return errno(syscall.ECHILD)
+		case ended != nil:
+			return ended.reportTo(p, wstatus, rusage)
+		case options&wNoHang != 0:
+			return 0
+		}
+		select {
+		case <-changed:
+		case <-p.dying:
+			return errno(syscall.EINTR)
+		case <-t.quit:
+			return errno(syscall.EINTR)
+		}
+	}
+}
+
+// reaped reports whether c has stopped entirely (Run is done with it: not
+// in the process table any more). c.mu held.
+func (c *Process) reaped() bool {
+	procs.Lock()
+	defer procs.Unlock()
+	_, live := procs.m[c.PID]
+	return !live
+}
+
+// reportTo writes c's wait status and resource usage (its time in ring 3)
+// for its parent p and returns its PID.
+func (c *Process) reportTo(p *Process, wstatus, rusage uint64) int64 {
+	if wstatus != 0 && p.space.CopyOut(wstatus, binary.LittleEndian.AppendUint32(nil, uint32(c.exit.WaitStatus()))) != nil {
+		return errno(syscall.EFAULT)
+	}
+	if rusage != 0 {
+		var ru [144]byte // struct rusage: ru_utime first, the rest unkept (zero)
+		user := time.Duration(timer.CyclesToNs(c.userCycles()))
+		binary.LittleEndian.PutUint64(ru[0:], uint64(user/time.Second))
+		binary.LittleEndian.PutUint64(ru[8:], uint64(user%time.Second/time.Microsecond))
+		if p.space.CopyOut(rusage, ru[:]) != nil {
+			return errno(syscall.EFAULT)
+		}
+	}
+	return int64(c.PID)
+}
+
+func sysGetppid(t *Thread, _ *amd64.Frame) int64 {
+	if t.p.parent == nil {
+		return 1
+	}
+	return int64(t.p.parent.PID)
+}
+
+// Limits on execve's arguments (Linux's: MAX_ARG_STRINGS, PATH_MAX; the
+// total is bounded by the stack, buildStack's E2BIG).
+const (
+	maxArgs = 0x7FFFFFFF
+	pathMax = 4096
+)
+
+// readString reads a NUL-terminated string of at most max bytes at va:
+// EFAULT, or ENAMETOOLONG past max.
+func (p *Process) readString(va uint64, max int) (string, syscall.Errno) {
+	var out []byte
+	for len(out) < max {
+		n := min(uint64(max-len(out)), pageSize-va%pageSize)
+		b, err := p.space.CopyIn(va, n)
+		if err != nil {
+			return "", syscall.EFAULT
+		}
+		for i, c := range b {
+			if c == 0 {
+				return string(append(out, b[:i]...)), 0
+			}
+		}
+		out = append(out, b...)
+		va += n
+	}
+	return "", syscall.ENAMETOOLONG
+}
+
+// readStrings reads a NULL-terminated array of string pointers at va (a
+// NULL va is an empty array, as Linux takes it), E2BIG past StackSize/4
+// bytes in all.
+func (p *Process) readStrings(va uint64) ([]string, syscall.Errno) {
+	var out []string
+	total := 0
+	for i := 0; va != 0 && i < maxArgs; i++ {
+		b, err := p.space.CopyIn(va+uint64(i)*8, 8)
+		if err != nil {
+			return nil, syscall.EFAULT
+		}
+		ptr := binary.LittleEndian.Uint64(b)
+		if ptr == 0 {
+			break
+		}
+		s, e := p.readString(ptr, StackSize/4-total)
+		if e == syscall.ENAMETOOLONG {
+			return nil, syscall.E2BIG
+		}
+		if e != 0 {
+			return nil, e
+		}
+		total += len(s) + 1
+		out = append(out, s)
+	}
+	return out, 0
+}
+
+// sysExecve replaces t's process image with the program at path: a new
+// address space, with argv and envp; the other threads end, descriptors
+// marked close-on-exec close, handled signals go back to their default.
+// On an error the old image is untouched.
+func sysExecve(t *Thread, r *amd64.Frame) int64 {
+	p := t.p
+	path, e := p.readString(r.RDI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	argv, e := p.readStrings(r.RSI)
+	if e != 0 {
+		return errno(e)
+	}
+	envp, e := p.readStrings(r.RDX)
+	if e != 0 {
+		return errno(e)
+	}
+	data, ok := []byte(nil), false
+	if Programs != nil {
+		data, ok = Programs(path)
+	}
+	if !ok {
+		return errno(syscall.ENOENT)
+	}
+	space, entry, sp, err := loadImage(data, argv, envp)
+	switch {
+	case errors.Is(err, ErrNoExec):
+		return errno(syscall.ENOEXEC)
+	case errors.Is(err, ErrTooBig):
+		return errno(syscall.E2BIG)
+	case err != nil:
+		return errno(syscall.ENOMEM)
+	}
+	t.endOthers()
+	p.spaceMu.Lock()
+	old := p.space
+	p.space = space
+	p.spaceMu.Unlock()
+	old.Destroy()
+	p.mu.Lock()
+	p.Name = path
+	for fd, fe := range p.fds {
+		if fe.cloexec {
+			delete(p.fds, fd)
+		}
+	}
+	for sig := range p.actions {
+		if binary.LittleEndian.Uint64(p.actions[sig][:8]) > 1 { // a handler: back to SIG_DFL
+			p.actions[sig] = [sigactionSize]byte{}
+		}
+	}
+	t.alt = [24]byte{}
+	p.mu.Unlock()
+	t.ctx = newContext(space)
+	t.ctx.Regs.RIP, t.ctx.Regs.RSP = entry, sp
+	return 0
+}
+
+// endOthers ends every thread of t's process but t, and waits until they
+// have stopped.
+func (t *Thread) endOthers() {
+	p := t.p
+	p.mu.Lock()
+	var others []*Thread
+	for _, o := range p.threads {
+		if o != t {
+			others = append(others, o)
+			close(o.quit)
+			o.ctx.Interrupt.Store(1)
+		}
+	}
+	p.mu.Unlock()
+	for _, o := range others {
+		<-o.stopped
+	}
+}
