@@ -181,6 +181,29 @@ func setupCPU(cpu int) {
 	amd64.Wrmsr(amd64.MSRSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
 	amd64.Wrmsr(amd64.MSRLSTAR, uint64(amd64.AliasOf(syscallPC)))
 	amd64.Wrmsr(amd64.MSRFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
+	enableSMEP()
+}
+
+// enableSMEP turns on supervisor-mode execution and access prevention
+// where the CPU has them (CPUID 7.0 EBX bits 7 and 20; QEMU's -cpu max
+// does): the kernel never executes or touches a user page with a user
+// address (it reaches process memory through the direct map), so a ring-0
+// fetch from or access to a page with U set is a kernel bug, and faults.
+//
+//go:nosplit
+func enableSMEP() {
+	if max, _, _, _ := amd64.Cpuid(0, 0); max < 7 {
+		return
+	}
+	_, b, _, _ := amd64.Cpuid(7, 0)
+	cr4 := amd64.ReadCR4()
+	if b&(1<<7) != 0 {
+		cr4 |= amd64.CR4SMEP
+	}
+	if b&(1<<20) != 0 {
+		cr4 |= amd64.CR4SMAP
+	}
+	amd64.WriteCR4(cr4)
 }
 
 // enableNX turns on no-execute pages when the CPU has them (CPUID

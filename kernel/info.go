@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/lwkt"
 	"gofly/mm"
@@ -151,3 +152,10 @@ func faultGP()
 
 // Uptime returns the time since the TSC was calibrated at boot.
 func Uptime() int64 { return timer.Nanotime() }
+
+// Protections reports whether supervisor-mode execution and access
+// prevention are on (setupCPU turns them on where the CPU has them).
+func Protections() (smep, smap bool) {
+	cr4 := amd64.ReadCR4()
+	return cr4&amd64.CR4SMEP != 0, cr4&amd64.CR4SMAP != 0
+}

@@ -53,7 +53,8 @@ func notUser(t *testing.T, m *Machine) int {
 	return n
 }
 
-// TestRing3 runs the probe in ring 3 at 1, 2 and 4 CPUs: a hello, and
+// TestRing3 runs the probe in ring 3 at 1, 2 and 4 CPUs, and at 2 with
+// SMEP and SMAP on: a hello, and
 // every bad action (kernel addresses read directly and passed to write,
 // privileged instructions, the kernel's private vector, faults), each
 // ending as on Linux while the kernel goes on answering. Every frame of
@@ -63,10 +64,23 @@ func TestRing3(t *testing.T) {
 	probe := userProgram(t, "GOFLY_USER_PROBE", "probe")
 	hello := userProgram(t, "GOFLY_USER_HELLO", "hello")
 	gcstress := userProgram(t, "GOFLY_USER_GCSTRESS", "gcstress")
-	for _, smp := range []int{1, 2, 4} {
-		t.Run(fmt.Sprintf("smp-%d", smp), func(t *testing.T) {
+	for _, c := range []struct {
+		smp int
+		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
+	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
+		name := fmt.Sprintf("smp-%d", c.smp)
+		args := []string{"-initrd", probe + "," + hello + "," + gcstress}
+		if c.cpu != "" {
+			name += "-cpu-" + c.cpu
+			args = append(args, "-cpu", c.cpu)
+		}
+		smp := c.smp
+		t.Run(name, func(t *testing.T) {
 			RequireQEMU(t)
-			m := Boot(t, Options{SMP: smp, QEMUArgs: []string{"-initrd", probe + "," + hello + "," + gcstress}})
+			m := Boot(t, Options{SMP: smp, QEMUArgs: args})
+			if c.cpu == "max" {
+				wantContains(t, "cpuinfo", m.Run(t, "cpuinfo"), "SMEP true; SMAP true")
+			}
 			before := notUser(t, m)
 			for _, c := range probeCases {
 				line := "run probe " + c.arg

@@ -126,8 +126,10 @@ func cmdCPUInfo(sh *Shell) error {
 	w := sh.Out
 	fmt.Fprintf(w, "cpu: %s (%s), family %d model %d stepping %d\n", c.BrandName, c.VendorString, c.Family, c.Model, c.Stepping)
 	fmt.Fprintf(w, "online CPUs: %d\n", bits.OnesCount64(lwkt.OnlineMask()))
-	fmt.Fprintf(w, "tsc: %.1f MHz (calibrated against the PIT); local APIC timer %.1f MHz, tick %d Hz; x2APIC %v; NX %v\n",
-		float64(timer.TSCHz())/1e6, float64(apic.TimerHz())/1e6, timer.TickHz(), apic.X2APIC(), pmap.NXEnabled)
+	smep, smap := kernel.Protections()
+	fmt.Fprintf(w, "tsc: %.1f MHz (calibrated against the PIT); local APIC timer %.1f MHz, tick %d Hz; x2APIC %v; NX %v; SMEP %v; SMAP %v\n",
+		float64(timer.TSCHz())/1e6, float64(apic.TimerHz())/1e6, timer.TickHz(), apic.X2APIC(), pmap.NXEnabled,
+		smep, smap)
 	fmt.Fprintf(w, "features: %s\n", strings.Join(c.FeatureSet(), " "))
 	fmt.Fprintf(w, "random: %v\n", random.SeedSource())
 	return nil

@@ -42,6 +42,16 @@ func WriteCR3(v uint64)
 // ReadCR4 returns CR4.
 func ReadCR4() uint64
 
+// WriteCR4 sets CR4.
+func WriteCR4(v uint64)
+
+// CR4 bits the kernel sets where the CPU has them (Intel SDM vol. 3,
+// 2.5): supervisor-mode execution and access prevention.
+const (
+	CR4SMEP = 1 << 20
+	CR4SMAP = 1 << 21
+)
+
 // Invlpg drops the TLB entry for the page holding va.
 func Invlpg(va uintptr)
 

@@ -94,6 +94,12 @@ TEXT ·ReadCR4(SB),NOSPLIT,$0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
+// func WriteCR4(v uint64)
+TEXT ·WriteCR4(SB),NOSPLIT,$0-8
+	MOVQ v+0(FP), AX
+	MOVQ AX, CR4
+	RET
+
 // func Invlpg(va uintptr)
 TEXT ·Invlpg(SB),NOSPLIT,$0-8
 	MOVQ va+0(FP), AX
