@@ -35,8 +35,13 @@
 // and ring-3 time); execve loads a program (Programs: until files exist,
 // a module) into a new space, ends the other threads, closes
 // close-on-exec descriptors and resets handlers. At most MaxProcs
-// processes live at once (EAGAIN past it). Others are ENOSYS: vfork,
-// pipes and files come next. An exception kills the process with Linux's
+// processes live at once (EAGAIN past it). vfork (clone with
+// CLONE_VM|CLONE_VFORK, or vfork) lends the child the parent's space
+// (Space's references) while the parent's thread waits for its execve
+// or end. pipe.go: pipes (a copying buffer, shared between processes by
+// descriptor counts: end of file when no writer is left, EPIPE and
+// SIGPIPE when no reader is), dup/dup2/dup3, and /dev/null, the one path
+// openat finds; with those, Go's os/exec works. Files come with issue 11. An exception kills the process with Linux's
 // signal for it. Kill ends a process from outside (the shell's Ctrl-C).
 // Shell: run, procs, vm, pmap, kill.
 //

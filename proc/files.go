@@ -2,6 +2,7 @@ package proc
 
 import (
 	"encoding/binary"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,6 +25,10 @@ type file interface {
 	// EPOLLOUT) a pollable one has now.
 	pollable() bool
 	ready() uint32
+	// hold counts one more descriptor for the file (dup, fork), release
+	// one fewer (close, exec's close-on-exec, the process's end).
+	hold()
+	release()
 }
 
 // fdEntry is one descriptor: the file and its close-on-exec flag.
@@ -45,7 +50,37 @@ func (p *Process) fileAt(fd int) (*fdEntry, bool) {
 	return e, ok
 }
 
-// install puts f at the lowest free descriptor; EMFILE when none is.
+// closeFD closes fd; false if it was not open.
+func (p *Process) closeFD(fd int) bool {
+	p.mu.Lock()
+	e, ok := p.fds[fd]
+	delete(p.fds, fd)
+	p.mu.Unlock()
+	if ok {
+		e.f.release()
+	}
+	return ok
+}
+
+// closeAll closes every descriptor (the process's end), or only the
+// close-on-exec ones (execve).
+func (p *Process) closeAll(onlyCloexec bool) {
+	p.mu.Lock()
+	var gone []file
+	for fd, e := range p.fds {
+		if !onlyCloexec || e.cloexec {
+			gone = append(gone, e.f)
+			delete(p.fds, fd)
+		}
+	}
+	p.mu.Unlock()
+	for _, f := range gone {
+		f.release()
+	}
+}
+
+// install puts f (whose descriptor count already counts this one) at the
+// lowest free descriptor; EMFILE when none is.
 func (p *Process) install(f file, cloexec, nonblock bool) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -58,19 +93,29 @@ func (p *Process) install(f file, cloexec, nonblock bool) int64 {
 	return errno(syscall.EMFILE)
 }
 
-// notify wakes everything polling p's files: a file's readiness changed.
-func (p *Process) notify() {
-	p.pollMu.Lock()
-	close(p.pollChanged)
-	p.pollChanged = make(chan struct{})
-	p.pollMu.Unlock()
+// pollChanged is closed (and replaced) whenever any file's readiness
+// changes, waking every blocked read, write and epoll wait, in every
+// process, to look again: files (pipes) are shared between processes,
+// and there are few. pollMu guards it; it is taken after any other lock.
+var (
+	pollMu      sync.Mutex
+	pollChanged = make(chan struct{})
+)
+
+// notify wakes everything waiting on a file: a file's readiness changed.
+func notify() {
+	pollMu.Lock()
+	close(pollChanged)
+	pollChanged = make(chan struct{})
+	pollMu.Unlock()
 }
 
-// changed returns the channel the next notify closes.
-func (p *Process) changed() <-chan struct{} {
-	p.pollMu.Lock()
-	defer p.pollMu.Unlock()
-	return p.pollChanged
+// changed returns the channel the next notify closes: take it before
+// looking at a file, then wait on it.
+func changed() <-chan struct{} {
+	pollMu.Lock()
+	defer pollMu.Unlock()
+	return pollChanged
 }
 
 func sysRead(t *Thread, r *amd64.Frame) int64 {
@@ -97,15 +142,53 @@ func sysWrite(t *Thread, r *amd64.Frame) int64 {
 }
 
 func sysClose(t *Thread, r *amd64.Frame) int64 {
-	fd := int(int32(r.RDI))
-	p := t.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.fds[fd]; !ok {
+	if !t.p.closeFD(int(int32(r.RDI))) {
 		return errno(syscall.EBADF)
 	}
-	delete(p.fds, fd)
 	return 0
+}
+
+// sysDup serves dup, dup2 and dup3 (by number): the same file at the
+// lowest free descriptor, or at newfd (closing what was there).
+func sysDup(t *Thread, r *amd64.Frame) int64 {
+	oldfd := int(int32(r.RDI))
+	p := t.p
+	p.mu.Lock()
+	e, ok := p.fds[oldfd]
+	p.mu.Unlock()
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	if r.RAX == syscall.SYS_DUP {
+		e.f.hold()
+		fd := p.install(e.f, false, e.nonblock)
+		if fd < 0 {
+			e.f.release()
+		}
+		return fd
+	}
+	newfd, flags := int(int32(r.RSI)), 0
+	if r.RAX == syscall.SYS_DUP3 {
+		flags = int(int32(r.RDX))
+		if newfd == oldfd || flags&^unix.O_CLOEXEC != 0 {
+			return errno(syscall.EINVAL)
+		}
+	}
+	if newfd < 0 || newfd >= maxFDs {
+		return errno(syscall.EBADF)
+	}
+	if newfd == oldfd { // dup2 of a descriptor onto itself
+		return int64(newfd)
+	}
+	e.f.hold()
+	p.mu.Lock()
+	old, had := p.fds[newfd]
+	p.fds[newfd] = &fdEntry{f: e.f, cloexec: flags&unix.O_CLOEXEC != 0, nonblock: e.nonblock}
+	p.mu.Unlock()
+	if had {
+		old.f.release()
+	}
+	return int64(newfd)
 }
 
 func sysFcntl(t *Thread, r *amd64.Frame) int64 {
@@ -138,8 +221,22 @@ func sysFcntl(t *Thread, r *amd64.Frame) int64 {
 	return errno(syscall.EINVAL)
 }
 
-// sysOpenat: there are no files yet.
-func sysOpenat(*Thread, *amd64.Frame) int64 { return errno(syscall.ENOENT) }
+// sysOpenat: there are no files yet but /dev/null (what os/exec opens
+// for a command's missing stdin).
+func sysOpenat(t *Thread, r *amd64.Frame) int64 {
+	path, e := t.p.readString(r.RSI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	flags := int(int32(r.RDX))
+	if path != "/dev/null" {
+		return errno(syscall.ENOENT)
+	}
+	if flags&unix.O_DIRECTORY != 0 {
+		return errno(syscall.ENOTDIR)
+	}
+	return t.p.install(devNull{}, flags&unix.O_CLOEXEC != 0, flags&unix.O_NONBLOCK != 0)
+}
 
 // console is the shell's console as a file: writes go to the process's
 // stdout; reads find end of file (no console input reaches processes yet,
@@ -171,6 +268,8 @@ func (console) write(t *Thread, buf, n uint64, _ bool) int64 {
 
 func (console) pollable() bool { return false }
 func (console) ready() uint32  { return 0 }
+func (console) hold()          {}
+func (console) release()       {}
 
 // eventFD is eventfd(2): a 64-bit counter. Guarded by its process's mu.
 type eventFD struct {
@@ -197,7 +296,7 @@ func (f *eventFD) read(t *Thread, buf, n uint64, nonblock bool) int64 {
 		return errno(syscall.EINVAL)
 	}
 	for {
-		wake := f.p.changed()
+		wake := changed()
 		f.p.mu.Lock()
 		v := f.count
 		if v > 0 {
@@ -206,7 +305,7 @@ func (f *eventFD) read(t *Thread, buf, n uint64, nonblock bool) int64 {
 			}
 			f.count -= v
 			f.p.mu.Unlock()
-			f.p.notify()
+			notify()
 			if t.p.space.CopyOut(buf, binary.LittleEndian.AppendUint64(nil, v)) != nil {
 				return errno(syscall.EFAULT)
 			}
@@ -234,12 +333,12 @@ func (f *eventFD) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 		return errno(syscall.EINVAL)
 	}
 	for {
-		wake := f.p.changed()
+		wake := changed()
 		f.p.mu.Lock()
 		if eventMax-f.count >= v {
 			f.count += v
 			f.p.mu.Unlock()
-			f.p.notify()
+			notify()
 			return 8
 		}
 		f.p.mu.Unlock()
@@ -266,6 +365,8 @@ func block(t *Thread, wake <-chan struct{}, nonblock bool) int64 {
 }
 
 func (f *eventFD) pollable() bool { return true }
+func (f *eventFD) hold()          {}
+func (f *eventFD) release()       {}
 
 func (f *eventFD) ready() uint32 {
 	f.p.mu.Lock()
@@ -306,6 +407,8 @@ func (*epoll) read(*Thread, uint64, uint64, bool) int64  { return errno(syscall.
 func (*epoll) write(*Thread, uint64, uint64, bool) int64 { return errno(syscall.EINVAL) }
 func (*epoll) pollable() bool                            { return false }
 func (*epoll) ready() uint32                             { return 0 }
+func (*epoll) hold()                                     {}
+func (*epoll) release()                                  {}
 
 func sysEpollCtl(t *Thread, r *amd64.Frame) int64 {
 	epfd, op, fd, ev := int(int32(r.RDI)), int(int32(r.RSI)), int(int32(r.RDX)), r.R10
@@ -380,7 +483,7 @@ func sysEpollPwait(t *Thread, r *amd64.Frame) int64 {
 		deadline = tm.C
 	}
 	for {
-		wake := p.changed()
+		wake := changed()
 		if got := ep.collect(max); len(got) > 0 || timeout == 0 {
 			if len(got) > 0 && p.space.CopyOut(out, got) != nil {
 				return errno(syscall.EFAULT)

@@ -91,8 +91,15 @@ type Process struct {
 	stdout  io.Writer
 
 	// spaceMu keeps space alive for a reader outside the process (the
-	// shell's statistics): Run takes it to destroy the space.
+	// shell's statistics): Run takes it to release the space, and execve
+	// to replace it; dead says Run has.
 	spaceMu sync.RWMutex
+	dead    bool
+
+	// vforkDone is closed when a vfork child (which borrows its parent's
+	// space) execs or ends: the parent's thread goes on.
+	vforkDone chan struct{}
+	vforkOnce sync.Once
 
 	// mu guards threads, exit and the fields below it, and the state of
 	// the files in fds. Lock order: mu, then futexes.mu or pollMu.
@@ -110,12 +117,6 @@ type Process struct {
 	wg           sync.WaitGroup
 
 	futexes futexTable
-
-	// pollChanged is closed (and replaced) whenever a file's readiness
-	// changes, waking every blocked read, write and epoll wait; pollMu
-	// guards it.
-	pollMu      sync.Mutex
-	pollChanged chan struct{}
 }
 
 // Thread is one user thread: its context and its task goroutine.
@@ -145,7 +146,7 @@ func New(name string, data []byte, argv, envp []string, stdout io.Writer) (*Proc
 	}
 	p, err := newProcess(name, space, stdout, nil)
 	if err != nil {
-		space.Destroy()
+		space.release()
 		return nil, err
 	}
 	p.fds = map[int]*fdEntry{0: {f: console{}}, 1: {f: console{}}, 2: {f: console{}}}
@@ -196,7 +197,7 @@ var errTooMany = errors.New("too many processes")
 func newProcess(name string, space *Space, stdout io.Writer, parent *Process) (*Process, error) {
 	p := &Process{Name: name, started: time.Now(), space: space, stdout: stdout, parent: parent,
 		threads: map[int]*Thread{}, children: map[int]*Process{}, dying: make(chan struct{}),
-		pollChanged: make(chan struct{}), childChanged: make(chan struct{})}
+		childChanged: make(chan struct{})}
 	p.futexes.init()
 	procs.Lock()
 	defer procs.Unlock()
@@ -263,9 +264,12 @@ func (p *Process) Run() Exit {
 	p.wg.Add(1)
 	t.run()
 	p.wg.Wait()
+	p.closeAll(false)
 	p.spaceMu.Lock()
-	p.space.Destroy()
+	p.space.release()
+	p.dead = true
 	p.spaceMu.Unlock()
+	p.vforked()
 	procs.Lock() // after the space is gone: wait4 reaps what has ended entirely
 	delete(procs.m, p.PID)
 	procs.Unlock()
@@ -417,7 +421,7 @@ func (p *Process) Info() Info {
 	p.mu.Unlock()
 	in.UserTime = time.Duration(timer.CyclesToNs(p.userCycles()))
 	p.spaceMu.RLock()
-	if !p.space.dead {
+	if !p.dead {
 		in.Resident, in.Tables = p.space.Resident(), p.space.Tables()
 	}
 	p.spaceMu.RUnlock()
@@ -434,7 +438,7 @@ type MapEntry struct {
 func (p *Process) Map() []MapEntry {
 	p.spaceMu.RLock()
 	defer p.spaceMu.RUnlock()
-	if p.space.dead {
+	if p.dead {
 		return nil
 	}
 	return p.space.stat()

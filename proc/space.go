@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"gofly/lwkt"
@@ -23,15 +24,26 @@ type Space struct {
 	m     vm.Map
 	Pages int // pages exec wrote (segments and the initial stack)
 	dead  bool
+	// refs counts the processes using the space: a vfork child shares
+	// its parent's until it execs or ends.
+	refs atomic.Int32
 }
 
-// NewSpace makes an empty user address space.
+// NewSpace makes an empty user address space, with one reference.
 func NewSpace() (*Space, error) {
 	s := new(Space)
 	if lwkt.TrapCall(spaceNew, uintptr(unsafe.Pointer(s))) == 0 {
 		return nil, ErrNoMemory
 	}
+	s.refs.Store(1)
 	return s, nil
+}
+
+// release drops a reference; the last destroys the space.
+func (s *Space) release() {
+	if s.refs.Add(-1) == 0 {
+		s.Destroy()
+	}
 }
 
 // protOf returns the vm protection of a segment.

@@ -43,6 +43,11 @@ func callTable() map[uint64]handler {
 		syscall.SYS_FORK:              sysFork,
 		syscall.SYS_WAIT4:             sysWait4,
 		syscall.SYS_EXECVE:            sysExecve,
+		syscall.SYS_VFORK:             sysVfork,
+		syscall.SYS_PIPE2:             sysPipe2,
+		syscall.SYS_DUP:               sysDup,
+		syscall.SYS_DUP2:              sysDup,
+		syscall.SYS_DUP3:              sysDup,
 		syscall.SYS_GETUID:            rootID,
 		syscall.SYS_GETEUID:           rootID,
 		syscall.SYS_GETGID:            rootID,
@@ -432,9 +437,8 @@ func sysGetrandom(t *Thread, r *amd64.Frame) int64 {
 // sysClone makes a thread (CLONE_VM, CLONE_THREAD, CLONE_SIGHAND: what
 // the Go runtime and pthreads ask for) or, without CLONE_VM, a process
 // (fork; the low byte, the signal its end sends the parent, is SIGCHLD,
-// which is not delivered yet). vfork (CLONE_VM without CLONE_THREAD) is
-// not served yet: ENOSYS. The child resumes at the same instruction with
-// RAX 0, on newsp if given.
+// which is not delivered yet), or with CLONE_VM|CLONE_VFORK a vfork. The
+// child resumes at the same instruction with RAX 0, on newsp if given.
 func sysClone(t *Thread, r *amd64.Frame) int64 {
 	flags, newsp, ptid, ctid, tls := r.RDI, r.RSI, r.RDX, r.R10, r.R8
 	if flags&unix.CLONE_SETTLS != 0 && tls >= userMax {
@@ -444,7 +448,10 @@ func sysClone(t *Thread, r *amd64.Frame) int64 {
 	const unknownForFork = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND | unix.CLONE_VFORK | unix.CLONE_PARENT_SETTID | unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_PIDFD
 	switch {
 	case flags&unix.CLONE_VM == 0 && flags&unknownForFork == 0:
-		return t.fork(newsp, flags&unix.CLONE_SETTLS != 0, tls)
+		return t.fork(newsp, flags&unix.CLONE_SETTLS != 0, tls, false)
+	case flags&(unix.CLONE_VM|unix.CLONE_VFORK|unix.CLONE_THREAD) == unix.CLONE_VM|unix.CLONE_VFORK &&
+		flags&(unknownForFork&^(unix.CLONE_VM|unix.CLONE_VFORK)) == 0:
+		return t.fork(newsp, flags&unix.CLONE_SETTLS != 0, tls, true)
 	case flags&thread != thread:
 		return errno(syscall.ENOSYS)
 	}

@@ -27,31 +27,45 @@ func (p *Process) childEnded() {
 }
 
 // fork makes a child process of t's: a copy-on-write copy of the address
-// space (vm.Map.Fork), the descriptors, handlers and mask, and one thread
-// resuming where t called with RAX 0 (on newsp if given, with tls as its
-// FS base if settls). It returns the child's PID.
-func (t *Thread) fork(newsp uint64, settls bool, tls uint64) int64 {
+// space (vm.Map.Fork) — or, for vfork, the same space, with t waiting
+// until the child execs or ends — the descriptors, handlers and mask, and
+// one thread resuming where t called with RAX 0 (on newsp if given, with
+// tls as its FS base if settls). It returns the child's PID.
+func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 	p := t.p
-	space, err := NewSpace()
-	if err != nil {
-		return errno(syscall.ENOMEM)
-	}
-	p.spaceMu.RLock()
-	ok := p.space.forkInto(space)
-	p.spaceMu.RUnlock()
-	if !ok {
-		space.Destroy()
-		return errno(syscall.ENOMEM)
+	var space *Space
+	if vfork {
+		p.spaceMu.RLock()
+		space = p.space
+		space.refs.Add(1)
+		p.spaceMu.RUnlock()
+	} else {
+		s, err := NewSpace()
+		if err != nil {
+			return errno(syscall.ENOMEM)
+		}
+		p.spaceMu.RLock()
+		ok := p.space.forkInto(s)
+		p.spaceMu.RUnlock()
+		if !ok {
+			s.release()
+			return errno(syscall.ENOMEM)
+		}
+		space = s
 	}
 	c, err := newProcess(p.Name, space, p.stdout, p)
 	if err != nil {
-		space.Destroy()
+		space.release()
 		return errno(syscall.EAGAIN)
+	}
+	if vfork {
+		c.vforkDone = make(chan struct{})
 	}
 	p.mu.Lock()
 	c.fds = make(map[int]*fdEntry, len(p.fds))
 	for fd, e := range p.fds {
 		cp := *e
+		cp.f.hold()
 		c.fds[fd] = &cp
 	}
 	c.actions = p.actions
@@ -71,10 +85,26 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64) int64 {
 	}
 	*ct.ctx.UserFPU() = *t.ctx.UserFPU()
 	go c.Run()
+	if vfork {
+		select { // the parent's thread waits while the child borrows its memory
+		case <-c.vforkDone:
+		case <-p.dying:
+		case <-t.quit:
+		}
+	}
 	return int64(c.PID)
 }
 
-func sysFork(t *Thread, _ *amd64.Frame) int64 { return t.fork(0, false, 0) }
+func sysFork(t *Thread, _ *amd64.Frame) int64 { return t.fork(0, false, 0, false) }
+
+func sysVfork(t *Thread, _ *amd64.Frame) int64 { return t.fork(0, false, 0, true) }
+
+// vforked tells a vfork parent its child has execed or ended.
+func (p *Process) vforked() {
+	if p.vforkDone != nil {
+		p.vforkOnce.Do(func() { close(p.vforkDone) })
+	}
+}
 
 // Wait options (linux/wait.h).
 const (
@@ -260,14 +290,11 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 	old := p.space
 	p.space = space
 	p.spaceMu.Unlock()
-	old.Destroy()
+	old.release() // a vfork parent's space lives on with the parent
+	p.closeAll(true)
+	p.vforked()
 	p.mu.Lock()
 	p.Name = path
-	for fd, fe := range p.fds {
-		if fe.cloexec {
-			delete(p.fds, fd)
-		}
-	}
 	for sig := range p.actions {
 		if binary.LittleEndian.Uint64(p.actions[sig][:8]) > 1 { // a handler: back to SIG_DFL
 			p.actions[sig] = [sigactionSize]byte{}

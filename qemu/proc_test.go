@@ -64,12 +64,13 @@ func TestRing3(t *testing.T) {
 	probe := userProgram(t, "GOFLY_USER_PROBE", "probe")
 	hello := userProgram(t, "GOFLY_USER_HELLO", "hello")
 	gcstress := userProgram(t, "GOFLY_USER_GCSTRESS", "gcstress")
+	spawn := userProgram(t, "GOFLY_USER_SPAWN", "spawn")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", probe + "," + hello + "," + gcstress}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -93,6 +94,11 @@ func TestRing3(t *testing.T) {
 			// timers through the netpoller (epoll, eventfd).
 			wantMatch(t, "run gcstress", m.Run(t, "run gcstress"), regexp.MustCompile(
 				fmt.Sprintf(`gcstress: %d workers x 100 rounds, [1-9]\d* GC cycles, 0 bad sums, .*\ngcstress: exit status 0`, 2*smp)))
+			// Go's os/exec: vfork, execve, the close-on-exec error
+			// pipe, output through a pipe and the netpoller, wait4.
+			wantContains(t, "run spawn", m.Run(t, "run spawn"), "spawn: /probe x exits 42: ok\n"+
+				"spawn: /hello's output through a pipe: ok\nhello from ring 3\nspawn: /hello on our stdout: ok\n"+
+				"spawn: /nothing does not exist: ok\nspawn: exit status 0")
 			if after := notUser(t, m); after != before {
 				t.Errorf("%d frames free or the kernel's after every case, %d before: address spaces leak", after, before)
 			}

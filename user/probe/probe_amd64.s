@@ -134,14 +134,7 @@ forkWait:
 	JMP exit
 parent:
 	JS failed
-	MOVQ $-1, DI                     // wait4(-1, &status, 0, NULL)
-	LEAQ status<>(SB), SI
-	XORL DX, DX
-	XORL R10, R10
-	MOVL $SYS_wait4, AX
-	SYSCALL
-	TESTQ AX, AX
-	JLE failed
+	CALL reap<>(SB)
 	MOVL status<>(SB), DI            // exit with the child's status
 	SHRL $8, DI
 	ANDL $0xFF, DI
@@ -156,14 +149,7 @@ forkCOW:
 	JMP exit
 cowParent:
 	JS failed
-	MOVQ $-1, DI
-	LEAQ status<>(SB), SI
-	XORL DX, DX
-	XORL R10, R10
-	MOVL $SYS_wait4, AX
-	SYSCALL
-	TESTQ AX, AX
-	JLE failed
+	CALL reap<>(SB)
 	MOVL status<>(SB), DI            // the child's 42, plus the parent's counter: still 0
 	SHRL $8, DI
 	ANDL $0xFF, DI
@@ -249,10 +235,11 @@ DATA missingPath<>+0(SB)/8, $"/nothing"
 DATA missingPath<>+8(SB)/1, $"\x00"
 GLOBL missingPath<>(SB), RODATA, $9
 
-// reap waits for any child; a failed wait4 ends the program (99).
+// reap waits for any child (wait4(-1, &status, 0, NULL)); a failed
+// wait4 ends the program (99).
 TEXT reap<>(SB),NOSPLIT|NOFRAME,$0
 	MOVQ $-1, DI
-	XORL SI, SI
+	LEAQ status<>(SB), SI
 	XORL DX, DX
 	XORL R10, R10
 	MOVL $SYS_wait4, AX
