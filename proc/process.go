@@ -16,6 +16,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
+	"gofly/klog"
 	"gofly/sys"
 	"gofly/vm"
 )
@@ -284,6 +285,11 @@ func (p *Process) Run() Exit {
 func (t *Thread) run() {
 	p := t.p
 	defer func() {
+		if e := recover(); e != nil {
+			// A kernel bug serving this process: it goes, the kernel stays.
+			klog.Puts(fmt.Sprintf("proc: pid %d: panic serving system call %d: %v\n", p.PID, t.ctx.Regs.RAX, e))
+			p.end(Exit{Signal: syscall.SIGKILL, Fault: fmt.Sprintf("kernel bug serving system call %d: %v", t.ctx.Regs.RAX, e)})
+		}
 		close(t.stopped)
 		p.wg.Done()
 	}()
@@ -352,6 +358,11 @@ func (t *Thread) fault(v uint64) Exit {
 		sig = syscall.SIGBUS
 	}
 	what := exceptionName(v)
+	if v == amd64.VectorPF && c.OutOfMemory {
+		// Linux's OOM killer: no frame is left for the process (the
+		// kernel keeps its reserve), and it goes.
+		return Exit{Signal: syscall.SIGKILL, Fault: fmt.Sprintf("out of memory: no frame for its page at %#x", c.CR2)}
+	}
 	if v == amd64.VectorPF {
 		what = fmt.Sprintf("%s at %#x (%s)", what, c.CR2, pfError(c.Error))
 	} else if c.Error != 0 {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // probeCases are the probe program's cases (user/probe) and how each
@@ -28,6 +29,9 @@ var probeCases = []struct{ arg, want string }{
 	{"C", "probe: exit status 42"}, // copy-on-write: the child's write is its own
 	{"X", "probe: exit status 42"}, // execve of /probe x
 	{"e", "probe: exit status 2"},  // execve of a missing file: ENOENT
+	// Bad actors: memory until it runs out (the kernel keeps its reserve
+	// and kills the process as Linux's OOM killer does); a fork bomb.
+	{"m", "probe: killed by SIGKILL (killed): out of memory: no frame for its page at 0x"},
 }
 
 // memFrames is what `mem` reports of the frames: free, held by the
@@ -99,6 +103,11 @@ func TestRing3(t *testing.T) {
 			wantContains(t, "run spawn", m.Run(t, "run spawn"), "spawn: /probe x exits 42: ok\n"+
 				"spawn: /hello's output through a pipe: ok\nhello from ring 3\nspawn: /hello on our stdout: ok\n"+
 				"spawn: /nothing does not exist: ok\nspawn: exit status 0")
+			// A fork bomb: it ends (its first process with status 0, or
+			// EAGAIN's 11 if a fork met the process limit), and so do all
+			// its orphans.
+			wantMatch(t, "run probe B", m.Run(t, "run probe B"), regexp.MustCompile(`probe: exit status (0|11)\n`))
+			waitNoProcs(t, m)
 			if after := notUser(t, m); after != before {
 				t.Errorf("%d frames free or the kernel's after every case, %d before: address spaces leak", after, before)
 			}
@@ -117,6 +126,22 @@ func TestRing3(t *testing.T) {
 			wantContains(t, "echo", m.Run(t, "echo still here"), "still here")
 			m.Poweroff(t)
 		})
+	}
+}
+
+// waitNoProcs polls procs until no process is left (StepTimeout).
+func waitNoProcs(t *testing.T, m *Machine) {
+	t.Helper()
+	deadline := time.Now().Add(StepTimeout)
+	for {
+		out := m.Run(t, "procs")
+		if strings.Count(out, "\n") <= 1 { // the header alone
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes left after %v:\n%s", StepTimeout, out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -50,8 +50,10 @@ type UserContext struct {
 
 	// Why the switch call returned: VectorSyscall, a CPU exception (with
 	// its error code, and CR2 for a page fault), or an interrupt vector
-	// when Interrupt asked for the thread.
+	// when Interrupt asked for the thread. OutOfMemory: the page fault
+	// failed for want of memory, not of access.
 	Vector, Error, CR2 uint64
+	OutOfMemory        bool
 
 	// Interrupt, when set, makes the next interrupt taken in ring 3 end
 	// the switch call (a signal for the process, a kill).
@@ -142,7 +144,7 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 	copy512(uint64(fpu), uint64(alignFPU(uintptr(unsafe.Pointer(&c.kfpu[0])))))
 	*f = c.kframe
 	amd64.Wrmsr(amd64.MSRFSBase, c.kfs)
-	c.Vector, c.Error, c.CR2 = v, c.Regs.Error, 0
+	c.Vector, c.Error, c.CR2, c.OutOfMemory = v, c.Regs.Error, 0, false
 	if v == amd64.VectorPF {
 		c.CR2 = amd64.ReadCR2()
 		if c.Map != 0 {
@@ -166,9 +168,11 @@ func UserFault() {
 	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
 	if c.Map != 0 {
 		m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
+		oom := m.OutOfMemory
 		if m.Fault(uintptr(c.CR2), c.Error&2 != 0, c.Error&16 != 0) {
 			return
 		}
+		c.OutOfMemory = m.OutOfMemory != oom
 	}
 	t.UserCtx = 0
 }

@@ -467,6 +467,10 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		return false
 	}
 	page := va &^ (pageSize - 1)
+	if m.Pmap.IsUser() && mm.Phys.FreePages() < userReserve() {
+		m.OutOfMemory++ // the rest is the kernel's: a process cannot starve it
+		return false
+	}
 	if fl := m.Pmap.Flags(page); fl&pmap.Present != 0 {
 		if write && fl&pmap.Writable == 0 && fl&pmap.Managed != 0 {
 			return m.copyOnWrite(page, prot, &m.entries[i].PV)
@@ -489,6 +493,13 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 	m.Faults++
 	return true
 }
+
+// userReserve is how many free frames a process's fault leaves for the
+// kernel (its own Go heap, page tables, PV entries): a sixteenth of
+// memory, at least 4 MiB.
+//
+//go:nosplit
+func userReserve() uint64 { return max(mm.Phys.TotalPages()/16, 1024) }
 
 // copyOnWrite serves a write to the present read-only page at page, in a
 // writable entry (prot) with PV list l: a page only this mapping has

@@ -25,6 +25,10 @@
 //	e       execve("/nothing"): exit with the errno (ENOENT, 2)
 //	L       100 times: fork, the child exits, wait (the fork+exit bench)
 //	M       100 times: fork, the child execs "/probe x", wait (fork+exec+wait)
+//	m       mmap 1 GiB and write every page: out of memory, SIGKILL (where
+//	        memory is smaller, as Linux's OOM killer does)
+//	B       a fork bomb: fork 8 times, every child too; a failed fork (at
+//	        the process limit: EAGAIN, 11) ends the process with the errno
 //
 // main never runs.
 package main

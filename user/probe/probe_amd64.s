@@ -4,6 +4,7 @@
 #include "textflag.h"
 
 #define SYS_write 1
+#define SYS_mmap 9
 #define SYS_exit_group 231
 #define SYS_fork 57
 #define SYS_execve 59
@@ -57,6 +58,10 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ forkLoop
 	CMPB AL, $'M'
 	JEQ forkExecLoop
+	CMPB AL, $'m'
+	JEQ eatMemory
+	CMPB AL, $'B'
+	JEQ forkBomb
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -206,6 +211,41 @@ nextForkExec:
 	JMP exit
 childExit:
 	XORL DI, DI
+	JMP exit
+eatMemory:
+	XORL DI, DI                      // mmap(NULL, 1 GiB, RW, PRIVATE|ANONYMOUS, -1, 0)
+	MOVQ $(1<<30), SI
+	MOVL $3, DX
+	MOVL $0x22, R10
+	MOVQ $-1, R8
+	XORL R9, R9
+	MOVL $SYS_mmap, AX
+	SYSCALL
+	CMPQ AX, $-4096
+	JAE failed
+	MOVQ AX, BX
+	LEAQ (1<<30)(AX), CX
+touch:
+	MOVB $1, (BX)                    // every page: until the memory runs out
+	ADDQ $4096, BX
+	CMPQ BX, CX
+	JB touch
+	XORL DI, DI
+	JMP exit
+forkBomb:
+	MOVL $8, R12                     // fork 8 times; every child goes on forking
+bomb:
+	MOVL $SYS_fork, AX
+	SYSCALL
+	TESTQ AX, AX
+	JS bombFailed
+	DECL R12
+	JNE bomb
+	XORL DI, DI
+	JMP exit
+bombFailed:
+	NEGQ AX                          // EAGAIN: 11
+	MOVQ AX, DI
 	JMP exit
 failed:
 	MOVL $99, DI
