@@ -67,7 +67,7 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 
 # The user programs: static Linux executables, as `CGO_ENABLED=0 go build`
 # makes them. Until Gofly has a file system they reach it as multiboot
-# modules: `make qemu` passes INITRD (default: hello, probe, gcstress and spawn) to QEMU's -initrd,
+# modules: `make qemu` passes INITRD (default: hello, probe, gcstress, spawn and fuzz) to QEMU's -initrd,
 # a comma-separated list of files, each optionally with arguments.
 HELLO := $(BUILD)/user/hello
 $(HELLO): user/hello/main.go
@@ -85,8 +85,12 @@ SPAWN := $(BUILD)/user/spawn
 $(SPAWN): user/spawn/main.go
 	@mkdir -p $(BUILD)/user
 	$(GO_ENV) $(GO) build -o $@ ./user/spawn
-USER_PROGRAMS := $(HELLO) $(PROBE) $(GCSTRESS) $(SPAWN)
-INITRD ?= $(HELLO),$(PROBE),$(GCSTRESS),$(SPAWN)
+FUZZ := $(BUILD)/user/fuzz
+$(FUZZ): user/fuzz/main.go
+	@mkdir -p $(BUILD)/user
+	$(GO_ENV) $(GO) build -o $@ ./user/fuzz
+USER_PROGRAMS := $(HELLO) $(PROBE) $(GCSTRESS) $(SPAWN) $(FUZZ)
+INITRD ?= $(HELLO),$(PROBE),$(GCSTRESS),$(SPAWN),$(FUZZ)
 
 # Linux on the same work in the same QEMU (make bench): Debian's kernel
 # image, the one linux-image-amd64 depends on, with Go's sync/atomic test
@@ -121,7 +125,8 @@ test-host: worlds
 BOOT_ENV = GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
 	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) \
 	  GOFLY_USER_HELLO=$(abspath $(HELLO)) GOFLY_USER_PROBE=$(abspath $(PROBE)) \
-	  GOFLY_USER_GCSTRESS=$(abspath $(GCSTRESS)) GOFLY_USER_SPAWN=$(abspath $(SPAWN))
+	  GOFLY_USER_GCSTRESS=$(abspath $(GCSTRESS)) GOFLY_USER_SPAWN=$(abspath $(SPAWN)) \
+	  GOFLY_USER_FUZZ=$(abspath $(FUZZ))
 
 test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf $(USER_PROGRAMS) qemu-installed
 	$(BOOT_ENV) $(GO) test -count=1 -timeout 25m -v ./qemu/

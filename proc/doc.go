@@ -41,7 +41,14 @@
 // or end. pipe.go: pipes (a copying buffer, shared between processes by
 // descriptor counts: end of file when no writer is left, EPIPE and
 // SIGPIPE when no reader is), dup/dup2/dup3, and /dev/null, the one path
-// openat finds; with those, Go's os/exec works. Files come with issue 11. An exception kills the process with Linux's
+// openat finds; with those, Go's os/exec works. Files come with issue 11.
+//
+// Bad actors: a process's page faults leave the kernel a reserve of
+// frames (vm), and one that runs out is killed with SIGKILL, as by
+// Linux's OOM killer; forks past MaxProcs fail; a kernel buffer a call
+// fills is bounded (copies go a chunk at a time); a panic while serving a
+// call kills the process, not the kernel. user/probe and user/fuzz (random
+// calls and arguments) exercise them in the boot tests. An exception kills the process with Linux's
 // signal for it. Kill ends a process from outside (the shell's Ctrl-C).
 // Shell: run, procs, vm, pmap, kill.
 //

@@ -422,16 +422,32 @@ func sysUname(t *Thread, r *amd64.Frame) int64 {
 }
 
 func sysGetrandom(t *Thread, r *amd64.Frame) int64 {
-	n := min(r.RSI, 32<<20) // Linux returns at most 32 MiB per call
-	b := make([]byte, n)
-	got, err := unix.Getrandom(b, int(r.RDX))
-	if err != nil {
-		return errno(err.(syscall.Errno))
-	}
-	if t.p.space.CopyOut(r.RDI, b[:got]) != nil {
+	buf, n, flags := r.RDI, min(r.RSI, 32<<20), int(r.RDX) // Linux returns at most 32 MiB per call
+	if buf+n < buf || buf+n > userMax {
 		return errno(syscall.EFAULT)
 	}
-	return int64(got)
+	var done uint64
+	for done < n { // a chunk at a time: the kernel's buffer stays small
+		b := make([]byte, min(n-done, copyChunk))
+		got, err := unix.Getrandom(b, flags)
+		if err != nil {
+			if done > 0 {
+				break
+			}
+			return errno(err.(syscall.Errno))
+		}
+		if t.p.space.CopyOut(buf+done, b[:got]) != nil {
+			if done > 0 {
+				break
+			}
+			return errno(syscall.EFAULT)
+		}
+		done += uint64(got)
+		if got < len(b) {
+			break
+		}
+	}
+	return int64(done)
 }
 
 // sysClone makes a thread (CLONE_VM, CLONE_THREAD, CLONE_SIGHAND: what

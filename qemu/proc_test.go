@@ -69,12 +69,13 @@ func TestRing3(t *testing.T) {
 	hello := userProgram(t, "GOFLY_USER_HELLO", "hello")
 	gcstress := userProgram(t, "GOFLY_USER_GCSTRESS", "gcstress")
 	spawn := userProgram(t, "GOFLY_USER_SPAWN", "spawn")
+	fuzz := userProgram(t, "GOFLY_USER_FUZZ", "fuzz")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn}, ",")}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -103,6 +104,10 @@ func TestRing3(t *testing.T) {
 			wantContains(t, "run spawn", m.Run(t, "run spawn"), "spawn: /probe x exits 42: ok\n"+
 				"spawn: /hello's output through a pipe: ok\nhello from ring 3\nspawn: /hello on our stdout: ok\n"+
 				"spawn: /nothing does not exist: ok\nspawn: exit status 0")
+			// Random system calls with random arguments (a seed per
+			// boot): every one returns.
+			seed := fmt.Sprint(smp)
+			wantMatch(t, "run fuzz", m.Run(t, "run fuzz "+seed), regexp.MustCompile(`fuzz: seed `+seed+`: 20000 calls returned: .*\nfuzz: exit status 0`))
 			// A fork bomb: it ends (its first process with status 0, or
 			// EAGAIN's 11 if a fork met the process limit), and so do all
 			// its orphans.
