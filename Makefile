@@ -67,7 +67,7 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 
 # The user programs: static Linux executables, as `CGO_ENABLED=0 go build`
 # makes them. Until Gofly has a file system they reach it as multiboot
-# modules: `make qemu` passes INITRD (default: hello, probe, gcstress, spawn and fuzz) to QEMU's -initrd,
+# modules: `make qemu` passes INITRD (default: hello, probe, gcstress, spawn, fuzz and sigtest) to QEMU's -initrd,
 # a comma-separated list of files, each optionally with arguments.
 HELLO := $(BUILD)/user/hello
 $(HELLO): user/hello/main.go
@@ -89,8 +89,12 @@ FUZZ := $(BUILD)/user/fuzz
 $(FUZZ): user/fuzz/main.go
 	@mkdir -p $(BUILD)/user
 	$(GO_ENV) $(GO) build -o $@ ./user/fuzz
-USER_PROGRAMS := $(HELLO) $(PROBE) $(GCSTRESS) $(SPAWN) $(FUZZ)
-INITRD ?= $(HELLO),$(PROBE),$(GCSTRESS),$(SPAWN),$(FUZZ)
+SIGTEST := $(BUILD)/user/sigtest
+$(SIGTEST): user/sigtest/main.go
+	@mkdir -p $(BUILD)/user
+	$(GO_ENV) $(GO) build -o $@ ./user/sigtest
+USER_PROGRAMS := $(HELLO) $(PROBE) $(GCSTRESS) $(SPAWN) $(FUZZ) $(SIGTEST)
+INITRD ?= $(HELLO),$(PROBE),$(GCSTRESS),$(SPAWN),$(FUZZ),$(SIGTEST)
 
 # Linux on the same work in the same QEMU (make bench): Debian's kernel
 # image, the one linux-image-amd64 depends on, with Go's sync/atomic test
@@ -126,7 +130,7 @@ BOOT_ENV = GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/
 	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) \
 	  GOFLY_USER_HELLO=$(abspath $(HELLO)) GOFLY_USER_PROBE=$(abspath $(PROBE)) \
 	  GOFLY_USER_GCSTRESS=$(abspath $(GCSTRESS)) GOFLY_USER_SPAWN=$(abspath $(SPAWN)) \
-	  GOFLY_USER_FUZZ=$(abspath $(FUZZ))
+	  GOFLY_USER_FUZZ=$(abspath $(FUZZ)) GOFLY_USER_SIGTEST=$(abspath $(SIGTEST))
 
 test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf $(USER_PROGRAMS) qemu-installed
 	$(BOOT_ENV) $(GO) test -count=1 -timeout 25m -v ./qemu/

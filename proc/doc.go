@@ -2,7 +2,7 @@
 // its own address space (issue 10).
 //
 // Where system calls are served: each user thread has a task goroutine
-// (gVisor's model, shared/design/syscall-service.md). run.go's loop calls
+// (gVisor's model, shared/design/syscall-service.md). Thread.run's loop calls
 // the private system call sys.NrSwitch with the thread's UserContext; the
 // trap path runs the thread in ring 3 until a system call or an exception
 // (or an interrupt proc asked for), and the call returns with the reason.
@@ -20,9 +20,10 @@
 // and the calls a static Go program makes: memory (mmap, munmap, madvise
 // on the process's vm.Map, demand-zero faults served by the trap path
 // without ending the switch), futex, clone, exit, exit_group, nanosleep,
-// clock_gettime, signal bookkeeping (handlers, masks and alternate stacks
-// are kept but no signal is delivered yet: one with a handler is dropped,
-// one whose default action kills does), a descriptor table (files.go:
+// clock_gettime, signals (signal.go: handlers, masks and alternate
+// stacks; delivery through an rt_sigframe and rt_sigreturn as Linux does
+// it, faults to their handler with Linux's si_code, blocking calls
+// interrupted with EINTR), a descriptor table (files.go:
 // the console at 0-2, writing to the caller's writer and reading end of
 // file; eventfd and epoll, which the runtime's netpoller needs for its
 // timers; close, fcntl), arch_prctl,
@@ -48,14 +49,19 @@
 // Linux's OOM killer; forks past MaxProcs fail; a kernel buffer a call
 // fills is bounded (copies go a chunk at a time); a panic while serving a
 // call kills the process, not the kernel. user/probe and user/fuzz (random
-// calls and arguments) exercise them in the boot tests. An exception kills the process with Linux's
-// signal for it. Kill ends a process from outside (the shell's Ctrl-C).
-// Shell: run, procs, vm, pmap, kill.
+// calls and arguments) exercise them in the boot tests. An exception goes
+// to the handler of Linux's signal for it, or kills the process with that
+// signal. Kill sends a process a signal from outside (the shell's Ctrl-C
+// and kill). Shell: run, procs, vm, pmap, kill.
 //
-// Locks: Process.mu guards the thread table, the end, descriptors and
-// signal state; then futexTable.mu (lock order: mu before futexes.mu). A
-// Space's map and page tables are guarded by the MP lock (TrapCall
-// bodies and the trap path's fault service).
+// Locks, in order: Process.mu (threads, the end, children, descriptors,
+// signal state and pending signals, the eventfds' counts; a parent's
+// before its child's, in wait4); then procs (the process table),
+// futexTable.mu, a pipe's mu, or pollMu (the readiness broadcast, taken
+// last). A Space's map and page tables are
+// guarded by the MP lock (TrapCall bodies and the trap path's fault
+// service); Process.spaceMu keeps a process's Space from being swapped
+// (execve) or released (its end) under a reader.
 //
 // Address spaces:
 //

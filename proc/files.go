@@ -357,6 +357,8 @@ func block(t *Thread, wake <-chan struct{}, nonblock bool) int64 {
 	select {
 	case <-wake:
 		return 0
+	case <-t.interrupted():
+		return errno(syscall.EINTR)
 	case <-t.quit:
 		return errno(syscall.EINTR)
 	case <-t.p.dying:
@@ -494,6 +496,8 @@ func sysEpollPwait(t *Thread, r *amd64.Frame) int64 {
 		case <-wake:
 		case <-deadline:
 			return 0
+		case <-t.interrupted():
+			return errno(syscall.EINTR)
 		case <-t.quit:
 			return errno(syscall.EINTR)
 		case <-p.dying:

@@ -93,7 +93,7 @@ func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 		e.p.mu.Lock()
 		if e.p.readers == 0 {
 			e.p.mu.Unlock()
-			t.p.signal(int(syscall.SIGPIPE))
+			t.p.signal(int(syscall.SIGPIPE), t)
 			if done > 0 {
 				return int64(done)
 			}

@@ -135,6 +135,12 @@ type Thread struct {
 	// quit is closed when another thread's execve ends this one;
 	// stopped when its task loop has returned.
 	quit, stopped chan struct{}
+
+	// pending are the signals sent to the thread and not yet taken;
+	// sigWake, when set, is closed by the next one it can take (a
+	// blocking call waits on it). Guarded by p.mu.
+	pending uint64
+	sigWake chan struct{}
 }
 
 // New loads the static executable data (named name) into a new address
@@ -235,10 +241,10 @@ func newContext(space *Space) *sys.UserContext {
 	return c
 }
 
-// Kill ends the process with signal sig (no signal has a handler yet: each
-// one Kill sends kills). Threads in ring 3 come back at their next
+// Kill sends the process signal sig: its handler runs, or its default
+// action ends the process. Threads in ring 3 come back at their next
 // interrupt, a tick at most; blocked ones at once.
-func (p *Process) Kill(sig syscall.Signal) { p.end(Exit{Signal: sig}) }
+func (p *Process) Kill(sig syscall.Signal) { p.signal(int(sig), nil) }
 
 // end makes e the process's end, unless it already has one, and calls
 // every thread back.
@@ -306,6 +312,9 @@ func (t *Thread) run() {
 			return
 		default:
 		}
+		if !t.deliverPending() {
+			return
+		}
 		_, _, errno := syscall.Syscall(sys.NrSwitch, uintptr(unsafe.Pointer(t.ctx)), 0, 0)
 		runtime.KeepAlive(t.ctx)
 		if errno != 0 {
@@ -318,10 +327,33 @@ func (t *Thread) run() {
 				return
 			}
 		case v < 32:
-			p.end(t.fault(v))
-			return
+			if !t.faulted(v) {
+				return
+			}
 		}
 	}
+}
+
+// faulted takes exception v: its signal's handler, if it has one and t
+// does not block it (Linux forces the default action otherwise, which
+// for every one of these ends the process, as does running out of
+// memory); false if the process ended.
+func (t *Thread) faulted(v uint64) bool {
+	p := t.p
+	sig, code := faultSignal(v, t.ctx.Error)
+	p.mu.Lock()
+	a := p.actionOf(int(sig))
+	blocked := t.sigmask&(1<<(sig-1)) != 0
+	p.mu.Unlock()
+	if t.ctx.OutOfMemory || a.handler < 2 || blocked {
+		p.end(t.fault(v))
+		return false
+	}
+	addr := uint64(0)
+	if v == amd64.VectorPF {
+		addr = t.ctx.CR2
+	}
+	return t.deliver(int(sig), code, addr)
 }
 
 // exitThread ends thread t with status (exit(2)): the process ends with

@@ -34,6 +34,7 @@ func callTable() map[uint64]handler {
 		syscall.SYS_MADVISE:           sysMadvise,
 		syscall.SYS_RT_SIGACTION:      sysRtSigaction,
 		syscall.SYS_RT_SIGPROCMASK:    sysRtSigprocmask,
+		syscall.SYS_RT_SIGRETURN:      sysRtSigreturn,
 		syscall.SYS_SIGALTSTACK:       sysSigaltstack,
 		syscall.SYS_ARCH_PRCTL:        sysArchPrctl,
 		syscall.SYS_PRCTL:             sysPrctl,
@@ -116,11 +117,8 @@ const (
 	rlimNLimits = 16
 )
 
-// Signals are recorded, not yet delivered: a process's handlers, mask and
-// alternate stack are kept and reported back as Linux would; a signal
-// with a handler is dropped (the Go runtime's SIGURG preemption falls back
-// to cooperative preemption), one without kills the process if its
-// default action does.
+// Signal state: handlers, masks and alternate stacks (delivery is in
+// signal.go).
 
 const (
 	nSig          = 65 // signals 1-64
@@ -151,15 +149,6 @@ func sysRtSigaction(t *Thread, r *amd64.Frame) int64 {
 		return errno(syscall.EFAULT)
 	}
 	return 0
-}
-
-// handled reports whether signal sig has a handler (not SIG_DFL 0 or
-// SIG_IGN 1), and whether it is ignored.
-func (p *Process) handled(sig int) (handler, ignored bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	h := binary.LittleEndian.Uint64(p.actions[sig][:8])
-	return h > 1, h == 1
 }
 
 func sysRtSigprocmask(t *Thread, r *amd64.Frame) int64 {
@@ -324,6 +313,8 @@ func sysNanosleep(t *Thread, r *amd64.Frame) int64 {
 	select {
 	case <-timer.C:
 		return 0
+	case <-t.interrupted():
+		return errno(syscall.EINTR)
 	case <-t.quit:
 		return errno(syscall.EINTR)
 	case <-t.p.dying:
@@ -335,17 +326,23 @@ func sysNanosleep(t *Thread, r *amd64.Frame) int64 {
 	}
 }
 
-// sysTgkill and sysKill send a signal to the process itself (other
-// processes come with fork): see the signal note above.
+// sysTgkill and sysKill send a signal to the process itself or one of
+// its threads (signal.go).
 func sysTgkill(t *Thread, r *amd64.Frame) int64 {
 	tgid, tid, sig := int(int32(r.RDI)), int(int32(r.RSI)), int(int32(r.RDX))
 	if tgid <= 0 || tid <= 0 || sig < 0 || sig >= nSig {
 		return errno(syscall.EINVAL)
 	}
-	if tgid != t.p.PID || !t.p.hasThread(tid) {
+	if tgid != t.p.PID {
 		return errno(syscall.ESRCH)
 	}
-	return t.p.signal(sig)
+	t.p.mu.Lock()
+	to, ok := t.p.threads[tid]
+	t.p.mu.Unlock()
+	if !ok {
+		return errno(syscall.ESRCH)
+	}
+	return t.p.signal(sig, to)
 }
 
 func sysKill(t *Thread, r *amd64.Frame) int64 {
@@ -356,24 +353,7 @@ func sysKill(t *Thread, r *amd64.Frame) int64 {
 	if pid != t.p.PID && pid != 0 && pid != -1 {
 		return errno(syscall.ESRCH)
 	}
-	return t.p.signal(sig)
-}
-
-// signal sends sig (0: none, a check) to p.
-func (p *Process) signal(sig int) int64 {
-	if sig == 0 {
-		return 0
-	}
-	handler, ignored := p.handled(sig)
-	if sig != int(syscall.SIGKILL) && sig != int(syscall.SIGSTOP) && (handler || ignored) {
-		return 0
-	}
-	switch syscall.Signal(sig) {
-	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGCONT:
-		return 0 // ignored by default
-	}
-	p.end(Exit{Signal: syscall.Signal(sig)})
-	return 0
+	return t.p.signal(sig, nil)
 }
 
 // Resource limits: descriptors as the kernel's own program has them,

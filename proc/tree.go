@@ -153,6 +153,8 @@ func sysWait4(t *Thread, r *amd64.Frame) int64 {
 		}
 		select {
 		case <-changed:
+		case <-t.interrupted():
+			return errno(syscall.EINTR)
 		case <-p.dying:
 			return errno(syscall.EINTR)
 		case <-t.quit:

@@ -70,12 +70,13 @@ func TestRing3(t *testing.T) {
 	gcstress := userProgram(t, "GOFLY_USER_GCSTRESS", "gcstress")
 	spawn := userProgram(t, "GOFLY_USER_SPAWN", "spawn")
 	fuzz := userProgram(t, "GOFLY_USER_FUZZ", "fuzz")
+	sigtest := userProgram(t, "GOFLY_USER_SIGTEST", "sigtest")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz}, ",")}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -104,6 +105,11 @@ func TestRing3(t *testing.T) {
 			wantContains(t, "run spawn", m.Run(t, "run spawn"), "spawn: /probe x exits 42: ok\n"+
 				"spawn: /hello's output through a pipe: ok\nhello from ring 3\nspawn: /hello on our stdout: ok\n"+
 				"spawn: /nothing does not exist: ok\nspawn: exit status 0")
+			// Signals: a nil dereference's SIGSEGV becomes a recovered
+			// panic; a signal reaches os/signal; an ignored one does
+			// nothing.
+			wantContains(t, "run sigtest", m.Run(t, "run sigtest"), "sigtest: nil dereference recovered: ok\n"+
+				"sigtest: SIGUSR1 reaches os/signal: ok\nsigtest: an ignored SIGUSR2 does nothing: ok\nsigtest: exit status 0")
 			// Random system calls with random arguments (a seed per
 			// boot): every one returns.
 			seed := fmt.Sprint(smp)

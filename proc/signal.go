@@ -1,0 +1,289 @@
+package proc
+
+import (
+	"encoding/binary"
+	"fmt"
+	"syscall"
+
+	"gofly/arch/amd64"
+	"gofly/sys"
+)
+
+// Signal delivery to processes, as Linux does it on x86-64: a signal with
+// a handler is delivered by building an rt_sigframe (ucontext with the
+// interrupted registers, siginfo, the FXSAVE image) on the thread's
+// stack, or its alternate stack, and entering the handler, which returns
+// through sa_restorer to rt_sigreturn. A signal without one takes its
+// default action: most end the process, a few are ignored.
+//
+// A signal for a thread (tgkill, a fault) is pending on it; one for the
+// process (kill, the shell's Ctrl-C) on the first thread that does not
+// block it. The thread takes it before it next enters ring 3: a thread
+// in ring 3 is called back at its next interrupt, one blocked in a call
+// is woken and the call fails with EINTR.
+
+// action is a struct sigaction.
+type action struct{ handler, flags, restorer, mask uint64 }
+
+// actionOf returns p's action for sig; p.mu held.
+func (p *Process) actionOf(sig int) action {
+	b := p.actions[sig][:]
+	return action{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]),
+		binary.LittleEndian.Uint64(b[16:]), binary.LittleEndian.Uint64(b[24:])}
+}
+
+// ignoredByDefault are the signals whose default action is to do nothing.
+func ignoredByDefault(sig int) bool {
+	switch syscall.Signal(sig) {
+	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGCONT:
+		return true
+	}
+	return false
+}
+
+// signal sends sig (0: none, a check) to the process, or to thread to if
+// not nil. A signal with no handler takes its default action at once.
+func (p *Process) signal(sig int, to *Thread) int64 {
+	if sig == 0 {
+		return 0
+	}
+	p.mu.Lock()
+	a := p.actionOf(sig)
+	if sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP) || a.handler == 0 {
+		p.mu.Unlock()
+		if !ignoredByDefault(sig) {
+			p.end(Exit{Signal: syscall.Signal(sig)})
+		}
+		return 0
+	}
+	if a.handler == 1 { // SIG_IGN
+		p.mu.Unlock()
+		return 0
+	}
+	if to == nil {
+		to = p.threads[p.PID]
+		for _, t := range p.threads {
+			if to == nil || to.sigmask&(1<<(sig-1)) != 0 && t.sigmask&(1<<(sig-1)) == 0 {
+				to = t
+			}
+		}
+	}
+	if to == nil {
+		p.mu.Unlock()
+		return 0
+	}
+	to.pending |= 1 << (sig - 1)
+	to.wakeLocked()
+	p.mu.Unlock()
+	return 0
+}
+
+// wakeLocked calls t back from ring 3 and from a blocking call; p.mu held.
+func (t *Thread) wakeLocked() {
+	if t.pending&^t.sigmask == 0 {
+		return
+	}
+	t.ctx.Interrupt.Store(1)
+	if t.sigWake != nil {
+		close(t.sigWake)
+		t.sigWake = nil
+	}
+}
+
+// interrupted returns a channel closed when t has a signal to take: a
+// blocking call waits on it too and fails with EINTR. A signal already
+// waiting makes it closed at once.
+func (t *Thread) interrupted() <-chan struct{} {
+	p := t.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := make(chan struct{})
+	if t.pending&^t.sigmask != 0 {
+		close(c)
+		return c
+	}
+	t.sigWake = c
+	return c
+}
+
+// deliverPending enters the handler of t's lowest pending unblocked
+// signal, if there is one; false if the process ended instead.
+func (t *Thread) deliverPending() bool {
+	p := t.p
+	p.mu.Lock()
+	ready := t.pending &^ t.sigmask
+	if ready == 0 {
+		p.mu.Unlock()
+		return true
+	}
+	sig := 1
+	for ready&1 == 0 {
+		ready >>= 1
+		sig++
+	}
+	t.pending &^= 1 << (sig - 1)
+	p.mu.Unlock()
+	return t.deliver(sig, sys.SITkill, 0)
+}
+
+// deliver enters sig's handler with siginfo code and addr, or takes its
+// default action when it has none (or it was reset meanwhile); false if
+// the process ended.
+func (t *Thread) deliver(sig, code int, addr uint64) bool {
+	p := t.p
+	p.mu.Lock()
+	a := p.actionOf(sig)
+	if a.handler < 2 {
+		p.mu.Unlock()
+		if a.handler == 1 || ignoredByDefault(sig) {
+			return true
+		}
+		p.end(Exit{Signal: syscall.Signal(sig)})
+		return false
+	}
+	mask, alt := t.sigmask, t.alt
+	p.mu.Unlock()
+	if err := t.pushFrame(sig, code, addr, a, mask, alt); err != nil {
+		// As Linux's force_sigsegv: a frame that cannot be written kills.
+		p.end(Exit{Signal: syscall.SIGSEGV, Fault: fmt.Sprintf("signal %d: %v", sig, err)})
+		return false
+	}
+	p.mu.Lock()
+	if a.flags&sys.SANoDefer == 0 {
+		t.sigmask |= 1 << (sig - 1)
+	}
+	t.sigmask |= a.mask &^ sys.SigUnblockable
+	if a.flags&sys.SAResetHand != 0 {
+		p.actions[sig] = [sigactionSize]byte{}
+	}
+	p.mu.Unlock()
+	return true
+}
+
+// pushFrame writes the rt_sigframe for sig on t's stack (its alternate
+// stack if the action asks and t is not on it) and points t's registers
+// at the handler.
+func (t *Thread) pushFrame(sig, code int, addr uint64, a action, mask uint64, alt [24]byte) error {
+	r := &t.ctx.Regs
+	altSP, altFlags, altSize := binary.LittleEndian.Uint64(alt[0:]), binary.LittleEndian.Uint32(alt[8:]), binary.LittleEndian.Uint64(alt[16:])
+	onAlt := altSize != 0 && r.RSP > altSP && r.RSP-altSP <= altSize
+	sp := r.RSP - 128 // past the red zone
+	if a.flags&sys.SAOnStack != 0 && altSize != 0 && altFlags&sys.SSDisable == 0 && !onAlt {
+		sp = altSP + altSize
+	}
+	fp := (sp - sys.SigFPStateSize) &^ 63
+	frame := (fp-sys.SigFrameSize)&^15 - 8 // as if called: (frame+8) % 16 == 0
+	if frame > sp || frame < pageSize {
+		return errFault
+	}
+	b := make([]byte, fp+sys.SigFPStateSize-frame)
+	put := func(off uint64, v uint64) { binary.LittleEndian.PutUint64(b[off:], v) }
+	copy(b[fp-frame:], t.ctx.UserFPU()[:])
+	put(0, a.restorer)
+	uc := uint64(sys.SigFrameUC)
+	put(uc+16, altSP)
+	stackFlags := uint64(altFlags)
+	if altSize == 0 {
+		stackFlags = sys.SSDisable
+	} else if onAlt {
+		stackFlags |= sys.SSOnStack
+	}
+	put(uc+24, stackFlags)
+	put(uc+32, altSize)
+	mc := uint64(sys.SigFrameMC)
+	for i := 0; i < sys.MContextRegs; i++ {
+		put(mc+uint64(i)*8, *sys.MContextReg(r, i))
+	}
+	put(mc+sys.SigMCRSP, r.RSP)
+	put(mc+sys.SigMCRIP, r.RIP)
+	put(mc+sys.SigMCEflags, r.RFLAGS)
+	put(mc+sys.SigMCSegs, amd64.UserCS|amd64.UserDS<<48)
+	put(mc+sys.SigMCErr, t.ctx.Error)
+	put(mc+sys.SigMCTrapno, t.ctx.Vector)
+	put(mc+sys.SigMCOldmask, mask)
+	put(mc+sys.SigMCCR2, addr)
+	put(mc+sys.SigMCFPState, fp)
+	put(sys.SigFrameMask, mask)
+	info := uint64(sys.SigFrameInfo)
+	binary.LittleEndian.PutUint32(b[info:], uint32(sig))
+	binary.LittleEndian.PutUint32(b[info+8:], uint32(int32(code)))
+	put(info+16, addr)
+	if code == sys.SITkill {
+		binary.LittleEndian.PutUint32(b[info+16:], uint32(t.p.PID)) // si_pid; si_uid 0
+	}
+	if err := t.p.space.CopyOut(frame, b); err != nil {
+		return err
+	}
+	r.RSP = frame
+	r.RIP = a.handler
+	r.RDI = uint64(sig)
+	r.RSI = frame + info
+	r.RDX = frame + uc
+	r.RAX = 0
+	r.RFLAGS &^= amd64.FlagDF | amd64.FlagTF
+	return nil
+}
+
+// mxcsrReserved are the MXCSR bits FXRSTOR refuses (#GP): a frame that
+// sets them would fault the kernel's exit path.
+const mxcsrReserved = 0xFFFF_0000
+
+// sysRtSigreturn restores what pushFrame saved: RSP points at the
+// ucontext (the handler's RET popped pretcode). The result is the
+// restored RAX. A frame that cannot be read, or holds an FPU image the
+// CPU would refuse, kills with SIGSEGV, as on Linux.
+func sysRtSigreturn(t *Thread, r *amd64.Frame) int64 {
+	frame := r.RSP - 8
+	b, err := t.p.space.CopyIn(frame, sys.SigFrameSize)
+	if err != nil {
+		t.p.end(Exit{Signal: syscall.SIGSEGV, Fault: "rt_sigreturn: the signal frame cannot be read"})
+		return int64(r.RAX)
+	}
+	get := func(off uint64) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
+	mc := uint64(sys.SigFrameMC)
+	var fpu []byte
+	if fp := get(mc + sys.SigMCFPState); fp != 0 {
+		fpu, err = t.p.space.CopyIn(fp, sys.SigFPStateSize)
+		if err != nil || binary.LittleEndian.Uint32(fpu[24:])&mxcsrReserved != 0 {
+			t.p.end(Exit{Signal: syscall.SIGSEGV, Fault: "rt_sigreturn: a bad FPU image"})
+			return int64(r.RAX)
+		}
+	}
+	for i := 0; i < sys.MContextRegs; i++ {
+		*sys.MContextReg(r, i) = get(mc + uint64(i)*8)
+	}
+	r.RSP = get(mc + sys.SigMCRSP)
+	r.RIP = get(mc + sys.SigMCRIP)
+	r.RFLAGS = get(mc + sys.SigMCEflags) // sys.EnterUser keeps the bits a process may hold
+	if fpu != nil {
+		copy(t.ctx.UserFPU()[:], fpu)
+	}
+	t.p.mu.Lock()
+	t.sigmask = get(sys.SigFrameMask) &^ sys.SigUnblockable
+	t.wakeLocked()
+	t.p.mu.Unlock()
+	return int64(r.RAX)
+}
+
+// faultSignal returns the signal and si_code Linux sends for CPU
+// exception v (arch/x86/kernel/traps.c, fault.c).
+func faultSignal(v, errCode uint64) (syscall.Signal, int) {
+	switch v {
+	case amd64.VectorDE:
+		return syscall.SIGFPE, 1 // FPE_INTDIV
+	case 16, 19: // #MF, #XM
+		return syscall.SIGFPE, 0
+	case 1, 3: // #DB, #BP
+		return syscall.SIGTRAP, 1 // TRAP_BRKPT
+	case amd64.VectorUD:
+		return syscall.SIGILL, 2 // ILL_ILLOPN
+	case 11, 12, 17: // #NP, #SS, #AC
+		return syscall.SIGBUS, 0
+	case amd64.VectorPF:
+		if errCode&1 != 0 {
+			return syscall.SIGSEGV, 2 // SEGV_ACCERR
+		}
+		return syscall.SIGSEGV, 1 // SEGV_MAPERR
+	}
+	return syscall.SIGSEGV, 0x80 // SI_KERNEL (#GP)
+}
