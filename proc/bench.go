@@ -9,7 +9,67 @@ import (
 )
 
 func init() {
-	ktest.RegisterBench(ktest.Bench{Name: "proc: fork+exit+wait and fork+exec+wait loops (the probe's L and M)", Run: benchFork})
+	ktest.RegisterBench(
+		ktest.Bench{Name: "proc: fork+exit+wait and fork+exec+wait loops (the probe's L and M)", Run: benchFork},
+		ktest.Bench{Name: "proc: page faults in one process, then in two at once (the probe's P)", Run: benchFaults},
+	)
+}
+
+// faultsPerRun is how many pages the probe's P case faults in.
+const faultsPerRun = 2048
+
+// benchFaults runs the probe's P case (2048 demand-zero faults) in one
+// process, then in two at once, and reports faults per second of each and
+// the ratio: what the fault path gains from a second CPU (the MP lock
+// still serialises every fault).
+func benchFaults() ([]ktest.Result, error) {
+	data, ok := []byte(nil), false
+	if Programs != nil {
+		data, ok = Programs("/probe")
+	}
+	if !ok {
+		return nil, ktest.Skip("no /probe program (boot with the user programs: make qemu)")
+	}
+	run := func(n int) (float64, error) {
+		ps := make([]*Process, n)
+		for i := range ps {
+			p, err := New("/probe", data, []string{"/probe", "P"}, nil, io.Discard)
+			if err != nil {
+				return 0, err
+			}
+			ps[i] = p
+		}
+		errs := make(chan error, n)
+		t0 := time.Now()
+		for _, p := range ps {
+			go func() {
+				if e := p.Run(); e.Status != 0 || e.Signal != 0 {
+					errs <- fmt.Errorf("proc: bench: probe P: %v", e)
+					return
+				}
+				errs <- nil
+			}()
+		}
+		for range ps {
+			if err := <-errs; err != nil {
+				return 0, err
+			}
+		}
+		return float64(n*faultsPerRun) / time.Since(t0).Seconds(), nil
+	}
+	one, err := run(1)
+	if err != nil {
+		return nil, err
+	}
+	two, err := run(2)
+	if err != nil {
+		return nil, err
+	}
+	return []ktest.Result{
+		{Name: "page faults, one process", Value: one, Unit: "/s"},
+		{Name: "page faults, two processes at once", Value: two, Unit: "/s"},
+		{Name: "page faults, two processes / one", Value: two / one, Unit: "x"},
+	}, nil
 }
 
 // benchRounds matches the probe's loops.

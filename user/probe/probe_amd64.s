@@ -62,6 +62,8 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ eatMemory
 	CMPB AL, $'B'
 	JEQ forkBomb
+	CMPB AL, $'P'
+	JEQ faultPages
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -230,6 +232,26 @@ touch:
 	ADDQ $4096, BX
 	CMPQ BX, CX
 	JB touch
+	XORL DI, DI
+	JMP exit
+faultPages:
+	XORL DI, DI                      // mmap 8 MiB and write each page once: 2048 faults
+	MOVQ $(8<<20), SI
+	MOVL $3, DX
+	MOVL $0x22, R10
+	MOVQ $-1, R8
+	XORL R9, R9
+	MOVL $SYS_mmap, AX
+	SYSCALL
+	CMPQ AX, $-4096
+	JAE failed
+	MOVQ AX, BX
+	LEAQ (8<<20)(AX), CX
+faultNext:
+	MOVB $1, (BX)
+	ADDQ $4096, BX
+	CMPQ BX, CX
+	JB faultNext
 	XORL DI, DI
 	JMP exit
 forkBomb:
