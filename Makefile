@@ -65,36 +65,21 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 	$(GO_ENV) $(GO) test -c -o $(ATOMIC_TEST).go.elf -ldflags='$(GO_LDFLAGS)' ./$(ATOMIC_TEST)
 	$(GO) run ./cmd/mkimage -stub $(BUILD)/stub.elf -kernel $(ATOMIC_TEST).go.elf -o $@
 
-# The user programs: static Linux executables, as `CGO_ENABLED=0 go build`
-# makes them. Until Gofly has a file system they reach it as multiboot
-# modules: `make qemu` passes INITRD (default: hello, probe, gcstress, spawn, fuzz and sigtest) to QEMU's -initrd,
-# a comma-separated list of files, each optionally with arguments.
-HELLO := $(BUILD)/user/hello
-$(HELLO): user/hello/main.go
+# The user programs (user/NAME): static Linux executables, as
+# `CGO_ENABLED=0 go build` makes them; the probe's entry is its own
+# assembly (USER_LDFLAGS). Until Gofly has a file system they reach it as
+# multiboot modules: `make qemu` passes INITRD (default: all of them) to
+# QEMU's -initrd, a comma-separated list of files, each optionally with
+# arguments. The boot tests get each as GOFLY_USER_<NAME>.
+USER_NAMES := hello probe gcstress spawn fuzz sigtest
+USER_PROGRAMS := $(USER_NAMES:%=$(BUILD)/user/%)
+$(BUILD)/user/probe: USER_LDFLAGS := -E=main.start
+.SECONDEXPANSION:
+$(BUILD)/user/%: $$(wildcard user/$$*/*.go user/$$*/*.s)
 	@mkdir -p $(BUILD)/user
-	$(GO_ENV) $(GO) build -o $@ ./user/hello
-PROBE := $(BUILD)/user/probe
-$(PROBE): user/probe/main.go user/probe/probe_amd64.s
-	@mkdir -p $(BUILD)/user
-	$(GO_ENV) $(GO) build -ldflags=-E=main.start -o $@ ./user/probe
-GCSTRESS := $(BUILD)/user/gcstress
-$(GCSTRESS): user/gcstress/main.go
-	@mkdir -p $(BUILD)/user
-	$(GO_ENV) $(GO) build -o $@ ./user/gcstress
-SPAWN := $(BUILD)/user/spawn
-$(SPAWN): user/spawn/main.go
-	@mkdir -p $(BUILD)/user
-	$(GO_ENV) $(GO) build -o $@ ./user/spawn
-FUZZ := $(BUILD)/user/fuzz
-$(FUZZ): user/fuzz/main.go
-	@mkdir -p $(BUILD)/user
-	$(GO_ENV) $(GO) build -o $@ ./user/fuzz
-SIGTEST := $(BUILD)/user/sigtest
-$(SIGTEST): user/sigtest/main.go
-	@mkdir -p $(BUILD)/user
-	$(GO_ENV) $(GO) build -o $@ ./user/sigtest
-USER_PROGRAMS := $(HELLO) $(PROBE) $(GCSTRESS) $(SPAWN) $(FUZZ) $(SIGTEST)
-INITRD ?= $(HELLO),$(PROBE),$(GCSTRESS),$(SPAWN),$(FUZZ),$(SIGTEST)
+	$(GO_ENV) $(GO) build -ldflags='$(USER_LDFLAGS)' -o $@ ./user/$*
+comma := ,
+INITRD ?= $(subst $(eval) ,$(comma),$(USER_PROGRAMS))
 
 # Linux on the same work in the same QEMU (make bench): Debian's kernel
 # image, the one linux-image-amd64 depends on, with Go's sync/atomic test
@@ -128,9 +113,7 @@ test-host: worlds
 
 BOOT_ENV = GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
 	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) \
-	  GOFLY_USER_HELLO=$(abspath $(HELLO)) GOFLY_USER_PROBE=$(abspath $(PROBE)) \
-	  GOFLY_USER_GCSTRESS=$(abspath $(GCSTRESS)) GOFLY_USER_SPAWN=$(abspath $(SPAWN)) \
-	  GOFLY_USER_FUZZ=$(abspath $(FUZZ)) GOFLY_USER_SIGTEST=$(abspath $(SIGTEST))
+	  $(foreach n,$(USER_NAMES),GOFLY_USER_$(shell echo $(n) | tr a-z A-Z)=$(abspath $(BUILD)/user/$(n)))
 
 test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf $(USER_PROGRAMS) qemu-installed
 	$(BOOT_ENV) $(GO) test -count=1 -timeout 25m -v ./qemu/

@@ -215,16 +215,8 @@ childExit:
 	XORL DI, DI
 	JMP exit
 eatMemory:
-	XORL DI, DI                      // mmap(NULL, 1 GiB, RW, PRIVATE|ANONYMOUS, -1, 0)
-	MOVQ $(1<<30), SI
-	MOVL $3, DX
-	MOVL $0x22, R10
-	MOVQ $-1, R8
-	XORL R9, R9
-	MOVL $SYS_mmap, AX
-	SYSCALL
-	CMPQ AX, $-4096
-	JAE failed
+	MOVQ $(1<<30), SI                // 1 GiB
+	CALL mmapRW<>(SB)
 	MOVQ AX, BX
 	LEAQ (1<<30)(AX), CX
 touch:
@@ -235,16 +227,8 @@ touch:
 	XORL DI, DI
 	JMP exit
 faultPages:
-	XORL DI, DI                      // mmap 8 MiB and write each page once: 2048 faults
-	MOVQ $(8<<20), SI
-	MOVL $3, DX
-	MOVL $0x22, R10
-	MOVQ $-1, R8
-	XORL R9, R9
-	MOVL $SYS_mmap, AX
-	SYSCALL
-	CMPQ AX, $-4096
-	JAE failed
+	MOVQ $(8<<20), SI                // 8 MiB, each page written once: 2048 faults
+	CALL mmapRW<>(SB)
 	MOVQ AX, BX
 	LEAQ (8<<20)(AX), CX
 faultNext:
@@ -310,6 +294,26 @@ TEXT reap<>(SB),NOSPLIT|NOFRAME,$0
 	JLE reapFailed
 	RET
 reapFailed:
+	MOVL $99, DI
+	MOVL $SYS_exit_group, AX
+	SYSCALL
+	RET
+
+// mmapRW maps SI bytes of anonymous read-write memory (mmap(NULL, SI,
+// PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)) and returns
+// the address in AX; a failed mmap ends the program (99).
+TEXT mmapRW<>(SB),NOSPLIT|NOFRAME,$0
+	XORL DI, DI
+	MOVL $3, DX
+	MOVL $0x22, R10
+	MOVQ $-1, R8
+	XORL R9, R9
+	MOVL $SYS_mmap, AX
+	SYSCALL
+	CMPQ AX, $-4096
+	JAE mmapFailed
+	RET
+mmapFailed:
 	MOVL $99, DI
 	MOVL $SYS_exit_group, AX
 	SYSCALL
