@@ -24,8 +24,8 @@
 // stacks; delivery through an rt_sigframe and rt_sigreturn as Linux does
 // it, faults to their handler with Linux's si_code, blocking calls
 // interrupted with EINTR), a descriptor table (files.go:
-// the console at 0-2, writing to the caller's writer and reading end of
-// file; eventfd and epoll, which the runtime's netpoller needs for its
+// the console at 0-2, writing to the caller's writer and reading the
+// lines of Process.Stdin, the shell's line discipline; eventfd and epoll, which the runtime's netpoller needs for its
 // timers; close, fcntl), arch_prctl,
 // sched_getaffinity, prlimit64, uname, getrandom; and the process tree
 // (tree.go): fork (clone without CLONE_VM, or fork) copies the address

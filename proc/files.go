@@ -239,11 +239,49 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 }
 
 // console is the shell's console as a file: writes go to the process's
-// stdout; reads find end of file (no console input reaches processes yet,
-// as if stdin were /dev/null). Always ready, never pollable.
+// stdout; reads take the lines typed (the shell's line discipline,
+// Process.Stdin), end of file without them. Never pollable.
 type console struct{}
 
-func (console) read(*Thread, uint64, uint64, bool) int64 { return 0 }
+func (console) read(t *Thread, buf, n uint64, nonblock bool) int64 {
+	p := t.p
+	if p.Stdin == nil || n == 0 {
+		return 0
+	}
+	p.stdinMu.Lock()
+	defer p.stdinMu.Unlock()
+	if len(p.stdinRest) == 0 {
+		var line []byte
+		ok := true
+		if nonblock {
+			select {
+			case line, ok = <-p.Stdin:
+			default:
+				return errno(syscall.EAGAIN)
+			}
+		} else {
+			select {
+			case line, ok = <-p.Stdin:
+			case <-t.interrupted():
+				return errno(syscall.EINTR)
+			case <-t.quit:
+				return errno(syscall.EINTR)
+			case <-p.dying:
+				return errno(syscall.EINTR)
+			}
+		}
+		if !ok {
+			return 0 // Ctrl-D: end of file
+		}
+		p.stdinRest = line
+	}
+	k := min(n, uint64(len(p.stdinRest)))
+	if p.space.CopyOut(buf, p.stdinRest[:k]) != nil {
+		return errno(syscall.EFAULT)
+	}
+	p.stdinRest = p.stdinRest[k:]
+	return int64(k)
+}
 
 // write copies page by page: a page that cannot be read ends the write
 // there, with what was written before it (EFAULT if nothing was).

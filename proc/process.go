@@ -85,8 +85,16 @@ func (e Exit) WaitStatus() int {
 // threads. Run is called once, by the goroutine that runs its first
 // thread; Kill from anywhere.
 type Process struct {
-	Name    string
-	PID     int
+	Name string
+	PID  int
+	// Stdin, set before Run, gives the console's lines (end of file when
+	// closed; nil: no input, as if stdin were /dev/null). Children share
+	// it.
+	Stdin <-chan []byte
+	// stdinRest is what a read left of the last line; stdinMu guards it.
+	stdinMu   sync.Mutex
+	stdinRest []byte
+
 	started time.Time
 	space   *Space
 	stdout  io.Writer

@@ -61,6 +61,7 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 	if vfork {
 		c.vforkDone = make(chan struct{})
 	}
+	c.Stdin = p.Stdin
 	p.mu.Lock()
 	c.fds = make(map[int]*fdEntry, len(p.fds))
 	for fd, e := range p.fds {

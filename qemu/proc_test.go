@@ -122,6 +122,16 @@ func TestRing3(t *testing.T) {
 			if after := notUser(t, m); after != before {
 				t.Errorf("%d frames free or the kernel's after every case, %d before: address spaces leak", after, before)
 			}
+			// Console input: a line typed to a foreground program
+			// (echoed, backspace erasing), then end of file (Ctrl-D).
+			m.Send(t, "run probe r\r")
+			m.Expect(t, "ready")
+			m.Send(t, "hellx\x7fo tty\r")
+			wantContains(t, "a line read", m.Expect(t, "\n"+Prompt), "hello tty\nprobe: exit status 10")
+			m.Send(t, "run probe r\r")
+			m.Expect(t, "ready")
+			m.Send(t, "\x04")
+			wantContains(t, "end of file", m.Expect(t, "\n"+Prompt), "probe: exit status 0")
 			// A program that never stops: Ctrl-C kills it with SIGINT,
 			// and what was typed meanwhile waits for the shell.
 			m.Send(t, "run probe f\r")

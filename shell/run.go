@@ -2,6 +2,7 @@ package shell
 
 import (
 	"fmt"
+	"io"
 	"path"
 	"strconv"
 	"strings"
@@ -43,11 +44,87 @@ func cmdRun(sh *Shell, args []string) error {
 		go func() { fmt.Fprintf(sh.Out, "[%d] %s: %v\n", p.PID, args[0], p.Run()) }()
 		return nil
 	}
-	done := sh.Foreground(func() { p.Kill(syscall.SIGINT) })
+	tty := newTTY(sh.Out)
+	p.Stdin = tty.lines
+	done := sh.Foreground(func() { p.Kill(syscall.SIGINT) }, tty.feed)
 	e := p.Run()
 	done()
+	sh.PushBack(tty.unread())
 	fmt.Fprintf(sh.Out, "%s: %v\n", args[0], e)
 	return nil
+}
+
+// tty is the line discipline a foreground program reads the console
+// through (canonical mode): typed bytes are echoed and gathered into a
+// line, backspace erases, Enter hands the line over, Ctrl-D at the start
+// of a line is end of file. feed runs on the shell's console reader
+// alone.
+type tty struct {
+	out   io.Writer
+	line  []byte
+	lines chan []byte
+	eof   bool
+}
+
+// ttyLines bounds the lines typed ahead of the program's reads; past it
+// a line is dropped, so the console reader never waits.
+const ttyLines = 64
+
+func newTTY(out io.Writer) *tty { return &tty{out: out, lines: make(chan []byte, ttyLines)} }
+
+func (t *tty) feed(b byte) {
+	if t.eof {
+		return
+	}
+	switch b {
+	case '\r', '\n':
+		t.out.Write([]byte("\n"))
+		t.send(append(t.line, '\n'))
+	case 0x7f, 0x08:
+		if len(t.line) > 0 {
+			t.line = t.line[:len(t.line)-1]
+			t.out.Write([]byte("\b \b"))
+		}
+	case 0x04: // Ctrl-D
+		if len(t.line) == 0 {
+			t.eof = true
+			close(t.lines)
+			return
+		}
+		t.send(t.line)
+	default:
+		if b >= 0x20 || b == '\t' {
+			t.line = append(t.line, b)
+			t.out.Write([]byte{b})
+		}
+	}
+}
+
+// unread returns what the program did not read: the lines handed over
+// and the line being typed. The console reader no longer feeds t.
+func (t *tty) unread() []byte {
+	var b []byte
+	for !t.eof {
+		select {
+		case line, ok := <-t.lines:
+			if !ok {
+				return append(b, t.line...)
+			}
+			b = append(b, line...)
+			continue
+		default:
+		}
+		break
+	}
+	return append(b, t.line...)
+}
+
+func (t *tty) send(line []byte) {
+	select {
+	case t.lines <- line:
+	default:
+	}
+	t.line = nil
 }
 
 // Until Gofly has files, a process's execve finds its program among the

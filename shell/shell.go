@@ -37,42 +37,68 @@ type Shell struct {
 	Prompted func()
 
 	// mu guards interrupt, what Ctrl-C does while a command runs (a
-	// foreground program's kill; nil: nothing, the byte waits for the
-	// line editor like any typed-ahead input).
+	// foreground program's SIGINT; nil: nothing, the byte waits for the
+	// line editor like any typed-ahead input), and input, where the other
+	// bytes go meanwhile (a foreground program's terminal; nil: the line
+	// editor's queue).
 	mu        sync.Mutex
 	interrupt func()
+	input     func(b byte)
+	// pushback is input a foreground program left unread: the line
+	// editor takes it before what comes next, as a shell reads what was
+	// typed ahead into the terminal. Guarded by mu.
+	pushback []byte
+}
+
+// PushBack gives the line editor input a program left unread.
+func (sh *Shell) PushBack(b []byte) {
+	sh.mu.Lock()
+	sh.pushback = append(sh.pushback, b...)
+	sh.mu.Unlock()
+}
+
+// takePushback returns and clears the pushed-back input.
+func (sh *Shell) takePushback() []byte {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b := sh.pushback
+	sh.pushback = nil
+	return b
 }
 
 // ctrlC is the byte a terminal sends for Ctrl-C.
 const ctrlC = 0x03
 
-// Foreground makes Ctrl-C call fn until the returned function is called:
-// a command that runs a program gives it the console's interrupt.
-func (sh *Shell) Foreground(fn func()) (done func()) {
+// Foreground makes Ctrl-C call interrupt, and hands every other byte
+// typed to input (when not nil), until the returned function is called:
+// a command that runs a program gives it the console.
+func (sh *Shell) Foreground(interrupt func(), input func(b byte)) (done func()) {
 	sh.mu.Lock()
-	sh.interrupt = fn
+	sh.interrupt, sh.input = interrupt, input
 	sh.mu.Unlock()
 	return func() {
 		sh.mu.Lock()
-		sh.interrupt = nil
+		sh.interrupt, sh.input = nil, nil
 		sh.mu.Unlock()
 	}
 }
 
 // take handles one byte the console delivered while the shell may be
 // running a command: Ctrl-C goes to the foreground program if there is
-// one; it reports whether the byte was used.
+// one, other bytes to its input if it has one; it reports whether the
+// byte was used.
 func (sh *Shell) take(b byte) bool {
-	if b != ctrlC {
-		return false
-	}
 	sh.mu.Lock()
-	fn := sh.interrupt
+	fn, in := sh.interrupt, sh.input
 	sh.mu.Unlock()
-	if fn == nil {
+	switch {
+	case b == ctrlC && fn != nil:
+		fn()
+	case in != nil:
+		in(b)
+	default:
 		return false
 	}
-	fn()
 	return true
 }
 
@@ -185,11 +211,16 @@ func (sh *Shell) Run(in io.Reader) error {
 	for {
 		<-ready
 		mu.Lock()
-		bytes, err := queue, readErr
+		work, err := queue, readErr
 		queue = nil
 		mu.Unlock()
-		for _, b := range bytes {
-			sh.Feed(b)
+		for len(work) > 0 {
+			b := work[0]
+			work = work[1:]
+			sh.Feed(b) // may run a program that leaves input unread
+			if pb := sh.takePushback(); len(pb) > 0 {
+				work = append(pb, work...)
+			}
 		}
 		if err != nil {
 			return err

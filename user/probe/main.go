@@ -27,6 +27,8 @@
 //	M       100 times: fork, the child execs "/probe x", wait (fork+exec+wait)
 //	m       mmap 1 GiB and write every page: out of memory, SIGKILL (where
 //	        memory is smaller, as Linux's OOM killer does)
+//	r       print "ready", read a line from stdin, write it back, exit with
+//	        its length (0 at end of file)
 //	P       mmap 8 MiB and write each page once: 2048 page faults (bench)
 //	B       a fork bomb: fork 8 times, every child too; a failed fork (at
 //	        the process limit: EAGAIN, 11) ends the process with the errno

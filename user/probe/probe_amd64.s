@@ -64,6 +64,8 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ forkBomb
 	CMPB AL, $'P'
 	JEQ faultPages
+	CMPB AL, $'r'
+	JEQ readLine
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -238,6 +240,27 @@ faultNext:
 	JB faultNext
 	XORL DI, DI
 	JMP exit
+readLine:
+	MOVL $SYS_write, AX              // "ready", then read(0, line, 64) and echo it
+	MOVL $1, DI
+	LEAQ ready<>(SB), SI
+	MOVL $6, DX
+	SYSCALL
+	XORL AX, AX                      // SYS_read is 0
+	XORL DI, DI
+	LEAQ line<>(SB), SI
+	MOVL $64, DX
+	SYSCALL
+	TESTQ AX, AX
+	JS failed
+	MOVQ AX, R12
+	MOVQ AX, DX
+	MOVL $SYS_write, AX
+	MOVL $1, DI
+	LEAQ line<>(SB), SI
+	SYSCALL
+	MOVQ R12, DI                     // exit with the length read
+	JMP exit
 forkBomb:
 	MOVL $8, R12                     // fork 8 times; every child goes on forking
 bomb:
@@ -318,3 +341,7 @@ mmapFailed:
 	MOVL $SYS_exit_group, AX
 	SYSCALL
 	RET
+
+DATA ready<>+0(SB)/6, $"ready\n"
+GLOBL ready<>(SB), RODATA, $6
+GLOBL line<>(SB), NOPTR, $64
