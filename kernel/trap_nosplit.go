@@ -256,18 +256,6 @@ func recordFault(f *amd64.Frame, cr2 uint64) {
 	}
 }
 
-var exceptionNames = [32]string{
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-	"#BR bound range", "#UD invalid opcode", "#NM device not available",
-	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
-	"#NP segment not present", "#SS stack fault", "#GP general protection",
-	"#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
-	"#MC machine check", "#XM SIMD exception", "#VE virtualization",
-	"#CP control protection", "reserved 22", "reserved 23", "reserved 24",
-	"reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
-	"#VC VMM communication", "#SX security", "reserved 31",
-}
-
 //go:nosplit
 func printFault() {
 	r := &faultRecord
@@ -276,7 +264,7 @@ func printFault() {
 	klog.Puts("\ngofly: kernel fault: ")
 	switch {
 	case f.Vector < 32:
-		klog.Puts(exceptionNames[f.Vector&31])
+		klog.Puts(amd64.ExceptionNames[f.Vector&31])
 	case f.Vector == amd64.VectorSyscall:
 		klog.Puts("system call")
 	default:

@@ -147,14 +147,6 @@ func makePageHead(pa uint64) *uintptr {
 	return pageHead(pa)
 }
 
-// Mapped reports whether the page at pa has a managed mapping.
-//
-//go:nosplit
-func Mapped(pa uint64) bool {
-	h := pageHead(pa)
-	return h != nil && *h != 0
-}
-
 // Mappings returns how many managed mappings the page at pa has.
 //
 //go:nosplit

@@ -262,11 +262,7 @@ func (console) read(t *Thread, buf, n uint64, nonblock bool) int64 {
 		} else {
 			select {
 			case line, ok = <-p.Stdin:
-			case <-t.interrupted():
-				return errno(syscall.EINTR)
-			case <-t.quit:
-				return errno(syscall.EINTR)
-			case <-p.dying:
+			case <-t.cancelled():
 				return errno(syscall.EINTR)
 			}
 		}
@@ -395,11 +391,7 @@ func block(t *Thread, wake <-chan struct{}, nonblock bool) int64 {
 	select {
 	case <-wake:
 		return 0
-	case <-t.interrupted():
-		return errno(syscall.EINTR)
-	case <-t.quit:
-		return errno(syscall.EINTR)
-	case <-t.p.dying:
+	case <-t.cancelled():
 		return errno(syscall.EINTR)
 	}
 }
@@ -534,11 +526,7 @@ func sysEpollPwait(t *Thread, r *amd64.Frame) int64 {
 		case <-wake:
 		case <-deadline:
 			return 0
-		case <-t.interrupted():
-			return errno(syscall.EINTR)
-		case <-t.quit:
-			return errno(syscall.EINTR)
-		case <-p.dying:
+		case <-t.cancelled():
 			return errno(syscall.EINTR)
 		}
 	}

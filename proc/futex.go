@@ -121,11 +121,7 @@ func (f *futexTable) wait(t *Thread, addr uint64, val, bits uint32, deadline tim
 		return 0
 	case <-timeout:
 		e = syscall.ETIMEDOUT
-	case <-t.interrupted():
-		e = syscall.EINTR
-	case <-t.quit:
-		e = syscall.EINTR
-	case <-p.dying:
+	case <-t.cancelled():
 		e = syscall.EINTR
 	}
 	f.mu.Lock()

@@ -145,8 +145,9 @@ type Thread struct {
 	quit, stopped chan struct{}
 
 	// pending are the signals sent to the thread and not yet taken;
-	// sigWake, when set, is closed by the next one it can take (a
-	// blocking call waits on it). Guarded by p.mu.
+	// sigWake, when set, is the blocking call's cancelled channel, which
+	// the next signal it can take, or its or its process's end, closes.
+	// Guarded by p.mu.
 	pending uint64
 	sigWake chan struct{}
 }
@@ -266,6 +267,7 @@ func (p *Process) end(e Exit) {
 	close(p.dying)
 	for _, t := range p.threads {
 		t.ctx.Interrupt.Store(1)
+		t.cancelLocked()
 	}
 }
 
@@ -386,18 +388,8 @@ func (t *Thread) exitThread(status int) {
 // handlers yet, and every one of these kills by default.
 func (t *Thread) fault(v uint64) Exit {
 	c := t.ctx
-	sig := syscall.SIGSEGV
-	switch v {
-	case amd64.VectorDE, 16, 19: // #DE, #MF, #XM
-		sig = syscall.SIGFPE
-	case 1, 3: // #DB, #BP
-		sig = syscall.SIGTRAP
-	case amd64.VectorUD:
-		sig = syscall.SIGILL
-	case 11, 12, 17: // #NP, #SS, #AC
-		sig = syscall.SIGBUS
-	}
-	what := exceptionName(v)
+	sig, _ := faultSignal(v, c.Error)
+	what := amd64.ExceptionNames[v&31]
 	if v == amd64.VectorPF && c.OutOfMemory {
 		// Linux's OOM killer: no frame is left for the process (the
 		// kernel keeps its reserve), and it goes.
@@ -424,18 +416,6 @@ func pfError(e uint64) string {
 		return s + ", protection"
 	}
 	return s + ", not mapped"
-}
-
-// exceptionNames names the CPU exceptions a process can take.
-var exceptionNames = map[uint64]string{0: "#DE divide error", 1: "#DB debug", 3: "#BP breakpoint", 4: "#OF overflow",
-	5: "#BR bound range", 6: "#UD invalid opcode", 11: "#NP segment not present", 12: "#SS stack fault",
-	13: "#GP general protection", 14: "#PF page fault", 16: "#MF x87 error", 17: "#AC alignment check", 19: "#XM SIMD exception"}
-
-func exceptionName(v uint64) string {
-	if n, ok := exceptionNames[v]; ok {
-		return n
-	}
-	return fmt.Sprintf("exception %d", v)
 }
 
 // Info is a process as the shell's procs command lists it.

@@ -78,31 +78,42 @@ func (p *Process) signal(sig int, to *Thread) int64 {
 	return 0
 }
 
-// wakeLocked calls t back from ring 3 and from a blocking call; p.mu held.
+// wakeLocked calls t back from ring 3 and from a blocking call if it
+// has a signal to take; p.mu held.
 func (t *Thread) wakeLocked() {
 	if t.pending&^t.sigmask == 0 {
 		return
 	}
 	t.ctx.Interrupt.Store(1)
+	t.cancelLocked()
+}
+
+// cancelLocked ends t's blocking call, if it is in one; p.mu held.
+func (t *Thread) cancelLocked() {
 	if t.sigWake != nil {
 		close(t.sigWake)
 		t.sigWake = nil
 	}
 }
 
-// interrupted returns a channel closed when t has a signal to take: a
-// blocking call waits on it too and fails with EINTR. A signal already
-// waiting makes it closed at once.
-func (t *Thread) interrupted() <-chan struct{} {
+// cancelled returns a channel closed when t's blocking call must end
+// with EINTR: a signal t can take, its end by another thread's execve, or
+// its process's end; closed at once if one has come already.
+func (t *Thread) cancelled() <-chan struct{} {
 	p := t.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := make(chan struct{})
-	if t.pending&^t.sigmask != 0 {
-		close(c)
-		return c
+	select {
+	case <-t.quit:
+	case <-p.dying:
+	default:
+		if t.pending&^t.sigmask == 0 {
+			t.sigWake = c
+			return c
+		}
 	}
-	t.sigWake = c
+	close(c)
 	return c
 }
 

@@ -21,9 +21,8 @@ var ErrNoMemory = errors.New("cannot allocate memory")
 // work runs in lwkt.TrapCall bodies under the MP lock, the guard of every
 // map; its goroutines hold a reference until Destroy.
 type Space struct {
-	m     vm.Map
-	Pages int // pages exec wrote (segments and the initial stack)
-	dead  bool
+	m    vm.Map
+	dead bool
 	// refs counts the processes using the space: a vfork child shares
 	// its parent's until it execs or ends.
 	refs atomic.Int32
@@ -210,9 +209,6 @@ func (s *Space) mapPage(va, flags uint64, src []byte, off uint64) error {
 	}
 	if lwkt.TrapCall(loadPage, uintptr(unsafe.Pointer(&a))) == 0 {
 		return fmt.Errorf("proc: mapping %#x: %w", va, ErrNoMemory)
-	}
-	if a.newFrame {
-		s.Pages++
 	}
 	return nil
 }

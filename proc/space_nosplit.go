@@ -35,11 +35,10 @@ func spaceNew(arg uintptr) uintptr {
 // off of the page at va, mapping it with flags if it is not mapped yet
 // (if it is, a segment before shared it: widen its permissions).
 type pageArgs struct {
-	m        *vm.Map
-	va, src  uintptr
-	off, n   uintptr
-	flags    uint64
-	newFrame bool
+	m       *vm.Map
+	va, src uintptr
+	off, n  uintptr
+	flags   uint64
 }
 
 // loadPage is one page of Load; 0 when mm has no frame.
@@ -68,7 +67,6 @@ func loadPage(arg uintptr) uintptr {
 			mm.Phys.Free(pa)
 			return 0
 		}
-		a.newFrame = true
 	}
 	if a.n > 0 {
 		dst := unsafe.Slice((*byte)(mm.Ptr(pa+uint64(a.off))), a.n)

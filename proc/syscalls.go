@@ -300,8 +300,8 @@ func (p *Process) readTimespec(va uint64) (time.Duration, syscall.Errno) {
 	return time.Duration(sec)*time.Second + time.Duration(nsec), 0
 }
 
-// sysNanosleep sleeps; the process's end interrupts it (EINTR, with the
-// time left in rem).
+// sysNanosleep sleeps; a signal or the thread's end interrupts it
+// (EINTR, with the time left in rem).
 func sysNanosleep(t *Thread, r *amd64.Frame) int64 {
 	d, e := t.p.readTimespec(r.RDI)
 	if e != 0 {
@@ -313,11 +313,7 @@ func sysNanosleep(t *Thread, r *amd64.Frame) int64 {
 	select {
 	case <-timer.C:
 		return 0
-	case <-t.interrupted():
-		return errno(syscall.EINTR)
-	case <-t.quit:
-		return errno(syscall.EINTR)
-	case <-t.p.dying:
+	case <-t.cancelled():
 		if rem := r.RSI; rem != 0 {
 			left := max(d-time.Since(start), 0)
 			t.p.space.CopyOut(rem, timespecBytes(int64(left/time.Second), int64(left%time.Second)))

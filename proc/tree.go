@@ -154,11 +154,7 @@ func sysWait4(t *Thread, r *amd64.Frame) int64 {
 		}
 		select {
 		case <-changed:
-		case <-t.interrupted():
-			return errno(syscall.EINTR)
-		case <-p.dying:
-			return errno(syscall.EINTR)
-		case <-t.quit:
+		case <-t.cancelled():
 			return errno(syscall.EINTR)
 		}
 	}
@@ -321,6 +317,7 @@ func (t *Thread) endOthers() {
 			others = append(others, o)
 			close(o.quit)
 			o.ctx.Interrupt.Store(1)
+			o.cancelLocked()
 		}
 	}
 	p.mu.Unlock()
