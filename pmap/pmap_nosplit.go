@@ -495,6 +495,17 @@ func (p *Pmap) Protect(va, end uintptr, flags uint64) {
 	p.visit(va, p.limit(end), flags&^Managed|Present, opProtect, nil)
 }
 
+// Reprotect gives every present page in [va, end) the flags flags, but
+// a managed page that is read-only stays so: it may be shared
+// copy-on-write, and the write fault decides (mprotect). The caller holds
+// the guard and shoots down.
+//
+//go:nosplit
+func (p *Pmap) Reprotect(va, end uintptr, flags uint64) {
+	guard("pmap: Reprotect without the pmap's lock")
+	p.visit(va, p.limit(end), flags&^Managed|Present, opReprotect, nil)
+}
+
 // visit walks the leaf entries of [va, end) and does op to each present
 // one (setting its flags to flags for opProtect); it returns how many it
 // counted (opCount).
@@ -536,7 +547,11 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, op int, list *PVList) (n uin
 		case op == opRemove:
 			p.dropLeaf(e, va, list)
 		default:
-			*e = *e&(addrMask|Managed) | flags&flagsMask
+			f := flags
+			if op == opReprotect && *e&(Managed|Writable) == Managed {
+				f &^= Writable
+			}
+			*e = *e&(addrMask|Managed) | f&flagsMask
 			if p.invlpg {
 				amd64.Invlpg(va)
 			}
@@ -552,6 +567,7 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, op int, list *PVList) (n uin
 // What visit does to each present 4 KiB leaf.
 const (
 	opProtect      = iota // replace its flags
+	opReprotect           // replace its flags, a managed read-only page's but Writable
 	opRemove              // unmap it and free its frame (dropLeaf)
 	opCount               // count it
 	opCountManaged        // count it if it has a PV

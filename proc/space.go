@@ -230,6 +230,11 @@ func (s *Space) Mmap(addr, length uint64, prot, flags int) int64 {
 // Munmap is munmap(2) in s.
 func (s *Space) Munmap(addr, length uint64) int64 { return s.memCall(memMunmap, addr, length, 0, 0) }
 
+// Mprotect is mprotect(2) in s.
+func (s *Space) Mprotect(addr, length uint64, prot int) int64 {
+	return s.memCall(memMprotect, addr, length, prot, 0)
+}
+
 // Madvise is madvise(2) in s.
 func (s *Space) Madvise(addr, length uint64, advice int) int64 {
 	return s.memCall(memMadvise, addr, length, advice, 0)

@@ -89,6 +89,7 @@ const (
 	memMmap = iota
 	memMunmap
 	memMadvise
+	memMprotect
 )
 
 // memArgs is spaceMem's argument block: op on s's map with addr, length
@@ -122,8 +123,10 @@ func spaceMem(arg uintptr) uintptr {
 		c.ret = m.Munmap(c.addr, c.length)
 	case memMadvise:
 		c.ret = m.Madvise(c.addr, c.length, c.a)
+	case memMprotect:
+		c.ret = m.Mprotect(c.addr, c.length, c.a)
 	}
-	if m.Pmap.Resident() < resident {
+	if m.Pmap.Resident() < resident || c.op == memMprotect && c.ret == 0 {
 		lwkt.RequestShootdown()
 	}
 	return 1

@@ -32,6 +32,7 @@ func callTable() map[uint64]handler {
 		syscall.SYS_MMAP:              sysMmap,
 		syscall.SYS_MUNMAP:            sysMunmap,
 		syscall.SYS_MADVISE:           sysMadvise,
+		syscall.SYS_MPROTECT:          sysMprotect,
 		syscall.SYS_RT_SIGACTION:      sysRtSigaction,
 		syscall.SYS_RT_SIGPROCMASK:    sysRtSigprocmask,
 		syscall.SYS_RT_SIGRETURN:      sysRtSigreturn,
@@ -103,6 +104,10 @@ func sysMmap(t *Thread, r *amd64.Frame) int64 {
 }
 
 func sysMunmap(t *Thread, r *amd64.Frame) int64 { return t.p.space.Munmap(r.RDI, r.RSI) }
+
+func sysMprotect(t *Thread, r *amd64.Frame) int64 {
+	return t.p.space.Mprotect(r.RDI, r.RSI, int(r.RDX)) // all 64 bits: Linux refuses any unknown one
+}
 
 func sysMadvise(t *Thread, r *amd64.Frame) int64 {
 	return t.p.space.Madvise(r.RDI, r.RSI, int(int32(r.RDX)))

@@ -71,12 +71,13 @@ func TestRing3(t *testing.T) {
 	spawn := userProgram(t, "GOFLY_USER_SPAWN", "spawn")
 	fuzz := userProgram(t, "GOFLY_USER_FUZZ", "fuzz")
 	sigtest := userProgram(t, "GOFLY_USER_SIGTEST", "sigtest")
+	memtest := userProgram(t, "GOFLY_USER_MEMTEST", "memtest")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest}, ",")}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -110,6 +111,10 @@ func TestRing3(t *testing.T) {
 			// nothing.
 			wantContains(t, "run sigtest", m.Run(t, "run sigtest"), "sigtest: nil dereference recovered: ok\n"+
 				"sigtest: SIGUSR1 reaches os/signal: ok\nsigtest: an ignored SIGUSR2 does nothing: ok\nsigtest: exit status 0")
+			// mprotect: pages and contents kept, refused accesses fault
+			// at their addresses, EFAULT from a PROT_NONE buffer, Linux's
+			// errors, another thread's access gone when the call returns.
+			wantMatch(t, "run memtest", m.Run(t, "run memtest"), regexp.MustCompile(`(memtest: [^\n]*: ok\n){11}memtest: exit status 0`))
 			// Random system calls with random arguments (a seed per
 			// boot): every one returns.
 			seed := fmt.Sprint(smp)

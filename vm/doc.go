@@ -38,7 +38,7 @@
 //
 // Concurrency: a Map is shared by every CPU and guarded by the MP lock
 // (lwkt/mp_nosplit.go), which the trap path holds; its Pmap has the same
-// guard. Mmap, Munmap, Madvise, Fault, Touch and SelfTest assert it through
+// guard. Mmap, Munmap, Madvise, Mprotect, Fault, Touch and SelfTest assert it through
 // Held, which the kernel sets before a second CPU starts (nil, as on the
 // host, checks nothing). Init runs before the Map is shared; Len and the
 // fault counters may be read without the lock, for statistics. Pages a

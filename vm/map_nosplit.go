@@ -40,7 +40,11 @@ const (
 	EINVAL = 22
 	EEXIST = 17
 	ENODEV = 19
+	ENOSYS = 38
 )
+
+// protSem is PROT_SEM, which mprotect accepts and x86-64 ignores.
+const protSem = 8
 
 const (
 	pageSize = mm.PageSize
@@ -260,11 +264,11 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 		if !inRange {
 			return -EINVAL
 		}
-		if !m.replace(addr, addr+n, uint8(prot&7), true, true) {
+		if !m.replace(addr, addr+n, uint8(prot&7), editMap, true) {
 			return -ENOMEM
 		}
 		m.unmapPages(addr, addr+n) // the pages of what it replaces
-		m.replace(addr, addr+n, uint8(prot&7), true, false)
+		m.replace(addr, addr+n, uint8(prot&7), editMap, false)
 		return int64(addr)
 	default:
 		if addr == 0 || !inRange || !m.free(addr, addr+n) {
@@ -274,7 +278,7 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 			}
 		}
 	}
-	if !m.replace(addr, addr+n, uint8(prot&7), true, false) {
+	if !m.replace(addr, addr+n, uint8(prot&7), editMap, false) {
 		return -ENOMEM
 	}
 	return int64(addr)
@@ -290,11 +294,11 @@ func (m *Map) Munmap(addr, length uintptr) int64 {
 	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > UserMax {
 		return -EINVAL
 	}
-	if !m.replace(addr, end, 0, false, true) {
+	if !m.replace(addr, end, 0, editUnmap, true) {
 		return -ENOMEM
 	}
 	m.unmapPages(addr, end)
-	m.replace(addr, end, 0, false, false)
+	m.replace(addr, end, 0, editUnmap, false)
 	return 0
 }
 
@@ -334,6 +338,72 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	return 0
 }
 
+// Mprotect sets the protection of [addr, addr+length) to prot, keeping
+// its pages, by Linux's rules: addr page-aligned and prot only
+// PROT_READ/WRITE/EXEC/SEM (EINVAL; PROT_GROWSDOWN/GROWSUP are EINVAL too,
+// as no entry grows), every page of the range mapped (ENOMEM), a length
+// of 0 a no-op. PROT_NONE pages stay present but supervisor-only, so
+// their contents survive and ring 3 faults on them; pages that gain write
+// access stay read-only until a write faults (copyOnWrite makes a page no
+// other map shares writable in place), so copy-on-write sharing holds.
+// Only a process's map (a user pmap) has it: the kernel's own Go program
+// never calls mprotect, and a supervisor page cannot be made inaccessible
+// to it, so its map returns ENOSYS. The caller holds the guard and
+// requests the shootdown.
+//
+//go:nosplit
+func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
+	guard("vm: Mprotect without the map's lock")
+	if !m.Pmap.IsUser() {
+		return -ENOSYS
+	}
+	const known = ProtRead | ProtWrite | ProtExec | protSem
+	if addr%pageSize != 0 || prot&^known != 0 {
+		return -EINVAL
+	}
+	if length == 0 {
+		return 0
+	}
+	end, ok := pageEnd(addr, length)
+	if !ok || end <= addr || addr < m.userMin || end > UserMax {
+		return -ENOMEM
+	}
+	i, j := m.span(addr, end)
+	at := addr
+	for k := range m.entries { // every page mapped: no hole before, between or after
+		if k >= j {
+			break
+		}
+		if k >= i {
+			if m.entries[k].Start > at {
+				return -ENOMEM
+			}
+			at = m.entries[k].End
+		}
+	}
+	if i == j || at < end {
+		return -ENOMEM
+	}
+	p := uint8(prot & 7)
+	if !m.replace(addr, end, p, editProtect, true) {
+		return -ENOMEM
+	}
+	m.replace(addr, end, p, editProtect, false)
+	flags := m.pageFlags(p)
+	if !readable(p) {
+		flags &^= pmap.User | pmap.Writable
+	}
+	m.Pmap.Reprotect(addr, end, flags)
+	return 0
+}
+
+// readable reports whether pages of protection prot may be read: on
+// x86-64 write and execute access imply read, so Linux makes a
+// PROT_WRITE or PROT_EXEC page readable too.
+//
+//go:nosplit
+func readable(prot uint8) bool { return prot&(ProtRead|ProtWrite|ProtExec) != 0 }
+
 // pageEnd returns the page-aligned end of [addr, addr+length), and false
 // when rounding the length up, or adding it, wraps around (Linux's
 // PAGE_ALIGN checks in munmap and madvise: EINVAL).
@@ -354,17 +424,27 @@ func knownAdvice(a int) bool {
 	return a >= 0 && a <= 25 && (a < 5 || a > 7) || a == 100 || a == 101
 }
 
-// replace makes [start, end) unmapped or, when insert is set, one entry
-// with prot, merged with neighbours (and pieces of split entries) of equal
-// protection. It counts the entries the result needs before it changes
-// anything, and check stops there: false means the table would overflow,
-// and nothing changed. It edits only entries: the caller removes the
-// pages of [start, end) first (unmapPages), so the entries it edits hold
-// PVs only outside the range, which follow their pages into the pieces
-// and merged entries.
+// How replace edits the entries of a range.
+const (
+	editUnmap   = iota // no entry is left in the range
+	editMap            // one new entry; the range's pages are gone
+	editProtect        // one new entry that takes over the range's pages
+)
+
+// replace makes [start, end) unmapped (editUnmap) or one entry with prot
+// (editMap, editProtect), merged with neighbours (and pieces of split
+// entries) of equal protection. It counts the entries the result needs
+// before it changes anything, and check stops there: false means the
+// table would overflow, and nothing changed. It edits only entries: for
+// editUnmap and editMap the caller removes the pages of [start, end)
+// first (unmapPages), so the entries it edits hold PVs only outside the
+// range, which follow their pages into the pieces and merged entries; for
+// editProtect the range's PVs move to the new entry, and the caller
+// changes the pages' flags.
 //
 //go:nosplit
-func (m *Map) replace(start, end uintptr, prot uint8, insert, check bool) bool {
+func (m *Map) replace(start, end uintptr, prot uint8, mode int, check bool) bool {
+	insert := mode != editUnmap
 	i, j := m.span(start, end)
 	// Entries [lo, hi) give way to at most three: [ls, start) with lp, the
 	// piece of a split entry or a neighbour to merge with; the new entry;
@@ -404,23 +484,48 @@ func (m *Map) replace(start, end uintptr, prot uint8, insert, check bool) bool {
 	if check {
 		return true
 	}
-	// The sides' PVs, before the copy below overwrites their entries.
-	var left, right pmap.PVList
-	if lo < i || splitLeft {
-		left = m.entries[lo].PV
-	}
-	switch {
-	case splitRight && splitLeft && j-1 == i:
-		right = left.Split(end) // one entry cut in two
-	case splitRight || hi > j:
-		right = m.entries[hi-1].PV
-	}
-	for x := range m.entries { // the entries inside the range lost their pages
-		if x >= j {
-			break
+	// The sides' PVs and the range's, before the copy below overwrites
+	// their entries.
+	var left, mid, right pmap.PVList
+	if mode == editProtect {
+		if lo < i {
+			left = m.entries[lo].PV
 		}
-		if x >= i && !(x == i && splitLeft) && !(x == j-1 && splitRight) {
-			fatal.Assert(m.entries[x].PV.Len() == 0, "vm: pv: replacing an entry that still has pages")
+		if hi > j {
+			right = m.entries[hi-1].PV
+		}
+		for x := range m.entries {
+			if x >= j {
+				break
+			}
+			if x >= i {
+				mid.Append(&m.entries[x].PV)
+			}
+		}
+		if splitRight {
+			right = mid.Split(end)
+		}
+		if splitLeft {
+			left = mid
+			mid = left.Split(start)
+		}
+	} else {
+		if lo < i || splitLeft {
+			left = m.entries[lo].PV
+		}
+		switch {
+		case splitRight && splitLeft && j-1 == i:
+			right = left.Split(end) // one entry cut in two
+		case splitRight || hi > j:
+			right = m.entries[hi-1].PV
+		}
+		for x := range m.entries { // the entries inside the range lost their pages
+			if x >= j {
+				break
+			}
+			if x >= i && !(x == i && splitLeft) && !(x == j-1 && splitRight) {
+				fatal.Assert(m.entries[x].PV.Len() == 0, "vm: pv: replacing an entry that still has pages")
+			}
 		}
 	}
 	copy(m.entries[lo+k:n], m.entries[hi:m.n])
@@ -433,6 +538,7 @@ func (m *Map) replace(start, end uintptr, prot uint8, insert, check bool) bool {
 	if insert {
 		// The new entry takes in the sides that merge with it.
 		e := Entry{Start: ls, End: re, Prot: prot, PV: left}
+		e.PV.Append(&mid)
 		if leftAlone {
 			e.Start = start
 		}
@@ -463,7 +569,7 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		return false
 	}
 	prot := m.entries[i].Prot
-	if prot&ProtRead == 0 || write && prot&ProtWrite == 0 || exec && prot&ProtExec == 0 {
+	if !readable(prot) || write && prot&ProtWrite == 0 || exec && prot&ProtExec == 0 {
 		return false
 	}
 	page := va &^ (pageSize - 1)
@@ -478,6 +584,8 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		// Present: another CPU filled it between this CPU's fault and
 		// its turn at the lock (the access is retried), unless the
 		// access is one the page does not allow.
+		fatal.Assert(!m.Pmap.IsUser() || fl&pmap.User != 0,
+			"vm: pages-in-entries: a supervisor-only page in an entry ring 3 may access")
 		return (!write || fl&pmap.Writable != 0) && (!exec || fl&pmap.NoExec == 0)
 	}
 	pa := mm.Phys.Alloc()
@@ -681,8 +789,8 @@ func (m *Map) Touch(va, n uintptr, write bool) bool {
 			continue
 		}
 		if fl := m.Pmap.Flags(p); fl&pmap.Present != 0 {
-			if write && fl&pmap.Writable == 0 {
-				return false
+			if write && fl&pmap.Writable == 0 || m.Pmap.IsUser() && fl&pmap.User == 0 {
+				return false // read-only, or a process's PROT_NONE page
 			}
 			continue
 		}

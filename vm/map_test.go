@@ -68,6 +68,33 @@ func (f *fixture) check(step string) {
 	}
 }
 
+// newUserFixture is newFixture over a process's pmap (pmap.InitUser,
+// with an empty upper half), whose pages carry U and which has mprotect.
+// The map leaves the list of live maps when the test ends.
+func newUserFixture(t *testing.T, userMin uintptr) *fixture {
+	t.Helper()
+	kernel, _ := newPmap(t)
+	root := mm.Phys.Alloc()
+	if root == 0 {
+		t.Fatal("no frame for the user root table")
+	}
+	m := new(Map)
+	m.Pmap.InitUser(root, kernel)
+	m.Init(userMin)
+	t.Cleanup(m.Destroy)
+	f := &fixture{t: t, m: m, pm: &m.Pmap, free0: mm.Phys.FreePages()}
+	f.check("Init")
+	return f
+}
+
+func (f *fixture) mprotect(addr, length uintptr, prot int, want int64) {
+	f.t.Helper()
+	if got := f.m.Mprotect(addr, length, prot); got != want {
+		f.t.Fatalf("Mprotect(%#x, %#x, %d) = %d; want %d", addr, length, prot, got, want)
+	}
+	f.check(fmt.Sprintf("Mprotect(%#x, %#x, %d)", addr, length, prot))
+}
+
 func (f *fixture) mmap(addr, length uintptr, prot, flags int, want int64) {
 	f.t.Helper()
 	if got := f.m.Mmap(addr, length, prot, flags); got != want {
@@ -378,19 +405,22 @@ func TestFault(t *testing.T) {
 	f.fault(a+4*p, true, false, false)  // present read-only: a write is a violation
 	f.fault(a+6*p, false, false, false) // PROT_NONE
 	f.fault(a+6*p, true, false, false)
-	f.fault(a+8*p, true, false, false) // write-only: no read, so nothing is mapped
-	f.fault(a+7*p, false, true, true)  // exec of an exec page
+	f.fault(a+8*p, true, false, true) // write-only: on x86-64 write implies read, as Linux maps it
+	if fl := f.pm.Flags(a + 8*p); fl != pmap.Present|pmap.Writable|pmap.Managed {
+		t.Fatalf("Flags of a write-only page = %#x; want Present|Writable|Managed", fl)
+	}
+	f.fault(a+7*p, false, true, true) // exec of an exec page
 	f.fault(a+9*p, false, false, false)
 	f.fault(a-p, false, false, false)
 	f.fault(lowVA, false, false, false)
 	f.fault(0, false, false, false)
-	for _, va := range []uintptr{a + 6*p, a + 8*p, a + 9*p, a - p} {
+	for _, va := range []uintptr{a + 6*p, a + 9*p, a - p} {
 		if f.present(va) {
 			t.Fatalf("%#x present after a refused fault", va)
 		}
 	}
-	if f.m.Faults != 5 {
-		t.Fatalf("Faults = %d; want 5", f.m.Faults)
+	if f.m.Faults != 6 {
+		t.Fatalf("Faults = %d; want 6", f.m.Faults)
 	}
 
 	// With NX on, non-exec pages get NoExec.
@@ -683,6 +713,9 @@ type model struct {
 	userMin uintptr
 	prot    map[uintptr]int
 	present map[uintptr]bool
+	// writable: present pages mapped writable. A page mprotect gives
+	// write stays read-only until a write faults.
+	writable map[uintptr]bool
 }
 
 func (md *model) free(start, end uintptr) bool {
@@ -794,17 +827,50 @@ func (md *model) madvise(addr, length uintptr, advice int) int64 {
 func (md *model) fault(va uintptr, write, exec bool) bool {
 	page := va &^ (p - 1)
 	prot, ok := md.prot[page]
-	if !ok || prot&ProtRead == 0 || write && prot&ProtWrite == 0 || exec && prot&ProtExec == 0 {
+	if !ok || !readable(uint8(prot)) || write && prot&ProtWrite == 0 || exec && prot&ProtExec == 0 {
 		return false
 	}
+	if !md.present[page] {
+		md.writable[page] = prot&ProtWrite != 0 // a fresh page gets the entry's protection
+	}
 	md.present[page] = true // already present: a spurious fault, retried
+	md.writable[page] = md.writable[page] || write
 	return true
+}
+
+func (md *model) mprotect(addr, length uintptr, prot int) int64 {
+	if addr%p != 0 || prot&^(ProtRead|ProtWrite|ProtExec|protSem) != 0 {
+		return -EINVAL
+	}
+	if length == 0 {
+		return 0
+	}
+	end := (addr + length + p - 1) &^ (p - 1)
+	if end <= addr || addr < md.userMin || end > UserMax {
+		return -ENOMEM
+	}
+	for va := addr; va < end; va += p {
+		if _, ok := md.prot[va]; !ok {
+			return -ENOMEM
+		}
+	}
+	oldProt, oldPresent := maps.Clone(md.prot), maps.Clone(md.present)
+	for va := addr; va < end; va += p {
+		md.prot[va] = prot & 7
+	}
+	if !md.fits(oldProt, oldPresent) {
+		return -ENOMEM
+	}
+	for va := addr; va < end; va += p {
+		md.writable[va] = md.writable[va] && prot&ProtWrite != 0
+	}
+	return 0
 }
 
 func (md *model) touch(va, n uintptr, write bool) bool {
 	for pg := va &^ (p - 1); pg < va+n; pg += p {
 		if md.present[pg] {
-			if write && md.prot[pg]&ProtWrite == 0 {
+			if write && !md.writable[pg] || !readable(uint8(md.prot[pg])) {
 				return false
 			}
 			continue
@@ -838,8 +904,8 @@ func TestRandomAgainstModel(t *testing.T) {
 // runModel runs ops random operations on a map that holds filler one-page
 // entries far above the window to begin with.
 func runModel(t *testing.T, seed uint64, ops, filler int) {
-	f := newFixture(t, testMin)
-	md := &model{userMin: testMin, prot: map[uintptr]int{}, present: map[uintptr]bool{}}
+	f := newUserFixture(t, testMin)
+	md := &model{userMin: testMin, prot: map[uintptr]int{}, present: map[uintptr]bool{}, writable: map[uintptr]bool{}}
 	const fillBase = base + 8192*p
 	for i := 0; i < filler; i++ {
 		va := fillBase + uintptr(2*i)*p
@@ -906,6 +972,16 @@ func runModel(t *testing.T, seed uint64, ops, filler int) {
 			a, n := addr(), length(12)
 			op = fmt.Sprintf("Munmap(%#x, %#x)", a, n)
 			got, want = f.m.Munmap(a, n), md.munmap(a, n)
+		case k < 60:
+			a, n, prot := addr(), length(6), r.IntN(8)
+			if r.IntN(2) == 0 {
+				a = somePage() // a mapped page more often than not
+			}
+			if r.IntN(20) == 0 {
+				prot |= []int{protSem, 0x10, 0x01000000}[r.IntN(3)]
+			}
+			op = fmt.Sprintf("Mprotect(%#x, %#x, %#x)", a, n, prot)
+			got, want = f.m.Mprotect(a, n, prot), md.mprotect(a, n, prot)
 		case k < 65:
 			a, n := addr(), length(12)
 			adv := []int{MadvDontNeed, MadvFree, 0, 14}[r.IntN(4)]
@@ -963,8 +1039,9 @@ func runModel(t *testing.T, seed uint64, ops, filler int) {
 			if !ok {
 				continue
 			}
-			if (f.pm.Flags(va)&pmap.Writable != 0) != (md.prot[va]&ProtWrite != 0) {
-				fail("page %#x Flags %#x, prot %d", va, f.pm.Flags(va), md.prot[va])
+			fl := f.pm.Flags(va)
+			if (fl&pmap.Writable != 0) != md.writable[va] || (fl&pmap.User != 0) != readable(uint8(md.prot[va])) {
+				fail("page %#x Flags %#x, prot %d, model writable %v", va, fl, md.prot[va], md.writable[va])
 			}
 			// A newly present page must read as zero; then the "program"
 			// writes to it, so a reused frame not zeroed again shows up.

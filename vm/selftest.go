@@ -13,7 +13,7 @@ import (
 
 func init() {
 	ktest.Register(ktest.Check{
-		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/fault/fork/exit operations over process maps on every CPU (copy-on-write between a map and its fork), each map checked after each, every map at the end", pvTestOps),
+		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/mprotect/fault/fork/exit operations over process maps on every CPU (copy-on-write between a map and its fork), each map checked after each, every map at the end", pvTestOps),
 		Run:  checkPVRandom,
 	})
 }
@@ -86,8 +86,10 @@ func pvRandom(seed uint64, ops int) error {
 			a.prot, a.flags = r.IntN(4), MapPrivate|MapAnonymous|MapFixed
 		case k < 35:
 			a.op, a.addr, a.n = testMunmap, page(), uintptr(1+r.IntN(8))*pageSize
-		case k < 45:
+		case k < 40:
 			a.op, a.addr, a.n = testMadvise, page(), uintptr(1+r.IntN(8))*pageSize
+		case k < 45:
+			a.op, a.addr, a.n, a.prot = testMprotect, page(), uintptr(1+r.IntN(8))*pageSize, r.IntN(8)
 		case k < 97:
 			a.op, a.addr, a.write = testFault, page()+uintptr(r.IntN(pageSize)), r.IntN(2) == 0
 		default: // exit, and fork the survivor in the dead one's place

@@ -25,6 +25,7 @@ const (
 	testFill       // fault in n bytes of pages from addr
 	testTearShort  // Destroy by the PV shortcut; ret: TSC cycles
 	testTearByPage // Munmap [addr, addr+n) page by page, then Destroy; ret: cycles
+	testMprotect
 )
 
 // testArgs is one operation on m; ret is its result.
@@ -67,6 +68,8 @@ func testOp(arg uintptr) uintptr {
 		a.ret = m.Munmap(a.addr, a.n)
 	case testMadvise:
 		a.ret = m.Madvise(a.addr, a.n, MadvDontNeed)
+	case testMprotect:
+		a.ret = m.Mprotect(a.addr, a.n, a.prot)
 	case testFault:
 		if m.Fault(a.addr, a.write, false) {
 			a.ret = 1

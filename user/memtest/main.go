@@ -1,0 +1,135 @@
+// Command memtest checks memory protection from a Go program's side,
+// each check with Linux's outcome (its host test runs the same checks
+// under the host's Linux): mprotect keeps a range's pages and their
+// contents while it changes what may be done with them, a refused access
+// faults at its address (debug.SetPanicOnFault turns the SIGSEGV into a
+// panic that carries it), a system call given an inaccessible buffer
+// fails with EFAULT, and a thread on another CPU loses its access as soon
+// as mprotect returns (the TLB shootdown). It prints a line per check and
+// exits 0 if all held.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+const page = 4096
+
+func main() { os.Exit(run(os.Stdout)) }
+
+// faultAt runs f and returns the address of the fault it took, or 0.
+func faultAt(f func()) (addr uintptr) {
+	defer func() {
+		if e := recover(); e != nil {
+			if a, ok := e.(interface{ Addr() uintptr }); ok {
+				addr = a.Addr()
+				return
+			}
+			panic(e)
+		}
+	}()
+	f()
+	return 0
+}
+
+// mprotect is the raw call, so that a misaligned address reaches the
+// kernel.
+func mprotect(addr uintptr, n uintptr, prot int) syscall.Errno {
+	_, _, e := syscall.Syscall(syscall.SYS_MPROTECT, addr, n, uintptr(prot))
+	return e
+}
+
+func run(w io.Writer) int {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	bad := 0
+	check := func(what string, ok bool, got any) {
+		if ok {
+			fmt.Fprintf(w, "memtest: %s: ok\n", what)
+			return
+		}
+		bad++
+		fmt.Fprintf(w, "memtest: %s: FAIL (%v)\n", what, got)
+	}
+
+	b, err := syscall.Mmap(-1, 0, 6*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		fmt.Fprintf(w, "memtest: mmap: %v\n", err)
+		return 1
+	}
+	base := uintptr(unsafe.Pointer(&b[0]))
+	at := func(i int) uintptr { return base + uintptr(i)*page }
+	for i := 0; i < 6; i++ {
+		b[i*page] = byte(10 + i)
+	}
+	pg := func(i int) []byte { return b[i*page : (i+1)*page] }
+
+	e := mprotect(at(1), page, syscall.PROT_READ)
+	a := faultAt(func() { b[page] = 1 })
+	check("a read-only page refuses a write at its address", e == 0 && a == at(1), fmt.Sprintf("errno %d, fault at %#x", e, a))
+	check("and keeps its contents", b[page] == 11, b[page])
+
+	e = mprotect(at(2), page, syscall.PROT_NONE)
+	var v byte
+	a = faultAt(func() { v = b[2*page+5] })
+	check("a PROT_NONE page refuses a read", e == 0 && a == at(2)+5, fmt.Sprintf("errno %d, fault at %#x", e, a))
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		fmt.Fprintf(w, "memtest: pipe: %v\n", err)
+		return 1
+	}
+	_, err = syscall.Write(fds[1], pg(2))
+	check("write(2) from a PROT_NONE page is EFAULT", err == syscall.EFAULT, err)
+	e = mprotect(at(1), 2*page, syscall.PROT_READ|syscall.PROT_WRITE)
+	b[page], b[2*page] = 21, 22
+	check("PROT_READ|PROT_WRITE again: contents kept, writes work", e == 0 && v == 0 && b[2*page+0] == 22 && b[page] == 21,
+		fmt.Sprintf("errno %d, %d %d", e, b[page], b[2*page]))
+
+	e = mprotect(at(3), page, syscall.PROT_WRITE)
+	check("a PROT_WRITE page is readable too (x86-64)", e == 0 && faultAt(func() { v = b[3*page] }) == 0 && v == 13, v)
+
+	check("a misaligned address is EINVAL", mprotect(base+1, page, syscall.PROT_READ) == syscall.EINVAL, nil)
+	check("an unknown protection bit is EINVAL", mprotect(base, page, 0x10) == syscall.EINVAL, nil)
+	syscall.Syscall(syscall.SYS_MUNMAP, at(5), page, 0)
+	check("a range with an unmapped page is ENOMEM", mprotect(at(4), 2*page, syscall.PROT_READ) == syscall.ENOMEM, nil)
+	check("a length of 0 does nothing", mprotect(at(5), 0, syscall.PROT_READ) == 0, nil)
+
+	// A thread on another CPU reading a page the whole time: once
+	// mprotect(PROT_NONE) has returned, its next read must fault (an
+	// earlier one may).
+	var stop, started atomic.Bool
+	result := make(chan uintptr)
+	go func() {
+		runtime.LockOSThread()
+		debug.SetPanicOnFault(true)
+		var sum byte
+		result <- faultAt(func() {
+			for {
+				last := stop.Load()
+				sum += b[4*page]
+				started.Store(true)
+				if last {
+					return
+				}
+			}
+		})
+	}()
+	for !started.Load() {
+		runtime.Gosched()
+	}
+	e = mprotect(at(4), page, syscall.PROT_NONE)
+	stop.Store(true)
+	a = <-result
+	check("another thread's next read after mprotect faults", e == 0 && a == at(4), fmt.Sprintf("errno %d, fault at %#x", e, a))
+
+	if bad > 0 {
+		return 1
+	}
+	return 0
+}
