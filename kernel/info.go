@@ -87,6 +87,7 @@ type MemCounts struct {
 	FreePages, TotalPages uint64 // page frames (mm)
 	PageTables, Resident  uint64 // page-table pages, resident anonymous pages (pmap)
 	PVs, PVFrames         uint64 // PV entries in use, frames pmap's PV bookkeeping keeps
+	Stocked               uint64 // frames the CPUs keep for faults without the MP lock (vm)
 	MapEntries            int    // kernel address-map entries (vm)
 	Faults                uint64 // demand-zero faults served (vm)
 	Reclaims              uint64 // times mm ran out of frames and reclaimed the object caches

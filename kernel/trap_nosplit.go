@@ -64,14 +64,20 @@ func trap(f *amd64.Frame) {
 	lwkt.SetTrapFrame(f.RSP)
 	// Everything but an IPI may touch shared kernel state: take the MP
 	// lock for the whole trap (lwkt/mp_nosplit.go). IPI handlers run
-	// without it, touching only this CPU's scheduler.
-	locked := v != amd64.VectorIPI
+	// without it, touching only this CPU's scheduler; a process's page
+	// fault first tries its map's lock alone (vm.FaultFresh).
+	userFault := v == amd64.VectorPF && fromUser
+	locked := v != amd64.VectorIPI && !userFault
 	if locked {
 		lwkt.GetMPLock()
 	}
 	switch {
-	case v == amd64.VectorPF && fromUser:
-		sys.UserFault()
+	case userFault:
+		if !sys.UserFault(false) {
+			lwkt.GetMPLock()
+			locked = true
+			sys.UserFault(true)
+		}
 	case v == amd64.VectorSyscall && fromUser, v < 32 && fromUser && v != amd64.VectorMC:
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)

@@ -25,6 +25,7 @@ func memCountsCopy(arg uintptr) uintptr {
 	c.FreePages, c.TotalPages = mm.Phys.FreePages(), mm.Phys.TotalPages()
 	c.PageTables, c.Resident = vm.Kernel.Pmap.Tables(), vm.Kernel.Pmap.Resident()
 	c.PVs, c.PVFrames = pmap.PVStats()
+	c.Stocked = vm.Stocked()
 	c.MapEntries, c.Faults = vm.Kernel.Len(), vm.Kernel.Faults
 	c.Reclaims, c.ReclaimedPages = mm.Phys.Reclaims, mm.Phys.ReclaimedPages
 	return 0

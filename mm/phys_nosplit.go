@@ -244,6 +244,25 @@ func (a *Allocator) Alloc() uint64 {
 	return pa
 }
 
+// AllocDirty is Alloc without the zeroing: for a caller that zeroes the
+// frame itself, outside the guard (Zero), before anyone reads it.
+//
+//go:nosplit
+func (a *Allocator) AllocDirty() uint64 {
+	guard("mm: AllocDirty without the allocator's lock")
+	pa := a.allocFrame()
+	if pa == 0 {
+		return a.Alloc() // empty: Alloc reclaims, and zeroes what it finds
+	}
+	return pa
+}
+
+// Zero fills the frame at pa with zeros. It needs no guard: the frame is
+// the caller's.
+//
+//go:nosplit
+func Zero(pa uint64) { zeroPage(uintptr(pa)) }
+
 // callReclaim runs the reclaim funcval fv.
 //
 //go:nosplit

@@ -52,9 +52,15 @@
 // Runs below the Go runtime (from the page-fault handler): nosplit, no
 // allocation.
 //
-// Concurrency: a Pmap is shared by every CPU running in its address space
-// and guarded by the MP lock (lwkt/mp_nosplit.go), which the trap path
-// holds. Enter, EnterLarge, Remove, Protect and SelfTest assert it through
+// Concurrency: a Pmap is shared by every CPU running in its address
+// space. The kernel's is guarded by the MP lock (lwkt/mp_nosplit.go),
+// which the trap path holds; a process's by its own lock (TryLock, which
+// package vm spins on), taken after the MP lock when both are held. Every
+// operation asserts its pmap's guard (Pmap.guard); those that touch what
+// other address spaces share — a page's PV list, mm's frames — assert
+// the MP lock too (Remove, RemovePV, Remap, ShareRange, Mappings), except
+// EnterFresh, which maps a frame nobody else can see and takes nothing
+// from mm. The PV slab has its own spin lock (pvLock). Checks go through
 // Held, which the kernel sets before a second CPU starts (nil, as on the
 // host, checks nothing). Init runs before the Pmap is shared. Extract and
 // Flags only read; Resident and Tables may be read without the lock, for

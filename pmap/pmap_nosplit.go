@@ -4,6 +4,8 @@ package pmap
 // the runtime: nosplit and allocation-free throughout.
 
 import (
+	"sync/atomic"
+
 	"gofly/arch/amd64"
 	"gofly/fatal"
 	"gofly/mm"
@@ -31,8 +33,9 @@ const (
 
 // Pmap is one address space's page tables.
 type Pmap struct {
-	// Guarded by the MP lock (Held), together with the page-table pages
-	// below root: Enter, EnterLarge, Remove and Protect change them.
+	// Guarded by the pmap's guard (see guard), together with the
+	// page-table pages below root: Enter, EnterLarge, Remove and Protect
+	// change them.
 	resident uint64 // 4 KiB leaf pages entered and not yet removed
 	tables   uint64 // page-table pages allocated
 
@@ -44,6 +47,10 @@ type Pmap struct {
 
 	// dying is set by RemoveAll (guard): RemovePV takes the shortcut.
 	dying bool
+
+	// lock is a process's pmap's own lock (TryLock): its holder's CPU
+	// index + 1, 0 when free. The kernel's pmap does not use it.
+	lock atomic.Uint32
 }
 
 // KernelHalf is the first PML4 slot of the upper (kernel) half: a user
@@ -70,15 +77,64 @@ func (p *Pmap) limit(end uintptr) uintptr {
 // Written at boot before another CPU starts; read-only after.
 var NXEnabled bool
 
-// Held reports whether the caller holds the guard of every Pmap, the MP
-// lock. The kernel sets it to a nosplit function once boot's single-CPU
-// setup is done, before another CPU starts; nil (the host) skips the check.
+// Held reports whether the caller holds the MP lock: the kernel pmap's
+// guard, and what a change to pages other address spaces may map needs
+// (their lists, mm's frames). The kernel sets it to a nosplit function
+// once boot's single-CPU setup is done, before another CPU starts; nil
+// (the host) skips every check.
 var Held func() bool
 
-// guard throws msg unless the caller holds the guard.
+// guard throws msg unless the caller holds the MP lock.
 //
 //go:nosplit
 func guard(msg string) { fatal.Assert(Held == nil || Held(), msg) }
+
+// guard throws msg unless the caller holds p's guard: a process's pmap's
+// own lock (with or without the MP lock: a demand-zero fault takes only
+// this one), the MP lock for the kernel's.
+//
+//go:nosplit
+func (p *Pmap) guard(msg string) {
+	if Held == nil {
+		return
+	}
+	if p.user {
+		fatal.Assert(p.Locked(), msg)
+		return
+	}
+	fatal.Assert(Held(), msg)
+}
+
+// lockWord is this CPU's index + 1, what a lock it holds contains; 1 on
+// the host (Held nil), which has no per-CPU block to read it from.
+//
+//go:nosplit
+func lockWord() uint32 {
+	if Held == nil {
+		return 1
+	}
+	return uint32(amd64.CPU()) + 1
+}
+
+// TryLock takes a process's pmap's lock if it is free; the caller (vm)
+// spins. Interrupts are off: the holder never waits for anything while
+// it holds it, so a spinner never waits long.
+//
+//go:nosplit
+func (p *Pmap) TryLock() bool { return p.lock.CompareAndSwap(0, lockWord()) }
+
+// Locked reports whether this CPU holds p's lock.
+//
+//go:nosplit
+func (p *Pmap) Locked() bool { return p.lock.Load() == lockWord() }
+
+// Unlock releases p's lock, which this CPU holds.
+//
+//go:nosplit
+func (p *Pmap) Unlock() {
+	fatal.Assert(p.Locked(), "pmap: unlock of a pmap this CPU does not hold")
+	p.lock.Store(0)
+}
 
 // Init makes p use the PML4 at root. flush says whether changes must be
 // flushed from this CPU's TLB (p is the live address space). It runs
@@ -119,7 +175,7 @@ func (p *Pmap) MapAlias(pdpt uint64) {
 //
 //go:nosplit
 func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
-	guard("pmap: InitUser without the pmap's lock")
+	guard("pmap: InitUser without the MP lock")
 	p.root, p.invlpg, p.user, p.dying = root, false, true, false
 	p.resident, p.tables = 0, 0
 	for i := uintptr(KernelHalf); i < 512; i++ {
@@ -135,7 +191,7 @@ func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
 //
 //go:nosplit
 func (p *Pmap) RemoveAll() {
-	guard("pmap: RemoveAll without the pmap's lock")
+	p.guard("pmap: RemoveAll without the pmap's lock")
 	fatal.Assert(p.user, "pmap: RemoveAll of the kernel's address space")
 	p.dying = true
 }
@@ -151,7 +207,7 @@ func (p *Pmap) RemoveAll() {
 //
 //go:nosplit
 func (p *Pmap) Destroy() {
-	guard("pmap: Destroy without the pmap's lock")
+	p.guard("pmap: Destroy without the pmap's lock")
 	fatal.Assert(p.user, "pmap: Destroy of the kernel's address space")
 	fatal.Assert(!p.dying || p.resident == 0, "pmap: resident: pages left after RemoveAll's PV teardown")
 	for i := uintptr(0); i < KernelHalf; i++ {
@@ -286,7 +342,7 @@ func (p *Pmap) addTable(e *uint64, pa uint64) bool {
 //
 //go:nosplit
 func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
-	return p.enter(va, pa, flags, nil)
+	return p.enter(va, pa, flags, nil, true)
 }
 
 // EnterPV maps the 4 KiB page at va to frame pa with flags as Enter does,
@@ -298,12 +354,27 @@ func (p *Pmap) Enter(va uintptr, pa uint64, flags uint64) bool {
 //
 //go:nosplit
 func (p *Pmap) EnterPV(va uintptr, pa uint64, flags uint64, l *PVList) bool {
-	return p.enter(va, pa, flags, l)
+	return p.enter(va, pa, flags, l, true)
 }
 
+// EnterFresh is EnterPV of a frame no other mapping has (a demand-zero
+// page) at an address where nothing is mapped, by the fault path that
+// holds p's lock and not the MP lock: it takes no frame from mm, so it
+// returns false, having changed nothing, when a page table, the page's
+// list head or a PV would need one (the caller then takes the MP lock
+// and calls EnterPV).
+//
 //go:nosplit
-func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList) bool {
-	guard("pmap: Enter without the pmap's lock")
+func (p *Pmap) EnterFresh(va uintptr, pa uint64, flags uint64, l *PVList) bool {
+	return p.enter(va, pa, flags, l, false)
+}
+
+// enter is Enter, EnterPV and EnterFresh: grow says it may take frames
+// from mm (page tables, PV bookkeeping), which needs the MP lock.
+//
+//go:nosplit
+func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList, grow bool) bool {
+	p.guard("pmap: Enter without the pmap's lock")
 	fatal.Assert(!p.dying, "pmap: Enter after RemoveAll")
 	if va < pageSize || p.user && va >= userEnd {
 		return false
@@ -313,6 +384,9 @@ func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList) bool {
 	// and the linker's bound leaves no room for another frame.
 	e, ok := p.walk(va, 0)
 	for !ok && e != nil {
+		if !grow {
+			return false
+		}
 		if !p.addTable(e, mm.Phys.Alloc()) {
 			return false
 		}
@@ -322,6 +396,9 @@ func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList) bool {
 		return false
 	}
 	old := *e
+	if !grow && old&Present != 0 {
+		return false
+	}
 	flags &^= Managed
 	if old&Present != 0 && old&addrMask == pa&addrMask {
 		// The same page: new flags, the same PV (or none).
@@ -333,7 +410,7 @@ func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList) bool {
 		return true
 	}
 	fatal.Assert(old&Managed == 0, "pmap: pv: entering over another page's managed mapping")
-	if l != nil && !p.addPV(va, pa, l) {
+	if l != nil && !p.addPV(va, pa, l, grow) {
 		return false
 	}
 	*e = pa&addrMask | flags&flagsMask | Present
@@ -382,7 +459,7 @@ func (p *Pmap) dropLeaf(e *uint64, va uintptr, l *PVList) {
 //
 //go:nosplit
 func (p *Pmap) EnterLarge(va uintptr, pa uint64, flags uint64) bool {
-	guard("pmap: EnterLarge without the pmap's lock")
+	p.guard("pmap: EnterLarge without the pmap's lock")
 	if va < largeSize || p.user {
 		return false // a user space maps 4 KiB pages only (Destroy)
 	}
@@ -446,7 +523,8 @@ func (p *Pmap) Flags(va uintptr) uint64 {
 //
 //go:nosplit
 func (p *Pmap) Remove(va, end uintptr) {
-	guard("pmap: Remove without the pmap's lock")
+	p.guard("pmap: Remove without the pmap's lock")
+	guard("pmap: Remove without the MP lock: it frees frames")
 	p.visit(va, p.limit(end), 0, opRemove, nil)
 }
 
@@ -459,7 +537,8 @@ func (p *Pmap) Remove(va, end uintptr) {
 //
 //go:nosplit
 func (p *Pmap) RemovePV(va, end uintptr, l *PVList) {
-	guard("pmap: RemovePV without the pmap's lock")
+	p.guard("pmap: RemovePV without the pmap's lock")
+	guard("pmap: RemovePV without the MP lock: pages' lists are shared, it frees frames")
 	if !p.dying {
 		p.visit(va, p.limit(end), 0, opRemove, l)
 		return
@@ -491,7 +570,7 @@ func (p *Pmap) RemovePV(va, end uintptr, l *PVList) {
 //
 //go:nosplit
 func (p *Pmap) Protect(va, end uintptr, flags uint64) {
-	guard("pmap: Protect without the pmap's lock")
+	p.guard("pmap: Protect without the pmap's lock")
 	p.visit(va, p.limit(end), flags&^Managed|Present, opProtect, nil)
 }
 
@@ -502,7 +581,7 @@ func (p *Pmap) Protect(va, end uintptr, flags uint64) {
 //
 //go:nosplit
 func (p *Pmap) Reprotect(va, end uintptr, flags uint64) {
-	guard("pmap: Reprotect without the pmap's lock")
+	p.guard("pmap: Reprotect without the pmap's lock")
 	p.visit(va, p.limit(end), flags&^Managed|Present, opReprotect, nil)
 }
 
@@ -578,7 +657,7 @@ const (
 //
 //go:nosplit
 func (p *Pmap) CountManaged(va, end uintptr) uint64 {
-	guard("pmap: CountManaged without the pmap's lock")
+	p.guard("pmap: CountManaged without the pmap's lock")
 	return p.visit(va, p.limit(end), 0, opCountManaged, nil)
 }
 
@@ -587,7 +666,7 @@ func (p *Pmap) CountManaged(va, end uintptr) uint64 {
 //
 //go:nosplit
 func (p *Pmap) Count(va, end uintptr) uint64 {
-	guard("pmap: Count without the pmap's lock")
+	p.guard("pmap: Count without the pmap's lock")
 	return p.visit(va, p.limit(end), 0, opCount, nil)
 }
 
@@ -599,7 +678,7 @@ func (p *Pmap) Count(va, end uintptr) uint64 {
 //
 //go:nosplit
 func (p *Pmap) SelfTest(scratch uintptr) error {
-	guard("pmap: SelfTest without the pmap's lock")
+	p.guard("pmap: SelfTest without the pmap's lock")
 	_, mapped := p.Extract(0)
 	fatal.Assert(!mapped, "pmap: page0: virtual page 0 is mapped")
 	if _, inUse := p.Extract(scratch); inUse || scratch < pageSize {
@@ -645,12 +724,14 @@ func (p *Pmap) selfTestUser() error {
 	}
 	var u Pmap
 	u.InitUser(root, p)
+	fatal.Assert(u.TryLock(), "pmap: a new pmap's lock taken")
 	fatal.Assert(*entry(root, KernelHalf) == *entry(p.root, KernelHalf), "pmap: InitUser did not share the kernel half")
 	if pa := mm.Phys.Alloc(); pa != 0 && !u.Enter(userTestVA, pa, User|Writable) {
 		mm.Phys.Free(pa)
 	}
 	fatal.Assert(u.Resident() == 0 || u.Flags(userTestVA)&User != 0, "pmap: a user page without U")
 	u.Destroy()
+	u.Unlock()
 	// Frames the caches gave back, if an Alloc here ran mm dry, are free
 	// now too.
 	fatal.Assert(mm.Phys.FreePages() == free+(mm.Phys.ReclaimedPages-reclaimed), "pmap: Destroy did not give back every frame of a user address space")

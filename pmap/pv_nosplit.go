@@ -8,12 +8,15 @@ package pmap
 // No global hash: a mapping's PV is found from its page (few mappings
 // each) or its entry.
 //
-// Below the runtime, guarded by the MP lock like the rest of the pmap.
-// PV entries come from this package's own slab of mm frames: pmap sits
-// below objcache in the layers, and with every caller under the MP lock
-// per-CPU magazines would buy nothing yet.
+// Below the runtime. A map entry's list is guarded by its pmap's guard; a
+// page's list by the MP lock, but for a page no one else can see yet (a
+// demand-zero fault's fresh frame, which the fault path links under its
+// pmap's lock alone); the slab by pvLock. PV entries come from this
+// package's own slab of mm frames: pmap sits below objcache in the
+// layers, and the slab lock is held for a few instructions.
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"gofly/arch/amd64"
@@ -50,7 +53,7 @@ type pv struct {
 const pvSize = unsafe.Sizeof(pv{})
 
 // pvs is the PV slab: a free list threaded through pv.next, refilled a
-// frame at a time.
+// frame at a time (under the MP lock, which mm needs). Guarded by pvLock.
 var pvs struct {
 	free   uintptr
 	pages  uint64 // frames the slab took from mm
@@ -74,15 +77,36 @@ func ResetPV() {
 //go:nosplit
 func pvAt(a uintptr) *pv { return (*pv)(mm.Ptr(uint64(a))) }
 
-// pvAlloc returns a zeroed PV, or 0 when mm has no frame.
+// pvLock guards pvs: 1 held. Interrupts are off while it is held, for a
+// few instructions, never across a call to mm.
+var pvLock atomic.Uint32
+
+//go:nosplit
+func lockPVs() {
+	for !pvLock.CompareAndSwap(0, 1) {
+		amd64.Pause()
+	}
+}
+
+//go:nosplit
+func unlockPVs() { pvLock.Store(0) }
+
+// pvAlloc returns a zeroed PV, or 0 when the slab is empty and grow is
+// off (the caller holds no MP lock) or mm has no frame.
 //
 //go:nosplit
-func pvAlloc() uintptr {
+func pvAlloc(grow bool) uintptr {
+	lockPVs()
 	if pvs.free == 0 {
+		unlockPVs()
+		if !grow {
+			return 0
+		}
 		page := mm.Phys.Alloc()
 		if page == 0 {
 			return 0
 		}
+		lockPVs()
 		pvs.pages++
 		for off := uint64(0); off+uint64(pvSize) <= mm.PageSize; off += uint64(pvSize) {
 			a := uintptr(page + off)
@@ -92,8 +116,9 @@ func pvAlloc() uintptr {
 	}
 	a := pvs.free
 	pvs.free = pvAt(a).next
-	*pvAt(a) = pv{}
 	pvs.live++
+	unlockPVs()
+	*pvAt(a) = pv{}
 	return a
 }
 
@@ -101,10 +126,12 @@ func pvAlloc() uintptr {
 //
 //go:nosplit
 func pvFree(a uintptr) {
+	lockPVs()
 	fatal.Assert(pvs.live != 0, "pmap: pv: freeing more PVs than were allocated")
 	pvAt(a).next = pvs.free
 	pvs.free = a
 	pvs.live--
+	unlockPVs()
 }
 
 // The pages' PV list heads: a two-level table by frame number, whose
@@ -151,6 +178,7 @@ func makePageHead(pa uint64) *uintptr {
 //
 //go:nosplit
 func Mappings(pa uint64) int {
+	guard("pmap: Mappings without the MP lock")
 	h := pageHead(pa)
 	n := 0
 	for a := uintptr(0); h != nil; {
@@ -242,15 +270,19 @@ func (l *PVList) Append(o *PVList) {
 }
 
 // addPV records the mapping va → pa of p on the page's list and l; false
-// when mm has no frame for the PV or the page's head.
+// when the PV or the page's head needs a frame and grow is off, or mm has
+// none.
 //
 //go:nosplit
-func (p *Pmap) addPV(va uintptr, pa uint64, l *PVList) bool {
-	h := makePageHead(pa)
+func (p *Pmap) addPV(va uintptr, pa uint64, l *PVList, grow bool) bool {
+	h := pageHead(pa)
+	if h == nil && grow {
+		h = makePageHead(pa)
+	}
 	if h == nil {
 		return false
 	}
-	a := pvAlloc()
+	a := pvAlloc(grow)
 	if a == 0 {
 		return false
 	}
@@ -318,7 +350,7 @@ func (p *Pmap) findPV(va uintptr, pa uint64) uintptr {
 //
 //go:nosplit
 func (p *Pmap) CheckList(l *PVList, start, end uintptr) {
-	guard("pmap: CheckList without the pmap's lock")
+	p.guard("pmap: CheckList without the pmap's lock")
 	me := uintptr(unsafe.Pointer(p))
 	a := l.head
 	for k := uint64(0); k < l.n; k++ {
@@ -349,7 +381,7 @@ func (p *Pmap) CheckList(l *PVList, start, end uintptr) {
 //
 //go:nosplit
 func (p *Pmap) Upgrade(va uintptr, flags uint64) {
-	guard("pmap: Upgrade without the pmap's lock")
+	p.guard("pmap: Upgrade without the pmap's lock")
 	e, ok := p.walk(va, 0)
 	fatal.Assert(ok && e != nil && *e&Present != 0, "pmap: Upgrade of an absent page")
 	*e = *e&(addrMask|Managed) | flags&^Managed&flagsMask | Present
@@ -366,7 +398,8 @@ func (p *Pmap) Upgrade(va uintptr, flags uint64) {
 //
 //go:nosplit
 func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) bool {
-	guard("pmap: Remap without the pmap's lock")
+	p.guard("pmap: Remap without the pmap's lock")
+	guard("pmap: Remap without the MP lock: the old page's list is shared")
 	e, ok := p.walk(va, 0)
 	fatal.Assert(ok && e != nil && *e&(Present|Managed) == Present|Managed, "pmap: Remap of a page with no managed mapping")
 	h := makePageHead(pa)
@@ -397,7 +430,9 @@ func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) bool {
 //
 //go:nosplit
 func (p *Pmap) ShareRange(pl *PVList, c *Pmap, cl *PVList, start, end uintptr) bool {
-	guard("pmap: ShareRange without the pmap's lock")
+	p.guard("pmap: ShareRange without the pmap's lock")
+	c.guard("pmap: ShareRange without the child's lock")
+	guard("pmap: ShareRange without the MP lock: the pages' lists are shared")
 	a := pl.head
 	for k := pl.n; k > 0; k-- {
 		v := pvAt(a)
@@ -411,7 +446,7 @@ func (p *Pmap) ShareRange(pl *PVList, c *Pmap, cl *PVList, start, end uintptr) b
 		if p.invlpg {
 			amd64.Invlpg(v.va)
 		}
-		if !c.enter(v.va, v.pa, *e&flagsMask&^Managed&^Present, cl) {
+		if !c.enter(v.va, v.pa, *e&flagsMask&^Managed&^Present, cl, true) {
 			return false
 		}
 	}

@@ -1,8 +1,10 @@
 package proc
 
 // The page-table halves of Space: TrapCall bodies, below the runtime
-// with the MP lock held. Each touches the Go memory it was handed first
-// (a fresh heap page would fault inside the trap path).
+// with the MP lock held; each takes the map's lock too (vm.Map.Lock), as
+// the demand-zero fault path takes it alone. Each touches the Go memory
+// it was handed first (a fresh heap page would fault inside the trap
+// path).
 
 import (
 	"unsafe"
@@ -49,6 +51,14 @@ func loadPage(arg uintptr) uintptr {
 		return 0
 	}
 	a := (*pageArgs)(mm.Ptr(uint64(arg)))
+	a.m.Lock()
+	r := loadLocked(a)
+	a.m.Unlock()
+	return r
+}
+
+//go:nosplit
+func loadLocked(a *pageArgs) uintptr {
 	pm := &a.m.Pmap
 	pa, ok := pm.Extract(a.va)
 	if ok {
@@ -80,7 +90,10 @@ func loadPage(arg uintptr) uintptr {
 //
 //go:nosplit
 func spaceDestroy(arg uintptr) uintptr {
-	(*Space)(mm.Ptr(uint64(arg))).m.Destroy()
+	m := &(*Space)(mm.Ptr(uint64(arg))).m
+	m.Lock()
+	m.Destroy()
+	m.Unlock()
 	return 0
 }
 
@@ -115,6 +128,7 @@ func spaceMem(arg uintptr) uintptr {
 	}
 	c := (*memArgs)(mm.Ptr(uint64(arg)))
 	m := &c.s.m
+	m.Lock()
 	resident := m.Pmap.Resident()
 	switch c.op {
 	case memMmap:
@@ -129,6 +143,7 @@ func spaceMem(arg uintptr) uintptr {
 	if m.Pmap.Resident() < resident || c.op == memMprotect && c.ret == 0 {
 		lwkt.RequestShootdown()
 	}
+	m.Unlock()
 	return 1
 }
 
@@ -157,6 +172,14 @@ func spaceCopy(arg uintptr) uintptr {
 		return 0
 	}
 	m := &c.s.m
+	m.Lock()
+	r := copyLocked(m, c)
+	m.Unlock()
+	return r
+}
+
+//go:nosplit
+func copyLocked(m *vm.Map, c *copyArgs) uintptr {
 	va, buf, n := c.va, c.buf, c.n
 	for n > 0 {
 		page := va &^ (pageSize - 1)
@@ -206,6 +229,7 @@ func spaceStat(arg uintptr) uintptr {
 	}
 	out := (*[vm.MaxEntries]MapEntry)(mm.Ptr(uint64(a.out)))
 	m := &a.s.m
+	m.Lock()
 	n := m.Len()
 	for i := range out {
 		if i == n {
@@ -215,6 +239,7 @@ func spaceStat(arg uintptr) uintptr {
 		out[i] = MapEntry{Entry: e, Resident: m.Pmap.Count(e.Start, e.End)}
 	}
 	a.n = n
+	m.Unlock()
 	return 1
 }
 
@@ -233,7 +258,12 @@ func spaceFork(arg uintptr) uintptr {
 	if !vm.Kernel.Touch(uintptr(unsafe.Pointer(a.child)), unsafe.Sizeof(Space{}), true) {
 		return 0
 	}
-	if !a.parent.m.Fork(&a.child.m) {
+	a.parent.m.Lock()
+	a.child.m.Lock()
+	ok := a.parent.m.Fork(&a.child.m)
+	a.child.m.Unlock()
+	a.parent.m.Unlock()
+	if !ok {
 		return 0
 	}
 	return 1

@@ -35,9 +35,10 @@ var probeCases = []struct{ arg, want string }{
 }
 
 // memFrames is what `mem` reports of the frames: free, held by the
-// kernel's own address space (page tables, resident pages), and kept by
-// the PV bookkeeping (its slab and page-list heads, which stay once made).
-var memFrames = regexp.MustCompile(`pages: \d+ total \([^)]*\), (\d+) free[^\n]*\npmap: (\d+) page-table pages, (\d+) resident[^\n]*\npv: \d+ entries in use[^,]*, (\d+) frames kept`)
+// kernel's own address space (page tables, resident pages), kept by the
+// PV bookkeeping (its slab and page-list heads, which stay once made),
+// and stocked for faults without the MP lock.
+var memFrames = regexp.MustCompile(`pages: \d+ total \([^)]*\), (\d+) free[^\n]*\npmap: (\d+) page-table pages, (\d+) resident[^\n]*\npv: \d+ entries in use[^,]*, (\d+) frames kept for them; (\d+) frames stocked`)
 
 // notUser returns the frames that are free, the kernel program's own or
 // the PV bookkeeping's: every frame but those of user address spaces (and

@@ -113,7 +113,8 @@ func cmdMem(sh *Shell) error {
 		total, mib(total*mm.PageSize), free, mib(free*mm.PageSize), total-free, mib((total-free)*mm.PageSize), mc.Reclaims, mc.ReclaimedPages)
 	fmt.Fprintf(w, "pmap: %d page-table pages, %d resident anonymous pages; vm: %d map entries, %d demand-zero faults\n",
 		tables, resident, entries, faults)
-	fmt.Fprintf(w, "pv: %d entries in use (every process's pages and the kernel's), %d frames kept for them\n", mc.PVs, mc.PVFrames)
+	fmt.Fprintf(w, "pv: %d entries in use (every process's pages and the kernel's), %d frames kept for them; %d frames stocked for faults without the MP lock\n",
+		mc.PVs, mc.PVFrames, mc.Stocked)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(w, "go heap: %s in use, %s from the kernel, %d GC cycles, %d goroutines\n",

@@ -148,7 +148,7 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 	if v == amd64.VectorPF {
 		c.CR2 = amd64.ReadCR2()
 		if c.Map != 0 {
-			return // UserFault decides, under the lock
+			return // UserFault decides
 		}
 	}
 	if v < 32 || v == amd64.VectorSyscall || c.Interrupt.Load() != 0 {
@@ -159,20 +159,41 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 // UserFault serves the page fault from ring 3 that LeaveUser left for it:
 // a demand-zero fill of the thread's map keeps the thread marked (it
 // retries the access when EnterUser resumes it); anything else ends the
-// switch call, whose goroutine gets the fault. The caller holds the MP
-// lock, the guard of every vm.Map.
+// switch call, whose goroutine gets the fault. Without the MP lock (mp
+// false) it serves what vm.FaultFresh can, under the map's lock alone,
+// and returns false for the rest: the caller then takes the MP lock and
+// calls it again with mp set, which always serves.
 //
 //go:nosplit
-func UserFault() {
+func UserFault(mp bool) bool {
 	t := lwkt.CurrentThread()
 	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
-	if c.Map != 0 {
-		m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
-		oom := m.OutOfMemory
-		if m.Fault(uintptr(c.CR2), c.Error&2 != 0, c.Error&16 != 0) {
-			return
+	if c.Map == 0 {
+		if mp {
+			t.UserCtx = 0
 		}
-		c.OutOfMemory = m.OutOfMemory != oom
+		return mp
 	}
-	t.UserCtx = 0
+	m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
+	write, exec := c.Error&2 != 0, c.Error&16 != 0
+	if !mp {
+		switch m.FaultFresh(uintptr(c.CR2), write, exec) {
+		case vm.FaultServed:
+			return true
+		case vm.FaultRefused:
+			t.UserCtx = 0
+			return true
+		}
+		return false
+	}
+	vm.Refill()
+	m.Lock()
+	oom := m.OutOfMemory
+	ok := m.Fault(uintptr(c.CR2), write, exec)
+	c.OutOfMemory = m.OutOfMemory != oom
+	m.Unlock()
+	if !ok {
+		t.UserCtx = 0
+	}
+	return true
 }

@@ -36,12 +36,19 @@
 // Runs below the Go runtime (system calls and the page-fault handler):
 // nosplit, allocation-free, the entry table a fixed array.
 //
-// Concurrency: a Map is shared by every CPU and guarded by the MP lock
-// (lwkt/mp_nosplit.go), which the trap path holds; its Pmap has the same
-// guard. Mmap, Munmap, Madvise, Mprotect, Fault, Touch and SelfTest assert it through
-// Held, which the kernel sets before a second CPU starts (nil, as on the
-// host, checks nothing). Init runs before the Map is shared; Len and the
-// fault counters may be read without the lock, for statistics. Pages a
-// call removes may stay in other CPUs' TLBs until the shootdown the caller
-// requests (see package pmap, tlb).
+// Concurrency: a Map is shared by every CPU. The kernel's is guarded by
+// the MP lock (lwkt/mp_nosplit.go), which the trap path holds. A
+// process's map has its own lock too (Lock, its Pmap's): Mmap, Munmap,
+// Madvise, Mprotect, Fault, Fork, Touch and SelfTest need both, in that
+// order (they free frames and walk pages other maps share), and assert
+// them through Held, which the kernel sets before a second CPU starts
+// (nil, as on the host, checks nothing). FaultFresh, a process's
+// demand-zero fault, takes the map's lock alone, so faults in different
+// address spaces run in parallel: its frames come from a per-CPU stock
+// refilled under the MP lock (Refill), and it hands on to Fault whatever
+// would need more. Two maps' locks are held together only under the MP
+// lock (fork, CheckAllPV). Init runs before the Map is shared; Len and
+// the fault counters may be read without the lock, for statistics. Pages
+// a call removes may stay in other CPUs' TLBs until the shootdown the
+// caller requests (see package pmap, tlb).
 package vm

@@ -69,11 +69,14 @@ type Entry struct {
 // value keeps Init free of pointer stores, which code below the runtime
 // must not make.
 type Map struct {
-	// Guarded by the MP lock (Held): Mmap, Munmap, Madvise, Fault and
-	// Touch change them.
+	// Guarded by the MP lock and, in a process's map, the map's lock
+	// (guard); FaultFresh changes them under the map's lock alone.
 	entries [MaxEntries]Entry
 	n       int
 	Faults  uint64 // demand-zero faults served
+	// FreshFaults counts the demand-zero faults FaultFresh served without
+	// the MP lock (they are in Faults too).
+	FreshFaults uint64
 	// CopyFaults counts copy-on-write faults that copied a page.
 	CopyFaults uint64
 	// OutOfMemory counts faults that failed for want of a page frame or
@@ -81,6 +84,8 @@ type Map struct {
 	OutOfMemory uint64
 
 	// Pmap has the same guard (see package pmap).
+	// Pmap has the same guard (see package pmap); its lock is the map's
+	// (Lock).
 	Pmap pmap.Pmap
 
 	// Written by Init before the map is shared; read-only after.
@@ -101,15 +106,24 @@ func mapAt(a uintptr) *Map { return (*Map)(mm.Ptr(uint64(a))) }
 // Kernel is the kernel's (and the Go runtime's) address space.
 var Kernel Map
 
-// Held reports whether the caller holds the guard of every Map, the MP
-// lock. The kernel sets it to a nosplit function once boot's single-CPU
-// setup is done, before another CPU starts; nil (the host) skips the check.
+// Held reports whether the caller holds the MP lock. The kernel sets it
+// to a nosplit function once boot's single-CPU setup is done, before
+// another CPU starts; nil (the host) skips every check.
 var Held func() bool
 
-// guard throws msg unless the caller holds the guard.
+// guard throws msg unless the caller holds the MP lock.
 //
 //go:nosplit
 func guard(msg string) { fatal.Assert(Held == nil || Held(), msg) }
+
+// guard throws msg unless the caller holds m's guard: the MP lock and,
+// for a process's map, the map's own lock (Lock). A demand-zero fault
+// holds only the map's lock (FaultFresh).
+//
+//go:nosplit
+func (m *Map) guard(msg string) {
+	fatal.Assert(Held == nil || Held() && (!m.Pmap.IsUser() || m.Pmap.Locked()), msg)
+}
 
 // Init empties m; mmap will use addresses from userMin up. The caller has
 // initialised m.Pmap. It runs before m is shared, so it takes no guard;
@@ -234,7 +248,7 @@ func (m *Map) findSpace(n uintptr) uintptr {
 //
 //go:nosplit
 func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
-	guard("vm: Mmap without the map's lock")
+	m.guard("vm: Mmap without its locks")
 	if flags&MapAnonymous == 0 {
 		return -ENODEV // there are no files to map
 	}
@@ -289,7 +303,7 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 //
 //go:nosplit
 func (m *Map) Munmap(addr, length uintptr) int64 {
-	guard("vm: Munmap without the map's lock")
+	m.guard("vm: Munmap without its locks")
 	end, ok := pageEnd(addr, length)
 	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > UserMax {
 		return -EINVAL
@@ -327,7 +341,7 @@ func (m *Map) unmapPages(start, end uintptr) {
 //
 //go:nosplit
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
-	guard("vm: Madvise without the map's lock")
+	m.guard("vm: Madvise without its locks")
 	end, ok := pageEnd(addr, length)
 	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > UserMax) {
 		return -EINVAL
@@ -353,7 +367,7 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 //
 //go:nosplit
 func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
-	guard("vm: Mprotect without the map's lock")
+	m.guard("vm: Mprotect without its locks")
 	if !m.Pmap.IsUser() {
 		return -ENOSYS
 	}
@@ -563,7 +577,7 @@ func (m *Map) replace(start, end uintptr, prot uint8, mode int, check bool) bool
 //
 //go:nosplit
 func (m *Map) Fault(va uintptr, write, exec bool) bool {
-	guard("vm: Fault without the map's lock")
+	m.guard("vm: Fault without its locks")
 	i := m.lookup(va)
 	if uint(i) >= uint(len(m.entries)) {
 		return false
@@ -648,7 +662,8 @@ func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
 //
 //go:nosplit
 func (m *Map) Fork(child *Map) bool {
-	guard("vm: Fork without the map's lock")
+	m.guard("vm: Fork without its locks")
+	child.guard("vm: Fork without the child's lock")
 	fatal.Assert(child.n == 0, "vm: Fork into a map with entries")
 	for k := range m.entries {
 		if k == m.n {
@@ -671,7 +686,7 @@ func (m *Map) Fork(child *Map) bool {
 //
 //go:nosplit
 func (m *Map) EnterPage(va uintptr, pa uint64, flags uint64) bool {
-	guard("vm: EnterPage without the map's lock")
+	m.guard("vm: EnterPage without its locks")
 	i := m.lookup(va)
 	if uint(i) >= uint(len(m.entries)) {
 		return false
@@ -685,7 +700,7 @@ func (m *Map) EnterPage(va uintptr, pa uint64, flags uint64) bool {
 //
 //go:nosplit
 func (m *Map) Destroy() {
-	guard("vm: Destroy without the map's lock")
+	m.guard("vm: Destroy without its locks")
 	m.Pmap.RemoveAll()
 	for k := range m.entries {
 		if k == m.n {
@@ -715,6 +730,9 @@ func (m *Map) Destroy() {
 //go:nosplit
 func CheckAllPV() int {
 	guard("vm: CheckAllPV without the lock")
+	for a := live; a != 0; a = mapAt(a).nextLive { // no fault may run meanwhile
+		mapAt(a).Lock()
+	}
 	Kernel.CheckPV()
 	total := Kernel.Pmap.CountManaged(pageSize, UserMax)
 	n := 1
@@ -726,6 +744,9 @@ func CheckAllPV() int {
 	}
 	inUse, _ := pmap.PVStats()
 	fatal.Assert(inUse == total, "vm: pv: PVs in use that no map's page has")
+	for a := live; a != 0; a = mapAt(a).nextLive {
+		mapAt(a).Unlock()
+	}
 	return n
 }
 
@@ -735,7 +756,7 @@ func CheckAllPV() int {
 //
 //go:nosplit
 func (m *Map) CheckPV() {
-	guard("vm: CheckPV without the map's lock")
+	m.guard("vm: CheckPV without its locks")
 	var listed uint64
 	for k := range m.entries {
 		if k == m.n {
@@ -773,7 +794,7 @@ func (m *Map) pageFlags(prot uint8) uint64 {
 //
 //go:nosplit
 func (m *Map) Touch(va, n uintptr, write bool) bool {
-	guard("vm: Touch without the map's lock")
+	m.guard("vm: Touch without its locks")
 	if n == 0 {
 		return true
 	}
@@ -808,7 +829,7 @@ func (m *Map) Touch(va, n uintptr, write bool) bool {
 //
 //go:nosplit
 func (m *Map) SelfTest() error {
-	guard("vm: SelfTest without the map's lock")
+	m.guard("vm: SelfTest without its locks")
 	for i := 0; i < m.n; i++ {
 		e := &m.entries[i]
 		fatal.Assert(e.Start < e.End && e.Start%pageSize == 0 && e.End%pageSize == 0,

@@ -1185,11 +1185,12 @@ func TestGuardNotHeldThrows(t *testing.T) {
 		{"Mmap", func() { f.m.Mmap(base, p, ProtRead, fixed) }},
 		{"Munmap", func() { f.m.Munmap(base, p) }},
 		{"Madvise", func() { f.m.Madvise(base, p, MadvDontNeed) }},
+		{"Mprotect", func() { f.m.Mprotect(base, p, ProtRead) }},
 		{"Fault", func() { f.m.Fault(base+p, true, false) }},
 		{"Touch", func() { f.m.Touch(base+p, 8, true) }},
 		{"SelfTest", func() { f.m.SelfTest() }},
 	} {
-		if msg, want := throws(op.f), "vm: "+op.name+" without the map's lock"; msg != want {
+		if msg, want := throws(op.f), "vm: "+op.name+" without its locks"; msg != want {
 			t.Errorf("%s without the guard threw %q; want %q", op.name, msg, want)
 		}
 	}

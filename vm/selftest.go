@@ -13,7 +13,7 @@ import (
 
 func init() {
 	ktest.Register(ktest.Check{
-		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/mprotect/fault/fork/exit operations over process maps on every CPU (copy-on-write between a map and its fork), each map checked after each, every map at the end", pvTestOps),
+		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/mprotect/fault/fork/exit operations over process maps on every CPU (faults with and without the MP lock) (copy-on-write between a map and its fork), each map checked after each, every map at the end", pvTestOps),
 		Run:  checkPVRandom,
 	})
 }
@@ -90,8 +90,10 @@ func pvRandom(seed uint64, ops int) error {
 			a.op, a.addr, a.n = testMadvise, page(), uintptr(1+r.IntN(8))*pageSize
 		case k < 45:
 			a.op, a.addr, a.n, a.prot = testMprotect, page(), uintptr(1+r.IntN(8))*pageSize, r.IntN(8)
-		case k < 97:
+		case k < 70:
 			a.op, a.addr, a.write = testFault, page()+uintptr(r.IntN(pageSize)), r.IntN(2) == 0
+		case k < 97:
+			a.op, a.addr, a.write = testFaultFresh, page()+uintptr(r.IntN(pageSize)), r.IntN(2) == 0
 		default: // exit, and fork the survivor in the dead one's place
 			if err := (&testArgs{m: maps[w], op: testDestroy}).run(); err != nil {
 				return err

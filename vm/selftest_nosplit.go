@@ -26,6 +26,7 @@ const (
 	testTearShort  // Destroy by the PV shortcut; ret: TSC cycles
 	testTearByPage // Munmap [addr, addr+n) page by page, then Destroy; ret: cycles
 	testMprotect
+	testFaultFresh // FaultFresh, and Fault under the MP lock when it hands on
 )
 
 // testArgs is one operation on m; ret is its result.
@@ -38,7 +39,9 @@ type testArgs struct {
 	ret         int64
 }
 
-// testOp runs one operation of the PV self-test.
+// testOp runs one operation of the PV self-test. One function, not a
+// caller of one per case: the deepest nosplit chains (a map edit down to
+// a PV list's throw) leave no room for another frame.
 //
 //go:nosplit
 func testOp(arg uintptr) uintptr {
@@ -54,14 +57,33 @@ func testOp(arg uintptr) uintptr {
 		return 0
 	}
 	m := a.m
-	switch a.op {
-	case testNew:
+	if a.op == testFaultFresh { // takes the map's lock itself
+		r := m.FaultFresh(a.addr, a.write, false)
+		if r == FaultSlow {
+			Refill()
+			m.Lock()
+			if m.Fault(a.addr, a.write, false) {
+				r = FaultServed
+			}
+			m.Unlock()
+		}
+		if r == FaultServed {
+			a.ret = 1
+		}
+		return 1
+	}
+	ok := uintptr(1)
+	if a.op == testNew {
 		root := mm.Phys.Alloc()
 		if root == 0 {
 			return 0
 		}
 		m.Pmap.InitUser(root, &Kernel.Pmap)
 		m.Init(pageSize)
+		return 1
+	}
+	m.Lock()
+	switch a.op {
 	case testMmap:
 		a.ret = m.Mmap(a.addr, a.n, a.prot, a.flags)
 	case testMunmap:
@@ -79,23 +101,28 @@ func testOp(arg uintptr) uintptr {
 	case testDestroy:
 		m.Destroy()
 	case testFork:
+		ok = 0
 		if !Kernel.Touch(uintptr(unsafe.Pointer(a.child)), unsafe.Sizeof(Map{}), true) {
-			return 0
+			break
 		}
 		root := mm.Phys.Alloc()
 		if root == 0 {
-			return 0
+			break
 		}
 		a.child.Pmap.InitUser(root, &Kernel.Pmap)
 		a.child.Init(pageSize)
-		if !m.Fork(a.child) {
+		a.child.Lock()
+		if m.Fork(a.child) {
+			ok = 1
+		} else {
 			a.child.Destroy()
-			return 0
 		}
+		a.child.Unlock()
 	case testFill:
 		for va := a.addr; va < a.addr+a.n; va += pageSize {
 			if !m.Fault(va, true, false) {
-				return 0
+				ok = 0
+				break
 			}
 		}
 	case testTearShort:
@@ -108,5 +135,6 @@ func testOp(arg uintptr) uintptr {
 		m.Destroy()
 		a.ret = int64(amd64.Rdtsc() - t0)
 	}
-	return 1
+	m.Unlock()
+	return ok
 }

@@ -1,0 +1,67 @@
+package vm
+
+import (
+	"testing"
+
+	"gofly/mm"
+	"gofly/pmap"
+)
+
+// TestFaultFresh: the fault path without the MP lock maps a fresh frame
+// where tables and PV bookkeeping exist already, refuses what the entry
+// does not allow, and hands everything else on (no page table yet, a
+// copy-on-write page), having changed nothing.
+func TestFaultFresh(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	f.mmap(a, 4*p, rw, fixed, int64(a))
+	f.mmap(a+4*p, p, ProtRead, fixed, int64(a+4*p))
+	f.mmap(a+5*p, p, ProtNone, fixed, int64(a+5*p))
+	fresh := func(va uintptr, write bool, wantR int, wantUsed bool) uint64 {
+		t.Helper()
+		pa := mm.Phys.Alloc()
+		f.held++
+		r, used := f.m.faultFresh(va, write, false, pa)
+		if r != wantR || used != wantUsed {
+			t.Fatalf("faultFresh(%#x, write=%v) = %d, %v; want %d, %v", va, write, r, used, wantR, wantUsed)
+		}
+		if used {
+			f.held-- // the map's now
+		} else {
+			mm.Phys.Free(pa)
+			f.held--
+		}
+		f.check("faultFresh")
+		return pa
+	}
+	fresh(a, true, FaultSlow, false) // no page table yet: the MP lock's
+	f.fault(a, true, false, true)
+	pa := fresh(a+p, true, FaultServed, true)
+	if f.frameOf(a+p) != pa || f.m.FreshFaults != 1 || f.m.Faults != 2 {
+		t.Fatalf("frame %#x (want %#x), fresh faults %d, faults %d", f.frameOf(a+p), pa, f.m.FreshFaults, f.m.Faults)
+	}
+	if fl := f.pm.Flags(a + p); fl&(pmap.Writable|pmap.User|pmap.Managed) != pmap.Writable|pmap.User|pmap.Managed {
+		t.Fatalf("flags %#x", fl)
+	}
+	fresh(a+p, true, FaultServed, false)     // present: spurious, retried
+	fresh(a+4*p, true, FaultRefused, false)  // write to read-only
+	fresh(a+4*p, false, FaultServed, true)   // read of read-only
+	fresh(a+5*p, false, FaultRefused, false) // PROT_NONE
+	fresh(a+6*p, false, FaultRefused, false) // nothing mapped
+
+	// A page fork shares: a write is copy-on-write, the MP lock's.
+	child := new(Map)
+	root := mm.Phys.Alloc()
+	child.Pmap.InitUser(root, f.pm)
+	child.Init(testMin)
+	if !f.m.Fork(child) {
+		t.Fatal("Fork failed")
+	}
+	pa = mm.Phys.Alloc()
+	if r, used := f.m.faultFresh(a+p, true, false, pa); r != FaultSlow || used {
+		t.Fatalf("copy-on-write page: faultFresh = %d, %v; want FaultSlow", r, used)
+	}
+	mm.Phys.Free(pa)
+	child.Destroy()
+	f.check("child destroyed")
+}
