@@ -102,7 +102,7 @@ type outbox struct {
 	dst       [MaxThreads]uint8
 	msg       [MaxThreads]ipiq.Msg
 	n         int
-	shootdown bool
+	shootdown uint64 // the CPUs to flush
 }
 
 var outboxes [amd64.MaxCPUs]outbox
@@ -123,9 +123,17 @@ func post(dst int, m ipiq.Msg) {
 // holds the MP lock and keeps it until Flush.
 //
 //go:nosplit
-func RequestShootdown() {
+func RequestShootdown() { RequestShootdownOf(^uint64(0)) }
+
+// RequestShootdownOf is RequestShootdown for the CPUs in mask only: those
+// that may cache the translations removed (a process's map's, the CPUs
+// running it in ring 3). Requests of one trap add up.
+//
+//go:nosplit
+func RequestShootdownOf(mask uint64) {
 	if nOnline.Load() > 1 {
-		outboxes[amd64.CPU()].shootdown = true
+		me := uint(amd64.CPU()) % amd64.MaxCPUs // masked: no bounds-check panic path in this chain
+		outboxes[me].shootdown |= mask &^ (1 << me)
 	}
 }
 
@@ -141,9 +149,9 @@ func Flush() {
 		Send(int(o.dst[i]), o.msg[i], false)
 	}
 	o.n = 0
-	if o.shootdown {
-		o.shootdown = false
-		Cpusync(^uint64(0)&^(1<<me), idFlushTLB, 0, 0)
+	if mask := o.shootdown; mask != 0 {
+		o.shootdown = 0
+		Cpusync(mask, idFlushTLB, 0, 0)
 	}
 }
 

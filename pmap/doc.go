@@ -26,8 +26,10 @@
 //   - tlb: an entry that was present is flushed (INVLPG) from this CPU's
 //     TLB when it is removed or its permissions are lowered. Other CPUs are
 //     flushed by a shootdown that the system-call layer requests and the
-//     trap path completes before it releases the MP lock; until then no
-//     frame Remove freed can be handed out again (Alloc needs the lock),
+//     trap path completes before it releases the MP lock (to the CPUs
+//     running a process's map only, vm.Map.Shootdown); until then no
+//     frame Remove freed, page or page table, can be handed out again
+//     (Alloc needs the lock),
 //     and Alloc zeroes it, so a stale write through another CPU's TLB
 //     reaches no new owner.
 //
@@ -44,10 +46,9 @@
 // mappings: it is freed with the last one. PVs come from this package's
 // own slab of frames, which it keeps (PVStats).
 //
-// Page-table pages are not freed when they empty; as in the NetBSD design
-// mail (seeds/004), tearing down tables is deferred to the destruction of
-// the whole address space (Destroy, for a user address space), which the
-// kernel's own pmap never undergoes.
+// A process's page tables are freed when RemovePV empties them, with the
+// directories that leaves empty above them (prune); a dying address
+// space's go in bulk (Destroy). The kernel's own pmap keeps its tables.
 //
 // Runs below the Go runtime (from the page-fault handler): nosplit, no
 // allocation.

@@ -261,6 +261,71 @@ func (p *Pmap) freeTable(e *uint64, l uint) {
 	}
 }
 
+// prune frees the page tables of a process's address space that removing
+// [va, end) left empty: a page table with no entry, then the directory
+// and the PDPT above it if that empties them (the root stays). Their
+// frames go back to mm at once: a CPU running p may still cache them in
+// its paging-structure caches, but the caller's shootdown flushes it
+// before the MP lock, which any reuse of a frame needs, is released.
+// The caller holds p's guard and the MP lock.
+//
+//go:nosplit
+func (p *Pmap) prune(va, end uintptr) {
+	if !p.user {
+		return
+	}
+	va &^= largeSize - 1
+	for va < end {
+		e3 := entry(p.root, index(va, 3))
+		if *e3&Present == 0 {
+			va = nextSpan(va, 3)
+			continue
+		}
+		e2 := entry(*e3&addrMask, index(va, 2))
+		if *e2&Present == 0 {
+			va = nextSpan(va, 2)
+			continue
+		}
+		e1 := entry(*e2&addrMask, index(va, 1))
+		if *e1&Present != 0 && p.dropEmpty(e1) && p.dropEmpty(e2) {
+			p.dropEmpty(e3)
+		}
+		va = nextSpan(va, 1)
+	}
+}
+
+// nextSpan returns the start of the span after va's at level l (l 1: 2
+// MiB, 2: 1 GiB, 3: 512 GiB), or the top of the address space when that
+// wraps.
+//
+//go:nosplit
+func nextSpan(va uintptr, l uint) uintptr {
+	span := uintptr(1) << (12 + 9*l)
+	next := (va + span) &^ (span - 1)
+	if next <= va {
+		return ^uintptr(0)
+	}
+	return next
+}
+
+// dropEmpty frees the table the present entry e points at and clears e,
+// if no entry of that table is present; it reports whether it did.
+//
+//go:nosplit
+func (p *Pmap) dropEmpty(e *uint64) bool {
+	t := *e & addrMask
+	for i := uintptr(0); i < 512; i++ {
+		if *entry(t, i)&Present != 0 {
+			return false
+		}
+	}
+	*e = 0
+	fatal.Assert(p.tables != 0, "pmap: tables: freeing a table Enter never counted")
+	p.tables--
+	mm.Phys.Free(t)
+	return true
+}
+
 // IsUser reports whether p is a process's address space (InitUser).
 //
 //go:nosplit
@@ -541,6 +606,7 @@ func (p *Pmap) RemovePV(va, end uintptr, l *PVList) {
 	guard("pmap: RemovePV without the MP lock: pages' lists are shared, it frees frames")
 	if !p.dying {
 		p.visit(va, p.limit(end), 0, opRemove, l)
+		p.prune(va, p.limit(end))
 		return
 	}
 	// One pass over the list, keeping what lies outside the range on a

@@ -9,7 +9,6 @@ package proc
 import (
 	"unsafe"
 
-	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
 	"gofly/vm"
@@ -141,7 +140,7 @@ func spaceMem(arg uintptr) uintptr {
 		c.ret = m.Mprotect(c.addr, c.length, c.a)
 	}
 	if m.Pmap.Resident() < resident || c.op == memMprotect && c.ret == 0 {
-		lwkt.RequestShootdown()
+		m.Shootdown()
 	}
 	m.Unlock()
 	return 1

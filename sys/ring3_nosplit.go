@@ -120,6 +120,9 @@ func EnterUser(f *amd64.Frame, fpu uintptr) (cr3, fs uint64) {
 	f.CS, f.SS = amd64.UserCS, amd64.UserDS
 	f.RFLAGS = f.RFLAGS&userFlags | amd64.FlagIF | amd64.FlagIOPL1 | 1<<1 // bit 1 is always set
 	c.entered = amd64.Rdtsc()
+	if c.Map != 0 { // before the trap exit loads the map's CR3: its shootdowns reach this CPU
+		(*vm.Map)(mm.Ptr(uint64(c.Map))).Enter(amd64.CPU())
+	}
 	return c.Root, c.FSBase
 }
 
@@ -137,6 +140,9 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 	fatal.Assert(t.UserCtx != 0, "sys: a trap from ring 3 on a thread with no user context")
 	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
 	v := f.Vector
+	if c.Map != 0 { // the trap entry left the map's CR3, and its TLB entries with it
+		(*vm.Map)(mm.Ptr(uint64(c.Map))).Leave(amd64.CPU())
+	}
 	c.Cycles.Add(amd64.Rdtsc() - c.entered)
 	c.Regs = *f
 	c.FSBase = fs

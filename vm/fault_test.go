@@ -65,3 +65,31 @@ func TestFaultFresh(t *testing.T) {
 	child.Destroy()
 	f.check("child destroyed")
 }
+
+// TestEmptyTablesFreed: in a process's map, removing pages frees the page
+// tables they leave empty, up to the PDPT; tables that still map a page
+// stay.
+func TestEmptyTablesFreed(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	const mib = 1 << 20
+	a := base + mib // base is 512 GiB aligned: PDPT, PD, and two page tables
+	f.mmap(a, 3*mib, rw, fixed, int64(a))
+	for va := a; va < a+3*mib; va += 64 * p {
+		f.fault(va, true, false, true)
+	}
+	if f.pm.Tables() != 4 {
+		t.Fatalf("tables %d; want 4", f.pm.Tables())
+	}
+	f.munmap(a, mib/2, 0) // the first page table still maps the rest of its 2 MiB
+	if f.pm.Tables() != 4 {
+		t.Fatalf("tables %d after a partial unmap; want 4", f.pm.Tables())
+	}
+	f.madvise(a+mib/2, mib/2, MadvDontNeed, 0) // empties the first page table
+	if f.pm.Tables() != 3 {
+		t.Fatalf("tables %d after emptying a page table; want 3", f.pm.Tables())
+	}
+	f.munmap(a, 3*mib, 0)
+	if f.pm.Tables() != 0 || f.pm.Resident() != 0 {
+		t.Fatalf("tables %d, resident %d after unmapping everything; want 0", f.pm.Tables(), f.pm.Resident())
+	}
+}

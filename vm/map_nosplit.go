@@ -4,10 +4,10 @@ package vm
 // nosplit and allocation-free.
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"gofly/fatal"
-	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
 )
@@ -90,6 +90,13 @@ type Map struct {
 
 	// Written by Init before the map is shared; read-only after.
 	userMin uintptr
+
+	// active has a bit per CPU running this map in ring 3: sys.EnterUser
+	// sets it before the CR3 load, LeaveUser clears it once the trap has
+	// left the map's CR3 (with no PCIDs, that load dropped every
+	// translation of the map from the CPU's TLB). A shootdown after a
+	// change to the map's pages goes to these CPUs alone (Shootdown).
+	active atomic.Uint64
 
 	// live links the maps in use (Live), guarded by the MP lock: Init
 	// of a process's map adds it, Destroy takes it out.
@@ -649,7 +656,7 @@ func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
 		return false
 	}
 	m.CopyFaults++
-	lwkt.RequestShootdown()
+	m.Shootdown()
 	return true
 }
 
@@ -676,7 +683,7 @@ func (m *Map) Fork(child *Map) bool {
 			return false
 		}
 	}
-	lwkt.RequestShootdown()
+	m.Shootdown()
 	return true
 }
 
