@@ -71,7 +71,7 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 # multiboot modules: `make qemu` passes INITRD (default: all of them) to
 # QEMU's -initrd, a comma-separated list of files, each optionally with
 # arguments. The boot tests get each as GOFLY_USER_<NAME>.
-USER_NAMES := hello probe gcstress spawn fuzz sigtest memtest
+USER_NAMES := hello probe gcstress spawn fuzz sigtest memtest faultbench
 USER_PROGRAMS := $(USER_NAMES:%=$(BUILD)/user/%)
 $(BUILD)/user/probe: USER_LDFLAGS := -E=main.start
 .SECONDEXPANSION:
@@ -95,6 +95,12 @@ $(LINUX)/atomic.cpio: cmd/initramfs/main.go
 	mkdir -p $(LINUX)
 	$(GO_ENV) $(GO) test -c -o $(LINUX)/atomic.test sync/atomic
 	$(GO) run ./cmd/initramfs -init $(LINUX)/atomic.test -o $@
+
+# The probe's page faults in one process and in two at once, under Linux:
+# user/faultbench as /init, the probe beside it.
+$(LINUX)/faults.cpio: cmd/initramfs/main.go $(BUILD)/user/faultbench $(BUILD)/user/probe
+	mkdir -p $(LINUX)
+	$(GO) run ./cmd/initramfs -init $(BUILD)/user/faultbench -file $(BUILD)/user/probe -o $@
 
 $(BUILD)/floor.elf: boot/floor.S boot/floor.ld
 	@mkdir -p $(BUILD)
@@ -132,12 +138,14 @@ worlds: $(BUILD)/kernel.go.elf
 # Boot time: QEMU start -> prompt, beside QEMU start -> the floor's line;
 # then the in-kernel bench command at 1, 2 and 4 CPUs; then Go's own
 # sync/atomic test that once showed the threads piling on CPU 0, over 5
-# boots, beside Linux on the same test (qemu/gotest_test.go).
-bench: $(IMAGE) $(BUILD)/floor.elf $(ATOMIC_TEST).elf $(LINUX)/vmlinuz $(LINUX)/atomic.cpio qemu-installed
+# boots, beside Linux on the same test (qemu/gotest_test.go); then page
+# faults in one process and two at once, beside Linux (qemu/faults_test.go).
+bench: $(IMAGE) $(BUILD)/floor.elf $(ATOMIC_TEST).elf $(LINUX)/vmlinuz $(LINUX)/atomic.cpio $(LINUX)/faults.cpio \
+	  $(USER_PROGRAMS) qemu-installed
 	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9) -smp 1,2,4
-	GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) GOFLY_LINUX_KERNEL=$(abspath $(LINUX)/vmlinuz) \
-	  GOFLY_LINUX_ATOMIC=$(abspath $(LINUX)/atomic.cpio) \
-	  $(GO) test -count=1 -run '^$$' -bench SyncAtomic -benchtime 1x -v ./qemu/
+	$(BOOT_ENV) GOFLY_LINUX_KERNEL=$(abspath $(LINUX)/vmlinuz) \
+	  GOFLY_LINUX_ATOMIC=$(abspath $(LINUX)/atomic.cpio) GOFLY_LINUX_FAULTS=$(abspath $(LINUX)/faults.cpio) \
+	  $(GO) test -count=1 -run '^$$' -bench 'SyncAtomic|Faults' -benchtime 1x -v ./qemu/
 
 # What a fresh Debian machine lacks for building and booting: QEMU, and the
 # C toolchain that assembles the boot stub. Installed (as root, with apt-get)

@@ -12,7 +12,7 @@ import (
 // userProgram returns the path of user program name: $env when set (make
 // test builds it), else a fresh `CGO_ENABLED=0 go build` of ./user/name
 // with the Makefile's linker flags for it (userLdflags).
-func userProgram(t *testing.T, env, name string) string {
+func userProgram(t testing.TB, env, name string) string {
 	t.Helper()
 	if v := os.Getenv(env); v != "" {
 		return ImageFromEnv(t, env, v)

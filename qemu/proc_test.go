@@ -73,12 +73,13 @@ func TestRing3(t *testing.T) {
 	fuzz := userProgram(t, "GOFLY_USER_FUZZ", "fuzz")
 	sigtest := userProgram(t, "GOFLY_USER_SIGTEST", "sigtest")
 	memtest := userProgram(t, "GOFLY_USER_MEMTEST", "memtest")
+	faultbench := userProgram(t, "GOFLY_USER_FAULTBENCH", "faultbench")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest}, ",")}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -116,6 +117,10 @@ func TestRing3(t *testing.T) {
 			// at their addresses, EFAULT from a PROT_NONE buffer, Linux's
 			// errors, another thread's access gone when the call returns.
 			wantMatch(t, "run memtest", m.Run(t, "run memtest"), regexp.MustCompile(`(memtest: [^\n]*: ok\n){11}memtest: exit status 0`))
+			// Processes faulting side by side (os/exec of the probe's
+			// P case, one and two at once); make bench measures it.
+			wantMatch(t, "run faultbench", m.Run(t, "run faultbench -rounds 1"),
+				regexp.MustCompile(`faultbench: one process [1-9]\d* faults/s, two at once [1-9]\d* faults/s, .*\nfaultbench: exit status 0`))
 			// Random system calls with random arguments (a seed per
 			// boot): every one returns.
 			seed := fmt.Sprint(smp)
