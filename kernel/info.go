@@ -88,6 +88,8 @@ type MemCounts struct {
 	PageTables, Resident  uint64 // page-table pages, resident anonymous pages (pmap)
 	PVs, PVFrames         uint64 // PV entries in use, frames pmap's PV bookkeeping keeps
 	Stocked               uint64 // frames the CPUs keep for faults without the MP lock (vm)
+	ObjectPages           uint64 // pages shared-memory objects hold (vm)
+	ObjectTables          uint64 // frames of their page indexes
 	MapEntries            int    // kernel address-map entries (vm)
 	Faults                uint64 // demand-zero faults served (vm)
 	Reclaims              uint64 // times mm ran out of frames and reclaimed the object caches

@@ -26,6 +26,7 @@ func memCountsCopy(arg uintptr) uintptr {
 	c.PageTables, c.Resident = vm.Kernel.Pmap.Tables(), vm.Kernel.Pmap.Resident()
 	c.PVs, c.PVFrames = pmap.PVStats()
 	c.Stocked = vm.Stocked()
+	c.ObjectPages, c.ObjectTables = vm.ObjectPages()
 	c.MapEntries, c.Faults = vm.Kernel.Len(), vm.Kernel.Faults
 	c.Reclaims, c.ReclaimedPages = mm.Phys.Reclaims, mm.Phys.ReclaimedPages
 	return 0

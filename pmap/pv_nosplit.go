@@ -325,6 +325,49 @@ func unlinkPage(a uintptr) bool {
 	return *h == 0
 }
 
+// Hold records that an owner other than a mapping — a VM object, which
+// tag names — holds the page at pa: a PV with no pmap on the page's list
+// alone, so that the page's last mapping going does not free the frame.
+// False when mm has no frame for the PV or the page's list head. The
+// caller holds the MP lock.
+//
+//go:nosplit
+func Hold(pa uint64, tag uintptr) bool {
+	guard("pmap: Hold without the MP lock")
+	h := makePageHead(pa)
+	if h == nil {
+		return false
+	}
+	a := pvAlloc(true)
+	if a == 0 {
+		return false
+	}
+	v := pvAt(a)
+	v.va, v.pa = tag, pa&addrMask
+	v.pageNext = *h
+	*h = a
+	return true
+}
+
+// Release drops tag's hold on the page at pa and reports whether nothing
+// maps or holds the page any more: its frame is then the caller's to
+// free. The caller holds the MP lock.
+//
+//go:nosplit
+func Release(pa uint64, tag uintptr) bool {
+	guard("pmap: Release without the MP lock")
+	h := pageHead(pa)
+	fatal.Assert(h != nil, "pmap: Release of a page nothing holds")
+	a := *h
+	for a != 0 && (pvAt(a).pm != 0 || pvAt(a).va != tag) {
+		a = pvAt(a).pageNext
+	}
+	fatal.Assert(a != 0, "pmap: Release of a page the tag does not hold")
+	last := unlinkPage(a)
+	pvFree(a)
+	return last
+}
+
 // findPV returns the PV of p's mapping at va of the page at pa, or 0.
 //
 //go:nosplit
@@ -422,14 +465,15 @@ func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) bool {
 }
 
 // ShareRange enters in c, over c's entry list cl, every managed page p
-// maps in [start, end) (on p's entry list pl) read-only, and write-
-// protects p's own mapping: fork's copy-on-write, page by page, so each
-// page gains a mapping and a PV. False when mm runs out (c then holds
-// what was shared so far; its teardown frees it). The caller holds the
-// guard and shoots p's downgraded translations down on other CPUs.
+// maps in [start, end) (on p's entry list pl). With cow, read-only, and
+// it write-protects p's own mapping: fork's copy-on-write, page by page,
+// so each page gains a mapping and a PV; without, with p's flags (a
+// shared mapping's pages stay shared). False when mm runs out (c then
+// holds what was shared so far; its teardown frees it). The caller holds
+// the guard and shoots p's downgraded translations down on other CPUs.
 //
 //go:nosplit
-func (p *Pmap) ShareRange(pl *PVList, c *Pmap, cl *PVList, start, end uintptr) bool {
+func (p *Pmap) ShareRange(pl *PVList, c *Pmap, cl *PVList, start, end uintptr, cow bool) bool {
 	p.guard("pmap: ShareRange without the pmap's lock")
 	c.guard("pmap: ShareRange without the child's lock")
 	guard("pmap: ShareRange without the MP lock: the pages' lists are shared")
@@ -442,9 +486,11 @@ func (p *Pmap) ShareRange(pl *PVList, c *Pmap, cl *PVList, start, end uintptr) b
 		}
 		e, ok := p.walk(v.va, 0)
 		fatal.Assert(ok && e != nil, "pmap: pv: a PV without its leaf")
-		*e &^= Writable
-		if p.invlpg {
-			amd64.Invlpg(v.va)
+		if cow {
+			*e &^= Writable
+			if p.invlpg {
+				amd64.Invlpg(v.va)
+			}
 		}
 		if !c.enter(v.va, v.pa, *e&flagsMask&^Managed&^Present, cl, true) {
 			return false

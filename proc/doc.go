@@ -29,9 +29,10 @@
 // timers; close, fcntl), arch_prctl,
 // sched_getaffinity, prlimit64, uname, getrandom; and the process tree
 // (tree.go): fork (clone without CLONE_VM, or fork) copies the address
-// space copy-on-write at the page level (vm.Map.Fork: each page gains a
-// read-only mapping and a PV in the child; the first write copies a page
-// still shared and makes a page left alone writable in place), the
+// space copy-on-write at the page level (vm.Map.Fork: each private page
+// gains a read-only mapping and a PV in the child; the first write copies
+// a page still shared and makes a page left alone writable in place;
+// MAP_SHARED memory stays shared, its object's pages mapped in both), the
 // descriptors and signal state; wait4 reaps ended children (their status
 // and ring-3 time); execve loads a program (Programs: until files exist,
 // a module) into a new space, ends the other threads, closes

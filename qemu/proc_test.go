@@ -27,6 +27,7 @@ var probeCases = []struct{ arg, want string }{
 	{"x", "probe: exit status 42"},
 	{"F", "probe: exit status 7"},  // fork, the child's status through wait4
 	{"C", "probe: exit status 42"}, // copy-on-write: the child's write is its own
+	{"S", "probe: exit status 42"}, // shared memory: the child's write is the parent's too
 	{"X", "probe: exit status 42"}, // execve of /probe x
 	{"e", "probe: exit status 2"},  // execve of a missing file: ENOENT
 	// Bad actors: memory until it runs out (the kernel keeps its reserve

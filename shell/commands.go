@@ -115,6 +115,7 @@ func cmdMem(sh *Shell) error {
 		tables, resident, entries, faults)
 	fmt.Fprintf(w, "pv: %d entries in use (every process's pages and the kernel's), %d frames kept for them; %d frames stocked for faults without the MP lock\n",
 		mc.PVs, mc.PVFrames, mc.Stocked)
+	fmt.Fprintf(w, "vm objects (shared memory): %d pages, %d frames of page indexes\n", mc.ObjectPages, mc.ObjectTables)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(w, "go heap: %s in use, %s from the kernel, %d GC cycles, %d goroutines\n",

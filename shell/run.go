@@ -184,9 +184,13 @@ func cmdVM(sh *Shell, args []string) error {
 	}
 	es := p.Map()
 	fmt.Fprintf(sh.Out, "process %d (%s): %d map entries\n", p.PID, p.Name, len(es))
-	fmt.Fprintf(sh.Out, "%-33s %-4s %-6s %9s %9s\n", "RANGE", "PROT", "OBJECT", "PAGES", "RESIDENT")
+	fmt.Fprintf(sh.Out, "%-33s %-4s %-10s %9s %9s\n", "RANGE", "PROT", "OBJECT", "PAGES", "RESIDENT")
 	for _, e := range es {
-		fmt.Fprintf(sh.Out, "%#014x-%#014x %-4s %-6s %9d %9d\n", e.Start, e.End, protString(e.Prot), "anon", (e.End-e.Start)/4096, e.Resident)
+		obj := "anon"
+		if e.Obj != 0 {
+			obj = fmt.Sprintf("shm%d+%d", e.Obj, e.Off) // an object's pages from index Off
+		}
+		fmt.Fprintf(sh.Out, "%#014x-%#014x %-4s %-10s %9d %9d\n", e.Start, e.End, protString(e.Prot), obj, (e.End-e.Start)/4096, e.Resident)
 	}
 	return nil
 }

@@ -1,7 +1,12 @@
-// Package vm owns the address map: which ranges of the address space the
-// Go runtime has mapped with mmap, with what protection, and the
-// demand-zero page faults that fill them (DragonFly's vm_map and
-// vm_fault, reduced to anonymous private memory).
+// Package vm owns the address map: which ranges of an address space (the
+// kernel's Go program's, or a process's) are mapped, with what
+// protection, over what memory, and the page faults that fill them
+// (DragonFly's vm_map, vm_object and vm_fault, reduced to anonymous
+// memory). Private memory has no object: its pages belong to their
+// mappings and are copied on write after fork, page by page. Shared
+// memory (MAP_SHARED|MAP_ANONYMOUS) is an Object's pages by index
+// (object_nosplit.go), which every entry over it maps, in one address
+// space or several after fork.
 //
 // Layout: the direct map of physical memory occupies [0, UserMin); mmap
 // hands out addresses in [UserMin, UserMax), first fit from MmapBase when
@@ -12,9 +17,16 @@
 //   - sorted-disjoint: entries are sorted by start, do not overlap, and are
 //     page-aligned with start < end (checked by SelfTest, and on the
 //     entries each edit passes).
-//   - merged: adjacent entries differ in protection.
-//   - pages-in-entries: a page is present in the pmap only inside an entry
-//     whose protection allows reading (faults never fill PROT_NONE).
+//   - merged: no two adjacent entries are mergeable (the same protection
+//     over the same memory: both private, or one object at consecutive
+//     indices).
+//   - pages-in-entries: a page is present in the pmap only inside an
+//     entry, with the entry's protection or less (a copy-on-write page is
+//     read-only); a page of a PROT_NONE entry (mprotect keeps them) is
+//     supervisor-only, and faults never fill one.
+//   - object-refs: an object's reference count is the number of entries
+//     over it, in every map; its pages go with the last (an object holds
+//     each page with pmap.Hold, so unmapping its last mapping keeps it).
 //   - no-user-below: nothing is mapped below UserMin by this package, so
 //     the direct map and page 0 are never touched.
 //   - refused-unchanged: a call that returns an errno has changed no entry
@@ -25,13 +37,13 @@
 //     pages of a range entry by entry before it edits the entries, and a
 //     clipped entry's list splits at the cut, merged entries' lists join
 //     (CheckPV; CheckAllPV over every live map also checks that the PVs
-//     in use are exactly the managed pages).
+//     in use are exactly the managed pages and the objects' holds).
 //
 // A process's map (over a user pmap) is on the list of live maps from
 // Init to Destroy, which frees it by the PV shortcut (pmap.RemoveAll, each
 // entry's list, the tables in bulk). The self-test (selftest.go) runs
-// random mmap/munmap/madvise/fault/exit operations on a map per CPU and
-// checks the bookkeeping after each.
+// random mmap (private and shared)/munmap/madvise/mprotect/fault/fork/
+// exit operations on maps per CPU and checks the bookkeeping after each.
 //
 // Runs below the Go runtime (system calls and the page-fault handler):
 // nosplit, allocation-free, the entry table a fixed array.

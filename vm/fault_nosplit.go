@@ -151,6 +151,9 @@ func (m *Map) faultFresh(va uintptr, write, exec bool, pa uint64) (r int, used b
 	if !readable(prot) || write && prot&ProtWrite == 0 || exec && prot&ProtExec == 0 {
 		return FaultRefused, false
 	}
+	if m.entries[i].Obj != 0 {
+		return FaultSlow, false // an object's pages are the MP lock's
+	}
 	page := va &^ (pageSize - 1)
 	if fl := m.Pmap.Flags(page); fl&pmap.Present != 0 {
 		if write && fl&pmap.Writable == 0 {

@@ -34,6 +34,7 @@ func newPmap(t testing.TB) (pm *pmap.Pmap, free0 uint64) {
 		t.Fatal("mm.Phys.Init over the host window failed")
 	}
 	pmap.ResetPV()
+	objects = [MaxObjects]Object{} // a test's maps may have left objects over the old frames
 	root := mm.Phys.Alloc()
 	if root == 0 {
 		t.Fatal("no frame for the root table")

@@ -57,11 +57,17 @@ const (
 )
 
 // Entry is one mapped range [Start, End), with the PV entries of the
-// pages mapped in it (pmap's per-map-entry PV tracking).
+// pages mapped in it (pmap's per-map-entry PV tracking) and the object it
+// maps, if any.
 type Entry struct {
 	Start, End uintptr
 	Prot       uint8
-	PV         pmap.PVList
+	// Obj is the object whose pages the entry maps (shared memory), from
+	// page index Off at Start; 0: private memory, whose pages belong to
+	// their mappings.
+	Obj uint32
+	Off uint64
+	PV  pmap.PVList
 }
 
 // Map is an address space: its map entries and its page tables, as
@@ -71,7 +77,9 @@ type Entry struct {
 type Map struct {
 	// Guarded by the MP lock and, in a process's map, the map's lock
 	// (guard); FaultFresh changes them under the map's lock alone.
-	entries [MaxEntries]Entry
+	// Two slots past MaxEntries hold Mprotect's clips for a moment: its
+	// result, merged, fits (protectCount).
+	entries [MaxEntries + 2]Entry
 	n       int
 	Faults  uint64 // demand-zero faults served
 	// FreshFaults counts the demand-zero faults FaultFresh served without
@@ -273,6 +281,7 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 		return -ENOMEM
 	}
 	inRange := addr >= m.userMin && addr+n <= UserMax && addr+n > addr
+	fixed := flags&MapFixed != 0 && flags&MapFixedNoReplace == 0
 	switch {
 	case flags&MapFixedNoReplace != 0:
 		if !inRange {
@@ -281,16 +290,10 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 		if !m.free(addr, addr+n) {
 			return -EEXIST
 		}
-	case flags&MapFixed != 0:
+	case fixed:
 		if !inRange {
 			return -EINVAL
 		}
-		if !m.replace(addr, addr+n, uint8(prot&7), editMap, true) {
-			return -ENOMEM
-		}
-		m.unmapPages(addr, addr+n) // the pages of what it replaces
-		m.replace(addr, addr+n, uint8(prot&7), editMap, false)
-		return int64(addr)
 	default:
 		if addr == 0 || !inRange || !m.free(addr, addr+n) {
 			addr = m.findSpace(n)
@@ -299,9 +302,26 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 			}
 		}
 	}
-	if !m.replace(addr, addr+n, uint8(prot&7), editMap, false) {
+	// Shared memory gets an object of its own (private memory none), made
+	// before the check so that the check sees what will be.
+	obj := uint32(0)
+	if flags&MapShared != 0 {
+		if n/pageSize > objMaxPages {
+			return -ENOMEM
+		}
+		if obj = newObject(); obj == 0 {
+			return -ENOMEM
+		}
+	}
+	if !m.replace(addr, addr+n, uint8(prot&7), obj, true, true) {
+		objUnref(obj)
 		return -ENOMEM
 	}
+	if fixed {
+		m.unmapPages(addr, addr+n) // the pages of what it replaces
+		m.dropObjects(addr, addr+n)
+	}
+	m.replace(addr, addr+n, uint8(prot&7), obj, true, false)
 	return int64(addr)
 }
 
@@ -315,11 +335,12 @@ func (m *Map) Munmap(addr, length uintptr) int64 {
 	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > UserMax {
 		return -EINVAL
 	}
-	if !m.replace(addr, end, 0, editUnmap, true) {
+	if !m.replace(addr, end, 0, 0, false, true) {
 		return -ENOMEM
 	}
 	m.unmapPages(addr, end)
-	m.replace(addr, end, 0, editUnmap, false)
+	m.dropObjects(addr, end)
+	m.replace(addr, end, 0, 0, false, false)
 	return 0
 }
 
@@ -341,10 +362,46 @@ func (m *Map) unmapPages(start, end uintptr) {
 	}
 }
 
-// Madvise handles MADV_DONTNEED and MADV_FREE by dropping the pages (they
-// read as zero when next touched); other advice Linux knows is accepted
-// and ignored, as it only tunes placement; unknown advice is EINVAL, as on
-// Linux. The caller holds the guard.
+// anyObject reports whether an entry over an object overlaps [start,
+// end).
+//
+//go:nosplit
+func (m *Map) anyObject(start, end uintptr) bool {
+	i, j := m.span(start, end)
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k >= i && m.entries[k].Obj != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// dropObjects drops the object references of the entries wholly inside
+// [start, end), whose pages unmapPages removed, before replace removes
+// the entries: an object's last reference frees its pages.
+//
+//go:nosplit
+func (m *Map) dropObjects(start, end uintptr) {
+	for k := range m.entries {
+		if k == m.n {
+			break
+		}
+		if e := &m.entries[k]; e.Start >= start && e.End <= end && e.Obj != 0 {
+			objUnref(e.Obj)
+			e.Obj, e.Off = 0, 0
+		}
+	}
+}
+
+// Madvise handles MADV_DONTNEED and MADV_FREE by dropping the pages:
+// private pages read as zero when next touched, shared memory's come back
+// from its object (as Linux repopulates shmem), and MADV_FREE of shared
+// memory is EINVAL. Other advice Linux knows is accepted and ignored, as
+// it only tunes placement; unknown advice is EINVAL, as on Linux. The
+// caller holds the guard.
 //
 //go:nosplit
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
@@ -353,8 +410,11 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > UserMax) {
 		return -EINVAL
 	}
+	if advice == MadvFree && m.anyObject(addr, end) {
+		return -EINVAL // as Linux: MADV_FREE is for private anonymous memory only
+	}
 	if advice == MadvDontNeed || advice == MadvFree {
-		m.unmapPages(addr, end)
+		m.unmapPages(addr, end) // shared memory keeps its pages in its object
 	}
 	return 0
 }
@@ -405,11 +465,30 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	if i == j || at < end {
 		return -ENOMEM
 	}
+	// Clip the entries at the range's ends, give those inside prot, and
+	// merge what may merge again: each entry keeps its memory (private,
+	// or its object), so a range over several is not one entry after.
 	p := uint8(prot & 7)
-	if !m.replace(addr, end, p, editProtect, true) {
+	if m.protectCount(i, j, addr, end, p) > MaxEntries {
 		return -ENOMEM
 	}
-	m.replace(addr, end, p, editProtect, false)
+	splitLeft, splitRight := m.entries[i].Start < addr, m.entries[j-1].End > end
+	if splitLeft {
+		m.clip(i, addr)
+		i, j = i+1, j+1
+	}
+	if splitRight {
+		m.clip(j-1, end)
+	}
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k >= i {
+			m.entries[k].Prot = p
+		}
+	}
+	m.mergeAround(i-1, j+1)
 	flags := m.pageFlags(p)
 	if !readable(p) {
 		flags &^= pmap.User | pmap.Writable
@@ -445,49 +524,58 @@ func knownAdvice(a int) bool {
 	return a >= 0 && a <= 25 && (a < 5 || a > 7) || a == 100 || a == 101
 }
 
-// How replace edits the entries of a range.
-const (
-	editUnmap   = iota // no entry is left in the range
-	editMap            // one new entry; the range's pages are gone
-	editProtect        // one new entry that takes over the range's pages
-)
-
-// replace makes [start, end) unmapped (editUnmap) or one entry with prot
-// (editMap, editProtect), merged with neighbours (and pieces of split
-// entries) of equal protection. It counts the entries the result needs
-// before it changes anything, and check stops there: false means the
-// table would overflow, and nothing changed. It edits only entries: for
-// editUnmap and editMap the caller removes the pages of [start, end)
-// first (unmapPages), so the entries it edits hold PVs only outside the
-// range, which follow their pages into the pieces and merged entries; for
-// editProtect the range's PVs move to the new entry, and the caller
-// changes the pages' flags.
+// mergeable reports whether entry b may join entry a, which it follows:
+// adjacent, the same protection, and the same memory — both private, or
+// the same object at consecutive indices.
 //
 //go:nosplit
-func (m *Map) replace(start, end uintptr, prot uint8, mode int, check bool) bool {
-	insert := mode != editUnmap
+func mergeable(a, b *Entry) bool {
+	return a.End == b.Start && a.Prot == b.Prot && a.Obj == b.Obj &&
+		(a.Obj == 0 || a.Off+uint64(a.End-a.Start)/pageSize == b.Off)
+}
+
+// replace makes [start, end) unmapped or, when insert is set, one entry
+// with prot over object obj from index 0 (0: private memory), merged
+// with neighbours (and pieces of split entries) it is mergeable with. It
+// counts the entries the result needs before it changes anything, and
+// check stops there: false means the table would overflow, and nothing
+// changed. It edits only entries: the caller removes the pages of
+// [start, end) first (unmapPages), so the entries it edits hold PVs only
+// outside the range, which follow their pages into the pieces and merged
+// entries; and it drops the object references of the entries wholly
+// inside the range first (dropObjects). An entry it cuts in two gets a
+// second reference; a merge drops one.
+//
+//go:nosplit
+func (m *Map) replace(start, end uintptr, prot uint8, obj uint32, insert, check bool) bool {
 	i, j := m.span(start, end)
-	// Entries [lo, hi) give way to at most three: [ls, start) with lp, the
-	// piece of a split entry or a neighbour to merge with; the new entry;
-	// [end, re) with rp, likewise. An empty side has ls == start or
-	// re == end.
+	// Entries [lo, hi) give way to at most three: [ls, start), the piece
+	// of a split entry or a neighbour to merge with; the new entry;
+	// [end, re), likewise. An empty side has ls == start or re == end.
 	lo, hi := i, j
-	ls, lp, re, rp := start, prot, end, prot
+	newEntry := Entry{Start: start, End: end, Prot: prot, Obj: obj}
+	var left, right Entry // the sides as entries of their own, before merging
+	left.Start, left.End, right.Start, right.End = start, start, end, end
 	splitLeft := i < j && m.entries[i].Start < start
 	splitRight := i < j && m.entries[j-1].End > end
 	if splitLeft {
-		ls, lp = m.entries[i].Start, m.entries[i].Prot
-	} else if insert && i > 0 && m.entries[i-1].End == start && m.entries[i-1].Prot == prot {
-		lo, ls = i-1, m.entries[i-1].Start
+		left = m.entries[i]
+		left.End = start
+	} else if insert && i > 0 && mergeable(&m.entries[i-1], &newEntry) {
+		lo, left = i-1, m.entries[i-1]
 	}
 	if splitRight {
-		re, rp = m.entries[j-1].End, m.entries[j-1].Prot
-	} else if insert && j < m.n && m.entries[j].Start == end && m.entries[j].Prot == prot {
-		hi, re = j+1, m.entries[j].End
+		right = m.entries[j-1]
+		right.Start = end
+		if right.Obj != 0 {
+			right.Off += uint64(end-m.entries[j-1].Start) / pageSize
+		}
+	} else if insert && j < m.n && mergeable(&newEntry, &m.entries[j]) {
+		hi, right = j+1, m.entries[j]
 	}
 	// A side stays an entry of its own unless it merges with the new one.
-	leftAlone := ls < start && (!insert || lp != prot)
-	rightAlone := re > end && (!insert || rp != prot)
+	leftAlone := left.Start < start && (!insert || !mergeable(&left, &newEntry))
+	rightAlone := right.End > end && (!insert || !mergeable(&newEntry, &right))
 	k := 0
 	if leftAlone {
 		k++
@@ -505,76 +593,165 @@ func (m *Map) replace(start, end uintptr, prot uint8, mode int, check bool) bool
 	if check {
 		return true
 	}
-	// The sides' PVs and the range's, before the copy below overwrites
-	// their entries.
-	var left, mid, right pmap.PVList
-	if mode == editProtect {
-		if lo < i {
-			left = m.entries[lo].PV
+	// The sides' PVs, before the copy below overwrites their entries.
+	left.PV, right.PV = pmap.PVList{}, pmap.PVList{}
+	if lo < i || splitLeft {
+		left.PV = m.entries[lo].PV
+	}
+	cut := splitRight && splitLeft && j-1 == i // one entry cut in two
+	switch {
+	case cut:
+		right.PV = left.PV.Split(end)
+		objRef(right.Obj)
+	case splitRight || hi > j:
+		right.PV = m.entries[hi-1].PV
+	}
+	for x := range m.entries { // the entries inside the range lost their pages
+		if x >= j {
+			break
 		}
-		if hi > j {
-			right = m.entries[hi-1].PV
-		}
-		for x := range m.entries {
-			if x >= j {
-				break
-			}
-			if x >= i {
-				mid.Append(&m.entries[x].PV)
-			}
-		}
-		if splitRight {
-			right = mid.Split(end)
-		}
-		if splitLeft {
-			left = mid
-			mid = left.Split(start)
-		}
-	} else {
-		if lo < i || splitLeft {
-			left = m.entries[lo].PV
-		}
-		switch {
-		case splitRight && splitLeft && j-1 == i:
-			right = left.Split(end) // one entry cut in two
-		case splitRight || hi > j:
-			right = m.entries[hi-1].PV
-		}
-		for x := range m.entries { // the entries inside the range lost their pages
-			if x >= j {
-				break
-			}
-			if x >= i && !(x == i && splitLeft) && !(x == j-1 && splitRight) {
-				fatal.Assert(m.entries[x].PV.Len() == 0, "vm: pv: replacing an entry that still has pages")
-			}
+		if x >= i && !(x == i && splitLeft) && !(x == j-1 && splitRight) {
+			fatal.Assert(m.entries[x].PV.Len() == 0 && m.entries[x].Obj == 0,
+				"vm: replacing an entry that still has pages or an object (unmapPages, dropObjects)")
 		}
 	}
 	copy(m.entries[lo+k:n], m.entries[hi:m.n])
 	m.n = n
 	if leftAlone {
-		m.entries[lo] = Entry{Start: ls, End: start, Prot: lp, PV: left}
-		left = pmap.PVList{}
+		m.entries[lo] = left
+		left.PV = pmap.PVList{}
 		lo++
 	}
 	if insert {
-		// The new entry takes in the sides that merge with it.
-		e := Entry{Start: ls, End: re, Prot: prot, PV: left}
-		e.PV.Append(&mid)
-		if leftAlone {
-			e.Start = start
+		// The new entry takes in the sides that merge with it; a merged
+		// side's reference to the same object goes with its entry.
+		e := newEntry
+		e.PV = left.PV
+		if !leftAlone && left.Start < start {
+			e.Start, e.Off = left.Start, left.Off
+			objDrop(left.Obj)
 		}
-		if rightAlone {
-			e.End = end
-		} else {
-			e.PV.Append(&right)
+		if !rightAlone && right.End > end {
+			e.End = right.End
+			e.PV.Append(&right.PV)
+			objDrop(right.Obj)
 		}
 		m.entries[lo] = e
 		lo++
 	}
 	if rightAlone {
-		m.entries[lo] = Entry{Start: end, End: re, Prot: rp, PV: right}
+		m.entries[lo] = right
 	}
 	return true
+}
+
+// protectCount returns how many entries the map would have after
+// entries [i, j), which cover [start, end), took protection p there: the
+// pieces of the entries cut at start and end, less the merges that
+// follow (as Linux's mprotect merges before it splits, a change that
+// merges needs no free slot).
+//
+//go:nosplit
+func (m *Map) protectCount(i, j int, start, end uintptr, p uint8) int {
+	n := m.n
+	var w window
+	if i > 0 {
+		e := &m.entries[i-1]
+		w.add(e.Start, e.End, e.Prot, e.Obj, e.Off)
+	}
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k < i {
+			continue
+		}
+		e := &m.entries[k]
+		s, t := max(e.Start, start), min(e.End, end)
+		off := e.Off + uint64(s-e.Start)/pageSize
+		if e.Start < s { // the piece before start keeps its protection
+			n++
+			if w.add(e.Start, s, e.Prot, e.Obj, e.Off) {
+				n--
+			}
+		}
+		if w.add(s, t, p, e.Obj, off) {
+			n--
+		}
+		if t < e.End { // and the piece after end
+			n++
+			if w.add(t, e.End, e.Prot, e.Obj, off+uint64(t-s)/pageSize) {
+				n--
+			}
+		}
+	}
+	if j < m.n {
+		e := &m.entries[j]
+		if w.add(e.Start, e.End, e.Prot, e.Obj, e.Off) {
+			n--
+		}
+	}
+	return n
+}
+
+// window is protectCount's last piece: where it ends, and what a piece
+// after it must have to merge with it (mergeable's rule).
+type window struct {
+	end    uintptr
+	prot   uint8
+	obj    uint32
+	offEnd uint64
+	ok     bool
+}
+
+// add appends the piece [start, end) and reports whether it merges with
+// the last one.
+//
+//go:nosplit
+func (w *window) add(start, end uintptr, prot uint8, obj uint32, off uint64) bool {
+	merged := w.ok && w.end == start && w.prot == prot && w.obj == obj && (obj == 0 || w.offEnd == off)
+	w.end, w.prot, w.obj, w.offEnd, w.ok = end, prot, obj, off+uint64(end-start)/pageSize, true
+	return merged
+}
+
+// clip cuts entry k at va, inside it: [Start, va) stays at k, [va, End)
+// becomes entry k+1, with the PVs at or above va and, over an object, a
+// reference of its own. The caller made sure the table has a free slot.
+//
+//go:nosplit
+func (m *Map) clip(k int, va uintptr) {
+	fatal.Assert(m.n < len(m.entries) && k < m.n, "vm: clip with no free slot")
+	copy(m.entries[k+2:m.n+1], m.entries[k+1:m.n])
+	m.n++
+	e := &m.entries[k]
+	hi := *e
+	hi.Start, hi.PV = va, e.PV.Split(va)
+	if hi.Obj != 0 {
+		hi.Off += uint64(va-e.Start) / pageSize
+		objRef(hi.Obj)
+	}
+	e.End = va
+	m.entries[k+1] = hi
+}
+
+// mergeAround merges mergeable neighbours among entries [lo, hi): the
+// PVs join, a second reference to the same object goes.
+//
+//go:nosplit
+func (m *Map) mergeAround(lo, hi int) {
+	for k := max(lo, 0); k+1 < min(hi, m.n); {
+		a, b := &m.entries[k], &m.entries[k+1]
+		if !mergeable(a, b) {
+			k++
+			continue
+		}
+		a.End = b.End
+		a.PV.Append(&b.PV)
+		objDrop(b.Obj)
+		copy(m.entries[k+1:m.n-1], m.entries[k+2:m.n])
+		m.n--
+		hi--
+	}
 }
 
 // Fault resolves a page fault at va. write and exec describe the access.
@@ -598,9 +775,14 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		m.OutOfMemory++ // the rest is the kernel's: a process cannot starve it
 		return false
 	}
+	e := &m.entries[i]
 	if fl := m.Pmap.Flags(page); fl&pmap.Present != 0 {
 		if write && fl&pmap.Writable == 0 && fl&pmap.Managed != 0 {
-			return m.copyOnWrite(page, prot, &m.entries[i].PV)
+			if e.Obj != 0 { // shared memory is never copied: write where it is
+				m.Pmap.Upgrade(page, m.pageFlags(prot))
+				return true
+			}
+			return m.copyOnWrite(page, prot, &e.PV)
 		}
 		// Present: another CPU filled it between this CPU's fault and
 		// its turn at the lock (the access is retried), unless the
@@ -609,12 +791,21 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 			"vm: pages-in-entries: a supervisor-only page in an entry ring 3 may access")
 		return (!write || fl&pmap.Writable != 0) && (!exec || fl&pmap.NoExec == 0)
 	}
+	if e.Obj != 0 { // the object's page at this index, new or not
+		pa := objPage(e.Obj, e.Off+uint64(page-e.Start)/pageSize)
+		if pa == 0 || !m.Pmap.EnterPV(page, pa, m.pageFlags(prot), &e.PV) {
+			m.OutOfMemory++ // a page the object got stays with it
+			return false
+		}
+		m.Faults++
+		return true
+	}
 	pa := mm.Phys.Alloc()
 	if pa == 0 {
 		m.OutOfMemory++
 		return false
 	}
-	if !m.Pmap.EnterPV(page, pa, m.pageFlags(prot), &m.entries[i].PV) { // no frame for a table or the PV
+	if !m.Pmap.EnterPV(page, pa, m.pageFlags(prot), &e.PV) { // no frame for a table or the PV
 		mm.Phys.Free(pa)
 		m.OutOfMemory++
 		return false
@@ -661,8 +852,10 @@ func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
 }
 
 // Fork makes child, an empty map, a copy of m: the same entries, and
-// every page m has shared copy-on-write (read-only in both, each with a
-// PV in both; a write copies it, copyOnWrite). False when mm runs out
+// every private page m has shared copy-on-write (read-only in both, each
+// with a PV in both; a write copies it, copyOnWrite); the pages of
+// shared memory stay shared, with m's permissions, the child's entries
+// over the same objects. False when mm runs out
 // (child holds a part; Destroy frees it). m's downgraded translations
 // are shot down on other CPUs before the trap returns. The caller holds
 // the guard.
@@ -677,9 +870,10 @@ func (m *Map) Fork(child *Map) bool {
 			break
 		}
 		e := &m.entries[k]
-		child.entries[k] = Entry{Start: e.Start, End: e.End, Prot: e.Prot}
+		child.entries[k] = Entry{Start: e.Start, End: e.End, Prot: e.Prot, Obj: e.Obj, Off: e.Off}
+		objRef(e.Obj)
 		child.n = k + 1
-		if !m.Pmap.ShareRange(&e.PV, &child.Pmap, &child.entries[k].PV, e.Start, e.End) {
+		if !m.Pmap.ShareRange(&e.PV, &child.Pmap, &child.entries[k].PV, e.Start, e.End, e.Obj == 0) {
 			return false
 		}
 	}
@@ -715,6 +909,7 @@ func (m *Map) Destroy() {
 		}
 		e := &m.entries[k]
 		m.Pmap.RemovePV(e.Start, e.End, &e.PV)
+		objUnref(e.Obj)
 	}
 	m.n = 0
 	m.Pmap.Destroy()
@@ -750,7 +945,8 @@ func CheckAllPV() int {
 		n++
 	}
 	inUse, _ := pmap.PVStats()
-	fatal.Assert(inUse == total, "vm: pv: PVs in use that no map's page has")
+	held, _ := ObjectPages()
+	fatal.Assert(inUse == total+held, "vm: pv: PVs in use that no map's page or object has")
 	for a := live; a != 0; a = mapAt(a).nextLive {
 		mapAt(a).Unlock()
 	}

@@ -13,7 +13,7 @@ import (
 
 func init() {
 	ktest.Register(ktest.Check{
-		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/mprotect/fault/fork/exit operations over process maps on every CPU (faults with and without the MP lock) (copy-on-write between a map and its fork), each map checked after each, every map at the end", pvTestOps),
+		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/mprotect/fault/fork/exit operations over process maps on every CPU (faults with and without the MP lock; private pages copy-on-write between a map and its fork, shared memory in objects), each map checked after each, every map at the end", pvTestOps),
 		Run:  checkPVRandom,
 	})
 }
@@ -84,6 +84,9 @@ func pvRandom(seed uint64, ops int) error {
 		case k < 25:
 			a.op, a.addr, a.n = testMmap, page(), uintptr(1+r.IntN(8))*pageSize
 			a.prot, a.flags = r.IntN(4), MapPrivate|MapAnonymous|MapFixed
+			if r.IntN(4) == 0 {
+				a.flags = MapShared | MapAnonymous | MapFixed // an object, shared with forks
+			}
 		case k < 35:
 			a.op, a.addr, a.n = testMunmap, page(), uintptr(1+r.IntN(8))*pageSize
 		case k < 40:

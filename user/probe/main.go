@@ -21,6 +21,9 @@
 //	F       fork; the child exits 7, the parent waits and exits with its status
 //	C       fork; the child writes 42 to a data word and exits with it; the
 //	        parent waits and exits with that plus its own word (0: 42)
+//	S       mmap a MAP_SHARED|MAP_ANONYMOUS page, fork; the child writes 42
+//	        there and exits 0; the parent waits and exits with what it
+//	        reads there (42)
 //	X       execve("/probe", {"/probe", "x"}): the new image exits 42
 //	e       execve("/nothing"): exit with the errno (ENOENT, 2)
 //	L       100 times: fork, the child exits, wait (the fork+exit bench)

@@ -66,6 +66,8 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ faultPages
 	CMPB AL, $'r'
 	JEQ readLine
+	CMPB AL, $'S'
+	JEQ forkShared
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -164,6 +166,23 @@ cowParent:
 	ANDL $0xFF, DI
 	ADDQ counter<>(SB), DI
 	JMP exit
+forkShared:
+	MOVQ $4096, SI
+	MOVL $0x21, R10                  // MAP_SHARED|MAP_ANONYMOUS
+	CALL mmapRW<>(SB)
+	MOVQ AX, BX                      // the page both processes map after the fork
+	MOVL $SYS_fork, AX
+	SYSCALL
+	TESTQ AX, AX
+	JNE sharedParent
+	MOVQ $42, (BX)                   // the child's write lands in the shared page
+	XORL DI, DI
+	JMP exit
+sharedParent:
+	JS failed
+	CALL reap<>(SB)
+	MOVQ (BX), DI                    // the parent reads the child's 42
+	JMP exit
 execProbe:
 	LEAQ probePath<>(SB), DI         // execve("/probe", {"/probe", "x", NULL}, NULL)
 	LEAQ execArgv<>(SB), SI
@@ -218,6 +237,7 @@ childExit:
 	JMP exit
 eatMemory:
 	MOVQ $(1<<30), SI                // 1 GiB
+	MOVL $0x22, R10                  // MAP_PRIVATE|MAP_ANONYMOUS
 	CALL mmapRW<>(SB)
 	MOVQ AX, BX
 	LEAQ (1<<30)(AX), CX
@@ -230,6 +250,7 @@ touch:
 	JMP exit
 faultPages:
 	MOVQ $(8<<20), SI                // 8 MiB, each page written once: 2048 faults
+	MOVL $0x22, R10                  // MAP_PRIVATE|MAP_ANONYMOUS
 	CALL mmapRW<>(SB)
 	MOVQ AX, BX
 	LEAQ (8<<20)(AX), CX
@@ -322,13 +343,12 @@ reapFailed:
 	SYSCALL
 	RET
 
-// mmapRW maps SI bytes of anonymous read-write memory (mmap(NULL, SI,
-// PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)) and returns
-// the address in AX; a failed mmap ends the program (99).
+// mmapRW maps SI bytes of anonymous read-write memory with the flags in
+// R10 (mmap(NULL, SI, PROT_READ|PROT_WRITE, R10, -1, 0)) and returns the
+// address in AX; a failed mmap ends the program (99).
 TEXT mmapRW<>(SB),NOSPLIT|NOFRAME,$0
 	XORL DI, DI
 	MOVL $3, DX
-	MOVL $0x22, R10
 	MOVQ $-1, R8
 	XORL R9, R9
 	MOVL $SYS_mmap, AX

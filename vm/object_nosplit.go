@@ -1,0 +1,206 @@
+package vm
+
+// VM objects, below the runtime: nosplit, allocation-free, a fixed table.
+
+import (
+	"gofly/fatal"
+	"gofly/mm"
+	"gofly/pmap"
+)
+
+// An Object holds the pages of shared anonymous memory (MAP_SHARED |
+// MAP_ANONYMOUS) by page index, as DragonFly's anonymous (swap-backed)
+// vm_object does: every map entry over it, in one address space or in
+// several after fork, maps the same frame at the same index, and a page
+// outlives its mappings (MADV_DONTNEED, a munmap of one piece) until the
+// object goes with its last entry. Private anonymous memory has no
+// object: its pages belong to their mappings, copy-on-write page by page
+// after fork (see Map.Fork). An object holds each of its pages through
+// pmap.Hold, a PV with no pmap on the page's list, so the page's last
+// mapping going does not free its frame.
+//
+// Guarded by the MP lock: only Fault under it fills an object
+// (FaultFresh hands faults in object entries on), and entries are made,
+// clipped, merged and dropped under it.
+type Object struct {
+	refs   int32  // map entries over the object; 0: the slot is free
+	pages  uint64 // resident pages
+	tables uint64 // frames of the page index
+	root   uint64 // the page index's top table (objLevels of 512), 0: none yet
+}
+
+// MaxObjects bounds the objects alive at once, in every address space: a
+// shared mapping beyond it is ENOMEM.
+const MaxObjects = 256
+
+// objLevels tables of 512 entries index an object's pages (Object.free
+// walks exactly three): 2^27 pages, 512 GiB, the largest shared mapping.
+const (
+	objLevels   = 3
+	objMaxPages = 1 << (9 * objLevels)
+)
+
+// objects[0] is never used: an entry's Obj 0 means no object.
+var objects [MaxObjects]Object
+
+//go:nosplit
+func objectAt(i uint32) *Object {
+	fatal.Assert(i != 0 && i < MaxObjects && objects[i].refs > 0, "vm: object: a map entry over a dead or missing object")
+	return &objects[i%MaxObjects]
+}
+
+// newObject returns a fresh object with one reference, 0 when the table
+// is full.
+//
+//go:nosplit
+func newObject() uint32 {
+	for i := range objects {
+		if i > 0 && objects[i].refs == 0 {
+			objects[i] = Object{refs: 1}
+			return uint32(i)
+		}
+	}
+	return 0
+}
+
+// objRef adds a reference to object i (an entry split in two, a fork's
+// copy).
+//
+//go:nosplit
+func objRef(i uint32) {
+	if i != 0 {
+		objectAt(i).refs++
+	}
+}
+
+// objDrop drops a reference to object i that is not its last (two
+// entries merged into one).
+//
+//go:nosplit
+func objDrop(i uint32) {
+	if i != 0 {
+		o := objectAt(i)
+		fatal.Assert(o.refs > 1, "vm: object: a merge dropped the last reference")
+		o.refs--
+	}
+}
+
+// objUnref drops a reference to object i; the last frees its pages that
+// no mapping has left, and its index tables.
+//
+//go:nosplit
+func objUnref(i uint32) {
+	if i == 0 {
+		return
+	}
+	o := objectAt(i)
+	o.refs--
+	if o.refs > 0 {
+		return
+	}
+	if o.root != 0 {
+		o.free(i)
+	}
+	fatal.Assert(o.pages == 0 && o.tables == 0, "vm: object: pages or tables left after its teardown")
+	*o = Object{}
+}
+
+// free frees every page of o (object tag) and its index tables: nothing
+// maps the pages any more (entries unmap their pages before they drop
+// their object). Three loops for the three levels: no recursion below
+// the runtime.
+//
+//go:nosplit
+func (o *Object) free(tag uint32) {
+	top := (*[512]uint64)(mm.Ptr(o.root))
+	for a := range top {
+		if top[a] == 0 {
+			continue
+		}
+		mid := (*[512]uint64)(mm.Ptr(top[a]))
+		for b := range mid {
+			if mid[b] == 0 {
+				continue
+			}
+			leaf := (*[512]uint64)(mm.Ptr(mid[b]))
+			for c := range leaf {
+				if leaf[c] == 0 {
+					continue
+				}
+				fatal.Assert(pmap.Release(leaf[c], uintptr(tag)), "vm: object: a page still mapped when its object dies")
+				mm.Phys.Free(leaf[c])
+				o.pages--
+			}
+			mm.Phys.Free(mid[b])
+			o.tables--
+		}
+		mm.Phys.Free(top[a])
+		o.tables--
+	}
+	mm.Phys.Free(o.root)
+	o.tables--
+	o.root = 0
+}
+
+// slot returns the index's entry for page idx, making the tables on the
+// way when grow is set; nil when they are absent (or mm has no frame).
+//
+//go:nosplit
+func (o *Object) slot(idx uint64, grow bool) *uint64 {
+	fatal.Assert(idx < objMaxPages, "vm: object: a page index past the object's reach")
+	p := &o.root
+	for l := objLevels - 1; ; l-- {
+		if *p == 0 {
+			if !grow {
+				return nil
+			}
+			if *p = mm.Phys.Alloc(); *p == 0 {
+				return nil
+			}
+			o.tables++
+		}
+		p = &(*[512]uint64)(mm.Ptr(*p))[(idx>>(9*uint(l)))%512]
+		if l == 0 {
+			return p
+		}
+	}
+}
+
+// page returns object i's frame at index idx, allocating a zeroed one
+// (held by the object) when it has none; 0 when mm has no frame.
+//
+//go:nosplit
+func objPage(i uint32, idx uint64) uint64 {
+	o := objectAt(i)
+	s := o.slot(idx, true)
+	if s == nil {
+		return 0
+	}
+	if *s != 0 {
+		return *s
+	}
+	pa := mm.Phys.Alloc()
+	if pa == 0 {
+		return 0
+	}
+	if !pmap.Hold(pa, uintptr(i)) {
+		mm.Phys.Free(pa)
+		return 0
+	}
+	*s = pa
+	o.pages++
+	return pa
+}
+
+// ObjectPages returns the pages every object holds (CheckAllPV: each has
+// a hold on its page's list) and the frames of their page indexes. The
+// caller holds the MP lock.
+//
+//go:nosplit
+func ObjectPages() (pages, tables uint64) {
+	for i := range objects {
+		pages += objects[i].pages
+		tables += objects[i].tables
+	}
+	return pages, tables
+}

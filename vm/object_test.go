@@ -1,0 +1,162 @@
+package vm
+
+import (
+	"testing"
+
+	"gofly/fatal"
+	"gofly/mm"
+	"gofly/pmap"
+)
+
+const shared = MapShared | MapAnonymous | MapFixed
+
+// mark writes v into the first word of the page mapped at va in m.
+func mark(t *testing.T, m *Map, va uintptr, v uint64) {
+	t.Helper()
+	pa, ok := m.Pmap.Extract(va)
+	if !ok {
+		t.Fatalf("%#x not mapped", va)
+	}
+	*(*uint64)(mm.Ptr(pa &^ (p - 1))) = v
+}
+
+func markOf(t *testing.T, m *Map, va uintptr) uint64 {
+	t.Helper()
+	pa, ok := m.Pmap.Extract(va)
+	if !ok {
+		t.Fatalf("%#x not mapped", va)
+	}
+	return *(*uint64)(mm.Ptr(pa &^ (p - 1)))
+}
+
+// TestSharedMemory: MAP_SHARED|MAP_ANONYMOUS memory is an object's pages.
+// A fork shares them writable in both maps, a page either faults in is
+// the other's too, MADV_DONTNEED and munmap of a piece keep what the
+// object holds, and the object and its pages go with its last entry.
+func TestSharedMemory(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	f.mmap(a, 4*p, rw, shared, int64(a))
+	f.mmap(a+4*p, 2*p, rw, shared, int64(a+4*p)) // another object: no merge
+	if f.m.Len() != 2 || f.m.At(0).Obj == 0 || f.m.At(0).Obj == f.m.At(1).Obj {
+		t.Fatalf("entries %s; want two over different objects", fmtEntries(entries(f.m)))
+	}
+	f.fault(a, true, false, true)
+	mark(t, f.m, a, 100)
+
+	child := new(Map)
+	root := mm.Phys.Alloc()
+	child.Pmap.InitUser(root, f.pm)
+	child.Init(testMin)
+	if !f.m.Fork(child) {
+		t.Fatal("Fork failed")
+	}
+	checkBoth := func(step string) {
+		t.Helper()
+		for _, m := range []*Map{f.m, child} {
+			if msg := fatal.Catch(m.CheckPV); msg != "" {
+				t.Fatalf("%s: %s", step, msg)
+			}
+		}
+	}
+	checkBoth("fork")
+	pa, _ := f.pm.Extract(a)
+	if cpa, _ := child.Pmap.Extract(a); cpa != pa || child.Pmap.Flags(a)&pmap.Writable == 0 || f.pm.Flags(a)&pmap.Writable == 0 {
+		t.Fatal("fork did not share a shared page writable in both")
+	}
+	// A page the child faults in is the parent's too, and writes go both ways.
+	if !child.Fault(a+p, true, false) {
+		t.Fatal("child's fault failed")
+	}
+	mark(t, child, a+p, 101)
+	if !f.m.Fault(a+p, false, false) || markOf(t, f.m, a+p) != 101 {
+		t.Fatal("the parent does not see the page the child wrote")
+	}
+	mark(t, f.m, a, 200)
+	if markOf(t, child, a) != 200 {
+		t.Fatal("the child does not see the parent's write")
+	}
+	if f.m.CopyFaults != 0 || child.CopyFaults != 0 {
+		t.Fatal("shared memory was copied")
+	}
+	checkBoth("faults")
+
+	// MADV_DONTNEED drops the mapping, not the page; MADV_FREE is EINVAL.
+	if f.m.Madvise(a, p, MadvDontNeed) != 0 || f.present(a) {
+		t.Fatal("MADV_DONTNEED left the mapping")
+	}
+	if !f.m.Fault(a, false, false) || markOf(t, f.m, a) != 200 {
+		t.Fatal("shared page lost its contents after MADV_DONTNEED")
+	}
+	if got := f.m.Madvise(a, p, MadvFree); got != -EINVAL {
+		t.Fatalf("MADV_FREE of shared memory = %d; want EINVAL", got)
+	}
+
+	// The parent unmaps the middle: the pieces keep their indices.
+	if f.m.Munmap(a+p, 2*p) != 0 || f.m.Len() != 3 {
+		t.Fatalf("munmap of the middle: entries %s", fmtEntries(entries(f.m)))
+	}
+	if e := f.m.At(1); e.Start != a+3*p || e.Off != 3 || e.Obj != f.m.At(0).Obj {
+		t.Fatalf("right piece %+v; want index 3 of the same object", e)
+	}
+	mark(t, child, a, 300)
+	if markOf(t, f.m, a) != 300 {
+		t.Fatal("the parent's remaining piece is no longer shared")
+	}
+	// mprotect splits and merges back into one entry over the object.
+	if child.Mprotect(a+p, p, ProtRead) != 0 || child.Len() != 4 {
+		t.Fatalf("mprotect split: entries %s", fmtEntries(entries(child)))
+	}
+	if child.Mprotect(a+p, p, rw) != 0 || child.Len() != 2 {
+		t.Fatalf("mprotect back: entries %s", fmtEntries(entries(child)))
+	}
+	// A page the parent made read-only and writable again is written in
+	// place, never copied.
+	if f.m.Mprotect(a, p, ProtRead) != 0 || f.m.Mprotect(a, p, rw) != 0 || !f.m.Fault(a, true, false) {
+		t.Fatal("write after mprotect failed")
+	}
+	if cpa, _ := child.Pmap.Extract(a); f.frameOf(a) != cpa || f.m.CopyFaults != 0 {
+		t.Fatal("a shared page was copied after mprotect")
+	}
+	checkBoth("mprotect")
+
+	// The child goes: the parent's pieces keep the object alive.
+	child.Destroy()
+	if markOf(t, f.m, a) != 300 {
+		t.Fatal("the object lost a page its other entries map")
+	}
+	f.check("child gone")
+	f.munmap(a, 6*p, 0)
+	if pages, tables := ObjectPages(); pages != 0 || tables != 0 {
+		t.Fatalf("objects hold %d pages, %d tables after every entry went", pages, tables)
+	}
+}
+
+// TestSharedMemoryErrors: the object table's bound is ENOMEM with
+// nothing changed, and a MAP_FIXED shared mapping over private memory
+// replaces it.
+func TestSharedMemoryErrors(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	for i := 0; i < MaxObjects-1; i++ {
+		va := a + uintptr(2*i)*p
+		f.mmap(va, p, rw, shared, int64(va))
+	}
+	before := entries(f.m)
+	f.mmap(0, p, rw, MapShared|MapAnonymous, -ENOMEM)
+	f.entries(before...)
+	f.munmap(a, p, 0) // one object free again
+	f.mmap(a, p, rw, shared, int64(a))
+	f.munmap(a, uintptr(2*MaxObjects)*p, 0)
+
+	f.mmap(a, 2*p, rw, fixed, int64(a))
+	f.fault(a, true, false, true)
+	f.mmap(a, p, rw, shared, int64(a))
+	if f.m.At(0).Obj == 0 || f.present(a) {
+		t.Fatal("MAP_FIXED shared memory did not replace the private page")
+	}
+	f.fault(a, false, false, true)
+	if !frameIsZero(f.frameOf(a)) {
+		t.Fatal("a new shared page is not zero")
+	}
+}
