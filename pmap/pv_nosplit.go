@@ -368,6 +368,26 @@ func Release(pa uint64, tag uintptr) bool {
 	return last
 }
 
+// FirstMapping returns one mapping of the page at pa, holds left out:
+// the address of its Pmap and its address there; 0, 0 when it has none.
+// Removing the mappings it returns one by one is the P→V walk that
+// takes a page out of every address space. The caller holds the MP lock.
+//
+//go:nosplit
+func FirstMapping(pa uint64) (pm, va uintptr) {
+	guard("pmap: FirstMapping without the MP lock")
+	h := pageHead(pa)
+	if h == nil {
+		return 0, 0
+	}
+	for a := *h; a != 0; a = pvAt(a).pageNext {
+		if v := pvAt(a); v.pm != 0 {
+			return v.pm, v.va
+		}
+	}
+	return 0, 0
+}
+
 // findPV returns the PV of p's mapping at va of the page at pa, or 0.
 //
 //go:nosplit

@@ -128,7 +128,7 @@ func spaceMem(arg uintptr) uintptr {
 	c := (*memArgs)(mm.Ptr(uint64(arg)))
 	m := &c.s.m
 	m.Lock()
-	resident := m.Pmap.Resident()
+	resident, tables := m.Pmap.Resident(), m.Pmap.Tables()
 	switch c.op {
 	case memMmap:
 		c.ret = m.Mmap(c.addr, c.length, c.a, c.b)
@@ -139,7 +139,7 @@ func spaceMem(arg uintptr) uintptr {
 	case memMprotect:
 		c.ret = m.Mprotect(c.addr, c.length, c.a)
 	}
-	if m.Pmap.Resident() < resident || c.op == memMprotect && c.ret == 0 {
+	if m.Pmap.Resident() < resident || m.Pmap.Tables() < tables || c.op == memMprotect && c.ret == 0 {
 		m.Shootdown()
 	}
 	m.Unlock()

@@ -20,9 +20,10 @@ import (
 //go:nosplit
 func (m *Map) Lock() {
 	fatal.Assert(m.Pmap.IsUser(), "vm: Lock of the kernel's map, which the MP lock guards")
-	me := amd64.CPU()
 	for !m.Pmap.TryLock() {
-		lwkt.IPIs.Process(me)
+		if Held != nil { // in the kernel (the host has no IPIs, nor a CPU index)
+			lwkt.IPIs.Process(amd64.CPU())
+		}
 		amd64.Pause()
 	}
 }
@@ -76,13 +77,15 @@ type stock struct {
 
 var stocks [amd64.MaxCPUs]stock
 
-// Refill tops this CPU's stock up from mm. The caller holds the MP lock.
+// Refill tops this CPU's stock up from mm, but not into the kernel's
+// reserve (userReserve), which the stock could not give back. The caller
+// holds the MP lock.
 //
 //go:nosplit
 func Refill() {
 	guard("vm: Refill without the MP lock")
 	s := &stocks[uint(amd64.CPU())%amd64.MaxCPUs]
-	for s.n < stockSize {
+	for s.n < stockSize && mm.Phys.FreePages() > userReserve()+stockSize {
 		pa := mm.Phys.AllocDirty()
 		if pa == 0 {
 			return

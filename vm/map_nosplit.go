@@ -28,10 +28,13 @@ const (
 	MapFixedNoReplace = 0x100000
 )
 
-// madvise advice values that discard pages.
+// madvise advice values that change pages or fork (the rest only tune).
 const (
-	MadvDontNeed = 4
-	MadvFree     = 8
+	MadvDontNeed   = 4
+	MadvFree       = 8
+	MadvRemove     = 9
+	MadvDontFork   = 10
+	MadvWipeOnFork = 18
 )
 
 // Errno values returned (negated) by the system-call layer.
@@ -43,8 +46,13 @@ const (
 	ENOSYS = 38
 )
 
-// protSem is PROT_SEM, which mprotect accepts and x86-64 ignores.
-const protSem = 8
+// mprotect's flags beyond PROT_READ/WRITE/EXEC: PROT_SEM, which x86-64
+// ignores, and the grow flags, for entries that grow (none here).
+const (
+	protSem       = 8
+	protGrowsDown = 0x01000000
+	protGrowsUp   = 0x02000000
+)
 
 const (
 	pageSize = mm.PageSize
@@ -399,9 +407,13 @@ func (m *Map) dropObjects(start, end uintptr) {
 // Madvise handles MADV_DONTNEED and MADV_FREE by dropping the pages:
 // private pages read as zero when next touched, shared memory's come back
 // from its object (as Linux repopulates shmem), and MADV_FREE of shared
-// memory is EINVAL. Other advice Linux knows is accepted and ignored, as
-// it only tunes placement; unknown advice is EINVAL, as on Linux. The
-// caller holds the guard.
+// memory is EINVAL. MADV_REMOVE punches a hole in shared memory (its
+// pages leave every map and their object) and is EINVAL on private
+// memory, as on Linux. MADV_DONTFORK and MADV_WIPEONFORK are EINVAL:
+// Fork does not keep them, and a call that returned 0 would promise it
+// did. Other advice Linux knows is accepted and ignored, as it only tunes
+// placement (MADV_DOFORK and MADV_KEEPONFORK ask for what Fork does);
+// unknown advice is EINVAL, as on Linux. The caller holds the guard.
 //
 //go:nosplit
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
@@ -410,20 +422,102 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > UserMax) {
 		return -EINVAL
 	}
-	if advice == MadvFree && m.anyObject(addr, end) {
+	switch {
+	case advice == MadvDontFork || advice == MadvWipeOnFork:
+		return -EINVAL // not kept: a fork would copy the range all the same
+	case advice == MadvFree && m.anyObject(addr, end):
 		return -EINVAL // as Linux: MADV_FREE is for private anonymous memory only
-	}
-	if advice == MadvDontNeed || advice == MadvFree {
+	case advice == MadvRemove:
+		if m.anyPrivate(addr, end) {
+			return -EINVAL // as Linux: only memory with an object behind it has holes to punch
+		}
+		m.removePages(addr, end)
+	case advice == MadvDontNeed || advice == MadvFree:
 		m.unmapPages(addr, end) // shared memory keeps its pages in its object
 	}
 	return 0
 }
 
+// anyPrivate reports whether an entry without an object overlaps
+// [start, end).
+//
+//go:nosplit
+func (m *Map) anyPrivate(start, end uintptr) bool {
+	i, j := m.span(start, end)
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k >= i && m.entries[k].Obj == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// removePages punches a hole in the objects behind [start, end)
+// (MADV_REMOVE): each of their pages there leaves every map that maps it
+// (the P→V walk of its PV list), then its object, and its frame goes;
+// the range reads as zero after. The caller holds the guard.
+//
+//go:nosplit
+func (m *Map) removePages(start, end uintptr) {
+	i, j := m.span(start, end)
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k < i {
+			continue
+		}
+		e := &m.entries[k]
+		o := objectAt(e.Obj)
+		for va := max(start, e.Start); va < min(end, e.End); va += pageSize {
+			s := o.slot(e.Off+uint64(va-e.Start)/pageSize, false)
+			if s == nil || *s == 0 {
+				continue
+			}
+			pa := *s
+			m.unmapEverywhere(pa)
+			*s = 0
+			o.pages--
+			fatal.Assert(pmap.Release(pa, uintptr(e.Obj)), "vm: object: a removed page still mapped")
+			mm.Phys.Free(pa)
+		}
+	}
+}
+
+// unmapEverywhere removes every mapping of the page at pa, in every map,
+// and asks for each map's shootdown. The caller holds m's guard; the
+// other maps' locks are taken here, under the MP lock.
+//
+//go:nosplit
+func (m *Map) unmapEverywhere(pa uint64) {
+	for {
+		pm, va := pmap.FirstMapping(pa)
+		if pm == 0 {
+			return
+		}
+		o := mapAt(pm - unsafe.Offsetof(Map{}.Pmap))
+		if o != m {
+			o.Lock()
+		}
+		i := o.lookup(va)
+		fatal.Assert(i >= 0 && i < o.n, "vm: a page mapped outside its map's entries")
+		o.Pmap.RemovePV(va, va+pageSize, &o.entries[uint(i)%uint(len(o.entries))].PV)
+		o.Shootdown()
+		if o != m {
+			o.Unlock()
+		}
+	}
+}
+
 // Mprotect sets the protection of [addr, addr+length) to prot, keeping
-// its pages, by Linux's rules: addr page-aligned and prot only
-// PROT_READ/WRITE/EXEC/SEM (EINVAL; PROT_GROWSDOWN/GROWSUP are EINVAL too,
-// as no entry grows), every page of the range mapped (ENOMEM), a length
-// of 0 a no-op. PROT_NONE pages stay present but supervisor-only, so
+// its pages, by Linux's rules and in Linux's order: addr page-aligned and
+// prot only PROT_READ/WRITE/EXEC/SEM (EINVAL; PROT_GROWSDOWN/GROWSUP are
+// EINVAL too, as no entry grows), every page of the range mapped
+// (ENOMEM), a length of 0 a no-op. Over a hole Linux changes the entries
+// before it and then fails; here a refused call changes nothing. PROT_NONE pages stay present but supervisor-only, so
 // their contents survive and ring 3 faults on them; pages that gain write
 // access stay read-only until a write faults (copyOnWrite makes a page no
 // other map shares writable in place), so copy-on-write sharing holds.
@@ -438,15 +532,24 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	if !m.Pmap.IsUser() {
 		return -ENOSYS
 	}
-	const known = ProtRead | ProtWrite | ProtExec | protSem
-	if addr%pageSize != 0 || prot&^known != 0 {
+	// Linux's order: both grow flags, alignment, an empty range, a
+	// wrapping one, unknown bits, then the range's mapping.
+	grows := prot & (protGrowsDown | protGrowsUp)
+	prot &^= grows
+	if grows == protGrowsDown|protGrowsUp || addr%pageSize != 0 {
 		return -EINVAL
 	}
 	if length == 0 {
 		return 0
 	}
 	end, ok := pageEnd(addr, length)
-	if !ok || end <= addr || addr < m.userMin || end > UserMax {
+	if !ok || end <= addr {
+		return -ENOMEM
+	}
+	if prot&^(ProtRead|ProtWrite|ProtExec|protSem) != 0 {
+		return -EINVAL
+	}
+	if addr < m.userMin || end > UserMax {
 		return -ENOMEM
 	}
 	i, j := m.span(addr, end)
@@ -464,6 +567,9 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	}
 	if i == j || at < end {
 		return -ENOMEM
+	}
+	if grows != 0 {
+		return -EINVAL // no entry grows (Linux: a VM_GROWSDOWN stack's)
 	}
 	// Clip the entries at the range's ends, give those inside prot, and
 	// merge what may merge again: each entry keeps its memory (private,
@@ -874,6 +980,7 @@ func (m *Map) Fork(child *Map) bool {
 		objRef(e.Obj)
 		child.n = k + 1
 		if !m.Pmap.ShareRange(&e.PV, &child.Pmap, &child.entries[k].PV, e.Start, e.End, e.Obj == 0) {
+			m.Shootdown() // the pages shared so far are read-only in m already
 			return false
 		}
 	}
@@ -902,6 +1009,7 @@ func (m *Map) EnterPage(va uintptr, pa uint64, flags uint64) bool {
 //go:nosplit
 func (m *Map) Destroy() {
 	m.guard("vm: Destroy without its locks")
+	fatal.Assert(m.active.Load() == 0, "vm: Destroy of a map a CPU runs in ring 3")
 	m.Pmap.RemoveAll()
 	for k := range m.entries {
 		if k == m.n {

@@ -850,20 +850,30 @@ func (md *model) fault(va uintptr, write, exec bool) bool {
 }
 
 func (md *model) mprotect(addr, length uintptr, prot int) int64 {
-	if addr%p != 0 || prot&^(ProtRead|ProtWrite|ProtExec|protSem) != 0 {
+	grows := prot & (protGrowsDown | protGrowsUp)
+	if grows == protGrowsDown|protGrowsUp || addr%p != 0 {
 		return -EINVAL
 	}
 	if length == 0 {
 		return 0
 	}
 	end := (addr + length + p - 1) &^ (p - 1)
-	if end <= addr || addr < md.userMin || end > UserMax {
+	if end <= addr {
+		return -ENOMEM
+	}
+	if prot&^(ProtRead|ProtWrite|ProtExec|protSem|grows) != 0 {
+		return -EINVAL
+	}
+	if addr < md.userMin || end > UserMax {
 		return -ENOMEM
 	}
 	for va := addr; va < end; va += p {
 		if _, ok := md.prot[va]; !ok {
 			return -ENOMEM
 		}
+	}
+	if grows != 0 {
+		return -EINVAL
 	}
 	oldProt, oldPresent := maps.Clone(md.prot), maps.Clone(md.present)
 	for va := addr; va < end; va += p {
@@ -991,7 +1001,7 @@ func runModel(t *testing.T, seed uint64, ops, filler int) {
 				a = somePage() // a mapped page more often than not
 			}
 			if r.IntN(20) == 0 {
-				prot |= []int{protSem, 0x10, 0x01000000}[r.IntN(3)]
+				prot |= []int{protSem, 0x10, protGrowsDown, protGrowsUp, protGrowsDown | protGrowsUp}[r.IntN(5)]
 			}
 			op = fmt.Sprintf("Mprotect(%#x, %#x, %#x)", a, n, prot)
 			got, want = f.m.Mprotect(a, n, prot), md.mprotect(a, n, prot)

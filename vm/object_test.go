@@ -160,3 +160,54 @@ func TestSharedMemoryErrors(t *testing.T) {
 		t.Fatal("a new shared page is not zero")
 	}
 }
+
+// TestMadviseRemove: MADV_REMOVE punches a hole in shared memory: the
+// page leaves every map that maps it (a fork's too) and its object, and
+// reads as zero after; on private memory it is EINVAL, as on Linux, and
+// the fork advices Fork does not keep are EINVAL.
+func TestMadviseRemove(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	f.mmap(a, 2*p, rw, shared, int64(a))
+	f.mmap(a+2*p, p, rw, fixed, int64(a+2*p))
+	f.fault(a, true, false, true)
+	f.fault(a+p, true, false, true)
+	mark(t, f.m, a, 7)
+	mark(t, f.m, a+p, 8)
+	child := new(Map)
+	child.Pmap.InitUser(mm.Phys.Alloc(), f.pm)
+	child.Init(testMin)
+	if !f.m.Fork(child) {
+		t.Fatal("Fork failed")
+	}
+	if got := f.m.Madvise(a, 3*p, MadvRemove); got != -EINVAL {
+		t.Fatalf("MADV_REMOVE over private memory = %d; want EINVAL", got)
+	}
+	for _, adv := range []int{MadvDontFork, MadvWipeOnFork} {
+		if got := f.m.Madvise(a, p, adv); got != -EINVAL {
+			t.Fatalf("madvise(%d) = %d; want EINVAL", adv, got)
+		}
+	}
+	if got := f.m.Madvise(a, p, MadvRemove); got != 0 {
+		t.Fatalf("MADV_REMOVE = %d", got)
+	}
+	if f.present(a) {
+		t.Fatal("the removed page is still mapped in the parent")
+	}
+	if _, ok := child.Pmap.Extract(a); ok {
+		t.Fatal("the removed page is still mapped in the child")
+	}
+	if pages, _ := ObjectPages(); pages != 1 {
+		t.Fatalf("object holds %d pages; want 1 (the other one)", pages)
+	}
+	if !child.Fault(a, false, false) || markOf(t, child, a) != 0 || markOf(t, child, a+p) != 8 {
+		t.Fatal("after MADV_REMOVE the page is not a fresh zero page, or its neighbour changed")
+	}
+	for _, m := range []*Map{f.m, child} {
+		if msg := fatal.Catch(m.CheckPV); msg != "" {
+			t.Fatal(msg)
+		}
+	}
+	child.Destroy()
+	f.check("child gone")
+}

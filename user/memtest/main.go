@@ -99,6 +99,9 @@ func run(w io.Writer) int {
 	syscall.Syscall(syscall.SYS_MUNMAP, at(5), page, 0)
 	check("a range with an unmapped page is ENOMEM", mprotect(at(4), 2*page, syscall.PROT_READ) == syscall.ENOMEM, nil)
 	check("a length of 0 does nothing", mprotect(at(5), 0, syscall.PROT_READ) == 0, nil)
+	check("a length of 0 is checked before the protection", mprotect(base, 0, 0x10) == 0, nil)
+	_, _, e = syscall.Syscall(syscall.SYS_MADVISE, base, page, syscall.MADV_REMOVE)
+	check("MADV_REMOVE of private memory is EINVAL", e == syscall.EINVAL, e)
 
 	// A thread on another CPU reading a page the whole time: once
 	// mprotect(PROT_NONE) has returned, its next read must fault (an
