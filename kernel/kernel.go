@@ -37,6 +37,7 @@ func Start() {
 	// the address map asserts the MP lock (early boot ran alone, without
 	// it). Set before the other CPUs start.
 	mm.Held, pmap.Held, vm.Held = lwkt.HoldsMPLock, lwkt.HoldsMPLock, lwkt.HoldsMPLock
+	pmap.Shootdown, lwkt.AfterShootdown = lwkt.RequestShootdownOf, pmap.FreeDeferred // frames wait for the flush
 	// Under memory pressure, mm takes back what the object caches hold.
 	mm.Phys.SetReclaim(reclaimCaches)
 	objcache.InKernel()

@@ -153,7 +153,16 @@ func Flush() {
 		o.shootdown = 0
 		Cpusync(mask, idFlushTLB, 0, 0)
 	}
+	if AfterShootdown != nil {
+		AfterShootdown()
+	}
 }
+
+// AfterShootdown runs at the end of every Flush, once the shootdown this
+// trap asked for (if any) has completed: the kernel sets it to
+// pmap.FreeDeferred, which gives back the frames that waited for it
+// (pmap sits below lwkt). A nosplit function.
+var AfterShootdown func()
 
 // OnlineMask returns the set of CPUs whose schedulers run. A CPU's online
 // flag is set once, when it starts, so any CPU and Go code may read it.

@@ -27,11 +27,15 @@
 //     TLB when it is removed or its permissions are lowered. Other CPUs are
 //     flushed by a shootdown that the system-call layer requests and the
 //     trap path completes before it releases the MP lock (to the CPUs
-//     running a process's map only, vm.Map.Shootdown); until then no
-//     frame Remove freed, page or page table, can be handed out again
-//     (Alloc needs the lock),
-//     and Alloc zeroes it, so a stale write through another CPU's TLB
-//     reaches no new owner.
+//     running a process's address space only, Active, vm.Map.Shootdown).
+//   - frames-after-flush: a frame removed from a process's address space
+//     that another CPU runs, page or page table, waits on this CPU's
+//     deferred list (FreeAfterShootdown) until that shootdown has
+//     completed (FreeDeferred, after lwkt.Flush). The kernel's own frames
+//     go at once: no frame freed can be handed out again before the
+//     flush (Alloc needs the lock, which the trap path keeps until
+//     then), and Alloc zeroes it, so a stale write through another CPU's
+//     TLB reaches no new owner.
 //
 // PV entries (pv_nosplit.go), as the NetBSD design mail proposes
 // (seeds/004, shared/design/pmap.md §3–4 option A): a managed mapping —

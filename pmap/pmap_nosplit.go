@@ -51,7 +51,32 @@ type Pmap struct {
 	// lock is a process's pmap's own lock (TryLock): its holder's CPU
 	// index + 1, 0 when free. The kernel's pmap does not use it.
 	lock atomic.Uint32
+
+	// active has a bit per CPU running this address space (in ring 3):
+	// Activate sets it before the CR3 load, Deactivate clears it once
+	// the trap has left the CR3 (with no PCIDs, that load dropped every
+	// translation of p from the CPU's TLB), as DragonFly's pm_active.
+	active atomic.Uint64
 }
+
+// Activate and Deactivate track the CPUs that may cache p's
+// translations: see Pmap.active.
+//
+//go:nosplit
+func (p *Pmap) Activate(cpu int) { p.active.Or(1 << (uint(cpu) % amd64.MaxCPUs)) }
+
+// Deactivate: see Activate.
+//
+//go:nosplit
+func (p *Pmap) Deactivate(cpu int) { p.active.And(^(1 << (uint(cpu) % amd64.MaxCPUs))) }
+
+// Active returns the CPUs running p, read with a locked instruction, a
+// full fence: the caller's page-table stores are visible before the
+// read, so a CPU it does not see loads p's CR3 after those stores and
+// cannot cache what they removed.
+//
+//go:nosplit
+func (p *Pmap) Active() uint64 { return p.active.Or(0) }
 
 // KernelHalf is the first PML4 slot of the upper (kernel) half: a user
 // address space owns slots [0, KernelHalf) and shares the kernel's
@@ -322,7 +347,7 @@ func (p *Pmap) dropEmpty(e *uint64) bool {
 	*e = 0
 	fatal.Assert(p.tables != 0, "pmap: tables: freeing a table Enter never counted")
 	p.tables--
-	mm.Phys.Free(t)
+	FreeAfterShootdown(t, p.waiters())
 	return true
 }
 
@@ -507,14 +532,14 @@ func (p *Pmap) dropLeaf(e *uint64, va uintptr, l *PVList) {
 		amd64.Invlpg(va)
 	}
 	if old&Managed == 0 {
-		mm.Phys.Free(pa)
+		FreeAfterShootdown(pa, p.waiters())
 		return
 	}
 	fatal.Assert(l != nil, "pmap: pv: removing a managed page with no entry list")
 	a := p.findPV(va, pa)
 	fatal.Assert(a != 0, "pmap: pv: a managed leaf without its PV")
 	if dropPV(a, l) {
-		mm.Phys.Free(pa)
+		FreeAfterShootdown(pa, p.waiters())
 	}
 }
 

@@ -33,25 +33,23 @@ func (m *Map) Lock() {
 //go:nosplit
 func (m *Map) Unlock() { m.Pmap.Unlock() }
 
-// Enter and Leave track the CPUs running m in ring 3 (active): the trap
-// exit calls Enter before it loads m's CR3, the trap entry Leave after it
-// left it.
+// Enter and Leave track the CPUs running m in ring 3 (pmap.Activate):
+// the trap exit calls Enter before it loads m's CR3, the trap entry Leave
+// after it left it.
 //
 //go:nosplit
-func (m *Map) Enter(cpu int) { m.active.Or(1 << (uint(cpu) % amd64.MaxCPUs)) }
+func (m *Map) Enter(cpu int) { m.Pmap.Activate(cpu) }
 
 // Leave: see Enter.
 //
 //go:nosplit
-func (m *Map) Leave(cpu int) { m.active.And(^(1 << (uint(cpu) % amd64.MaxCPUs))) }
+func (m *Map) Leave(cpu int) { m.Pmap.Deactivate(cpu) }
 
 // Shootdown asks that the CPUs running m in ring 3 flush their TLBs
 // before this trap returns (lwkt.RequestShootdownOf), after the caller
-// removed or downgraded translations of m. Read with a locked
-// instruction, a full fence: the caller's page-table stores are visible
-// before the read, so a CPU it does not see enters m later, with a CR3
-// load after those stores. A process's map only: the kernel's own runs
-// on every CPU. The caller holds the MP lock.
+// removed or downgraded translations of m (pmap.Active says why the set
+// it reads is enough). A process's map only: the kernel's own runs on
+// every CPU. The caller holds the MP lock.
 //
 //go:nosplit
 func (m *Map) Shootdown() {
@@ -59,7 +57,7 @@ func (m *Map) Shootdown() {
 		lwkt.RequestShootdown()
 		return
 	}
-	lwkt.RequestShootdownOf(m.active.Or(0))
+	lwkt.RequestShootdownOf(m.Pmap.Active())
 }
 
 // stockSize is how many frames each CPU keeps for faults without the MP

@@ -93,3 +93,38 @@ func TestEmptyTablesFreed(t *testing.T) {
 		t.Fatalf("tables %d, resident %d after unmapping everything; want 0", f.pm.Tables(), f.pm.Resident())
 	}
 }
+
+// TestFramesWaitForShootdown: a page or page table removed from a map
+// another CPU runs goes back to mm only after the shootdown it asks for
+// (pmap.FreeDeferred, which the trap path runs after lwkt.Flush); from a
+// map no other CPU runs, at once.
+func TestFramesWaitForShootdown(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	var asked uint64
+	pmap.Shootdown = func(mask uint64) { asked |= mask }
+	defer func() { pmap.Shootdown = nil }()
+	a := base
+	f.mmap(a, 4*p, rw, fixed, int64(a))
+	for i := uintptr(0); i < 4; i++ {
+		f.fault(a+i*p, true, false, true)
+	}
+	f.munmap(a, p, 0) // no other CPU runs the map: at once
+	if pmap.Deferred() != 0 || asked != 0 {
+		t.Fatalf("%d frames deferred, shootdown of %#x asked, with no other CPU running the map", pmap.Deferred(), asked)
+	}
+	f.pm.Activate(3)
+	free := mm.Phys.FreePages()
+	if f.m.Munmap(a+p, 3*p) != 0 { // three pages and the tables they leave empty
+		t.Fatal("munmap failed")
+	}
+	waiting := pmap.Deferred()
+	if waiting < 3 || asked != 1<<3 || mm.Phys.FreePages() > free {
+		t.Fatalf("with CPU 3 running the map: %d frames deferred, shootdown of %#x, free %d (was %d)", waiting, asked, mm.Phys.FreePages(), free)
+	}
+	pmap.FreeDeferred()
+	f.pm.Deactivate(3)
+	if pmap.Deferred() != 0 || mm.Phys.FreePages() < free+waiting {
+		t.Fatalf("after the shootdown: %d deferred, free %d; want %d more than %d", pmap.Deferred(), mm.Phys.FreePages(), waiting, free)
+	}
+	f.check("after FreeDeferred")
+}

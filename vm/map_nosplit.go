@@ -4,7 +4,6 @@ package vm
 // nosplit and allocation-free.
 
 import (
-	"sync/atomic"
 	"unsafe"
 
 	"gofly/fatal"
@@ -106,13 +105,6 @@ type Map struct {
 
 	// Written by Init before the map is shared; read-only after.
 	userMin uintptr
-
-	// active has a bit per CPU running this map in ring 3: sys.EnterUser
-	// sets it before the CR3 load, LeaveUser clears it once the trap has
-	// left the map's CR3 (with no PCIDs, that load dropped every
-	// translation of the map from the CPU's TLB). A shootdown after a
-	// change to the map's pages goes to these CPUs alone (Shootdown).
-	active atomic.Uint64
 
 	// live links the maps in use (Live), guarded by the MP lock: Init
 	// of a process's map adds it, Destroy takes it out.
@@ -457,8 +449,11 @@ func (m *Map) anyPrivate(start, end uintptr) bool {
 
 // removePages punches a hole in the objects behind [start, end)
 // (MADV_REMOVE): each of their pages there leaves every map that maps it
-// (the P→V walk of its PV list), then its object, and its frame goes;
-// the range reads as zero after. The caller holds the guard.
+// (the P→V walk of its PV list, each map's lock taken under the MP lock,
+// each map shot down), then its object, and its frame goes once every
+// CPU has flushed; the range reads as zero after. One function: the
+// nosplit chain below it (a page's removal) is deep. The caller holds
+// the guard.
 //
 //go:nosplit
 func (m *Map) removePages(start, end uintptr) {
@@ -478,36 +473,27 @@ func (m *Map) removePages(start, end uintptr) {
 				continue
 			}
 			pa := *s
-			m.unmapEverywhere(pa)
+			for {
+				pm, at := pmap.FirstMapping(pa)
+				if pm == 0 {
+					break
+				}
+				x := mapAt(pm - unsafe.Offsetof(Map{}.Pmap))
+				if x != m {
+					x.Lock()
+				}
+				n := x.lookup(at)
+				fatal.Assert(n >= 0, "vm: a page mapped outside its map's entries")
+				x.Pmap.RemovePV(at, at+pageSize, &x.entries[uint(n)%uint(len(x.entries))].PV)
+				x.Shootdown()
+				if x != m {
+					x.Unlock()
+				}
+			}
 			*s = 0
 			o.pages--
 			fatal.Assert(pmap.Release(pa, uintptr(e.Obj)), "vm: object: a removed page still mapped")
-			mm.Phys.Free(pa)
-		}
-	}
-}
-
-// unmapEverywhere removes every mapping of the page at pa, in every map,
-// and asks for each map's shootdown. The caller holds m's guard; the
-// other maps' locks are taken here, under the MP lock.
-//
-//go:nosplit
-func (m *Map) unmapEverywhere(pa uint64) {
-	for {
-		pm, va := pmap.FirstMapping(pa)
-		if pm == 0 {
-			return
-		}
-		o := mapAt(pm - unsafe.Offsetof(Map{}.Pmap))
-		if o != m {
-			o.Lock()
-		}
-		i := o.lookup(va)
-		fatal.Assert(i >= 0 && i < o.n, "vm: a page mapped outside its map's entries")
-		o.Pmap.RemovePV(va, va+pageSize, &o.entries[uint(i)%uint(len(o.entries))].PV)
-		o.Shootdown()
-		if o != m {
-			o.Unlock()
+			pmap.FreeAfterShootdown(pa, ^uint64(0)) // its mappings' CPUs: any
 		}
 	}
 }
@@ -1009,7 +995,7 @@ func (m *Map) EnterPage(va uintptr, pa uint64, flags uint64) bool {
 //go:nosplit
 func (m *Map) Destroy() {
 	m.guard("vm: Destroy without its locks")
-	fatal.Assert(m.active.Load() == 0, "vm: Destroy of a map a CPU runs in ring 3")
+	fatal.Assert(m.Pmap.Active() == 0, "vm: Destroy of a map a CPU runs in ring 3")
 	m.Pmap.RemoveAll()
 	for k := range m.entries {
 		if k == m.n {

@@ -128,7 +128,7 @@ func (o *Object) free(tag uint32) {
 					continue
 				}
 				fatal.Assert(pmap.Release(leaf[c], uintptr(tag)), "vm: object: a page still mapped when its object dies")
-				mm.Phys.Free(leaf[c])
+				pmap.FreeAfterShootdown(leaf[c], ^uint64(0)) // unmapped in this trap, maybe on other CPUs
 				o.pages--
 			}
 			mm.Phys.Free(mid[b])
