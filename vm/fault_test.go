@@ -50,13 +50,7 @@ func TestFaultFresh(t *testing.T) {
 	fresh(a+6*p, false, FaultRefused, false) // nothing mapped
 
 	// A page fork shares: a write is copy-on-write, the MP lock's.
-	child := new(Map)
-	root := mm.Phys.Alloc()
-	child.Pmap.InitUser(root, f.pm)
-	child.Init(testMin)
-	if !f.m.Fork(child) {
-		t.Fatal("Fork failed")
-	}
+	child := f.fork()
 	pa = mm.Phys.Alloc()
 	if r, used := f.m.faultFresh(a+p, true, false, pa); r != FaultSlow || used {
 		t.Fatalf("copy-on-write page: faultFresh = %d, %v; want FaultSlow", r, used)

@@ -98,7 +98,6 @@ type Map struct {
 	// page table, so the fault path can tell them from access violations.
 	OutOfMemory uint64
 
-	// Pmap has the same guard (see package pmap).
 	// Pmap has the same guard (see package pmap); its lock is the map's
 	// (Lock).
 	Pmap pmap.Pmap

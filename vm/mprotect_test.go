@@ -181,13 +181,7 @@ func TestMprotectAfterFork(t *testing.T) {
 	a := base
 	f.mmap(a, 2*p, rw, fixed, int64(a))
 	f.writeMarks(a, 2)
-	child := new(Map)
-	root := mm.Phys.Alloc()
-	child.Pmap.InitUser(root, f.pm)
-	child.Init(testMin)
-	if !f.m.Fork(child) {
-		t.Fatal("Fork failed")
-	}
+	child := f.fork()
 	shared := f.frameOf(a)
 	// The child's PVs are live too: the fixture's accounting holds again
 	// once the child is gone.

@@ -10,6 +10,18 @@ import (
 
 const shared = MapShared | MapAnonymous | MapFixed
 
+// fork returns a new process map, f's map forked into it (Fork).
+func (f *fixture) fork() *Map {
+	f.t.Helper()
+	child := new(Map)
+	child.Pmap.InitUser(mm.Phys.Alloc(), f.pm)
+	child.Init(testMin)
+	if !f.m.Fork(child) {
+		f.t.Fatal("Fork failed")
+	}
+	return child
+}
+
 // mark writes v into the first word of the page mapped at va in m.
 func mark(t *testing.T, m *Map, va uintptr, v uint64) {
 	t.Helper()
@@ -44,13 +56,7 @@ func TestSharedMemory(t *testing.T) {
 	f.fault(a, true, false, true)
 	mark(t, f.m, a, 100)
 
-	child := new(Map)
-	root := mm.Phys.Alloc()
-	child.Pmap.InitUser(root, f.pm)
-	child.Init(testMin)
-	if !f.m.Fork(child) {
-		t.Fatal("Fork failed")
-	}
+	child := f.fork()
 	checkBoth := func(step string) {
 		t.Helper()
 		for _, m := range []*Map{f.m, child} {
@@ -174,12 +180,7 @@ func TestMadviseRemove(t *testing.T) {
 	f.fault(a+p, true, false, true)
 	mark(t, f.m, a, 7)
 	mark(t, f.m, a+p, 8)
-	child := new(Map)
-	child.Pmap.InitUser(mm.Phys.Alloc(), f.pm)
-	child.Init(testMin)
-	if !f.m.Fork(child) {
-		t.Fatal("Fork failed")
-	}
+	child := f.fork()
 	if got := f.m.Madvise(a, 3*p, MadvRemove); got != -EINVAL {
 		t.Fatalf("MADV_REMOVE over private memory = %d; want EINVAL", got)
 	}
