@@ -404,7 +404,9 @@ func (m *Map) dropObjects(start, end uintptr) {
 // Fork does not keep them, and a call that returned 0 would promise it
 // did. Other advice Linux knows is accepted and ignored, as it only tunes
 // placement (MADV_DOFORK and MADV_KEEPONFORK ask for what Fork does);
-// unknown advice is EINVAL, as on Linux. The caller holds the guard.
+// unknown advice is EINVAL, as on Linux, and a range with a hole is
+// ENOMEM once its mapped parts took the advice. The caller holds the
+// guard.
 //
 //go:nosplit
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
@@ -426,7 +428,31 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	case advice == MadvDontNeed || advice == MadvFree:
 		m.unmapPages(addr, end) // shared memory keeps its pages in its object
 	}
+	if length != 0 && !m.covered(addr, end) {
+		return -ENOMEM // as Linux: the mapped parts took the advice, the holes make it fail
+	}
 	return 0
+}
+
+// covered reports whether every page of [start, end) is mapped: no hole
+// before, between or after the entries there.
+//
+//go:nosplit
+func (m *Map) covered(start, end uintptr) bool {
+	i, j := m.span(start, end)
+	at := start
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k >= i {
+			if m.entries[k].Start > at {
+				return false
+			}
+			at = m.entries[k].End
+		}
+	}
+	return i < j && at >= end
 }
 
 // anyPrivate reports whether an entry without an object overlaps
@@ -537,22 +563,10 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	if addr < m.userMin || end > UserMax {
 		return -ENOMEM
 	}
-	i, j := m.span(addr, end)
-	at := addr
-	for k := range m.entries { // every page mapped: no hole before, between or after
-		if k >= j {
-			break
-		}
-		if k >= i {
-			if m.entries[k].Start > at {
-				return -ENOMEM
-			}
-			at = m.entries[k].End
-		}
-	}
-	if i == j || at < end {
+	if !m.covered(addr, end) {
 		return -ENOMEM
 	}
+	i, j := m.span(addr, end)
 	if grows != 0 {
 		return -EINVAL // no entry grows (Linux: a VM_GROWSDOWN stack's)
 	}

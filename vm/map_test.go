@@ -505,7 +505,7 @@ func TestMadvise(t *testing.T) {
 			t.Fatalf("advice %d dropped pages", adv)
 		}
 	}
-	f.madvise(a+0x100*p, 8*p, MadvDontNeed, 0) // nothing mapped there
+	f.madvise(a+0x100*p, 8*p, MadvDontNeed, -ENOMEM) // nothing mapped there: ENOMEM, as on Linux
 	f.madvise(a+1, p, MadvDontNeed, -EINVAL)
 	f.madvise(testMin-p, 2*p, MadvDontNeed, -EINVAL)
 	f.madvise(lowVA, 0, MadvDontNeed, 0) // empty: allowed anywhere
@@ -830,6 +830,11 @@ func (md *model) madvise(addr, length uintptr, advice int) int64 {
 	if advice == MadvDontNeed || advice == MadvFree {
 		for va := addr; va < end; va += p {
 			delete(md.present, va)
+		}
+	}
+	for va := addr; va < end; va += p {
+		if _, ok := md.prot[va]; !ok {
+			return -ENOMEM // Linux: the mapped parts took it, the holes fail the call
 		}
 	}
 	return 0

@@ -102,6 +102,9 @@ func run(w io.Writer) int {
 	check("a length of 0 is checked before the protection", mprotect(base, 0, 0x10) == 0, nil)
 	_, _, e = syscall.Syscall(syscall.SYS_MADVISE, base, page, syscall.MADV_REMOVE)
 	check("MADV_REMOVE of private memory is EINVAL", e == syscall.EINVAL, e)
+	_, _, e = syscall.Syscall(syscall.SYS_MADVISE, at(3), 3*page, syscall.MADV_DONTNEED) // at(5) is unmapped
+	check("MADV_DONTNEED over a hole is ENOMEM, the mapped pages dropped all the same", e == syscall.ENOMEM && b[3*page] == 0,
+		fmt.Sprintf("errno %d, page %d", e, b[3*page]))
 
 	// A thread on another CPU reading a page the whole time: once
 	// mprotect(PROT_NONE) has returned, its next read must fault (an
