@@ -190,6 +190,12 @@ func cmdVM(sh *Shell, args []string) error {
 		if e.Obj != 0 {
 			obj = fmt.Sprintf("shm%d+%d", e.Obj, e.Off) // an object's pages from index Off
 		}
+		if e.Flags&vm.ForkSkip != 0 {
+			obj += ",dontfork"
+		}
+		if e.Flags&vm.ForkWipe != 0 {
+			obj += ",wipe"
+		}
 		fmt.Fprintf(sh.Out, "%#014x-%#014x %-4s %-10s %9d %9d\n", e.Start, e.End, protString(e.Prot), obj, (e.End-e.Start)/4096, e.Resident)
 	}
 	return nil

@@ -31,7 +31,9 @@
 //     the direct map and page 0 are never touched.
 //   - refused-unchanged: a call that returns an errno has changed no entry
 //     and dropped no page; what can fail (a full entry table) is checked
-//     before anything changes.
+//     before anything changes. The exception is Linux's: mprotect and
+//     madvise over a hole change the mapped part (mprotect up to the
+//     hole) and then return ENOMEM.
 //   - pv-with-entry: every page a map entry maps has its PV entry on that
 //     entry's list (pmap's per-map-entry PV tracking): a call removes the
 //     pages of a range entry by entry before it edits the entries, and a

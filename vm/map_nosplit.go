@@ -33,7 +33,9 @@ const (
 	MadvFree       = 8
 	MadvRemove     = 9
 	MadvDontFork   = 10
+	MadvDoFork     = 11
 	MadvWipeOnFork = 18
+	MadvKeepOnFork = 19
 )
 
 // Errno values returned (negated) by the system-call layer.
@@ -74,8 +76,18 @@ type Entry struct {
 	// their mappings.
 	Obj uint32
 	Off uint64
-	PV  pmap.PVList
+	// Flags are what madvise asked of a fork (ForkSkip, ForkWipe).
+	Flags uint8
+	PV    pmap.PVList
 }
+
+// Entry flags (Entry.Flags): madvise's MADV_DONTFORK (a fork's child has
+// no entry there) and MADV_WIPEONFORK (its entry has no pages there: they
+// read as zero).
+const (
+	ForkSkip = 1 << iota
+	ForkWipe
+)
 
 // Map is an address space: its map entries and its page tables, as
 // DragonFly's vmspace holds a vm_map and its pmap. Holding the Pmap by
@@ -84,8 +96,8 @@ type Entry struct {
 type Map struct {
 	// Guarded by the MP lock and, in a process's map, the map's lock
 	// (guard); FaultFresh changes them under the map's lock alone.
-	// Two slots past MaxEntries hold Mprotect's clips for a moment: its
-	// result, merged, fits (protectCount).
+	// Two slots past MaxEntries hold edit's clips for a moment: its
+	// result, merged, fits (changeCount).
 	entries [MaxEntries + 2]Entry
 	n       int
 	Faults  uint64 // demand-zero faults served
@@ -400,11 +412,12 @@ func (m *Map) dropObjects(start, end uintptr) {
 // from its object (as Linux repopulates shmem), and MADV_FREE of shared
 // memory is EINVAL. MADV_REMOVE punches a hole in shared memory (its
 // pages leave every map and their object) and is EINVAL on private
-// memory, as on Linux. MADV_DONTFORK and MADV_WIPEONFORK are EINVAL:
-// Fork does not keep them, and a call that returned 0 would promise it
-// did. Other advice Linux knows is accepted and ignored, as it only tunes
-// placement (MADV_DOFORK and MADV_KEEPONFORK ask for what Fork does);
-// unknown advice is EINVAL, as on Linux, and a range with a hole is
+// memory, as on Linux. MADV_DONTFORK and MADV_WIPEONFORK (the latter
+// on private memory only, as on Linux) mark the range's entries, which
+// Fork leaves out of the child or gives it without pages; MADV_DOFORK
+// and MADV_KEEPONFORK clear the marks. Other advice Linux knows is
+// accepted and ignored, as it only tunes placement; unknown advice is
+// EINVAL, as on Linux, and a range with a hole is
 // ENOMEM once its mapped parts took the advice. The caller holds the
 // guard.
 //
@@ -416,8 +429,23 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 		return -EINVAL
 	}
 	switch {
-	case advice == MadvDontFork || advice == MadvWipeOnFork:
-		return -EINVAL // not kept: a fork would copy the range all the same
+	case advice == MadvWipeOnFork && m.anyObject(addr, end):
+		return -EINVAL // as Linux: wiping is for private anonymous memory only
+	case advice == MadvDontFork || advice == MadvDoFork || advice == MadvWipeOnFork || advice == MadvKeepOnFork:
+		c := change{}
+		switch advice {
+		case MadvDontFork:
+			c.set = ForkSkip
+		case MadvDoFork:
+			c.clear = ForkSkip
+		case MadvWipeOnFork:
+			c.set = ForkWipe
+		default:
+			c.clear = ForkWipe
+		}
+		if !m.edit(addr, end, &c) {
+			return -ENOMEM
+		}
 	case advice == MadvFree && m.anyObject(addr, end):
 		return -EINVAL // as Linux: MADV_FREE is for private anonymous memory only
 	case advice == MadvRemove:
@@ -428,17 +456,17 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	case advice == MadvDontNeed || advice == MadvFree:
 		m.unmapPages(addr, end) // shared memory keeps its pages in its object
 	}
-	if length != 0 && !m.covered(addr, end) {
+	if length != 0 && m.firstHole(addr, end) < end {
 		return -ENOMEM // as Linux: the mapped parts took the advice, the holes make it fail
 	}
 	return 0
 }
 
-// covered reports whether every page of [start, end) is mapped: no hole
-// before, between or after the entries there.
+// firstHole returns where the first unmapped page of [start, end) is,
+// end if every page is mapped.
 //
 //go:nosplit
-func (m *Map) covered(start, end uintptr) bool {
+func (m *Map) firstHole(start, end uintptr) uintptr {
 	i, j := m.span(start, end)
 	at := start
 	for k := range m.entries {
@@ -447,12 +475,12 @@ func (m *Map) covered(start, end uintptr) bool {
 		}
 		if k >= i {
 			if m.entries[k].Start > at {
-				return false
+				return at
 			}
 			at = m.entries[k].End
 		}
 	}
-	return i < j && at >= end
+	return min(at, end)
 }
 
 // anyPrivate reports whether an entry without an object overlaps
@@ -527,8 +555,8 @@ func (m *Map) removePages(start, end uintptr) {
 // its pages, by Linux's rules and in Linux's order: addr page-aligned and
 // prot only PROT_READ/WRITE/EXEC/SEM (EINVAL; PROT_GROWSDOWN/GROWSUP are
 // EINVAL too, as no entry grows), every page of the range mapped
-// (ENOMEM), a length of 0 a no-op. Over a hole Linux changes the entries
-// before it and then fails; here a refused call changes nothing. PROT_NONE pages stay present but supervisor-only, so
+// (ENOMEM: as on Linux, what lies before the first hole changes
+// first), a length of 0 a no-op. PROT_NONE pages stay present but supervisor-only, so
 // their contents survive and ring 3 faults on them; pages that gain write
 // access stay read-only until a write faults (copyOnWrite makes a page no
 // other map shares writable in place), so copy-on-write sharing holds.
@@ -563,10 +591,12 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	if addr < m.userMin || end > UserMax {
 		return -ENOMEM
 	}
-	if !m.covered(addr, end) {
+	// As Linux, the range up to its first hole changes, then the call
+	// fails; a hole at its start changes nothing.
+	hole := m.firstHole(addr, end)
+	if hole == addr {
 		return -ENOMEM
 	}
-	i, j := m.span(addr, end)
 	if grows != 0 {
 		return -EINVAL // no entry grows (Linux: a VM_GROWSDOWN stack's)
 	}
@@ -574,31 +604,17 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	// merge what may merge again: each entry keeps its memory (private,
 	// or its object), so a range over several is not one entry after.
 	p := uint8(prot & 7)
-	if m.protectCount(i, j, addr, end, p) > MaxEntries {
+	if !m.edit(addr, hole, &change{setProt: true, prot: p}) {
 		return -ENOMEM
 	}
-	splitLeft, splitRight := m.entries[i].Start < addr, m.entries[j-1].End > end
-	if splitLeft {
-		m.clip(i, addr)
-		i, j = i+1, j+1
-	}
-	if splitRight {
-		m.clip(j-1, end)
-	}
-	for k := range m.entries {
-		if k >= j {
-			break
-		}
-		if k >= i {
-			m.entries[k].Prot = p
-		}
-	}
-	m.mergeAround(i-1, j+1)
 	flags := m.pageFlags(p)
 	if !readable(p) {
 		flags &^= pmap.User | pmap.Writable
 	}
-	m.Pmap.Reprotect(addr, end, flags)
+	m.Pmap.Reprotect(addr, hole, flags)
+	if hole < end {
+		return -ENOMEM
+	}
 	return 0
 }
 
@@ -635,7 +651,7 @@ func knownAdvice(a int) bool {
 //
 //go:nosplit
 func mergeable(a, b *Entry) bool {
-	return a.End == b.Start && a.Prot == b.Prot && a.Obj == b.Obj &&
+	return a.End == b.Start && a.Prot == b.Prot && a.Obj == b.Obj && a.Flags == b.Flags &&
 		(a.Obj == 0 || a.Off+uint64(a.End-a.Start)/pageSize == b.Off)
 }
 
@@ -750,19 +766,72 @@ func (m *Map) replace(start, end uintptr, prot uint8, obj uint32, insert, check 
 	return true
 }
 
-// protectCount returns how many entries the map would have after
-// entries [i, j), which cover [start, end), took protection p there: the
-// pieces of the entries cut at start and end, less the merges that
-// follow (as Linux's mprotect merges before it splits, a change that
-// merges needs no free slot).
+// change is an edit of the entries' attributes over a range (edit): a
+// new protection (mprotect), fork flags set and cleared (madvise).
+type change struct {
+	setProt    bool
+	prot       uint8
+	set, clear uint8
+}
+
+// of returns the protection and flags entry e has after c.
 //
 //go:nosplit
-func (m *Map) protectCount(i, j int, start, end uintptr, p uint8) int {
+func (c *change) of(e *Entry) (prot, flags uint8) {
+	prot = e.Prot
+	if c.setProt {
+		prot = c.prot
+	}
+	return prot, e.Flags&^c.clear | c.set
+}
+
+// edit applies c to the mapped parts of [start, end): the entries there
+// are clipped at its ends, changed, and merged again with what they may
+// merge with. False, with nothing changed, when the result would not fit
+// the table (changeCount).
+//
+//go:nosplit
+func (m *Map) edit(start, end uintptr, c *change) bool {
+	i, j := m.span(start, end)
+	if i == j {
+		return true
+	}
+	if m.changeCount(i, j, start, end, c) > MaxEntries {
+		return false
+	}
+	if m.entries[i].Start < start {
+		m.clip(i, start)
+		i, j = i+1, j+1
+	}
+	if m.entries[j-1].End > end {
+		m.clip(j-1, end)
+	}
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k >= i {
+			e := &m.entries[k]
+			e.Prot, e.Flags = c.of(e)
+		}
+	}
+	m.mergeAround(i-1, j+1)
+	return true
+}
+
+// changeCount returns how many entries the map would have after entries
+// [i, j), which overlap [start, end), took change c there: the pieces of
+// the entries cut at start and end, less the merges that follow (as
+// Linux merges before it splits, a change that merges needs no free
+// slot).
+//
+//go:nosplit
+func (m *Map) changeCount(i, j int, start, end uintptr, c *change) int {
 	n := m.n
 	var w window
 	if i > 0 {
 		e := &m.entries[i-1]
-		w.add(e.Start, e.End, e.Prot, e.Obj, e.Off)
+		w.add(e.Start, e.End, e.Prot, e.Flags, e.Obj, e.Off)
 	}
 	for k := range m.entries {
 		if k >= j {
@@ -774,48 +843,49 @@ func (m *Map) protectCount(i, j int, start, end uintptr, p uint8) int {
 		e := &m.entries[k]
 		s, t := max(e.Start, start), min(e.End, end)
 		off := e.Off + uint64(s-e.Start)/pageSize
-		if e.Start < s { // the piece before start keeps its protection
+		if e.Start < s { // the piece before start stays as it was
 			n++
-			if w.add(e.Start, s, e.Prot, e.Obj, e.Off) {
+			if w.add(e.Start, s, e.Prot, e.Flags, e.Obj, e.Off) {
 				n--
 			}
 		}
-		if w.add(s, t, p, e.Obj, off) {
+		p, fl := c.of(e)
+		if w.add(s, t, p, fl, e.Obj, off) {
 			n--
 		}
 		if t < e.End { // and the piece after end
 			n++
-			if w.add(t, e.End, e.Prot, e.Obj, off+uint64(t-s)/pageSize) {
+			if w.add(t, e.End, e.Prot, e.Flags, e.Obj, off+uint64(t-s)/pageSize) {
 				n--
 			}
 		}
 	}
 	if j < m.n {
 		e := &m.entries[j]
-		if w.add(e.Start, e.End, e.Prot, e.Obj, e.Off) {
+		if w.add(e.Start, e.End, e.Prot, e.Flags, e.Obj, e.Off) {
 			n--
 		}
 	}
 	return n
 }
 
-// window is protectCount's last piece: where it ends, and what a piece
+// window is changeCount's last piece: where it ends, and what a piece
 // after it must have to merge with it (mergeable's rule).
 type window struct {
-	end    uintptr
-	prot   uint8
-	obj    uint32
-	offEnd uint64
-	ok     bool
+	end         uintptr
+	prot, flags uint8
+	obj         uint32
+	offEnd      uint64
+	ok          bool
 }
 
 // add appends the piece [start, end) and reports whether it merges with
 // the last one.
 //
 //go:nosplit
-func (w *window) add(start, end uintptr, prot uint8, obj uint32, off uint64) bool {
-	merged := w.ok && w.end == start && w.prot == prot && w.obj == obj && (obj == 0 || w.offEnd == off)
-	w.end, w.prot, w.obj, w.offEnd, w.ok = end, prot, obj, off+uint64(end-start)/pageSize, true
+func (w *window) add(start, end uintptr, prot, flags uint8, obj uint32, off uint64) bool {
+	merged := w.ok && w.end == start && w.prot == prot && w.flags == flags && w.obj == obj && (obj == 0 || w.offEnd == off)
+	w.end, w.prot, w.flags, w.obj, w.offEnd, w.ok = end, prot, flags, obj, off+uint64(end-start)/pageSize, true
 	return merged
 }
 
@@ -960,7 +1030,8 @@ func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
 // every private page m has shared copy-on-write (read-only in both, each
 // with a PV in both; a write copies it, copyOnWrite); the pages of
 // shared memory stay shared, with m's permissions, the child's entries
-// over the same objects. False when mm runs out
+// over the same objects. Entries marked ForkSkip are left out, those
+// marked ForkWipe come without pages. False when mm runs out
 // (child holds a part; Destroy frees it). m's downgraded translations
 // are shot down on other CPUs before the trap returns. The caller holds
 // the guard.
@@ -975,10 +1046,17 @@ func (m *Map) Fork(child *Map) bool {
 			break
 		}
 		e := &m.entries[k]
-		child.entries[k] = Entry{Start: e.Start, End: e.End, Prot: e.Prot, Obj: e.Obj, Off: e.Off}
+		if e.Flags&ForkSkip != 0 {
+			continue // MADV_DONTFORK: the child has nothing there
+		}
+		c := &child.entries[uint(child.n)%uint(len(child.entries))]
+		*c = Entry{Start: e.Start, End: e.End, Prot: e.Prot, Obj: e.Obj, Off: e.Off, Flags: e.Flags}
 		objRef(e.Obj)
-		child.n = k + 1
-		if !m.Pmap.ShareRange(&e.PV, &child.Pmap, &child.entries[k].PV, e.Start, e.End, e.Obj == 0) {
+		child.n++
+		if e.Flags&ForkWipe != 0 {
+			continue // MADV_WIPEONFORK: the child's pages read as zero
+		}
+		if !m.Pmap.ShareRange(&e.PV, &child.Pmap, &c.PV, e.Start, e.End, e.Obj == 0) {
 			m.Shootdown() // the pages shared so far are read-only in m already
 			return false
 		}

@@ -872,23 +872,31 @@ func (md *model) mprotect(addr, length uintptr, prot int) int64 {
 	if addr < md.userMin || end > UserMax {
 		return -ENOMEM
 	}
-	for va := addr; va < end; va += p {
-		if _, ok := md.prot[va]; !ok {
-			return -ENOMEM
+	hole := addr // as Linux: up to the first hole, then ENOMEM
+	for hole < end {
+		if _, ok := md.prot[hole]; !ok {
+			break
 		}
+		hole += p
+	}
+	if hole == addr {
+		return -ENOMEM
 	}
 	if grows != 0 {
 		return -EINVAL
 	}
 	oldProt, oldPresent := maps.Clone(md.prot), maps.Clone(md.present)
-	for va := addr; va < end; va += p {
+	for va := addr; va < hole; va += p {
 		md.prot[va] = prot & 7
 	}
 	if !md.fits(oldProt, oldPresent) {
 		return -ENOMEM
 	}
-	for va := addr; va < end; va += p {
+	for va := addr; va < hole; va += p {
 		md.writable[va] = md.writable[va] && prot&ProtWrite != 0
+	}
+	if hole < end {
+		return -ENOMEM
 	}
 	return 0
 }

@@ -169,8 +169,8 @@ func TestSharedMemoryErrors(t *testing.T) {
 
 // TestMadviseRemove: MADV_REMOVE punches a hole in shared memory: the
 // page leaves every map that maps it (a fork's too) and its object, and
-// reads as zero after; on private memory it is EINVAL, as on Linux, and
-// the fork advices Fork does not keep are EINVAL.
+// reads as zero after; on private memory it is EINVAL, as on Linux, as
+// is MADV_WIPEONFORK on shared memory.
 func TestMadviseRemove(t *testing.T) {
 	f := newUserFixture(t, testMin)
 	a := base
@@ -184,10 +184,8 @@ func TestMadviseRemove(t *testing.T) {
 	if got := f.m.Madvise(a, 3*p, MadvRemove); got != -EINVAL {
 		t.Fatalf("MADV_REMOVE over private memory = %d; want EINVAL", got)
 	}
-	for _, adv := range []int{MadvDontFork, MadvWipeOnFork} {
-		if got := f.m.Madvise(a, p, adv); got != -EINVAL {
-			t.Fatalf("madvise(%d) = %d; want EINVAL", adv, got)
-		}
+	if got := f.m.Madvise(a, p, MadvWipeOnFork); got != -EINVAL {
+		t.Fatalf("MADV_WIPEONFORK of shared memory = %d; want EINVAL", got)
 	}
 	if got := f.m.Madvise(a, p, MadvRemove); got != 0 {
 		t.Fatalf("MADV_REMOVE = %d", got)
@@ -211,4 +209,48 @@ func TestMadviseRemove(t *testing.T) {
 	}
 	child.Destroy()
 	f.check("child gone")
+}
+
+// TestForkAdvice: MADV_DONTFORK leaves a range out of a fork's child,
+// MADV_WIPEONFORK gives it to the child without pages (zero), the
+// entries split where the marks start and merge again when
+// MADV_DOFORK/MADV_KEEPONFORK clear them; over a hole the mapped part is
+// marked and the call is ENOMEM.
+func TestForkAdvice(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	f.mmap(a, 3*p, rw, fixed, int64(a))
+	for i := uintptr(0); i < 3; i++ {
+		f.fault(a+i*p, true, false, true)
+		mark(t, f.m, a+i*p, uint64(10+i))
+	}
+	f.madvise(a, p, MadvDontFork, 0)
+	f.madvise(a+p, p, MadvWipeOnFork, 0)
+	if f.m.Len() != 3 || f.m.At(0).Flags != ForkSkip || f.m.At(1).Flags != ForkWipe || f.m.At(2).Flags != 0 {
+		t.Fatalf("entries %s; want three, marked skip, wipe, none", fmtEntries(entries(f.m)))
+	}
+	child := f.fork()
+	if child.Len() != 2 || child.At(0).Start != a+p || child.At(0).Flags != ForkWipe {
+		t.Fatalf("child's entries %s; want the wiped one and the plain one", fmtEntries(entries(child)))
+	}
+	if _, ok := child.Pmap.Extract(a); ok || child.Fault(a, false, false) {
+		t.Fatal("the child has the MADV_DONTFORK page")
+	}
+	if _, ok := child.Pmap.Extract(a + p); ok {
+		t.Fatal("the child got the MADV_WIPEONFORK page")
+	}
+	if !child.Fault(a+p, false, false) || markOf(t, child, a+p) != 0 || markOf(t, child, a+2*p) != 12 {
+		t.Fatal("the child's wiped page is not zero, or its plain page lost its contents")
+	}
+	child.Destroy()
+	f.check("child gone")
+	f.madvise(a, 2*p, MadvDoFork, 0)
+	f.madvise(a, 2*p, MadvKeepOnFork, 0)
+	if f.m.Len() != 1 || f.m.At(0).Flags != 0 {
+		t.Fatalf("entries %s; want one again", fmtEntries(entries(f.m)))
+	}
+	f.madvise(a+2*p, 2*p, MadvDontFork, -ENOMEM) // a+3p is not mapped
+	if f.m.Len() != 2 || f.m.At(1).Flags != ForkSkip {
+		t.Fatalf("entries %s; want the mapped page marked", fmtEntries(entries(f.m)))
+	}
 }

@@ -91,6 +91,7 @@ func pvRandom(seed uint64, ops int) error {
 			a.op, a.addr, a.n = testMunmap, page(), uintptr(1+r.IntN(8))*pageSize
 		case k < 40:
 			a.op, a.addr, a.n = testMadvise, page(), uintptr(1+r.IntN(8))*pageSize
+			a.flags = []int{MadvDontNeed, MadvDontNeed, MadvDontFork, MadvDoFork, MadvWipeOnFork, MadvKeepOnFork}[r.IntN(6)]
 		case k < 45:
 			a.op, a.addr, a.n, a.prot = testMprotect, page(), uintptr(1+r.IntN(8))*pageSize, r.IntN(8)
 		case k < 70:

@@ -89,7 +89,7 @@ func testOp(arg uintptr) uintptr {
 	case testMunmap:
 		a.ret = m.Munmap(a.addr, a.n)
 	case testMadvise:
-		a.ret = m.Madvise(a.addr, a.n, MadvDontNeed)
+		a.ret = m.Madvise(a.addr, a.n, a.flags) // flags: the advice
 	case testMprotect:
 		a.ret = m.Mprotect(a.addr, a.n, a.prot)
 	case testFault:
