@@ -88,6 +88,8 @@
 //	  |  thread-table allocation, every thread's Wait/WaitKey/Deadline and
 //	  |  a waiting thread's Frame; held by one CPU's trap path at a time;
 //	  |  a CPU spinning for it drains its IPI queues
+//	  |  +- a process's map lock (package vm): after the MP lock, or alone
+//	  |     in a demand-zero fault; two only under the MP lock
 //	  +- per-CPU Globaldata: no lock, only its CPU touches it (but load,
 //	  |  incoming and the migration counts: atomics any CPU reads)
 //	  +- IPI queues: lock-free single-producer/single-consumer

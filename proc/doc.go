@@ -59,10 +59,11 @@
 // signal state and pending signals, the eventfds' counts; a parent's
 // before its child's, in wait4); then procs (the process table),
 // futexTable.mu, a pipe's mu, or pollMu (the readiness broadcast, taken
-// last). A Space's map and page tables are
-// guarded by the MP lock (TrapCall bodies and the trap path's fault
-// service); Process.spaceMu keeps a process's Space from being swapped
-// (execve) or released (its end) under a reader.
+// last). A Space's map and page tables are guarded by the MP lock and
+// the map's own lock, taken in that order by the TrapCall bodies and the
+// trap path's fault service; a demand-zero fault takes the map's lock
+// alone (vm.FaultFresh). Process.spaceMu keeps a process's Space from
+// being swapped (execve) or released (its end) under a reader.
 //
 // Address spaces:
 //
