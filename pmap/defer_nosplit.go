@@ -52,7 +52,7 @@ func FreeAfterShootdown(pa uint64, mask uint64) {
 		mm.Phys.Free(pa)
 		return
 	}
-	d := &deferred[me]
+	d := &deferred[me%amd64.MaxCPUs] // masked: no bounds-check panic path in these chains
 	if d.head == 0 || d.n == deferPerFrame {
 		b := mm.Phys.Alloc()
 		if b == 0 {
@@ -88,7 +88,7 @@ func (p *Pmap) waiters() uint64 {
 //
 //go:nosplit
 func FreeDeferred() {
-	d := &deferred[cpuIndex()]
+	d := &deferred[cpuIndex()%amd64.MaxCPUs]
 	if d.head == 0 {
 		return
 	}

@@ -139,7 +139,7 @@ func spaceMem(arg uintptr) uintptr {
 	case memMprotect:
 		c.ret = m.Mprotect(c.addr, c.length, c.a)
 	}
-	if m.Pmap.Resident() < resident || m.Pmap.Tables() < tables || c.op == memMprotect && c.ret == 0 {
+	if m.Pmap.Resident() < resident || m.Pmap.Tables() < tables { // mprotect shoots down itself
 		m.Shootdown()
 	}
 	m.Unlock()

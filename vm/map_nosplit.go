@@ -325,7 +325,7 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 		}
 	}
 	if !m.replace(addr, addr+n, uint8(prot&7), obj, true, true) {
-		objUnref(obj)
+		objUnref(obj, 0) // fresh: nothing mapped it
 		return -ENOMEM
 	}
 	if fixed {
@@ -401,7 +401,7 @@ func (m *Map) dropObjects(start, end uintptr) {
 			break
 		}
 		if e := &m.entries[k]; e.Start >= start && e.End <= end && e.Obj != 0 {
-			objUnref(e.Obj)
+			objUnref(e.Obj, m.Pmap.Active()) // its pages were last mapped here, if anywhere
 			e.Obj, e.Off = 0, 0
 		}
 	}
@@ -427,6 +427,9 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	end, ok := pageEnd(addr, length)
 	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > UserMax) {
 		return -EINVAL
+	}
+	if length == 0 {
+		return 0 // Linux's order: an empty range does nothing, whatever the advice
 	}
 	switch {
 	case advice == MadvWipeOnFork && m.anyObject(addr, end):
@@ -526,6 +529,7 @@ func (m *Map) removePages(start, end uintptr) {
 				continue
 			}
 			pa := *s
+			waiters := uint64(0) // the CPUs of the maps it leaves
 			for {
 				pm, at := pmap.FirstMapping(pa)
 				if pm == 0 {
@@ -539,6 +543,7 @@ func (m *Map) removePages(start, end uintptr) {
 				fatal.Assert(n >= 0, "vm: a page mapped outside its map's entries")
 				x.Pmap.RemovePV(at, at+pageSize, &x.entries[uint(n)%uint(len(x.entries))].PV)
 				x.Shootdown()
+				waiters |= x.Pmap.Active()
 				if x != m {
 					x.Unlock()
 				}
@@ -546,7 +551,7 @@ func (m *Map) removePages(start, end uintptr) {
 			*s = 0
 			o.pages--
 			fatal.Assert(pmap.Release(pa, uintptr(e.Obj)), "vm: object: a removed page still mapped")
-			pmap.FreeAfterShootdown(pa, ^uint64(0)) // its mappings' CPUs: any
+			pmap.FreeAfterShootdown(pa, waiters)
 		}
 	}
 }
@@ -612,6 +617,7 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 		flags &^= pmap.User | pmap.Writable
 	}
 	m.Pmap.Reprotect(addr, hole, flags)
+	m.Shootdown()
 	if hole < end {
 		return -ENOMEM
 	}
@@ -793,7 +799,7 @@ func (c *change) of(e *Entry) (prot, flags uint8) {
 //go:nosplit
 func (m *Map) edit(start, end uintptr, c *change) bool {
 	i, j := m.span(start, end)
-	if i == j {
+	if i == j || start >= end {
 		return true
 	}
 	if m.changeCount(i, j, start, end, c) > MaxEntries {
@@ -1094,7 +1100,7 @@ func (m *Map) Destroy() {
 		}
 		e := &m.entries[k]
 		m.Pmap.RemovePV(e.Start, e.End, &e.PV)
-		objUnref(e.Obj)
+		objUnref(e.Obj, 0) // no CPU runs m
 	}
 	m.n = 0
 	m.Pmap.Destroy()

@@ -86,10 +86,11 @@ func objDrop(i uint32) {
 }
 
 // objUnref drops a reference to object i; the last frees its pages that
-// no mapping has left, and its index tables.
+// no mapping has left, and its index tables, once the CPUs in waiters
+// (those running the map that last mapped them) have flushed.
 //
 //go:nosplit
-func objUnref(i uint32) {
+func objUnref(i uint32, waiters uint64) {
 	if i == 0 {
 		return
 	}
@@ -99,7 +100,7 @@ func objUnref(i uint32) {
 		return
 	}
 	if o.root != 0 {
-		o.free(i)
+		o.free(i, waiters)
 	}
 	fatal.Assert(o.pages == 0 && o.tables == 0, "vm: object: pages or tables left after its teardown")
 	*o = Object{}
@@ -111,7 +112,7 @@ func objUnref(i uint32) {
 // the runtime.
 //
 //go:nosplit
-func (o *Object) free(tag uint32) {
+func (o *Object) free(tag uint32, waiters uint64) {
 	top := (*[512]uint64)(mm.Ptr(o.root))
 	for a := range top {
 		if top[a] == 0 {
@@ -128,7 +129,7 @@ func (o *Object) free(tag uint32) {
 					continue
 				}
 				fatal.Assert(pmap.Release(leaf[c], uintptr(tag)), "vm: object: a page still mapped when its object dies")
-				pmap.FreeAfterShootdown(leaf[c], ^uint64(0)) // unmapped in this trap, maybe on other CPUs
+				pmap.FreeAfterShootdown(leaf[c], waiters)
 				o.pages--
 			}
 			mm.Phys.Free(mid[b])

@@ -254,3 +254,19 @@ func TestForkAdvice(t *testing.T) {
 		t.Fatalf("entries %s; want the mapped page marked", fmtEntries(entries(f.m)))
 	}
 }
+
+// TestMadviseZeroLength: an empty range does nothing and succeeds,
+// whatever the advice, as on Linux: no empty entry, no EINVAL.
+func TestMadviseZeroLength(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	f.mmap(a, 4*p, rw, fixed, int64(a))
+	f.mmap(a+4*p, 2*p, rw, shared, int64(a+4*p))
+	before := entries(f.m)
+	for _, adv := range []int{MadvDontFork, MadvWipeOnFork, MadvDoFork, MadvKeepOnFork, MadvRemove, MadvFree, MadvDontNeed} {
+		f.madvise(a+2*p, 0, adv, 0)
+		f.madvise(a+5*p, 0, adv, 0)
+		f.entries(before...)
+	}
+	f.munmap(a, 6*p, 0)
+}
