@@ -123,9 +123,10 @@ func TestRing3(t *testing.T) {
 			wantMatch(t, "run faultbench", m.Run(t, "run faultbench -rounds 1"),
 				regexp.MustCompile(`faultbench: one process [1-9]\d* faults/s, two at once [1-9]\d* faults/s, .*\nfaultbench: exit status 0`))
 			// Random system calls with random arguments (a seed per
-			// boot): every one returns.
+			// boot), then memory calls in the fuzzer's own region:
+			// every one returns.
 			seed := fmt.Sprint(smp)
-			wantMatch(t, "run fuzz", m.Run(t, "run fuzz "+seed), regexp.MustCompile(`fuzz: seed `+seed+`: 20000 calls returned: .*\nfuzz: exit status 0`))
+			wantMatch(t, "run fuzz", m.Run(t, "run fuzz "+seed), regexp.MustCompile(`fuzz: seed `+seed+`: 20000 calls returned: .*\nfuzz: 5000 memory calls in its own region returned: .*\nfuzz: exit status 0`))
 			// A fork bomb: it ends (its first process with status 0, or
 			// EAGAIN's 11 if a fork met the process limit), and so do all
 			// its orphans.

@@ -2,7 +2,9 @@
 // random (a fixed seed, or the first argument), to show that no argument
 // stops the kernel: every call must return, with a result or an errno.
 // Calls that would end, block or unmap the fuzzer itself are left out
-// (the list below); it prints a summary and exits 0.
+// (the list below); memory calls then get a phase of their own, confined
+// to the fuzzer's scratch region (memoryCalls). It prints a summary of
+// each and exits 0.
 package main
 
 import (
@@ -101,4 +103,79 @@ func main() {
 	}
 	fmt.Printf("fuzz: seed %d: %d calls returned: %d succeeded, %d ENOSYS, %d other errnos (%d kinds)\n",
 		seed, made, ok, errnos[syscall.ENOSYS], made-ok-errnos[syscall.ENOSYS], len(errnos)-1)
+	memoryCalls(r, valid, 2*scratch)
+}
+
+// memCalls is how many memory calls memoryCalls makes.
+const memCalls = 5000
+
+// memoryCalls makes mmap (MAP_FIXED or MAP_FIXED_NOREPLACE, private or
+// shared), munmap, mprotect and madvise calls with random arguments
+// inside the fuzzer's own region [base, base+size), which nothing else
+// uses (the calls above only hand its addresses to the kernel): empty,
+// unaligned, overlapping and past-the-end ranges, unknown protections,
+// flags and advice. Every call must return; the region's pages are
+// touched in between by write(2) from them, which must give a result or
+// EFAULT.
+func memoryCalls(r *rand.Rand, base, size uintptr) {
+	const page = 4096
+	addr := func() uintptr {
+		a := base + uintptr(r.IntN(int(size/page)))*page
+		if r.IntN(10) == 0 {
+			a += uintptr(1 + r.IntN(page-1)) // unaligned
+		}
+		return a
+	}
+	length := func() uintptr {
+		switch r.IntN(10) {
+		case 0:
+			return 0
+		case 1:
+			return uintptr(1 + r.IntN(page-1))
+		}
+		return uintptr(1+r.IntN(64)) * page
+	}
+	// The region's end is clamped: nothing past it is the fuzzer's to change.
+	clamp := func(a, n uintptr) uintptr { return min(n, base+size-min(a, base+size)) }
+	prots := []uintptr{0, 1, 2, 3, 4, 5, 7, 8, 0x10, 0x01000000, 0x02000000, 0x03000000}
+	advice := []uintptr{0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 18, 19, 20, 21, 22, 23, 25, 5, 6, 7, 26, 100, 101}
+	null, _ := syscall.Open("/dev/null", syscall.O_WRONLY, 0)
+	errnos := map[syscall.Errno]int{}
+	ok := 0
+	for range memCalls {
+		a := addr()
+		n := clamp(a, length())
+		var e syscall.Errno
+		switch r.IntN(5) {
+		case 0:
+			flags := uintptr(syscall.MAP_ANON | syscall.MAP_FIXED)
+			if r.IntN(3) == 0 {
+				flags = syscall.MAP_ANON | 0x100000 // MAP_FIXED_NOREPLACE
+			}
+			if r.IntN(3) == 0 {
+				flags |= syscall.MAP_SHARED
+			} else {
+				flags |= syscall.MAP_PRIVATE
+			}
+			if n == 0 {
+				n = page // mmap of nothing is EINVAL; map something
+			}
+			_, _, e = syscall.Syscall6(syscall.SYS_MMAP, a&^(page-1), n, prots[r.IntN(len(prots))]&7, flags, ^uintptr(0), 0)
+		case 1:
+			_, _, e = syscall.Syscall(syscall.SYS_MUNMAP, a, n, 0)
+		case 2:
+			_, _, e = syscall.Syscall(syscall.SYS_MPROTECT, a, n, prots[r.IntN(len(prots))])
+		case 3:
+			_, _, e = syscall.Syscall(syscall.SYS_MADVISE, a, n, advice[r.IntN(len(advice))])
+		default: // the kernel reads the region: a result or EFAULT
+			_, _, e = syscall.Syscall(syscall.SYS_WRITE, uintptr(null), a, min(n, 3*page))
+		}
+		if e == 0 {
+			ok++
+		} else {
+			errnos[e]++
+		}
+	}
+	fmt.Printf("fuzz: %d memory calls in its own region returned: %d succeeded, %d errnos (%d kinds)\n",
+		memCalls, ok, memCalls-ok, len(errnos))
 }
