@@ -68,10 +68,11 @@ func routeIRQ(arg uintptr) uintptr {
 // reclaimCaches is mm's memory-pressure path (mm.SetReclaim): SYSREF
 // records other CPUs released while this CPU's caches had no room go
 // back to their caches, then every registered cache on this CPU gives
-// its magazines and full depot magazines back. MP lock held.
+// its magazines and full depot magazines back, and vm its fault stock.
+// MP lock held.
 //
 //go:nosplit
 func reclaimCaches() uint64 {
 	sysref.Drain()
-	return objcache.ReclaimAll()
+	return objcache.ReclaimAll() + vm.ReturnStock()
 }

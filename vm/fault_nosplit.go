@@ -93,6 +93,22 @@ func Refill() {
 	}
 }
 
+// ReturnStock gives this CPU's stock back to mm (memory pressure: mm's
+// reclaim) and returns how many frames it held; other CPUs keep theirs,
+// which only they may touch. The caller holds the MP lock.
+//
+//go:nosplit
+func ReturnStock() uint64 {
+	guard("vm: ReturnStock without the MP lock")
+	s := &stocks[uint(amd64.CPU())%amd64.MaxCPUs]
+	n := uint64(s.n)
+	for s.n > 0 {
+		s.n--
+		mm.Phys.Free(s.frames[uint(s.n)%stockSize])
+	}
+	return n
+}
+
 // Stocked returns the frames the CPUs' stocks hold (statistics: exact
 // when no fault runs).
 //

@@ -109,19 +109,42 @@ func run(w io.Writer) int {
 	check("MADV_DONTNEED over a hole is ENOMEM, the mapped pages dropped all the same", e == syscall.ENOMEM && b[3*page] == 0,
 		fmt.Sprintf("errno %d, page %d", e, b[3*page]))
 
-	// A thread on another CPU reading a page the whole time: once
-	// mprotect(PROT_NONE) has returned, its next read must fault (an
-	// earlier one may).
+	// A thread on another CPU using a page the whole time: once mprotect
+	// has returned, its next access must fault (an earlier one may). Over
+	// a hole too, where the call fails after changing the page.
+	mprotect(at(4), page, syscall.PROT_READ|syscall.PROT_WRITE)
+	e, a = whileAnotherThread(func() { b[4*page]++ }, func() syscall.Errno {
+		return mprotect(at(4), 2*page, syscall.PROT_READ) // at(5) is unmapped
+	})
+	check("another thread's next write after mprotect over a hole faults", e == syscall.ENOMEM && a == at(4),
+		fmt.Sprintf("errno %d, fault at %#x", e, a))
+	var sum byte
+	e, a = whileAnotherThread(func() { sum += b[4*page] }, func() syscall.Errno {
+		return mprotect(at(4), page, syscall.PROT_NONE)
+	})
+	check("another thread's next read after mprotect faults", e == 0 && a == at(4), fmt.Sprintf("errno %d, fault at %#x", e, a))
+
+	if bad > 0 {
+		return 1
+	}
+	return 0
+}
+
+// whileAnotherThread runs access over and over on a locked thread of its
+// own (another CPU, given more than one) until change, made meanwhile,
+// has returned; it returns change's errno and the address where access
+// faulted, 0 if it never did: the access after change returned must
+// fault.
+func whileAnotherThread(access func(), change func() syscall.Errno) (syscall.Errno, uintptr) {
 	var stop, started atomic.Bool
 	result := make(chan uintptr)
 	go func() {
 		runtime.LockOSThread()
 		debug.SetPanicOnFault(true)
-		var sum byte
 		result <- faultAt(func() {
 			for {
 				last := stop.Load()
-				sum += b[4*page]
+				access()
 				started.Store(true)
 				if last {
 					return
@@ -132,13 +155,7 @@ func run(w io.Writer) int {
 	for !started.Load() {
 		runtime.Gosched()
 	}
-	e = mprotect(at(4), page, syscall.PROT_NONE)
+	e := change()
 	stop.Store(true)
-	a = <-result
-	check("another thread's next read after mprotect faults", e == 0 && a == at(4), fmt.Sprintf("errno %d, fault at %#x", e, a))
-
-	if bad > 0 {
-		return 1
-	}
-	return 0
+	return e, <-result
 }
