@@ -596,14 +596,23 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	if addr < m.userMin || end > UserMax {
 		return -ENOMEM
 	}
-	// As Linux, the range up to its first hole changes, then the call
-	// fails; a hole at its start changes nothing.
+	// As Linux: nothing mapped in the range is ENOMEM; a grow flag over
+	// an entry is EINVAL, as no entry grows (PROT_GROWSDOWN whatever lies
+	// before it, PROT_GROWSUP from a mapped start); then the range up to
+	// its first hole changes and the call fails, a hole at its start
+	// changing nothing.
+	if m.free(addr, end) {
+		return -ENOMEM
+	}
+	if grows == protGrowsDown {
+		return -EINVAL
+	}
 	hole := m.firstHole(addr, end)
 	if hole == addr {
 		return -ENOMEM
 	}
 	if grows != 0 {
-		return -EINVAL // no entry grows (Linux: a VM_GROWSDOWN stack's)
+		return -EINVAL
 	}
 	// Clip the entries at the range's ends, give those inside prot, and
 	// merge what may merge again: each entry keeps its memory (private,

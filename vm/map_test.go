@@ -872,6 +872,12 @@ func (md *model) mprotect(addr, length uintptr, prot int) int64 {
 	if addr < md.userMin || end > UserMax {
 		return -ENOMEM
 	}
+	if md.free(addr, end) {
+		return -ENOMEM
+	}
+	if grows == protGrowsDown {
+		return -EINVAL // whatever lies before the first entry
+	}
 	hole := addr // as Linux: up to the first hole, then ENOMEM
 	for hole < end {
 		if _, ok := md.prot[hole]; !ok {

@@ -125,6 +125,8 @@ func TestMprotectErrors(t *testing.T) {
 		{"wraps, unknown bit", a, ^uintptr(0) - p, 0x10, -ENOMEM},
 		{"both grow flags", a + 4*p, 0, protGrowsDown | protGrowsUp, -EINVAL},
 		{"PROT_GROWSDOWN over a hole", a + 4*p, p, protGrowsDown | ProtRead, -ENOMEM},
+		{"PROT_GROWSDOWN from a hole into an entry", a + 4*p, 2 * p, protGrowsDown | ProtRead, -EINVAL},
+		{"PROT_GROWSUP from a hole into an entry", a + 4*p, 2 * p, protGrowsUp | ProtRead, -ENOMEM},
 		{"starts in the hole", a + 4*p, 2 * p, ProtRead, -ENOMEM},
 		{"nothing mapped", a + 64*p, p, ProtRead, -ENOMEM},
 		{"below userMin", testMin - p, p, ProtRead, -ENOMEM},
