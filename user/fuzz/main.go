@@ -13,7 +13,6 @@ import (
 	"os"
 	"strconv"
 	"syscall"
-	"unsafe"
 )
 
 // skipped are the calls the fuzzer never makes: they end the process,
@@ -56,12 +55,16 @@ func main() {
 	// inaccessible guard after it, so a call that writes past what the
 	// fuzzer meant stops there instead of in the fuzzer's own memory.
 	const scratch = 1 << 20
-	mem, err := syscall.Mmap(-1, 0, 2*scratch, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		fmt.Println("fuzz: mmap:", err)
+	// Far from where the runtime maps its own memory (MAP_FIXED_NOREPLACE):
+	// the memory calls below punch holes in the region, and a mapping the
+	// runtime made in one would otherwise be theirs to drop.
+	const farAway = 0x7d00_0000_0000
+	valid, _, e := syscall.Syscall6(syscall.SYS_MMAP, farAway, 2*scratch, syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANON|0x100000, ^uintptr(0), 0)
+	if e != 0 || valid != farAway {
+		fmt.Println("fuzz: mmap:", e)
 		os.Exit(1)
 	}
-	valid := uintptr(unsafe.Pointer(&mem[0]))
 	if _, _, e := syscall.Syscall6(syscall.SYS_MMAP, valid+scratch, scratch, syscall.PROT_NONE,
 		syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_FIXED, ^uintptr(0), 0); e != 0 {
 		fmt.Println("fuzz: guard:", e)

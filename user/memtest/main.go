@@ -22,6 +22,14 @@ import (
 
 const page = 4096
 
+// farAway is where the test's pages go (MAP_FIXED_NOREPLACE, Linux 4.17
+// on): below the stack and Linux's mmap base, above where Gofly's first
+// fit places mappings.
+const (
+	farAway           = 0x7e00_0000_0000
+	mapFixedNoReplace = 0x100000
+)
+
 func main() { os.Exit(run(os.Stdout)) }
 
 // faultAt runs f and returns the address of the fault it took, or 0.
@@ -58,12 +66,18 @@ func run(w io.Writer) int {
 		fmt.Fprintf(w, "memtest: %s: FAIL (%v)\n", what, got)
 	}
 
-	b, err := syscall.Mmap(-1, 0, 6*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		fmt.Fprintf(w, "memtest: mmap: %v\n", err)
+	// Far from where the runtime maps its own memory: the hole the
+	// checks below punch must stay a hole, which a mapping the runtime
+	// makes meanwhile could otherwise fill (and the checks would then
+	// drop the runtime's pages).
+	base, _, e0 := syscall.Syscall6(syscall.SYS_MMAP, farAway, 6*page, syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANON|mapFixedNoReplace, ^uintptr(0), 0)
+	if e0 != 0 || base != farAway {
+		fmt.Fprintf(w, "memtest: mmap at %#x: %v (at %#x)\n", uintptr(farAway), e0, base)
 		return 1
 	}
-	base := uintptr(unsafe.Pointer(&b[0]))
+	b := unsafe.Slice((*byte)(unsafe.Add(nil, base)), 6*page) // memory the kernel mapped, outside the Go heap
+	defer syscall.Syscall(syscall.SYS_MUNMAP, base, 6*page, 0)
 	at := func(i int) uintptr { return base + uintptr(i)*page }
 	for i := 0; i < 6; i++ {
 		b[i*page] = byte(10 + i)
@@ -84,7 +98,7 @@ func run(w io.Writer) int {
 		fmt.Fprintf(w, "memtest: pipe: %v\n", err)
 		return 1
 	}
-	_, err = syscall.Write(fds[1], pg(2))
+	_, err := syscall.Write(fds[1], pg(2))
 	check("write(2) from a PROT_NONE page is EFAULT", err == syscall.EFAULT, err)
 	e = mprotect(at(1), 2*page, syscall.PROT_READ|syscall.PROT_WRITE)
 	b[page], b[2*page] = 21, 22
