@@ -55,14 +55,17 @@
 //     trap stack holds at most one frame (exceptions use the fault stack);
 //     cpuLocal.frame is set exactly while a trap is served.
 //   - guarded-memory: after Start begins, every change to mm, pmap and vm
-//     asserts the MP lock (their Held hooks are lwkt.HoldsMPLock); Go code
-//     reaches them through system calls or lwkt.TrapCall.
+//     asserts its lock: the MP lock (their Held hooks are
+//     lwkt.HoldsMPLock), or for what a process's map may do alone, the
+//     map's own (vm/doc.go); Go code reaches them through system calls,
+//     lwkt.TrapCall or lwkt.TrapCallLocal.
 //
 // SMP: Start reads the MADT and starts every other processor through the
 // real-mode trampoline (smp.go); each runs apInit and becomes its own idle
 // thread. Per-CPU state (cpuLocal: index, trap stack, FPU area) is reached
-// through GS. Every trap but an IPI runs under lwkt's MP lock; cpuLocal
-// is written only by its own CPU.
+// through GS. Every trap but an IPI, a process's page fault (which tries
+// its map's lock first) and a TrapCallLocal runs under lwkt's MP lock;
+// cpuLocal is written only by its own CPU.
 //
 //go:generate go run gen_vectors.go
 package kernel

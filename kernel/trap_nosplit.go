@@ -65,9 +65,10 @@ func trap(f *amd64.Frame) {
 	// Everything but an IPI may touch shared kernel state: take the MP
 	// lock for the whole trap (lwkt/mp_nosplit.go). IPI handlers run
 	// without it, touching only this CPU's scheduler; a process's page
-	// fault first tries its map's lock alone (vm.FaultFresh).
+	// fault first tries its map's lock alone (vm.FaultFresh), and a
+	// TrapCallLocal body takes what locks it needs.
 	userFault := v == amd64.VectorPF && fromUser
-	locked := v != amd64.VectorIPI && !userFault
+	locked := v != amd64.VectorIPI && !userFault && v != amd64.VectorTrapCallLocal
 	if locked {
 		lwkt.GetMPLock()
 	}
@@ -81,7 +82,7 @@ func trap(f *amd64.Frame) {
 	case v == amd64.VectorSyscall && fromUser, v < 32 && fromUser && v != amd64.VectorMC:
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)
-	case v == amd64.VectorTrapCall:
+	case v == amd64.VectorTrapCall, v == amd64.VectorTrapCallLocal:
 		lwkt.RunTrapCall(f)
 	case v == amd64.VectorTimer:
 		apic.EOI()

@@ -89,7 +89,10 @@
 //	  |  a waiting thread's Frame; held by one CPU's trap path at a time;
 //	  |  a CPU spinning for it drains its IPI queues
 //	  |  +- a process's map lock (package vm): after the MP lock, or alone
-//	  |     in a demand-zero fault; two only under the MP lock
+//	  |  |  in a demand-zero fault and in what vm.Map.Alone allows of a
+//	  |  |  memory call (TrapCallLocal); two only under the MP lock
+//	  |  |  +- pmap's pvLock (the PV slab, every page's PV list)
+//	  |  |     +- mm's allocator lock (the bitmap)
 //	  +- per-CPU Globaldata: no lock, only its CPU touches it (but load,
 //	  |  incoming and the migration counts: atomics any CPU reads)
 //	  +- IPI queues: lock-free single-producer/single-consumer

@@ -119,8 +119,8 @@ func post(dst int, m ipiq.Msg) {
 }
 
 // RequestShootdown asks that every other CPU drop its cached translations
-// before this trap returns, after this CPU removed mappings. The caller
-// holds the MP lock and keeps it until Flush.
+// before this trap returns, after this CPU removed mappings. The kernel's
+// address space needs it under the MP lock, kept until Flush (pmap, tlb).
 //
 //go:nosplit
 func RequestShootdown() { RequestShootdownOf(^uint64(0)) }
@@ -138,8 +138,9 @@ func RequestShootdownOf(mask uint64) {
 }
 
 // Flush sends this CPU's deferred messages and performs a requested TLB
-// shootdown, waiting for it. The trap path calls it last (Leave); a
-// shootdown is only ever requested, and so performed, under the MP lock.
+// shootdown, waiting for it (serving this CPU's IPIs meanwhile, so two
+// CPUs may flush at once, with or without the MP lock). The trap path
+// calls it last (Leave).
 //
 //go:nosplit
 func Flush() {

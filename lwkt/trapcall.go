@@ -22,5 +22,20 @@ import "gofly/arch/amd64"
 //go:noescape
 func TrapCall(fn func(arg uintptr) uintptr, arg uintptr) uintptr
 
-// trapCallVector is amd64.VectorTrapCall for trapcall_amd64.s.
-const trapCallVector = amd64.VectorTrapCall
+// TrapCallLocal is TrapCall without the MP lock: fn runs in trap context
+// holding nothing, and takes what it touches under locks of its own (a
+// process's map's, say). Interrupts are off, so it must not wait for a
+// lock whose holder may wait for this CPU, and it cannot take the MP
+// lock, which comes first in every lock order. Nor can it make a Go
+// page present (vm.Kernel.Touch needs the MP lock): it reports a page
+// that is not, and its caller falls back to TrapCall.
+//
+//go:noescape
+func TrapCallLocal(fn func(arg uintptr) uintptr, arg uintptr) uintptr
+
+// trapCallVector and trapCallLocalVector are amd64's, for
+// trapcall_amd64.s.
+const (
+	trapCallVector      = amd64.VectorTrapCall
+	trapCallLocalVector = amd64.VectorTrapCallLocal
+)

@@ -10,3 +10,12 @@ TEXT ·TrapCall(SB),NOSPLIT,$0-24
 	INT $const_trapCallVector // the trap path runs it and returns here
 	MOVQ AX, ret+16(FP)       // its result
 	RET
+
+// func TrapCallLocal(fn func(arg uintptr) uintptr, arg uintptr) uintptr
+// TrapCall through the vector the trap path serves without the MP lock.
+TEXT ·TrapCallLocal(SB),NOSPLIT,$0-24
+	MOVQ fn+0(FP), DI              // funcval of the function to run
+	MOVQ arg+8(FP), SI             // its argument
+	INT $const_trapCallLocalVector // the trap path runs it and returns here
+	MOVQ AX, ret+16(FP)            // its result
+	RET

@@ -8,9 +8,10 @@ import (
 	"gofly/arch/amd64"
 )
 
-// RunTrapCall serves VectorTrapCall: it calls the function TrapCall put in
-// DI with the argument in SI and returns its result in RAX. The trap path
-// calls it holding the MP lock.
+// RunTrapCall serves VectorTrapCall and VectorTrapCallLocal: it calls the
+// function TrapCall put in DI with the argument in SI and returns its
+// result in RAX. The trap path calls it holding the MP lock for the
+// first vector, nothing for the second.
 //
 //go:nosplit
 func RunTrapCall(f *amd64.Frame) {

@@ -21,14 +21,18 @@
 // enough. Physical memory is reached through the kernel's direct map
 // (virtual == physical).
 //
-// Concurrency: Phys is shared by every CPU and guarded by the MP lock
-// (lwkt/mp_nosplit.go). The trap path holds it from entry to IRETQ, so
-// page faults and system calls call Alloc and Free with it held. Alloc,
-// Free and SelfTest assert it through Held, which the kernel sets before a
-// second CPU starts (nil, as on the host, checks nothing). Init runs on one
-// CPU before any other starts; FreePages and TotalPages may be read
-// without the lock, for statistics. Go code that takes the lock must hold
-// it only across nosplit code such as SelfTest: splittable code could
-// fault or make a system call, whose trap would wait for the lock its own
-// CPU holds.
+// Concurrency: the bitmap and the free count are guarded by the
+// allocator's own spin lock, held for one search or one bit. Alloc (and
+// AllocDirty, SelfTest) also need the MP lock (lwkt/mp_nosplit.go),
+// asserted through Held: the reclaim it may run walks caches the MP lock
+// guards, and a frame the kernel's own address space gave back is safe
+// from a new owner only because every Alloc waits for the lock its
+// remover keeps until the other CPUs have flushed (pmap, tlb). Free needs
+// the spin lock alone, so a process's memory call can give frames back
+// without the MP lock. The kernel sets Held before a second CPU starts
+// (nil, as on the host, checks nothing). Init runs on one CPU before any
+// other starts; FreePages and TotalPages may be read without a lock, for
+// statistics. Go code that takes the MP lock must hold it only across
+// nosplit code such as SelfTest: splittable code could fault or make a
+// system call, whose trap would wait for the lock its own CPU holds.
 package mm

@@ -5,20 +5,23 @@ package mm
 
 import (
 	"math/bits"
+	"sync/atomic"
 	"unsafe"
 
+	"gofly/arch/amd64"
 	"gofly/fatal"
 )
 
 // PageSize is the size of a page frame.
 const PageSize = 4096
 
-// Held reports whether the caller holds the allocator's guard, the MP
-// lock. The kernel sets it to a nosplit function once boot's single-CPU
-// setup is done, before another CPU starts; nil (the host) skips the check.
+// Held reports whether the caller holds the MP lock, which Alloc needs
+// (see doc.go). The kernel sets it to a nosplit function once boot's
+// single-CPU setup is done, before another CPU starts; nil (the host)
+// skips the check.
 var Held func() bool
 
-// guard throws msg unless the caller holds the guard.
+// guard throws msg unless the caller holds the MP lock.
 //
 //go:nosplit
 func guard(msg string) { fatal.Assert(Held == nil || Held(), msg) }
@@ -35,10 +38,16 @@ func (r Range) End() uint64 { return r.Base + r.Len }
 
 // Allocator is a bitmap page-frame allocator over [0, Limit).
 type Allocator struct {
-	// Guarded by the MP lock (Held), together with the bitmap words they
-	// summarise: Alloc and Free change both.
+	// Guarded by lock, together with the bitmap words they summarise:
+	// Alloc and Free change both.
 	hint uint64 // word where the next search starts
-	free uint64 // number of free frames
+	// free is the number of free frames: changed under lock, read
+	// without it too (FreePages).
+	free atomic.Uint64
+	// lock is the bitmap's spin lock: 1 held. It is held for one search
+	// or one bit, interrupts off, and never across a call out of the
+	// allocator (reclaim runs without it), so a spinner waits little.
+	lock atomic.Uint32
 
 	// Written by Init on one CPU before any other starts; read-only after.
 	bitmap    uintptr // address of the bitmap words (direct-mapped)
@@ -54,7 +63,7 @@ type Allocator struct {
 
 	// The memory-pressure path (SetReclaim): reclaim is a funcval of
 	// func() uint64 set once before other CPUs start; reclaiming, and
-	// the counters, are guarded by the MP lock.
+	// the counters, are guarded by the MP lock (Alloc's).
 	reclaim        uintptr
 	reclaiming     bool
 	Reclaims       uint64 // times Alloc found no frame and called reclaim
@@ -138,8 +147,8 @@ func (a *Allocator) Init(avail []Range, reserved []Range) bool {
 		}
 		a.setFrames(r.Base/PageSize, hi, false)
 	}
-	a.free = a.countFree()
-	a.total = a.free
+	a.free.Store(a.countFree())
+	a.total = a.free.Load()
 	a.hint = 0
 	return true
 }
@@ -212,7 +221,7 @@ func overlapping(rs []Range, base, n uint64) int {
 }
 
 // Alloc returns the physical address of a zeroed free page, or 0 when
-// memory is exhausted. The caller holds the guard.
+// memory is exhausted. The caller holds the MP lock (doc.go says why).
 //
 //go:nosplit
 func (a *Allocator) Alloc() uint64 {
@@ -220,24 +229,24 @@ func (a *Allocator) Alloc() uint64 {
 	// for a fault while a signal frame is written): its checks are
 	// inline, not in a callee, to fit the linker's stack bound.
 	if Held != nil && !Held() {
-		fatal.Throw("mm: Alloc without the allocator's lock")
+		fatal.Throw("mm: Alloc without the MP lock")
 	}
 	pa := a.allocFrame()
 	if pa == 0 && a.reclaim != 0 && !a.reclaiming {
 		// Memory pressure: ask the caches to give back what they hold
 		// (not recursively: reclaim's own frees need no frame).
 		a.reclaiming = true
-		before := a.free
+		before := a.free.Load()
 		callReclaim(a.reclaim)
 		a.Reclaims++
-		a.ReclaimedPages += a.free - before
+		a.ReclaimedPages += a.free.Load() - before
 		a.reclaiming = false
 		pa = a.allocFrame()
 	}
+	if pa == noBit {
+		fatal.Throw("mm: bitmap-truth: free count above zero but no free bit")
+	}
 	if pa == 0 {
-		// No free bit with a free count above zero: two owners may
-		// hold a frame already.
-		fatal.Assert(a.free == 0, "mm: bitmap-truth: free count above zero but no free bit")
 		return 0
 	}
 	zeroPage(uintptr(pa))
@@ -245,19 +254,19 @@ func (a *Allocator) Alloc() uint64 {
 }
 
 // AllocDirty is Alloc without the zeroing: for a caller that zeroes the
-// frame itself, outside the guard (Zero), before anyone reads it.
+// frame itself, outside every lock (Zero), before anyone reads it.
 //
 //go:nosplit
 func (a *Allocator) AllocDirty() uint64 {
-	guard("mm: AllocDirty without the allocator's lock")
+	guard("mm: AllocDirty without the MP lock")
 	pa := a.allocFrame()
-	if pa == 0 {
+	if pa == 0 || pa == noBit {
 		return a.Alloc() // empty: Alloc reclaims, and zeroes what it finds
 	}
 	return pa
 }
 
-// Zero fills the frame at pa with zeros. It needs no guard: the frame is
+// Zero fills the frame at pa with zeros. It needs no lock: the frame is
 // the caller's.
 //
 //go:nosplit
@@ -272,10 +281,9 @@ func callReclaim(fv uintptr) uint64 {
 
 //go:nosplit
 func (a *Allocator) allocFrame() uint64 {
-	if a.free == 0 {
-		return 0
-	}
-	for n := uint64(0); n < a.words; n++ {
+	a.take()
+	pa := uint64(0)
+	for n := uint64(0); n < a.words && a.free.Load() != 0; n++ {
 		i := (a.hint + n) % a.words
 		w := a.word(i)
 		if *w == 0 {
@@ -283,35 +291,57 @@ func (a *Allocator) allocFrame() uint64 {
 		}
 		bit := uint64(bits.TrailingZeros64(*w))
 		*w &^= 1 << bit
-		a.free--
+		a.free.Add(^uint64(0))
 		a.hint = i
-		return (i*64 + bit) * PageSize
+		pa = (i*64 + bit) * PageSize
+		break
 	}
-	return 0
+	if pa == 0 && a.free.Load() != 0 {
+		pa = noBit // Alloc throws: allocFrame's chain has no room for it
+	}
+	a.lock.Store(0)
+	return pa
 }
 
-// Free returns the page at pa to the allocator. The caller holds the
-// guard. Freeing a frame that is free already (no-double-free) or that
-// Init never managed is a kernel bug, so Free throws: only page tables
-// hand frames back, never a system call's argument.
+// noBit is what allocFrame returns when the free count is above zero but
+// no bit is set: two owners may hold a frame already (bitmap-truth).
+const noBit = 1
+
+// take spins for a's lock.
+//
+//go:nosplit
+func (a *Allocator) take() {
+	for !a.lock.CompareAndSwap(0, 1) {
+		amd64.Pause()
+	}
+}
+
+// Free returns the page at pa to the allocator; it needs no MP lock
+// (doc.go). Freeing a frame that is free already (no-double-free) or
+// that Init never managed is a kernel bug, so Free throws: only page
+// tables hand frames back, never a system call's argument.
 //
 //go:nosplit
 func (a *Allocator) Free(pa uint64) {
-	guard("mm: Free without the allocator's lock")
 	fatal.Assert(pa%PageSize == 0 && pa < a.limit && a.managed(pa),
 		"mm: Free of a frame the allocator does not manage")
 	f := pa / PageSize
 	w := a.word(f / 64)
-	fatal.Assert(*w&(1<<(f%64)) == 0, "mm: no-double-free: page frame freed twice")
+	a.take()
+	double := *w&(1<<(f%64)) != 0
 	*w |= 1 << (f % 64)
-	a.free++
+	if !double {
+		a.free.Add(1)
+	}
+	a.lock.Store(0)
+	fatal.Assert(!double, "mm: no-double-free: page frame freed twice")
 }
 
 // FreePages returns the number of free frames. Read without the guard
 // (statistics), it may be stale.
 //
 //go:nosplit
-func (a *Allocator) FreePages() uint64 { return a.free }
+func (a *Allocator) FreePages() uint64 { return a.free.Load() }
 
 // TotalPages returns the number of frames the allocator managed at Init.
 //
@@ -336,14 +366,16 @@ func (a *Allocator) IsFree(pa uint64) bool {
 
 // SelfTest checks bitmap-truth and zeroed on the live allocator, with one
 // Alloc/Free round trip; a broken invariant throws. It returns an error
-// only when no frame is free to test with. The caller holds the guard: the
-// test is nosplit and allocation-free so that it can run under the MP
-// lock.
+// only when no frame is free to test with. The caller holds the MP lock:
+// the test is nosplit and allocation-free so that it can run under it.
 //
 //go:nosplit
 func (a *Allocator) SelfTest() error {
-	guard("mm: SelfTest without the allocator's lock")
-	fatal.Assert(a.countFree() == a.free, "mm: bitmap-truth: free count differs from the bits set")
+	guard("mm: SelfTest without the MP lock")
+	a.take()
+	same := a.countFree() == a.free.Load()
+	a.lock.Store(0)
+	fatal.Assert(same, "mm: bitmap-truth: free count differs from the bits set")
 	pa := a.Alloc()
 	if pa == 0 {
 		return errNoFrame

@@ -454,14 +454,14 @@ func TestAllocThrowsWhenCountLies(t *testing.T) {
 	initLayout(t, &a)
 	for a.Alloc() != 0 {
 	}
-	a.free = 1
+	a.free.Store(1)
 	if msg := throws(func() { a.Alloc() }); !strings.HasPrefix(msg, "mm: bitmap-truth") {
 		t.Fatalf("Alloc with a free count of 1 and no free bit threw %q; want a bitmap-truth throw", msg)
 	}
 }
 
-// Without the guard held, every operation that changes the allocator
-// throws before it changes anything.
+// Without the MP lock, Alloc, AllocDirty and SelfTest throw before they
+// change anything; Free needs only the allocator's own lock.
 func TestGuardNotHeldThrows(t *testing.T) {
 	var a Allocator
 	initLayout(t, &a)
@@ -475,20 +475,91 @@ func TestGuardNotHeldThrows(t *testing.T) {
 		f    func()
 	}{
 		{"Alloc", func() { a.Alloc() }},
-		{"Free", func() { a.Free(pa) }},
+		{"AllocDirty", func() { a.AllocDirty() }},
 		{"SelfTest", func() { a.SelfTest() }},
 	} {
-		if msg, want := throws(op.f), "mm: "+op.name+" without the allocator's lock"; msg != want {
-			t.Errorf("%s without the guard threw %q; want %q", op.name, msg, want)
+		if msg, want := throws(op.f), "mm: "+op.name+" without the MP lock"; msg != want {
+			t.Errorf("%s without the MP lock threw %q; want %q", op.name, msg, want)
 		}
 	}
 	if a.FreePages() != free || a.IsFree(pa) {
 		t.Fatalf("refused calls changed the allocator: FreePages %d (was %d)", a.FreePages(), free)
 	}
+	if msg := throws(func() { a.Free(pa) }); msg != "" {
+		t.Fatalf("Free without the MP lock threw %q; want it to free", msg)
+	}
+	if a.FreePages() != free+1 || !a.IsFree(pa) {
+		t.Fatalf("Free without the MP lock: FreePages %d (was %d), frame free %v", a.FreePages(), free, a.IsFree(pa))
+	}
 	held = true
-	a.Free(pa)
 	if err := a.SelfTest(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A process's memory call frees without the MP lock while other CPUs
+// allocate and check under it: goroutines free frames holding nothing
+// while others Alloc and SelfTest under the stand-in MP lock (a
+// sync.Mutex; Held reports it taken). The allocator's own lock keeps each
+// frame with one owner and the bitmap and the free count in agreement.
+func TestFreeWithoutMPLock(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	var mu sync.Mutex
+	var held atomic.Bool
+	Held = held.Load
+	defer func() { Held = nil }()
+	var om sync.Mutex
+	owner := map[uint64]bool{} // frames handed out and not yet freed, under om
+	handed := make(chan uint64, 1024)
+	var wg sync.WaitGroup
+	for g := 0; g < 2; g++ { // allocators under the MP lock
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 4000; i++ {
+				mu.Lock()
+				held.Store(true)
+				pa := a.Alloc()
+				if i%500 == 0 {
+					if err := a.SelfTest(); err != nil {
+						t.Error(err)
+					}
+				}
+				held.Store(false)
+				mu.Unlock()
+				if pa == 0 {
+					continue
+				}
+				om.Lock()
+				if owner[pa] {
+					t.Errorf("frame %#x handed out twice", pa)
+				}
+				owner[pa] = true
+				om.Unlock()
+				handed <- pa
+			}
+		}()
+	}
+	var fwg sync.WaitGroup
+	for g := 0; g < 2; g++ { // freers holding nothing
+		fwg.Add(1)
+		go func() {
+			defer fwg.Done()
+			for pa := range handed {
+				om.Lock()
+				delete(owner, pa)
+				om.Unlock()
+				a.Free(pa)
+			}
+		}()
+	}
+	wg.Wait()
+	close(handed)
+	fwg.Wait()
+	checkCounts(t, &a)
+	if a.FreePages() != a.TotalPages() {
+		t.Fatalf("FreePages %d after every frame came back; want %d", a.FreePages(), a.TotalPages())
 	}
 }
 

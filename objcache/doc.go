@@ -70,8 +70,8 @@
 //
 // Which paths need which lock, in the kernel. The kernel's page source
 // (kpage_nosplit.go: KernelPageAlloc, KernelPageFree) takes and gives mm
-// frames with mm.Phys.Alloc and Free, which need the MP lock (mm.Held
-// asserts it and throws). Every path of a FrameCache that can reach the page
+// frames with mm.Phys.Alloc, which needs the MP lock (mm.Held asserts it
+// and throws), and Free, whose slab bookkeeping is the lock's too. Every path of a FrameCache that can reach the page
 // source therefore runs only where the MP lock is held — a TrapCall body
 // or the trap path (page faults, system calls):
 //   - Get that misses everywhere (both magazines empty, no full depot

@@ -3,7 +3,7 @@ package objcache
 // The kernel's page source: a FrameCache's slab takes and gives 4 KiB frames
 // from mm.Phys. Below the runtime (nosplit, no allocation).
 //
-// mm.Phys is guarded by the MP lock (mm.Held asserts it, and throws), so
+// mm.Phys.Alloc needs the MP lock (mm.Held asserts it, and throws), so
 // these run only where the MP lock is held: a TrapCall body or the trap
 // path. IPI handlers run without it, so a handler may use only a FrameCache's
 // paths that never reach the page source (doc.go, Which paths need which

@@ -26,8 +26,8 @@
 //   - tlb: an entry that was present is flushed (INVLPG) from this CPU's
 //     TLB when it is removed or its permissions are lowered. Other CPUs are
 //     flushed by a shootdown that the system-call layer requests and the
-//     trap path completes before it releases the MP lock (to the CPUs
-//     running a process's address space only, Active, vm.Map.Shootdown).
+//     trap path completes before it returns (to the CPUs running a
+//     process's address space only, Active, vm.Map.Shootdown).
 //   - frames-after-flush: a frame removed from a process's address space
 //     that another CPU runs, page or page table, waits on this CPU's
 //     deferred list (FreeAfterShootdown) until that shootdown has
@@ -61,11 +61,16 @@
 // space. The kernel's is guarded by the MP lock (lwkt/mp_nosplit.go),
 // which the trap path holds; a process's by its own lock (TryLock, which
 // package vm spins on), taken after the MP lock when both are held. Every
-// operation asserts its pmap's guard (Pmap.guard); those that touch what
-// other address spaces share — a page's PV list, mm's frames — assert
-// the MP lock too (Remove, RemovePV, Remap, ShareRange, Mappings), except
-// EnterFresh, which maps a frame nobody else can see and takes nothing
-// from mm. The PV slab has its own spin lock (pvLock). Checks go through
+// operation asserts its pmap's guard (Pmap.guard). The PV slab and every
+// page's PV list have their own spin lock, pvLock, a leaf held for one
+// list walk; mm's Free has mm's. So RemovePV, which unlinks PVs from
+// pages other address spaces map too and frees frames, needs only its
+// pmap's lock, as long as the frames it may defer fit in place
+// (DeferRoom: the bookkeeping frames beyond come from mm's Alloc, which
+// needs the MP lock). What takes frames from mm (Enter, EnterPV, Remap,
+// ShareRange, Hold) or relies on no mapping being added meanwhile
+// (Mappings, FirstMapping, Release) asserts the MP lock too; EnterFresh
+// maps a frame nobody else can see and takes nothing from mm. Checks go through
 // Held, which the kernel sets before a second CPU starts (nil, as on the
 // host, checks nothing). Init runs before the Pmap is shared. Extract and
 // Flags only read; Resident and Tables may be read without the lock, for

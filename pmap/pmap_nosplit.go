@@ -536,9 +536,7 @@ func (p *Pmap) dropLeaf(e *uint64, va uintptr, l *PVList) {
 		return
 	}
 	fatal.Assert(l != nil, "pmap: pv: removing a managed page with no entry list")
-	a := p.findPV(va, pa)
-	fatal.Assert(a != 0, "pmap: pv: a managed leaf without its PV")
-	if dropPV(a, l) {
+	if p.dropPV(va, pa, l) {
 		FreeAfterShootdown(pa, p.waiters())
 	}
 }
@@ -623,12 +621,13 @@ func (p *Pmap) Remove(va, end uintptr) {
 // frame when that was its last mapping. After RemoveAll it takes the
 // shortcut: it walks l alone, unlinking PVs and freeing frames, and
 // leaves the page tables (stale, never loaded again) to Destroy. The
-// caller holds the guard.
+// caller holds the guard; it needs no MP lock (pages' lists have pvLock,
+// mm's Free its own), but without it the frames it may defer must fit
+// this CPU's DeferRoom.
 //
 //go:nosplit
 func (p *Pmap) RemovePV(va, end uintptr, l *PVList) {
 	p.guard("pmap: RemovePV without the pmap's lock")
-	guard("pmap: RemovePV without the MP lock: pages' lists are shared, it frees frames")
 	if !p.dying {
 		p.visit(va, p.limit(end), 0, opRemove, l)
 		p.prune(va, p.limit(end))
@@ -646,10 +645,13 @@ func (p *Pmap) RemovePV(va, end uintptr, l *PVList) {
 		} else {
 			fatal.Assert(p.resident != 0, "pmap: resident: a PV for a page Enter never entered")
 			p.resident--
-			if pa := v.pa; unlinkPage(a) {
+			lockPVs()
+			pa, last := v.pa, unlinkPage(a)
+			pvFreeLocked(a)
+			unlockPVs()
+			if last {
 				mm.Phys.Free(pa)
 			}
-			pvFree(a)
 		}
 		a = next
 	}

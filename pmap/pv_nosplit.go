@@ -8,12 +8,12 @@ package pmap
 // No global hash: a mapping's PV is found from its page (few mappings
 // each) or its entry.
 //
-// Below the runtime. A map entry's list is guarded by its pmap's guard; a
-// page's list by the MP lock, but for a page no one else can see yet (a
-// demand-zero fault's fresh frame, which the fault path links under its
-// pmap's lock alone); the slab by pvLock. PV entries come from this
-// package's own slab of mm frames: pmap sits below objcache in the
-// layers, and the slab lock is held for a few instructions.
+// Below the runtime. A map entry's list is guarded by its pmap's guard;
+// every page's list and the slab by pvLock, a leaf lock: a process's
+// memory call unlinks PVs from pages fork shared with other address
+// spaces under its own pmap's lock and this one, without the MP lock.
+// PV entries come from this package's own slab of mm frames: pmap sits
+// below objcache in the layers.
 
 import (
 	"sync/atomic"
@@ -53,7 +53,8 @@ type pv struct {
 const pvSize = unsafe.Sizeof(pv{})
 
 // pvs is the PV slab: a free list threaded through pv.next, refilled a
-// frame at a time (under the MP lock, which mm needs). Guarded by pvLock.
+// frame at a time (under the MP lock, which mm's Alloc needs). Guarded by
+// pvLock.
 var pvs struct {
 	free   uintptr
 	pages  uint64 // frames the slab took from mm
@@ -77,8 +78,9 @@ func ResetPV() {
 //go:nosplit
 func pvAt(a uintptr) *pv { return (*pv)(mm.Ptr(uint64(a))) }
 
-// pvLock guards pvs: 1 held. Interrupts are off while it is held, for a
-// few instructions, never across a call to mm.
+// pvLock guards pvs and every page's PV list: 1 held. Interrupts are off
+// while it is held, for one list walk, never across a call to mm or a
+// wait for anything else.
 var pvLock atomic.Uint32
 
 //go:nosplit
@@ -122,16 +124,15 @@ func pvAlloc(grow bool) uintptr {
 	return a
 }
 
-// pvFree puts PV a back (pvAlloc zeroes it when it hands it out again).
+// pvFreeLocked puts PV a back (pvAlloc zeroes it when it hands it out
+// again). The caller holds pvLock.
 //
 //go:nosplit
-func pvFree(a uintptr) {
-	lockPVs()
+func pvFreeLocked(a uintptr) {
 	fatal.Assert(pvs.live != 0, "pmap: pv: freeing more PVs than were allocated")
 	pvAt(a).next = pvs.free
 	pvs.free = a
 	pvs.live--
-	unlockPVs()
 }
 
 // The pages' PV list heads: a two-level table by frame number, whose
@@ -174,13 +175,16 @@ func makePageHead(pa uint64) *uintptr {
 	return pageHead(pa)
 }
 
-// Mappings returns how many managed mappings the page at pa has.
+// Mappings returns how many managed mappings the page at pa has. The
+// caller holds the MP lock: no other CPU can add one meanwhile (they are
+// added under it, but for a fresh page's first), though one may go.
 //
 //go:nosplit
 func Mappings(pa uint64) int {
 	guard("pmap: Mappings without the MP lock")
 	h := pageHead(pa)
 	n := 0
+	lockPVs()
 	for a := uintptr(0); h != nil; {
 		if a == 0 {
 			a = *h
@@ -192,6 +196,7 @@ func Mappings(pa uint64) int {
 		}
 		n++
 	}
+	unlockPVs()
 	return n
 }
 
@@ -288,32 +293,44 @@ func (p *Pmap) addPV(va uintptr, pa uint64, l *PVList, grow bool) bool {
 	}
 	v := pvAt(a)
 	v.pm, v.va, v.pa = uintptr(unsafe.Pointer(p)), va, pa&addrMask
+	l.link(a)
+	lockPVs()
 	v.pageNext = *h
 	*h = a
-	l.link(a)
+	unlockPVs()
 	return true
 }
 
-// dropPV removes PV a (on l) from both its lists and frees it; it reports
-// whether the page has no managed mapping left (its frame is then free to
-// go: an anonymous page belongs to its mappings).
+// dropPV removes p's PV for its mapping of va to pa (on l) from both its
+// lists and frees it; it reports whether the page has no managed mapping
+// left (its frame is then free to go: an anonymous page belongs to its
+// mappings).
 //
 //go:nosplit
-func dropPV(a uintptr, l *PVList) (last bool) {
-	last = unlinkPage(a)
+func (p *Pmap) dropPV(va uintptr, pa uint64, l *PVList) (last bool) {
+	lockPVs()
+	a := p.findPV(va, pa)
+	fatal.Assert(a != 0, "pmap: pv: a managed leaf without its PV")
 	l.unlink(a)
-	pvFree(a)
+	last = unlinkPage(a)
+	pvFreeLocked(a)
+	unlockPVs()
 	return last
 }
 
 // unlinkPage takes PV a off its page's list and reports whether the list
-// is empty after.
+// is empty after. The caller holds pvLock.
 //
 //go:nosplit
 func unlinkPage(a uintptr) bool {
 	v := pvAt(a)
-	h := pageHead(v.pa)
-	fatal.Assert(h != nil, "pmap: pv: a PV whose page has no list")
+	// pageHead inlined, without its range check (a PV's page passed it
+	// when the PV was made): a copy-on-write break during a signal
+	// frame's write reaches here at the nosplit bound.
+	f := v.pa >> 12
+	d := pageDir[(f/headsPerLeaf)&(uint64(len(pageDir))-1)]
+	fatal.Assert(d != 0, "pmap: pv: a PV whose page has no list")
+	h := (*uintptr)(mm.Ptr(d + (f%headsPerLeaf)*8))
 	for at := h; ; {
 		fatal.Assert(*at != 0, "pmap: pv: a PV missing from its page's list")
 		if *at == a {
@@ -344,8 +361,10 @@ func Hold(pa uint64, tag uintptr) bool {
 	}
 	v := pvAt(a)
 	v.va, v.pa = tag, pa&addrMask
+	lockPVs()
 	v.pageNext = *h
 	*h = a
+	unlockPVs()
 	return true
 }
 
@@ -358,13 +377,15 @@ func Release(pa uint64, tag uintptr) bool {
 	guard("pmap: Release without the MP lock")
 	h := pageHead(pa)
 	fatal.Assert(h != nil, "pmap: Release of a page nothing holds")
+	lockPVs()
 	a := *h
 	for a != 0 && (pvAt(a).pm != 0 || pvAt(a).va != tag) {
 		a = pvAt(a).pageNext
 	}
 	fatal.Assert(a != 0, "pmap: Release of a page the tag does not hold")
 	last := unlinkPage(a)
-	pvFree(a)
+	pvFreeLocked(a)
+	unlockPVs()
 	return last
 }
 
@@ -380,15 +401,19 @@ func FirstMapping(pa uint64) (pm, va uintptr) {
 	if h == nil {
 		return 0, 0
 	}
+	lockPVs()
 	for a := *h; a != 0; a = pvAt(a).pageNext {
 		if v := pvAt(a); v.pm != 0 {
+			unlockPVs()
 			return v.pm, v.va
 		}
 	}
+	unlockPVs()
 	return 0, 0
 }
 
 // findPV returns the PV of p's mapping at va of the page at pa, or 0.
+// The caller holds pvLock.
 //
 //go:nosplit
 func (p *Pmap) findPV(va uintptr, pa uint64) uintptr {
@@ -424,11 +449,13 @@ func (p *Pmap) CheckList(l *PVList, start, end uintptr) {
 		pa, ok := p.Extract(v.va)
 		fatal.Assert(ok && fl&Managed != 0 && pa&addrMask == v.pa, "pmap: pv: a PV without its present managed leaf")
 		seen := 0
+		lockPVs()
 		for b := *pageHead(v.pa); b != 0; b = pvAt(b).pageNext {
 			if b == a {
 				seen++
 			}
 		}
+		unlockPVs()
 		fatal.Assert(seen == 1, "pmap: pv: a PV not exactly once on its page's list")
 		fatal.Assert(pvAt(v.next).prev == a, "pmap: pv: an entry list's links disagree")
 		a = v.next
@@ -455,33 +482,38 @@ func (p *Pmap) Upgrade(va uintptr, flags uint64) {
 
 // Remap moves p's managed mapping at va (on l) to frame pa with flags: a
 // copy-on-write break gives the writer its own copy. The old page keeps
-// its other mappings; it must have some (the caller's copy came from it).
-// False when mm has no frame for the new page's list head. The caller
-// holds the guard, and shoots the old translation down on other CPUs.
+// its other mappings, but they may have gone meanwhile (another address
+// space's memory call, which needs no MP lock): last reports that this
+// was its last, and its frame is then the caller's to free once p's
+// other CPUs have flushed. ok is false, with nothing changed, when mm
+// has no frame for the new page's list head. The caller holds the guard,
+// and shoots the old translation down on other CPUs.
 //
 //go:nosplit
-func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) bool {
+func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) (ok, last bool) {
 	p.guard("pmap: Remap without the pmap's lock")
 	guard("pmap: Remap without the MP lock: the old page's list is shared")
 	e, ok := p.walk(va, 0)
 	fatal.Assert(ok && e != nil && *e&(Present|Managed) == Present|Managed, "pmap: Remap of a page with no managed mapping")
 	h := makePageHead(pa)
 	if h == nil {
-		return false
+		return false, false
 	}
 	old := *e & addrMask
+	lockPVs()
 	a := p.findPV(va, old)
 	fatal.Assert(a != 0, "pmap: pv: a managed leaf without its PV")
-	fatal.Assert(!unlinkPage(a), "pmap: Remap of a page's last mapping")
+	last = unlinkPage(a)
 	v := pvAt(a)
 	v.pa = pa & addrMask
 	v.pageNext = *h
 	*h = a
+	unlockPVs()
 	*e = pa&addrMask | flags&^Managed&flagsMask | Present | Managed
 	if p.invlpg {
 		amd64.Invlpg(va)
 	}
-	return true
+	return true, last
 }
 
 // ShareRange enters in c, over c's entry list cl, every managed page p

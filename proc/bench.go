@@ -12,11 +12,53 @@ func init() {
 	ktest.RegisterBench(
 		ktest.Bench{Name: "proc: fork+exit+wait and fork+exec+wait loops (the probe's L and M)", Run: benchFork},
 		ktest.Bench{Name: "proc: page faults in one process, then in two at once (the probe's P)", Run: benchFaults},
+		ktest.Bench{Name: "proc: memory calls in one process, then in two at once (the probe's U)", Run: benchMemCalls},
 	)
 }
 
 // faultsPerRun is how many pages the probe's P case faults in.
 const faultsPerRun = 2048
+
+// memRounds is how many rounds of memory calls the probe's U case runs.
+const memRounds = 1000
+
+// runProbes runs n probes with argument arg at once and returns how long
+// they took, and the processes (ended: their counters stay as they were).
+func runProbes(arg string, n int) (time.Duration, []*Process, error) {
+	data, ok := []byte(nil), false
+	if Programs != nil {
+		data, ok = Programs("/probe")
+	}
+	if !ok {
+		return 0, nil, ktest.Skip("no /probe program (boot with the user programs: make qemu)")
+	}
+	ps := make([]*Process, n)
+	for i := range ps {
+		p, err := New("/probe", data, []string{"/probe", arg}, nil, io.Discard)
+		if err != nil {
+			return 0, nil, err
+		}
+		ps[i] = p
+	}
+	errs := make(chan error, n)
+	t0 := time.Now()
+	for _, p := range ps {
+		go func() {
+			if e := p.Run(); e.Status != 0 || e.Signal != 0 {
+				errs <- fmt.Errorf("proc: bench: probe %s: %v", arg, e)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	var err error
+	for range ps {
+		if e := <-errs; e != nil {
+			err = e
+		}
+	}
+	return time.Since(t0), ps, err
+}
 
 // benchFaults runs the probe's P case (2048 demand-zero faults) in one
 // process, then in two at once, and reports faults per second of each and
@@ -24,45 +66,17 @@ const faultsPerRun = 2048
 // of faults served under their map's lock alone (vm.FaultFresh), not the
 // MP lock.
 func benchFaults() ([]ktest.Result, error) {
-	data, ok := []byte(nil), false
-	if Programs != nil {
-		data, ok = Programs("/probe")
-	}
-	if !ok {
-		return nil, ktest.Skip("no /probe program (boot with the user programs: make qemu)")
-	}
 	var fresh, all uint64
 	run := func(n int) (float64, error) {
-		ps := make([]*Process, n)
-		for i := range ps {
-			p, err := New("/probe", data, []string{"/probe", "P"}, nil, io.Discard)
-			if err != nil {
-				return 0, err
-			}
-			ps[i] = p
+		d, ps, err := runProbes("P", n)
+		if err != nil {
+			return 0, err
 		}
-		errs := make(chan error, n)
-		t0 := time.Now()
 		for _, p := range ps {
-			go func() {
-				if e := p.Run(); e.Status != 0 || e.Signal != 0 {
-					errs <- fmt.Errorf("proc: bench: probe P: %v", e)
-					return
-				}
-				errs <- nil
-			}()
-		}
-		for range ps {
-			if err := <-errs; err != nil {
-				return 0, err
-			}
-		}
-		rate := float64(n*faultsPerRun) / time.Since(t0).Seconds()
-		for _, p := range ps {
-			fresh += p.space.m.FreshFaults // the process is gone: nothing changes them
+			fresh += p.space.m.FreshFaults
 			all += p.space.m.Faults
 		}
-		return rate, nil
+		return float64(n*faultsPerRun) / d.Seconds(), nil
 	}
 	one, err := run(1)
 	if err != nil {
@@ -77,6 +91,40 @@ func benchFaults() ([]ktest.Result, error) {
 		{Name: "page faults, two processes at once", Value: two, Unit: "/s"},
 		{Name: "page faults, two processes / one", Value: two / one, Unit: "x"},
 		{Name: "page faults served without the MP lock", Value: 100 * float64(fresh) / float64(max(all, 1)), Unit: "%"},
+	}, nil
+}
+
+// benchMemCalls runs the probe's U case (rounds of mmap, four faults,
+// mprotect and munmap) in one process, then in two at once, and reports
+// rounds per second of each, the ratio, and the share of the memory
+// calls served under their map's lock alone (vm.Map.Alone).
+func benchMemCalls() ([]ktest.Result, error) {
+	var local, all uint64
+	run := func(n int) (float64, error) {
+		d, ps, err := runProbes("U", n)
+		if err != nil {
+			return 0, err
+		}
+		for _, p := range ps {
+			calls, alone, _, _ := p.space.Calls()
+			all += calls
+			local += alone
+		}
+		return float64(n*memRounds) / d.Seconds(), nil
+	}
+	one, err := run(1)
+	if err != nil {
+		return nil, err
+	}
+	two, err := run(2)
+	if err != nil {
+		return nil, err
+	}
+	return []ktest.Result{
+		{Name: "mmap+4 faults+mprotect+munmap rounds, one process", Value: one, Unit: "/s"},
+		{Name: "the same rounds, two processes at once", Value: two, Unit: "/s"},
+		{Name: "memory-call rounds, two processes / one", Value: two / one, Unit: "x"},
+		{Name: "memory calls served without the MP lock", Value: 100 * float64(local) / float64(max(all, 1)), Unit: "%"},
 	}, nil
 }
 

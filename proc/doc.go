@@ -62,7 +62,10 @@
 // last). A Space's map and page tables are guarded by the MP lock and
 // the map's own lock, taken in that order by the TrapCall bodies and the
 // trap path's fault service; a demand-zero fault takes the map's lock
-// alone (vm.FaultFresh). Process.spaceMu keeps a process's Space from
+// alone (vm.FaultFresh), and so do the memory calls and user copies when
+// they can (a TrapCallLocal body first; vm.Map.Alone for the calls,
+// pages present with the access for the copies), falling back to
+// TrapCall. Process.spaceMu keeps a process's Space from
 // being swapped (execve) or released (its end) under a reader.
 //
 // Address spaces:

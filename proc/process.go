@@ -426,6 +426,9 @@ type Info struct {
 	Resident, Tables uint64        // pages mapped and page-table pages
 	UserTime         time.Duration // in ring 3, all threads
 	Age              time.Duration
+	// Memory calls and copies served in its address space, and how
+	// many of each without the MP lock.
+	MemCalls, MemLocal, Copies, CopiesLocal uint64
 }
 
 // userCycles returns the ring-3 cycles of p's threads, ended and live.
@@ -454,6 +457,7 @@ func (p *Process) Info() Info {
 	p.spaceMu.RLock()
 	if !p.dead {
 		in.Resident, in.Tables = p.space.Resident(), p.space.Tables()
+		in.MemCalls, in.MemLocal, in.Copies, in.CopiesLocal = p.space.Calls()
 	}
 	p.spaceMu.RUnlock()
 	return in

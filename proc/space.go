@@ -26,6 +26,15 @@ type Space struct {
 	// refs counts the processes using the space: a vfork child shares
 	// its parent's until it execs or ends.
 	refs atomic.Int32
+	// The memory calls and copies served, and how many of them ran
+	// without the MP lock (TrapCallLocal).
+	memCalls, memLocal, copies, copiesLocal atomic.Uint64
+}
+
+// Calls returns the memory calls and the copies (copyin/copyout chunks)
+// served in s, each with how many ran under its map's lock alone.
+func (s *Space) Calls() (mem, memLocal, copies, copiesLocal uint64) {
+	return s.memCalls.Load(), s.memLocal.Load(), s.copies.Load(), s.copiesLocal.Load()
 }
 
 // NewSpace makes an empty user address space, with one reference.
@@ -242,7 +251,12 @@ func (s *Space) Madvise(addr, length uint64, advice int) int64 {
 
 func (s *Space) memCall(op int, addr, length uint64, a, b int) int64 {
 	c := memArgs{s: s, op: op, addr: uintptr(addr), length: uintptr(length), a: a, b: b}
-	lwkt.TrapCall(spaceMem, uintptr(unsafe.Pointer(&c)))
+	s.memCalls.Add(1)
+	if lwkt.TrapCallLocal(spaceMemLocal, uintptr(unsafe.Pointer(&c))) != 0 {
+		s.memLocal.Add(1)
+	} else {
+		lwkt.TrapCall(spaceMem, uintptr(unsafe.Pointer(&c)))
+	}
 	return c.ret
 }
 
@@ -273,7 +287,14 @@ func (s *Space) copy(va uint64, b []byte, out bool) error {
 	for len(b) > 0 {
 		k := min(len(b), copyChunk)
 		c := copyArgs{s: s, va: uintptr(va), buf: uintptr(unsafe.Pointer(&b[0])), n: uintptr(k), out: out}
-		if lwkt.TrapCall(spaceCopy, uintptr(unsafe.Pointer(&c))) == 0 {
+		s.copies.Add(1)
+		r := lwkt.TrapCallLocal(spaceCopyLocal, uintptr(unsafe.Pointer(&c)))
+		if r == copyRetry {
+			r = lwkt.TrapCall(spaceCopy, uintptr(unsafe.Pointer(&c)))
+		} else {
+			s.copiesLocal.Add(1)
+		}
+		if r == copyFault {
 			return errFault
 		}
 		va += uint64(k)

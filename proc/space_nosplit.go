@@ -4,7 +4,10 @@ package proc
 // with the MP lock held; each takes the map's lock too (vm.Map.Lock), as
 // the demand-zero fault path takes it alone. Each touches the Go memory
 // it was handed first (a fresh heap page would fault inside the trap
-// path).
+// path). The memory calls and the copies try a TrapCallLocal body first,
+// under the map's lock alone, which does nothing and says so when the
+// call needs the MP lock (vm.Map.Alone) or a page made present; the
+// caller then runs the TrapCall one.
 
 import (
 	"unsafe"
@@ -114,11 +117,7 @@ type memArgs struct {
 	ret          int64
 }
 
-// spaceMem runs a memory call in a space's map. Pages it removes may be
-// cached by CPUs running the process's other threads: every other CPU
-// flushes before the trap ends, and so before the MP lock that any
-// reuse of those frames needs is released (mm zeroes a frame when it
-// hands it out, so a stray write in that window is lost, not leaked).
+// spaceMem runs a memory call in a space's map, under the MP lock.
 //
 //go:nosplit
 func spaceMem(arg uintptr) uintptr {
@@ -128,6 +127,67 @@ func spaceMem(arg uintptr) uintptr {
 	c := (*memArgs)(mm.Ptr(uint64(arg)))
 	m := &c.s.m
 	m.Lock()
+	memLocked(m, c)
+	m.Unlock()
+	return 1
+}
+
+// spaceMemLocal runs a memory call in a space's map without the MP lock
+// (lwkt.TrapCallLocal) if the map allows it (vm.Map.Alone); 0, having
+// done nothing, if not.
+//
+//go:nosplit
+func spaceMemLocal(arg uintptr) uintptr {
+	if !vm.Kernel.Present(arg, unsafe.Sizeof(memArgs{}), true) {
+		return 0
+	}
+	c := (*memArgs)(mm.Ptr(uint64(arg)))
+	if !c.lockAlone() {
+		return 0
+	}
+	memLocked(&c.s.m, c)
+	c.s.m.Unlock()
+	return 1
+}
+
+// lockAlone takes c's map's lock and keeps it if c may run under it
+// alone (vm.Map.Alone). A function of its own: spaceMemLocal's frame
+// stays small enough for the deepest memory call below it.
+//
+//go:nosplit
+func (c *memArgs) lockAlone() bool {
+	m := &c.s.m
+	m.Lock()
+	if m.Alone(c.addr, c.length, c.frees(), c.op == memMmap && c.b&vm.MapShared != 0) {
+		return true
+	}
+	m.Unlock()
+	return false
+}
+
+// frees reports whether c may free pages: munmap, an mmap over what is
+// mapped, madvise advice that drops pages.
+//
+//go:nosplit
+func (c *memArgs) frees() bool {
+	switch c.op {
+	case memMunmap:
+		return true
+	case memMmap:
+		return c.b&vm.MapFixed != 0 && c.b&vm.MapFixedNoReplace == 0
+	case memMadvise:
+		return c.a == vm.MadvDontNeed || c.a == vm.MadvFree || c.a == vm.MadvRemove
+	}
+	return false
+}
+
+// memLocked runs c in m, whose lock the caller holds. Pages it removes
+// may be cached by CPUs running the process's other threads: those
+// flush before the trap ends, and the frames wait for it
+// (pmap.FreeAfterShootdown).
+//
+//go:nosplit
+func memLocked(m *vm.Map, c *memArgs) {
 	resident, tables := m.Pmap.Resident(), m.Pmap.Tables()
 	switch c.op {
 	case memMmap:
@@ -142,8 +202,6 @@ func spaceMem(arg uintptr) uintptr {
 	if m.Pmap.Resident() < resident || m.Pmap.Tables() < tables { // mprotect shoots down itself
 		m.Shootdown()
 	}
-	m.Unlock()
-	return 1
 }
 
 // copyArgs is spaceCopy's argument block: n bytes between the Go buffer
@@ -177,6 +235,70 @@ func spaceCopy(arg uintptr) uintptr {
 	return r
 }
 
+// spaceCopyLocal is spaceCopy without the MP lock (lwkt.TrapCallLocal),
+// under the map's lock alone: it copies if every page is present with
+// the access and says copyDone; copyFault if a page may not be accessed
+// so; copyRetry, having copied part or nothing, if a page must be
+// faulted in (or the kernel buffer made present) first, which needs the
+// MP lock (spaceCopy then copies it all again).
+//
+//go:nosplit
+func spaceCopyLocal(arg uintptr) uintptr {
+	if !vm.Kernel.Present(arg, unsafe.Sizeof(copyArgs{}), true) {
+		return copyRetry
+	}
+	c := (*copyArgs)(mm.Ptr(uint64(arg)))
+	if !vm.Kernel.Present(c.buf, c.n, !c.out) {
+		return copyRetry
+	}
+	m := &c.s.m
+	m.Lock()
+	r := copyPresent(m, c)
+	m.Unlock()
+	return r
+}
+
+// spaceCopyLocal's results.
+const (
+	copyFault = iota
+	copyDone
+	copyRetry
+)
+
+//go:nosplit
+func copyPresent(m *vm.Map, c *copyArgs) uintptr {
+	va, buf, n := c.va, c.buf, c.n
+	for n > 0 {
+		page := va &^ (pageSize - 1)
+		fl := m.Pmap.Flags(page)
+		if fl&pmap.Present == 0 || c.out && fl&pmap.Writable == 0 { // absent, or copy-on-write
+			return copyRetry
+		}
+		if fl&pmap.User == 0 {
+			return copyFault
+		}
+		pa, _ := m.Pmap.Extract(page)
+		k := min(n, pageSize-(va-page))
+		copyPage(pa+uint64(va-page), buf, k, c.out)
+		va, buf, n = va+k, buf+k, n-k
+	}
+	return copyDone
+}
+
+// copyPage copies k bytes between user memory at physical address pa
+// and the kernel buffer at buf; out: towards the user.
+//
+//go:nosplit
+func copyPage(pa uint64, buf, k uintptr, out bool) {
+	user := unsafe.Slice((*byte)(mm.Ptr(pa)), k)
+	kern := unsafe.Slice((*byte)(mm.Ptr(uint64(buf))), k)
+	if out {
+		copy(user, kern)
+	} else {
+		copy(kern, user)
+	}
+}
+
 //go:nosplit
 func copyLocked(m *vm.Map, c *copyArgs) uintptr {
 	va, buf, n := c.va, c.buf, c.n
@@ -194,13 +316,7 @@ func copyLocked(m *vm.Map, c *copyArgs) uintptr {
 		}
 		pa, _ := m.Pmap.Extract(page)
 		k := min(n, pageSize-(va-page))
-		user := unsafe.Slice((*byte)(mm.Ptr(pa+uint64(va-page))), k)
-		kern := unsafe.Slice((*byte)(mm.Ptr(uint64(buf))), k)
-		if c.out {
-			copy(user, kern)
-		} else {
-			copy(kern, user)
-		}
+		copyPage(pa+uint64(va-page), buf, k, c.out)
 		va, buf, n = va+k, buf+k, n-k
 	}
 	return 1

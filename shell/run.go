@@ -224,6 +224,8 @@ func cmdPmap(sh *Shell, args []string) error {
 	in := p.Info()
 	fmt.Fprintf(sh.Out, "process %d (%s): %d pages mapped (%d KiB) by %d page-table pages and the root; the upper half is the kernel's\n",
 		p.PID, p.Name, in.Resident, in.Resident*4, in.Tables)
+	fmt.Fprintf(sh.Out, "memory calls %d (%d without the MP lock), user copies %d (%d without it)\n",
+		in.MemCalls, in.MemLocal, in.Copies, in.CopiesLocal)
 	return nil
 }
 

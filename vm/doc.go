@@ -52,16 +52,21 @@
 //
 // Concurrency: a Map is shared by every CPU. The kernel's is guarded by
 // the MP lock (lwkt/mp_nosplit.go), which the trap path holds. A
-// process's map has its own lock too (Lock, its Pmap's): Mmap, Munmap,
-// Madvise, Mprotect, Fault, Fork, Touch and SelfTest need both, in that
-// order (they free frames and walk pages other maps share), and assert
-// them through Held, which the kernel sets before a second CPU starts
-// (nil, as on the host, checks nothing). FaultFresh, a process's
-// demand-zero fault, takes the map's lock alone, so faults in different
-// address spaces run in parallel: its frames come from a per-CPU stock
-// refilled under the MP lock (Refill), and it hands on to Fault whatever
-// would need more. Two maps' locks are held together only under the MP
-// lock (fork, CheckAllPV). Init runs before the Map is shared; Len and
+// process's map has its own lock too (Lock, its Pmap's): Fault, Fork,
+// Touch and SelfTest need both, in that order (they take frames from mm
+// and walk pages other maps share), and assert them through Held, which
+// the kernel sets before a second CPU starts (nil, as on the host,
+// checks nothing). So that faults and memory calls in different address
+// spaces run in parallel, two things take the map's lock alone:
+// FaultFresh, a process's demand-zero fault, whose frames come from a
+// per-CPU stock refilled under the MP lock (Refill), handing on to Fault
+// whatever would need more; and Mmap, Munmap, Madvise and Mprotect when
+// Alone allows it: a map with no object (objects are the MP lock's), a
+// call that makes none, and no more frames to free than this CPU's
+// deferred list holds in place, as a removal takes no frame from mm then
+// (pages' PV lists have pmap's pvLock, mm's Free its own lock). What
+// they do that needs the MP lock asserts it. Two maps' locks are held
+// together only under the MP lock (fork, CheckAllPV, MADV_REMOVE). Init runs before the Map is shared; Len and
 // the fault counters may be read without the lock, for statistics. Pages
 // a call removes may stay in other CPUs' TLBs until the shootdown the
 // caller requests (see package pmap, tlb).

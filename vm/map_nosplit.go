@@ -151,6 +151,64 @@ func (m *Map) guard(msg string) {
 	fatal.Assert(Held == nil || Held() && (!m.Pmap.IsUser() || m.Pmap.Locked()), msg)
 }
 
+// ownGuard throws msg unless the caller holds m's own lock (the MP lock
+// for the kernel's map): what the memory calls need, Alone says when it
+// is enough; what they do that needs the MP lock too asserts it.
+//
+//go:nosplit
+func (m *Map) ownGuard(msg string) {
+	fatal.Assert(Held == nil || (m.Pmap.IsUser() && m.Pmap.Locked() || !m.Pmap.IsUser() && Held()), msg)
+}
+
+// Alone reports whether a memory call over [addr, addr+length) may run
+// under m's own lock, without the MP lock: m is a process's map and has
+// no entry over an object (objects are shared between maps and guarded
+// by the MP lock, and an edit beside one may merge with it), the call
+// makes none (shared), and the frames it may free (frees: the pages
+// present in the range and the page tables over it) fit this CPU's
+// deferred list in place (pmap.DeferRoom), as deferring more takes
+// frames from mm's Alloc, which needs the MP lock. A freeing call with a
+// bad range is left to the MP lock too; it only returns its error. The
+// caller holds m's own lock and keeps it through the call.
+//
+//go:nosplit
+func (m *Map) Alone(addr, length uintptr, frees, shared bool) bool {
+	m.ownGuard("vm: Alone without the map's lock")
+	if !m.Pmap.IsUser() || shared {
+		return false
+	}
+	for k := range m.entries {
+		if k == m.n {
+			break
+		}
+		if m.entries[k].Obj != 0 {
+			return false
+		}
+	}
+	if !frees {
+		return true
+	}
+	start := addr &^ (pageSize - 1)
+	end, ok := pageEnd(addr, length)
+	if !ok || start >= end || start < m.userMin || end > UserMax {
+		return false
+	}
+	n := m.Pmap.Count(start, end) + min(tablesOver(start, end), m.Pmap.Tables())
+	return n <= uint64(pmap.DeferRoom())
+}
+
+// tablesOver bounds the page tables a removal of [start, end) may empty
+// and free: those of each level whose span meets the range.
+//
+//go:nosplit
+func tablesOver(start, end uintptr) uint64 {
+	n := uint64(0)
+	for shift := uint(21); shift <= 39; shift += 9 {
+		n += uint64((end-1)>>shift-start>>shift) + 1
+	}
+	return n
+}
+
 // Init empties m; mmap will use addresses from userMin up. The caller has
 // initialised m.Pmap. It runs before m is shared, so it takes no guard;
 // a process's map (a user pmap) joins the list of live maps, for which
@@ -269,12 +327,13 @@ func (m *Map) findSpace(n uintptr) uintptr {
 }
 
 // Mmap maps length bytes of anonymous memory and returns the address or a
-// negated errno. A refused call changes nothing. The caller holds the
-// guard.
+// negated errno. A refused call changes nothing. The caller holds m's
+// own lock, and the MP lock unless Alone allows the call without it (the
+// memory calls below likewise).
 //
 //go:nosplit
 func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
-	m.guard("vm: Mmap without its locks")
+	m.ownGuard("vm: Mmap without its lock")
 	if flags&MapAnonymous == 0 {
 		return -ENODEV // there are no files to map
 	}
@@ -337,11 +396,11 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 }
 
 // Munmap removes [addr, addr+length) and frees its pages. A refused call
-// changes nothing. The caller holds the guard.
+// changes nothing. The caller holds m's own lock (see Mmap).
 //
 //go:nosplit
 func (m *Map) Munmap(addr, length uintptr) int64 {
-	m.guard("vm: Munmap without its locks")
+	m.ownGuard("vm: Munmap without its lock")
 	end, ok := pageEnd(addr, length)
 	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > UserMax {
 		return -EINVAL
@@ -418,12 +477,12 @@ func (m *Map) dropObjects(start, end uintptr) {
 // and MADV_KEEPONFORK clear the marks. Other advice Linux knows is
 // accepted and ignored, as it only tunes placement; unknown advice is
 // EINVAL, as on Linux, and a range with a hole is
-// ENOMEM once its mapped parts took the advice. The caller holds the
-// guard.
+// ENOMEM once its mapped parts took the advice. The caller holds m's own
+// lock (see Mmap).
 //
 //go:nosplit
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
-	m.guard("vm: Madvise without its locks")
+	m.ownGuard("vm: Madvise without its lock")
 	end, ok := pageEnd(addr, length)
 	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > UserMax) {
 		return -EINVAL
@@ -513,6 +572,7 @@ func (m *Map) anyPrivate(start, end uintptr) bool {
 //
 //go:nosplit
 func (m *Map) removePages(start, end uintptr) {
+	m.guard("vm: MADV_REMOVE without the MP lock")
 	i, j := m.span(start, end)
 	for k := range m.entries {
 		if k >= j {
@@ -567,12 +627,12 @@ func (m *Map) removePages(start, end uintptr) {
 // other map shares writable in place), so copy-on-write sharing holds.
 // Only a process's map (a user pmap) has it: the kernel's own Go program
 // never calls mprotect, and a supervisor page cannot be made inaccessible
-// to it, so its map returns ENOSYS. The caller holds the guard and
-// requests the shootdown.
+// to it, so its map returns ENOSYS. The caller holds m's own lock (see
+// Mmap).
 //
 //go:nosplit
 func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
-	m.guard("vm: Mprotect without its locks")
+	m.ownGuard("vm: Mprotect without its lock")
 	if !m.Pmap.IsUser() {
 		return -ENOSYS
 	}
@@ -1031,10 +1091,14 @@ func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
 		return false
 	}
 	*(*[pageSize]byte)(mm.Ptr(cp)) = *(*[pageSize]byte)(mm.Ptr(pa))
-	if !m.Pmap.Remap(page, cp, m.pageFlags(prot), l) {
+	ok, last := m.Pmap.Remap(page, cp, m.pageFlags(prot), l)
+	if !ok {
 		mm.Phys.Free(cp)
 		m.OutOfMemory++
 		return false
+	}
+	if last { // its other mappings went meanwhile, without the MP lock
+		pmap.FreeAfterShootdown(pa, m.Pmap.Active())
 	}
 	m.CopyFaults++
 	m.Shootdown()
@@ -1092,6 +1156,30 @@ func (m *Map) EnterPage(va uintptr, pa uint64, flags uint64) bool {
 		return false
 	}
 	return m.Pmap.EnterPV(va&^(pageSize-1), pa, flags, &m.entries[i].PV)
+}
+
+// Present reports whether every page of [va, va+n) is present in the
+// kernel's map with the access allowed, faulting none in: for code that
+// holds no MP lock (a lwkt.TrapCallLocal body checking the Go memory it
+// was handed; Touch makes it present, under the lock). Only the kernel's
+// map, whose tables are never freed: a walk racing a change reads the
+// old entry or the new one, and the memory the caller was handed stays
+// mapped while it holds it.
+//
+//go:nosplit
+func (m *Map) Present(va, n uintptr, write bool) bool {
+	fatal.Assert(!m.Pmap.IsUser(), "vm: Present of a process's map")
+	end := va + n
+	if end < va {
+		return false
+	}
+	for p := va &^ (pageSize - 1); p < end; p += pageSize {
+		fl := m.Pmap.Flags(p)
+		if fl&pmap.Present == 0 || write && fl&pmap.Writable == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Destroy frees a process's map: every page by the PV shortcut (RemoveAll,

@@ -54,6 +54,7 @@ func objectAt(i uint32) *Object {
 //
 //go:nosplit
 func newObject() uint32 {
+	guard("vm: object made without the MP lock")
 	for i := range objects {
 		if i > 0 && objects[i].refs == 0 {
 			objects[i] = Object{refs: 1}
@@ -69,6 +70,7 @@ func newObject() uint32 {
 //go:nosplit
 func objRef(i uint32) {
 	if i != 0 {
+		guard("vm: object referenced without the MP lock")
 		objectAt(i).refs++
 	}
 }
@@ -79,6 +81,7 @@ func objRef(i uint32) {
 //go:nosplit
 func objDrop(i uint32) {
 	if i != 0 {
+		guard("vm: object dropped without the MP lock")
 		o := objectAt(i)
 		fatal.Assert(o.refs > 1, "vm: object: a merge dropped the last reference")
 		o.refs--
@@ -94,6 +97,7 @@ func objUnref(i uint32, waiters uint64) {
 	if i == 0 {
 		return
 	}
+	guard("vm: object dropped without the MP lock")
 	o := objectAt(i)
 	o.refs--
 	if o.refs > 0 {

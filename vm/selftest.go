@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"sync/atomic"
 	"unsafe"
 
 	"gofly/ktest"
@@ -13,7 +14,7 @@ import (
 
 func init() {
 	ktest.Register(ktest.Check{
-		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/mprotect/fault/fork/exit operations over process maps on every CPU (faults with and without the MP lock; private pages copy-on-write between a map and its fork, shared memory in objects), each map checked after each, every map at the end", pvTestOps),
+		Name: fmt.Sprintf("vm: PV entries: %d random mmap/munmap/madvise/mprotect/fault/fork/exit operations over process maps on every CPU (faults and memory calls with and without the MP lock; private pages copy-on-write between a map and its fork, shared memory in objects), each map checked after each, every map at the end", pvTestOps),
 		Run:  checkPVRandom,
 	})
 }
@@ -30,13 +31,24 @@ const (
 
 var errTestFrame = errors.New("vm: PV self-test: no frame for a map")
 
-// run does one operation on m under the MP lock.
+// run does one operation on m: a memory call under its map's lock alone
+// when it may (testMemLocal), everything else under the MP lock.
 func (a *testArgs) run() error {
+	switch a.op {
+	case testMmap, testMunmap, testMadvise, testMprotect:
+		if lwkt.TrapCallLocal(testMemLocal, uintptr(unsafe.Pointer(a))) != 0 {
+			pvTestAlone.Add(1)
+			return nil
+		}
+	}
 	if lwkt.TrapCall(testOp, uintptr(unsafe.Pointer(a))) == 0 {
 		return errTestFrame
 	}
 	return nil
 }
+
+// pvTestAlone counts the memory calls the test ran without the MP lock.
+var pvTestAlone atomic.Uint64
 
 // checkPVRandom runs the random operations on a map per CPU (a goroutine
 // pinned there); a broken invariant throws from CheckPV.
@@ -60,6 +72,9 @@ func checkPVRandom() error {
 	}
 	if first != nil {
 		return first
+	}
+	if pvTestAlone.Load() == 0 {
+		return errors.New("vm: PV self-test: no memory call ran without the MP lock")
 	}
 	all := testArgs{op: testCheckAll}
 	return all.run()

@@ -2,7 +2,8 @@ package vm
 
 // The PV self-test's operations, each one lwkt.TrapCall body (below the
 // runtime, MP lock held) on a test map in the Go heap, which the caller
-// keeps alive and which each body touches first.
+// keeps alive and which each body touches first; the memory calls try a
+// lwkt.TrapCallLocal body first (testMemLocal), as a process's do.
 
 import (
 	"unsafe"
@@ -37,6 +38,50 @@ type testArgs struct {
 	prot, flags int
 	write       bool
 	ret         int64
+}
+
+// testMemLocal runs a memory-call operation (mmap, munmap, madvise,
+// mprotect) under its map's lock alone, without the MP lock, if Alone
+// allows it; 0, having done nothing, if not, or if the Go memory it was
+// handed is not present (the caller then runs testOp).
+//
+//go:nosplit
+func testMemLocal(arg uintptr) uintptr {
+	if !Kernel.Present(arg, unsafe.Sizeof(testArgs{}), true) {
+		return 0
+	}
+	a := (*testArgs)(mm.Ptr(uint64(arg)))
+	if !Kernel.Present(uintptr(unsafe.Pointer(a.m)), unsafe.Sizeof(Map{}), true) || !a.lockAlone() {
+		return 0
+	}
+	m := a.m
+	switch a.op {
+	case testMmap:
+		a.ret = m.Mmap(a.addr, a.n, a.prot, a.flags)
+	case testMunmap:
+		a.ret = m.Munmap(a.addr, a.n)
+	case testMadvise:
+		a.ret = m.Madvise(a.addr, a.n, a.flags)
+	case testMprotect:
+		a.ret = m.Mprotect(a.addr, a.n, a.prot)
+	}
+	m.Unlock()
+	return 1
+}
+
+// lockAlone takes a's map's lock and keeps it if a may run under it
+// alone (Alone).
+//
+//go:nosplit
+func (a *testArgs) lockAlone() bool {
+	frees := a.op == testMunmap || a.op == testMadvise && a.flags == MadvDontNeed ||
+		a.op == testMmap && a.flags&MapFixed != 0
+	a.m.Lock()
+	if a.m.Alone(a.addr, a.n, frees, a.op == testMmap && a.flags&MapShared != 0) {
+		return true
+	}
+	a.m.Unlock()
+	return false
 }
 
 // testOp runs one operation of the PV self-test. One function, not a

@@ -23,6 +23,9 @@ const (
 	// VectorTrapCall runs a function below the runtime (lwkt.TrapCall):
 	// Go code raises it with INT.
 	VectorTrapCall = 0x81
+	// VectorTrapCallLocal is VectorTrapCall without the MP lock
+	// (lwkt.TrapCallLocal).
+	VectorTrapCallLocal = 0x82
 
 	// VectorTimer is the local APIC timer: the scheduler tick.
 	VectorTimer = 0xEF

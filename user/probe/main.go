@@ -13,6 +13,7 @@
 //	p       inb from a port (IOPL 1 is not enough in ring 3): SIGSEGV
 //	c       cli: SIGSEGV
 //	i       int $0x81, the kernel's private vector: SIGSEGV
+//	j       int $0x82, its other private vector (no MP lock): SIGSEGV
 //	w       write(1, a kernel address, 16): exit with the errno (EFAULT, 14)
 //	z       write(1, NULL, 16): exit with the errno (14)
 //	s       an unknown system call (499): exit with the errno (ENOSYS, 38)
@@ -33,6 +34,8 @@
 //	r       print "ready", read a line from stdin, write it back, exit with
 //	        its length (0 at end of file)
 //	P       mmap 8 MiB and write each page once: 2048 page faults (bench)
+//	U       1000 times: mmap 64 KiB, write 4 pages, mprotect it read-only,
+//	        munmap it (the memory-call bench); exit 0, or with the errno
 //	B       a fork bomb: fork 8 times, every child too; a failed fork (at
 //	        the process limit: EAGAIN, 11) ends the process with the errno
 //

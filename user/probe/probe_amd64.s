@@ -5,6 +5,8 @@
 
 #define SYS_write 1
 #define SYS_mmap 9
+#define SYS_mprotect 10
+#define SYS_munmap 11
 #define SYS_exit_group 231
 #define SYS_fork 57
 #define SYS_execve 59
@@ -68,6 +70,10 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ readLine
 	CMPB AL, $'S'
 	JEQ forkShared
+	CMPB AL, $'U'
+	JEQ memCalls
+	CMPB AL, $'j'
+	JEQ intLocal
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -105,6 +111,9 @@ cli:
 	JMP exit
 intKernel:
 	BYTE $0xCD; BYTE $0x81           // INT $0x81
+	JMP exit
+intLocal:
+	BYTE $0xCD; BYTE $0x82           // INT $0x82
 	JMP exit
 writeKernel:
 	MOVQ $0xFFFF800000100000, SI
@@ -260,6 +269,38 @@ faultNext:
 	CMPQ BX, CX
 	JB faultNext
 	XORL DI, DI
+	JMP exit
+memCalls:
+	MOVL $1000, R12                  // rounds
+memRound:
+	MOVQ $(64<<10), SI               // mmap 64 KiB
+	MOVL $0x22, R10                  // MAP_PRIVATE|MAP_ANONYMOUS
+	CALL mmapRW<>(SB)
+	MOVQ AX, BX
+	MOVB $1, (BX)                    // four page faults
+	MOVB $1, 4096(BX)
+	MOVB $1, 8192(BX)
+	MOVB $1, 12288(BX)
+	MOVL $SYS_mprotect, AX           // mprotect(p, 64 KiB, PROT_READ)
+	MOVQ BX, DI
+	MOVQ $(64<<10), SI
+	MOVL $1, DX
+	SYSCALL
+	TESTQ AX, AX
+	JNE memFailed
+	MOVL $SYS_munmap, AX             // munmap(p, 64 KiB): four frames freed
+	MOVQ BX, DI
+	MOVQ $(64<<10), SI
+	SYSCALL
+	TESTQ AX, AX
+	JNE memFailed
+	DECL R12
+	JNZ memRound
+	XORL DI, DI
+	JMP exit
+memFailed:
+	NEGQ AX                          // exit with the errno
+	MOVQ AX, DI
 	JMP exit
 readLine:
 	MOVL $SYS_write, AX              // "ready", then read(0, line, 64) and echo it

@@ -1,0 +1,206 @@
+package vm
+
+import (
+	"sync"
+	"testing"
+
+	"gofly/fatal"
+	"gofly/mm"
+	"gofly/pmap"
+)
+
+// TestAlone: a memory call may run under its map's lock alone when the
+// map is a process's with no object, the call makes none, and what it
+// may free fits the deferred list in place; otherwise, and for a bad
+// range, the MP lock's.
+func TestAlone(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	f.mmap(a, 8*p, rw, fixed, int64(a))
+	f.touch(a, 8*p, true, true)
+	big := uintptr(pmap.DeferNear+1) * p // more pages than the list holds in place
+	f.mmap(a+64*p, big, rw, fixed, int64(a+64*p))
+	f.touch(a+64*p, big, true, true)
+	for _, c := range []struct {
+		name          string
+		addr, length  uintptr
+		frees, shared bool
+		want          bool
+	}{
+		{"mmap", 0, 4 * p, false, false, true},
+		{"mprotect anywhere", a, 1 << 40, false, false, true},
+		{"munmap of resident pages", a, 8 * p, true, false, true},
+		{"munmap of nothing", a + 16*p, 32 * p, true, false, true},
+		{"munmap unaligned (the call's EINVAL)", a + 1, p, true, false, true},
+		{"munmap of more than fits in place", a + 64*p, big, true, false, false},
+		{"a part of it that fits", a + 64*p, 64 * p, true, false, true},
+		{"a shared mmap (a new object)", 0, p, false, true, false},
+		{"munmap of length 0", a, 0, true, false, false},
+		{"munmap wrapping", a, ^uintptr(0) - a + 2, true, false, false},
+		{"munmap below userMin", testMin - p, 2 * p, true, false, false},
+		{"munmap past UserMax", UserMax - p, 2 * p, true, false, false},
+	} {
+		if got := f.m.Alone(c.addr, c.length, c.frees, c.shared); got != c.want {
+			t.Errorf("%s: Alone(%#x, %#x, frees %v, shared %v) = %v; want %v", c.name, c.addr, c.length, c.frees, c.shared, got, c.want)
+		}
+	}
+	// An object anywhere in the map: the MP lock's, whatever the range.
+	f.mmap(a+32*p, p, rw, shared, int64(a+32*p))
+	if f.m.Alone(a, p, false, false) {
+		t.Error("Alone with an object in the map; want false")
+	}
+	f.munmap(a+32*p, p, 0)
+	if !f.m.Alone(a, p, false, false) {
+		t.Error("Alone after the object went; want true")
+	}
+}
+
+// TestAloneKernel: the kernel's map is the MP lock's.
+func TestAloneKernel(t *testing.T) {
+	k := newFixture(t, testMin)
+	if k.m.Alone(0, p, false, false) {
+		t.Error("Alone of the kernel's map; want false")
+	}
+}
+
+// TestDeferRoomHeld: a munmap Alone allows, in a map another CPU runs,
+// defers its frames in place: as many as DeferRoom had, and no
+// bookkeeping frame from mm.
+func TestDeferRoomHeld(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	pmap.Shootdown = func(uint64) {}
+	defer func() { pmap.Shootdown = nil }()
+	a := base
+	n := uintptr(pmap.DeferNear - 8) // leaves room for the tables
+	f.mmap(a, n*p, rw, fixed, int64(a))
+	f.touch(a, n*p, true, true)
+	f.pm.Activate(2)
+	defer f.pm.Deactivate(2)
+	if !f.m.Alone(a, n*p, true, false) {
+		t.Fatal("Alone of a munmap that fits in place; want true")
+	}
+	room := pmap.DeferRoom()
+	free := mm.Phys.FreePages()
+	if f.m.Munmap(a, n*p) != 0 {
+		t.Fatal("munmap failed")
+	}
+	if got := uint64(room - pmap.DeferRoom()); got != pmap.Deferred() || got < uint64(n) {
+		t.Fatalf("room went from %d to %d with %d deferred; want at least %d pages in place", room, pmap.DeferRoom(), pmap.Deferred(), n)
+	}
+	if mm.Phys.FreePages() != free {
+		t.Fatalf("FreePages %d during the deferral (was %d): a bookkeeping frame was taken or a frame freed early", mm.Phys.FreePages(), free)
+	}
+	pmap.FreeDeferred()
+	if pmap.DeferRoom() != pmap.DeferNear {
+		t.Fatalf("room %d after the shootdown; want %d", pmap.DeferRoom(), pmap.DeferNear)
+	}
+	f.check("after FreeDeferred")
+}
+
+// TestUnmapBesideCopyOnWrite: a forked child unmaps its copy-on-write
+// pages under its own lock alone (as Alone allows, no MP lock) while the
+// parent write-faults the same pages under the MP lock (a mutex stands
+// in). Each page's PV list, shared by both maps, stays whole (pvLock);
+// a parent whose copy found the child's mapping gone meanwhile frees the
+// original (Remap's last), so that every frame comes back at the end.
+// Run it with -race.
+func TestUnmapBesideCopyOnWrite(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	const n = 64
+	a := base
+	for round := 0; round < 20; round++ {
+		f.mmap(a, n*p, rw, fixed, int64(a))
+		for i := uintptr(0); i < n; i++ {
+			f.fault(a+i*p, true, false, true)
+			mark(t, f.m, a+i*p, uint64(i)+1)
+		}
+		child := f.fork()
+		var wg sync.WaitGroup
+		wg.Add(2)
+		errs := make(chan string, 2*n)
+		go func() {
+			defer wg.Done()
+			for i := uintptr(0); i < n; i++ {
+				child.Lock()
+				if !child.Alone(a+i*p, p, true, false) {
+					errs <- "Alone refused a one-page munmap"
+				} else if r := child.Munmap(a+i*p, p); r != 0 {
+					errs <- "munmap failed"
+				}
+				child.Unlock()
+			}
+		}()
+		var mp sync.Mutex
+		go func() {
+			defer wg.Done()
+			for i := uintptr(n); i > 0; i-- { // from the other end: they meet in the middle
+				mp.Lock()
+				f.m.Lock()
+				ok := f.m.Fault(a+(i-1)*p, true, false)
+				f.m.Unlock()
+				mp.Unlock()
+				if !ok {
+					errs <- "copy-on-write fault failed"
+				}
+			}
+		}()
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Fatal(e)
+		}
+		for i := uintptr(0); i < n; i++ {
+			if got := markOf(t, f.m, a+i*p); got != uint64(i)+1 {
+				t.Fatalf("round %d: page %d reads %d after its copy; want %d", round, i, got, i+1)
+			}
+			if fl := f.pm.Flags(a + i*p); fl&pmap.Writable == 0 {
+				t.Fatalf("round %d: page %d read-only after its write fault", round, i)
+			}
+		}
+		if child.Len() != 0 || child.Pmap.Resident() != 0 {
+			t.Fatalf("round %d: child has %d entries, %d pages after unmapping all", round, child.Len(), child.Pmap.Resident())
+		}
+		if msg := fatal.Catch(child.CheckPV); msg != "" {
+			t.Fatalf("round %d: %s", round, msg)
+		}
+		child.Destroy()
+		f.check("after the race")
+		f.munmap(a, n*p, 0)
+	}
+}
+
+// TestRemapAfterOtherUnmapped: a copy-on-write break that decided to
+// copy (two mappings) finds, by the time it moves its mapping, the
+// other one gone (a munmap without the MP lock in the other address
+// space): Remap reports the old page's last mapping gone, and its frame
+// is the caller's to free; nothing leaks.
+func TestRemapAfterOtherUnmapped(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	f.mmap(a, p, rw, fixed, int64(a))
+	f.fault(a, true, false, true)
+	mark(t, f.m, a, 7)
+	child := f.fork()
+	old := f.frameOf(a)
+	if pmap.Mappings(old) != 2 {
+		t.Fatalf("%d mappings after fork; want 2", pmap.Mappings(old))
+	}
+	if child.Munmap(a, p) != 0 {
+		t.Fatal("child's munmap failed")
+	}
+	cp := mm.Phys.Alloc()
+	*(*uint64)(mm.Ptr(cp)) = 7
+	ok, last := f.pm.Remap(a, cp, f.m.pageFlags(rw), &f.m.entries[0].PV)
+	if !ok || !last {
+		t.Fatalf("Remap = %v, %v; want true, true (the old page's last mapping gone)", ok, last)
+	}
+	if mm.Phys.IsFree(old) {
+		t.Fatal("Remap freed the old frame itself; the caller frees it")
+	}
+	mm.Phys.Free(old)
+	if markOf(t, f.m, a) != 7 || f.frameOf(a) != cp {
+		t.Fatalf("page reads %d from %#x after Remap; want 7 from %#x", markOf(t, f.m, a), f.frameOf(a), cp)
+	}
+	child.Destroy()
+	f.check("after Remap")
+}
