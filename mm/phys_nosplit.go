@@ -44,6 +44,9 @@ type Allocator struct {
 	// free is the number of free frames: changed under lock, read
 	// without it too (FreePages).
 	free atomic.Uint64
+	// freedAlone counts the frames freed by callers without the MP lock
+	// (Counts).
+	freedAlone uint64
 	// lock is the bitmap's spin lock: 1 held. It is held for one search
 	// or one bit, interrupts off, and never across a call out of the
 	// allocator (reclaim runs without it), so a spinner waits little.
@@ -233,14 +236,7 @@ func (a *Allocator) Alloc() uint64 {
 	}
 	pa := a.allocFrame()
 	if pa == 0 && a.reclaim != 0 && !a.reclaiming {
-		// Memory pressure: ask the caches to give back what they hold
-		// (not recursively: reclaim's own frees need no frame).
-		a.reclaiming = true
-		before := a.free.Load()
-		callReclaim(a.reclaim)
-		a.Reclaims++
-		a.ReclaimedPages += a.free.Load() - before
-		a.reclaiming = false
+		a.reclaimFrames()
 		pa = a.allocFrame()
 	}
 	if pa == noBit {
@@ -271,6 +267,21 @@ func (a *Allocator) AllocDirty() uint64 {
 //
 //go:nosplit
 func Zero(pa uint64) { zeroPage(uintptr(pa)) }
+
+// reclaimFrames asks the caches to give back what they hold: memory
+// pressure (not recursively: reclaim's own frees need no frame). Its own
+// function: Alloc's frame is at the bottom of the deepest nosplit chain.
+//
+//go:nosplit
+func (a *Allocator) reclaimFrames() {
+	a.reclaiming = true
+	free0, alone0 := a.Counts()
+	callReclaim(a.reclaim)
+	free1, alone1 := a.Counts()
+	a.Reclaims++
+	a.ReclaimedPages += free1 - free0 - (alone1 - alone0) // not what other CPUs freed meanwhile
+	a.reclaiming = false
+}
 
 // callReclaim runs the reclaim funcval fv.
 //
@@ -327,11 +338,15 @@ func (a *Allocator) Free(pa uint64) {
 		"mm: Free of a frame the allocator does not manage")
 	f := pa / PageSize
 	w := a.word(f / 64)
+	alone := Held != nil && !Held()
 	a.take()
 	double := *w&(1<<(f%64)) != 0
 	*w |= 1 << (f % 64)
 	if !double {
 		a.free.Add(1)
+		if alone {
+			a.freedAlone++
+		}
 	}
 	a.lock.Store(0)
 	fatal.Assert(!double, "mm: no-double-free: page frame freed twice")
@@ -342,6 +357,19 @@ func (a *Allocator) Free(pa uint64) {
 //
 //go:nosplit
 func (a *Allocator) FreePages() uint64 { return a.free.Load() }
+
+// Counts returns the free frames and how many frames callers without the
+// MP lock have freed since boot, read together. A check under the MP lock
+// that counts frames (every Alloc needs the lock, but a process's memory
+// call may free without it) takes the second's growth off the first's.
+//
+//go:nosplit
+func (a *Allocator) Counts() (free, freedAlone uint64) {
+	a.take()
+	free, freedAlone = a.free.Load(), a.freedAlone
+	a.lock.Store(0)
+	return free, freedAlone
+}
 
 // TotalPages returns the number of frames the allocator managed at Init.
 //

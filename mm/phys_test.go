@@ -683,3 +683,22 @@ func TestReclaimUnderPressure(t *testing.T) {
 	}
 	checkCounts(t, &a)
 }
+
+// Counts reports, with the free count, the frames freed without the MP
+// lock: what a check under the lock takes off the free count's growth.
+func TestCountsFreedAlone(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	held := true
+	Held = func() bool { return held }
+	defer func() { Held = nil }()
+	p1, p2 := a.Alloc(), a.Alloc()
+	free0, alone0 := a.Counts()
+	a.Free(p1) // under the MP lock
+	held = false
+	a.Free(p2) // without it
+	free1, alone1 := a.Counts()
+	if free1 != free0+2 || alone1 != alone0+1 {
+		t.Fatalf("after one free under the MP lock and one without: free %d→%d, freed alone %d→%d; want +2, +1", free0, free1, alone0, alone1)
+	}
+}

@@ -165,9 +165,9 @@ func stormCall(arg uintptr) uintptr {
 	if a.self {
 		mask = 1 << me
 	}
-	a.freeBefore = mm.Phys.FreePages()
+	a.freeBefore = underMP()
 	a.fillGot = stormFill(me)
-	a.freeFilled = mm.Phys.FreePages()
+	a.freeFilled = underMP()
 	a.pagesFilled = ktCache.slab.pages
 	if a.fillGot != testFill {
 		// The page source ran dry: give everything back now, under the
@@ -276,9 +276,9 @@ func drainCall(arg uintptr) uintptr {
 		ktCache.Put(me, drained[i])
 	}
 	a.pagesBefore = ktCache.slab.pages
-	a.freeReclaim0 = mm.Phys.FreePages()
+	a.freeReclaim0 = underMP()
 	a.reclaimed = ktCache.Reclaim(me)
-	a.freeReclaim1 = mm.Phys.FreePages()
+	a.freeReclaim1 = underMP()
 	return 0
 }
 
@@ -359,7 +359,7 @@ func pressureCall(arg uintptr) uintptr {
 		pressureCache.Put(me, obj)
 	}
 	a.pagesCached = pressureCache.slab.pages
-	a.freeBefore = mm.Phys.FreePages()
+	free, alone := mm.Phys.Counts()
 	r0, p0 := mm.Phys.Reclaims, mm.Phys.ReclaimedPages
 	var frames uint64 // frames linked through their first word
 	for {
@@ -372,6 +372,8 @@ func pressureCall(arg uintptr) uintptr {
 		a.taken++
 	}
 	a.reclaims, a.reclaimedPages = mm.Phys.Reclaims-r0, mm.Phys.ReclaimedPages-p0
+	_, alone1 := mm.Phys.Counts()
+	a.freeBefore = free + (alone1 - alone) // and what other CPUs freed meanwhile, without the MP lock
 	a.pagesAfter = pressureCache.slab.pages
 	for frames != 0 {
 		pa := frames
@@ -379,4 +381,14 @@ func pressureCall(arg uintptr) uintptr {
 		mm.Phys.Free(pa)
 	}
 	return 0
+}
+
+// underMP returns mm's free frames less those freed without the MP lock
+// since boot (mm.Allocator.Counts): a count only the MP lock's holder
+// changes, so the checks below can compare it before and after.
+//
+//go:nosplit
+func underMP() uint64 {
+	free, alone := mm.Phys.Counts()
+	return free - alone
 }

@@ -716,6 +716,10 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, op int, list *PVList) (n uin
 			if *e&Managed != 0 {
 				n++
 			}
+		case op == opCountShared:
+			if *e&Managed != 0 && shared(*e&addrMask) {
+				n++
+			}
 		case op == opRemove:
 			p.dropLeaf(e, va, list)
 		default:
@@ -743,6 +747,7 @@ const (
 	opRemove              // unmap it and free its frame (dropLeaf)
 	opCount               // count it
 	opCountManaged        // count it if it has a PV
+	opCountShared         // count it if its page has another PV too
 )
 
 // CountManaged returns how many pages in [va, end) have a PV entry. The
@@ -752,6 +757,16 @@ const (
 func (p *Pmap) CountManaged(va, end uintptr) uint64 {
 	p.guard("pmap: CountManaged without the pmap's lock")
 	return p.visit(va, p.limit(end), 0, opCountManaged, nil)
+}
+
+// CountShared returns how many pages p maps in [va, end) that have
+// another mapping (another address space's, after fork) or a hold. The
+// caller holds the guard.
+//
+//go:nosplit
+func (p *Pmap) CountShared(va, end uintptr) uint64 {
+	p.guard("pmap: CountShared without the pmap's lock")
+	return p.visit(va, p.limit(end), 0, opCountShared, nil)
 }
 
 // Count returns how many 4 KiB pages are mapped in [va, end), skipping
@@ -810,7 +825,8 @@ const userTestVA = 0x40_0000
 //
 //go:nosplit
 func (p *Pmap) selfTestUser() error {
-	free, reclaimed := mm.Phys.FreePages(), mm.Phys.ReclaimedPages
+	free, alone := mm.Phys.Counts()
+	reclaimed := mm.Phys.ReclaimedPages
 	root := mm.Phys.Alloc()
 	if root == 0 {
 		return errNoFrame
@@ -826,7 +842,8 @@ func (p *Pmap) selfTestUser() error {
 	u.Destroy()
 	u.Unlock()
 	// Frames the caches gave back, if an Alloc here ran mm dry, are free
-	// now too.
-	fatal.Assert(mm.Phys.FreePages() == free+(mm.Phys.ReclaimedPages-reclaimed), "pmap: Destroy did not give back every frame of a user address space")
+	// now too, and so are those other CPUs freed without the MP lock.
+	free1, alone1 := mm.Phys.Counts()
+	fatal.Assert(free1 == free+(mm.Phys.ReclaimedPages-reclaimed)+(alone1-alone), "pmap: Destroy did not give back every frame of a user address space")
 	return nil
 }

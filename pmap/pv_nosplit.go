@@ -177,7 +177,8 @@ func makePageHead(pa uint64) *uintptr {
 
 // Mappings returns how many managed mappings the page at pa has. The
 // caller holds the MP lock: no other CPU can add one meanwhile (they are
-// added under it, but for a fresh page's first), though one may go.
+// added under it, but for a fresh page's first), nor remove one of a page
+// with two or more (vm.Map.Alone).
 //
 //go:nosplit
 func Mappings(pa uint64) int {
@@ -412,6 +413,21 @@ func FirstMapping(pa uint64) (pm, va uintptr) {
 	return 0, 0
 }
 
+// shared reports whether the page at pa has more than one PV (mappings
+// or holds).
+//
+//go:nosplit
+func shared(pa uint64) bool {
+	h := pageHead(pa)
+	if h == nil {
+		return false
+	}
+	lockPVs()
+	two := *h != 0 && pvAt(*h).pageNext != 0
+	unlockPVs()
+	return two
+}
+
 // findPV returns the PV of p's mapping at va of the page at pa, or 0.
 // The caller holds pvLock.
 //
@@ -482,38 +498,38 @@ func (p *Pmap) Upgrade(va uintptr, flags uint64) {
 
 // Remap moves p's managed mapping at va (on l) to frame pa with flags: a
 // copy-on-write break gives the writer its own copy. The old page keeps
-// its other mappings, but they may have gone meanwhile (another address
-// space's memory call, which needs no MP lock): last reports that this
-// was its last, and its frame is then the caller's to free once p's
-// other CPUs have flushed. ok is false, with nothing changed, when mm
-// has no frame for the new page's list head. The caller holds the guard,
-// and shoots the old translation down on other CPUs.
+// its other mappings; it must have some (the caller's copy came from it,
+// and a page with two mappings loses one only under the MP lock, which
+// the caller holds: see vm.Map.Alone). False when mm has no frame for
+// the new page's list head. The caller holds the guard, and shoots the
+// old translation down on other CPUs.
 //
 //go:nosplit
-func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) (ok, last bool) {
+func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) bool {
 	p.guard("pmap: Remap without the pmap's lock")
 	guard("pmap: Remap without the MP lock: the old page's list is shared")
 	e, ok := p.walk(va, 0)
 	fatal.Assert(ok && e != nil && *e&(Present|Managed) == Present|Managed, "pmap: Remap of a page with no managed mapping")
 	h := makePageHead(pa)
 	if h == nil {
-		return false, false
+		return false
 	}
 	old := *e & addrMask
 	lockPVs()
 	a := p.findPV(va, old)
 	fatal.Assert(a != 0, "pmap: pv: a managed leaf without its PV")
-	last = unlinkPage(a)
+	last := unlinkPage(a)
 	v := pvAt(a)
 	v.pa = pa & addrMask
 	v.pageNext = *h
 	*h = a
 	unlockPVs()
+	fatal.Assert(!last, "pmap: Remap of a page's last mapping")
 	*e = pa&addrMask | flags&^Managed&flagsMask | Present | Managed
 	if p.invlpg {
 		amd64.Invlpg(va)
 	}
-	return true, last
+	return true
 }
 
 // ShareRange enters in c, over c's entry list cl, every managed page p

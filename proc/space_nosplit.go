@@ -158,7 +158,8 @@ func spaceMemLocal(arg uintptr) uintptr {
 func (c *memArgs) lockAlone() bool {
 	m := &c.s.m
 	m.Lock()
-	if m.Alone(c.addr, c.length, c.frees(), c.op == memMmap && c.b&vm.MapShared != 0) {
+	objects := c.op == memMmap && c.b&vm.MapShared != 0 || c.op == memMadvise && c.a == vm.MadvRemove
+	if m.Alone(c.addr, c.length, c.frees(), objects) {
 		return true
 	}
 	m.Unlock()

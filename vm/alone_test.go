@@ -97,17 +97,54 @@ func TestDeferRoomHeld(t *testing.T) {
 	f.check("after FreeDeferred")
 }
 
-// TestUnmapBesideCopyOnWrite: a forked child unmaps its copy-on-write
-// pages under its own lock alone (as Alone allows, no MP lock) while the
-// parent write-faults the same pages under the MP lock (a mutex stands
-// in). Each page's PV list, shared by both maps, stays whole (pvLock);
-// a parent whose copy found the child's mapping gone meanwhile frees the
-// original (Remap's last), so that every frame comes back at the end.
-// Run it with -race.
+// TestAloneRefusesShared: a munmap over a page another address space
+// maps too (a fork's, copy on write) is the MP lock's; once the page is
+// this map's alone (the other side copied it), the map's lock is enough.
+func TestAloneRefusesShared(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	a := base
+	f.mmap(a, 2*p, rw, fixed, int64(a))
+	f.fault(a, true, false, true)
+	child := f.fork()
+	defer child.Destroy()
+	f.m.Lock()
+	if !f.m.Fault(a+p, true, false) { // after the fork: the parent's alone
+		t.Fatal("parent's fault failed")
+	}
+	f.m.Unlock()
+	if f.m.Alone(a, p, true, false) {
+		t.Error("Alone over a page the child maps too; want false")
+	}
+	if !f.m.Alone(a, p, false, false) {
+		t.Error("Alone of an mprotect over it (frees nothing); want true")
+	}
+	if !f.m.Alone(a+p, p, true, false) {
+		t.Error("Alone over a page only the parent maps; want true")
+	}
+	child.Lock()
+	if !child.Fault(a, true, false) { // the child's write copies the page
+		t.Fatal("child's copy-on-write fault failed")
+	}
+	child.Unlock()
+	if !f.m.Alone(a, p, true, false) {
+		t.Error("Alone after the child copied the page; want true")
+	}
+	if f.m.Alone(a, p, true, true) {
+		t.Error("Alone of a call that makes or punches an object; want false")
+	}
+}
+
+// TestUnmapBesideCopyOnWrite: a forked child unmaps pages only it maps
+// under its own lock alone (as Alone allows, no MP lock) while the parent
+// write-faults the pages they share copy-on-write under the MP lock (a
+// mutex stands in), and the child unmaps those under the MP lock too,
+// since Alone refuses them. Pages' PV lists (pvLock) and mm's bitmap
+// (its own lock) stay whole, every page reads what was written, and
+// every frame comes back. Run it with -race.
 func TestUnmapBesideCopyOnWrite(t *testing.T) {
 	f := newUserFixture(t, testMin)
 	const n = 64
-	a := base
+	a, own := base, base+n*p // shared copy-on-write; the child's own
 	for round := 0; round < 20; round++ {
 		f.mmap(a, n*p, rw, fixed, int64(a))
 		for i := uintptr(0); i < n; i++ {
@@ -115,22 +152,43 @@ func TestUnmapBesideCopyOnWrite(t *testing.T) {
 			mark(t, f.m, a+i*p, uint64(i)+1)
 		}
 		child := f.fork()
+		if child.Mmap(own, n*p, rw, fixed) != int64(own) {
+			t.Fatal("child's mmap failed")
+		}
+		child.Lock()
+		for i := uintptr(0); i < n; i++ {
+			if !child.Fault(own+i*p, true, false) {
+				t.Fatal("child's fault failed")
+			}
+		}
+		child.Unlock()
+		var mp sync.Mutex
 		var wg sync.WaitGroup
 		wg.Add(2)
-		errs := make(chan string, 2*n)
+		errs := make(chan string, 4*n)
 		go func() {
 			defer wg.Done()
 			for i := uintptr(0); i < n; i++ {
 				child.Lock()
-				if !child.Alone(a+i*p, p, true, false) {
-					errs <- "Alone refused a one-page munmap"
-				} else if r := child.Munmap(a+i*p, p); r != 0 {
+				if !child.Alone(own+i*p, p, true, false) {
+					errs <- "Alone refused a munmap of a page only the child maps"
+				} else if child.Munmap(own+i*p, p) != 0 {
+					errs <- "munmap failed"
+				}
+				alone := child.Alone(a+i*p, p, true, false)
+				child.Unlock()
+				mp.Lock()
+				child.Lock()
+				if alone && pmap.Mappings(f.frameOf(a+i*p)) > 1 {
+					errs <- "Alone allowed a munmap of a page the parent maps too"
+				}
+				if child.Munmap(a+i*p, p) != 0 {
 					errs <- "munmap failed"
 				}
 				child.Unlock()
+				mp.Unlock()
 			}
 		}()
-		var mp sync.Mutex
 		go func() {
 			defer wg.Done()
 			for i := uintptr(n); i > 0; i-- { // from the other end: they meet in the middle
@@ -151,7 +209,7 @@ func TestUnmapBesideCopyOnWrite(t *testing.T) {
 		}
 		for i := uintptr(0); i < n; i++ {
 			if got := markOf(t, f.m, a+i*p); got != uint64(i)+1 {
-				t.Fatalf("round %d: page %d reads %d after its copy; want %d", round, i, got, i+1)
+				t.Fatalf("round %d: page %d reads %d; want %d", round, i, got, i+1)
 			}
 			if fl := f.pm.Flags(a + i*p); fl&pmap.Writable == 0 {
 				t.Fatalf("round %d: page %d read-only after its write fault", round, i)
@@ -167,40 +225,4 @@ func TestUnmapBesideCopyOnWrite(t *testing.T) {
 		f.check("after the race")
 		f.munmap(a, n*p, 0)
 	}
-}
-
-// TestRemapAfterOtherUnmapped: a copy-on-write break that decided to
-// copy (two mappings) finds, by the time it moves its mapping, the
-// other one gone (a munmap without the MP lock in the other address
-// space): Remap reports the old page's last mapping gone, and its frame
-// is the caller's to free; nothing leaks.
-func TestRemapAfterOtherUnmapped(t *testing.T) {
-	f := newUserFixture(t, testMin)
-	a := base
-	f.mmap(a, p, rw, fixed, int64(a))
-	f.fault(a, true, false, true)
-	mark(t, f.m, a, 7)
-	child := f.fork()
-	old := f.frameOf(a)
-	if pmap.Mappings(old) != 2 {
-		t.Fatalf("%d mappings after fork; want 2", pmap.Mappings(old))
-	}
-	if child.Munmap(a, p) != 0 {
-		t.Fatal("child's munmap failed")
-	}
-	cp := mm.Phys.Alloc()
-	*(*uint64)(mm.Ptr(cp)) = 7
-	ok, last := f.pm.Remap(a, cp, f.m.pageFlags(rw), &f.m.entries[0].PV)
-	if !ok || !last {
-		t.Fatalf("Remap = %v, %v; want true, true (the old page's last mapping gone)", ok, last)
-	}
-	if mm.Phys.IsFree(old) {
-		t.Fatal("Remap freed the old frame itself; the caller frees it")
-	}
-	mm.Phys.Free(old)
-	if markOf(t, f.m, a) != 7 || f.frameOf(a) != cp {
-		t.Fatalf("page reads %d from %#x after Remap; want 7 from %#x", markOf(t, f.m, a), f.frameOf(a), cp)
-	}
-	child.Destroy()
-	f.check("after Remap")
 }

@@ -62,9 +62,11 @@
 // per-CPU stock refilled under the MP lock (Refill), handing on to Fault
 // whatever would need more; and Mmap, Munmap, Madvise and Mprotect when
 // Alone allows it: a map with no object (objects are the MP lock's), a
-// call that makes none, and no more frames to free than this CPU's
-// deferred list holds in place, as a removal takes no frame from mm then
-// (pages' PV lists have pmap's pvLock, mm's Free its own lock). What
+// call that makes none, no page to unmap that another address space maps
+// too (so a page with two mappings loses one only under the MP lock,
+// which copy-on-write relies on), and no more frames to free than this
+// CPU's deferred list holds in place, as a removal takes no frame from
+// mm then (pages' PV lists have pmap's pvLock, mm's Free its own lock). What
 // they do that needs the MP lock asserts it. Two maps' locks are held
 // together only under the MP lock (fork, CheckAllPV, MADV_REMOVE). Init runs before the Map is shared; Len and
 // the fault counters may be read without the lock, for statistics. Pages

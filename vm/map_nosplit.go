@@ -164,17 +164,27 @@ func (m *Map) ownGuard(msg string) {
 // under m's own lock, without the MP lock: m is a process's map and has
 // no entry over an object (objects are shared between maps and guarded
 // by the MP lock, and an edit beside one may merge with it), the call
-// makes none (shared), and the frames it may free (frees: the pages
-// present in the range and the page tables over it) fit this CPU's
-// deferred list in place (pmap.DeferRoom), as deferring more takes
-// frames from mm's Alloc, which needs the MP lock. A freeing call with a
-// bad range is left to the MP lock too; it only returns its error. The
-// caller holds m's own lock and keeps it through the call.
+// neither makes one nor punches a hole in one (objects: a shared mmap,
+// MADV_REMOVE), and if it frees pages (frees):
+//   - no page present in the range has another mapping (a fork's, copy
+//     on write): such a page would stay in the TLBs of the CPUs running
+//     this map until the end of the trap, while the other mapping's
+//     owner, under the MP lock, frees it or makes it writable in place
+//     (the answer holds while the caller keeps m's lock: only m's own
+//     fork could add a mapping of a page m alone maps);
+//   - the frames it may free (the pages present in the range and the
+//     page tables over it) fit this CPU's deferred list in place
+//     (pmap.DeferRoom), as deferring more takes frames from mm's Alloc,
+//     which needs the MP lock.
+//
+// A freeing call with a bad range is left to the MP lock too; it only
+// returns its error. The caller holds m's own lock and keeps it through
+// the call.
 //
 //go:nosplit
-func (m *Map) Alone(addr, length uintptr, frees, shared bool) bool {
+func (m *Map) Alone(addr, length uintptr, frees, objects bool) bool {
 	m.ownGuard("vm: Alone without the map's lock")
-	if !m.Pmap.IsUser() || shared {
+	if !m.Pmap.IsUser() || objects {
 		return false
 	}
 	for k := range m.entries {
@@ -194,7 +204,7 @@ func (m *Map) Alone(addr, length uintptr, frees, shared bool) bool {
 		return false
 	}
 	n := m.Pmap.Count(start, end) + min(tablesOver(start, end), m.Pmap.Tables())
-	return n <= uint64(pmap.DeferRoom())
+	return n <= uint64(pmap.DeferRoom()) && m.Pmap.CountShared(start, end) == 0
 }
 
 // tablesOver bounds the page tables a removal of [start, end) may empty
@@ -1091,14 +1101,10 @@ func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
 		return false
 	}
 	*(*[pageSize]byte)(mm.Ptr(cp)) = *(*[pageSize]byte)(mm.Ptr(pa))
-	ok, last := m.Pmap.Remap(page, cp, m.pageFlags(prot), l)
-	if !ok {
+	if !m.Pmap.Remap(page, cp, m.pageFlags(prot), l) {
 		mm.Phys.Free(cp)
 		m.OutOfMemory++
 		return false
-	}
-	if last { // its other mappings went meanwhile, without the MP lock
-		pmap.FreeAfterShootdown(pa, m.Pmap.Active())
 	}
 	m.CopyFaults++
 	m.Shootdown()
