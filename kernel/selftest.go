@@ -85,21 +85,27 @@ func checkTimer() error {
 	if err := lwkt.PinThread(0); err != nil {
 		return err
 	}
-	t0, k0 := timer.Nanotime(), timer.Ticks()
-	for timer.Nanotime()-t0 < 20e6 {
+	// TCG on a busy host drops periodic timer interrupts it could not
+	// deliver in time (its vCPU thread descheduled), so demand a quarter
+	// of the ticks the measured interval should hold, in the best of
+	// three spins: enough to show the tick runs at its rate.
+	var d int64
+	var k, want uint64
+	for try := 0; try < 3 && (try == 0 || k < want); try++ {
+		t0, k0 := timer.Nanotime(), timer.Ticks()
+		for timer.Nanotime()-t0 < 20e6 {
+		}
+		d, k = timer.Nanotime()-t0, timer.Ticks()-k0
+		want = uint64(d) * timer.TickHz() / 1e9 / 4
 	}
-	d, k := timer.Nanotime()-t0, timer.Ticks()-k0
 	if err := lwkt.PinThread(-1); err != nil {
 		return err
 	}
 	if d > 2e9 {
 		return fmt.Errorf("timer: a 20ms spin took %v on the monotonic clock", time.Duration(d))
 	}
-	// TCG on a busy host drops periodic timer interrupts it could not
-	// deliver in time, so demand a quarter of the ticks the measured
-	// interval should hold: enough to show the tick runs at its rate.
-	if want := uint64(d) * timer.TickHz() / 1e9 / 4; k < want {
-		return fmt.Errorf("timer: only %d ticks in %v of spinning on cpu 0 at %d Hz, want at least %d", k, time.Duration(d), timer.TickHz(), want)
+	if k < want {
+		return fmt.Errorf("timer: only %d ticks in %v of spinning on cpu 0 at %d Hz (the best of three spins), want at least %d", k, time.Duration(d), timer.TickHz(), want)
 	}
 	if w < 20*time.Millisecond {
 		return fmt.Errorf("timer: time.Since measured %v for a 20ms sleep", w)

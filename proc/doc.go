@@ -34,8 +34,8 @@
 // a page still shared and makes a page left alone writable in place;
 // MAP_SHARED memory stays shared, its object's pages mapped in both), the
 // descriptors and signal state; wait4 reaps ended children (their status
-// and ring-3 time); execve loads a program (Programs: until files exist,
-// a module) into a new space, ends the other threads, closes
+// and ring-3 time); execve loads a program (Programs: a file of the tree
+// at /, package vfs) into a new space, ends the other threads, closes
 // close-on-exec descriptors and resets handlers. At most MaxProcs
 // processes live at once (EAGAIN past it). vfork (clone with
 // CLONE_VM|CLONE_VFORK, or vfork) lends the child the parent's space

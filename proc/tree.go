@@ -14,8 +14,9 @@ import (
 
 // The process tree: fork, execve and wait4.
 
-// Programs finds the executable a path names; the shell sets it (until
-// Gofly has files, programs are the multiboot modules).
+// Programs finds the executable a path names: the shell sets it to read
+// the file from the tree at / (vfs.Root) when it mounts it. (proc does not
+// import vfs yet: processes open no files of their own.)
 var Programs func(path string) ([]byte, bool)
 
 // childEnded tells p that one of its children has ended: wait4 can reap it.

@@ -157,7 +157,7 @@ func TestRing3(t *testing.T) {
 			wantContains(t, "typed ahead", m.Type(t, "\r"), "echo typed ahead\ntyped ahead")
 			testProcs(t, m)
 			wantContains(t, "run /probe", m.Run(t, "run /probe"), "probe: exit status 0")
-			wantContains(t, "run nothing", m.Run(t, "run nothing"), "run: nothing: no such program")
+			wantContains(t, "run nothing", m.Run(t, "run nothing"), "run: lookup nothing: no such file or directory")
 			wantContains(t, "run", m.Run(t, "run"), "run: usage: run PATH [ARG...] [&]")
 			wantContains(t, "echo", m.Run(t, "echo still here"), "still here")
 			m.Poweroff(t)

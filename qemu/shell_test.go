@@ -11,7 +11,8 @@ import (
 
 // allCommands is every command the shell must offer.
 var allCommands = []string{"echo", "uptime", "date", "mem", "cpuinfo", "cmdline", "modules", "load", "ps", "dmesg",
-	"syscalls", "cpus", "ipi", "boottime", "sleep", "fault", "selftest", "bench", "objcache", "sysref", "poweroff", "reboot", "help"}
+	"syscalls", "cpus", "ipi", "boottime", "sleep", "fault", "selftest", "bench", "objcache", "sysref", "poweroff", "reboot", "help",
+	"ls", "cat", "stat", "mkdir", "write", "rm", "truncate", "df", "ccms"}
 
 // TestBootHelp boots to the prompt and checks that help lists every command.
 func TestBootHelp(t *testing.T) {

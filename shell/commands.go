@@ -27,7 +27,7 @@ import (
 
 // Commands returns the kernel shell's commands.
 func Commands() map[string]*Command {
-	return map[string]*Command{
+	cmds := map[string]*Command{
 		"echo":     {"[WORD...]", "print the words", cmdEcho},
 		"uptime":   {"", "time since boot", noArgs(cmdUptime)},
 		"date":     {"", "wall-clock time (UTC, from the RTC at boot)", noArgs(cmdDate)},
@@ -35,7 +35,7 @@ func Commands() map[string]*Command {
 		"cpuinfo":  {"", "processor identification and features", noArgs(cmdCPUInfo)},
 		"cmdline":  {"", "the kernel command line", noArgs(cmdCmdline)},
 		"load":     {"N", "build an address space from module N (a static executable), verify it through its page tables, destroy it", cmdLoad},
-		"run":      {"PATH [ARG...] [&]", "run a static Linux program (a module, for now) in ring 3 and print how it ended; & runs it in the background", cmdRun},
+		"run":      {"PATH [ARG...] [&]", "run a static Linux program (a file: /NAME for a module) in ring 3 and print how it ended; & runs it in the background", cmdRun},
 		"procs":    {"", "processes: pid, parent, state, threads, resident pages, page tables, time in ring 3", noArgs(cmdProcs)},
 		"vm":       {"PID", "a process's map entries: range, protection, object, pages, resident", cmdVM},
 		"pmap":     {"PID", "a process's page tables: pages mapped, page-table pages", cmdPmap},
@@ -56,6 +56,8 @@ func Commands() map[string]*Command {
 		"poweroff": {"", "power the machine off (ACPI S5)", noArgs(cmdPoweroff)},
 		"reboot":   {"", "reset the machine", noArgs(cmdReboot)},
 	}
+	fileCommands(cmds)
+	return cmds
 }
 
 func noArgs(f func(*Shell) error) func(*Shell, []string) error {
@@ -115,7 +117,7 @@ func cmdMem(sh *Shell) error {
 		tables, resident, entries, faults)
 	fmt.Fprintf(w, "pv: %d entries in use (every process's pages and the kernel's), %d frames kept for them; %d frames stocked for faults without the MP lock\n",
 		mc.PVs, mc.PVFrames, mc.Stocked)
-	fmt.Fprintf(w, "vm objects (shared memory): %d pages, %d frames of page indexes\n", mc.ObjectPages, mc.ObjectTables)
+	fmt.Fprintf(w, "vm objects (shared memory, files): %d pages, %d frames of page indexes\n", mc.ObjectPages, mc.ObjectTables)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(w, "go heap: %s in use, %s from the kernel, %d GC cycles, %d goroutines\n",

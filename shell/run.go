@@ -3,7 +3,6 @@ package shell
 import (
 	"fmt"
 	"io"
-	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -11,17 +10,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"gofly/kernel"
 	"gofly/proc"
 	"gofly/vm"
 )
 
 // cmdRun runs a program in ring 3 and prints how it ended: in the
 // foreground (Ctrl-C sends it SIGINT), or in the background when the last
-// word is "&" (its PID is printed now, its end when it comes). Until Gofly
-// has files, PATH names a multiboot module: the first word of its string,
-// or that word's last element ("run hello" and "run /hello" both find
-// build/user/hello).
+// word is "&" (its PID is printed now, its end when it comes). PATH is a
+// file of the tree at / (relative: from /), where each multiboot module is
+// /NAME ("run hello" and "run /hello" both find build/user/hello).
 func cmdRun(sh *Shell, args []string) error {
 	background := len(args) > 0 && args[len(args)-1] == "&"
 	if background {
@@ -30,12 +27,16 @@ func cmdRun(sh *Shell, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("usage: run PATH [ARG...] [&]")
 	}
-	m, err := findModule(args[0])
+	f, err := root()
+	if err != nil {
+		return err
+	}
+	data, err := f.ReadFile(args[0])
 	if err != nil {
 		return err
 	}
 	argv := append([]string{args[0]}, args[1:]...)
-	p, err := proc.New(args[0], m.Data, argv, []string{"HOME=/", "TERM=vt100"}, sh.Out)
+	p, err := proc.New(args[0], data, argv, []string{"HOME=/", "TERM=vt100"}, sh.Out)
 	if err != nil {
 		return fmt.Errorf("%s: %v", args[0], err)
 	}
@@ -125,28 +126,6 @@ func (t *tty) send(line []byte) {
 	default:
 	}
 	t.line = nil
-}
-
-// Until Gofly has files, a process's execve finds its program among the
-// modules, as run does.
-func init() {
-	proc.Programs = func(path string) ([]byte, bool) {
-		m, err := findModule(path)
-		return m.Data, err == nil
-	}
-}
-
-// findModule returns the module that p names.
-func findModule(p string) (kernel.Module, error) {
-	mods, _ := kernel.Modules()
-	want := strings.TrimPrefix(p, "/")
-	for _, m := range mods {
-		first, _, _ := strings.Cut(m.Name, " ")
-		if first == p || path.Base(first) == want {
-			return m, nil
-		}
-	}
-	return kernel.Module{}, fmt.Errorf("%s: no such program (modules: %d; see the modules command)", p, len(mods))
 }
 
 // cmdProcs lists the processes.

@@ -3,14 +3,17 @@ package vm
 // VM objects, below the runtime: nosplit, allocation-free, a fixed table.
 
 import (
+	"unsafe"
+
 	"gofly/fatal"
 	"gofly/mm"
 	"gofly/pmap"
 )
 
-// An Object holds the pages of shared anonymous memory (MAP_SHARED |
-// MAP_ANONYMOUS) by page index, as DragonFly's anonymous (swap-backed)
-// vm_object does: every map entry over it, in one address space or in
+// An Object holds pages by index: those of shared anonymous memory
+// (MAP_SHARED | MAP_ANONYMOUS), as DragonFly's anonymous (swap-backed)
+// vm_object does, and a file's (FileObject: a RAM file system's vnode
+// holds one reference, its pages are the file's only copy): every map entry over it, in one address space or in
 // several after fork, maps the same frame at the same index, and a page
 // outlives its mappings (MADV_DONTNEED, a munmap of one piece) until the
 // object goes with its last entry. Private anonymous memory has no
@@ -19,9 +22,9 @@ import (
 // pmap.Hold, a PV with no pmap on the page's list, so the page's last
 // mapping going does not free its frame.
 //
-// Guarded by the MP lock: only Fault under it fills an object
-// (FaultFresh hands faults in object entries on), and entries are made,
-// clipped, merged and dropped under it.
+// Guarded by the MP lock: only Fault and FilePage under it fill an
+// object (FaultFresh hands faults in object entries on), and entries are
+// made, clipped, merged and dropped under it.
 type Object struct {
 	refs   int32  // map entries over the object; 0: the slot is free
 	pages  uint64 // resident pages
@@ -29,9 +32,9 @@ type Object struct {
 	root   uint64 // the page index's top table (objLevels of 512), 0: none yet
 }
 
-// MaxObjects bounds the objects alive at once, in every address space: a
-// shared mapping beyond it is ENOMEM.
-const MaxObjects = 256
+// MaxObjects bounds the objects alive at once, in every address space and
+// file: a shared mapping beyond it is ENOMEM, a file ENOSPC.
+const MaxObjects = 4096
 
 // objLevels tables of 512 entries index an object's pages (Object.free
 // walks exactly three): 2^27 pages, 512 GiB, the largest shared mapping.
@@ -208,4 +211,86 @@ func ObjectPages() (pages, tables uint64) {
 		tables += objects[i].tables
 	}
 	return pages, tables
+}
+
+// File objects' calls (fileArgs.op), TrapCall bodies: below the runtime,
+// MP lock held.
+const (
+	fileNew      = iota // a fresh object with one reference: ret its number, 0 when the table is full
+	filePage            // the page at idx: ret its frame, 0 for a hole (alloc: a fresh zeroed one; 0 when memory is short)
+	fileTruncate        // free the pages at idx and above: ret how many
+	fileRelease         // drop the reference, and the object with its pages if it was the last
+)
+
+// fileArgs is fileCall's argument block.
+type fileArgs struct {
+	op    int
+	obj   uint32
+	idx   uint64
+	alloc bool
+	ret   uint64
+}
+
+// fileCall serves the file objects' calls (file.go).
+//
+//go:nosplit
+func fileCall(arg uintptr) uintptr {
+	if !Kernel.Touch(arg, unsafe.Sizeof(fileArgs{}), true) {
+		return 0
+	}
+	a := (*fileArgs)(mm.Ptr(uint64(arg)))
+	guard("vm: a file object's call without the MP lock")
+	switch a.op {
+	case fileNew:
+		a.ret = uint64(newObject())
+	case filePage:
+		o := objectAt(a.obj)
+		if s := o.slot(a.idx, false); s != nil && *s != 0 {
+			a.ret = *s
+		} else if a.alloc && mm.Phys.FreePages() >= userReserve() {
+			a.ret = objPage(a.obj, a.idx) // a file's pages leave the kernel its reserve, as a process's do
+		}
+	case fileTruncate:
+		o := objectAt(a.obj)
+		before := o.pages
+		o.truncate(a.obj, a.idx)
+		a.ret = before - o.pages
+	case fileRelease:
+		objUnref(a.obj, 0) // no map maps a file's pages yet
+	}
+	return 1
+}
+
+// truncate frees o's pages (object tag) at index from and above; no map
+// maps them (files are not mapped yet), so each goes at once. Index
+// tables stay until the object goes. Three loops for the three levels:
+// no recursion below the runtime.
+//
+//go:nosplit
+func (o *Object) truncate(tag uint32, from uint64) {
+	if o.root == 0 {
+		return
+	}
+	top := (*[512]uint64)(mm.Ptr(o.root))
+	for a := range top {
+		if top[a] == 0 || uint64(a+1)<<18 <= from {
+			continue
+		}
+		mid := (*[512]uint64)(mm.Ptr(top[a]))
+		for b := range mid {
+			if mid[b] == 0 || uint64(a)<<18+uint64(b+1)<<9 <= from {
+				continue
+			}
+			leaf := (*[512]uint64)(mm.Ptr(mid[b]))
+			for c := range leaf {
+				if leaf[c] == 0 || uint64(a)<<18+uint64(b)<<9+uint64(c) < from {
+					continue
+				}
+				fatal.Assert(pmap.Release(leaf[c], uintptr(tag)), "vm: object: a truncated file page still mapped")
+				mm.Phys.Free(leaf[c])
+				leaf[c] = 0
+				o.pages--
+			}
+		}
+	}
 }

@@ -144,16 +144,26 @@ func TestSharedMemory(t *testing.T) {
 func TestSharedMemoryErrors(t *testing.T) {
 	f := newUserFixture(t, testMin)
 	a := base
-	for i := 0; i < MaxObjects-1; i++ {
+	for i := 0; i < 8; i++ {
 		va := a + uintptr(2*i)*p
 		f.mmap(va, p, rw, shared, int64(va))
+	}
+	var others []uint32 // the rest of the table: objects no entry is over (a file's)
+	for o := newObject(); o != 0; o = newObject() {
+		others = append(others, o)
+	}
+	if len(others) != MaxObjects-1-8 {
+		t.Fatalf("%d more objects fit; want %d", len(others), MaxObjects-1-8)
 	}
 	before := entries(f.m)
 	f.mmap(0, p, rw, MapShared|MapAnonymous, -ENOMEM)
 	f.entries(before...)
 	f.munmap(a, p, 0) // one object free again
 	f.mmap(a, p, rw, shared, int64(a))
-	f.munmap(a, uintptr(2*MaxObjects)*p, 0)
+	f.munmap(a, 16*p, 0)
+	for _, o := range others {
+		objUnref(o, 0)
+	}
 
 	f.mmap(a, 2*p, rw, fixed, int64(a))
 	f.fault(a, true, false, true)
@@ -269,4 +279,43 @@ func TestMadviseZeroLength(t *testing.T) {
 		f.entries(before...)
 	}
 	f.munmap(a, 6*p, 0)
+}
+
+// TestFileObjectTruncate: a file's object frees exactly its pages at the
+// cut and above (across index-table boundaries), keeps those below, and
+// every frame comes back when it goes.
+func TestFileObjectTruncate(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	free0 := mm.Phys.FreePages()
+	live0, kept0 := pmap.PVStats()
+	o := newObject()
+	idx := []uint64{0, 1, 511, 512, 513, 1 << 18, 1<<18 + 1, 3<<18 + 5<<9 + 7}
+	for _, i := range idx {
+		if objPage(o, i) == 0 {
+			t.Fatalf("no page %d", i)
+		}
+	}
+	for _, cut := range []uint64{1<<18 + 1, 513, 1, 0} {
+		objectAt(o).truncate(o, cut)
+		want := uint64(0)
+		for _, i := range idx {
+			s := objectAt(o).slot(i, false)
+			has := s != nil && *s != 0
+			if has != (i < cut) {
+				t.Fatalf("after a cut at %d: page %d present %v", cut, i, has)
+			}
+			if i < cut {
+				want++
+			}
+		}
+		if objectAt(o).pages != want {
+			t.Fatalf("after a cut at %d: %d pages counted; want %d", cut, objectAt(o).pages, want)
+		}
+	}
+	objUnref(o, 0)
+	live, kept := pmap.PVStats() // the PV bookkeeping keeps the frames it took
+	if mm.Phys.FreePages()+(kept-kept0) != free0 || live != live0 {
+		t.Fatalf("after the object went: free %d (was %d, PV bookkeeping took %d), PVs %d (was %d)", mm.Phys.FreePages(), free0, kept-kept0, live, live0)
+	}
+	f.check("after the file object")
 }

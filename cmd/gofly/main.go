@@ -18,6 +18,9 @@ import (
 
 func main() {
 	kernel.Start()
+	if err := shell.MountRoot(); err != nil {
+		fmt.Fprintf(os.Stderr, "gofly: /: %v\n", err)
+	}
 	fmt.Printf("Gofly, a Go kernel (%s). Type help for the commands.\n", kernel.GoVersion())
 	if slices.Contains(strings.Fields(kernel.Cmdline()), "selftest") {
 		if err := shell.Batch("selftest"); err != nil {

@@ -1,0 +1,5 @@
+//go:build race
+
+package ccms
+
+const raceEnabled = true

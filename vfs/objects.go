@@ -1,0 +1,30 @@
+package vfs
+
+import (
+	"unsafe"
+
+	"gofly/mm"
+	"gofly/vm"
+)
+
+// ObjectPages keeps files' bytes in VM objects (vm.FileObject), each page
+// reached through the direct map: the kernel's Pages.
+type ObjectPages struct{}
+
+// New implements Pages.
+func (ObjectPages) New() (uint32, error) { return vm.FileObject() }
+
+// Page implements Pages.
+func (ObjectPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, error) {
+	pa, err := vm.FilePage(obj, idx, alloc)
+	if pa == 0 {
+		return nil, err
+	}
+	return unsafe.Slice((*byte)(mm.Ptr(pa)), PageSize), nil
+}
+
+// Truncate implements Pages.
+func (ObjectPages) Truncate(obj uint32, pages uint64) int64 { return vm.TruncateFile(obj, pages) }
+
+// Release implements Pages.
+func (ObjectPages) Release(obj uint32) { vm.ReleaseFile(obj) }

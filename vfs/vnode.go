@@ -1,0 +1,334 @@
+package vfs
+
+import (
+	"io/fs"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"gofly/ccms"
+)
+
+// Linux's limits on names (NAME_MAX) and paths (PATH_MAX, with its NUL).
+const (
+	NameMax = 255
+	PathMax = 4096
+)
+
+// PageSize is the size of a file's page.
+const PageSize = 4096
+
+// Pages is where regular files keep their bytes: an object of pages per
+// file. The kernel's are VM objects (ObjectPages); a host test's are Go
+// memory.
+type Pages interface {
+	// New makes an empty object.
+	New() (uint32, error)
+	// Page returns page idx of obj, PageSize bytes: nil for a hole when
+	// alloc is false, a fresh zeroed page when it is true (an error when
+	// there is no memory for it).
+	Page(obj uint32, idx uint64, alloc bool) ([]byte, error)
+	// Truncate frees obj's pages at index pages and above and says how
+	// many it freed.
+	Truncate(obj uint32, pages uint64) int64
+	// Release frees obj and its pages.
+	Release(obj uint32)
+}
+
+// Device is what a character device's vnode reads and writes (/dev/null,
+// /dev/zero, /dev/urandom).
+type Device interface {
+	ReadAt(p []byte, off int64) (int, error)
+	WriteAt(p []byte, off int64) (int, error)
+}
+
+// Root is the file system at /: set once at boot (the shell's
+// MountRoot), before anything looks it up.
+var Root *FS
+
+// FS is a RAM file system.
+type FS struct {
+	pages Pages
+	limit int64 // most pages the files may hold
+
+	mu   sync.Mutex // the tree: directories' entries, parents, Nlink; next
+	root *Vnode
+	next uint64 // the next inode number
+
+	usedMu sync.Mutex
+	used   int64 // pages the files' objects hold
+}
+
+// Vnode is a file, directory or device of an FS.
+type Vnode struct {
+	fs  *FS
+	ino uint64
+	typ fs.FileMode // fs.ModeDir, fs.ModeCharDevice or 0 (regular)
+
+	// Guarded by fs.mu.
+	parent  *Vnode
+	entries map[string]*Vnode // a directory's
+	nlink   uint32
+
+	// Written when the vnode is made; read-only after.
+	dev Device
+
+	// rl holds the offset ranges that reads, writes and truncates of a
+	// regular file touch, for as long as they touch its pages (CCMS).
+	rl ccms.Space
+
+	mu    sync.Mutex // guards perm, size, times, obj and held; held briefly, never across a page copy
+	perm  fs.FileMode
+	size  int64
+	mtime time.Time
+	ctime time.Time
+	obj   uint32 // a regular file's object, 0 until its first page
+	held  int64  // pages obj holds
+}
+
+// New returns an empty file system whose files may hold up to limit
+// pages, with its bytes in pages.
+func New(pages Pages, limit int64) *FS {
+	f := &FS{pages: pages, limit: limit, next: 1}
+	f.root = f.newVnode(fs.ModeDir, 0o755)
+	f.root.parent = f.root
+	f.root.nlink = 2
+	return f
+}
+
+func (f *FS) newVnode(typ, perm fs.FileMode) *Vnode {
+	now := time.Now()
+	v := &Vnode{fs: f, ino: f.next, typ: typ, perm: perm, mtime: now, ctime: now, nlink: 1}
+	f.next++
+	if typ == fs.ModeDir {
+		v.entries = map[string]*Vnode{}
+	}
+	return v
+}
+
+// Root returns the root directory.
+func (f *FS) Root() *Vnode { return f.root }
+
+// pathError is a failed operation on a path, with Linux's errno.
+func pathError(op, path string, e syscall.Errno) error {
+	return &fs.PathError{Op: op, Path: path, Err: e}
+}
+
+// walk resolves path from the root (a relative path too: the shell's
+// working directory is /). With parent, it stops at the last element's
+// directory and returns it and the last name ("" for the root itself).
+// The caller holds f.mu.
+func (f *FS) walk(op, path string, parent bool) (*Vnode, string, error) {
+	if path == "" {
+		return nil, "", pathError(op, path, syscall.ENOENT)
+	}
+	if len(path) >= PathMax {
+		return nil, "", pathError(op, path, syscall.ENAMETOOLONG)
+	}
+	elems := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+	dir := f.root
+	last := ""
+	if parent && len(elems) > 0 {
+		last, elems = elems[len(elems)-1], elems[:len(elems)-1]
+		if len(last) > NameMax {
+			return nil, "", pathError(op, path, syscall.ENAMETOOLONG)
+		}
+	}
+	for _, e := range elems {
+		if len(e) > NameMax {
+			return nil, "", pathError(op, path, syscall.ENAMETOOLONG)
+		}
+		if dir.typ != fs.ModeDir {
+			return nil, "", pathError(op, path, syscall.ENOTDIR)
+		}
+		switch e {
+		case ".":
+			continue
+		case "..":
+			dir = dir.parent
+			continue
+		}
+		next, ok := dir.entries[e]
+		if !ok {
+			return nil, "", pathError(op, path, syscall.ENOENT)
+		}
+		dir = next
+	}
+	if parent && dir.typ != fs.ModeDir {
+		return nil, "", pathError(op, path, syscall.ENOTDIR)
+	}
+	return dir, last, nil
+}
+
+// Lookup returns the vnode path names.
+func (f *FS) Lookup(path string) (*Vnode, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, _, err := f.walk("lookup", path, false)
+	if err == nil && strings.HasSuffix(path, "/") && v.typ != fs.ModeDir {
+		return nil, pathError("lookup", path, syscall.ENOTDIR)
+	}
+	return v, err
+}
+
+// make adds a vnode of type typ at path; EEXIST if the name is taken.
+func (f *FS) make(op, path string, typ, perm fs.FileMode, dev Device) (*Vnode, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	dir, name, err := f.walk(op, path, true)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" || name == "." || name == ".." {
+		return nil, pathError(op, path, syscall.EEXIST)
+	}
+	if _, taken := dir.entries[name]; taken {
+		return nil, pathError(op, path, syscall.EEXIST)
+	}
+	if typ != fs.ModeDir && strings.HasSuffix(path, "/") {
+		return nil, pathError(op, path, syscall.EISDIR)
+	}
+	v := f.newVnode(typ, perm&fs.ModePerm)
+	v.parent, v.dev = dir, dev
+	if typ == fs.ModeDir {
+		v.nlink = 2
+		dir.nlink++
+	}
+	dir.entries[name] = v
+	dir.touch()
+	return v, nil
+}
+
+// Mkdir makes the directory path.
+func (f *FS) Mkdir(path string, perm fs.FileMode) (*Vnode, error) {
+	return f.make("mkdir", path, fs.ModeDir, perm, nil)
+}
+
+// Create makes the empty regular file path.
+func (f *FS) Create(path string, perm fs.FileMode) (*Vnode, error) {
+	return f.make("create", path, 0, perm, nil)
+}
+
+// Mknod makes the character device path, served by dev.
+func (f *FS) Mknod(path string, perm fs.FileMode, dev Device) (*Vnode, error) {
+	return f.make("mknod", path, fs.ModeCharDevice, perm, dev)
+}
+
+// Remove removes path: a file, a device or an empty directory (ENOTEMPTY
+// otherwise). A file's pages go with it.
+func (f *FS) Remove(path string) error {
+	f.mu.Lock()
+	dir, name, err := f.walk("remove", path, true)
+	if err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	v, ok := dir.entries[name]
+	switch {
+	case name == "" || name == "." || name == "..":
+		err = pathError("remove", path, syscall.EBUSY)
+	case !ok:
+		err = pathError("remove", path, syscall.ENOENT)
+	case v.typ == fs.ModeDir && len(v.entries) > 0:
+		err = pathError("remove", path, syscall.ENOTEMPTY)
+	case v.typ != fs.ModeDir && strings.HasSuffix(path, "/"):
+		err = pathError("remove", path, syscall.ENOTDIR)
+	}
+	if err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	delete(dir.entries, name)
+	if v.typ == fs.ModeDir {
+		dir.nlink--
+	}
+	v.nlink = 0
+	dir.touch()
+	f.mu.Unlock()
+	if v.typ == 0 { // no read or write may be inside its pages as they go
+		l := v.rl.Lock(0, math.MaxUint64, ccms.Modifying)
+		v.mu.Lock()
+		v.freePages(0)
+		v.mu.Unlock()
+		l.Unlock()
+	}
+	return nil
+}
+
+// touch records a change of a directory's entries. The caller holds
+// f.mu.
+func (v *Vnode) touch() {
+	v.mu.Lock()
+	v.mtime = time.Now()
+	v.ctime = v.mtime
+	v.mu.Unlock()
+}
+
+// DirEntry is one entry of a directory listing.
+type DirEntry struct {
+	Name string
+	Ino  uint64
+	Type fs.FileMode
+}
+
+// ReadDir returns a directory's entries sorted by name, "." and ".."
+// first.
+func (v *Vnode) ReadDir() ([]DirEntry, error) {
+	if v.typ != fs.ModeDir {
+		return nil, syscall.ENOTDIR
+	}
+	v.fs.mu.Lock()
+	defer v.fs.mu.Unlock()
+	es := []DirEntry{{".", v.ino, fs.ModeDir}, {"..", v.parent.ino, fs.ModeDir}}
+	names := make([]string, 0, len(v.entries))
+	for n := range v.entries {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		c := v.entries[n]
+		es = append(es, DirEntry{n, c.ino, c.typ})
+	}
+	return es, nil
+}
+
+// Stat is what stat(2) reports of a vnode.
+type Stat struct {
+	Ino          uint64
+	Mode         fs.FileMode // type bits and permissions
+	Nlink        uint32
+	Size         int64
+	Blocks       int64 // 512-byte blocks the pages held take
+	Mtime, Ctime time.Time
+}
+
+// Stat returns v's metadata.
+func (v *Vnode) Stat() Stat {
+	v.fs.mu.Lock()
+	nlink := v.nlink
+	v.fs.mu.Unlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	s := Stat{Ino: v.ino, Mode: v.typ | v.perm, Nlink: nlink, Size: v.size, Mtime: v.mtime, Ctime: v.ctime}
+	if v.typ == 0 {
+		s.Blocks = v.held * (PageSize / 512)
+	}
+	return s
+}
+
+// Ranges returns the range locks held and waited for on v's data, and its
+// cache-state ranges (the shell's ccms command).
+func (v *Vnode) Ranges() ccms.Snapshot { return v.rl.Snapshot() }
+
+// IsDir reports whether v is a directory.
+func (v *Vnode) IsDir() bool { return v.typ == fs.ModeDir }
+
+// Usage returns the pages the files hold and the most they may.
+func (f *FS) Usage() (used, limit int64) {
+	f.usedMu.Lock()
+	defer f.usedMu.Unlock()
+	return f.used, f.limit
+}

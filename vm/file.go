@@ -1,0 +1,62 @@
+package vm
+
+import (
+	"errors"
+	"unsafe"
+
+	"gofly/lwkt"
+)
+
+// File objects, for Go code (a RAM file system's vnodes): each call is
+// one TrapCall (fileCall) under the MP lock. A file's pages are reached
+// through the direct map (mm.Ptr) by whoever keeps them from being
+// truncated meanwhile (the file's own lock).
+
+// ErrNoSpace is a file object refused for want of memory or a free slot
+// in the object table.
+var ErrNoSpace = errors.New("vm: no memory for a file's page or object")
+
+// FileObject makes an object for a file's pages, with the reference the
+// file holds (ReleaseFile drops it).
+func FileObject() (uint32, error) {
+	a := fileArgs{op: fileNew}
+	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
+	if a.ret == 0 {
+		return 0, ErrNoSpace
+	}
+	return uint32(a.ret), nil
+}
+
+// FilePage returns the frame of obj's page idx: 0 for a hole when alloc
+// is false; a fresh zeroed page the object holds when it is true, or
+// ErrNoSpace when memory is short (a file's pages leave the kernel the
+// reserve a process's faults leave it).
+func FilePage(obj uint32, idx uint64, alloc bool) (uint64, error) {
+	if idx >= objMaxPages {
+		return 0, ErrNoSpace
+	}
+	a := fileArgs{op: filePage, obj: obj, idx: idx, alloc: alloc}
+	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
+	if a.ret == 0 && alloc {
+		return 0, ErrNoSpace
+	}
+	return a.ret, nil
+}
+
+// TruncateFile frees obj's pages at index pages and above and returns how
+// many it freed.
+func TruncateFile(obj uint32, pages uint64) int64 {
+	a := fileArgs{op: fileTruncate, obj: obj, idx: pages}
+	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
+	return int64(a.ret)
+}
+
+// ReleaseFile drops the file's reference to obj: the object and its
+// pages go with the last.
+func ReleaseFile(obj uint32) {
+	a := fileArgs{op: fileRelease, obj: obj}
+	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
+}
+
+// FilePages is the most pages a file object holds (512 GiB).
+const FilePages = objMaxPages
