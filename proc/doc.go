@@ -26,7 +26,15 @@
 // interrupted with EINTR), a descriptor table (files.go:
 // the console at 0-2, writing to the caller's writer and reading the
 // lines of Process.Stdin, the shell's line discipline; eventfd and epoll, which the runtime's netpoller needs for its
-// timers; close, fcntl), arch_prctl,
+// timers; close, fcntl), the file calls on the tree at / (vnode.go:
+// openat with O_CREAT/O_EXCL/O_TRUNC/O_APPEND/O_DIRECTORY/O_CLOEXEC,
+// read, write, pread64, pwrite64, lseek, fstat, newfstatat, getdents64,
+// mkdirat, unlinkat, ftruncate, fsync: an open file description keeps
+// its offset, shared by dup and fork; a regular file's read and write
+// copy straight between the process and the file's VM object pages
+// under CCMS range locks, no buffer between; the working directory is
+// /, the process root, the permission bits kept but not checked),
+// arch_prctl,
 // sched_getaffinity, prlimit64, uname, getrandom; and the process tree
 // (tree.go): fork (clone without CLONE_VM, or fork) copies the address
 // space copy-on-write at the page level (vm.Map.Fork: each private page

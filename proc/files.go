@@ -29,6 +29,8 @@ type file interface {
 	// one fewer (close, exec's close-on-exec, the process's end).
 	hold()
 	release()
+	// mode is fstat's st_mode for it.
+	mode() uint32
 }
 
 // fdEntry is one descriptor: the file and its close-on-exec flag.
@@ -221,23 +223,6 @@ func sysFcntl(t *Thread, r *amd64.Frame) int64 {
 	return errno(syscall.EINVAL)
 }
 
-// sysOpenat: there are no files yet but /dev/null (what os/exec opens
-// for a command's missing stdin).
-func sysOpenat(t *Thread, r *amd64.Frame) int64 {
-	path, e := t.p.readString(r.RSI, pathMax)
-	if e != 0 {
-		return errno(e)
-	}
-	flags := int(int32(r.RDX))
-	if path != "/dev/null" {
-		return errno(syscall.ENOENT)
-	}
-	if flags&unix.O_DIRECTORY != 0 {
-		return errno(syscall.ENOTDIR)
-	}
-	return t.p.install(devNull{}, flags&unix.O_CLOEXEC != 0, flags&unix.O_NONBLOCK != 0)
-}
-
 // console is the shell's console as a file: writes go to the process's
 // stdout; reads take the lines typed (the shell's line discipline,
 // Process.Stdin), end of file without them. Never pollable.
@@ -300,6 +285,7 @@ func (console) write(t *Thread, buf, n uint64, _ bool) int64 {
 	return int64(done)
 }
 
+func (console) mode() uint32   { return unix.S_IFCHR | 0o620 } // a terminal's
 func (console) pollable() bool { return false }
 func (console) ready() uint32  { return 0 }
 func (console) hold()          {}
@@ -397,6 +383,7 @@ func block(t *Thread, wake <-chan struct{}, nonblock bool) int64 {
 }
 
 func (f *eventFD) pollable() bool { return true }
+func (*eventFD) mode() uint32     { return 0o600 } // an anonymous inode's, as Linux
 func (f *eventFD) hold()          {}
 func (f *eventFD) release()       {}
 
@@ -438,6 +425,7 @@ func sysEpollCreate1(t *Thread, r *amd64.Frame) int64 {
 func (*epoll) read(*Thread, uint64, uint64, bool) int64  { return errno(syscall.EINVAL) }
 func (*epoll) write(*Thread, uint64, uint64, bool) int64 { return errno(syscall.EINVAL) }
 func (*epoll) pollable() bool                            { return false }
+func (*epoll) mode() uint32                              { return 0o600 } // an anonymous inode's, as Linux
 func (*epoll) ready() uint32                             { return 0 }
 func (*epoll) hold()                                     {}
 func (*epoll) release()                                  {}

@@ -131,6 +131,7 @@ func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 }
 
 func (e *pipeEnd) pollable() bool { return true }
+func (*pipeEnd) mode() uint32     { return unix.S_IFIFO | 0o600 }
 
 func (e *pipeEnd) ready() uint32 {
 	e.p.mu.Lock()
@@ -181,15 +182,3 @@ func sysPipe2(t *Thread, r *amd64.Frame) int64 {
 	}
 	return 0
 }
-
-// devNull is /dev/null: reads find end of file, writes vanish.
-type devNull struct{}
-
-func (devNull) read(*Thread, uint64, uint64, bool) int64 { return 0 }
-func (devNull) write(_ *Thread, _, n uint64, _ bool) int64 {
-	return int64(n)
-}
-func (devNull) pollable() bool { return false }
-func (devNull) ready() uint32  { return 0 }
-func (devNull) hold()          {}
-func (devNull) release()       {}

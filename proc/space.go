@@ -272,6 +272,10 @@ func (s *Space) CopyIn(va, n uint64) ([]byte, error) {
 	return b, nil
 }
 
+// CopyInTo copies len(b) bytes at user address va of s into b, as CopyIn
+// does but into the caller's memory (a file's page).
+func (s *Space) CopyInTo(va uint64, b []byte) error { return s.copy(va, b, false) }
+
 // CopyOut copies b to user address va in s, or fails as CopyIn does
 // (writable pages only).
 func (s *Space) CopyOut(va uint64, b []byte) error { return s.copy(va, b, true) }

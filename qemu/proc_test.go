@@ -77,12 +77,13 @@ func TestRing3(t *testing.T) {
 	sigtest := userProgram(t, "GOFLY_USER_SIGTEST", "sigtest")
 	memtest := userProgram(t, "GOFLY_USER_MEMTEST", "memtest")
 	faultbench := userProgram(t, "GOFLY_USER_FAULTBENCH", "faultbench")
+	filetest := userProgram(t, "GOFLY_USER_FILETEST", "filetest")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench}, ",")}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench, filetest}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -120,6 +121,7 @@ func TestRing3(t *testing.T) {
 			// at their addresses, EFAULT from a PROT_NONE buffer, Linux's
 			// errors, another thread's access gone when the call returns.
 			wantMatch(t, "run memtest", m.Run(t, "run memtest"), regexp.MustCompile(`(memtest: [^\n]*: ok\n){15}memtest: exit status 0`))
+			wantMatch(t, "run filetest", m.Run(t, "run filetest"), regexp.MustCompile(`(filetest: [^\n]*: ok\n){25}filetest: exit status 0`))
 			// Processes faulting side by side (os/exec of the probe's
 			// P case, one and two at once); make bench measures it.
 			wantMatch(t, "run faultbench", m.Run(t, "run faultbench -rounds 1"),

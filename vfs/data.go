@@ -6,21 +6,49 @@ import (
 	"io/fs"
 	"syscall"
 	"time"
+
+	"gofly/ccms"
 )
 
 // ReadAt reads len(p) bytes at off of a regular file or device: fewer,
-// with io.EOF, at the end of a file. A hole reads as zeros. It holds its
-// range shared while it copies from the file's pages.
+// with io.EOF, at the end of a file. A hole reads as zeros.
 func (v *Vnode) ReadAt(p []byte, off int64) (int, error) {
 	switch {
 	case v.typ == fs.ModeCharDevice:
 		return v.dev.ReadAt(p, off)
 	case v.typ == fs.ModeDir:
 		return 0, syscall.EISDIR
-	case off < 0:
+	}
+	n, err := v.ReadFunc(off, len(p), func(b []byte) error {
+		copy(p, b)
+		p = p[len(b):]
+		return nil
+	})
+	if err == nil && len(p) > 0 {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// zeroPage is what a hole reads as.
+var zeroPage [PageSize]byte
+
+// ReadFunc hands put the bytes of the regular file v from off, up to n
+// and the end of the file, a page's piece at a time: straight from its
+// object's pages (a hole as zeros), under a shared range lock over them,
+// so put may copy them anywhere (to a process) and no write or truncate
+// changes them meanwhile. put must not keep the slice. It returns how
+// many bytes put took, and put's error if it failed.
+func (v *Vnode) ReadFunc(off int64, n int, put func([]byte) error) (int, error) {
+	switch {
+	case v.typ == fs.ModeDir:
+		return 0, syscall.EISDIR
+	case v.typ != 0:
+		return 0, syscall.EINVAL
+	case off < 0 || n < 0:
 		return 0, syscall.EINVAL
 	}
-	l, err := v.rl.LockRead(context.Background(), uint64(off), uint64(len(p)))
+	l, err := v.rl.LockRead(context.Background(), uint64(off), uint64(n))
 	if err != nil {
 		return 0, err
 	}
@@ -29,74 +57,119 @@ func (v *Vnode) ReadAt(p []byte, off int64) (int, error) {
 	size, obj := v.size, v.obj
 	v.mu.Unlock()
 	if off >= size {
-		return 0, io.EOF
+		return 0, nil
 	}
-	n := 0
-	want := min(int64(len(p)), size-off)
-	for int64(n) < want {
-		at := off + int64(n)
-		k := min(want-int64(n), PageSize-at%PageSize)
-		var page []byte
+	done := 0
+	want := min(int64(n), size-off)
+	for int64(done) < want {
+		at := off + int64(done)
+		k := min(want-int64(done), PageSize-at%PageSize)
+		page := zeroPage[:]
 		if obj != 0 {
-			if page, err = v.fs.pages.Page(obj, uint64(at/PageSize), false); err != nil {
-				return n, err
+			p, err := v.fs.pages.Page(obj, uint64(at/PageSize), false)
+			if err != nil {
+				return done, err
+			}
+			if p != nil {
+				page = p
 			}
 		}
-		dst := p[n : int64(n)+k]
-		if page == nil {
-			clear(dst)
-		} else {
-			copy(dst, page[at%PageSize:])
+		if err := put(page[at%PageSize : at%PageSize+k]); err != nil {
+			return done, err
 		}
-		n += int(k)
+		done += int(k)
 	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+	return done, nil
 }
 
 // WriteAt writes p at off of a regular file or device, extending the
 // file past its end (the gap reads as zeros). ENOSPC when the file
 // system is full or memory is short: what fit is written, and the size
-// covers it. It holds its range Modifying while it copies.
+// covers it.
 func (v *Vnode) WriteAt(p []byte, off int64) (int, error) {
 	switch {
 	case v.typ == fs.ModeCharDevice:
 		return v.dev.WriteAt(p, off)
 	case v.typ == fs.ModeDir:
 		return 0, syscall.EISDIR
-	case off < 0 || off+int64(len(p)) < off:
-		return 0, syscall.EINVAL
-	case off+int64(len(p)) > int64(FileMax):
-		return 0, syscall.EFBIG
 	}
-	l, err := v.rl.LockWrite(context.Background(), uint64(off), uint64(len(p)))
+	n, _, err := v.WriteFunc(off, len(p), false, func(b []byte) error {
+		copy(b, p)
+		p = p[len(b):]
+		return nil
+	})
+	return n, err
+}
+
+// WriteFunc has get fill n bytes of the regular file v from off (with
+// appending, from its end, which it finds under the lock), a page's
+// piece at a time, straight into its object's pages (made as need be)
+// under a Modifying range lock over them: get copies from anywhere (a
+// process) and must not keep the slice. The file grows to cover what get
+// filled. It returns how many bytes get filled, the offset past them,
+// and the error that stopped it: get's, or ENOSPC when the file system
+// is full or memory short.
+func (v *Vnode) WriteFunc(off int64, n int, appending bool, get func([]byte) error) (int, int64, error) {
+	switch {
+	case v.typ == fs.ModeDir:
+		return 0, off, syscall.EISDIR
+	case v.typ != 0:
+		return 0, off, syscall.EINVAL
+	case n < 0 || !appending && (off < 0 || off+int64(n) < off):
+		return 0, off, syscall.EINVAL
+	}
+	var l *ccms.Lock
+	var err error
+	if appending {
+		l, err = v.rl.LockAppend(context.Background(), func() uint64 {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			return uint64(v.size)
+		})
+		v.mu.Lock()
+		off = v.size
+		v.mu.Unlock()
+	} else {
+		l, err = v.rl.LockWrite(context.Background(), uint64(off), uint64(n))
+	}
 	if err != nil {
-		return 0, err
+		return 0, off, err
 	}
 	defer l.Unlock()
-	n := 0
-	for n < len(p) {
-		at := off + int64(n)
-		k := min(int64(len(p)-n), PageSize-at%PageSize)
+	if off+int64(n) > FileMax {
+		return 0, off, syscall.EFBIG
+	}
+	done := 0
+	var failed []byte // the piece get did not fill
+	for done < n {
+		at := off + int64(done)
+		k := min(int64(n-done), PageSize-at%PageSize)
 		var page []byte
 		if page, err = v.page(uint64(at / PageSize)); err != nil {
 			break
 		}
-		copy(page[at%PageSize:], p[n:int64(n)+k])
-		n += int(k)
+		if err = get(page[at%PageSize : at%PageSize+k]); err != nil {
+			failed = page[at%PageSize : at%PageSize+k]
+			break
+		}
+		done += int(k)
 	}
 	v.mu.Lock()
-	if end := off + int64(n); end > v.size {
+	if end := off + int64(done); end > v.size {
 		v.size = end
 	}
-	if n > 0 {
+	if failed != nil && off+int64(done) >= v.size {
+		// Past the end: what get copied before it failed must read as
+		// zeros if the file grows over it (the piece is this call's
+		// range alone).
+		clear(failed)
+	}
+	if done > 0 {
 		v.mtime = time.Now()
 		v.ctime = v.mtime
 	}
 	v.mu.Unlock()
-	return n, err
+	return done, off + int64(done), err
 }
 
 // FileMax is the largest size a file may have: what a VM object holds.

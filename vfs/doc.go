@@ -15,9 +15,12 @@
 //     entry naming it (no hard links yet: Nlink is 1 for files, 2 plus
 //     subdirectories for directories); names are 1..NameMax bytes with
 //     no '/' and not "." or "..".
-//   - size: a regular file's bytes past Size read as zero and its object
-//     holds no page at or past ceil(Size/PageSize) (Truncate frees them
-//     before it shrinks Size); pages inside may be holes (zero).
+//   - size: a regular file's bytes past Size are zero wherever its object
+//     holds a page for them, so a file grown by Truncate reads zeros
+//     there: Truncate frees the pages past the new end and zeroes the
+//     last one's tail before it shrinks Size, and a write that fails past
+//     the end zeroes what it copied (the page may stay, zeroed, until a
+//     Truncate or Remove frees it); pages inside may be holes (zero).
 //   - space: FS.used counts the pages every file's object holds, and
 //     stays at or below FS.limit: a write that would pass it, or that mm
 //     cannot serve, is ENOSPC with nothing written past what fit.

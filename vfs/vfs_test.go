@@ -360,3 +360,44 @@ func TestConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFuncFails: a write whose source fails part way (a process's
+// buffer running into an unmapped page) is short; the file covers what
+// was written, and what the failed piece copied past the end reads as
+// zeros when the file grows over it. An append writes at the end.
+func TestWriteFuncFails(t *testing.T) {
+	f := New(newMemPages(), 100)
+	v, _ := f.Create("/f", 0o644)
+	calls := 0
+	n, end, err := v.WriteFunc(0, 2*PageSize, false, func(b []byte) error {
+		calls++
+		for i := range b {
+			b[i] = 'x'
+		}
+		if calls == 2 {
+			return syscall.EFAULT
+		}
+		return nil
+	})
+	if n != PageSize || end != PageSize || err != syscall.EFAULT {
+		t.Fatalf("WriteFunc = %d, %d, %v; want %d, %d, EFAULT", n, end, err, PageSize, PageSize)
+	}
+	if s := v.Stat(); s.Size != PageSize {
+		t.Fatalf("size %d; want %d", s.Size, PageSize)
+	}
+	if err := v.Truncate(2 * PageSize); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.ReadFile("/f")
+	if !bytes.Equal(got[:PageSize], bytes.Repeat([]byte{'x'}, PageSize)) || !bytes.Equal(got[PageSize:], make([]byte, PageSize)) {
+		t.Fatal("the failed piece's bytes read back after the file grew over them")
+	}
+	n, end, err = v.WriteFunc(0, 3, true, func(b []byte) error { copy(b, "end"); return nil })
+	if n != 3 || end != 2*PageSize+3 || err != nil {
+		t.Fatalf("append = %d, %d, %v; want 3 at the end", n, end, err)
+	}
+	got, _ = f.ReadFile("/f")
+	if string(got[2*PageSize:]) != "end" {
+		t.Fatalf("appended %q", got[2*PageSize:])
+	}
+}

@@ -80,7 +80,8 @@ type Vnode struct {
 	// regular file touch, for as long as they touch its pages (CCMS).
 	rl ccms.Space
 
-	mu    sync.Mutex // guards perm, size, times, obj and held; held briefly, never across a page copy
+	mu    sync.Mutex // guards perm, size, times, obj, held and opens; held briefly, never across a page copy
+	opens int        // open file descriptions (Open, Close): a removed file's pages stay while any
 	perm  fs.FileMode
 	size  int64
 	mtime time.Time
@@ -117,11 +118,11 @@ func pathError(op, path string, e syscall.Errno) error {
 	return &fs.PathError{Op: op, Path: path, Err: e}
 }
 
-// walk resolves path from the root (a relative path too: the shell's
-// working directory is /). With parent, it stops at the last element's
-// directory and returns it and the last name ("" for the root itself).
-// The caller holds f.mu.
-func (f *FS) walk(op, path string, parent bool) (*Vnode, string, error) {
+// walk resolves path from the root, or a relative one from dir (nil: the
+// root, the shell's and every process's working directory). With parent,
+// it stops at the last element's directory and returns it and the last
+// name ("" for the root itself). The caller holds f.mu.
+func (f *FS) walk(dir *Vnode, op, path string, parent bool) (*Vnode, string, error) {
 	if path == "" {
 		return nil, "", pathError(op, path, syscall.ENOENT)
 	}
@@ -129,7 +130,12 @@ func (f *FS) walk(op, path string, parent bool) (*Vnode, string, error) {
 		return nil, "", pathError(op, path, syscall.ENAMETOOLONG)
 	}
 	elems := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
-	dir := f.root
+	if dir == nil || path[0] == '/' {
+		dir = f.root
+	}
+	if dir.nlink == 0 {
+		return nil, "", pathError(op, path, syscall.ENOENT) // a removed directory has no entries
+	}
 	last := ""
 	if parent && len(elems) > 0 {
 		last, elems = elems[len(elems)-1], elems[:len(elems)-1]
@@ -164,21 +170,26 @@ func (f *FS) walk(op, path string, parent bool) (*Vnode, string, error) {
 }
 
 // Lookup returns the vnode path names.
-func (f *FS) Lookup(path string) (*Vnode, error) {
+func (f *FS) Lookup(path string) (*Vnode, error) { return f.LookupAt(nil, path) }
+
+// LookupAt returns the vnode path names, a relative path from directory
+// dir (nil: the root).
+func (f *FS) LookupAt(dir *Vnode, path string) (*Vnode, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	v, _, err := f.walk("lookup", path, false)
+	v, _, err := f.walk(dir, "lookup", path, false)
 	if err == nil && strings.HasSuffix(path, "/") && v.typ != fs.ModeDir {
 		return nil, pathError("lookup", path, syscall.ENOTDIR)
 	}
 	return v, err
 }
 
-// make adds a vnode of type typ at path; EEXIST if the name is taken.
-func (f *FS) make(op, path string, typ, perm fs.FileMode, dev Device) (*Vnode, error) {
+// make adds a vnode of type typ at path (from at); EEXIST if the name is
+// taken.
+func (f *FS) make(at *Vnode, op, path string, typ, perm fs.FileMode, dev Device) (*Vnode, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	dir, name, err := f.walk(op, path, true)
+	dir, name, err := f.walk(at, op, path, true)
 	if err != nil {
 		return nil, err
 	}
@@ -204,24 +215,45 @@ func (f *FS) make(op, path string, typ, perm fs.FileMode, dev Device) (*Vnode, e
 
 // Mkdir makes the directory path.
 func (f *FS) Mkdir(path string, perm fs.FileMode) (*Vnode, error) {
-	return f.make("mkdir", path, fs.ModeDir, perm, nil)
+	return f.MkdirAt(nil, path, perm)
+}
+
+// MkdirAt makes the directory path (a relative one from dir).
+func (f *FS) MkdirAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error) {
+	return f.make(dir, "mkdir", path, fs.ModeDir, perm, nil)
 }
 
 // Create makes the empty regular file path.
 func (f *FS) Create(path string, perm fs.FileMode) (*Vnode, error) {
-	return f.make("create", path, 0, perm, nil)
+	return f.CreateAt(nil, path, perm)
+}
+
+// CreateAt makes the empty regular file path (a relative one from dir).
+func (f *FS) CreateAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error) {
+	return f.make(dir, "create", path, 0, perm, nil)
 }
 
 // Mknod makes the character device path, served by dev.
 func (f *FS) Mknod(path string, perm fs.FileMode, dev Device) (*Vnode, error) {
-	return f.make("mknod", path, fs.ModeCharDevice, perm, dev)
+	return f.make(nil, "mknod", path, fs.ModeCharDevice, perm, dev)
 }
 
 // Remove removes path: a file, a device or an empty directory (ENOTEMPTY
 // otherwise). A file's pages go with it.
-func (f *FS) Remove(path string) error {
+func (f *FS) Remove(path string) error { return f.RemoveAt(nil, path, RemoveAny) }
+
+// What RemoveAt may remove (unlinkat(2) without and with AT_REMOVEDIR).
+const (
+	RemoveAny  = iota // a file, a device or an empty directory
+	RemoveFile        // not a directory: EISDIR
+	RemoveDir         // only an empty directory: ENOTDIR otherwise
+)
+
+// RemoveAt removes path (a relative one from dir), of the kind what
+// allows.
+func (f *FS) RemoveAt(at *Vnode, path string, what int) error {
 	f.mu.Lock()
-	dir, name, err := f.walk("remove", path, true)
+	dir, name, err := f.walk(at, "remove", path, true)
 	if err != nil {
 		f.mu.Unlock()
 		return err
@@ -230,8 +262,15 @@ func (f *FS) Remove(path string) error {
 	switch {
 	case name == "" || name == "." || name == "..":
 		err = pathError("remove", path, syscall.EBUSY)
+		if name == "." && what == RemoveDir {
+			err = pathError("remove", path, syscall.EINVAL) // rmdir("."), as Linux
+		}
 	case !ok:
 		err = pathError("remove", path, syscall.ENOENT)
+	case v.typ == fs.ModeDir && what == RemoveFile:
+		err = pathError("remove", path, syscall.EISDIR)
+	case v.typ != fs.ModeDir && what == RemoveDir:
+		err = pathError("remove", path, syscall.ENOTDIR)
 	case v.typ == fs.ModeDir && len(v.entries) > 0:
 		err = pathError("remove", path, syscall.ENOTEMPTY)
 	case v.typ != fs.ModeDir && strings.HasSuffix(path, "/"):
@@ -248,14 +287,45 @@ func (f *FS) Remove(path string) error {
 	v.nlink = 0
 	dir.touch()
 	f.mu.Unlock()
-	if v.typ == 0 { // no read or write may be inside its pages as they go
-		l := v.rl.Lock(0, math.MaxUint64, ccms.Modifying)
-		v.mu.Lock()
-		v.freePages(0)
-		v.mu.Unlock()
-		l.Unlock()
-	}
+	v.freeIfGone()
 	return nil
+}
+
+// Open records an open file description of v (a process's openat): a
+// removed file keeps its pages until the last is closed.
+func (v *Vnode) Open() {
+	v.mu.Lock()
+	v.opens++
+	v.mu.Unlock()
+}
+
+// Close ends an open file description of v (its last descriptor closed).
+func (v *Vnode) Close() {
+	v.mu.Lock()
+	v.opens--
+	v.mu.Unlock()
+	v.freeIfGone()
+}
+
+// freeIfGone frees a regular file's pages once it is removed and no open
+// file description is left, with no read or write inside them.
+func (v *Vnode) freeIfGone() {
+	if v.typ != 0 {
+		return
+	}
+	v.fs.mu.Lock()
+	gone := v.nlink == 0
+	v.fs.mu.Unlock()
+	if !gone {
+		return
+	}
+	l := v.rl.Lock(0, math.MaxUint64, ccms.Modifying)
+	v.mu.Lock()
+	if v.opens == 0 {
+		v.freePages(0)
+	}
+	v.mu.Unlock()
+	l.Unlock()
 }
 
 // touch records a change of a directory's entries. The caller holds

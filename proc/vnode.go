@@ -1,0 +1,552 @@
+package proc
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"io/fs"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"gofly/arch/amd64"
+	"gofly/vfs"
+)
+
+// The file calls on the tree at / (package vfs). A process's working
+// directory is / (there is no chdir yet), and it runs as root: the
+// permission bits are kept, not checked.
+
+// openFile is an open file description of a vnode (what openat makes):
+// its offset and status flags, shared by the descriptors dup and fork
+// give it, as Linux's struct file is.
+type openFile struct {
+	v      *vfs.Vnode
+	access int  // O_RDONLY, O_WRONLY or O_RDWR
+	append bool // O_APPEND: every write at the end
+	refs   atomic.Int32
+
+	mu  sync.Mutex // guards off
+	off int64      // the next read or write; a directory's next entry
+}
+
+func (f *openFile) readable() bool { return f.access != unix.O_WRONLY }
+func (f *openFile) writable() bool { return f.access != unix.O_RDONLY }
+
+// read reads at the file's offset and advances it (read(2)).
+func (f *openFile) read(t *Thread, buf, n uint64, _ bool) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.pread(t, buf, n, f.off)
+	if r > 0 {
+		f.off += r
+	}
+	return r
+}
+
+// pread reads n bytes at off into user memory at buf: a regular file's
+// straight from its pages (vfs.Vnode.ReadFunc), a device's through a
+// buffer. A bad page of buf ends the read there (EFAULT if nothing was
+// read).
+func (f *openFile) pread(t *Thread, buf, n uint64, off int64) int64 {
+	switch {
+	case !f.readable():
+		return errno(syscall.EBADF)
+	case f.v.IsDir():
+		return errno(syscall.EISDIR)
+	case off < 0:
+		return errno(syscall.EINVAL)
+	}
+	s := t.p.space
+	va := buf
+	if f.v.Stat().Mode&fs.ModeCharDevice != 0 {
+		b := make([]byte, min(n, maxDeviceIO))
+		k, err := f.v.ReadAt(b, off)
+		if err != nil && err != io.EOF {
+			return errno(syscall.EIO)
+		}
+		if s.CopyOut(va, b[:k]) != nil {
+			return errno(syscall.EFAULT)
+		}
+		return int64(k)
+	}
+	done, err := f.v.ReadFunc(off, int(min(n, maxRW)), func(p []byte) error {
+		if err := s.CopyOut(va, p); err != nil {
+			return err
+		}
+		va += uint64(len(p))
+		return nil
+	})
+	if err != nil && done == 0 {
+		return fileErrno(err)
+	}
+	return int64(done)
+}
+
+// maxDeviceIO bounds one read or write of a device (through a buffer).
+const maxDeviceIO = 1 << 20
+
+// write writes at the file's offset (at its end with O_APPEND) and
+// advances it (write(2)).
+func (f *openFile) write(t *Thread, buf, n uint64, _ bool) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, end := f.pwrite(t, buf, n, f.off, f.append)
+	if r >= 0 {
+		f.off = end
+	}
+	return r
+}
+
+// pwrite writes n bytes of user memory at buf at off (at the end when
+// appending) and returns the count and the offset past it: a regular
+// file's pages filled straight from the process (vfs.Vnode.WriteFunc).
+// A bad page of buf ends the write there (EFAULT if nothing was written).
+func (f *openFile) pwrite(t *Thread, buf, n uint64, off int64, appending bool) (int64, int64) {
+	switch {
+	case !f.writable():
+		return errno(syscall.EBADF), off
+	case f.v.IsDir():
+		return errno(syscall.EISDIR), off
+	case off < 0:
+		return errno(syscall.EINVAL), off
+	}
+	s := t.p.space
+	if buf+n < buf || buf+n > userMax {
+		return errno(syscall.EFAULT), off
+	}
+	if f.v.Stat().Mode&fs.ModeCharDevice != 0 {
+		b, err := s.CopyIn(buf, min(n, maxDeviceIO))
+		if err != nil {
+			return errno(syscall.EFAULT), off
+		}
+		k, err := f.v.WriteAt(b, off)
+		if err != nil {
+			return errno(syscall.EIO), off
+		}
+		return int64(k), off + int64(k)
+	}
+	va := buf
+	done, end, err := f.v.WriteFunc(off, int(min(n, maxRW)), appending, func(p []byte) error {
+		if err := s.CopyInTo(va, p); err != nil {
+			return err
+		}
+		va += uint64(len(p))
+		return nil
+	})
+	if err != nil && done == 0 {
+		return fileErrno(err), off
+	}
+	return int64(done), end
+}
+
+// fileErrno is the errno of a file operation's error: vfs's are
+// syscall.Errno values, a bad user address is EFAULT.
+func fileErrno(err error) int64 {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return errno(e)
+	}
+	if errors.Is(err, errFault) {
+		return errno(syscall.EFAULT)
+	}
+	return errno(syscall.EIO)
+}
+
+func (*openFile) pollable() bool { return false }
+func (*openFile) ready() uint32  { return 0 }
+func (f *openFile) hold()        { f.refs.Add(1) }
+
+// release drops a descriptor; the last closes the vnode, whose pages go
+// then if it was removed while open.
+func (f *openFile) release() {
+	if f.refs.Add(-1) == 0 {
+		f.v.Close()
+	}
+}
+
+// mode implements file: the vnode's type and permissions.
+func (f *openFile) mode() uint32 { return linuxMode(f.v.Stat().Mode) }
+
+// linuxMode is st_mode for a vfs mode.
+func linuxMode(m fs.FileMode) uint32 {
+	t := uint32(unix.S_IFREG)
+	switch {
+	case m.IsDir():
+		t = unix.S_IFDIR
+	case m&fs.ModeCharDevice != 0:
+		t = unix.S_IFCHR
+	}
+	return t | uint32(m.Perm())
+}
+
+// atFlags are openat's flags Gofly honours or may ignore (O_NOCTTY,
+// O_NOFOLLOW and O_LARGEFILE change nothing here: no terminals to
+// acquire, no symlinks, 64-bit offsets always; O_NONBLOCK, O_SYNC and
+// O_DSYNC change nothing for RAM files).
+const atFlags = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_APPEND |
+	unix.O_DIRECTORY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_NOFOLLOW |
+	unix.O_LARGEFILE | unix.O_SYNC | unix.O_DSYNC | unix.O_NOATIME
+
+// umask is every process's file-mode creation mask (no umask(2) yet).
+const umask = 0o022
+
+// dirAt returns the directory dirfd names for a relative path's start:
+// nil (the root, the working directory) for AT_FDCWD.
+func (p *Process) dirAt(dirfd int, path string) (*vfs.Vnode, syscall.Errno) {
+	if dirfd == unix.AT_FDCWD || len(path) > 0 && path[0] == '/' {
+		return nil, 0
+	}
+	e, ok := p.fileAt(dirfd)
+	if !ok {
+		return nil, syscall.EBADF
+	}
+	f, ok := e.f.(*openFile)
+	if !ok || !f.v.IsDir() {
+		return nil, syscall.ENOTDIR
+	}
+	return f.v, 0
+}
+
+// pathErrno is the errno of a vfs error.
+func pathErrno(err error) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return syscall.EIO
+}
+
+// sysOpenat opens a file of the tree at / by Linux's rules: O_CREAT
+// makes a missing regular file (EEXIST with O_EXCL), O_TRUNC empties a
+// regular file opened for writing, O_DIRECTORY refuses what is not a
+// directory (ENOTDIR), a directory opens for reading only (EISDIR).
+func sysOpenat(t *Thread, r *amd64.Frame) int64 {
+	path, e := t.p.readString(r.RSI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	flags, perm := int(int32(r.RDX)), fs.FileMode(r.R10&0o7777)
+	if flags&^atFlags != 0 || flags&unix.O_ACCMODE == unix.O_ACCMODE {
+		return errno(syscall.EINVAL) // O_PATH, O_TMPFILE, O_DIRECT…: not here
+	}
+	root := vfs.Root
+	if root == nil {
+		return errno(syscall.ENOENT)
+	}
+	dir, e := t.p.dirAt(int(int32(r.RDI)), path)
+	if e != 0 {
+		return errno(e)
+	}
+	access := flags & unix.O_ACCMODE
+	v, err := root.LookupAt(dir, path)
+	switch {
+	case err == nil && flags&unix.O_CREAT != 0 && flags&unix.O_EXCL != 0:
+		return errno(syscall.EEXIST)
+	case errors.Is(err, fs.ErrNotExist) && flags&unix.O_CREAT != 0:
+		if flags&unix.O_DIRECTORY != 0 {
+			return errno(syscall.EINVAL) // O_CREAT|O_DIRECTORY, as Linux 6.4 on
+		}
+		v, err = root.CreateAt(dir, path, perm&^umask)
+		if errors.Is(err, fs.ErrExist) && flags&unix.O_EXCL == 0 { // made meanwhile
+			v, err = root.LookupAt(dir, path)
+		}
+	}
+	if err != nil {
+		return errno(pathErrno(err))
+	}
+	switch {
+	case v.IsDir() && (access != unix.O_RDONLY || flags&unix.O_CREAT != 0):
+		return errno(syscall.EISDIR)
+	case !v.IsDir() && flags&unix.O_DIRECTORY != 0:
+		return errno(syscall.ENOTDIR)
+	}
+	if flags&unix.O_TRUNC != 0 && access != unix.O_RDONLY && !v.IsDir() && v.Stat().Mode&fs.ModeCharDevice == 0 {
+		if err := v.Truncate(0); err != nil {
+			return errno(pathErrno(err))
+		}
+	}
+	v.Open()
+	f := &openFile{v: v, access: access, append: flags&unix.O_APPEND != 0}
+	f.refs.Store(1)
+	fd := t.p.install(f, flags&unix.O_CLOEXEC != 0, flags&unix.O_NONBLOCK != 0)
+	if fd < 0 {
+		f.release()
+	}
+	return fd
+}
+
+// vnodeAt returns the open file at fd, EBADF if none, ESPIPE if it is
+// not a file of the tree (a pipe, the console…).
+func (p *Process) vnodeAt(fd int) (*openFile, syscall.Errno) {
+	e, ok := p.fileAt(fd)
+	if !ok {
+		return nil, syscall.EBADF
+	}
+	f, ok := e.f.(*openFile)
+	if !ok {
+		return nil, syscall.ESPIPE
+	}
+	return f, 0
+}
+
+func sysPread64(t *Thread, r *amd64.Frame) int64 {
+	f, e := t.p.vnodeAt(int(int32(r.RDI)))
+	if e != 0 {
+		return errno(e)
+	}
+	return f.pread(t, r.RSI, min(r.RDX, maxRW), int64(r.R10))
+}
+
+func sysPwrite64(t *Thread, r *amd64.Frame) int64 {
+	f, e := t.p.vnodeAt(int(int32(r.RDI)))
+	if e != 0 {
+		return errno(e)
+	}
+	n, _ := f.pwrite(t, r.RSI, min(r.RDX, maxRW), int64(r.R10), f.append) // as Linux: O_APPEND wins over the offset
+	return n
+}
+
+// sysLseek moves a file's offset: SEEK_SET, SEEK_CUR, SEEK_END (a
+// directory's only to 0, its start); EINVAL for a negative result or
+// another whence; ESPIPE for a pipe or the console.
+func sysLseek(t *Thread, r *amd64.Frame) int64 {
+	f, e := t.p.vnodeAt(int(int32(r.RDI)))
+	if e != 0 {
+		return errno(e)
+	}
+	off := int64(r.RSI)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var at int64
+	switch r.RDX {
+	case unix.SEEK_SET:
+		at = off
+	case unix.SEEK_CUR:
+		at = f.off + off
+	case unix.SEEK_END:
+		at = f.v.Stat().Size + off
+	default:
+		return errno(syscall.EINVAL)
+	}
+	if at < 0 || f.v.IsDir() && at != 0 && r.RDX != unix.SEEK_CUR {
+		return errno(syscall.EINVAL)
+	}
+	f.off = at
+	return at
+}
+
+// statOf encodes st in Linux's struct stat (x86-64, 144 bytes).
+func statOf(st vfs.Stat) []byte {
+	b := make([]byte, 144)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], 1) // st_dev: the one file system
+	le.PutUint64(b[8:], st.Ino)
+	le.PutUint64(b[16:], uint64(st.Nlink))
+	le.PutUint32(b[24:], linuxMode(st.Mode))
+	le.PutUint64(b[48:], uint64(st.Size))
+	le.PutUint64(b[56:], 4096) // st_blksize
+	le.PutUint64(b[64:], uint64(st.Blocks))
+	for i, ts := range []time.Time{st.Mtime, st.Mtime, st.Ctime} { // no atime kept: mtime stands in
+		le.PutUint64(b[72+16*i:], uint64(ts.Unix()))
+		le.PutUint64(b[80+16*i:], uint64(ts.Nanosecond()))
+	}
+	return b
+}
+
+// sysFstat: a file of the tree as it is; a pipe, the console, an eventfd
+// or epoll by its kind (mode) alone.
+func sysFstat(t *Thread, r *amd64.Frame) int64 {
+	e, ok := t.p.fileAt(int(int32(r.RDI)))
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	var b []byte
+	if f, ok := e.f.(*openFile); ok {
+		b = statOf(f.v.Stat())
+	} else {
+		b = make([]byte, 144)
+		binary.LittleEndian.PutUint32(b[24:], e.f.mode())
+		binary.LittleEndian.PutUint64(b[56:], 4096)
+	}
+	if t.p.space.CopyOut(r.RSI, b) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+// sysNewfstatat is fstatat(2): path from dirfd; with AT_EMPTY_PATH an
+// empty path is dirfd itself. AT_SYMLINK_NOFOLLOW changes nothing (no
+// symlinks); other flags are EINVAL.
+func sysNewfstatat(t *Thread, r *amd64.Frame) int64 {
+	flags := int(int32(r.R10))
+	if flags&^(unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	path, e := t.p.readString(r.RSI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	dirfd := int(int32(r.RDI))
+	if path == "" && flags&unix.AT_EMPTY_PATH != 0 {
+		if dirfd == unix.AT_FDCWD {
+			path = "/"
+		} else {
+			return sysFstat(t, &amd64.Frame{RDI: uint64(dirfd), RSI: r.RDX})
+		}
+	}
+	root := vfs.Root
+	if root == nil {
+		return errno(syscall.ENOENT)
+	}
+	dir, e := t.p.dirAt(dirfd, path)
+	if e != 0 {
+		return errno(e)
+	}
+	v, err := root.LookupAt(dir, path)
+	if err != nil {
+		return errno(pathErrno(err))
+	}
+	if t.p.space.CopyOut(r.RDX, statOf(v.Stat())) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+// sysGetdents64 fills the buffer with a directory's entries from its
+// offset (an entry index), as struct linux_dirent64: EINVAL when even
+// the next one does not fit, 0 at the end.
+func sysGetdents64(t *Thread, r *amd64.Frame) int64 {
+	f, e := t.p.vnodeAt(int(int32(r.RDI)))
+	if e == syscall.ESPIPE {
+		return errno(syscall.ENOTDIR)
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	if !f.v.IsDir() {
+		return errno(syscall.ENOTDIR)
+	}
+	es, err := f.v.ReadDir()
+	if err != nil {
+		return errno(pathErrno(err))
+	}
+	size := min(r.RDX, 1<<20)
+	var out []byte
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.off
+	for ; i < int64(len(es)); i++ {
+		d := es[i]
+		reclen := (19 + len(d.Name) + 1 + 7) &^ 7
+		if uint64(len(out)+reclen) > size {
+			break
+		}
+		rec := make([]byte, reclen)
+		binary.LittleEndian.PutUint64(rec[0:], d.Ino)
+		binary.LittleEndian.PutUint64(rec[8:], uint64(i+1)) // d_off: the next entry's offset
+		binary.LittleEndian.PutUint16(rec[16:], uint16(reclen))
+		rec[18] = dirType(d.Type)
+		copy(rec[19:], d.Name)
+		out = append(out, rec...)
+	}
+	if len(out) == 0 && i < int64(len(es)) {
+		return errno(syscall.EINVAL) // the buffer cannot hold one entry
+	}
+	if t.p.space.CopyOut(r.RSI, out) != nil {
+		return errno(syscall.EFAULT)
+	}
+	f.off = i
+	return int64(len(out))
+}
+
+// dirType is a dirent's d_type for a vfs type.
+func dirType(m fs.FileMode) byte {
+	switch {
+	case m.IsDir():
+		return unix.DT_DIR
+	case m&fs.ModeCharDevice != 0:
+		return unix.DT_CHR
+	}
+	return unix.DT_REG
+}
+
+func sysMkdirat(t *Thread, r *amd64.Frame) int64 {
+	path, e := t.p.readString(r.RSI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	root := vfs.Root
+	if root == nil {
+		return errno(syscall.EROFS)
+	}
+	dir, e := t.p.dirAt(int(int32(r.RDI)), path)
+	if e != 0 {
+		return errno(e)
+	}
+	if _, err := root.MkdirAt(dir, path, fs.FileMode(r.RDX&0o777)&^umask); err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
+}
+
+// sysUnlinkat removes a file, or with AT_REMOVEDIR an empty directory
+// (unlink of a directory is EISDIR, rmdir of a file ENOTDIR).
+func sysUnlinkat(t *Thread, r *amd64.Frame) int64 {
+	flags := int(int32(r.RDX))
+	if flags&^unix.AT_REMOVEDIR != 0 {
+		return errno(syscall.EINVAL)
+	}
+	path, e := t.p.readString(r.RSI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	root := vfs.Root
+	if root == nil {
+		return errno(syscall.ENOENT)
+	}
+	dir, e := t.p.dirAt(int(int32(r.RDI)), path)
+	if e != 0 {
+		return errno(e)
+	}
+	what := vfs.RemoveFile
+	if flags&unix.AT_REMOVEDIR != 0 {
+		what = vfs.RemoveDir
+	}
+	if err := root.RemoveAt(dir, path, what); err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
+}
+
+// sysFtruncate sets the size of a regular file open for writing (EINVAL
+// otherwise, as Linux).
+func sysFtruncate(t *Thread, r *amd64.Frame) int64 {
+	f, e := t.p.vnodeAt(int(int32(r.RDI)))
+	if e == syscall.ESPIPE {
+		return errno(syscall.EINVAL)
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	if !f.writable() || f.v.IsDir() || f.v.Stat().Mode&fs.ModeCharDevice != 0 {
+		return errno(syscall.EINVAL)
+	}
+	if err := f.v.Truncate(int64(r.RSI)); err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
+}
+
+// sysFsync serves fsync and fdatasync: a RAM file is always in sync; a
+// pipe or the console is EINVAL, as Linux.
+func sysFsync(t *Thread, r *amd64.Frame) int64 {
+	_, e := t.p.vnodeAt(int(int32(r.RDI)))
+	if e == syscall.ESPIPE {
+		return errno(syscall.EINVAL)
+	}
+	return errno(e)
+}
