@@ -38,7 +38,7 @@ func run(w io.Writer, root string) int {
 		bad++
 		fmt.Fprintf(w, "filetest: %s: FAIL %v\n", what, got)
 	}
-	syscall.Umask(0o022) // Gofly's fixed mask, and the host's for its test
+	syscall.Umask(0o022)                     // Gofly's fixed mask, and the host's for its test
 	dir := filepath.Join(root, "filetest.d") // not /filetest: that is the program itself
 	os.RemoveAll(dir)
 	err := os.Mkdir(dir, 0o755)
