@@ -212,10 +212,17 @@ func sysFcntl(t *Thread, r *amd64.Frame) int64 {
 		e.cloexec = r.RDX&syscall.FD_CLOEXEC != 0
 		return 0
 	case syscall.F_GETFL:
-		if e.nonblock {
-			return syscall.O_RDWR | syscall.O_NONBLOCK
+		fl := syscall.O_RDWR
+		if f, ok := e.f.(*openFile); ok {
+			fl = f.access
+			if f.append {
+				fl |= syscall.O_APPEND
+			}
 		}
-		return syscall.O_RDWR
+		if e.nonblock {
+			fl |= syscall.O_NONBLOCK
+		}
+		return int64(fl)
 	case syscall.F_SETFL:
 		e.nonblock = r.RDX&syscall.O_NONBLOCK != 0
 		return 0

@@ -18,6 +18,7 @@ import (
 	"gofly/drivers/timer"
 	"gofly/klog"
 	"gofly/sys"
+	"gofly/vfs"
 	"gofly/vm"
 )
 
@@ -121,6 +122,7 @@ type Process struct {
 	cycles       uint64 // ring-3 cycles of the threads that have exited
 	exit         *Exit
 	fds          map[int]*fdEntry
+	cwd          *vfs.Vnode // the working directory; nil: the root
 	actions      [nSig][sigactionSize]byte
 	dying        chan struct{} // closed when the process starts to end
 	wg           sync.WaitGroup

@@ -71,6 +71,7 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 		c.fds[fd] = &cp
 	}
 	c.actions = p.actions
+	c.cwd = p.cwd
 	sigmask, alt := t.sigmask, t.alt
 	p.children[c.PID] = c
 	p.mu.Unlock()

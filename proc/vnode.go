@@ -16,9 +16,10 @@ import (
 	"gofly/vfs"
 )
 
-// The file calls on the tree at / (package vfs). A process's working
-// directory is / (there is no chdir yet), and it runs as root: the
-// permission bits are kept, not checked.
+// The file calls on the tree at / (package vfs). A process starts in /
+// (its working directory, Process.cwd: chdir, fchdir, getcwd; fork
+// passes it on), and it runs as root: the permission bits are kept, not
+// checked.
 
 // openFile is an open file description of a vnode (what openat makes):
 // its offset and status flags, shared by the descriptors dup and fork
@@ -195,10 +196,15 @@ const atFlags = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | uni
 const umask = 0o022
 
 // dirAt returns the directory dirfd names for a relative path's start:
-// nil (the root, the working directory) for AT_FDCWD.
+// the working directory for AT_FDCWD (nil: the root).
 func (p *Process) dirAt(dirfd int, path string) (*vfs.Vnode, syscall.Errno) {
-	if dirfd == unix.AT_FDCWD || len(path) > 0 && path[0] == '/' {
+	if len(path) > 0 && path[0] == '/' {
 		return nil, 0
+	}
+	if dirfd == unix.AT_FDCWD {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.cwd, 0
 	}
 	e, ok := p.fileAt(dirfd)
 	if !ok {
@@ -549,4 +555,72 @@ func sysFsync(t *Thread, r *amd64.Frame) int64 {
 		return errno(syscall.EINVAL)
 	}
 	return errno(e)
+}
+
+// sysChdir and sysFchdir set the working directory: ENOTDIR for what is
+// not a directory.
+func sysChdir(t *Thread, r *amd64.Frame) int64 {
+	path, e := t.p.readString(r.RDI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	root := vfs.Root
+	if root == nil {
+		return errno(syscall.ENOENT)
+	}
+	dir, e := t.p.dirAt(unix.AT_FDCWD, path)
+	if e != 0 {
+		return errno(e)
+	}
+	v, err := root.LookupAt(dir, path)
+	if err != nil {
+		return errno(pathErrno(err))
+	}
+	return t.p.chdir(v)
+}
+
+func sysFchdir(t *Thread, r *amd64.Frame) int64 {
+	e, ok := t.p.fileAt(int(int32(r.RDI)))
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	f, ok := e.f.(*openFile)
+	if !ok {
+		return errno(syscall.ENOTDIR)
+	}
+	return t.p.chdir(f.v)
+}
+
+func (p *Process) chdir(v *vfs.Vnode) int64 {
+	if !v.IsDir() {
+		return errno(syscall.ENOTDIR)
+	}
+	p.mu.Lock()
+	p.cwd = v
+	p.mu.Unlock()
+	return 0
+}
+
+// sysGetcwd writes the working directory's path and its NUL: ERANGE if
+// the buffer is too small, ENOENT if the directory was removed (as
+// Linux).
+func sysGetcwd(t *Thread, r *amd64.Frame) int64 {
+	t.p.mu.Lock()
+	cwd := t.p.cwd
+	t.p.mu.Unlock()
+	path := "/"
+	if cwd != nil {
+		var err error
+		if path, err = cwd.Path(); err != nil {
+			return errno(pathErrno(err))
+		}
+	}
+	b := append([]byte(path), 0)
+	if uint64(len(b)) > r.RSI {
+		return errno(syscall.ERANGE)
+	}
+	if t.p.space.CopyOut(r.RDI, b) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return int64(len(b))
 }

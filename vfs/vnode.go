@@ -389,6 +389,30 @@ func (v *Vnode) Stat() Stat {
 	return s
 }
 
+// Path returns v's absolute path, found through its parents; ENOENT once
+// v (or a directory above it) was removed.
+func (v *Vnode) Path() (string, error) {
+	f := v.fs
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var elems []string
+	for c := v; c != f.root; c = c.parent {
+		if c.nlink == 0 {
+			return "", syscall.ENOENT
+		}
+		name := ""
+		for n, e := range c.parent.entries {
+			if e == c {
+				name = n
+				break
+			}
+		}
+		elems = append(elems, name)
+	}
+	slices.Reverse(elems)
+	return "/" + strings.Join(elems, "/"), nil
+}
+
 // Ranges returns the range locks held and waited for on v's data, and its
 // cache-state ranges (the shell's ccms command).
 func (v *Vnode) Ranges() ccms.Snapshot { return v.rl.Snapshot() }

@@ -2,7 +2,8 @@
 // package, each check with Linux's outcome (its host test runs the same
 // checks under the host's Linux, in a temporary directory): make, write,
 // append, read back, holes, seek, truncate, list, remove (an open file
-// keeps its bytes until closed), the errors for missing, existing and
+// keeps its bytes until closed), the working directory, the errors for
+// missing, existing and
 // wrong-kind paths, /dev/null and /dev/zero, and a file of many pages. It
 // works under ROOT (its argument; / by default) and prints a line per
 // check, exiting 0 if all held.
@@ -111,6 +112,17 @@ func run(w io.Writer, root string) int {
 	check("readdir of a file is ENOTDIR", errors.Is(err, syscall.ENOTDIR), err)
 	_, err = os.Stat(filepath.Join(dir, "b", "x"))
 	check("a path through a file is ENOTDIR", errors.Is(err, syscall.ENOTDIR), err)
+
+	real, _ := filepath.EvalSymlinks(dir) // the host's temporary directory may sit behind a link
+	err = os.Chdir(dir)
+	wd, werr := os.Getwd()
+	check("chdir, and getcwd says where", err == nil && werr == nil && wd == real, err, werr, wd, real)
+	err = os.WriteFile("rel", []byte("r"), 0o644)
+	b, rerr = os.ReadFile(filepath.Join(dir, "rel"))
+	check("a relative path starts at the working directory", err == nil && rerr == nil && string(b) == "r", err, rerr)
+	err = os.Chdir("b")
+	check("chdir to a file is ENOTDIR", errors.Is(err, syscall.ENOTDIR), err)
+	os.Chdir(root)
 
 	big := make([]byte, 1<<20+123)
 	for i := range big {
