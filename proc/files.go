@@ -81,6 +81,14 @@ func (p *Process) closeAll(onlyCloexec bool) {
 	}
 }
 
+// fdFree reports whether a descriptor is free (openat checks before it
+// makes or truncates anything).
+func (p *Process) fdFree() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.fds) < maxFDs
+}
+
 // install puts f (whose descriptor count already counts this one) at the
 // lowest free descriptor; EMFILE when none is.
 func (p *Process) install(f file, cloexec, nonblock bool) int64 {
@@ -157,12 +165,14 @@ func sysDup(t *Thread, r *amd64.Frame) int64 {
 	p := t.p
 	p.mu.Lock()
 	e, ok := p.fds[oldfd]
+	if ok {
+		e.f.hold() // before a close can drop the file's last reference
+	}
 	p.mu.Unlock()
 	if !ok {
 		return errno(syscall.EBADF)
 	}
 	if r.RAX == syscall.SYS_DUP {
-		e.f.hold()
 		fd := p.install(e.f, false, e.nonblock)
 		if fd < 0 {
 			e.f.release()
@@ -173,16 +183,18 @@ func sysDup(t *Thread, r *amd64.Frame) int64 {
 	if r.RAX == syscall.SYS_DUP3 {
 		flags = int(int32(r.RDX))
 		if newfd == oldfd || flags&^unix.O_CLOEXEC != 0 {
+			e.f.release()
 			return errno(syscall.EINVAL)
 		}
 	}
 	if newfd < 0 || newfd >= maxFDs {
+		e.f.release()
 		return errno(syscall.EBADF)
 	}
 	if newfd == oldfd { // dup2 of a descriptor onto itself
+		e.f.release()
 		return int64(newfd)
 	}
-	e.f.hold()
 	p.mu.Lock()
 	old, had := p.fds[newfd]
 	p.fds[newfd] = &fdEntry{f: e.f, cloexec: flags&unix.O_CLOEXEC != 0, nonblock: e.nonblock}

@@ -30,8 +30,13 @@ type openFile struct {
 	append bool // O_APPEND: every write at the end
 	refs   atomic.Int32
 
-	mu  sync.Mutex // guards off
-	off int64      // the next read or write; a directory's next entry
+	mu  sync.Mutex // guards off and dirAfter
+	off int64      // the next read or write; a directory's entries listed
+	// dirAfter is the name of the last entry getdents64 listed: the
+	// listing goes on after it in name order, so entries made or removed
+	// meanwhile shift no other one ("" with off past "." and "..": the
+	// names from the first).
+	dirAfter string
 }
 
 func (f *openFile) readable() bool { return f.access != unix.O_WRONLY }
@@ -61,6 +66,8 @@ func (f *openFile) pread(t *Thread, buf, n uint64, off int64) int64 {
 	case off < 0:
 		return errno(syscall.EINVAL)
 	}
+	f.v.Open() // a close racing the read leaves the pages until it ends
+	defer f.v.Close()
 	s := t.p.space
 	va := buf
 	if f.v.Stat().Mode&fs.ModeCharDevice != 0 {
@@ -119,6 +126,8 @@ func (f *openFile) pwrite(t *Thread, buf, n uint64, off int64, appending bool) (
 	if buf+n < buf || buf+n > userMax {
 		return errno(syscall.EFAULT), off
 	}
+	f.v.Open() // a close racing the write leaves the pages until it ends
+	defer f.v.Close()
 	if f.v.Stat().Mode&fs.ModeCharDevice != 0 {
 		b, err := s.CopyIn(buf, min(n, maxDeviceIO))
 		if err != nil {
@@ -184,13 +193,15 @@ func linuxMode(m fs.FileMode) uint32 {
 	return t | uint32(m.Perm())
 }
 
-// atFlags are openat's flags Gofly honours or may ignore (O_NOCTTY,
-// O_NOFOLLOW and O_LARGEFILE change nothing here: no terminals to
-// acquire, no symlinks, 64-bit offsets always; O_NONBLOCK, O_SYNC and
-// O_DSYNC change nothing for RAM files).
-const atFlags = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_APPEND |
-	unix.O_DIRECTORY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_NOFOLLOW |
-	unix.O_LARGEFILE | unix.O_SYNC | unix.O_DSYNC | unix.O_NOATIME
+// notHere are openat's flags for what Gofly does not have (O_PATH
+// descriptors, O_TMPFILE, O_DIRECT): EINVAL, not a silent open. Other
+// flags it does not know it ignores, as Linux does; O_NOCTTY, O_NOFOLLOW,
+// O_LARGEFILE (0x8000), O_NONBLOCK, O_SYNC and O_DSYNC change nothing
+// here: no terminals, no symlinks, 64-bit offsets, RAM files.
+const notHere = unix.O_PATH | unix.O_DIRECT
+
+// O_TMPFILE (not here either) includes O_DIRECTORY's bit: it is all its
+// bits or a plain O_DIRECTORY.
 
 // umask is every process's file-mode creation mask (no umask(2) yet).
 const umask = 0o022
@@ -236,8 +247,11 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 		return errno(e)
 	}
 	flags, perm := int(int32(r.RDX)), fs.FileMode(r.R10&0o7777)
-	if flags&^atFlags != 0 || flags&unix.O_ACCMODE == unix.O_ACCMODE {
-		return errno(syscall.EINVAL) // O_PATH, O_TMPFILE, O_DIRECT…: not here
+	if flags&notHere != 0 || flags&unix.O_TMPFILE == unix.O_TMPFILE || flags&unix.O_ACCMODE == unix.O_ACCMODE {
+		return errno(syscall.EINVAL)
+	}
+	if !t.p.fdFree() {
+		return errno(syscall.EMFILE) // before anything is made or truncated, as Linux
 	}
 	root := vfs.Root
 	if root == nil {
@@ -265,12 +279,12 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 		return errno(pathErrno(err))
 	}
 	switch {
-	case v.IsDir() && (access != unix.O_RDONLY || flags&unix.O_CREAT != 0):
+	case v.IsDir() && (access != unix.O_RDONLY || flags&(unix.O_CREAT|unix.O_TRUNC) != 0):
 		return errno(syscall.EISDIR)
 	case !v.IsDir() && flags&unix.O_DIRECTORY != 0:
 		return errno(syscall.ENOTDIR)
 	}
-	if flags&unix.O_TRUNC != 0 && access != unix.O_RDONLY && !v.IsDir() && v.Stat().Mode&fs.ModeCharDevice == 0 {
+	if flags&unix.O_TRUNC != 0 && v.Stat().Mode&fs.ModeCharDevice == 0 { // even O_RDONLY, as Linux
 		if err := v.Truncate(0); err != nil {
 			return errno(pathErrno(err))
 		}
@@ -300,6 +314,9 @@ func (p *Process) vnodeAt(fd int) (*openFile, syscall.Errno) {
 }
 
 func sysPread64(t *Thread, r *amd64.Frame) int64 {
+	if int64(r.R10) < 0 {
+		return errno(syscall.EINVAL) // before the descriptor, as Linux
+	}
 	f, e := t.p.vnodeAt(int(int32(r.RDI)))
 	if e != 0 {
 		return errno(e)
@@ -308,6 +325,9 @@ func sysPread64(t *Thread, r *amd64.Frame) int64 {
 }
 
 func sysPwrite64(t *Thread, r *amd64.Frame) int64 {
+	if int64(r.R10) < 0 {
+		return errno(syscall.EINVAL)
+	}
 	f, e := t.p.vnodeAt(int(int32(r.RDI)))
 	if e != 0 {
 		return errno(e)
@@ -317,8 +337,9 @@ func sysPwrite64(t *Thread, r *amd64.Frame) int64 {
 }
 
 // sysLseek moves a file's offset: SEEK_SET, SEEK_CUR, SEEK_END (a
-// directory's only to 0, its start); EINVAL for a negative result or
-// another whence; ESPIPE for a pipe or the console.
+// directory's by SEEK_SET and SEEK_CUR only, as Linux's tmpfs: an entry
+// count, 0 its start); EINVAL for a negative result or another whence;
+// ESPIPE for a pipe or the console.
 func sysLseek(t *Thread, r *amd64.Frame) int64 {
 	f, e := t.p.vnodeAt(int(int32(r.RDI)))
 	if e != 0 {
@@ -338,8 +359,11 @@ func sysLseek(t *Thread, r *amd64.Frame) int64 {
 	default:
 		return errno(syscall.EINVAL)
 	}
-	if at < 0 || f.v.IsDir() && at != 0 && r.RDX != unix.SEEK_CUR {
+	if at < 0 || f.v.IsDir() && r.RDX == unix.SEEK_END {
 		return errno(syscall.EINVAL)
+	}
+	if f.v.IsDir() && at != f.off {
+		f.dirAfter = "" // the listing restarts; at counts entries from its start
 	}
 	f.off = at
 	return at
@@ -444,28 +468,35 @@ func sysGetdents64(t *Thread, r *amd64.Frame) int64 {
 	var out []byte
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	i := f.off
-	for ; i < int64(len(es)); i++ {
-		d := es[i]
+	n, after, more := f.off, f.dirAfter, false
+	for i, d := range es {
+		if i < 2 && int64(i) < n || i >= 2 && after != "" && d.Name <= after {
+			continue // listed already ("." and ".." first, then by name)
+		}
 		reclen := (19 + len(d.Name) + 1 + 7) &^ 7
 		if uint64(len(out)+reclen) > size {
+			more = true
 			break
 		}
 		rec := make([]byte, reclen)
 		binary.LittleEndian.PutUint64(rec[0:], d.Ino)
-		binary.LittleEndian.PutUint64(rec[8:], uint64(i+1)) // d_off: the next entry's offset
+		binary.LittleEndian.PutUint64(rec[8:], uint64(n+1)) // d_off: the entries listed after this one
 		binary.LittleEndian.PutUint16(rec[16:], uint16(reclen))
 		rec[18] = dirType(d.Type)
 		copy(rec[19:], d.Name)
 		out = append(out, rec...)
+		n++
+		if i >= 2 {
+			after = d.Name
+		}
 	}
-	if len(out) == 0 && i < int64(len(es)) {
+	if len(out) == 0 && more {
 		return errno(syscall.EINVAL) // the buffer cannot hold one entry
 	}
 	if t.p.space.CopyOut(r.RSI, out) != nil {
 		return errno(syscall.EFAULT)
 	}
-	f.off = i
+	f.off, f.dirAfter = n, after
 	return int64(len(out))
 }
 

@@ -16,7 +16,7 @@ func TestMachines(t *testing.T) {
 		name string
 		o    Options
 	}{
-		{"mem-16M", Options{Mem: "16M"}}, // small: 12M boots, but selftest can run out of frames
+		{"mem-24M", Options{Mem: "24M"}}, // small: 16M boots, but selftest can run out of frames (the kernel's own heap running dry is fatal)
 		{"mem-64M", Options{Mem: "64M"}},
 		{"mem-4G", Options{Mem: "4G"}},
 		{"smp-2", Options{SMP: 2}},

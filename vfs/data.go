@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"math"
 	"syscall"
 	"time"
 
@@ -66,7 +67,7 @@ func (v *Vnode) ReadFunc(off int64, n int, put func([]byte) error) (int, error) 
 		k := min(want-int64(done), PageSize-at%PageSize)
 		page := zeroPage[:]
 		if obj != 0 {
-			p, err := v.fs.pages.Page(obj, uint64(at/PageSize), false)
+			p, _, err := v.fs.pages.Page(obj, uint64(at/PageSize), false)
 			if err != nil {
 				return done, err
 			}
@@ -135,11 +136,19 @@ func (v *Vnode) WriteFunc(off int64, n int, appending bool, get func([]byte) err
 	if err != nil {
 		return 0, off, err
 	}
-	defer l.Unlock()
+	done := 0
+	defer func() {
+		l.Unlock()
+		if done > 0 {
+			// The pages are the file's only copy: nothing to write back,
+			// so the range is clean at once, and merges with its
+			// neighbours again (ccms keeps Modified ranges apart).
+			v.rl.Clean(uint64(off), uint64(off+int64(done)-1))
+		}
+	}()
 	if off+int64(n) > FileMax {
 		return 0, off, syscall.EFBIG
 	}
-	done := 0
 	var failed []byte // the piece get did not fill
 	for done < n {
 		at := off + int64(done)
@@ -176,11 +185,17 @@ func (v *Vnode) WriteFunc(off int64, n int, appending bool, get func([]byte) err
 const FileMax = 1 << 39
 
 // page returns page idx of v's data, making it (and v's object) if need
-// be, counted against the file system's limit. The caller holds a range
-// lock over the page's bytes, so no other writer makes it meanwhile.
+// be, counted against the file system's limit. Writers of different
+// bytes of one page may both find it a hole: the object makes it once
+// (fresh), and only that one counts it. EBADF once the file's pages were
+// freed for good (removed and closed: a write racing the last close).
 func (v *Vnode) page(idx uint64) ([]byte, error) {
 	f := v.fs
 	v.mu.Lock()
+	if v.freed {
+		v.mu.Unlock()
+		return nil, syscall.EBADF
+	}
 	if v.obj == 0 {
 		obj, err := f.pages.New()
 		if err != nil {
@@ -191,7 +206,7 @@ func (v *Vnode) page(idx uint64) ([]byte, error) {
 	}
 	obj := v.obj
 	v.mu.Unlock()
-	if page, err := f.pages.Page(obj, idx, false); err != nil || page != nil {
+	if page, _, err := f.pages.Page(obj, idx, false); err != nil || page != nil {
 		return page, err
 	}
 	f.usedMu.Lock()
@@ -199,18 +214,22 @@ func (v *Vnode) page(idx uint64) ([]byte, error) {
 		f.usedMu.Unlock()
 		return nil, syscall.ENOSPC
 	}
-	f.used++
+	f.used++ // reserved: given back unless this call makes the page
 	f.usedMu.Unlock()
-	page, err := f.pages.Page(obj, idx, true)
-	if err != nil {
+	page, fresh, err := f.pages.Page(obj, idx, true)
+	if !fresh {
 		f.usedMu.Lock()
 		f.used--
 		f.usedMu.Unlock()
+	}
+	if err != nil {
 		return nil, syscall.ENOSPC
 	}
-	v.mu.Lock()
-	v.held++
-	v.mu.Unlock()
+	if fresh {
+		v.mu.Lock()
+		v.held++
+		v.mu.Unlock()
+	}
 	return page, nil
 }
 
@@ -235,13 +254,18 @@ func (v *Vnode) Truncate(size int64) error {
 	if err != nil {
 		return err
 	}
-	defer l.Unlock()
+	from := size
+	defer func() { // as WriteFunc: the only copy is clean at once
+		l.Unlock()
+		v.rl.Clean(uint64(from), math.MaxUint64)
+	}()
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	from = min(size, v.size)
 	if size < v.size {
 		v.freePages(uint64((size + PageSize - 1) / PageSize))
 		if size%PageSize != 0 && v.obj != 0 { // the bytes past the end of the last page read as zero later
-			page, _ := v.fs.pages.Page(v.obj, uint64(size/PageSize), false)
+			page, _, _ := v.fs.pages.Page(v.obj, uint64(size/PageSize), false)
 			if page != nil {
 				clear(page[size%PageSize:])
 			}

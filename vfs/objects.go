@@ -15,12 +15,12 @@ type ObjectPages struct{}
 func (ObjectPages) New() (uint32, error) { return vm.FileObject() }
 
 // Page implements Pages.
-func (ObjectPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, error) {
-	pa, err := vm.FilePage(obj, idx, alloc)
+func (ObjectPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, bool, error) {
+	pa, fresh, err := vm.FilePage(obj, idx, alloc)
 	if pa == 0 {
-		return nil, err
+		return nil, false, err
 	}
-	return unsafe.Slice((*byte)(mm.Ptr(pa)), PageSize), nil
+	return unsafe.Slice((*byte)(mm.Ptr(pa)), PageSize), fresh, nil
 }
 
 // Truncate implements Pages.

@@ -33,22 +33,22 @@ func (m *memPages) New() (uint32, error) {
 	return m.next - 1, nil
 }
 
-func (m *memPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, error) {
+func (m *memPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if p, ok := m.objs[obj][idx]; ok {
-		return p, nil
+		return p, false, nil
 	}
 	if !alloc {
-		return nil, nil
+		return nil, false, nil
 	}
 	if m.short {
-		return nil, errors.New("no memory")
+		return nil, false, errors.New("no memory")
 	}
 	p := make([]byte, PageSize)
 	m.objs[obj][idx] = p
 	m.held++
-	return p, nil
+	return p, true, nil
 }
 
 func (m *memPages) Truncate(obj uint32, pages uint64) int64 {
@@ -399,5 +399,64 @@ func TestWriteFuncFails(t *testing.T) {
 	got, _ = f.ReadFile("/f")
 	if string(got[2*PageSize:]) != "end" {
 		t.Fatalf("appended %q", got[2*PageSize:])
+	}
+}
+
+// TestRangesStayFew: writes mark their ranges clean once done (the pages
+// are the only copy), so a file written a byte at a time still has one
+// cache-state range, not one per write.
+func TestRangesStayFew(t *testing.T) {
+	f := New(newMemPages(), 100)
+	v, _ := f.Create("/f", 0o644)
+	for off := int64(0); off < 2000; off += 2 {
+		v.WriteAt([]byte{1}, off)
+	}
+	v.Truncate(100)
+	if sn := v.Ranges(); len(sn.CSTs) != 1 || len(sn.Held) != 0 {
+		t.Fatalf("after 1000 writes and a truncate: %d ranges, %d held; want 1, 0:\n%v", len(sn.CSTs), len(sn.Held), sn)
+	}
+}
+
+// TestSharedPageCountedOnce: writers of different bytes of one page both
+// find it a hole; the page is made once and counted once, however they
+// interleave.
+func TestSharedPageCountedOnce(t *testing.T) {
+	pages := newMemPages()
+	f := New(pages, 1000)
+	for round := 0; round < 200; round++ {
+		v, _ := f.Create("/f", 0o644)
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v.WriteAt([]byte{byte(g)}, int64(g*100))
+			}()
+		}
+		wg.Wait()
+		if used, _ := f.Usage(); used != 1 || v.Stat().Blocks != PageSize/512 || pages.held != 1 {
+			t.Fatalf("round %d: used %d, blocks %d, pages held %d; want one page", round, used, v.Stat().Blocks, pages.held)
+		}
+		f.Remove("/f")
+	}
+}
+
+// TestWriteAfterLastClose: a write that races the last close of a removed
+// file finds its pages gone for good (EBADF) and makes none.
+func TestWriteAfterLastClose(t *testing.T) {
+	pages := newMemPages()
+	f := New(pages, 100)
+	v, _ := f.Create("/f", 0o644)
+	v.Open()
+	v.WriteAt([]byte("x"), 0)
+	f.Remove("/f")
+	if pages.held != 1 {
+		t.Fatalf("%d pages held while open after the remove; want 1", pages.held)
+	}
+	v.Close()
+	_, err := v.WriteAt([]byte("y"), 0)
+	wantErrno(t, "a write after the last close", err, syscall.EBADF)
+	if used, _ := f.Usage(); pages.held != 0 || used != 0 {
+		t.Fatalf("pages held %d, used %d after the last close; want 0", pages.held, used)
 	}
 }

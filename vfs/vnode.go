@@ -28,9 +28,10 @@ type Pages interface {
 	// New makes an empty object.
 	New() (uint32, error)
 	// Page returns page idx of obj, PageSize bytes: nil for a hole when
-	// alloc is false, a fresh zeroed page when it is true (an error when
+	// alloc is false; with alloc, the page, made zeroed if there was none
+	// (fresh: by this call, not by another's meanwhile; an error when
 	// there is no memory for it).
-	Page(obj uint32, idx uint64, alloc bool) ([]byte, error)
+	Page(obj uint32, idx uint64, alloc bool) (page []byte, fresh bool, err error)
 	// Truncate frees obj's pages at index pages and above and says how
 	// many it freed.
 	Truncate(obj uint32, pages uint64) int64
@@ -88,6 +89,7 @@ type Vnode struct {
 	ctime time.Time
 	obj   uint32 // a regular file's object, 0 until its first page
 	held  int64  // pages obj holds
+	freed bool   // its pages went for good (removed, and the last open closed)
 }
 
 // New returns an empty file system whose files may hold up to limit
@@ -261,10 +263,18 @@ func (f *FS) RemoveAt(at *Vnode, path string, what int) error {
 	v, ok := dir.entries[name]
 	switch {
 	case name == "" || name == "." || name == "..":
-		err = pathError("remove", path, syscall.EBUSY)
-		if name == "." && what == RemoveDir {
-			err = pathError("remove", path, syscall.EINVAL) // rmdir("."), as Linux
+		// As Linux: unlink of any of them is EISDIR; rmdir of "." EINVAL,
+		// of ".." ENOTEMPTY, of / EBUSY.
+		e := syscall.EBUSY
+		switch {
+		case what == RemoveFile:
+			e = syscall.EISDIR
+		case what == RemoveDir && name == ".":
+			e = syscall.EINVAL
+		case what == RemoveDir && name == "..":
+			e = syscall.ENOTEMPTY
 		}
+		err = pathError("remove", path, e)
 	case !ok:
 		err = pathError("remove", path, syscall.ENOENT)
 	case v.typ == fs.ModeDir && what == RemoveFile:
@@ -299,12 +309,17 @@ func (v *Vnode) Open() {
 	v.mu.Unlock()
 }
 
-// Close ends an open file description of v (its last descriptor closed).
+// Close ends an open file description of v (its last descriptor closed),
+// or a call's hold (Open for the length of one read or write, so that a
+// close racing it cannot free the pages under it).
 func (v *Vnode) Close() {
 	v.mu.Lock()
 	v.opens--
+	last := v.opens == 0
 	v.mu.Unlock()
-	v.freeIfGone()
+	if last {
+		v.freeIfGone()
+	}
 }
 
 // freeIfGone frees a regular file's pages once it is removed and no open
@@ -319,10 +334,11 @@ func (v *Vnode) freeIfGone() {
 	if !gone {
 		return
 	}
-	l := v.rl.Lock(0, math.MaxUint64, ccms.Modifying)
+	l := v.rl.Lock(0, math.MaxUint64, ccms.Exclusive)
 	v.mu.Lock()
 	if v.opens == 0 {
 		v.freePages(0)
+		v.freed = true
 	}
 	v.mu.Unlock()
 	l.Unlock()

@@ -28,19 +28,20 @@ func FileObject() (uint32, error) {
 }
 
 // FilePage returns the frame of obj's page idx: 0 for a hole when alloc
-// is false; a fresh zeroed page the object holds when it is true, or
+// is false; when it is true, a fresh zeroed page the object holds from
+// now on (fresh: this call made it, not another's meanwhile), or
 // ErrNoSpace when memory is short (a file's pages leave the kernel the
 // reserve a process's faults leave it).
-func FilePage(obj uint32, idx uint64, alloc bool) (uint64, error) {
+func FilePage(obj uint32, idx uint64, alloc bool) (pa uint64, fresh bool, err error) {
 	if idx >= objMaxPages {
-		return 0, ErrNoSpace
+		return 0, false, ErrNoSpace
 	}
 	a := fileArgs{op: filePage, obj: obj, idx: idx, alloc: alloc}
 	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
 	if a.ret == 0 && alloc {
-		return 0, ErrNoSpace
+		return 0, false, ErrNoSpace
 	}
-	return a.ret, nil
+	return a.ret, a.fresh, nil
 }
 
 // TruncateFile frees obj's pages at index pages and above and returns how

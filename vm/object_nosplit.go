@@ -217,7 +217,7 @@ func ObjectPages() (pages, tables uint64) {
 // MP lock held.
 const (
 	fileNew      = iota // a fresh object with one reference: ret its number, 0 when the table is full
-	filePage            // the page at idx: ret its frame, 0 for a hole (alloc: a fresh zeroed one; 0 when memory is short)
+	filePage            // the page at idx: ret its frame, 0 for a hole (alloc: a fresh zeroed one, fresh set; 0 when memory is short)
 	fileTruncate        // free the pages at idx and above: ret how many
 	fileRelease         // drop the reference, and the object with its pages if it was the last
 )
@@ -228,6 +228,7 @@ type fileArgs struct {
 	obj   uint32
 	idx   uint64
 	alloc bool
+	fresh bool // out: filePage made the page
 	ret   uint64
 }
 
@@ -249,6 +250,7 @@ func fileCall(arg uintptr) uintptr {
 			a.ret = *s
 		} else if a.alloc && mm.Phys.FreePages() >= userReserve() {
 			a.ret = objPage(a.obj, a.idx) // a file's pages leave the kernel its reserve, as a process's do
+			a.fresh = a.ret != 0
 		}
 	case fileTruncate:
 		o := objectAt(a.obj)
