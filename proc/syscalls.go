@@ -43,6 +43,8 @@ func callTable() map[uint64]handler {
 		syscall.SYS_CHDIR:             sysChdir,
 		syscall.SYS_FCHDIR:            sysFchdir,
 		syscall.SYS_GETCWD:            sysGetcwd,
+		syscall.SYS_RENAMEAT:          sysRenameat,
+		unix.SYS_RENAMEAT2:            sysRenameat,
 		syscall.SYS_MMAP:              sysMmap,
 		syscall.SYS_MUNMAP:            sysMunmap,
 		syscall.SYS_MADVISE:           sysMadvise,

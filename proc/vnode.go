@@ -655,3 +655,36 @@ func sysGetcwd(t *Thread, r *amd64.Frame) int64 {
 	}
 	return int64(len(b))
 }
+
+// sysRenameat serves renameat and renameat2 (RENAME_NOREPLACE; other
+// flags EINVAL): the rules of vfs.FS.RenameAt, which are rename(2)'s.
+func sysRenameat(t *Thread, r *amd64.Frame) int64 {
+	flags := 0
+	if r.RAX == unix.SYS_RENAMEAT2 {
+		flags = int(int32(r.R8))
+	}
+	oldpath, e := t.p.readString(r.RSI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	newpath, e := t.p.readString(r.R10, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	root := vfs.Root
+	if root == nil {
+		return errno(syscall.ENOENT)
+	}
+	olddir, e := t.p.dirAt(int(int32(r.RDI)), oldpath)
+	if e != 0 {
+		return errno(e)
+	}
+	newdir, e := t.p.dirAt(int(int32(r.RDX)), newpath)
+	if e != 0 {
+		return errno(e)
+	}
+	if err := root.RenameAt(olddir, oldpath, newdir, newpath, flags); err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
+}

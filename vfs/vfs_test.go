@@ -460,3 +460,47 @@ func TestWriteAfterLastClose(t *testing.T) {
 		t.Fatalf("pages held %d, used %d after the last close; want 0", pages.held, used)
 	}
 }
+
+// TestRename: rename moves files and directories, replaces a file of the
+// same kind (whose pages go), and refuses by Linux's rules.
+func TestRename(t *testing.T) {
+	pages := newMemPages()
+	f := New(pages, 100)
+	f.Mkdir("/a", 0o755)
+	f.Mkdir("/a/d", 0o755)
+	f.Mkdir("/b", 0o755)
+	x, _ := f.Create("/a/x", 0o644)
+	x.WriteAt([]byte("x"), 0)
+	y, _ := f.Create("/b/y", 0o644)
+	y.WriteAt([]byte("y"), 0)
+	if err := f.RenameAt(nil, "/a/x", nil, "/b/y", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.ReadFile("/b/y"); string(got) != "x" || pages.held != 1 {
+		t.Fatalf("after replacing /b/y: %q, %d pages; want \"x\", 1 (the replaced file's page gone)", got, pages.held)
+	}
+	_, err := f.Lookup("/a/x")
+	wantErrno(t, "the old name", err, syscall.ENOENT)
+	if err := f.RenameAt(nil, "/a/d", nil, "/b/d", 0); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.Lookup("/a")
+	b, _ := f.Lookup("/b")
+	if a.Stat().Nlink != 2 || b.Stat().Nlink != 3 {
+		t.Fatalf("links after moving a directory: /a %d, /b %d; want 2, 3", a.Stat().Nlink, b.Stat().Nlink)
+	}
+	d, _ := f.Lookup("/b/d")
+	if p, _ := d.Path(); p != "/b/d" {
+		t.Fatalf("moved directory's path %q", p)
+	}
+	wantErrno(t, "into itself", f.RenameAt(nil, "/b", nil, "/b/d/e", 0), syscall.EINVAL)
+	wantErrno(t, "a file over a directory", f.RenameAt(nil, "/b/y", nil, "/b/d", 0), syscall.EISDIR)
+	wantErrno(t, "a directory over a file", f.RenameAt(nil, "/b/d", nil, "/b/y", 0), syscall.ENOTDIR)
+	f.Create("/b/d/z", 0o644)
+	wantErrno(t, "over a full directory", f.RenameAt(nil, "/a", nil, "/b/d", 0), syscall.ENOTEMPTY)
+	wantErrno(t, "no replace", f.RenameAt(nil, "/b/d/z", nil, "/b/y", RenameNoReplace), syscall.EEXIST)
+	wantErrno(t, "missing", f.RenameAt(nil, "/nothing", nil, "/b/n", 0), syscall.ENOENT)
+	if err := f.RenameAt(nil, "/b/y", nil, "/b/y", 0); err != nil {
+		t.Fatalf("rename onto itself: %v", err)
+	}
+}

@@ -442,3 +442,86 @@ func (f *FS) Usage() (used, limit int64) {
 	defer f.usedMu.Unlock()
 	return f.used, f.limit
 }
+
+// RenameNoReplace is renameat2's RENAME_NOREPLACE: EEXIST if the new
+// name is taken.
+const RenameNoReplace = 1
+
+// RenameAt moves oldpath (from olddir) to newpath (from newdir) by
+// rename(2)'s rules: a file or directory it replaces must be of its kind
+// (EISDIR, ENOTDIR) and a replaced directory empty (ENOTEMPTY); a
+// directory cannot move under itself (EINVAL); the same file at both
+// names does nothing. A replaced file's pages go once no one has it
+// open.
+func (f *FS) RenameAt(olddir *Vnode, oldpath string, newdir *Vnode, newpath string, flags int) error {
+	if flags&^RenameNoReplace != 0 {
+		return pathError("rename", oldpath, syscall.EINVAL) // RENAME_EXCHANGE, RENAME_WHITEOUT: not here
+	}
+	f.mu.Lock()
+	from, oldname, err := f.walk(olddir, "rename", oldpath, true)
+	if err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	to, newname, err := f.walk(newdir, "rename", newpath, true)
+	if err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	v, ok := from.entries[oldname]
+	old, taken := to.entries[newname]
+	switch {
+	case oldname == "" || oldname == "." || oldname == ".." || newname == "" || newname == "." || newname == "..":
+		err = pathError("rename", oldpath, syscall.EBUSY)
+	case !ok:
+		err = pathError("rename", oldpath, syscall.ENOENT)
+	case taken && old == v:
+		f.mu.Unlock()
+		return nil // the same file: nothing to do, as Linux
+	case taken && flags&RenameNoReplace != 0:
+		err = pathError("rename", newpath, syscall.EEXIST)
+	case taken && v.typ == fs.ModeDir && old.typ != fs.ModeDir:
+		err = pathError("rename", newpath, syscall.ENOTDIR)
+	case taken && v.typ != fs.ModeDir && old.typ == fs.ModeDir:
+		err = pathError("rename", newpath, syscall.EISDIR)
+	case taken && old.typ == fs.ModeDir && len(old.entries) > 0:
+		err = pathError("rename", newpath, syscall.ENOTEMPTY)
+	case v.typ == fs.ModeDir && f.inside(to, v):
+		err = pathError("rename", newpath, syscall.EINVAL)
+	}
+	if err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	if taken {
+		delete(to.entries, newname)
+		old.nlink = 0
+		if old.typ == fs.ModeDir {
+			to.nlink--
+		}
+	}
+	delete(from.entries, oldname)
+	to.entries[newname] = v
+	if v.typ == fs.ModeDir && from != to {
+		from.nlink--
+		to.nlink++
+	}
+	v.parent = to
+	from.touch()
+	to.touch()
+	f.mu.Unlock()
+	if taken {
+		old.freeIfGone()
+	}
+	return nil
+}
+
+// inside reports whether d is dir or under it. The caller holds f.mu.
+func (f *FS) inside(d, dir *Vnode) bool {
+	for ; d != f.root; d = d.parent {
+		if d == dir {
+			return true
+		}
+	}
+	return d == dir
+}

@@ -2,7 +2,7 @@
 // package, each check with Linux's outcome (its host test runs the same
 // checks under the host's Linux, in a temporary directory): make, write,
 // append, read back, holes, seek, truncate, list, remove (an open file
-// keeps its bytes until closed), the working directory, the errors for
+// keeps its bytes until closed), rename, the working directory, the errors for
 // missing, existing and
 // wrong-kind paths, /dev/null and /dev/zero, and a file of many pages. It
 // works under ROOT (its argument; / by default) and prints a line per
@@ -102,6 +102,13 @@ func run(w io.Writer, root string) int {
 	check("readdir lists the entries by name, with their kinds", err == nil && slices.Equal(names, []string{"b:false", "sub:true"}), err, names)
 	err = os.Remove(sub)
 	check("remove of a full directory is ENOTEMPTY", errors.Is(err, syscall.ENOTEMPTY), err)
+	err = os.Rename(filepath.Join(dir, "b"), filepath.Join(sub, "moved"))
+	b, rerr = os.ReadFile(filepath.Join(sub, "moved"))
+	_, serr := os.Stat(filepath.Join(dir, "b"))
+	check("rename moves a file to another directory", err == nil && rerr == nil && string(b) == "b" && errors.Is(serr, fs.ErrNotExist), err, rerr, serr)
+	os.Rename(filepath.Join(sub, "moved"), filepath.Join(dir, "b"))
+	err = os.Rename(dir, filepath.Join(sub, "in"))
+	check("rename of a directory under itself is EINVAL", errors.Is(err, syscall.EINVAL), err)
 	_, err = os.Open(filepath.Join(dir, "nothing"))
 	check("open of a missing file is ENOENT", errors.Is(err, syscall.ENOENT), err)
 	_, err = os.OpenFile(filepath.Join(dir, "b"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -154,7 +161,7 @@ func run(w io.Writer, root string) int {
 	check("fstat of standard output", err == nil, err)
 
 	err = os.RemoveAll(dir)
-	_, serr := os.Stat(dir)
+	_, serr = os.Stat(dir)
 	check("remove everything", err == nil && errors.Is(serr, fs.ErrNotExist), err, serr)
 	if bad > 0 {
 		return 1
