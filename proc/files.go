@@ -570,3 +570,58 @@ func (ep *epoll) collect(max int) []byte {
 	}
 	return out
 }
+
+// uioMaxIOV is Linux's UIO_MAXIOV: the most iovecs readv and writev take.
+const uioMaxIOV = 1024
+
+// sysReadv serves readv and writev (by number): each iovec {base, len}
+// in turn through the file's read or write, stopping at the first short
+// or failed one (what came before is the result), as Linux does for
+// files, pipes and terminals. EINVAL for more than UIO_MAXIOV iovecs or
+// lengths that overflow.
+func sysReadv(t *Thread, r *amd64.Frame) int64 {
+	e, ok := t.p.fileAt(int(int32(r.RDI)))
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	cnt := int64(int32(r.RDX))
+	if cnt < 0 || cnt > uioMaxIOV {
+		return errno(syscall.EINVAL)
+	}
+	raw, err := t.p.space.CopyIn(r.RSI, uint64(cnt)*16)
+	if err != nil {
+		return errno(syscall.EFAULT)
+	}
+	var total uint64
+	for i := int64(0); i < cnt; i++ {
+		n := binary.LittleEndian.Uint64(raw[16*i+8:])
+		if total+n < total || int64(total+n) < 0 {
+			return errno(syscall.EINVAL)
+		}
+		total += n
+	}
+	done := int64(0)
+	for i := int64(0); i < cnt; i++ {
+		base, n := binary.LittleEndian.Uint64(raw[16*i:]), binary.LittleEndian.Uint64(raw[16*i+8:])
+		if n == 0 {
+			continue
+		}
+		var k int64
+		if r.RAX == syscall.SYS_READV {
+			k = e.f.read(t, base, n, e.nonblock)
+		} else {
+			k = e.f.write(t, base, n, e.nonblock)
+		}
+		if k < 0 {
+			if done > 0 {
+				return done
+			}
+			return k
+		}
+		done += k
+		if uint64(k) < n {
+			break
+		}
+	}
+	return done
+}

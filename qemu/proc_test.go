@@ -121,7 +121,7 @@ func TestRing3(t *testing.T) {
 			// at their addresses, EFAULT from a PROT_NONE buffer, Linux's
 			// errors, another thread's access gone when the call returns.
 			wantMatch(t, "run memtest", m.Run(t, "run memtest"), regexp.MustCompile(`(memtest: [^\n]*: ok\n){15}memtest: exit status 0`))
-			wantMatch(t, "run filetest", m.Run(t, "run filetest"), regexp.MustCompile(`(filetest: [^\n]*: ok\n){30}filetest: exit status 0`))
+			wantMatch(t, "run filetest", m.Run(t, "run filetest"), regexp.MustCompile(`(filetest: [^\n]*: ok\n){31}filetest: exit status 0`))
 			// Processes faulting side by side (os/exec of the probe's
 			// P case, one and two at once); make bench measures it.
 			wantMatch(t, "run faultbench", m.Run(t, "run faultbench -rounds 1"),
@@ -207,7 +207,7 @@ func testProcs(t *testing.T, m *Machine) {
 	}
 	pid := f[1]
 	syncConsole(t, m)
-	wantMatch(t, "procs", m.Run(t, "procs"), regexp.MustCompile(`(?m)^ +`+pid+` +1 running +1 +\d+ +\d+ +[0-9.]+m?s +[0-9.]+m?s  probe$`))
+	wantMatch(t, "procs", m.Run(t, "procs"), regexp.MustCompile(`(?m)^ +`+pid+` +1 running +1 +\d+ +\d+ +[0-9.]+[mµ]?s +[0-9.]+[mµ]?s  probe$`))
 	// The probe's text at 0x400000, read-only executable and resident;
 	// its 8 MiB stack entry below the top of the user half.
 	wantMatch(t, "vm", m.Run(t, "vm "+pid), regexp.MustCompile(`process `+pid+` \(probe\): \d+ map entries\n.*\n0x00000000400000-0x[0-9a-f]+ r-x  anon +(\d+) +(\d+)\n(?s:.*)0x007fffff7ff000-0x007ffffffff000 rw-  anon +2048 +[1-9]\d*\n`))

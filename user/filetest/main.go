@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -119,6 +121,19 @@ func run(w io.Writer, root string) int {
 	check("readdir of a file is ENOTDIR", errors.Is(err, syscall.ENOTDIR), err)
 	_, err = os.Stat(filepath.Join(dir, "b", "x"))
 	check("a path through a file is ENOTDIR", errors.Is(err, syscall.ENOTDIR), err)
+
+	v, err := os.Create(filepath.Join(dir, "v"))
+	if err == nil {
+		var n1, n2 int
+		n1, err = unix.Writev(int(v.Fd()), [][]byte{[]byte("gather "), nil, []byte("write")})
+		p1, p2 := make([]byte, 3), make([]byte, 20)
+		v.Seek(0, io.SeekStart)
+		n2, rerr = unix.Readv(int(v.Fd()), [][]byte{p1, p2})
+		check("writev gathers, readv scatters", err == nil && rerr == nil && n1 == 12 && n2 == 12 && string(p1)+string(p2[:9]) == "gather write", err, rerr, n1, n2)
+		v.Close()
+	} else {
+		check("create for writev", false, err)
+	}
 
 	real, _ := filepath.EvalSymlinks(dir) // the host's temporary directory may sit behind a link
 	err = os.Chdir(dir)
