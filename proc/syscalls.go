@@ -45,6 +45,7 @@ func callTable() map[uint64]handler {
 		syscall.SYS_GETCWD:            sysGetcwd,
 		syscall.SYS_RENAMEAT:          sysRenameat,
 		syscall.SYS_READV:             sysReadv,
+		syscall.SYS_READLINKAT:        sysReadlinkat,
 		syscall.SYS_WRITEV:            sysReadv,
 		unix.SYS_RENAMEAT2:            sysRenameat,
 		syscall.SYS_MMAP:              sysMmap,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -687,4 +688,43 @@ func sysRenameat(t *Thread, r *amd64.Frame) int64 {
 		return errno(pathErrno(err))
 	}
 	return 0
+}
+
+// sysReadlinkat: the tree has no symbolic links, but /proc/self/exe, the
+// path of the program the process runs (Go's os.Executable reads it).
+// EINVAL for anything else that exists (not a link), ENOENT for what
+// does not; the result is cut to the buffer, with no NUL, as Linux.
+func sysReadlinkat(t *Thread, r *amd64.Frame) int64 {
+	path, e := t.p.readString(r.RSI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	if int64(r.R10) <= 0 {
+		return errno(syscall.EINVAL)
+	}
+	if path == "/proc/self/exe" {
+		t.p.mu.Lock()
+		exe := t.p.Name
+		t.p.mu.Unlock()
+		if !filepath.IsAbs(exe) {
+			exe = filepath.Join("/", exe) // run and execve resolve from / (the shell's directory)
+		}
+		b := []byte(exe)[:min(uint64(len(exe)), r.R10)]
+		if t.p.space.CopyOut(r.RDX, b) != nil {
+			return errno(syscall.EFAULT)
+		}
+		return int64(len(b))
+	}
+	root := vfs.Root
+	if root == nil {
+		return errno(syscall.ENOENT)
+	}
+	dir, e := t.p.dirAt(int(int32(r.RDI)), path)
+	if e != 0 {
+		return errno(e)
+	}
+	if _, err := root.LookupAt(dir, path); err != nil {
+		return errno(pathErrno(err))
+	}
+	return errno(syscall.EINVAL)
 }

@@ -121,7 +121,7 @@ func TestRing3(t *testing.T) {
 			// at their addresses, EFAULT from a PROT_NONE buffer, Linux's
 			// errors, another thread's access gone when the call returns.
 			wantMatch(t, "run memtest", m.Run(t, "run memtest"), regexp.MustCompile(`(memtest: [^\n]*: ok\n){15}memtest: exit status 0`))
-			wantMatch(t, "run filetest", m.Run(t, "run filetest"), regexp.MustCompile(`(filetest: [^\n]*: ok\n){31}filetest: exit status 0`))
+			wantMatch(t, "run filetest", m.Run(t, "run filetest"), regexp.MustCompile(`(filetest: [^\n]*: ok\n){33}filetest: exit status 0`))
 			// Processes faulting side by side (os/exec of the probe's
 			// P case, one and two at once); make bench measures it.
 			wantMatch(t, "run faultbench", m.Run(t, "run faultbench -rounds 1"),

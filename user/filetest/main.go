@@ -135,6 +135,12 @@ func run(w io.Writer, root string) int {
 		check("create for writev", false, err)
 	}
 
+	exe, err := os.Executable()
+	est, serr := os.Stat(exe)
+	check("os.Executable (/proc/self/exe) names this program", err == nil && serr == nil && filepath.IsAbs(exe) && est.Mode().IsRegular(), err, serr, exe)
+	_, err = os.Readlink(filepath.Join(dir, "b"))
+	check("readlink of a file that is no link is EINVAL", errors.Is(err, syscall.EINVAL), err)
+
 	real, _ := filepath.EvalSymlinks(dir) // the host's temporary directory may sit behind a link
 	err = os.Chdir(dir)
 	wd, werr := os.Getwd()
