@@ -229,6 +229,27 @@ func (p *Process) dirAt(dirfd int, path string) (*vfs.Vnode, syscall.Errno) {
 	return f.v, 0
 }
 
+// resolve returns the file system and the directory a path from dirfd
+// starts at (dirAt); ENOENT before the tree is mounted.
+func (p *Process) resolve(dirfd int, path string) (*vfs.FS, *vfs.Vnode, syscall.Errno) {
+	root := vfs.Root
+	if root == nil {
+		return nil, nil, syscall.ENOENT
+	}
+	dir, e := p.dirAt(dirfd, path)
+	return root, dir, e
+}
+
+// pathAt reads the path at user address va and resolves it from dirfd.
+func (p *Process) pathAt(dirfd int, va uint64) (*vfs.FS, *vfs.Vnode, string, syscall.Errno) {
+	path, e := p.readString(va, pathMax)
+	if e != 0 {
+		return nil, nil, "", e
+	}
+	root, dir, e := p.resolve(dirfd, path)
+	return root, dir, path, e
+}
+
 // pathErrno is the errno of a vfs error.
 func pathErrno(err error) syscall.Errno {
 	var e syscall.Errno
@@ -243,10 +264,6 @@ func pathErrno(err error) syscall.Errno {
 // regular file opened for writing, O_DIRECTORY refuses what is not a
 // directory (ENOTDIR), a directory opens for reading only (EISDIR).
 func sysOpenat(t *Thread, r *amd64.Frame) int64 {
-	path, e := t.p.readString(r.RSI, pathMax)
-	if e != 0 {
-		return errno(e)
-	}
 	flags, perm := int(int32(r.RDX)), fs.FileMode(r.R10&0o7777)
 	if flags&notHere != 0 || flags&unix.O_TMPFILE == unix.O_TMPFILE || flags&unix.O_ACCMODE == unix.O_ACCMODE {
 		return errno(syscall.EINVAL)
@@ -254,11 +271,7 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 	if !t.p.fdFree() {
 		return errno(syscall.EMFILE) // before anything is made or truncated, as Linux
 	}
-	root := vfs.Root
-	if root == nil {
-		return errno(syscall.ENOENT)
-	}
-	dir, e := t.p.dirAt(int(int32(r.RDI)), path)
+	root, dir, path, e := t.p.pathAt(int(int32(r.RDI)), r.RSI)
 	if e != 0 {
 		return errno(e)
 	}
@@ -429,11 +442,7 @@ func sysNewfstatat(t *Thread, r *amd64.Frame) int64 {
 			return sysFstat(t, &amd64.Frame{RDI: uint64(dirfd), RSI: r.RDX})
 		}
 	}
-	root := vfs.Root
-	if root == nil {
-		return errno(syscall.ENOENT)
-	}
-	dir, e := t.p.dirAt(dirfd, path)
+	root, dir, e := t.p.resolve(dirfd, path)
 	if e != 0 {
 		return errno(e)
 	}
@@ -513,15 +522,7 @@ func dirType(m fs.FileMode) byte {
 }
 
 func sysMkdirat(t *Thread, r *amd64.Frame) int64 {
-	path, e := t.p.readString(r.RSI, pathMax)
-	if e != 0 {
-		return errno(e)
-	}
-	root := vfs.Root
-	if root == nil {
-		return errno(syscall.EROFS)
-	}
-	dir, e := t.p.dirAt(int(int32(r.RDI)), path)
+	root, dir, path, e := t.p.pathAt(int(int32(r.RDI)), r.RSI)
 	if e != 0 {
 		return errno(e)
 	}
@@ -538,15 +539,7 @@ func sysUnlinkat(t *Thread, r *amd64.Frame) int64 {
 	if flags&^unix.AT_REMOVEDIR != 0 {
 		return errno(syscall.EINVAL)
 	}
-	path, e := t.p.readString(r.RSI, pathMax)
-	if e != 0 {
-		return errno(e)
-	}
-	root := vfs.Root
-	if root == nil {
-		return errno(syscall.ENOENT)
-	}
-	dir, e := t.p.dirAt(int(int32(r.RDI)), path)
+	root, dir, path, e := t.p.pathAt(int(int32(r.RDI)), r.RSI)
 	if e != 0 {
 		return errno(e)
 	}
@@ -592,15 +585,7 @@ func sysFsync(t *Thread, r *amd64.Frame) int64 {
 // sysChdir and sysFchdir set the working directory: ENOTDIR for what is
 // not a directory.
 func sysChdir(t *Thread, r *amd64.Frame) int64 {
-	path, e := t.p.readString(r.RDI, pathMax)
-	if e != 0 {
-		return errno(e)
-	}
-	root := vfs.Root
-	if root == nil {
-		return errno(syscall.ENOENT)
-	}
-	dir, e := t.p.dirAt(unix.AT_FDCWD, path)
+	root, dir, path, e := t.p.pathAt(unix.AT_FDCWD, r.RDI)
 	if e != 0 {
 		return errno(e)
 	}
@@ -664,23 +649,11 @@ func sysRenameat(t *Thread, r *amd64.Frame) int64 {
 	if r.RAX == unix.SYS_RENAMEAT2 {
 		flags = int(int32(r.R8))
 	}
-	oldpath, e := t.p.readString(r.RSI, pathMax)
+	root, olddir, oldpath, e := t.p.pathAt(int(int32(r.RDI)), r.RSI)
 	if e != 0 {
 		return errno(e)
 	}
-	newpath, e := t.p.readString(r.R10, pathMax)
-	if e != 0 {
-		return errno(e)
-	}
-	root := vfs.Root
-	if root == nil {
-		return errno(syscall.ENOENT)
-	}
-	olddir, e := t.p.dirAt(int(int32(r.RDI)), oldpath)
-	if e != 0 {
-		return errno(e)
-	}
-	newdir, e := t.p.dirAt(int(int32(r.RDX)), newpath)
+	_, newdir, newpath, e := t.p.pathAt(int(int32(r.RDX)), r.R10)
 	if e != 0 {
 		return errno(e)
 	}
@@ -715,11 +688,7 @@ func sysReadlinkat(t *Thread, r *amd64.Frame) int64 {
 		}
 		return int64(len(b))
 	}
-	root := vfs.Root
-	if root == nil {
-		return errno(syscall.ENOENT)
-	}
-	dir, e := t.p.dirAt(int(int32(r.RDI)), path)
+	root, dir, e := t.p.resolve(int(int32(r.RDI)), path)
 	if e != 0 {
 		return errno(e)
 	}

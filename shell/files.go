@@ -118,24 +118,33 @@ func lsLine(w io.Writer, name string, s vfs.Stat) {
 	fmt.Fprintf(w, "%s %3d %10d %s %s\n", s.Mode, s.Nlink, s.Size, s.Mtime.UTC().Format("Jan _2 15:04"), name)
 }
 
-func cmdCat(sh *Shell, args []string) error {
+// eachPath runs fn on every path argument against the tree at /, going
+// on past failures, and returns them all; usage when there is none.
+func eachPath(args []string, usage string, fn func(f *vfs.FS, p string) error) error {
 	f, err := root()
 	if err != nil {
 		return err
 	}
 	if len(args) == 0 {
-		return errors.New("usage: cat FILE...")
+		return errors.New("usage: " + usage)
 	}
 	var errs []error
 	for _, p := range args {
+		if err := fn(f, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func cmdCat(sh *Shell, args []string) error {
+	return eachPath(args, "cat FILE...", func(f *vfs.FS, p string) error {
 		v, err := f.Lookup(p)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return err
 		}
 		if v.IsDir() {
-			errs = append(errs, &fs.PathError{Op: "read", Path: p, Err: errIsDir})
-			continue
+			return &fs.PathError{Op: "read", Path: p, Err: errIsDir}
 		}
 		buf := make([]byte, 32<<10)
 		limit := int64(-1)
@@ -150,30 +159,20 @@ func cmdCat(sh *Shell, args []string) error {
 				break
 			}
 			if err != nil {
-				errs = append(errs, &fs.PathError{Op: "read", Path: p, Err: err})
-				break
+				return &fs.PathError{Op: "read", Path: p, Err: err}
 			}
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 var errIsDir = errors.New("is a directory")
 
 func cmdStat(sh *Shell, args []string) error {
-	f, err := root()
-	if err != nil {
-		return err
-	}
-	if len(args) == 0 {
-		return errors.New("usage: stat PATH...")
-	}
-	var errs []error
-	for _, p := range args {
+	return eachPath(args, "stat PATH...", func(f *vfs.FS, p string) error {
 		v, err := f.Lookup(p)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return err
 		}
 		s := v.Stat()
 		kind := "regular file"
@@ -186,25 +185,15 @@ func cmdStat(sh *Shell, args []string) error {
 		fmt.Fprintf(sh.Out, "%s: inode %d, %s, %s (%#o), %d links, %d bytes, %d blocks, modified %s, changed %s\n",
 			p, s.Ino, kind, s.Mode, uint32(s.Mode.Perm()), s.Nlink, s.Size, s.Blocks,
 			s.Mtime.UTC().Format(time.RFC3339Nano), s.Ctime.UTC().Format(time.RFC3339Nano))
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 func cmdMkdir(sh *Shell, args []string) error {
-	f, err := root()
-	if err != nil {
+	return eachPath(args, "mkdir DIR...", func(f *vfs.FS, p string) error {
+		_, err := f.Mkdir(p, 0o755)
 		return err
-	}
-	if len(args) == 0 {
-		return errors.New("usage: mkdir DIR...")
-	}
-	var errs []error
-	for _, p := range args {
-		if _, err := f.Mkdir(p, 0o755); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	})
 }
 
 func cmdWrite(sh *Shell, args []string) error {
@@ -234,20 +223,7 @@ func cmdWrite(sh *Shell, args []string) error {
 }
 
 func cmdRm(sh *Shell, args []string) error {
-	f, err := root()
-	if err != nil {
-		return err
-	}
-	if len(args) == 0 {
-		return errors.New("usage: rm PATH...")
-	}
-	var errs []error
-	for _, p := range args {
-		if err := f.Remove(p); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return eachPath(args, "rm PATH...", func(f *vfs.FS, p string) error { return f.Remove(p) })
 }
 
 func cmdTruncate(sh *Shell, args []string) error {
