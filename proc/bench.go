@@ -60,29 +60,42 @@ func runProbes(arg string, n int) (time.Duration, []*Process, error) {
 	return time.Since(t0), ps, err
 }
 
+// oneThenTwo runs the probe's case arg in one process, then in two at
+// once, and returns the rate of each (per units of work a process does
+// per run) and the share of what count reports of the processes: the
+// part of all their work that ran without the MP lock.
+func oneThenTwo(arg string, per int, count func(p *Process) (part, all uint64)) (one, two, pct float64, err error) {
+	var part, all uint64
+	run := func(n int) (float64, error) {
+		d, ps, err := runProbes(arg, n)
+		if err != nil {
+			return 0, err
+		}
+		for _, p := range ps {
+			a, b := count(p)
+			part += a
+			all += b
+		}
+		return float64(n*per) / d.Seconds(), nil
+	}
+	if one, err = run(1); err != nil {
+		return 0, 0, 0, err
+	}
+	if two, err = run(2); err != nil {
+		return 0, 0, 0, err
+	}
+	return one, two, 100 * float64(part) / float64(max(all, 1)), nil
+}
+
 // benchFaults runs the probe's P case (2048 demand-zero faults) in one
 // process, then in two at once, and reports faults per second of each and
 // the ratio: what the fault path gains from a second CPU; and the share
 // of faults served under their map's lock alone (vm.FaultFresh), not the
 // MP lock.
 func benchFaults() ([]ktest.Result, error) {
-	var fresh, all uint64
-	run := func(n int) (float64, error) {
-		d, ps, err := runProbes("P", n)
-		if err != nil {
-			return 0, err
-		}
-		for _, p := range ps {
-			fresh += p.space.m.FreshFaults
-			all += p.space.m.Faults
-		}
-		return float64(n*faultsPerRun) / d.Seconds(), nil
-	}
-	one, err := run(1)
-	if err != nil {
-		return nil, err
-	}
-	two, err := run(2)
+	one, two, pct, err := oneThenTwo("P", faultsPerRun, func(p *Process) (uint64, uint64) {
+		return p.space.m.FreshFaults, p.space.m.Faults
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +103,7 @@ func benchFaults() ([]ktest.Result, error) {
 		{Name: "page faults, one process", Value: one, Unit: "/s"},
 		{Name: "page faults, two processes at once", Value: two, Unit: "/s"},
 		{Name: "page faults, two processes / one", Value: two / one, Unit: "x"},
-		{Name: "page faults served without the MP lock", Value: 100 * float64(fresh) / float64(max(all, 1)), Unit: "%"},
+		{Name: "page faults served without the MP lock", Value: pct, Unit: "%"},
 	}, nil
 }
 
@@ -99,24 +112,10 @@ func benchFaults() ([]ktest.Result, error) {
 // rounds per second of each, the ratio, and the share of the memory
 // calls served under their map's lock alone (vm.Map.Alone).
 func benchMemCalls() ([]ktest.Result, error) {
-	var local, all uint64
-	run := func(n int) (float64, error) {
-		d, ps, err := runProbes("U", n)
-		if err != nil {
-			return 0, err
-		}
-		for _, p := range ps {
-			calls, alone, _, _ := p.space.Calls()
-			all += calls
-			local += alone
-		}
-		return float64(n*memRounds) / d.Seconds(), nil
-	}
-	one, err := run(1)
-	if err != nil {
-		return nil, err
-	}
-	two, err := run(2)
+	one, two, pct, err := oneThenTwo("U", memRounds, func(p *Process) (uint64, uint64) {
+		calls, alone, _, _ := p.space.Calls()
+		return alone, calls
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +123,7 @@ func benchMemCalls() ([]ktest.Result, error) {
 		{Name: "mmap+4 faults+mprotect+munmap rounds, one process", Value: one, Unit: "/s"},
 		{Name: "the same rounds, two processes at once", Value: two, Unit: "/s"},
 		{Name: "memory-call rounds, two processes / one", Value: two / one, Unit: "x"},
-		{Name: "memory calls served without the MP lock", Value: 100 * float64(local) / float64(max(all, 1)), Unit: "%"},
+		{Name: "memory calls served without the MP lock", Value: pct, Unit: "%"},
 	}, nil
 }
 
