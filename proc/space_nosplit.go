@@ -231,7 +231,7 @@ func spaceCopy(arg uintptr) uintptr {
 	}
 	m := &c.s.m
 	m.Lock()
-	r := copyLocked(m, c)
+	r := copyPages(m, c, true)
 	m.Unlock()
 	return r
 }
@@ -254,37 +254,17 @@ func spaceCopyLocal(arg uintptr) uintptr {
 	}
 	m := &c.s.m
 	m.Lock()
-	r := copyPresent(m, c)
+	r := copyPages(m, c, false)
 	m.Unlock()
 	return r
 }
 
-// spaceCopyLocal's results.
+// spaceCopy's and spaceCopyLocal's results (copyPages).
 const (
 	copyFault = iota
 	copyDone
 	copyRetry
 )
-
-//go:nosplit
-func copyPresent(m *vm.Map, c *copyArgs) uintptr {
-	va, buf, n := c.va, c.buf, c.n
-	for n > 0 {
-		page := va &^ (pageSize - 1)
-		fl := m.Pmap.Flags(page)
-		if fl&pmap.Present == 0 || c.out && fl&pmap.Writable == 0 { // absent, or copy-on-write
-			return copyRetry
-		}
-		if fl&pmap.User == 0 {
-			return copyFault
-		}
-		pa, _ := m.Pmap.Extract(page)
-		k := min(n, pageSize-(va-page))
-		copyPage(pa+uint64(va-page), buf, k, c.out)
-		va, buf, n = va+k, buf+k, n-k
-	}
-	return copyDone
-}
 
 // copyPage copies k bytes between user memory at physical address pa
 // and the kernel buffer at buf; out: towards the user.
@@ -300,27 +280,36 @@ func copyPage(pa uint64, buf, k uintptr, out bool) {
 	}
 }
 
+// copyPages copies c page by page through m's tables and the direct
+// map. A page absent, or copy-on-write for a copy out, is faulted in as
+// the process's own access would (fault: the caller holds the MP lock
+// too), or ends the copy with copyRetry; one the access may not use
+// ends it with copyFault. The caller holds m's lock.
+//
 //go:nosplit
-func copyLocked(m *vm.Map, c *copyArgs) uintptr {
+func copyPages(m *vm.Map, c *copyArgs, fault bool) uintptr {
 	va, buf, n := c.va, c.buf, c.n
 	for n > 0 {
 		page := va &^ (pageSize - 1)
 		fl := m.Pmap.Flags(page)
 		if fl&pmap.Present == 0 || c.out && fl&pmap.Writable == 0 { // absent, or copy-on-write
+			if !fault {
+				return copyRetry
+			}
 			if !m.Fault(page, c.out, false) {
-				return 0
+				return copyFault
 			}
 			fl = m.Pmap.Flags(page)
 		}
 		if fl&pmap.User == 0 || c.out && fl&pmap.Writable == 0 {
-			return 0
+			return copyFault
 		}
 		pa, _ := m.Pmap.Extract(page)
 		k := min(n, pageSize-(va-page))
 		copyPage(pa+uint64(va-page), buf, k, c.out)
 		va, buf, n = va+k, buf+k, n-k
 	}
-	return 1
+	return copyDone
 }
 
 // statArgs is spaceStat's argument block: out holds vm.MaxEntries

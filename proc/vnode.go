@@ -71,7 +71,7 @@ func (f *openFile) pread(t *Thread, buf, n uint64, off int64) int64 {
 	defer f.v.Close()
 	s := t.p.space
 	va := buf
-	if f.v.Stat().Mode&fs.ModeCharDevice != 0 {
+	if f.v.IsDevice() {
 		b := make([]byte, min(n, maxDeviceIO))
 		k, err := f.v.ReadAt(b, off)
 		if err != nil && err != io.EOF {
@@ -129,7 +129,7 @@ func (f *openFile) pwrite(t *Thread, buf, n uint64, off int64, appending bool) (
 	}
 	f.v.Open() // a close racing the write leaves the pages until it ends
 	defer f.v.Close()
-	if f.v.Stat().Mode&fs.ModeCharDevice != 0 {
+	if f.v.IsDevice() {
 		b, err := s.CopyIn(buf, min(n, maxDeviceIO))
 		if err != nil {
 			return errno(syscall.EFAULT), off
@@ -298,7 +298,7 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 	case !v.IsDir() && flags&unix.O_DIRECTORY != 0:
 		return errno(syscall.ENOTDIR)
 	}
-	if flags&unix.O_TRUNC != 0 && v.Stat().Mode&fs.ModeCharDevice == 0 { // even O_RDONLY, as Linux
+	if flags&unix.O_TRUNC != 0 && !v.IsDevice() { // even O_RDONLY, as Linux
 		if err := v.Truncate(0); err != nil {
 			return errno(pathErrno(err))
 		}
@@ -563,7 +563,7 @@ func sysFtruncate(t *Thread, r *amd64.Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	if !f.writable() || f.v.IsDir() || f.v.Stat().Mode&fs.ModeCharDevice != 0 {
+	if !f.writable() || f.v.IsDir() || f.v.IsDevice() {
 		return errno(syscall.EINVAL)
 	}
 	if err := f.v.Truncate(int64(r.RSI)); err != nil {

@@ -148,7 +148,7 @@ func cmdCat(sh *Shell, args []string) error {
 		}
 		buf := make([]byte, 32<<10)
 		limit := int64(-1)
-		if v.Stat().Mode&fs.ModeCharDevice != 0 {
+		if v.IsDevice() {
 			limit = 4096 // /dev/zero never ends: a page of it
 		}
 		for off := int64(0); limit < 0 || off < limit; {

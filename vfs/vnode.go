@@ -436,6 +436,10 @@ func (v *Vnode) Ranges() ccms.Snapshot { return v.rl.Snapshot() }
 // IsDir reports whether v is a directory.
 func (v *Vnode) IsDir() bool { return v.typ == fs.ModeDir }
 
+// IsDevice reports whether v is a character device. Like IsDir it reads
+// only what never changes, no lock: a read or write asks it every time.
+func (v *Vnode) IsDevice() bool { return v.typ == fs.ModeCharDevice }
+
 // Usage returns the pages the files hold and the most they may.
 func (f *FS) Usage() (used, limit int64) {
 	f.usedMu.Lock()
