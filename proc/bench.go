@@ -1,8 +1,11 @@
 package proc
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"time"
 
 	"gofly/ktest"
@@ -13,7 +16,53 @@ func init() {
 		ktest.Bench{Name: "proc: fork+exit+wait and fork+exec+wait loops (the probe's L and M)", Run: benchFork},
 		ktest.Bench{Name: "proc: page faults in one process, then in two at once (the probe's P)", Run: benchFaults},
 		ktest.Bench{Name: "proc: memory calls in one process, then in two at once (the probe's U)", Run: benchMemCalls},
+		ktest.Bench{Name: "proc: 1 MiB pipe writes, pages lent beside copied (pipetest -bench)", Run: benchPipe},
 	)
+}
+
+// pipetestLine is one of pipetest -bench's results.
+var pipetestLine = regexp.MustCompile(`pipetest: 1 MiB writes, buffer rewritten (true|false): ([\d.]+) MiB/s`)
+
+// benchPipe runs user/pipetest's bench (a reader goroutine, 1 MiB writes
+// from a buffer left alone, then rewritten before each write) with large
+// writes lending their pages, then with every byte copied, and reports
+// each rate and the ratios.
+func benchPipe() ([]ktest.Result, error) {
+	data, ok := []byte(nil), false
+	if Programs != nil {
+		data, ok = Programs("/pipetest")
+	}
+	if !ok {
+		return nil, ktest.Skip("no /pipetest program (boot with the user programs: make qemu)")
+	}
+	defer PipeLoans.Store(true)
+	rate := map[bool]map[string]float64{}
+	for _, lend := range []bool{true, false} {
+		PipeLoans.Store(lend)
+		var out bytes.Buffer
+		p, err := New("/pipetest", data, []string{"/pipetest", "-bench"}, nil, &out)
+		if err != nil {
+			return nil, err
+		}
+		if e := p.Run(); e.Status != 0 || e.Signal != 0 {
+			return nil, fmt.Errorf("proc: bench: pipetest: %v: %s", e, out.String())
+		}
+		rate[lend] = map[string]float64{}
+		for _, m := range pipetestLine.FindAllStringSubmatch(out.String(), -1) {
+			rate[lend][m[1]], _ = strconv.ParseFloat(m[2], 64)
+		}
+		if len(rate[lend]) != 2 {
+			return nil, fmt.Errorf("proc: bench: pipetest printed no rates: %s", out.String())
+		}
+	}
+	var res []ktest.Result
+	for _, c := range []struct{ key, name string }{{"false", "buffer left alone"}, {"true", "buffer rewritten"}} {
+		res = append(res,
+			ktest.Result{Name: "pipe, 1 MiB writes, " + c.name + ", pages lent", Value: rate[true][c.key], Unit: "MiB/s"},
+			ktest.Result{Name: "pipe, 1 MiB writes, " + c.name + ", copied", Value: rate[false][c.key], Unit: "MiB/s"},
+			ktest.Result{Name: "pipe, " + c.name + ", lent / copied", Value: rate[true][c.key] / rate[false][c.key], Unit: "x"})
+	}
+	return res, nil
 }
 
 // faultsPerRun is how many pages the probe's P case faults in.

@@ -48,10 +48,12 @@
 // processes live at once (EAGAIN past it). vfork (clone with
 // CLONE_VM|CLONE_VFORK, or vfork) lends the child the parent's space
 // (Space's references) while the parent's thread waits for its execve
-// or end. pipe.go: pipes (a copying buffer, shared between processes by
-// descriptor counts: end of file when no writer is left, EPIPE and
-// SIGPIPE when no reader is), dup/dup2/dup3, and /dev/null, the one path
-// openat finds; with those, Go's os/exec works. Files come with issue 11.
+// or end. pipe.go: pipes (a queue of bytes copied into a ring and of
+// pages lent by large writes, xio page lists made by vm.Map.Loan,
+// copy-on-write; shared between processes by descriptor counts: end of
+// file when no writer is left, EPIPE and SIGPIPE when no reader is, the
+// lent pages given back with the last reader), dup/dup2/dup3; with
+// those, Go's os/exec works. vnode.go: the file calls over package vfs.
 //
 // Bad actors: a process's page faults leave the kernel a reserve of
 // frames (vm), and one that runs out is killed with SIGKILL, as by
@@ -66,8 +68,9 @@
 // Locks, in order: Process.mu (threads, the end, children, descriptors,
 // signal state and pending signals, the eventfds' counts; a parent's
 // before its child's, in wait4); then procs (the process table),
-// futexTable.mu, a pipe's mu, or pollMu (the readiness broadcast, taken
-// last). A Space's map and page tables are guarded by the MP lock and
+// futexTable.mu, a pipe's mu (held across its copies and loans, which
+// take the locks below in their TrapCalls), or pollMu (the readiness
+// broadcast, taken last). A Space's map and page tables are guarded by the MP lock and
 // the map's own lock, taken in that order by the TrapCall bodies and the
 // trap path's fault service; a demand-zero fault takes the map's lock
 // alone (vm.FaultFresh), and so do the memory calls and user copies when

@@ -22,9 +22,11 @@ type file interface {
 	write(t *Thread, buf, n uint64, nonblock bool) int64
 	// pollable is false for a file epoll refuses (EPERM), as Linux
 	// refuses regular files; ready returns the poll events (EPOLLIN,
-	// EPOLLOUT) a pollable one has now.
+	// EPOLLOUT) a pollable one has now, and how many times its state has
+	// changed (an edge-triggered watch reports each change that leaves
+	// it ready, as Linux's wakeups do, not only a gained event).
 	pollable() bool
-	ready() uint32
+	ready() (events uint32, changes uint64)
 	// hold counts one more descriptor for the file (dup, fork), release
 	// one fewer (close, exec's close-on-exec, the process's end).
 	hold()
@@ -304,17 +306,18 @@ func (console) write(t *Thread, buf, n uint64, _ bool) int64 {
 	return int64(done)
 }
 
-func (console) mode() uint32   { return unix.S_IFCHR | 0o620 } // a terminal's
-func (console) pollable() bool { return false }
-func (console) ready() uint32  { return 0 }
-func (console) hold()          {}
-func (console) release()       {}
+func (console) mode() uint32            { return unix.S_IFCHR | 0o620 } // a terminal's
+func (console) pollable() bool          { return false }
+func (console) ready() (uint32, uint64) { return 0, 0 }
+func (console) hold()                   {}
+func (console) release()                {}
 
 // eventFD is eventfd(2): a 64-bit counter. Guarded by its process's mu.
 type eventFD struct {
 	p         *Process
 	count     uint64
 	semaphore bool
+	changes   uint64 // reads and writes (epoll's edges)
 }
 
 const eventMax = ^uint64(0) - 1 // the largest count (0xfffffffffffffffe)
@@ -343,6 +346,7 @@ func (f *eventFD) read(t *Thread, buf, n uint64, nonblock bool) int64 {
 				v = 1
 			}
 			f.count -= v
+			f.changes++
 			f.p.mu.Unlock()
 			notify()
 			if t.p.space.CopyOut(buf, binary.LittleEndian.AppendUint64(nil, v)) != nil {
@@ -376,6 +380,7 @@ func (f *eventFD) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 		f.p.mu.Lock()
 		if eventMax-f.count >= v {
 			f.count += v
+			f.changes++
 			f.p.mu.Unlock()
 			notify()
 			return 8
@@ -406,7 +411,7 @@ func (*eventFD) mode() uint32     { return 0o600 } // an anonymous inode's, as L
 func (f *eventFD) hold()          {}
 func (f *eventFD) release()       {}
 
-func (f *eventFD) ready() uint32 {
+func (f *eventFD) ready() (uint32, uint64) {
 	f.p.mu.Lock()
 	defer f.p.mu.Unlock()
 	var ev uint32
@@ -416,7 +421,7 @@ func (f *eventFD) ready() uint32 {
 	if f.count < eventMax {
 		ev |= unix.EPOLLOUT
 	}
-	return ev
+	return ev, f.changes
 }
 
 // epoll is an epoll instance: its interest list by descriptor. Guarded by
@@ -430,7 +435,8 @@ type watch struct {
 	f      file
 	events uint32
 	data   uint64
-	last   uint32 // events last reported, for edge-triggered watches
+	last   uint32 // events last seen, for edge-triggered watches
+	seen   uint64 // the file's changes then
 }
 
 func sysEpollCreate1(t *Thread, r *amd64.Frame) int64 {
@@ -445,7 +451,7 @@ func (*epoll) read(*Thread, uint64, uint64, bool) int64  { return errno(syscall.
 func (*epoll) write(*Thread, uint64, uint64, bool) int64 { return errno(syscall.EINVAL) }
 func (*epoll) pollable() bool                            { return false }
 func (*epoll) mode() uint32                              { return 0o600 } // an anonymous inode's, as Linux
-func (*epoll) ready() uint32                             { return 0 }
+func (*epoll) ready() (uint32, uint64)                   { return 0, 0 }
 func (*epoll) hold()                                     {}
 func (*epoll) release()                                  {}
 
@@ -554,13 +560,13 @@ func (ep *epoll) collect(max int) []byte {
 		if len(out)/12 == max {
 			break
 		}
-		now := w.f.ready()
+		now, changes := w.f.ready()
 		ev := now & (w.events | unix.EPOLLERR | unix.EPOLLHUP)
 		ep.p.mu.Lock()
 		report := ev != 0
 		if w.events&unix.EPOLLET != 0 {
-			report = ev&^w.last != 0
-			w.last = ev
+			report = ev&^w.last != 0 || ev != 0 && changes != w.seen
+			w.last, w.seen = ev, changes
 		}
 		ep.p.mu.Unlock()
 		if report {

@@ -2,27 +2,69 @@ package proc
 
 import (
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"gofly/arch/amd64"
+	"gofly/xio"
 )
 
-// A pipe copies bytes through a kernel buffer from its write end to its
-// read end (issue 11 replaces the copies with XIO page lists). Each end
-// counts the descriptors that refer to it, in every process: a reader
-// sees end of file once no writer is left, a writer gets EPIPE (and
-// SIGPIPE) once no reader is.
+// A pipe carries bytes from its write end to its read end in order, as a
+// queue of segments: bytes a write copied into the pipe's ring, or pages
+// a large write lent (an XIO page list, xio.List: the writer's own pages,
+// copy-on-write, so the writer neither copies them nor waits for the
+// reader, and the reader copies from them once). Each end counts the
+// descriptors that refer to it, in every process: a reader sees end of
+// file once no writer is left, a writer gets EPIPE (and SIGPIPE) once no
+// reader is, and the last reader's going gives back every lent page.
+//
+// The lock (mu) guards every field, and is held across a read's or a
+// write's copies, as Linux holds its pipe mutex: a read or a write of
+// PIPE_BUF bytes or fewer is never interleaved with another.
 type pipe struct {
 	mu               sync.Mutex
-	buf              []byte
+	ring             []byte // pipeCap bytes once a write copies
+	head, used       int    // the ring's oldest byte, and how many it holds
+	segs             []segment
+	queued           int // bytes waiting: the ring's and the loans'
 	readers, writers int
+	changes          uint64 // reads, writes and ends gone (epoll's edges)
 }
 
-// pipeCap is how many bytes a pipe holds before a writer waits (Linux's
-// default, 16 pages).
-const pipeCap = 64 << 10
+// segment is a run of a pipe's bytes: the next n of its ring, or a loan's
+// bytes from off on.
+type segment struct {
+	loan *xio.List
+	off  int
+	n    int
+}
+
+const (
+	// pipeCap is how many copied bytes a pipe holds before a writer
+	// waits (Linux's default, 16 pages): the ring's size.
+	pipeCap = 64 << 10
+	// lendCap is how many bytes a pipe holds, lent and copied, before a
+	// writer waits (Linux's largest pipe, /proc/sys/fs/pipe-max-size): a
+	// lent page costs the kernel no page of its own, only its PV, so a
+	// 1 MiB write goes in one call and one reader's wakeup (pipe(7):
+	// programs may not rely on a capacity).
+	lendCap = 1 << 20
+	// pipeBuf is PIPE_BUF: a write of this many bytes or fewer goes in
+	// whole or waits.
+	pipeBuf = 4096
+	// loanMin is the smallest write that lends its whole pages rather
+	// than copying them: below it, the loan's trap and the page faults
+	// the writer takes when it reuses its buffer cost more than a copy.
+	loanMin = 64 << 10
+)
+
+// PipeLoans says whether large pipe writes lend their pages (the bench
+// turns it off to measure copying beside it).
+var PipeLoans atomic.Bool
+
+func init() { PipeLoans.Store(true) }
 
 // pipeEnd is one end of a pipe, as a file.
 type pipeEnd struct {
@@ -41,13 +83,20 @@ func (e *pipeEnd) hold() {
 }
 
 func (e *pipeEnd) release() {
-	e.p.mu.Lock()
+	p := e.p
+	p.mu.Lock()
+	p.changes++
 	if e.writer {
-		e.p.writers--
-	} else {
-		e.p.readers--
+		p.writers--
+	} else if p.readers--; p.readers == 0 {
+		for _, s := range p.segs { // nobody can read them now
+			if s.loan != nil {
+				s.loan.Release()
+			}
+		}
+		p.segs, p.ring, p.head, p.used, p.queued = nil, nil, 0, 0, 0
 	}
-	e.p.mu.Unlock()
+	p.mu.Unlock()
 	notify()
 }
 
@@ -58,22 +107,21 @@ func (e *pipeEnd) read(t *Thread, buf, n uint64, nonblock bool) int64 {
 	if n == 0 {
 		return 0
 	}
+	p := e.p
 	for {
 		wake := changed()
-		e.p.mu.Lock()
-		if len(e.p.buf) > 0 {
-			k := min(n, uint64(len(e.p.buf)))
-			b := append([]byte(nil), e.p.buf[:k]...)
-			e.p.buf = e.p.buf[k:]
-			e.p.mu.Unlock()
+		p.mu.Lock()
+		if p.queued > 0 {
+			got, err := p.take(t.p.space, buf, int(min(n, maxRW)))
+			p.mu.Unlock()
 			notify()
-			if t.p.space.CopyOut(buf, b) != nil {
+			if got == 0 && err != nil {
 				return errno(syscall.EFAULT)
 			}
-			return int64(k)
+			return int64(got)
 		}
-		eof := e.p.writers == 0
-		e.p.mu.Unlock()
+		eof := p.writers == 0
+		p.mu.Unlock()
 		if eof {
 			return 0
 		}
@@ -83,25 +131,70 @@ func (e *pipeEnd) read(t *Thread, buf, n uint64, nonblock bool) int64 {
 	}
 }
 
+// take copies up to n queued bytes to va in s, oldest first, and returns
+// how many; a bad page of va ends the copy there. The caller holds mu.
+func (p *pipe) take(s *Space, va uint64, n int) (got int, err error) {
+	for got < n && len(p.segs) > 0 && err == nil {
+		g := &p.segs[0]
+		k := 0
+		if g.loan != nil {
+			frames, off, ferr := g.loan.Frames(g.off)
+			if ferr != nil {
+				panic(ferr) // a segment is dropped once its last byte is read
+			}
+			want := min(n-got, g.loan.Bytes()-g.off)
+			if err = s.CopyOutFrames(va+uint64(got), frames, off, want); err == nil {
+				k = want
+			}
+			if g.off += k; g.off == g.loan.Bytes() {
+				g.loan.Release()
+				p.segs = p.segs[1:]
+			}
+		} else {
+			for k < min(n-got, g.n) && err == nil {
+				at := (p.head + k) % pipeCap
+				b := p.ring[at:min(pipeCap, at+min(n-got, g.n)-k)]
+				if err = s.CopyOut(va+uint64(got+k), b); err == nil {
+					k += len(b)
+				}
+			}
+			p.head, p.used = (p.head+k)%pipeCap, p.used-k
+			if g.n -= k; g.n == 0 {
+				p.segs = p.segs[1:]
+			}
+		}
+		got += k
+		p.queued -= k
+		p.changes++
+	}
+	return got, err
+}
+
 func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 	if !e.writer {
 		return errno(syscall.EBADF)
 	}
+	p := e.p
+	need := uint64(1) // bytes of room a write waits for
+	if n <= pipeBuf {
+		need = n
+	}
+	lend := n >= loanMin && PipeLoans.Load()
 	var done uint64
 	for done < n {
 		wake := changed()
-		e.p.mu.Lock()
-		if e.p.readers == 0 {
-			e.p.mu.Unlock()
+		p.mu.Lock()
+		if p.readers == 0 {
+			p.mu.Unlock()
 			t.p.signal(int(syscall.SIGPIPE), t)
 			if done > 0 {
 				return int64(done)
 			}
 			return errno(syscall.EPIPE)
 		}
-		room := uint64(pipeCap - len(e.p.buf))
-		e.p.mu.Unlock()
-		if room == 0 {
+		room := p.room(lend && (buf+done)%xio.PageSize == 0 && n-done >= xio.PageSize)
+		if room < need {
+			p.mu.Unlock()
 			if done > 0 && nonblock {
 				return int64(done)
 			}
@@ -113,46 +206,110 @@ func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 			}
 			continue
 		}
-		k := min(room, n-done)
-		b, err := t.p.space.CopyIn(buf+done, k)
+		k, err := p.put(t.p.space, buf+done, min(room, n-done), lend)
+		p.mu.Unlock()
+		if k == 0 && err == nil { // no page lent, and the ring is full
+			if nonblock {
+				if done > 0 {
+					return int64(done)
+				}
+				return errno(syscall.EAGAIN)
+			}
+			if r := block(t, wake, false); r != 0 {
+				if done > 0 {
+					return int64(done)
+				}
+				return r
+			}
+			continue
+		}
+		notify()
+		done += k
 		if err != nil {
 			if done > 0 {
 				return int64(done)
 			}
 			return errno(syscall.EFAULT)
 		}
-		e.p.mu.Lock()
-		e.p.buf = append(e.p.buf, b...)
-		e.p.mu.Unlock()
-		notify()
-		done += k
 	}
 	return int64(done)
+}
+
+// room returns how many bytes a write may queue now: up to lendCap in
+// all when it lends, and within the ring's room too when it copies.
+// The caller holds mu.
+func (p *pipe) room(lending bool) uint64 {
+	if lending {
+		return uint64(lendCap - p.queued)
+	}
+	return uint64(min(pipeCap-p.used, lendCap-p.queued))
+}
+
+// put queues up to n bytes from va in s, n within the room left (room):
+// whole pages lent when lend says so and va is page-aligned, copied into
+// the ring otherwise, as many as its room takes (up to the next page
+// boundary only, when lending, so that the rest can be lent). It returns
+// how many it queued, 0 when it lent nothing and the ring is full; a bad
+// page of va ends the copy there. The caller holds mu.
+func (p *pipe) put(s *Space, va, n uint64, lend bool) (uint64, error) {
+	const page = xio.PageSize
+	if lend && va%page == 0 && n >= page {
+		if l := s.Loan(va, int(n/page)); l != nil {
+			p.segs = append(p.segs, segment{loan: l})
+			p.queued += l.Bytes()
+			p.changes++
+			return uint64(l.Bytes()), nil
+		}
+	} else if lend && va%page != 0 {
+		n = min(n, page-va%page)
+	}
+	n = min(n, uint64(pipeCap-p.used))
+	if p.ring == nil {
+		p.ring = make([]byte, pipeCap)
+	}
+	var k uint64
+	for k < n {
+		at := (p.head + p.used) % pipeCap
+		b := p.ring[at:min(pipeCap, at+int(n-k))]
+		if err := s.CopyInTo(va+k, b); err != nil {
+			return k, err
+		}
+		p.used += len(b)
+		p.queued += len(b)
+		p.changes++
+		if last := len(p.segs) - 1; last >= 0 && p.segs[last].loan == nil {
+			p.segs[last].n += len(b)
+		} else {
+			p.segs = append(p.segs, segment{n: len(b)})
+		}
+		k += uint64(len(b))
+	}
+	return k, nil
 }
 
 func (e *pipeEnd) pollable() bool { return true }
 func (*pipeEnd) mode() uint32     { return unix.S_IFIFO | 0o600 }
 
-func (e *pipeEnd) ready() uint32 {
+func (e *pipeEnd) ready() (uint32, uint64) {
 	e.p.mu.Lock()
 	defer e.p.mu.Unlock()
 	var ev uint32
 	if e.writer {
-		if len(e.p.buf) < pipeCap {
+		if e.p.room(false) > 0 {
 			ev |= unix.EPOLLOUT
 		}
 		if e.p.readers == 0 {
 			ev |= unix.EPOLLERR
 		}
-		return ev
+		return ev, e.p.changes
 	}
-	if len(e.p.buf) > 0 {
+	if e.p.queued > 0 {
 		ev |= unix.EPOLLIN
 	}
 	if e.p.writers == 0 {
 		ev |= unix.EPOLLHUP
 	}
-	return ev
+	return ev, e.p.changes
 }
 
 // sysPipe2 makes a pipe: fds[0] reads, fds[1] writes.

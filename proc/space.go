@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -283,26 +284,51 @@ func (s *Space) CopyOut(va uint64, b []byte) error { return s.copy(va, b, true) 
 // errFault is a user address the process may not use.
 var errFault = errors.New("bad address")
 
-// copy moves len(b) bytes between b and va, at most copyChunk per trap.
+// copy moves len(b) bytes between b and va.
 func (s *Space) copy(va uint64, b []byte, out bool) error {
-	if va+uint64(len(b)) < va || va+uint64(len(b)) > userMax {
+	if len(b) == 0 {
+		return s.copyVia(copyArgs{va: uintptr(va), out: out})
+	}
+	err := s.copyVia(copyArgs{va: uintptr(va), buf: uintptr(unsafe.Pointer(&b[0])), n: uintptr(len(b)), out: out})
+	runtime.KeepAlive(b)
+	return err
+}
+
+// CopyOutFrames copies n bytes of frames, from off bytes into the first,
+// to user address va in s, or fails as CopyOut does: a page list's bytes
+// (xio), straight from the direct map, one trap per copyChunk.
+func (s *Space) CopyOutFrames(va uint64, frames []uint64, off, n int) error {
+	if off < 0 || n < 0 || off+n > len(frames)*pageSize {
+		panic("proc: CopyOutFrames past its frames")
+	}
+	if n == 0 {
+		return s.copyVia(copyArgs{va: uintptr(va), out: true})
+	}
+	err := s.copyVia(copyArgs{va: uintptr(va), buf: uintptr(off), n: uintptr(n), out: true, frames: uintptr(unsafe.Pointer(&frames[0]))})
+	runtime.KeepAlive(frames)
+	return err
+}
+
+// copyVia carries out c (its va, buf and n) at most copyChunk per trap.
+func (s *Space) copyVia(c copyArgs) error {
+	if c.va+c.n < c.va || uint64(c.va+c.n) > userMax {
 		return errFault
 	}
-	for len(b) > 0 {
-		k := min(len(b), copyChunk)
-		c := copyArgs{s: s, va: uintptr(va), buf: uintptr(unsafe.Pointer(&b[0])), n: uintptr(k), out: out}
+	c.s = s
+	for c.n > 0 {
+		one := c
+		one.n = min(c.n, copyChunk)
 		s.copies.Add(1)
-		r := lwkt.TrapCallLocal(spaceCopyLocal, uintptr(unsafe.Pointer(&c)))
+		r := lwkt.TrapCallLocal(spaceCopyLocal, uintptr(unsafe.Pointer(&one)))
 		if r == copyRetry {
-			r = lwkt.TrapCall(spaceCopy, uintptr(unsafe.Pointer(&c)))
+			r = lwkt.TrapCall(spaceCopy, uintptr(unsafe.Pointer(&one)))
 		} else {
 			s.copiesLocal.Add(1)
 		}
 		if r == copyFault {
 			return errFault
 		}
-		va += uint64(k)
-		b = b[k:]
+		c.va, c.buf, c.n = c.va+one.n, c.buf+one.n, c.n-one.n
 	}
 	return nil
 }

@@ -212,6 +212,37 @@ type copyArgs struct {
 	va, buf uintptr
 	n       uintptr
 	out     bool
+	// frames, when set, is the address of an array of frames that are
+	// the kernel's side instead of a buffer, buf the offset into them.
+	frames uintptr
+}
+
+// kernelSide returns the kernel's buffer at c.buf and how many bytes of it
+// are contiguous (up to n).
+//
+//go:nosplit
+func (c *copyArgs) kernelSide(buf, n uintptr) (uintptr, uintptr) {
+	if c.frames == 0 {
+		return buf, n
+	}
+	f := *(*uint64)(mm.Ptr(uint64(c.frames + buf/pageSize*8)))
+	return uintptr(f) + buf%pageSize, min(n, pageSize-buf%pageSize)
+}
+
+// kernelOK reports whether the kernel's side of c is present (a buffer
+// with the access, or the frames' array; the frames are in the direct
+// map), making it so first when touch says to.
+//
+//go:nosplit
+func (c *copyArgs) kernelOK(touch bool) bool {
+	a, n := c.buf, c.n
+	if c.frames != 0 {
+		a, n = c.frames, (c.buf%pageSize+c.n+pageSize-1)/pageSize*8
+	}
+	if touch {
+		return vm.Kernel.Touch(a, n, !c.out)
+	}
+	return vm.Kernel.Present(a, n, !c.out || c.frames != 0)
 }
 
 // spaceCopy copies between a process's memory and a kernel buffer, page
@@ -226,7 +257,7 @@ func spaceCopy(arg uintptr) uintptr {
 		return 0
 	}
 	c := (*copyArgs)(mm.Ptr(uint64(arg)))
-	if !vm.Kernel.Touch(c.buf, c.n, !c.out) {
+	if !c.kernelOK(true) {
 		return 0
 	}
 	m := &c.s.m
@@ -249,7 +280,7 @@ func spaceCopyLocal(arg uintptr) uintptr {
 		return copyRetry
 	}
 	c := (*copyArgs)(mm.Ptr(uint64(arg)))
-	if !vm.Kernel.Present(c.buf, c.n, !c.out) {
+	if !c.kernelOK(false) {
 		return copyRetry
 	}
 	m := &c.s.m
@@ -305,8 +336,8 @@ func copyPages(m *vm.Map, c *copyArgs, fault bool) uintptr {
 			return copyFault
 		}
 		pa, _ := m.Pmap.Extract(page)
-		k := min(n, pageSize-(va-page))
-		copyPage(pa+uint64(va-page), buf, k, c.out)
+		kb, k := c.kernelSide(buf, min(n, pageSize-(va-page)))
+		copyPage(pa+uint64(va-page), kb, k, c.out)
 		va, buf, n = va+k, buf+k, n-k
 	}
 	return copyDone
@@ -372,4 +403,47 @@ func spaceFork(arg uintptr) uintptr {
 		return 0
 	}
 	return 1
+}
+
+// loanArgs is spaceLoan's and spaceUnloan's argument block: pages points
+// at n frames; k is how many spaceLoan lent.
+type loanArgs struct {
+	s     *Space
+	va    uintptr
+	pages uintptr
+	n, k  int
+}
+
+// spaceLoan lends up to c.n pages of a process from c.va on
+// (vm.Map.Loan), their frames into c.pages: k says how many.
+//
+//go:nosplit
+func spaceLoan(arg uintptr) uintptr {
+	if !vm.Kernel.Touch(arg, unsafe.Sizeof(loanArgs{}), true) {
+		return 0
+	}
+	c := (*loanArgs)(mm.Ptr(uint64(arg)))
+	if !vm.Kernel.Touch(c.pages, uintptr(c.n)*8, true) {
+		return 0
+	}
+	m := &c.s.m
+	m.Lock()
+	c.k = m.Loan(c.va, unsafe.Slice((*uint64)(mm.Ptr(uint64(c.pages))), c.n))
+	m.Unlock()
+	return 0
+}
+
+// spaceUnloan gives back the loans of c.n frames at c.pages (vm.Unloan).
+//
+//go:nosplit
+func spaceUnloan(arg uintptr) uintptr {
+	if !vm.Kernel.Touch(arg, unsafe.Sizeof(loanArgs{}), true) {
+		return 0
+	}
+	c := (*loanArgs)(mm.Ptr(uint64(arg)))
+	if !vm.Kernel.Touch(c.pages, uintptr(c.n)*8, false) {
+		return 0
+	}
+	vm.Unloan(unsafe.Slice((*uint64)(mm.Ptr(uint64(c.pages))), c.n))
+	return 0
 }

@@ -167,9 +167,9 @@ func fileErrno(err error) int64 {
 	return errno(syscall.EIO)
 }
 
-func (*openFile) pollable() bool { return false }
-func (*openFile) ready() uint32  { return 0 }
-func (f *openFile) hold()        { f.refs.Add(1) }
+func (*openFile) pollable() bool          { return false }
+func (*openFile) ready() (uint32, uint64) { return 0, 0 }
+func (f *openFile) hold()                 { f.refs.Add(1) }
 
 // release drops a descriptor; the last closes the vnode, whose pages go
 // then if it was removed while open.

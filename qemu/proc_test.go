@@ -78,12 +78,13 @@ func TestRing3(t *testing.T) {
 	memtest := userProgram(t, "GOFLY_USER_MEMTEST", "memtest")
 	faultbench := userProgram(t, "GOFLY_USER_FAULTBENCH", "faultbench")
 	filetest := userProgram(t, "GOFLY_USER_FILETEST", "filetest")
+	pipetest := userProgram(t, "GOFLY_USER_PIPETEST", "pipetest")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench, filetest}, ",")}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench, filetest, pipetest}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -122,6 +123,12 @@ func TestRing3(t *testing.T) {
 			// errors, another thread's access gone when the call returns.
 			wantMatch(t, "run memtest", m.Run(t, "run memtest"), regexp.MustCompile(`(memtest: [^\n]*: ok\n){15}memtest: exit status 0`))
 			wantMatch(t, "run filetest", m.Run(t, "run filetest"), regexp.MustCompile(`(filetest: [^\n]*: ok\n){33}filetest: exit status 0`))
+			// Pipes: 100 MiB through large writes whose pages are lent
+			// copy-on-write while the writer rewrites its buffer, odd
+			// sizes and offsets, another process, PIPE_BUF atomicity,
+			// shared memory and PROT_NONE sources, EPIPE; the lent pages
+			// come back (the frame count below).
+			wantMatch(t, "run pipetest", m.Run(t, "run pipetest"), regexp.MustCompile(`pipetest: 100 MiB in 1 MiB writes[^\n]*: ok\n(pipetest: [^\n]*: ok\n){5}pipetest: exit status 0`))
 			// Processes faulting side by side (os/exec of the probe's
 			// P case, one and two at once); make bench measures it.
 			wantMatch(t, "run faultbench", m.Run(t, "run faultbench -rounds 1"),

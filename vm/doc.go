@@ -41,6 +41,12 @@
 //     (CheckPV; CheckAllPV over every live map also checks that the PVs
 //     in use are exactly the managed pages and the objects' holds).
 //
+// Loans (loan_nosplit.go): a process's private pages lent to the kernel
+// (a pipe's large write, package xio) keep a hold (pmap.Hold, LoanTag)
+// and become read-only, so the owner's next write copies them
+// (copyOnWrite counts the hold as a second PV); CheckAllPV counts the
+// holds with the objects'.
+//
 // A process's map (over a user pmap) is on the list of live maps from
 // Init to Destroy, which frees it by the PV shortcut (pmap.RemoveAll, each
 // entry's list, the tables in bulk). The self-test (selftest.go) runs

@@ -1240,7 +1240,7 @@ func CheckAllPV() int {
 	}
 	inUse, _ := pmap.PVStats()
 	held, _ := ObjectPages()
-	fatal.Assert(inUse == total+held, "vm: pv: PVs in use that no map's page or object has")
+	fatal.Assert(inUse == total+held+loans, "vm: pv: PVs in use that no map's page, object or loan has")
 	for a := live; a != 0; a = mapAt(a).nextLive {
 		mapAt(a).Unlock()
 	}

@@ -60,8 +60,8 @@ func (f *fixture) check(step string) {
 	}
 	live, pvFrames := pmap.PVStats()
 	objPages, objTables := ObjectPages()
-	if live != f.pm.CountManaged(pageSize, UserMax)+objPages {
-		f.t.Fatalf("%s: %d PVs live, %d managed pages, %d object pages", step, live, f.pm.CountManaged(pageSize, UserMax), objPages)
+	if live != f.pm.CountManaged(pageSize, UserMax)+objPages+loans {
+		f.t.Fatalf("%s: %d PVs live, %d managed pages, %d object pages, %d loans", step, live, f.pm.CountManaged(pageSize, UserMax), objPages, loans)
 	}
 	// A resident page of shared memory is its object's frame.
 	private := f.pm.Resident()
