@@ -541,6 +541,22 @@ func (p *Pmap) dropLeaf(e *uint64, va uintptr, l *PVList) {
 	}
 }
 
+// RemovePage is RemovePV of the one page at va, in a live address space
+// (a dying one's pages go by Destroy, in the same MP-lock hold as
+// RemoveAll): a walk to its leaf, no range visit, so that the P→V walk that takes a page out of every map
+// (vm's Object.drop) stays within the nosplit bound. The caller holds the
+// guard.
+//
+//go:nosplit
+func (p *Pmap) RemovePage(va uintptr, l *PVList) {
+	p.guard("pmap: RemovePage without the pmap's lock")
+	fatal.Assert(!p.dying, "pmap: RemovePage in a dying address space (RemovePV's shortcut)")
+	if e, ok := p.walk(va, 0); ok && e != nil && *e&Present != 0 {
+		p.dropLeaf(e, va, l)
+	}
+	p.prune(va, va+pageSize)
+}
+
 // EnterLarge maps the 2 MiB page at va (2 MiB aligned) to pa, for the
 // direct map. It refuses the first 2 MiB (page0) and a range already
 // mapped by a page table. The caller holds the guard.

@@ -352,7 +352,7 @@ func (t *Thread) run() {
 // memory); false if the process ended.
 func (t *Thread) faulted(v uint64) bool {
 	p := t.p
-	sig, code := faultSignal(v, t.ctx.Error)
+	sig, code := faultSignal(v, t.ctx.Error, t.ctx.BusError)
 	p.mu.Lock()
 	a := p.actionOf(int(sig))
 	blocked := t.sigmask&(1<<(sig-1)) != 0
@@ -390,14 +390,16 @@ func (t *Thread) exitThread(status int) {
 // handlers yet, and every one of these kills by default.
 func (t *Thread) fault(v uint64) Exit {
 	c := t.ctx
-	sig, _ := faultSignal(v, c.Error)
+	sig, _ := faultSignal(v, c.Error, c.BusError)
 	what := amd64.ExceptionNames[v&31]
 	if v == amd64.VectorPF && c.OutOfMemory {
 		// Linux's OOM killer: no frame is left for the process (the
 		// kernel keeps its reserve), and it goes.
 		return Exit{Signal: syscall.SIGKILL, Fault: fmt.Sprintf("out of memory: no frame for its page at %#x", c.CR2)}
 	}
-	if v == amd64.VectorPF {
+	if v == amd64.VectorPF && c.BusError {
+		what = fmt.Sprintf("%s at %#x (%s, past the end of the mapped file)", what, c.CR2, pfError(c.Error))
+	} else if v == amd64.VectorPF {
 		what = fmt.Sprintf("%s at %#x (%s)", what, c.CR2, pfError(c.Error))
 	} else if c.Error != 0 {
 		what = fmt.Sprintf("%s, error %#x", what, c.Error)

@@ -278,7 +278,7 @@ func sysRtSigreturn(t *Thread, r *amd64.Frame) int64 {
 
 // faultSignal returns the signal and si_code Linux sends for CPU
 // exception v (arch/x86/kernel/traps.c, fault.c).
-func faultSignal(v, errCode uint64) (syscall.Signal, int) {
+func faultSignal(v, errCode uint64, bus bool) (syscall.Signal, int) {
 	switch v {
 	case amd64.VectorDE:
 		return syscall.SIGFPE, 1 // FPE_INTDIV
@@ -291,6 +291,9 @@ func faultSignal(v, errCode uint64) (syscall.Signal, int) {
 	case 11, 12, 17: // #NP, #SS, #AC
 		return syscall.SIGBUS, 0
 	case amd64.VectorPF:
+		if bus {
+			return syscall.SIGBUS, 2 // BUS_ADRERR: past the end of a mapped file
+		}
 		if errCode&1 != 0 {
 			return syscall.SIGSEGV, 2 // SEGV_ACCERR
 		}

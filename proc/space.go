@@ -237,6 +237,15 @@ func (s *Space) Mmap(addr, length uint64, prot, flags int) int64 {
 	return s.memCall(memMmap, addr, length, prot, flags)
 }
 
+// MmapObject is mmap(2) of a file in s: its object obj from page index
+// off (vm.Map.MmapObject).
+func (s *Space) MmapObject(addr, length uint64, prot, flags int, obj uint32, off uint64) int64 {
+	c := memArgs{s: s, op: memMmapObject, addr: uintptr(addr), length: uintptr(length), a: prot, b: flags, obj: obj, off: off}
+	s.memCalls.Add(1)
+	lwkt.TrapCall(spaceMem, uintptr(unsafe.Pointer(&c)))
+	return c.ret
+}
+
 // Munmap is munmap(2) in s.
 func (s *Space) Munmap(addr, length uint64) int64 { return s.memCall(memMunmap, addr, length, 0, 0) }
 

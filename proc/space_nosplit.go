@@ -105,6 +105,7 @@ const (
 	memMunmap
 	memMadvise
 	memMprotect
+	memMmapObject
 )
 
 // memArgs is spaceMem's argument block: op on s's map with addr, length
@@ -114,6 +115,8 @@ type memArgs struct {
 	op           int
 	addr, length uintptr
 	a, b         int
+	obj          uint32 // memMmapObject's object, from page index off
+	off          uint64
 	ret          int64
 }
 
@@ -158,7 +161,7 @@ func spaceMemLocal(arg uintptr) uintptr {
 func (c *memArgs) lockAlone() bool {
 	m := &c.s.m
 	m.Lock()
-	objects := c.op == memMmap && c.b&vm.MapShared != 0 || c.op == memMadvise && c.a == vm.MadvRemove
+	objects := c.op == memMmap && c.b&vm.MapShared != 0 || c.op == memMmapObject || c.op == memMadvise && c.a == vm.MadvRemove
 	if m.Alone(c.addr, c.length, c.frees(), objects) {
 		return true
 	}
@@ -174,7 +177,7 @@ func (c *memArgs) frees() bool {
 	switch c.op {
 	case memMunmap:
 		return true
-	case memMmap:
+	case memMmap, memMmapObject:
 		return c.b&vm.MapFixed != 0 && c.b&vm.MapFixedNoReplace == 0
 	case memMadvise:
 		return c.a == vm.MadvDontNeed || c.a == vm.MadvFree || c.a == vm.MadvRemove
@@ -193,6 +196,8 @@ func memLocked(m *vm.Map, c *memArgs) {
 	switch c.op {
 	case memMmap:
 		c.ret = m.Mmap(c.addr, c.length, c.a, c.b)
+	case memMmapObject:
+		c.ret = m.MmapObject(c.addr, c.length, c.a, c.b, c.obj, c.off)
 	case memMunmap:
 		c.ret = m.Munmap(c.addr, c.length)
 	case memMadvise:

@@ -119,7 +119,11 @@ func rootID(*Thread, *amd64.Frame) int64 { return 0 }
 // sysMmap maps anonymous memory; the descriptor of an anonymous mapping
 // is ignored, as Linux ignores it.
 func sysMmap(t *Thread, r *amd64.Frame) int64 {
-	return t.p.space.Mmap(r.RDI, r.RSI, int(int32(r.RDX)), int(int32(r.R10)))
+	addr, length, prot, flags := r.RDI, r.RSI, int(int32(r.RDX)), int(int32(r.R10))
+	if flags&unix.MAP_ANONYMOUS != 0 { // Linux ignores fd and offset then
+		return t.p.space.Mmap(addr, length, prot, flags)
+	}
+	return mmapFile(t, addr, length, prot, flags, int(int32(r.R8)), r.R9)
 }
 
 func sysMunmap(t *Thread, r *amd64.Frame) int64 { return t.p.space.Munmap(r.RDI, r.RSI) }

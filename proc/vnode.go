@@ -697,3 +697,39 @@ func sysReadlinkat(t *Thread, r *amd64.Frame) int64 {
 	}
 	return errno(syscall.EINVAL)
 }
+
+// mmapFile is mmap(2) of descriptor fd from byte off, by Linux's rules
+// (mm/mmap.c do_mmap): a regular file's VM object, its pages shared with
+// read() and write() (MAP_SHARED) or copied on the first write
+// (MAP_PRIVATE); /dev/zero gives anonymous memory. EINVAL for a length
+// of 0 or an offset not page-aligned, EBADF for a bad descriptor, ENODEV
+// for what cannot be mapped (pipes, directories, other devices), EACCES
+// for a descriptor not open for reading, or MAP_SHARED with PROT_WRITE
+// on one not open for writing.
+func mmapFile(t *Thread, addr, length uint64, prot, flags, fd int, off uint64) int64 {
+	if length == 0 || off%pageSize != 0 {
+		return errno(syscall.EINVAL)
+	}
+	e, ok := t.p.fileAt(fd)
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	f, isFile := e.f.(*openFile)
+	switch {
+	case !isFile || f.v.IsDir():
+		return errno(syscall.ENODEV)
+	case !f.readable():
+		return errno(syscall.EACCES)
+	case flags&unix.MAP_SHARED != 0 && prot&unix.PROT_WRITE != 0 && !f.writable():
+		return errno(syscall.EACCES)
+	case f.v.MapsAnonymous():
+		return t.p.space.Mmap(addr, length, prot, flags|unix.MAP_ANONYMOUS)
+	case f.v.IsDevice():
+		return errno(syscall.ENODEV)
+	}
+	obj, err := f.v.Object()
+	if err != nil {
+		return fileErrno(err)
+	}
+	return t.p.space.MmapObject(addr, length, prot, flags, obj, off/pageSize)
+}

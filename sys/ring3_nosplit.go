@@ -51,9 +51,10 @@ type UserContext struct {
 	// Why the switch call returned: VectorSyscall, a CPU exception (with
 	// its error code, and CR2 for a page fault), or an interrupt vector
 	// when Interrupt asked for the thread. OutOfMemory: the page fault
-	// failed for want of memory, not of access.
-	Vector, Error, CR2 uint64
-	OutOfMemory        bool
+	// failed for want of memory, not of access; BusError: it reached past
+	// the end of a mapped file.
+	Vector, Error, CR2    uint64
+	OutOfMemory, BusError bool
 
 	// Interrupt, when set, makes the next interrupt taken in ring 3 end
 	// the switch call (a signal for the process, a kill).
@@ -150,7 +151,7 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 	copy512(uint64(fpu), uint64(alignFPU(uintptr(unsafe.Pointer(&c.kfpu[0])))))
 	*f = c.kframe
 	amd64.Wrmsr(amd64.MSRFSBase, c.kfs)
-	c.Vector, c.Error, c.CR2, c.OutOfMemory = v, c.Regs.Error, 0, false
+	c.Vector, c.Error, c.CR2, c.OutOfMemory, c.BusError = v, c.Regs.Error, 0, false, false
 	if v == amd64.VectorPF {
 		c.CR2 = amd64.ReadCR2()
 		if c.Map != 0 {
@@ -194,9 +195,9 @@ func UserFault(mp bool) bool {
 	}
 	vm.Refill()
 	m.Lock()
-	oom := m.OutOfMemory
+	oom, bus := m.OutOfMemory, m.BusErrors
 	ok := m.Fault(uintptr(c.CR2), write, exec)
-	c.OutOfMemory = m.OutOfMemory != oom
+	c.OutOfMemory, c.BusError = m.OutOfMemory != oom, m.BusErrors != bus
 	m.Unlock()
 	if !ok {
 		t.UserCtx = 0

@@ -165,6 +165,9 @@ func (v *Vnode) WriteFunc(off int64, n int, appending bool, get func([]byte) err
 	}
 	v.mu.Lock()
 	if end := off + int64(done); end > v.size {
+		if pagesOf(end) > pagesOf(v.size) && v.obj != 0 {
+			v.fs.pages.Extend(v.obj, pagesOf(end)) // mappings may reach the new pages
+		}
 		v.size = end
 	}
 	if failed != nil && off+int64(done) >= v.size {
@@ -196,16 +199,11 @@ func (v *Vnode) page(idx uint64) ([]byte, error) {
 		v.mu.Unlock()
 		return nil, syscall.EBADF
 	}
-	if v.obj == 0 {
-		obj, err := f.pages.New()
-		if err != nil {
-			v.mu.Unlock()
-			return nil, syscall.ENOSPC
-		}
-		v.obj = obj
-	}
-	obj := v.obj
+	obj, err := v.objectLocked()
 	v.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	if page, _, err := f.pages.Page(obj, idx, false); err != nil || page != nil {
 		return page, err
 	}
@@ -262,8 +260,8 @@ func (v *Vnode) Truncate(size int64) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	from = min(size, v.size)
+	v.resize(pagesOf(size))
 	if size < v.size {
-		v.freePages(uint64((size + PageSize - 1) / PageSize))
 		if size%PageSize != 0 && v.obj != 0 { // the bytes past the end of the last page read as zero later
 			page, _, _ := v.fs.pages.Page(v.obj, uint64(size/PageSize), false)
 			if page != nil {
@@ -277,24 +275,66 @@ func (v *Vnode) Truncate(size int64) error {
 	return nil
 }
 
-// freePages frees v's pages at index from and above (all of them, and
-// the object, from 0). The caller holds a range lock from the page at
-// from to the end, and v.mu.
-func (v *Vnode) freePages(from uint64) {
+// pagesOf returns how many pages a file of size bytes has.
+func pagesOf(size int64) uint64 { return uint64((size + PageSize - 1) / PageSize) }
+
+// objectLocked returns v's object, made if v has none yet (ENOSPC when
+// the object table is full). The caller holds v.mu.
+func (v *Vnode) objectLocked() (uint32, error) {
+	if v.freed {
+		return 0, syscall.EBADF
+	}
+	if v.obj == 0 {
+		obj, err := v.fs.pages.New()
+		if err != nil {
+			return 0, syscall.ENOSPC
+		}
+		v.fs.pages.Extend(obj, pagesOf(v.size))
+		v.obj = obj
+	}
+	return v.obj, nil
+}
+
+// Object returns the VM object that holds a regular file's pages, made if
+// it has none yet: what mmap maps. The object lives as long as the file
+// (a truncate keeps it), so every mapping and read() see one set of pages.
+func (v *Vnode) Object() (uint32, error) {
+	if v.typ != 0 {
+		return 0, syscall.ENODEV
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.objectLocked()
+}
+
+// resize gives v's object its new page count: the pages at index pages
+// and above go. The caller holds a range lock from the page at pages to
+// the end, and v.mu.
+func (v *Vnode) resize(pages uint64) {
 	if v.obj == 0 {
 		return
 	}
-	gone := v.held
-	if from == 0 {
-		v.fs.pages.Release(v.obj)
-		v.obj = 0
-	} else {
-		gone = v.fs.pages.Truncate(v.obj, from)
-	}
+	// A mapping's fault may have filled a hole (a page not charged to
+	// v.held): only charged pages are given back.
+	gone := min(v.fs.pages.Resize(v.obj, pages), v.held)
 	v.held -= gone
 	v.fs.usedMu.Lock()
 	v.fs.used -= gone
 	v.fs.usedMu.Unlock()
+}
+
+// releasePages drops v's object and its pages (v is being freed). The
+// caller holds v.mu.
+func (v *Vnode) releasePages() {
+	if v.obj == 0 {
+		return
+	}
+	v.fs.pages.Release(v.obj)
+	v.obj = 0
+	v.fs.usedMu.Lock()
+	v.fs.used -= v.held
+	v.fs.usedMu.Unlock()
+	v.held = 0
 }
 
 // ReadFile returns the whole of the regular file path.

@@ -22,6 +22,16 @@ func (zeroDev) ReadAt(p []byte, _ int64) (int, error) {
 }
 func (zeroDev) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
 
+// mapsAnonymous: a mapping of /dev/zero is anonymous memory, as on Linux.
+func (zeroDev) mapsAnonymous() {}
+
+// MapsAnonymous reports whether mmap of v gives anonymous memory
+// (/dev/zero).
+func (v *Vnode) MapsAnonymous() bool {
+	_, ok := v.dev.(interface{ mapsAnonymous() })
+	return ok
+}
+
 // ReadAt calls getrandom(2) itself: crypto/rand would bring in the FIPS
 // DRBG's 32 MiB of bss.
 func (urandomDev) ReadAt(p []byte, _ int64) (int, error) {

@@ -23,8 +23,11 @@ func (ObjectPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, bool, error
 	return unsafe.Slice((*byte)(mm.Ptr(pa)), PageSize), fresh, nil
 }
 
-// Truncate implements Pages.
-func (ObjectPages) Truncate(obj uint32, pages uint64) int64 { return vm.TruncateFile(obj, pages) }
+// Resize implements Pages.
+func (ObjectPages) Resize(obj uint32, pages uint64) int64 { return vm.ResizeFile(obj, pages) }
+
+// Extend implements Pages.
+func (ObjectPages) Extend(obj uint32, pages uint64) { vm.ExtendFile(obj, pages) }
 
 // Release implements Pages.
 func (ObjectPages) Release(obj uint32) { vm.ReleaseFile(obj) }

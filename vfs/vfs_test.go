@@ -51,7 +51,7 @@ func (m *memPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, bool, error
 	return p, true, nil
 }
 
-func (m *memPages) Truncate(obj uint32, pages uint64) int64 {
+func (m *memPages) Resize(obj uint32, pages uint64) int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := int64(0)
@@ -64,6 +64,8 @@ func (m *memPages) Truncate(obj uint32, pages uint64) int64 {
 	m.held -= int(n)
 	return n
 }
+
+func (m *memPages) Extend(uint32, uint64) {} // the host has no mappings to fault past the end
 
 func (m *memPages) Release(obj uint32) {
 	m.mu.Lock()

@@ -32,9 +32,15 @@ type Pages interface {
 	// (fresh: by this call, not by another's meanwhile; an error when
 	// there is no memory for it).
 	Page(obj uint32, idx uint64, alloc bool) (page []byte, fresh bool, err error)
-	// Truncate frees obj's pages at index pages and above and says how
-	// many it freed.
-	Truncate(obj uint32, pages uint64) int64
+	// Resize records that obj's file has pages pages (a mapping's access
+	// past them is a bus error), frees obj's pages at index pages and
+	// above, unmapped from every address space first, and says how many
+	// it freed.
+	Resize(obj uint32, pages uint64) int64
+	// Extend records that obj's file has at least pages pages (a write
+	// ended past the old end), freeing nothing: writes to disjoint ranges
+	// past the end may be in flight.
+	Extend(obj uint32, pages uint64)
 	// Release frees obj and its pages.
 	Release(obj uint32)
 }
@@ -337,7 +343,7 @@ func (v *Vnode) freeIfGone() {
 	l := v.rl.Lock(0, math.MaxUint64, ccms.Exclusive)
 	v.mu.Lock()
 	if v.opens == 0 {
-		v.freePages(0)
+		v.releasePages()
 		v.freed = true
 	}
 	v.mu.Unlock()

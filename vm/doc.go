@@ -2,11 +2,18 @@
 // kernel's Go program's, or a process's) are mapped, with what
 // protection, over what memory, and the page faults that fill them
 // (DragonFly's vm_map, vm_object and vm_fault, reduced to anonymous
-// memory). Private memory has no object: its pages belong to their
-// mappings and are copied on write after fork, page by page. Shared
-// memory (MAP_SHARED|MAP_ANONYMOUS) is an Object's pages by index
-// (object_nosplit.go), which every entry over it maps, in one address
-// space or several after fork.
+// memory and a RAM file system's files). Private memory has no object:
+// its pages belong to their mappings and are copied on write after fork,
+// page by page. Shared memory (MAP_SHARED|MAP_ANONYMOUS) is an Object's
+// pages by index (object_nosplit.go), which every entry over it maps, in
+// one address space or several after fork. A file's bytes are an Object
+// too (file.go: the vnode holds a reference, read() and write() reach the
+// pages through the direct map): MAP_SHARED of the file maps its pages,
+// MAP_PRIVATE maps them read-only (an entry marked CopyOnWrite) and a
+// write copies the page into one of the entry's own. A file's Object
+// knows its size in pages: a fault past it is a bus error (BusErrors,
+// SIGBUS), and ResizeFile takes the pages it cuts out of every map first
+// (the P→V walk, Object.drop).
 //
 // Layout: the direct map of physical memory occupies [0, UserMin); mmap
 // hands out addresses in [UserMin, UserMax), first fit from MmapBase when
@@ -25,7 +32,7 @@
 //     read-only); a page of a PROT_NONE entry (mprotect keeps them) is
 //     supervisor-only, and faults never fill one.
 //   - object-refs: an object's reference count is the number of entries
-//     over it, in every map; its pages go with the last (an object holds
+//     over it, in every map, and a file's own; its pages go with the last (an object holds
 //     each page with pmap.Hold, so unmapping its last mapping keeps it).
 //   - no-user-below: nothing is mapped below UserMin by this package, so
 //     the direct map and page 0 are never touched.

@@ -44,12 +44,22 @@ func FilePage(obj uint32, idx uint64, alloc bool) (pa uint64, fresh bool, err er
 	return a.ret, a.fresh, nil
 }
 
-// TruncateFile frees obj's pages at index pages and above and returns how
-// many it freed.
-func TruncateFile(obj uint32, pages uint64) int64 {
-	a := fileArgs{op: fileTruncate, obj: obj, idx: pages}
+// ResizeFile records that obj's file has pages pages (a process's access
+// to a page past them is a bus error, SIGBUS) and frees obj's pages at
+// index pages and above, unmapped from every address space first; it
+// returns how many it freed.
+func ResizeFile(obj uint32, pages uint64) int64 {
+	a := fileArgs{op: fileResize, obj: obj, idx: pages}
 	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
 	return int64(a.ret)
+}
+
+// ExtendFile records that obj's file has at least pages pages (a write
+// ended past its old end): mappings may reach them. It frees nothing:
+// pages past the file's recorded end may be other writes' in flight.
+func ExtendFile(obj uint32, pages uint64) {
+	a := fileArgs{op: fileExtend, obj: obj, idx: pages}
+	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
 }
 
 // ReleaseFile drops the file's reference to obj: the object and its

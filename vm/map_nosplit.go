@@ -71,22 +71,26 @@ const (
 type Entry struct {
 	Start, End uintptr
 	Prot       uint8
-	// Obj is the object whose pages the entry maps (shared memory), from
-	// page index Off at Start; 0: private memory, whose pages belong to
-	// their mappings.
+	// Obj is the object whose pages the entry maps (shared memory, a
+	// file), from page index Off at Start; 0: private memory, whose pages
+	// belong to their mappings.
 	Obj uint32
 	Off uint64
-	// Flags are what madvise asked of a fork (ForkSkip, ForkWipe).
+	// Flags are what madvise asked of a fork (ForkSkip, ForkWipe), and
+	// CopyOnWrite.
 	Flags uint8
 	PV    pmap.PVList
 }
 
 // Entry flags (Entry.Flags): madvise's MADV_DONTFORK (a fork's child has
 // no entry there) and MADV_WIPEONFORK (its entry has no pages there: they
-// read as zero).
+// read as zero); CopyOnWrite, a private mapping of an object (a file's
+// MAP_PRIVATE): its object's pages are mapped read-only, and a write
+// copies the page into one of the entry's own.
 const (
 	ForkSkip = 1 << iota
 	ForkWipe
+	CopyOnWrite
 )
 
 // Map is an address space: its map entries and its page tables, as
@@ -109,6 +113,9 @@ type Map struct {
 	// OutOfMemory counts faults that failed for want of a page frame or
 	// page table, so the fault path can tell them from access violations.
 	OutOfMemory uint64
+	// BusErrors counts faults at pages of a file's mapping past the end of
+	// the file (SIGBUS, not SIGSEGV).
+	BusErrors uint64
 
 	// Pmap has the same guard (see package pmap); its lock is the map's
 	// (Lock).
@@ -343,9 +350,36 @@ func (m *Map) findSpace(n uintptr) uintptr {
 //
 //go:nosplit
 func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
-	m.ownGuard("vm: Mmap without its lock")
-	if flags&MapAnonymous == 0 {
-		return -ENODEV // there are no files to map
+	return m.mmap(addr, length, prot, flags, 0, 0)
+}
+
+// MmapObject maps object obj (a file's) from page index off, as Mmap maps
+// memory: MAP_SHARED maps its pages, MAP_PRIVATE maps them copy-on-write
+// (CopyOnWrite). The entry takes a reference to obj. EINVAL when the
+// range would reach past the largest object. The caller holds m's lock
+// and the MP lock.
+//
+//go:nosplit
+func (m *Map) MmapObject(addr, length uintptr, prot, flags int, obj uint32, off uint64) int64 {
+	return m.mmap(addr, length, prot, flags, obj, off)
+}
+
+// mmap is Mmap (obj 0) and MmapObject; both stay one call deep for the
+// nosplit bound.
+//
+//go:nosplit
+func (m *Map) mmap(addr, length uintptr, prot, flags int, obj uint32, off uint64) int64 {
+	if obj == 0 {
+		m.ownGuard("vm: Mmap without its lock")
+		if flags&MapAnonymous == 0 {
+			return -ENODEV // a file's mapping is MmapObject's
+		}
+	} else {
+		m.guard("vm: MmapObject without its locks")
+		if off >= objMaxPages || uint64(length/pageSize) > objMaxPages-off {
+			return -EINVAL
+		}
+		objectAt(obj) // a live object
 	}
 	if length == 0 || flags&(MapShared|MapPrivate) == 0 {
 		return -EINVAL
@@ -383,9 +417,16 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 		}
 	}
 	// Shared memory gets an object of its own (private memory none), made
-	// before the check so that the check sees what will be.
-	obj := uint32(0)
-	if flags&MapShared != 0 {
+	// before the check so that the check sees what will be; a mapping of
+	// an object, a reference to it.
+	ef := uint8(0)
+	switch {
+	case obj != 0:
+		objRef(obj)
+		if flags&MapPrivate != 0 {
+			ef = CopyOnWrite
+		}
+	case flags&MapShared != 0:
 		if n/pageSize > objMaxPages {
 			return -ENOMEM
 		}
@@ -393,15 +434,15 @@ func (m *Map) Mmap(addr, length uintptr, prot, flags int) int64 {
 			return -ENOMEM
 		}
 	}
-	if !m.replace(addr, addr+n, uint8(prot&7), obj, true, true) {
-		objUnref(obj, 0) // fresh: nothing mapped it
+	if !m.replace(addr, addr+n, uint8(prot&7), obj, off, ef, true) {
+		objUnref(obj, 0) // nothing mapped it through this reference
 		return -ENOMEM
 	}
 	if fixed {
 		m.unmapPages(addr, addr+n) // the pages of what it replaces
 		m.dropObjects(addr, addr+n)
 	}
-	m.replace(addr, addr+n, uint8(prot&7), obj, true, false)
+	m.replace(addr, addr+n, uint8(prot&7), obj, off, ef, false)
 	return int64(addr)
 }
 
@@ -415,12 +456,12 @@ func (m *Map) Munmap(addr, length uintptr) int64 {
 	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > UserMax {
 		return -EINVAL
 	}
-	if !m.replace(addr, end, 0, 0, false, true) {
+	if !m.replace(addr, end, 0, 0, 0, noEntry, true) {
 		return -ENOMEM
 	}
 	m.unmapPages(addr, end)
 	m.dropObjects(addr, end)
-	m.replace(addr, end, 0, 0, false, false)
+	m.replace(addr, end, 0, 0, 0, noEntry, false)
 	return 0
 }
 
@@ -565,7 +606,7 @@ func (m *Map) anyPrivate(start, end uintptr) bool {
 		if k >= j {
 			break
 		}
-		if k >= i && m.entries[k].Obj == 0 {
+		if k >= i && (m.entries[k].Obj == 0 || m.entries[k].Flags&CopyOnWrite != 0) {
 			return true
 		}
 	}
@@ -598,32 +639,44 @@ func (m *Map) removePages(start, end uintptr) {
 			if s == nil || *s == 0 {
 				continue
 			}
-			pa := *s
-			waiters := uint64(0) // the CPUs of the maps it leaves
-			for {
-				pm, at := pmap.FirstMapping(pa)
-				if pm == 0 {
-					break
-				}
-				x := mapAt(pm - unsafe.Offsetof(Map{}.Pmap))
-				if x != m {
-					x.Lock()
-				}
-				n := x.lookup(at)
-				fatal.Assert(n >= 0, "vm: a page mapped outside its map's entries")
-				x.Pmap.RemovePV(at, at+pageSize, &x.entries[uint(n)%uint(len(x.entries))].PV)
-				x.Shootdown()
-				waiters |= x.Pmap.Active()
-				if x != m {
-					x.Unlock()
-				}
-			}
-			*s = 0
-			o.pages--
-			fatal.Assert(pmap.Release(pa, uintptr(e.Obj)), "vm: object: a removed page still mapped")
-			pmap.FreeAfterShootdown(pa, waiters)
+			o.drop(e.Obj, s, m)
 		}
 	}
+}
+
+// drop takes o's page in slot s (object tag) out of every map that maps
+// it (the P→V walk of its PV list: each map's lock taken under the MP
+// lock, but self's, which the caller holds; each map shot down), then out
+// of o, and frees its frame once those maps' CPUs have flushed. One
+// function, its frame small: the nosplit chain below it is deep. The
+// caller holds the MP lock.
+//
+//go:nosplit
+func (o *Object) drop(tag uint32, s *uint64, self *Map) {
+	pa := *s
+	waiters := uint64(0)
+	for {
+		pm, at := pmap.FirstMapping(pa)
+		if pm == 0 {
+			break
+		}
+		x := mapAt(pm - unsafe.Offsetof(Map{}.Pmap))
+		if x != self {
+			x.Lock()
+		}
+		n := x.lookup(at)
+		fatal.Assert(n >= 0, "vm: a page mapped outside its map's entries")
+		x.Pmap.RemovePage(at, &x.entries[uint(n)%uint(len(x.entries))].PV)
+		x.Shootdown()
+		waiters |= x.Pmap.Active()
+		if x != self {
+			x.Unlock()
+		}
+	}
+	*s = 0
+	o.pages--
+	fatal.Assert(pmap.Release(pa, uintptr(tag)), "vm: object: a removed page still mapped")
+	pmap.FreeAfterShootdown(pa, waiters)
 }
 
 // Mprotect sets the protection of [addr, addr+length) to prot, keeping
@@ -740,8 +793,33 @@ func mergeable(a, b *Entry) bool {
 		(a.Obj == 0 || a.Off+uint64(a.End-a.Start)/pageSize == b.Off)
 }
 
-// replace makes [start, end) unmapped or, when insert is set, one entry
-// with prot over object obj from index 0 (0: private memory), merged
+// ent returns entry i, the index masked: replace indexes without bounds
+// checks, whose panic path is deeper than its nosplit chains allow.
+//
+//go:nosplit
+func (m *Map) ent(i int) *Entry { return &m.entries[uint(i)%uint(len(m.entries))] }
+
+// move copies the n entries from src to dst (overlapping, as copy does)
+// through ent.
+//
+//go:nosplit
+func (m *Map) move(dst, src, n int) {
+	if dst <= src {
+		for x := 0; x < n; x++ {
+			*m.ent(dst + x) = *m.ent(src + x)
+		}
+		return
+	}
+	for x := n - 1; x >= 0; x-- {
+		*m.ent(dst + x) = *m.ent(src + x)
+	}
+}
+
+// noEntry is replace's flags for a range left unmapped.
+const noEntry = 0xff
+
+// replace makes [start, end) unmapped (flags noEntry) or one entry with
+// prot and flags over object obj from index off (0: private memory), merged
 // with neighbours (and pieces of split entries) it is mergeable with. It
 // counts the entries the result needs before it changes anything, and
 // check stops there: false means the table would overflow, and nothing
@@ -753,31 +831,32 @@ func mergeable(a, b *Entry) bool {
 // second reference; a merge drops one.
 //
 //go:nosplit
-func (m *Map) replace(start, end uintptr, prot uint8, obj uint32, insert, check bool) bool {
+func (m *Map) replace(start, end uintptr, prot uint8, obj uint32, off uint64, flags uint8, check bool) bool {
 	i, j := m.span(start, end)
 	// Entries [lo, hi) give way to at most three: [ls, start), the piece
 	// of a split entry or a neighbour to merge with; the new entry;
 	// [end, re), likewise. An empty side has ls == start or re == end.
 	lo, hi := i, j
-	newEntry := Entry{Start: start, End: end, Prot: prot, Obj: obj}
+	insert := flags != noEntry
+	newEntry := Entry{Start: start, End: end, Prot: prot, Obj: obj, Off: off, Flags: flags}
 	var left, right Entry // the sides as entries of their own, before merging
 	left.Start, left.End, right.Start, right.End = start, start, end, end
-	splitLeft := i < j && m.entries[i].Start < start
-	splitRight := i < j && m.entries[j-1].End > end
+	splitLeft := i < j && m.ent(i).Start < start
+	splitRight := i < j && m.ent(j-1).End > end
 	if splitLeft {
-		left = m.entries[i]
+		left = *m.ent(i)
 		left.End = start
-	} else if insert && i > 0 && mergeable(&m.entries[i-1], &newEntry) {
-		lo, left = i-1, m.entries[i-1]
+	} else if insert && i > 0 && mergeable(m.ent(i-1), &newEntry) {
+		lo, left = i-1, *m.ent(i - 1)
 	}
 	if splitRight {
-		right = m.entries[j-1]
+		right = *m.ent(j - 1)
 		right.Start = end
 		if right.Obj != 0 {
-			right.Off += uint64(end-m.entries[j-1].Start) / pageSize
+			right.Off += uint64(end-m.ent(j-1).Start) / pageSize
 		}
-	} else if insert && j < m.n && mergeable(&newEntry, &m.entries[j]) {
-		hi, right = j+1, m.entries[j]
+	} else if insert && j < m.n && mergeable(&newEntry, m.ent(j)) {
+		hi, right = j+1, *m.ent(j)
 	}
 	// A side stays an entry of its own unless it merges with the new one.
 	leftAlone := left.Start < start && (!insert || !mergeable(&left, &newEntry))
@@ -802,7 +881,7 @@ func (m *Map) replace(start, end uintptr, prot uint8, obj uint32, insert, check 
 	// The sides' PVs, before the copy below overwrites their entries.
 	left.PV, right.PV = pmap.PVList{}, pmap.PVList{}
 	if lo < i || splitLeft {
-		left.PV = m.entries[lo].PV
+		left.PV = m.ent(lo).PV
 	}
 	cut := splitRight && splitLeft && j-1 == i // one entry cut in two
 	switch {
@@ -810,28 +889,28 @@ func (m *Map) replace(start, end uintptr, prot uint8, obj uint32, insert, check 
 		right.PV = left.PV.Split(end)
 		objRef(right.Obj)
 	case splitRight || hi > j:
-		right.PV = m.entries[hi-1].PV
+		right.PV = m.ent(hi - 1).PV
 	}
-	for x := range m.entries { // the entries inside the range lost their pages
+	for x := range len(m.entries) { // the entries inside the range lost their pages
 		if x >= j {
 			break
 		}
 		if x >= i && !(x == i && splitLeft) && !(x == j-1 && splitRight) {
-			fatal.Assert(m.entries[x].PV.Len() == 0 && m.entries[x].Obj == 0,
+			fatal.Assert(m.ent(x).PV.Len() == 0 && m.ent(x).Obj == 0,
 				"vm: replacing an entry that still has pages or an object (unmapPages, dropObjects)")
 		}
 	}
-	copy(m.entries[lo+k:n], m.entries[hi:m.n])
+	m.move(lo+k, hi, m.n-hi)
 	m.n = n
 	if leftAlone {
-		m.entries[lo] = left
+		*m.ent(lo) = left
 		left.PV = pmap.PVList{}
 		lo++
 	}
 	if insert {
 		// The new entry takes in the sides that merge with it; a merged
 		// side's reference to the same object goes with its entry.
-		e := newEntry
+		e := &newEntry
 		e.PV = left.PV
 		if !leftAlone && left.Start < start {
 			e.Start, e.Off = left.Start, left.Off
@@ -842,11 +921,11 @@ func (m *Map) replace(start, end uintptr, prot uint8, obj uint32, insert, check 
 			e.PV.Append(&right.PV)
 			objDrop(right.Obj)
 		}
-		m.entries[lo] = e
+		*m.ent(lo) = *e
 		lo++
 	}
 	if rightAlone {
-		m.entries[lo] = right
+		*m.ent(lo) = right
 	}
 	return true
 }
@@ -1036,42 +1115,68 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 		return false
 	}
 	e := &m.entries[i]
-	if fl := m.Pmap.Flags(page); fl&pmap.Present != 0 {
-		if write && fl&pmap.Writable == 0 && fl&pmap.Managed != 0 {
-			if e.Obj != 0 { // shared memory is never copied: write where it is
-				m.Pmap.Upgrade(page, m.pageFlags(prot))
-				return true
-			}
-			return m.copyOnWrite(page, prot, &e.PV)
+	fl := m.Pmap.Flags(page)
+	if fl&pmap.Present == 0 && e.Obj == 0 { // demand-zero
+		pa := mm.Phys.Alloc()
+		if pa == 0 {
+			m.OutOfMemory++
+			return false
 		}
-		// Present: another CPU filled it between this CPU's fault and
-		// its turn at the lock (the access is retried), unless the
-		// access is one the page does not allow.
-		fatal.Assert(!m.Pmap.IsUser() || fl&pmap.User != 0,
-			"vm: pages-in-entries: a supervisor-only page in an entry ring 3 may access")
-		return (!write || fl&pmap.Writable != 0) && (!exec || fl&pmap.NoExec == 0)
-	}
-	if e.Obj != 0 { // the object's page at this index, new or not
-		pa := objPage(e.Obj, e.Off+uint64(page-e.Start)/pageSize)
-		if pa == 0 || !m.Pmap.EnterPV(page, pa, m.pageFlags(prot), &e.PV) {
-			m.OutOfMemory++ // a page the object got stays with it
+		if !m.Pmap.EnterPV(page, pa, m.pageFlags(prot), &e.PV) { // no frame for a table or the PV
+			mm.Phys.Free(pa)
+			m.OutOfMemory++
 			return false
 		}
 		m.Faults++
 		return true
 	}
-	pa := mm.Phys.Alloc()
-	if pa == 0 {
-		m.OutOfMemory++
-		return false
+	if fl&pmap.Present == 0 { // the object's page at this index, new or not
+		flags, ok := m.objectFlags(e, page, prot)
+		if !ok {
+			return false
+		}
+		pa := objPage(e.Obj, e.Off+uint64(page-e.Start)/pageSize)
+		if pa == 0 || !m.Pmap.EnterPV(page, pa, flags, &e.PV) {
+			m.OutOfMemory++ // a page the object got stays with it
+			return false
+		}
+		m.Faults++
+		if !write || e.Flags&CopyOnWrite == 0 {
+			return true
+		}
+		fl = flags | pmap.Present | pmap.Managed // a private copy, below
 	}
-	if !m.Pmap.EnterPV(page, pa, m.pageFlags(prot), &e.PV) { // no frame for a table or the PV
-		mm.Phys.Free(pa)
-		m.OutOfMemory++
-		return false
+	if write && fl&pmap.Writable == 0 && fl&pmap.Managed != 0 {
+		if e.Obj != 0 && e.Flags&CopyOnWrite == 0 { // shared memory is never copied: write where it is
+			m.Pmap.Upgrade(page, m.pageFlags(prot))
+			return true
+		}
+		return m.copyOnWrite(page, prot, &e.PV)
 	}
-	m.Faults++
-	return true
+	// Present: another CPU filled it between this CPU's fault and its
+	// turn at the lock (the access is retried), unless the access is one
+	// the page does not allow.
+	fatal.Assert(!m.Pmap.IsUser() || fl&pmap.User != 0,
+		"vm: pages-in-entries: a supervisor-only page in an entry ring 3 may access")
+	return (!write || fl&pmap.Writable != 0) && (!exec || fl&pmap.NoExec == 0)
+}
+
+// objectFlags returns the page-table flags for page, in entry e over an
+// object: read-only in a copy-on-write entry (a write then copies the
+// page). False, counting it, for a page past the end of a file's object:
+// a bus error. The caller holds the guard.
+//
+//go:nosplit
+func (m *Map) objectFlags(e *Entry, page uintptr, prot uint8) (uint64, bool) {
+	if o := objectAt(e.Obj); o.file && e.Off+uint64(page-e.Start)/pageSize >= o.size {
+		m.BusErrors++
+		return 0, false
+	}
+	flags := m.pageFlags(prot)
+	if e.Flags&CopyOnWrite != 0 {
+		flags &^= pmap.Writable
+	}
+	return flags, true
 }
 
 // userReserve is how many free frames a process's fault leaves for the
@@ -1141,7 +1246,7 @@ func (m *Map) Fork(child *Map) bool {
 		if e.Flags&ForkWipe != 0 {
 			continue // MADV_WIPEONFORK: the child's pages read as zero
 		}
-		if !m.Pmap.ShareRange(&e.PV, &child.Pmap, &c.PV, e.Start, e.End, e.Obj == 0) {
+		if !m.Pmap.ShareRange(&e.PV, &child.Pmap, &c.PV, e.Start, e.End, e.Obj == 0 || e.Flags&CopyOnWrite != 0) {
 			m.Shootdown() // the pages shared so far are read-only in m already
 			return false
 		}

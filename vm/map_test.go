@@ -66,8 +66,15 @@ func (f *fixture) check(step string) {
 	// A resident page of shared memory is its object's frame.
 	private := f.pm.Resident()
 	for i := 0; i < f.m.Len(); i++ {
-		if e := f.m.At(i); e.Obj != 0 {
-			private -= f.pm.Count(e.Start, e.End)
+		e := f.m.At(i)
+		if e.Obj == 0 {
+			continue
+		}
+		for va := e.Start; va < e.End; va += p { // a copy-on-write entry's copies are private
+			s := objectAt(e.Obj).slot(e.Off+uint64(va-e.Start)/p, false)
+			if pa, ok := f.pm.Extract(va); ok && s != nil && *s == pa&^(p-1) {
+				private--
+			}
 		}
 	}
 	if got, want := mm.Phys.FreePages(), f.free0-f.pm.Tables()-private-f.held-pvFrames-objPages-objTables; got != want {

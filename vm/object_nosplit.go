@@ -26,10 +26,14 @@ import (
 // object (FaultFresh hands faults in object entries on), and entries are
 // made, clipped, merged and dropped under it.
 type Object struct {
-	refs   int32  // map entries over the object; 0: the slot is free
+	refs   int32  // map entries over the object, and a file's own; 0: the slot is free
 	pages  uint64 // resident pages
 	tables uint64 // frames of the page index
 	root   uint64 // the page index's top table (objLevels of 512), 0: none yet
+	// file: a file's object, whose pages at index size and above lie past
+	// the file's end (a fault there is a bus error, as on Linux).
+	file bool
+	size uint64
 }
 
 // MaxObjects bounds the objects alive at once, in every address space and
@@ -216,10 +220,11 @@ func ObjectPages() (pages, tables uint64) {
 // File objects' calls (fileArgs.op), TrapCall bodies: below the runtime,
 // MP lock held.
 const (
-	fileNew      = iota // a fresh object with one reference: ret its number, 0 when the table is full
-	filePage            // the page at idx: ret its frame, 0 for a hole (alloc: a fresh zeroed one, fresh set; 0 when memory is short)
-	fileTruncate        // free the pages at idx and above: ret how many
-	fileRelease         // drop the reference, and the object with its pages if it was the last
+	fileNew     = iota // a fresh object with one reference: ret its number, 0 when the table is full
+	filePage           // the page at idx: ret its frame, 0 for a hole (alloc: a fresh zeroed one, fresh set; 0 when memory is short)
+	fileResize         // the file has idx pages: free those at idx and above, unmapped from every map first; ret how many
+	fileExtend         // the file has at least idx pages (a write's end): raise the size, free nothing
+	fileRelease        // drop the file's reference, and the object with its pages if it was the last
 )
 
 // fileArgs is fileCall's argument block.
@@ -243,7 +248,9 @@ func fileCall(arg uintptr) uintptr {
 	guard("vm: a file object's call without the MP lock")
 	switch a.op {
 	case fileNew:
-		a.ret = uint64(newObject())
+		if a.ret = uint64(newObject()); a.ret != 0 {
+			objects[a.ret%MaxObjects].file = true
+		}
 	case filePage:
 		o := objectAt(a.obj)
 		if s := o.slot(a.idx, false); s != nil && *s != 0 {
@@ -252,21 +259,26 @@ func fileCall(arg uintptr) uintptr {
 			a.ret = objPage(a.obj, a.idx) // a file's pages leave the kernel its reserve, as a process's do
 			a.fresh = a.ret != 0
 		}
-	case fileTruncate:
+	case fileResize:
 		o := objectAt(a.obj)
 		before := o.pages
+		o.size = a.idx
 		o.truncate(a.obj, a.idx)
 		a.ret = before - o.pages
+	case fileExtend:
+		if o := objectAt(a.obj); a.idx > o.size {
+			o.size = a.idx
+		}
 	case fileRelease:
-		objUnref(a.obj, 0) // no map maps a file's pages yet
+		objUnref(a.obj, 0) // the last reference: no map maps the pages
 	}
 	return 1
 }
 
-// truncate frees o's pages (object tag) at index from and above; no map
-// maps them (files are not mapped yet), so each goes at once. Index
-// tables stay until the object goes. Three loops for the three levels:
-// no recursion below the runtime.
+// truncate frees o's pages (object tag) at index from and above, each
+// first unmapped from every map that maps it (drop) and freed
+// once their CPUs have flushed. Index tables stay until the object goes.
+// Three loops for the three levels: no recursion below the runtime.
 //
 //go:nosplit
 func (o *Object) truncate(tag uint32, from uint64) {
@@ -288,10 +300,7 @@ func (o *Object) truncate(tag uint32, from uint64) {
 				if leaf[c] == 0 || uint64(a)<<18+uint64(b)<<9+uint64(c) < from {
 					continue
 				}
-				fatal.Assert(pmap.Release(leaf[c], uintptr(tag)), "vm: object: a truncated file page still mapped")
-				mm.Phys.Free(leaf[c])
-				leaf[c] = 0
-				o.pages--
+				o.drop(tag, &leaf[c], nil)
 			}
 		}
 	}

@@ -40,6 +40,10 @@ func (a *testArgs) run() error {
 			pvTestAlone.Add(1)
 			return nil
 		}
+		if lwkt.TrapCall(testMem, uintptr(unsafe.Pointer(a))) == 0 {
+			return errTestFrame
+		}
+		return nil
 	}
 	if lwkt.TrapCall(testOp, uintptr(unsafe.Pointer(a))) == 0 {
 		return errTestFrame

@@ -69,6 +69,35 @@ func testMemLocal(arg uintptr) uintptr {
 	return 1
 }
 
+// testMem runs a memory-call operation under the MP lock and its map's
+// lock: a root of its own, as the chains below mmap are as deep as
+// nosplit allows.
+//
+//go:nosplit
+func testMem(arg uintptr) uintptr {
+	if !Kernel.Touch(arg, unsafe.Sizeof(testArgs{}), true) {
+		return 0
+	}
+	a := (*testArgs)(mm.Ptr(uint64(arg)))
+	if !Kernel.Touch(uintptr(unsafe.Pointer(a.m)), unsafe.Sizeof(Map{}), true) {
+		return 0
+	}
+	m := a.m
+	m.Lock()
+	switch a.op {
+	case testMmap:
+		a.ret = m.Mmap(a.addr, a.n, a.prot, a.flags)
+	case testMunmap:
+		a.ret = m.Munmap(a.addr, a.n)
+	case testMadvise:
+		a.ret = m.Madvise(a.addr, a.n, a.flags)
+	case testMprotect:
+		a.ret = m.Mprotect(a.addr, a.n, a.prot)
+	}
+	m.Unlock()
+	return 1
+}
+
 // lockAlone takes a's map's lock and keeps it if a may run under it
 // alone (Alone).
 //
@@ -129,14 +158,6 @@ func testOp(arg uintptr) uintptr {
 	}
 	m.Lock()
 	switch a.op {
-	case testMmap:
-		a.ret = m.Mmap(a.addr, a.n, a.prot, a.flags)
-	case testMunmap:
-		a.ret = m.Munmap(a.addr, a.n)
-	case testMadvise:
-		a.ret = m.Madvise(a.addr, a.n, a.flags) // flags: the advice
-	case testMprotect:
-		a.ret = m.Mprotect(a.addr, a.n, a.prot)
 	case testFault:
 		if m.Fault(a.addr, a.write, false) {
 			a.ret = 1

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"unsafe"
+)
+
+// sink keeps the loads faultAt's functions make.
+var sink byte
+
+// faultAt runs f and returns the address of the memory fault it took (a
+// SIGBUS or SIGSEGV turned into a panic by SetPanicOnFault), 0 if none.
+func faultAt(f func()) (addr uintptr) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(interface{ Addr() uintptr }); ok {
+				addr = e.Addr()
+				return
+			}
+			panic(r)
+		}
+	}()
+	f()
+	return 0
+}
+
+// mmapChecks maps files of dir: one set of pages for MAP_SHARED, read()
+// and write(); MAP_PRIVATE copies on write; a truncated file's pages past
+// its end fault (SIGBUS); Linux's errors for what cannot be mapped.
+func mmapChecks(check func(string, bool, ...any), dir string) {
+	const pg = 4096
+	name := filepath.Join(dir, "mapped")
+	content := bytes.Repeat([]byte("0123456789abcdef"), pg*5/2/16) // 2.5 pages
+	if err := os.WriteFile(name, content, 0o644); err != nil {
+		check("mmap: make the file", false, err)
+		return
+	}
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		check("mmap: open the file", false, err)
+		return
+	}
+	defer f.Close()
+	m, err := syscall.Mmap(int(f.Fd()), 0, 3*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		check("mmap MAP_SHARED of a file", false, err)
+		return
+	}
+	check("MAP_SHARED maps the file's bytes, zeros past its end in the last page",
+		bytes.Equal(m[:len(content)], content) && bytes.Count(m[len(content):], []byte{0}) == 3*pg-len(content))
+	copy(m[100:], "through the map")
+	got := make([]byte, 15)
+	_, rerr := f.ReadAt(got, 100)
+	_, werr := f.WriteAt([]byte("through write()"), 5000)
+	check("MAP_SHARED and read()/write() see one set of pages",
+		rerr == nil && werr == nil && string(got) == "through the map" && string(m[5000:5015]) == "through write()", rerr, werr, string(got))
+
+	p, err := syscall.Mmap(int(f.Fd()), pg, 2*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+	if err == nil {
+		copy(p[10:], "private")
+		_, rerr = f.ReadAt(got[:7], pg+10)
+		check("MAP_PRIVATE at an offset: the file's bytes, a write copied, not written back",
+			rerr == nil && string(p[5000-pg:5015-pg]) == "through write()" && string(p[10:17]) == "private" && string(got[:7]) != "private", rerr, string(got[:7]))
+		syscall.Munmap(p)
+	} else {
+		check("mmap MAP_PRIVATE of a file", false, err)
+	}
+
+	err = f.Truncate(pg + 10)
+	var atEnd, past uintptr
+	if err == nil {
+		atEnd = faultAt(func() { sink = m[2*pg-1] }) // the last page: zeros past the end
+		past = faultAt(func() { sink = m[2*pg] })
+	}
+	check("truncate: the mapping's pages past the new end fault (SIGBUS), the last page reads",
+		err == nil && atEnd == 0 && past == uintptr(unsafeAddr(m))+2*pg, err, atEnd, past)
+	err = f.Truncate(3 * pg)
+	check("grown again: the pages read zero", err == nil && faultAt(func() { sink = m[2*pg] }) == 0 && m[2*pg] == 0 && m[pg+9] == content[pg+9], err)
+	syscall.Munmap(m)
+
+	ro, err := os.Open(name)
+	if err == nil {
+		_, e1 := syscall.Mmap(int(ro.Fd()), 0, pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+		q, e2 := syscall.Mmap(int(ro.Fd()), 0, pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+		check("read-only descriptor: MAP_SHARED writable is EACCES, MAP_PRIVATE writable maps", errors.Is(e1, syscall.EACCES) && e2 == nil, e1, e2)
+		if e2 == nil {
+			syscall.Munmap(q)
+		}
+		ro.Close()
+	}
+	wo, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err == nil {
+		_, err = syscall.Mmap(int(wo.Fd()), 0, pg, syscall.PROT_READ, syscall.MAP_SHARED)
+		check("write-only descriptor: EACCES", errors.Is(err, syscall.EACCES), err)
+		wo.Close()
+	}
+	_, e1 := syscall.Mmap(int(f.Fd()), 100, pg, syscall.PROT_READ, syscall.MAP_SHARED)
+	_, e2 := syscall.Mmap(-1, 0, pg, syscall.PROT_READ, syscall.MAP_SHARED)
+	_, e3 := syscall.Mmap(int(f.Fd()), 0, 0, syscall.PROT_READ, syscall.MAP_SHARED)
+	check("an unaligned offset and a length of 0 are EINVAL, a bad descriptor EBADF",
+		errors.Is(e1, syscall.EINVAL) && errors.Is(e2, syscall.EBADF) && errors.Is(e3, syscall.EINVAL), e1, e2, e3)
+	d, err := os.Open(dir)
+	if err == nil {
+		_, err = syscall.Mmap(int(d.Fd()), 0, pg, syscall.PROT_READ, syscall.MAP_SHARED)
+		check("a directory is ENODEV", errors.Is(err, syscall.ENODEV), err)
+		d.Close()
+	}
+	pr, pw, err := os.Pipe()
+	if err == nil {
+		_, err = syscall.Mmap(int(pr.Fd()), 0, pg, syscall.PROT_READ, syscall.MAP_SHARED)
+		check("a pipe is ENODEV", errors.Is(err, syscall.ENODEV), err)
+		pr.Close()
+		pw.Close()
+	}
+	if z, err := os.OpenFile("/dev/zero", os.O_RDWR, 0); err == nil {
+		zm, err := syscall.Mmap(int(z.Fd()), 0, 2*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+		if err == nil {
+			zero := bytes.Count(zm, []byte{0}) == 2*pg
+			zm[pg] = 1
+			check("/dev/zero maps anonymous memory", zero && zm[pg] == 1)
+			syscall.Munmap(zm)
+		} else {
+			check("/dev/zero maps", false, err)
+		}
+		z.Close()
+	}
+
+	// A mapping outlives its descriptor and the file's name.
+	m, err = syscall.Mmap(int(f.Fd()), 0, pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err == nil {
+		f.Close()
+		rerr := os.Remove(name)
+		copy(m, "still here")
+		check("a mapping outlives its descriptor and the file's name", rerr == nil && string(m[:10]) == "still here", rerr)
+		syscall.Munmap(m)
+	} else {
+		check("mmap for the unlink check", false, err)
+	}
+}
+
+// unsafeAddr is the address of b's first byte.
+func unsafeAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
