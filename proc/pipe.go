@@ -85,10 +85,12 @@ func (e *pipeEnd) hold() {
 func (e *pipeEnd) release() {
 	p := e.p
 	p.mu.Lock()
-	p.changes++
+	last := false
 	if e.writer {
 		p.writers--
+		last = p.writers == 0
 	} else if p.readers--; p.readers == 0 {
+		last = true
 		for _, s := range p.segs { // nobody can read them now
 			if s.loan != nil {
 				s.loan.Release()
@@ -96,8 +98,13 @@ func (e *pipeEnd) release() {
 		}
 		p.segs, p.ring, p.head, p.used, p.queued = nil, nil, 0, 0, 0
 	}
+	if last { // the other end's readiness changed: end of file, or EPIPE
+		p.changes++
+	}
 	p.mu.Unlock()
-	notify()
+	if last {
+		notify()
+	}
 }
 
 func (e *pipeEnd) read(t *Thread, buf, n uint64, nonblock bool) int64 {
@@ -107,6 +114,10 @@ func (e *pipeEnd) read(t *Thread, buf, n uint64, nonblock bool) int64 {
 	if n == 0 {
 		return 0
 	}
+	// The call holds its end, as Linux's holds its file: a close meanwhile
+	// in another thread ends the end only when the call returns.
+	e.hold()
+	defer e.release()
 	p := e.p
 	for {
 		wake := changed()
@@ -142,10 +153,7 @@ func (p *pipe) take(s *Space, va uint64, n int) (got int, err error) {
 			if ferr != nil {
 				panic(ferr) // a segment is dropped once its last byte is read
 			}
-			want := min(n-got, g.loan.Bytes()-g.off)
-			if err = s.CopyOutFrames(va+uint64(got), frames, off, want); err == nil {
-				k = want
-			}
+			k, err = s.CopyOutFrames(va+uint64(got), frames, off, min(n-got, g.loan.Bytes()-g.off))
 			if g.off += k; g.off == g.loan.Bytes() {
 				g.loan.Release()
 				p.segs = p.segs[1:]
@@ -153,10 +161,9 @@ func (p *pipe) take(s *Space, va uint64, n int) (got int, err error) {
 		} else {
 			for k < min(n-got, g.n) && err == nil {
 				at := (p.head + k) % pipeCap
-				b := p.ring[at:min(pipeCap, at+min(n-got, g.n)-k)]
-				if err = s.CopyOut(va+uint64(got+k), b); err == nil {
-					k += len(b)
-				}
+				c := 0
+				c, err = s.CopyOutPart(va+uint64(got+k), p.ring[at:min(pipeCap, at+min(n-got, g.n)-k)])
+				k += c
 			}
 			p.head, p.used = (p.head+k)%pipeCap, p.used-k
 			if g.n -= k; g.n == 0 {
@@ -174,6 +181,8 @@ func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 	if !e.writer {
 		return errno(syscall.EBADF)
 	}
+	e.hold() // as read's
+	defer e.release()
 	p := e.p
 	need := uint64(1) // bytes of room a write waits for
 	if n <= pipeBuf {
@@ -270,19 +279,21 @@ func (p *pipe) put(s *Space, va, n uint64, lend bool) (uint64, error) {
 	var k uint64
 	for k < n {
 		at := (p.head + p.used) % pipeCap
-		b := p.ring[at:min(pipeCap, at+int(n-k))]
-		if err := s.CopyInTo(va+k, b); err != nil {
+		c, err := s.CopyInPart(va+k, p.ring[at:min(pipeCap, at+int(n-k))])
+		if c > 0 {
+			p.used += c
+			p.queued += c
+			p.changes++
+			if last := len(p.segs) - 1; last >= 0 && p.segs[last].loan == nil {
+				p.segs[last].n += c
+			} else {
+				p.segs = append(p.segs, segment{n: c})
+			}
+			k += uint64(c)
+		}
+		if err != nil {
 			return k, err
 		}
-		p.used += len(b)
-		p.queued += len(b)
-		p.changes++
-		if last := len(p.segs) - 1; last >= 0 && p.segs[last].loan == nil {
-			p.segs[last].n += len(b)
-		} else {
-			p.segs = append(p.segs, segment{n: len(b)})
-		}
-		k += uint64(len(b))
 	}
 	return k, nil
 }
@@ -295,7 +306,7 @@ func (e *pipeEnd) ready() (uint32, uint64) {
 	defer e.p.mu.Unlock()
 	var ev uint32
 	if e.writer {
-		if e.p.room(false) > 0 {
+		if e.p.room(false) >= pipeBuf { // as Linux: a whole page's slot free
 			ev |= unix.EPOLLOUT
 		}
 		if e.p.readers == 0 {

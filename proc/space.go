@@ -276,7 +276,7 @@ func (s *Space) memCall(op int, addr, length uint64, a, b int) int64 {
 // process's own access would.
 func (s *Space) CopyIn(va, n uint64) ([]byte, error) {
 	b := make([]byte, n)
-	if err := s.copy(va, b, false); err != nil {
+	if _, err := s.copy(va, b, false); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -284,46 +284,64 @@ func (s *Space) CopyIn(va, n uint64) ([]byte, error) {
 
 // CopyInTo copies len(b) bytes at user address va of s into b, as CopyIn
 // does but into the caller's memory (a file's page).
-func (s *Space) CopyInTo(va uint64, b []byte) error { return s.copy(va, b, false) }
+func (s *Space) CopyInTo(va uint64, b []byte) error {
+	_, err := s.copy(va, b, false)
+	return err
+}
+
+// CopyInPart is CopyInTo that says how many bytes it copied before a bad
+// page ended it (a pipe's write counts them, as Linux's does).
+func (s *Space) CopyInPart(va uint64, b []byte) (int, error) { return s.copy(va, b, false) }
 
 // CopyOut copies b to user address va in s, or fails as CopyIn does
 // (writable pages only).
-func (s *Space) CopyOut(va uint64, b []byte) error { return s.copy(va, b, true) }
+func (s *Space) CopyOut(va uint64, b []byte) error {
+	_, err := s.copy(va, b, true)
+	return err
+}
+
+// CopyOutPart is CopyOut that says how many bytes it copied before a bad
+// page ended it.
+func (s *Space) CopyOutPart(va uint64, b []byte) (int, error) { return s.copy(va, b, true) }
 
 // errFault is a user address the process may not use.
 var errFault = errors.New("bad address")
 
-// copy moves len(b) bytes between b and va.
-func (s *Space) copy(va uint64, b []byte, out bool) error {
+// copy moves len(b) bytes between b and va: how many before a bad page
+// of va ended it, with errFault then.
+func (s *Space) copy(va uint64, b []byte, out bool) (int, error) {
 	if len(b) == 0 {
 		return s.copyVia(copyArgs{va: uintptr(va), out: out})
 	}
-	err := s.copyVia(copyArgs{va: uintptr(va), buf: uintptr(unsafe.Pointer(&b[0])), n: uintptr(len(b)), out: out})
+	n, err := s.copyVia(copyArgs{va: uintptr(va), buf: uintptr(unsafe.Pointer(&b[0])), n: uintptr(len(b)), out: out})
 	runtime.KeepAlive(b)
-	return err
+	return n, err
 }
 
 // CopyOutFrames copies n bytes of frames, from off bytes into the first,
-// to user address va in s, or fails as CopyOut does: a page list's bytes
-// (xio), straight from the direct map, one trap per copyChunk.
-func (s *Space) CopyOutFrames(va uint64, frames []uint64, off, n int) error {
+// to user address va in s: a page list's bytes (xio), straight from the
+// direct map, one trap per copyChunk. It returns how many it copied
+// before a page of va the process may not write ended it (errFault).
+func (s *Space) CopyOutFrames(va uint64, frames []uint64, off, n int) (int, error) {
 	if off < 0 || n < 0 || off+n > len(frames)*pageSize {
 		panic("proc: CopyOutFrames past its frames")
 	}
 	if n == 0 {
 		return s.copyVia(copyArgs{va: uintptr(va), out: true})
 	}
-	err := s.copyVia(copyArgs{va: uintptr(va), buf: uintptr(off), n: uintptr(n), out: true, frames: uintptr(unsafe.Pointer(&frames[0]))})
+	k, err := s.copyVia(copyArgs{va: uintptr(va), buf: uintptr(off), n: uintptr(n), out: true, frames: uintptr(unsafe.Pointer(&frames[0]))})
 	runtime.KeepAlive(frames)
-	return err
+	return k, err
 }
 
-// copyVia carries out c (its va, buf and n) at most copyChunk per trap.
-func (s *Space) copyVia(c copyArgs) error {
+// copyVia carries out c (its va, buf and n) at most copyChunk per trap,
+// and returns how many bytes it copied.
+func (s *Space) copyVia(c copyArgs) (int, error) {
 	if c.va+c.n < c.va || uint64(c.va+c.n) > userMax {
-		return errFault
+		return 0, errFault
 	}
 	c.s = s
+	done := 0
 	for c.n > 0 {
 		one := c
 		one.n = min(c.n, copyChunk)
@@ -335,11 +353,12 @@ func (s *Space) copyVia(c copyArgs) error {
 			s.copiesLocal.Add(1)
 		}
 		if r == copyFault {
-			return errFault
+			return done + int(one.done), errFault
 		}
+		done += int(one.n)
 		c.va, c.buf, c.n = c.va+one.n, c.buf+one.n, c.n-one.n
 	}
-	return nil
+	return done, nil
 }
 
 // copyChunk bounds one trap's copy.

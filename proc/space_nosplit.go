@@ -220,6 +220,7 @@ type copyArgs struct {
 	// frames, when set, is the address of an array of frames that are
 	// the kernel's side instead of a buffer, buf the offset into them.
 	frames uintptr
+	done   uintptr // out: bytes copied (copyPages), up to a bad page
 }
 
 // kernelSide returns the kernel's buffer at c.buf and how many bytes of it
@@ -241,8 +242,8 @@ func (c *copyArgs) kernelSide(buf, n uintptr) (uintptr, uintptr) {
 //go:nosplit
 func (c *copyArgs) kernelOK(touch bool) bool {
 	a, n := c.buf, c.n
-	if c.frames != 0 {
-		a, n = c.frames, (c.buf%pageSize+c.n+pageSize-1)/pageSize*8
+	if c.frames != 0 { // the array's words from the one for byte buf on
+		a, n = c.frames+c.buf/pageSize*8, (c.buf%pageSize+c.n+pageSize-1)/pageSize*8
 	}
 	if touch {
 		return vm.Kernel.Touch(a, n, !c.out)
@@ -320,11 +321,13 @@ func copyPage(pa uint64, buf, k uintptr, out bool) {
 // map. A page absent, or copy-on-write for a copy out, is faulted in as
 // the process's own access would (fault: the caller holds the MP lock
 // too), or ends the copy with copyRetry; one the access may not use
-// ends it with copyFault. The caller holds m's lock.
+// ends it with copyFault. c.done says how many bytes it copied. The
+// caller holds m's lock.
 //
 //go:nosplit
 func copyPages(m *vm.Map, c *copyArgs, fault bool) uintptr {
 	va, buf, n := c.va, c.buf, c.n
+	c.done = 0
 	for n > 0 {
 		page := va &^ (pageSize - 1)
 		fl := m.Pmap.Flags(page)
@@ -344,6 +347,7 @@ func copyPages(m *vm.Map, c *copyArgs, fault bool) uintptr {
 		kb, k := c.kernelSide(buf, min(n, pageSize-(va-page)))
 		copyPage(pa+uint64(va-page), kb, k, c.out)
 		va, buf, n = va+k, buf+k, n-k
+		c.done += k
 	}
 	return copyDone
 }

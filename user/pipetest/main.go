@@ -155,9 +155,9 @@ func atomicWrites() error {
 	}
 }
 
-// sharedSource writes from MAP_SHARED memory (copied, not lent) and
-// from a buffer whose second half is PROT_NONE: the first half goes, then
-// EFAULT.
+// sharedSource writes from MAP_SHARED memory (copied, not lent), and
+// writes from and reads into a buffer whose second half is PROT_NONE: the
+// bytes before it count, then EFAULT.
 func sharedSource() error {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -199,6 +199,17 @@ func sharedSource() error {
 	}
 	if _, err := syscall.Write(int(w.Fd()), half[32<<10:]); err != syscall.EFAULT {
 		return fmt.Errorf("write from PROT_NONE: %v, want EFAULT", err)
+	}
+	// Copied (below the lending size): 24 KiB up to the PROT_NONE page.
+	if n, err := syscall.Write(int(w.Fd()), half[8<<10:48<<10]); n != 24<<10 || err != nil {
+		return fmt.Errorf("write of 40 KiB, PROT_NONE after 24: %d, %v; want 24576, nil", n, err)
+	}
+	// Reads stop at a PROT_NONE page of the buffer, counting what came.
+	if n, err := syscall.Read(int(r.Fd()), half[16<<10:48<<10]); n != 16<<10 || err != nil {
+		return fmt.Errorf("read of 32 KiB into a buffer PROT_NONE after 16: %d, %v; want 16384, nil", n, err)
+	}
+	if n, err := syscall.Read(int(r.Fd()), half[32<<10:]); n != -1 || err != syscall.EFAULT {
+		return fmt.Errorf("read into PROT_NONE: %d, %v; want EFAULT", n, err)
 	}
 	return nil
 }
@@ -324,7 +335,7 @@ func run(w io.Writer, mbs int64) int {
 		{fmt.Sprintf("%d MiB in writes of 200000 bytes at an odd offset, intact", mbs/4), func() error { return stream(n/4, 200_000, 100) }},
 		{fmt.Sprintf("%d MiB to another process, intact", mbs/4), func() error { return crossProcess(n / 4) }},
 		{"PIPE_BUF writes from 4 writers never mix", atomicWrites},
-		{"writes from shared memory and up to a PROT_NONE page", sharedSource},
+		{"writes from shared memory, writes and reads up to a PROT_NONE page", sharedSource},
 		{"EPIPE once the reader closes, its lent pages given back", readerGone},
 	}
 	for _, c := range checks {
