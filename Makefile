@@ -24,7 +24,7 @@ QEMU_ARGS = -accel tcg,thread=multi -m $(MEM) -smp $(SMP) -nic none -display non
 	-serial mon:stdio -no-reboot -kernel $(IMAGE) -append "$(APPEND)" \
 	$(if $(INITRD),-initrd "$(INITRD)")
 
-.PHONY: all go125 go127 qemu qemu-gdb test test-host test-boot bench worlds clean qemu-installed
+.PHONY: all go125 go127 qemu qemu-gdb test test-host test-boot bench worlds clean qemu-installed stdtest
 
 all: $(IMAGE)
 
@@ -84,22 +84,22 @@ INITRD ?= $(subst $(eval) ,$(comma),$(USER_PROGRAMS))
 # Linux on the same work in the same QEMU (make bench): Debian's kernel
 # image, the one linux-image-amd64 depends on, with Go's sync/atomic test
 # binary (static) as its /init.
-LINUX := $(BUILD)/linux
-$(LINUX)/vmlinuz:
-	rm -rf $(LINUX)/deb && mkdir -p $(LINUX)/deb
-	cd $(LINUX)/deb && pkg=$$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}') && \
+LINUX_DIR := $(BUILD)/linux
+$(LINUX_DIR)/vmlinuz:
+	rm -rf $(LINUX_DIR)/deb && mkdir -p $(LINUX_DIR)/deb
+	cd $(LINUX_DIR)/deb && pkg=$$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}') && \
 	  test -n "$$pkg" && apt-get download "$$pkg" && dpkg-deb -x "$$pkg"_*.deb x && cp x/boot/vmlinuz-* ../vmlinuz
-	rm -rf $(LINUX)/deb
+	rm -rf $(LINUX_DIR)/deb
 
-$(LINUX)/atomic.cpio: cmd/initramfs/main.go
-	mkdir -p $(LINUX)
-	$(GO_ENV) $(GO) test -c -o $(LINUX)/atomic.test sync/atomic
-	$(GO) run ./cmd/initramfs -init $(LINUX)/atomic.test -o $@
+$(LINUX_DIR)/atomic.cpio: cmd/initramfs/main.go
+	mkdir -p $(LINUX_DIR)
+	$(GO_ENV) $(GO) test -c -o $(LINUX_DIR)/atomic.test sync/atomic
+	$(GO) run ./cmd/initramfs -init $(LINUX_DIR)/atomic.test -o $@
 
 # The probe's page faults in one process and in two at once, under Linux:
 # user/faultbench as /init, the probe beside it.
-$(LINUX)/faults.cpio: cmd/initramfs/main.go $(BUILD)/user/faultbench $(BUILD)/user/probe
-	mkdir -p $(LINUX)
+$(LINUX_DIR)/faults.cpio: cmd/initramfs/main.go $(BUILD)/user/faultbench $(BUILD)/user/probe
+	mkdir -p $(LINUX_DIR)
 	$(GO) run ./cmd/initramfs -init $(BUILD)/user/faultbench -file $(BUILD)/user/probe -o $@
 
 $(BUILD)/floor.elf: boot/floor.S boot/floor.ld
@@ -119,10 +119,17 @@ test-host: worlds
 
 BOOT_ENV = GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
 	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) \
-	  $(foreach n,$(USER_NAMES),GOFLY_USER_$(shell echo $(n) | tr a-z A-Z)=$(abspath $(BUILD)/user/$(n)))
+	  $(foreach n,$(USER_NAMES) stdrun,GOFLY_USER_$(shell echo $(n) | tr a-z A-Z)=$(abspath $(BUILD)/user/$(n)))
 
-test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf $(USER_PROGRAMS) qemu-installed
+test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf $(USER_PROGRAMS) $(BUILD)/user/stdrun qemu-installed
 	$(BOOT_ENV) $(GO) test -count=1 -timeout 25m -v ./qemu/
+
+# Go's own tests as Gofly processes (internal/stdtest): make stdtest
+# [PKGS="strings os ..."] [LINUX=path/to/bzImage]; PKGS defaults to every
+# standard package with tests; LINUX=build/linux/vmlinuz is the Debian kernel make bench downloads.
+PKGS ?= std
+stdtest: $(IMAGE) $(BUILD)/user/stdrun qemu-installed
+	$(GO) run ./cmd/stdtest -pkgs "$(PKGS)" -kernel $(IMAGE) -runner $(BUILD)/user/stdrun -out $(BUILD)/stdtest $(if $(LINUX),-linux $(LINUX))
 
 # The two worlds (shared/design/two-worlds.md): code in *_nosplit.go runs
 # below the runtime and must have no write barriers and no heap escapes,
@@ -140,11 +147,11 @@ worlds: $(BUILD)/kernel.go.elf
 # sync/atomic test that once showed the threads piling on CPU 0, over 5
 # boots, beside Linux on the same test (qemu/gotest_test.go); then page
 # faults in one process and two at once, beside Linux (qemu/faults_test.go).
-bench: $(IMAGE) $(BUILD)/floor.elf $(ATOMIC_TEST).elf $(LINUX)/vmlinuz $(LINUX)/atomic.cpio $(LINUX)/faults.cpio \
+bench: $(IMAGE) $(BUILD)/floor.elf $(ATOMIC_TEST).elf $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/atomic.cpio $(LINUX_DIR)/faults.cpio \
 	  $(USER_PROGRAMS) qemu-installed
 	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9) -smp 1,2,4
-	$(BOOT_ENV) GOFLY_LINUX_KERNEL=$(abspath $(LINUX)/vmlinuz) \
-	  GOFLY_LINUX_ATOMIC=$(abspath $(LINUX)/atomic.cpio) GOFLY_LINUX_FAULTS=$(abspath $(LINUX)/faults.cpio) \
+	$(BOOT_ENV) GOFLY_LINUX_KERNEL=$(abspath $(LINUX_DIR)/vmlinuz) \
+	  GOFLY_LINUX_ATOMIC=$(abspath $(LINUX_DIR)/atomic.cpio) GOFLY_LINUX_FAULTS=$(abspath $(LINUX_DIR)/faults.cpio) \
 	  $(GO) test -count=1 -run '^$$' -bench 'SyncAtomic|Faults' -benchtime 1x -v ./qemu/
 
 # What a fresh Debian machine lacks for building and booting: QEMU, and the

@@ -1,0 +1,54 @@
+package qemu_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gofly/internal/stdtest"
+)
+
+// ciStdPkgs are the standard packages whose own tests the boot tests run
+// on Gofly (make stdtest runs every one): a subset that fits CI's time
+// and passes, so a regression in what they use (threads, timers, files,
+// pipes, os/exec) fails here.
+var ciStdPkgs = []string{"strings", "sort", "strconv", "bufio", "fmt", "sync", "text/template", "crypto/sha256", "runtime/debug"}
+
+// TestStdlib builds those packages' test binaries with the standard
+// toolchain, unmodified, boots Gofly at -smp 2 with them in its
+// initramfs, runs user/stdrun (each binary in its package's directory
+// with -test.short -test.v) and wants every package to pass with tests
+// that ran.
+func TestStdlib(t *testing.T) {
+	RequireQEMU(t)
+	runner := userProgram(t, "GOFLY_USER_STDRUN", "stdrun")
+	out := t.TempDir()
+	bins, notes, err := stdtest.Build(ciStdPkgs, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) > 0 {
+		t.Fatalf("packages without tests: %v", notes)
+	}
+	archive := filepath.Join(out, "stdtest.cpio")
+	if _, err := stdtest.Pack(archive, runner, bins); err != nil {
+		t.Fatal(err)
+	}
+	m := Boot(t, Options{SMP: 2, Mem: "1G", QEMUArgs: []string{"-initrd", archive}})
+	m.Send(t, "run /stdrun\r")
+	res := stdtest.Parse(m.ExpectTimeout(t, "stdrun: done", 10*time.Minute))
+	var table strings.Builder
+	stdtest.Table(&table, ciStdPkgs, bins, res, nil)
+	t.Log("\n" + table.String())
+	for _, p := range ciStdPkgs {
+		r, ok := res[p]
+		switch {
+		case !ok:
+			t.Errorf("%s: no result", p)
+		case r.Status != "PASS" || r.Passed == 0:
+			t.Errorf("%s: %s, %d passed, %d failed: %s", p, r.Status, r.Passed, r.Failed, r.First)
+		}
+	}
+	m.Poweroff(t)
+}
