@@ -160,6 +160,36 @@ func sysClose(t *Thread, r *amd64.Frame) int64 {
 	return 0
 }
 
+// sysCloseRange is close_range(2): every descriptor in [first, last]
+// closed, or with CLOSE_RANGE_CLOEXEC marked close-on-exec; EINVAL for
+// other flags or first > last. (CLOSE_RANGE_UNSHARE asks for a table of
+// its own, which every process here already has.)
+func sysCloseRange(t *Thread, r *amd64.Frame) int64 {
+	first, last, flags := uint32(r.RDI), uint32(r.RSI), uint32(r.RDX)
+	if flags&^(unix.CLOSE_RANGE_CLOEXEC|unix.CLOSE_RANGE_UNSHARE) != 0 || first > last {
+		return errno(syscall.EINVAL)
+	}
+	p := t.p
+	p.mu.Lock()
+	var gone []file
+	for fd, e := range p.fds {
+		if uint32(fd) < first || uint32(fd) > last {
+			continue
+		}
+		if flags&unix.CLOSE_RANGE_CLOEXEC != 0 {
+			e.cloexec = true
+			continue
+		}
+		gone = append(gone, e.f)
+		delete(p.fds, fd)
+	}
+	p.mu.Unlock()
+	for _, f := range gone {
+		f.release()
+	}
+	return 0
+}
+
 // sysDup serves dup, dup2 and dup3 (by number): the same file at the
 // lowest free descriptor, or at newfd (closing what was there).
 func sysDup(t *Thread, r *amd64.Frame) int64 {

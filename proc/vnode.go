@@ -190,6 +190,8 @@ func linuxMode(m fs.FileMode) uint32 {
 		t = unix.S_IFDIR
 	case m&fs.ModeCharDevice != 0:
 		t = unix.S_IFCHR
+	case m&fs.ModeSymlink != 0:
+		t = unix.S_IFLNK
 	}
 	return t | uint32(m.Perm())
 }
@@ -277,6 +279,11 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 	}
 	access := flags & unix.O_ACCMODE
 	v, err := root.LookupAt(dir, path)
+	if flags&unix.O_NOFOLLOW != 0 {
+		if l, lerr := root.LookupLinkAt(dir, path); lerr == nil && l.Stat().Mode&fs.ModeSymlink != 0 {
+			return errno(syscall.ELOOP) // as Linux: the last element may not be a link
+		}
+	}
 	switch {
 	case err == nil && flags&unix.O_CREAT != 0 && flags&unix.O_EXCL != 0:
 		return errno(syscall.EEXIST)
@@ -395,36 +402,83 @@ func statOf(st vfs.Stat) []byte {
 	le.PutUint64(b[56:], 4096) // st_blksize
 	le.PutUint64(b[64:], uint64(st.Blocks))
 	for i, ts := range []time.Time{st.Mtime, st.Mtime, st.Ctime} { // no atime kept: mtime stands in
-		le.PutUint64(b[72+16*i:], uint64(ts.Unix()))
-		le.PutUint64(b[80+16*i:], uint64(ts.Nanosecond()))
+		sec, nsec := unixTime(ts)
+		le.PutUint64(b[72+16*i:], sec)
+		le.PutUint64(b[80+16*i:], nsec)
 	}
 	return b
 }
 
-// sysFstat: a file of the tree as it is; a pipe, the console, an eventfd
-// or epoll by its kind (mode) alone.
+// unixTime is ts as seconds and nanoseconds since 1970; 0 for no time (a
+// pipe's, which has none).
+func unixTime(ts time.Time) (sec, nsec uint64) {
+	if ts.IsZero() {
+		return 0, 0
+	}
+	return uint64(ts.Unix()), uint64(ts.Nanosecond())
+}
+
+// statAt is what fstat(2), fstatat(2) and statx(2) report: the vnode
+// path names from dirfd (a symbolic link that is the last element itself
+// with nofollow), or with an empty path (AT_EMPTY_PATH) dirfd's file: a
+// file of the tree as it is, a pipe, the console, an eventfd or epoll by
+// its kind alone (mode, its st_mode).
+func (p *Process) statAt(dirfd int, path string, emptyPath, nofollow bool) (st vfs.Stat, mode uint32, e syscall.Errno) {
+	if path == "" && emptyPath && dirfd != unix.AT_FDCWD {
+		fe, ok := p.fileAt(dirfd)
+		if !ok {
+			return st, 0, syscall.EBADF
+		}
+		if f, ok := fe.f.(*openFile); ok {
+			st = f.v.Stat()
+			return st, linuxMode(st.Mode), 0
+		}
+		return st, fe.f.mode(), 0
+	}
+	if path == "" && emptyPath {
+		path = "."
+	}
+	root, dir, e := p.resolve(dirfd, path)
+	if e != 0 {
+		return st, 0, e
+	}
+	lookup := root.LookupAt
+	if nofollow {
+		lookup = root.LookupLinkAt
+	}
+	v, err := lookup(dir, path)
+	if err != nil {
+		return st, 0, pathErrno(err)
+	}
+	st = v.Stat()
+	return st, linuxMode(st.Mode), 0
+}
+
+// sysFstat is fstat(2) (statAt).
 func sysFstat(t *Thread, r *amd64.Frame) int64 {
-	e, ok := t.p.fileAt(int(int32(r.RDI)))
-	if !ok {
-		return errno(syscall.EBADF)
+	return putStat(t, r.RSI)(t.p.statAt(int(int32(r.RDI)), "", true, false))
+}
+
+// putStat returns what writes a statAt result to user address va as
+// struct stat (statOf; a file not of the tree by its mode alone).
+func putStat(t *Thread, va uint64) func(vfs.Stat, uint32, syscall.Errno) int64 {
+	return func(st vfs.Stat, mode uint32, e syscall.Errno) int64 {
+		if e != 0 {
+			return errno(e)
+		}
+		b := statOf(st)
+		binary.LittleEndian.PutUint32(b[24:], mode)
+		if t.p.space.CopyOut(va, b) != nil {
+			return errno(syscall.EFAULT)
+		}
+		return 0
 	}
-	var b []byte
-	if f, ok := e.f.(*openFile); ok {
-		b = statOf(f.v.Stat())
-	} else {
-		b = make([]byte, 144)
-		binary.LittleEndian.PutUint32(b[24:], e.f.mode())
-		binary.LittleEndian.PutUint64(b[56:], 4096)
-	}
-	if t.p.space.CopyOut(r.RSI, b) != nil {
-		return errno(syscall.EFAULT)
-	}
-	return 0
 }
 
 // sysNewfstatat is fstatat(2): path from dirfd; with AT_EMPTY_PATH an
-// empty path is dirfd itself. AT_SYMLINK_NOFOLLOW changes nothing (no
-// symlinks); other flags are EINVAL.
+// empty path is dirfd itself; with AT_SYMLINK_NOFOLLOW a symbolic link
+// that is the last element is reported itself (lstat); other flags are
+// EINVAL.
 func sysNewfstatat(t *Thread, r *amd64.Frame) int64 {
 	flags := int(int32(r.R10))
 	if flags&^(unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT) != 0 {
@@ -434,23 +488,49 @@ func sysNewfstatat(t *Thread, r *amd64.Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	dirfd := int(int32(r.RDI))
-	if path == "" && flags&unix.AT_EMPTY_PATH != 0 {
-		if dirfd == unix.AT_FDCWD {
-			path = "/"
-		} else {
-			return sysFstat(t, &amd64.Frame{RDI: uint64(dirfd), RSI: r.RDX})
-		}
+	return putStat(t, r.RDX)(t.p.statAt(int(int32(r.RDI)), path, flags&unix.AT_EMPTY_PATH != 0, flags&unix.AT_SYMLINK_NOFOLLOW != 0))
+}
+
+// atStatxSyncType is statx's AT_STATX_SYNC_TYPE: FORCE_SYNC or DONT_SYNC.
+const atStatxSyncType = unix.AT_STATX_FORCE_SYNC | unix.AT_STATX_DONT_SYNC
+
+// sysStatx is statx(2): fstatat's lookup (the same flags, and the
+// AT_STATX_SYNC_TYPE ones, which change nothing in a RAM file system),
+// reported as struct statx (256 bytes) with the basic fields, whatever
+// mask asked (Linux may return more or fewer than asked; stx_mask says
+// which: every basic one, the access time standing in as the
+// modification time, as stat's does). EINVAL for unknown flags or
+// STATX__RESERVED in mask.
+func sysStatx(t *Thread, r *amd64.Frame) int64 {
+	flags, mask := int(int32(r.RDX)), uint32(r.R10)
+	if flags&^(unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT|atStatxSyncType) != 0 ||
+		flags&atStatxSyncType == atStatxSyncType || mask&unix.STATX__RESERVED != 0 {
+		return errno(syscall.EINVAL)
 	}
-	root, dir, e := t.p.resolve(dirfd, path)
+	path, e := t.p.readString(r.RSI, pathMax)
 	if e != 0 {
 		return errno(e)
 	}
-	v, err := root.LookupAt(dir, path)
-	if err != nil {
-		return errno(pathErrno(err))
+	st, mode, e := t.p.statAt(int(int32(r.RDI)), path, flags&unix.AT_EMPTY_PATH != 0, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
+	if e != 0 {
+		return errno(e)
 	}
-	if t.p.space.CopyOut(r.RDX, statOf(v.Stat())) != nil {
+	b := make([]byte, 256)
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], unix.STATX_BASIC_STATS)
+	le.PutUint32(b[4:], 4096) // stx_blksize
+	le.PutUint32(b[16:], st.Nlink)
+	le.PutUint16(b[28:], uint16(mode))
+	le.PutUint64(b[32:], st.Ino)
+	le.PutUint64(b[40:], uint64(st.Size))
+	le.PutUint64(b[48:], uint64(st.Blocks))
+	for off, ts := range map[int]time.Time{64: st.Mtime, 96: st.Ctime, 112: st.Mtime} { // atime, ctime, mtime
+		sec, nsec := unixTime(ts)
+		le.PutUint64(b[off:], sec)
+		le.PutUint32(b[off+8:], uint32(nsec))
+	}
+	le.PutUint32(b[140:], 1) // stx_dev_minor: the one file system, as stat's st_dev
+	if t.p.space.CopyOut(r.R8, b) != nil {
 		return errno(syscall.EFAULT)
 	}
 	return 0
@@ -517,6 +597,8 @@ func dirType(m fs.FileMode) byte {
 		return unix.DT_DIR
 	case m&fs.ModeCharDevice != 0:
 		return unix.DT_CHR
+	case m&fs.ModeSymlink != 0:
+		return unix.DT_LNK
 	}
 	return unix.DT_REG
 }
@@ -663,9 +745,9 @@ func sysRenameat(t *Thread, r *amd64.Frame) int64 {
 	return 0
 }
 
-// sysReadlinkat: the tree has no symbolic links, but /proc/self/exe, the
-// path of the program the process runs (Go's os.Executable reads it).
-// EINVAL for anything else that exists (not a link), ENOENT for what
+// sysReadlinkat reads a symbolic link's target, and /proc/self/exe, the
+// path of the program the process runs (Go's os.Executable reads it):
+// EINVAL for anything that exists and is not a link, ENOENT for what
 // does not; the result is cut to the buffer, with no NUL, as Linux.
 func sysReadlinkat(t *Thread, r *amd64.Frame) int64 {
 	path, e := t.p.readString(r.RSI, pathMax)
@@ -675,27 +757,50 @@ func sysReadlinkat(t *Thread, r *amd64.Frame) int64 {
 	if int64(r.R10) <= 0 {
 		return errno(syscall.EINVAL)
 	}
+	var target string
 	if path == "/proc/self/exe" {
 		t.p.mu.Lock()
-		exe := t.p.Name
+		target = t.p.Name
 		t.p.mu.Unlock()
-		if !filepath.IsAbs(exe) {
-			exe = filepath.Join("/", exe) // run and execve resolve from / (the shell's directory)
+		if !filepath.IsAbs(target) {
+			target = filepath.Join("/", target) // run and execve resolve from / (the shell's directory)
 		}
-		b := []byte(exe)[:min(uint64(len(exe)), r.R10)]
-		if t.p.space.CopyOut(r.RDX, b) != nil {
-			return errno(syscall.EFAULT)
+	} else {
+		root, dir, e := t.p.resolve(int(int32(r.RDI)), path)
+		if e != 0 {
+			return errno(e)
 		}
-		return int64(len(b))
+		v, err := root.LookupLinkAt(dir, path)
+		if err == nil {
+			target, err = v.Readlink()
+		}
+		if err != nil {
+			return errno(pathErrno(err))
+		}
 	}
-	root, dir, e := t.p.resolve(int(int32(r.RDI)), path)
+	b := []byte(target)[:min(uint64(len(target)), r.R10)]
+	if t.p.space.CopyOut(r.RDX, b) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return int64(len(b))
+}
+
+// sysSymlinkat makes linkpath (from newdirfd) a symbolic link to target,
+// which need not exist: EEXIST if linkpath does, ENOENT for an empty
+// target.
+func sysSymlinkat(t *Thread, r *amd64.Frame) int64 {
+	target, e := t.p.readString(r.RDI, pathMax)
 	if e != 0 {
 		return errno(e)
 	}
-	if _, err := root.LookupAt(dir, path); err != nil {
+	root, dir, path, e := t.p.pathAt(int(int32(r.RSI)), r.RDX)
+	if e != 0 {
+		return errno(e)
+	}
+	if _, err := root.SymlinkAt(dir, target, path); err != nil {
 		return errno(pathErrno(err))
 	}
-	return errno(syscall.EINVAL)
+	return 0
 }
 
 // mmapFile is mmap(2) of descriptor fd from byte off, by Linux's rules

@@ -32,7 +32,7 @@ func TestStdlib(t *testing.T) {
 		t.Fatalf("packages without tests: %v", notes)
 	}
 	archive := filepath.Join(out, "stdtest.cpio")
-	if _, err := stdtest.Pack(archive, runner, bins); err != nil {
+	if err := stdtest.Pack(archive, runner, bins); err != nil {
 		t.Fatal(err)
 	}
 	m := Boot(t, Options{SMP: 2, Mem: "1G", QEMUArgs: []string{"-initrd", archive}})

@@ -104,11 +104,15 @@ func cmdLs(sh *Shell, args []string) error {
 		}
 		es, _ := v.ReadDir()
 		for _, e := range es[2:] { // without . and ..
-			c, err := f.Lookup(strings.TrimSuffix(p, "/") + "/" + e.Name)
+			c, err := f.LookupLinkAt(nil, strings.TrimSuffix(p, "/")+"/"+e.Name)
 			if err != nil {
 				continue // removed meanwhile
 			}
-			lsLine(sh.Out, e.Name, c.Stat())
+			name := e.Name
+			if target, err := c.Readlink(); err == nil {
+				name += " -> " + target
+			}
+			lsLine(sh.Out, name, c.Stat())
 		}
 	}
 	return errors.Join(errs...)
@@ -170,7 +174,7 @@ var errIsDir = errors.New("is a directory")
 
 func cmdStat(sh *Shell, args []string) error {
 	return eachPath(args, "stat PATH...", func(f *vfs.FS, p string) error {
-		v, err := f.Lookup(p)
+		v, err := f.LookupLinkAt(nil, p)
 		if err != nil {
 			return err
 		}
@@ -181,6 +185,9 @@ func cmdStat(sh *Shell, args []string) error {
 			kind = "directory"
 		case s.Mode&fs.ModeCharDevice != 0:
 			kind = "character device"
+		case s.Mode&fs.ModeSymlink != 0:
+			target, _ := v.Readlink()
+			kind = "symbolic link to " + target
 		}
 		fmt.Fprintf(sh.Out, "%s: inode %d, %s, %s (%#o), %d links, %d bytes, %d blocks, modified %s, changed %s\n",
 			p, s.Ino, kind, s.Mode, uint32(s.Mode.Perm()), s.Nlink, s.Size, s.Blocks,

@@ -13,8 +13,8 @@ import (
 )
 
 // Load adds a boot module to the tree: a newc cpio archive is unpacked
-// from / (directories, regular files, symlinks refused with a clear
-// error); any other module becomes the file /NAME, NAME the base of its
+// from / (directories, regular files and symbolic links; device nodes
+// are left to MakeDev, anything else refused with a clear error); any other module becomes the file /NAME, NAME the base of its
 // first word, executable. It returns how many files it added.
 func (f *FS) Load(name string, data []byte) (int, error) {
 	if bytes.HasPrefix(data, []byte("070701")) {
@@ -58,10 +58,18 @@ func (f *FS) loadCpio(name string, data []byte) (int, error) {
 			if err := f.writeFile(p, perm, b); err != nil {
 				return n, err
 			}
+		case cpio.S_IFLNK:
+			b := make([]byte, r.FileSize)
+			if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
+				return n, fmt.Errorf("%s: cpio: %s: %w", name, r.Name, err)
+			}
+			if _, err := f.SymlinkAt(nil, string(b), p); err != nil {
+				return n, err
+			}
 		case cpio.S_IFCHR:
 			continue // /dev is made by MakeDev, not by an archive's nodes
 		default:
-			return n, fmt.Errorf("%s: cpio: %s: mode %#o: only directories and regular files are supported", name, r.Name, r.Mode)
+			return n, fmt.Errorf("%s: cpio: %s: mode %#o: only directories, regular files and symbolic links are supported", name, r.Name, r.Mode)
 		}
 		n++
 	}

@@ -288,8 +288,20 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	cpio.WriteTrailer(w)
-	if _, err := f.Load("links.cpio", buf.Bytes()); err == nil || !strings.Contains(err.Error(), "only directories and regular files") {
-		t.Fatalf("Load of a symlink: %v; want a clear refusal", err)
+	if _, err := f.Load("links.cpio", buf.Bytes()); err != nil {
+		t.Fatalf("Load of a symlink: %v", err)
+	}
+	if got, err := f.ReadFile("/link"); err != nil || string(got) != "hi there\n" {
+		t.Fatalf("through the loaded link: %q, %v", got, err)
+	}
+	buf.Reset()
+	w = cpio.Newc.Writer(&buf)
+	if err := cpio.WriteRecordsAndDirs(w, []cpio.Record{{Info: cpio.Info{Name: "fifo", Mode: cpio.S_IFIFO | 0o644}}}); err != nil {
+		t.Fatal(err)
+	}
+	cpio.WriteTrailer(w)
+	if _, err := f.Load("fifo.cpio", buf.Bytes()); err == nil || !strings.Contains(err.Error(), "only directories, regular files and symbolic links") {
+		t.Fatalf("Load of a FIFO: %v; want a clear refusal", err)
 	}
 }
 

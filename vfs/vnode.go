@@ -73,7 +73,7 @@ type FS struct {
 type Vnode struct {
 	fs  *FS
 	ino uint64
-	typ fs.FileMode // fs.ModeDir, fs.ModeCharDevice or 0 (regular)
+	typ fs.FileMode // fs.ModeDir, fs.ModeCharDevice, fs.ModeSymlink or 0 (regular)
 
 	// Guarded by fs.mu.
 	parent  *Vnode
@@ -81,7 +81,8 @@ type Vnode struct {
 	nlink   uint32
 
 	// Written when the vnode is made; read-only after.
-	dev Device
+	dev    Device
+	target string // a symbolic link's
 
 	// rl holds the offset ranges that reads, writes and truncates of a
 	// regular file touch, for as long as they touch its pages (CCMS).
@@ -126,11 +127,19 @@ func pathError(op, path string, e syscall.Errno) error {
 	return &fs.PathError{Op: op, Path: path, Err: e}
 }
 
+// maxLinks is how many symbolic links one lookup follows before it is
+// ELOOP (Linux's MAXSYMLINKS).
+const maxLinks = 40
+
 // walk resolves path from the root, or a relative one from dir (nil: the
-// root, the shell's and every process's working directory). With parent,
-// it stops at the last element's directory and returns it and the last
-// name ("" for the root itself). The caller holds f.mu.
-func (f *FS) walk(dir *Vnode, op, path string, parent bool) (*Vnode, string, error) {
+// root, the shell's and every process's working directory), following
+// symbolic links: each one met before the last element, and the last too
+// with follow or a trailing slash (a link's target is resolved from the
+// link's directory, or from the root when absolute). With parent, it
+// stops at the last element's directory and returns it and the last name
+// ("" for the root itself), which it does not follow. The caller holds
+// f.mu.
+func (f *FS) walk(dir *Vnode, op, path string, parent, follow bool) (*Vnode, string, error) {
 	if path == "" {
 		return nil, "", pathError(op, path, syscall.ENOENT)
 	}
@@ -151,7 +160,10 @@ func (f *FS) walk(dir *Vnode, op, path string, parent bool) (*Vnode, string, err
 			return nil, "", pathError(op, path, syscall.ENAMETOOLONG)
 		}
 	}
-	for _, e := range elems {
+	follow = follow || strings.HasSuffix(path, "/")
+	links := 0
+	for i := 0; i < len(elems); i++ {
+		e := elems[i]
 		if len(e) > NameMax {
 			return nil, "", pathError(op, path, syscall.ENAMETOOLONG)
 		}
@@ -169,6 +181,18 @@ func (f *FS) walk(dir *Vnode, op, path string, parent bool) (*Vnode, string, err
 		if !ok {
 			return nil, "", pathError(op, path, syscall.ENOENT)
 		}
+		if next.typ == fs.ModeSymlink && (i < len(elems)-1 || parent || follow) {
+			if links++; links > maxLinks {
+				return nil, "", pathError(op, path, syscall.ELOOP)
+			}
+			rest := strings.FieldsFunc(next.target, func(r rune) bool { return r == '/' })
+			elems = append(rest, elems[i+1:]...)
+			i = -1
+			if strings.HasPrefix(next.target, "/") {
+				dir = f.root
+			}
+			continue
+		}
 		dir = next
 	}
 	if parent && dir.typ != fs.ModeDir {
@@ -181,11 +205,21 @@ func (f *FS) walk(dir *Vnode, op, path string, parent bool) (*Vnode, string, err
 func (f *FS) Lookup(path string) (*Vnode, error) { return f.LookupAt(nil, path) }
 
 // LookupAt returns the vnode path names, a relative path from directory
-// dir (nil: the root).
+// dir (nil: the root), symbolic links followed.
 func (f *FS) LookupAt(dir *Vnode, path string) (*Vnode, error) {
+	return f.lookup(dir, path, true)
+}
+
+// LookupLinkAt is LookupAt that does not follow a symbolic link that is
+// the last element (lstat, O_NOFOLLOW, readlink).
+func (f *FS) LookupLinkAt(dir *Vnode, path string) (*Vnode, error) {
+	return f.lookup(dir, path, false)
+}
+
+func (f *FS) lookup(dir *Vnode, path string, follow bool) (*Vnode, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	v, _, err := f.walk(dir, "lookup", path, false)
+	v, _, err := f.walk(dir, "lookup", path, false, follow)
 	if err == nil && strings.HasSuffix(path, "/") && v.typ != fs.ModeDir {
 		return nil, pathError("lookup", path, syscall.ENOTDIR)
 	}
@@ -194,10 +228,10 @@ func (f *FS) LookupAt(dir *Vnode, path string) (*Vnode, error) {
 
 // make adds a vnode of type typ at path (from at); EEXIST if the name is
 // taken.
-func (f *FS) make(at *Vnode, op, path string, typ, perm fs.FileMode, dev Device) (*Vnode, error) {
+func (f *FS) make(at *Vnode, op, path string, typ, perm fs.FileMode, dev Device, target string) (*Vnode, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	dir, name, err := f.walk(at, op, path, true)
+	dir, name, err := f.walk(at, op, path, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +245,8 @@ func (f *FS) make(at *Vnode, op, path string, typ, perm fs.FileMode, dev Device)
 		return nil, pathError(op, path, syscall.EISDIR)
 	}
 	v := f.newVnode(typ, perm&fs.ModePerm)
-	v.parent, v.dev = dir, dev
+	v.parent, v.dev, v.target = dir, dev, target
+	v.size = int64(len(target))
 	if typ == fs.ModeDir {
 		v.nlink = 2
 		dir.nlink++
@@ -228,7 +263,7 @@ func (f *FS) Mkdir(path string, perm fs.FileMode) (*Vnode, error) {
 
 // MkdirAt makes the directory path (a relative one from dir).
 func (f *FS) MkdirAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error) {
-	return f.make(dir, "mkdir", path, fs.ModeDir, perm, nil)
+	return f.make(dir, "mkdir", path, fs.ModeDir, perm, nil, "")
 }
 
 // Create makes the empty regular file path.
@@ -238,12 +273,33 @@ func (f *FS) Create(path string, perm fs.FileMode) (*Vnode, error) {
 
 // CreateAt makes the empty regular file path (a relative one from dir).
 func (f *FS) CreateAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error) {
-	return f.make(dir, "create", path, 0, perm, nil)
+	return f.make(dir, "create", path, 0, perm, nil, "")
 }
 
 // Mknod makes the character device path, served by dev.
 func (f *FS) Mknod(path string, perm fs.FileMode, dev Device) (*Vnode, error) {
-	return f.make(nil, "mknod", path, fs.ModeCharDevice, perm, dev)
+	return f.make(nil, "mknod", path, fs.ModeCharDevice, perm, dev, "")
+}
+
+// SymlinkAt makes path (a relative one from dir) a symbolic link to
+// target, which is not looked up (a dangling link is a link); ENOENT for
+// an empty target, as Linux.
+func (f *FS) SymlinkAt(dir *Vnode, target, path string) (*Vnode, error) {
+	if target == "" {
+		return nil, pathError("symlink", path, syscall.ENOENT)
+	}
+	if len(target) >= PathMax {
+		return nil, pathError("symlink", path, syscall.ENAMETOOLONG)
+	}
+	return f.make(dir, "symlink", path, fs.ModeSymlink, 0o777, nil, target)
+}
+
+// Readlink returns a symbolic link's target; EINVAL for anything else.
+func (v *Vnode) Readlink() (string, error) {
+	if v.typ != fs.ModeSymlink {
+		return "", syscall.EINVAL
+	}
+	return v.target, nil
 }
 
 // Remove removes path: a file, a device or an empty directory (ENOTEMPTY
@@ -261,7 +317,7 @@ const (
 // allows.
 func (f *FS) RemoveAt(at *Vnode, path string, what int) error {
 	f.mu.Lock()
-	dir, name, err := f.walk(at, "remove", path, true)
+	dir, name, err := f.walk(at, "remove", path, true, false)
 	if err != nil {
 		f.mu.Unlock()
 		return err
@@ -468,12 +524,12 @@ func (f *FS) RenameAt(olddir *Vnode, oldpath string, newdir *Vnode, newpath stri
 		return pathError("rename", oldpath, syscall.EINVAL) // RENAME_EXCHANGE, RENAME_WHITEOUT: not here
 	}
 	f.mu.Lock()
-	from, oldname, err := f.walk(olddir, "rename", oldpath, true)
+	from, oldname, err := f.walk(olddir, "rename", oldpath, true, false)
 	if err != nil {
 		f.mu.Unlock()
 		return err
 	}
-	to, newname, err := f.walk(newdir, "rename", newpath, true)
+	to, newname, err := f.walk(newdir, "rename", newpath, true, false)
 	if err != nil {
 		f.mu.Unlock()
 		return err

@@ -91,12 +91,8 @@ func Run(w io.Writer, o Options) (gofly, lin map[string]Result, err error) {
 		fmt.Fprintln(w, "stdtest:", n)
 	}
 	archive := filepath.Join(out, "stdtest.cpio")
-	skipped, err := Pack(archive, runner, bins)
-	if err != nil {
+	if err := Pack(archive, runner, bins); err != nil {
 		return nil, nil, err
-	}
-	for _, s := range skipped {
-		fmt.Fprintln(w, "stdtest: not packed (the RAM file system has no symlinks):", s)
 	}
 	fmt.Fprintf(w, "stdtest: %d packages, booting Gofly (-smp %d, -m %s)\n", len(bins), smp, mem)
 	gofly, err = boot(w, []string{"-kernel", kernel, "-initrd", archive}, smp, mem, timeout, true)
@@ -163,24 +159,24 @@ func Build(pkgs []string, out string) (map[string]string, []string, error) {
 }
 
 // Pack writes the initramfs archive: /stdrun (and /init, for Linux), Go's
-// time zones (/zoneinfo.zip), /tmp, /dev's
+// time zones (at GOROOT/lib/time, GOROOT as on this machine), /tmp, /dev's
 // console and null (for Linux; Gofly makes its own /dev), and for each
 // package /pkg/PATH holding its test binary and the files of its source
-// directory, testdata included, as go test runs it. It returns the
-// symlinks it left out.
-func Pack(archive, runner string, bins map[string]string) ([]string, error) {
+// directory, testdata included (symbolic links as links), as go test
+// runs it.
+func Pack(archive, runner string, bins map[string]string) error {
 	prog, err := os.ReadFile(runner)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	goroot, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
-		return nil, fmt.Errorf("go env GOROOT: %v", err)
+		return fmt.Errorf("go env GOROOT: %v", err)
 	}
 	src := filepath.Join(strings.TrimSpace(string(goroot)), "src")
 	zones, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "time", "zoneinfo.zip"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	recs := []cpio.Record{
 		cpio.Directory("dev", 0o755),
@@ -189,9 +185,9 @@ func Pack(archive, runner string, bins map[string]string) ([]string, error) {
 		cpio.Directory("tmp", 0o777),
 		cpio.StaticRecord(prog, cpio.Info{Name: "stdrun", Mode: cpio.S_IFREG | 0o755}),
 		cpio.StaticRecord(prog, cpio.Info{Name: "init", Mode: cpio.S_IFREG | 0o755}),
-		cpio.StaticRecord(zones, cpio.Info{Name: "zoneinfo.zip", Mode: cpio.S_IFREG | 0o644}), // stdrun's ZONEINFO
+		// Where the time package's tests look for it: GOROOT as built.
+		cpio.StaticRecord(zones, cpio.Info{Name: strings.TrimPrefix(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "time", "zoneinfo.zip"), "/"), Mode: cpio.S_IFREG | 0o644}),
 	}
-	var skipped []string
 	for p, bin := range bins {
 		dir := filepath.Join(src, p)
 		base := "pkg/" + p
@@ -208,7 +204,11 @@ func Pack(archive, runner string, bins map[string]string) ([]string, error) {
 			case d.IsDir():
 				recs = append(recs, cpio.Directory(name, 0o755))
 			case d.Type()&fs.ModeSymlink != 0:
-				skipped = append(skipped, filepath.Join(p, rel))
+				target, err := os.Readlink(path)
+				if err != nil {
+					return err
+				}
+				recs = append(recs, cpio.Symlink(name, target))
 			case d.Type().IsRegular():
 				data, err := os.ReadFile(path)
 				if err != nil {
@@ -219,28 +219,28 @@ func Pack(archive, runner string, bins map[string]string) ([]string, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		data, err := os.ReadFile(bin)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		recs = append(recs, cpio.StaticRecord(data, cpio.Info{Name: base + "/" + filepath.Base(bin), Mode: cpio.S_IFREG | 0o755}))
 	}
 	f, err := os.Create(archive)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	w := cpio.Newc.Writer(f)
 	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
 	if err := cpio.WriteTrailer(w); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
-	return skipped, f.Close()
+	return f.Close()
 }
 
 // resultLine is stdrun's line for one package.

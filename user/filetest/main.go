@@ -181,6 +181,8 @@ func run(w io.Writer, root string) int {
 	_, err = os.Stdout.Stat()
 	check("fstat of standard output", err == nil, err)
 	mmapChecks(check, dir)
+	symlinkChecks(check, dir)
+	callChecks(check, dir)
 
 	err = os.RemoveAll(dir)
 	_, serr = os.Stat(dir)

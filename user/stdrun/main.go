@@ -62,9 +62,6 @@ func run(pkg, bin string, timeout time.Duration) {
 	cmd := exec.Command(bin, "-test.short", "-test.v", "-test.timeout", timeout.String())
 	cmd.Dir = filepath.Dir(bin)
 	cmd.Env = append(os.Environ(), "HOME=/tmp", "TMPDIR=/tmp")
-	if _, err := os.Stat("/zoneinfo.zip"); err == nil { // Go's time zones, packed by stdtest
-		cmd.Env = append(cmd.Env, "ZONEINFO=/zoneinfo.zip")
-	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	t0 := time.Now()
