@@ -38,6 +38,8 @@ func TestStdlib(t *testing.T) {
 	m := Boot(t, Options{SMP: 2, Mem: "1G", QEMUArgs: []string{"-initrd", archive}})
 	m.Send(t, "run /stdrun\r")
 	res := stdtest.Parse(m.ExpectTimeout(t, "stdrun: done", 10*time.Minute))
+	m.Expect(t, "/stdrun: exit status 0")
+	m.Expect(t, "gofly> ") // the shell's again: what is typed now is its
 	var table strings.Builder
 	stdtest.Table(&table, ciStdPkgs, bins, res, nil)
 	t.Log("\n" + table.String())

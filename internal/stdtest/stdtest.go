@@ -297,10 +297,7 @@ func boot(w io.Writer, args []string, smp int, mem string, timeout time.Duration
 			fmt.Fprintln(w, "  ", s[len("stdrun: result "):])
 		}
 		if strings.HasPrefix(s, "stdrun: done") {
-			if shell {
-				io.WriteString(stdin, "poweroff\r")
-			}
-			return res, nil
+			return res, nil // the machine is killed on return
 		}
 	}
 }
