@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gofly/ccms"
+	"gofly/vm"
 )
 
 // ReadAt reads len(p) bytes at off of a regular file or device: fewer,
@@ -62,26 +63,32 @@ func (v *Vnode) ReadFunc(off int64, n int, put func([]byte) error) (int, error) 
 	}
 	done := 0
 	want := min(int64(n), size-off)
+	var batch [readBatch][]byte // the pages of the next piece, found in one call
 	for int64(done) < want {
 		at := off + int64(done)
-		k := min(want-int64(done), PageSize-at%PageSize)
-		page := zeroPage[:]
+		first := uint64(at / PageSize)
+		pages := batch[:min(uint64(readBatch), uint64((off+want-1)/PageSize)-first+1)]
+		clear(pages)
 		if obj != 0 {
-			p, _, err := v.fs.pages.Page(obj, uint64(at/PageSize), false)
-			if err != nil {
+			v.fs.pages.Pages(obj, first, pages)
+		}
+		for _, p := range pages {
+			at := off + int64(done)
+			k := min(want-int64(done), PageSize-at%PageSize)
+			if p == nil {
+				p = zeroPage[:]
+			}
+			if err := put(p[at%PageSize : at%PageSize+k]); err != nil {
 				return done, err
 			}
-			if p != nil {
-				page = p
-			}
+			done += int(k)
 		}
-		if err := put(page[at%PageSize : at%PageSize+k]); err != nil {
-			return done, err
-		}
-		done += int(k)
 	}
 	return done, nil
 }
+
+// readBatch is how many pages a read finds at once.
+const readBatch = 32
 
 // WriteAt writes p at off of a regular file or device, extending the
 // file past its end (the gap reads as zeros). ENOSPC when the file
@@ -185,7 +192,7 @@ func (v *Vnode) WriteFunc(off int64, n int, appending bool, get func([]byte) err
 }
 
 // FileMax is the largest size a file may have: what a VM object holds.
-const FileMax = 1 << 39
+const FileMax = vm.FileMaxPages * PageSize
 
 // page returns page idx of v's data, making it (and v's object) if need
 // be, counted against the file system's limit. Writers of different

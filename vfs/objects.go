@@ -26,6 +26,22 @@ func (ObjectPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, bool, error
 // Resize implements Pages.
 func (ObjectPages) Resize(obj uint32, pages uint64) int64 { return vm.ResizeFile(obj, pages) }
 
+// Pages implements Pages.
+func (ObjectPages) Pages(obj uint32, idx uint64, out [][]byte) {
+	var pas [readBatch]uint64
+	for len(out) > 0 {
+		k := min(len(out), readBatch)
+		vm.FilePages(obj, idx, pas[:k])
+		for i, pa := range pas[:k] {
+			out[i] = nil
+			if pa != 0 {
+				out[i] = unsafe.Slice((*byte)(mm.Ptr(pa)), PageSize)
+			}
+		}
+		out, idx = out[k:], idx+uint64(k)
+	}
+}
+
 // Extend implements Pages.
 func (ObjectPages) Extend(obj uint32, pages uint64) { vm.ExtendFile(obj, pages) }
 

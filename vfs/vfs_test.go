@@ -67,6 +67,12 @@ func (m *memPages) Resize(obj uint32, pages uint64) int64 {
 
 func (m *memPages) Extend(uint32, uint64) {} // the host has no mappings to fault past the end
 
+func (m *memPages) Pages(obj uint32, idx uint64, out [][]byte) {
+	for i := range out {
+		out[i], _, _ = m.Page(obj, idx+uint64(i), false)
+	}
+}
+
 func (m *memPages) Release(obj uint32) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -37,6 +37,9 @@ type Pages interface {
 	// above, unmapped from every address space first, and says how many
 	// it freed.
 	Resize(obj uint32, pages uint64) int64
+	// Pages fills out with pages idx, idx+1, … of obj (nil for holes),
+	// in one call: a read's pages.
+	Pages(obj uint32, idx uint64, out [][]byte)
 	// Extend records that obj's file has at least pages pages (a write
 	// ended past the old end), freeing nothing: writes to disjoint ranges
 	// past the end may be in flight.

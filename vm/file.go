@@ -2,6 +2,7 @@ package vm
 
 import (
 	"errors"
+	"runtime"
 	"unsafe"
 
 	"gofly/lwkt"
@@ -44,6 +45,20 @@ func FilePage(obj uint32, idx uint64, alloc bool) (pa uint64, fresh bool, err er
 	return a.ret, a.fresh, nil
 }
 
+// FilePages fills out with the frames of obj's pages idx, idx+1, ...: 0
+// for a hole; one TrapCall for them all (a read's pages).
+func FilePages(obj uint32, idx uint64, out []uint64) {
+	if len(out) == 0 {
+		return
+	}
+	if idx >= objMaxPages || uint64(len(out)) > objMaxPages-idx {
+		panic("vm: FilePages past an object's reach")
+	}
+	a := fileArgs{op: filePages, obj: obj, idx: idx, n: uint64(len(out)), out: uintptr(unsafe.Pointer(&out[0]))}
+	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
+	runtime.KeepAlive(out)
+}
+
 // ResizeFile records that obj's file has pages pages (a process's access
 // to a page past them is a bus error, SIGBUS) and frees obj's pages at
 // index pages and above, unmapped from every address space first; it
@@ -69,5 +84,5 @@ func ReleaseFile(obj uint32) {
 	lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
 }
 
-// FilePages is the most pages a file object holds (512 GiB).
-const FilePages = objMaxPages
+// FileMaxPages is the most pages a file object holds (512 GiB).
+const FileMaxPages = objMaxPages

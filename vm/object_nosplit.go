@@ -224,6 +224,7 @@ const (
 	filePage           // the page at idx: ret its frame, 0 for a hole (alloc: a fresh zeroed one, fresh set; 0 when memory is short)
 	fileResize         // the file has idx pages: free those at idx and above, unmapped from every map first; ret how many
 	fileExtend         // the file has at least idx pages (a write's end): raise the size, free nothing
+	filePages          // the frames of pages idx to idx+n into out, 0 for holes
 	fileRelease        // drop the file's reference, and the object with its pages if it was the last
 )
 
@@ -235,6 +236,8 @@ type fileArgs struct {
 	alloc bool
 	fresh bool // out: filePage made the page
 	ret   uint64
+	n     uint64  // filePages: how many
+	out   uintptr // filePages: where their frames go (n words)
 }
 
 // fileCall serves the file objects' calls (file.go).
@@ -265,6 +268,18 @@ func fileCall(arg uintptr) uintptr {
 		o.size = a.idx
 		o.truncate(a.obj, a.idx)
 		a.ret = before - o.pages
+	case filePages:
+		if !Kernel.Touch(a.out, uintptr(a.n)*8, true) {
+			return 0
+		}
+		o := objectAt(a.obj)
+		out := unsafe.Slice((*uint64)(mm.Ptr(uint64(a.out))), a.n)
+		for i := range out {
+			out[i] = 0
+			if s := o.slot(a.idx+uint64(i), false); s != nil {
+				out[i] = *s
+			}
+		}
 	case fileExtend:
 		if o := objectAt(a.obj); a.idx > o.size {
 			o.size = a.idx
