@@ -270,6 +270,17 @@ func sysFcntl(t *Thread, r *amd64.Frame) int64 {
 	case syscall.F_SETFL:
 		e.nonblock = r.RDX&syscall.O_NONBLOCK != 0
 		return 0
+	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
+		pe, ok := e.f.(*pipeEnd)
+		if !ok {
+			return errno(syscall.EBADF) // as Linux: not a pipe
+		}
+		if r.RSI == unix.F_SETPIPE_SZ {
+			return pe.p.resize(uint64(uint32(r.RDX)))
+		}
+		pe.p.mu.Lock()
+		defer pe.p.mu.Unlock()
+		return int64(pe.p.capacity)
 	}
 	return errno(syscall.EINVAL)
 }

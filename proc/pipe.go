@@ -15,7 +15,8 @@ import (
 // queue of segments: bytes a write copied into the pipe's ring, or pages
 // a large write lent (an XIO page list, xio.List: the writer's own pages,
 // copy-on-write, so the writer neither copies them nor waits for the
-// reader, and the reader copies from them once). Each end counts the
+// reader, and the reader copies from them once). Its capacity, lent and
+// copied bytes alike, is Linux's: 64 KiB, F_SETPIPE_SZ up to 1 MiB. Each end counts the
 // descriptors that refer to it, in every process: a reader sees end of
 // file once no writer is left, a writer gets EPIPE (and SIGPIPE) once no
 // reader is, and the last reader's going gives back every lent page.
@@ -25,7 +26,8 @@ import (
 // PIPE_BUF bytes or fewer is never interleaved with another.
 type pipe struct {
 	mu               sync.Mutex
-	ring             []byte // pipeCap bytes once a write copies
+	capacity         int    // bytes it holds before a writer waits (F_SETPIPE_SZ)
+	ring             []byte // capacity bytes once a write copies
 	head, used       int    // the ring's oldest byte, and how many it holds
 	segs             []segment
 	queued           int // bytes waiting: the ring's and the loans'
@@ -42,15 +44,12 @@ type segment struct {
 }
 
 const (
-	// pipeCap is how many copied bytes a pipe holds before a writer
-	// waits (Linux's default, 16 pages): the ring's size.
+	// pipeCap is a new pipe's capacity (Linux's default, 16 pages).
 	pipeCap = 64 << 10
-	// lendCap is how many bytes a pipe holds, lent and copied, before a
-	// writer waits (Linux's largest pipe, /proc/sys/fs/pipe-max-size): a
-	// lent page costs the kernel no page of its own, only its PV, so a
-	// 1 MiB write goes in one call and one reader's wakeup (pipe(7):
-	// programs may not rely on a capacity).
-	lendCap = 1 << 20
+	// pipeMax is the largest F_SETPIPE_SZ takes (Linux's
+	// /proc/sys/fs/pipe-max-size). Linux lets a privileged process past
+	// it; Gofly does not, as the ring is kernel memory.
+	pipeMax = 1 << 20
 	// pipeBuf is PIPE_BUF: a write of this many bytes or fewer goes in
 	// whole or waits.
 	pipeBuf = 4096
@@ -160,12 +159,12 @@ func (p *pipe) take(s *Space, va uint64, n int) (got int, err error) {
 			}
 		} else {
 			for k < min(n-got, g.n) && err == nil {
-				at := (p.head + k) % pipeCap
+				at := (p.head + k) % len(p.ring)
 				c := 0
-				c, err = s.CopyOutPart(va+uint64(got+k), p.ring[at:min(pipeCap, at+min(n-got, g.n)-k)])
+				c, err = s.CopyOutPart(va+uint64(got+k), p.ring[at:min(len(p.ring), at+min(n-got, g.n)-k)])
 				k += c
 			}
-			p.head, p.used = (p.head+k)%pipeCap, p.used-k
+			p.head, p.used = (p.head+k)%len(p.ring), p.used-k
 			if g.n -= k; g.n == 0 {
 				p.segs = p.segs[1:]
 			}
@@ -201,7 +200,7 @@ func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 			}
 			return errno(syscall.EPIPE)
 		}
-		room := p.room(lend && (buf+done)%xio.PageSize == 0 && n-done >= xio.PageSize)
+		room := p.room()
 		if room < need {
 			p.mu.Unlock()
 			if done > 0 && nonblock {
@@ -244,14 +243,35 @@ func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 	return int64(done)
 }
 
-// room returns how many bytes a write may queue now: up to lendCap in
-// all when it lends, and within the ring's room too when it copies.
-// The caller holds mu.
-func (p *pipe) room(lending bool) uint64 {
-	if lending {
-		return uint64(lendCap - p.queued)
+// room returns how many bytes a write may queue now. The caller holds
+// mu.
+func (p *pipe) room() uint64 { return uint64(p.capacity - p.queued) }
+
+// resize is F_SETPIPE_SZ: the capacity rounded up to a power of two
+// pages, as Linux; EPERM past pipeMax, EBUSY below what the pipe holds.
+// It returns the new capacity.
+func (p *pipe) resize(size uint64) int64 {
+	if size > pipeMax {
+		return errno(syscall.EPERM)
 	}
-	return uint64(min(pipeCap-p.used, lendCap-p.queued))
+	c := xio.PageSize
+	for uint64(c) < size {
+		c *= 2
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c < p.queued {
+		return errno(syscall.EBUSY)
+	}
+	if p.ring != nil && c != len(p.ring) { // the held bytes, from the new ring's start
+		ring := make([]byte, c)
+		n := copy(ring, p.ring[p.head:min(len(p.ring), p.head+p.used)])
+		copy(ring[n:], p.ring[:p.used-n])
+		p.ring, p.head = ring, 0
+	}
+	p.capacity = c
+	p.changes++
+	return int64(c)
 }
 
 // put queues up to n bytes from va in s, n within the room left (room):
@@ -272,14 +292,14 @@ func (p *pipe) put(s *Space, va, n uint64, lend bool) (uint64, error) {
 	} else if lend && va%page != 0 {
 		n = min(n, page-va%page)
 	}
-	n = min(n, uint64(pipeCap-p.used))
 	if p.ring == nil {
-		p.ring = make([]byte, pipeCap)
+		p.ring = make([]byte, p.capacity)
 	}
+	n = min(n, uint64(len(p.ring)-p.used))
 	var k uint64
 	for k < n {
-		at := (p.head + p.used) % pipeCap
-		c, err := s.CopyInPart(va+k, p.ring[at:min(pipeCap, at+int(n-k))])
+		at := (p.head + p.used) % len(p.ring)
+		c, err := s.CopyInPart(va+k, p.ring[at:min(len(p.ring), at+int(n-k))])
 		if c > 0 {
 			p.used += c
 			p.queued += c
@@ -306,7 +326,7 @@ func (e *pipeEnd) ready() (uint32, uint64) {
 	defer e.p.mu.Unlock()
 	var ev uint32
 	if e.writer {
-		if e.p.room(false) >= pipeBuf { // as Linux: a whole page's slot free
+		if e.p.room() >= pipeBuf { // as Linux: a whole page's slot free
 			ev |= unix.EPOLLOUT
 		}
 		if e.p.readers == 0 {
@@ -329,7 +349,7 @@ func sysPipe2(t *Thread, r *amd64.Frame) int64 {
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK) != 0 {
 		return errno(syscall.EINVAL)
 	}
-	p := &pipe{readers: 1, writers: 1}
+	p := &pipe{readers: 1, writers: 1, capacity: pipeCap}
 	cloexec, nonblock := flags&unix.O_CLOEXEC != 0, flags&unix.O_NONBLOCK != 0
 	rfd := t.p.install(&pipeEnd{p: p}, cloexec, nonblock)
 	if rfd < 0 {

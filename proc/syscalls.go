@@ -372,15 +372,38 @@ func sysTgkill(t *Thread, r *amd64.Frame) int64 {
 	return t.p.signal(sig, to)
 }
 
+// sysKill is kill(2): sig to process pid, any live one (root may signal
+// every process); 0 the caller's group, which is the caller alone (each
+// process is its own group); -1 every process but the caller; another
+// group ESRCH; sig 0 only checks that pid lives.
 func sysKill(t *Thread, r *amd64.Frame) int64 {
 	pid, sig := int(int32(r.RDI)), int(int32(r.RSI))
 	if sig < 0 || sig >= nSig {
 		return errno(syscall.EINVAL)
 	}
-	if pid != t.p.PID && pid != 0 && pid != -1 {
+	switch {
+	case pid == 0 || pid == t.p.PID:
+		return t.p.signal(sig, nil)
+	case pid == -1:
+		sent := false
+		for _, p := range Procs() {
+			if p != t.p {
+				p.signal(sig, nil)
+				sent = true
+			}
+		}
+		if !sent {
+			return errno(syscall.ESRCH)
+		}
+		return 0
+	case pid < -1:
+		return errno(syscall.ESRCH) // no process groups but each process's own
+	}
+	p, ok := Find(pid)
+	if !ok {
 		return errno(syscall.ESRCH)
 	}
-	return t.p.signal(sig, nil)
+	return p.signal(sig, nil)
 }
 
 // Resource limits: descriptors as the kernel's own program has them,

@@ -115,9 +115,10 @@ func TestRing3(t *testing.T) {
 				"spawn: /nothing does not exist: ok\nspawn: exit status 0")
 			// Signals: a nil dereference's SIGSEGV becomes a recovered
 			// panic; a signal reaches os/signal; an ignored one does
-			// nothing.
+			// nothing; kill reaches another process.
 			wantContains(t, "run sigtest", m.Run(t, "run sigtest"), "sigtest: nil dereference recovered: ok\n"+
-				"sigtest: SIGUSR1 reaches os/signal: ok\nsigtest: an ignored SIGUSR2 does nothing: ok\nsigtest: exit status 0")
+				"sigtest: SIGUSR1 reaches os/signal: ok\nsigtest: an ignored SIGUSR2 does nothing: ok\n"+
+				"sigtest: kill reaches another process: ok\nsigtest: kill of a process gone is ESRCH: ok\nsigtest: exit status 0")
 			// mprotect: pages and contents kept, refused accesses fault
 			// at their addresses, EFAULT from a PROT_NONE buffer, Linux's
 			// errors, another thread's access gone when the call returns.
@@ -128,7 +129,7 @@ func TestRing3(t *testing.T) {
 			// sizes and offsets, another process, PIPE_BUF atomicity,
 			// shared memory and PROT_NONE sources, EPIPE; the lent pages
 			// come back (the frame count below).
-			wantMatch(t, "run pipetest", m.Run(t, "run pipetest"), regexp.MustCompile(`pipetest: 100 MiB in 1 MiB writes[^\n]*: ok\n(pipetest: [^\n]*: ok\n){5}pipetest: exit status 0`))
+			wantMatch(t, "run pipetest", m.Run(t, "run pipetest"), regexp.MustCompile(`pipetest: 100 MiB in 1 MiB writes[^\n]*: ok\n(pipetest: [^\n]*: ok\n){6}pipetest: exit status 0`))
 			// Processes faulting side by side (os/exec of the probe's
 			// P case, one and two at once); make bench measures it.
 			wantMatch(t, "run faultbench", m.Run(t, "run faultbench -rounds 1"),

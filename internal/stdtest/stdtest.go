@@ -19,10 +19,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,10 +187,14 @@ func Pack(archive, runner string, bins map[string]string) error {
 		cpio.Directory("tmp", 0o777),
 		cpio.StaticRecord(prog, cpio.Info{Name: "stdrun", Mode: cpio.S_IFREG | 0o755}),
 		cpio.StaticRecord(prog, cpio.Info{Name: "init", Mode: cpio.S_IFREG | 0o755}),
-		// Where the time package's tests look for it: GOROOT as built.
+		// Where the time package's tests look for it: GOROOT as built,
+		// and ../../lib/time from its directory.
 		cpio.StaticRecord(zones, cpio.Info{Name: strings.TrimPrefix(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "time", "zoneinfo.zip"), "/"), Mode: cpio.S_IFREG | 0o644}),
+		cpio.StaticRecord(zones, cpio.Info{Name: "lib/time/zoneinfo.zip", Mode: cpio.S_IFREG | 0o644}),
 	}
-	for p, bin := range bins {
+	pkgs := slices.Sorted(maps.Keys(bins)) // a package's directory before those inside it
+	for _, p := range pkgs {
+		bin := bins[p]
 		dir := filepath.Join(src, p)
 		base := "pkg/" + p
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {

@@ -6,8 +6,8 @@
 // exits 1; the same program passes under Linux.
 //
 //	pipetest [-mb N]   the checks, N MiB through each stream (default 100)
-//	pipetest -bench    1 MiB writes through a pipe for 2 s, the buffer left
-//	                   alone and rewritten before each write: MiB/s of each
+//	pipetest -bench    1 MiB writes through a 1 MiB pipe for 2 s, the buffer
+//	                   left alone and rewritten before each write: MiB/s of each
 //
 // With PIPETEST_READER=N in its environment it reads N bytes from stdin
 // and checks them instead: the child of the cross-process check.
@@ -25,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const mib = 1 << 20
@@ -235,6 +237,46 @@ func readerGone() error {
 	return nil
 }
 
+// capacity: a pipe holds 64 KiB, lent pages or copied bytes alike (a
+// non-blocking write of more fills it, then EAGAIN); F_SETPIPE_SZ rounds
+// up to a power of two pages and refuses to shrink below what it holds.
+func capacity() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	defer w.Close()
+	wfd := int(w.Fd()) // blocking now; made non-blocking below
+	if err := syscall.SetNonblock(wfd, true); err != nil {
+		return err
+	}
+	if n, err := unix.FcntlInt(uintptr(wfd), unix.F_GETPIPE_SZ, 0); n != 65536 || err != nil {
+		return fmt.Errorf("F_GETPIPE_SZ: %d, %v; want 65536", n, err)
+	}
+	buf := make([]byte, 128<<10+1)
+	if n, err := syscall.Write(wfd, buf); n != 65536 || err != nil {
+		return fmt.Errorf("non-blocking write of 128 KiB+1: %d, %v; want 65536", n, err)
+	}
+	if _, err := syscall.Write(wfd, buf); err != syscall.EAGAIN {
+		return fmt.Errorf("write to a full pipe: %v, want EAGAIN", err)
+	}
+	if _, err := unix.FcntlInt(uintptr(wfd), unix.F_SETPIPE_SZ, 4096); err != syscall.EBUSY {
+		return fmt.Errorf("F_SETPIPE_SZ below what it holds: %v, want EBUSY", err)
+	}
+	if n, err := unix.FcntlInt(uintptr(wfd), unix.F_SETPIPE_SZ, 100000); n != 131072 || err != nil {
+		return fmt.Errorf("F_SETPIPE_SZ 100000: %d, %v; want 131072", n, err)
+	}
+	if n, err := syscall.Write(wfd, buf); n != 65536 || err != nil {
+		return fmt.Errorf("write into the grown pipe: %d, %v; want the 65536 left", n, err)
+	}
+	got := make([]byte, 1<<20)
+	if n, err := io.ReadFull(r, got[:131072]); n != 131072 || err != nil {
+		return fmt.Errorf("read it all back: %d, %v", n, err)
+	}
+	return nil
+}
+
 // bench times 1 MiB writes through a pipe to a reader goroutine for d,
 // with the buffer rewritten before each write or not, and returns MiB/s.
 func bench(d time.Duration, rewrite bool) (float64, error) {
@@ -243,6 +285,11 @@ func bench(d time.Duration, rewrite bool) (float64, error) {
 		return 0, err
 	}
 	defer r.Close()
+	// A 1 MiB pipe (F_SETPIPE_SZ, Linux's largest for a user): a write
+	// goes in whole, lent or copied.
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, mib); err != nil {
+		return 0, fmt.Errorf("F_SETPIPE_SZ: %v", err)
+	}
 	done := make(chan int64)
 	go func() {
 		buf := make([]byte, mib)
@@ -337,6 +384,7 @@ func run(w io.Writer, mbs int64) int {
 		{"PIPE_BUF writes from 4 writers never mix", atomicWrites},
 		{"writes from shared memory, writes and reads up to a PROT_NONE page", sharedSource},
 		{"EPIPE once the reader closes, its lent pages given back", readerGone},
+		{"a pipe holds 64 KiB, lent or copied; F_SETPIPE_SZ", capacity},
 	}
 	for _, c := range checks {
 		if err := c.run(); err != nil {

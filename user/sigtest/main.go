@@ -1,13 +1,15 @@
 // Command sigtest checks signal delivery from a Go program's side: a nil
 // dereference becomes a recoverable panic (SIGSEGV to the runtime's
 // handler, which returns through rt_sigreturn into the panic), a signal
-// sent to itself reaches os/signal, and a signal it ignores does nothing.
-// It prints a line per check and exits 0 if all held.
+// sent to itself reaches os/signal, a signal it ignores does nothing, and
+// kill reaches another process (a child of its own, which waits to be
+// killed). It prints a line per check and exits 0 if all held.
 package main
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
@@ -26,6 +28,10 @@ func nilDeref() (msg string) {
 }
 
 func main() {
+	if os.Getenv("SIGTEST_CHILD") != "" {
+		time.Sleep(time.Hour) // until killed
+		return
+	}
 	bad := 0
 	check := func(what string, ok bool, got any) {
 		if ok {
@@ -53,6 +59,23 @@ func main() {
 	syscall.Kill(os.Getpid(), syscall.SIGUSR2)
 	time.Sleep(10 * time.Millisecond)
 	check("an ignored SIGUSR2 does nothing", true, nil)
+
+	self, err := os.Executable()
+	child := exec.Command(self)
+	child.Env = append(os.Environ(), "SIGTEST_CHILD=1")
+	if err == nil {
+		err = child.Start()
+	}
+	if err != nil {
+		check("kill reaches another process", false, err)
+	} else {
+		kerr := syscall.Kill(child.Process.Pid, syscall.SIGTERM)
+		child.Wait()
+		ws, _ := child.ProcessState.Sys().(syscall.WaitStatus)
+		check("kill reaches another process", kerr == nil && ws.Signaled() && ws.Signal() == syscall.SIGTERM, fmt.Sprint(kerr, " ", child.ProcessState))
+		err := syscall.Kill(child.Process.Pid, 0)
+		check("kill of a process gone is ESRCH", err == syscall.ESRCH, err)
+	}
 
 	if bad > 0 {
 		os.Exit(1)

@@ -69,7 +69,7 @@ func run(pkg, bin string, timeout time.Duration) {
 	secs := time.Since(t0).Seconds()
 	counts := map[string]int{}
 	first := ""
-	sc := bufio.NewScanner(&out)
+	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for prev := ""; sc.Scan(); {
 		line := sc.Text()
