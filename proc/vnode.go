@@ -193,7 +193,171 @@ func linuxMode(m fs.FileMode) uint32 {
 	case m&fs.ModeSymlink != 0:
 		t = unix.S_IFLNK
 	}
+	if m&fs.ModeSetuid != 0 {
+		t |= unix.S_ISUID
+	}
+	if m&fs.ModeSetgid != 0 {
+		t |= unix.S_ISGID
+	}
+	if m&fs.ModeSticky != 0 {
+		t |= unix.S_ISVTX
+	}
 	return t | uint32(m.Perm())
+}
+
+// vfsPerm is a mode argument's permission bits as vfs keeps them.
+func vfsPerm(mode uint64) fs.FileMode {
+	p := fs.FileMode(mode & 0o777)
+	if mode&unix.S_ISUID != 0 {
+		p |= fs.ModeSetuid
+	}
+	if mode&unix.S_ISGID != 0 {
+		p |= fs.ModeSetgid
+	}
+	if mode&unix.S_ISVTX != 0 {
+		p |= fs.ModeSticky
+	}
+	return p
+}
+
+// sysFchmodat is fchmodat(2) (and fchmodat2's flags: AT_SYMLINK_NOFOLLOW,
+// which Linux refuses for a link with EOPNOTSUPP, and AT_EMPTY_PATH).
+func sysFchmodat(t *Thread, r *amd64.Frame) int64 {
+	flags := 0
+	if r.RAX == unix.SYS_FCHMODAT2 {
+		flags = int(int32(r.R10))
+	}
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	path, e := t.p.readString(r.RSI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	v, e := t.p.vnodeOf(int(int32(r.RDI)), path, flags&unix.AT_EMPTY_PATH != 0, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
+	if e != 0 {
+		return errno(e)
+	}
+	if err := v.Chmod(vfsPerm(r.RDX)); err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
+}
+
+// sysFchmod is fchmod(2): a descriptor's file; EBADF for a bad one, and
+// (as the files of the tree alone keep modes) EINVAL for a pipe or the
+// console.
+func sysFchmod(t *Thread, r *amd64.Frame) int64 {
+	f, e := t.p.vnodeAt(int(int32(r.RDI)))
+	if e == syscall.ESPIPE {
+		return errno(syscall.EINVAL)
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	if err := f.v.Chmod(vfsPerm(r.RSI)); err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
+}
+
+// vnodeOf is the vnode path names from dirfd (statAt's lookup), or with
+// an empty path and emptyPath dirfd's own: EBADF for a bad descriptor,
+// EINVAL for one that is not a file of the tree.
+func (p *Process) vnodeOf(dirfd int, path string, emptyPath, nofollow bool) (*vfs.Vnode, syscall.Errno) {
+	if path == "" && emptyPath && dirfd != unix.AT_FDCWD {
+		f, e := p.vnodeAt(dirfd)
+		if e == syscall.ESPIPE {
+			return nil, syscall.EINVAL
+		}
+		if e != 0 {
+			return nil, e
+		}
+		return f.v, 0
+	}
+	if path == "" && emptyPath {
+		path = "."
+	}
+	root, dir, e := p.resolve(dirfd, path)
+	if e != 0 {
+		return nil, e
+	}
+	lookup := root.LookupAt
+	if nofollow {
+		lookup = root.LookupLinkAt
+	}
+	v, err := lookup(dir, path)
+	if err != nil {
+		return nil, pathErrno(err)
+	}
+	return v, 0
+}
+
+// sysUtimensat is utimensat(2): times[0] the access time, times[1] the
+// modification time, each UTIME_NOW or UTIME_OMIT or a time (nsec past a
+// second is EINVAL); no times: both now; a NULL path: dirfd's file.
+func sysUtimensat(t *Thread, r *amd64.Frame) int64 {
+	flags := int(int32(r.R10))
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	now := time.Now()
+	set := [2]*time.Time{&now, &now}
+	if r.RDX != 0 {
+		b, err := t.p.space.CopyIn(r.RDX, 32)
+		if err != nil {
+			return errno(syscall.EFAULT)
+		}
+		for i := range set {
+			sec, nsec := int64(binary.LittleEndian.Uint64(b[16*i:])), int64(binary.LittleEndian.Uint64(b[16*i+8:]))
+			switch {
+			case nsec == unix.UTIME_NOW:
+			case nsec == unix.UTIME_OMIT:
+				set[i] = nil
+			case nsec < 0 || nsec >= 1e9:
+				return errno(syscall.EINVAL)
+			default:
+				ts := time.Unix(sec, nsec)
+				set[i] = &ts
+			}
+		}
+	}
+	var v *vfs.Vnode
+	var e syscall.Errno
+	if r.RSI == 0 { // futimens: the descriptor itself
+		v, e = t.p.vnodeOf(int(int32(r.RDI)), "", true, false)
+	} else {
+		path, pe := t.p.readString(r.RSI, pathMax)
+		if pe != 0 {
+			return errno(pe)
+		}
+		v, e = t.p.vnodeOf(int(int32(r.RDI)), path, flags&unix.AT_EMPTY_PATH != 0, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	v.SetTimes(set[0], set[1])
+	return 0
+}
+
+// sysTruncate is truncate(2): ftruncate's rules, by path (following
+// links); EISDIR for a directory, EINVAL for a device.
+func sysTruncate(t *Thread, r *amd64.Frame) int64 {
+	path, e := t.p.readString(r.RDI, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	v, e := t.p.vnodeOf(unix.AT_FDCWD, path, false, false)
+	if e != 0 {
+		return errno(e)
+	}
+	if int64(r.RSI) < 0 || v.IsDevice() {
+		return errno(syscall.EINVAL)
+	}
+	if err := v.Truncate(int64(r.RSI)); err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
 }
 
 // notHere are openat's flags for what Gofly does not have (O_PATH
@@ -401,7 +565,7 @@ func statOf(st vfs.Stat) []byte {
 	le.PutUint64(b[48:], uint64(st.Size))
 	le.PutUint64(b[56:], 4096) // st_blksize
 	le.PutUint64(b[64:], uint64(st.Blocks))
-	for i, ts := range []time.Time{st.Mtime, st.Mtime, st.Ctime} { // no atime kept: mtime stands in
+	for i, ts := range []time.Time{st.Atime, st.Mtime, st.Ctime} {
 		sec, nsec := unixTime(ts)
 		le.PutUint64(b[72+16*i:], sec)
 		le.PutUint64(b[80+16*i:], nsec)
@@ -435,20 +599,9 @@ func (p *Process) statAt(dirfd int, path string, emptyPath, nofollow bool) (st v
 		}
 		return st, fe.f.mode(), 0
 	}
-	if path == "" && emptyPath {
-		path = "."
-	}
-	root, dir, e := p.resolve(dirfd, path)
+	v, e := p.vnodeOf(dirfd, path, emptyPath, nofollow)
 	if e != 0 {
 		return st, 0, e
-	}
-	lookup := root.LookupAt
-	if nofollow {
-		lookup = root.LookupLinkAt
-	}
-	v, err := lookup(dir, path)
-	if err != nil {
-		return st, 0, pathErrno(err)
 	}
 	st = v.Stat()
 	return st, linuxMode(st.Mode), 0
@@ -498,9 +651,8 @@ const atStatxSyncType = unix.AT_STATX_FORCE_SYNC | unix.AT_STATX_DONT_SYNC
 // AT_STATX_SYNC_TYPE ones, which change nothing in a RAM file system),
 // reported as struct statx (256 bytes) with the basic fields, whatever
 // mask asked (Linux may return more or fewer than asked; stx_mask says
-// which: every basic one, the access time standing in as the
-// modification time, as stat's does). EINVAL for unknown flags or
-// STATX__RESERVED in mask.
+// which: every basic one). EINVAL for unknown flags or STATX__RESERVED in
+// mask.
 func sysStatx(t *Thread, r *amd64.Frame) int64 {
 	flags, mask := int(int32(r.RDX)), uint32(r.R10)
 	if flags&^(unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT|atStatxSyncType) != 0 ||
@@ -524,7 +676,7 @@ func sysStatx(t *Thread, r *amd64.Frame) int64 {
 	le.PutUint64(b[32:], st.Ino)
 	le.PutUint64(b[40:], uint64(st.Size))
 	le.PutUint64(b[48:], uint64(st.Blocks))
-	for off, ts := range map[int]time.Time{64: st.Mtime, 96: st.Ctime, 112: st.Mtime} { // atime, ctime, mtime
+	for off, ts := range map[int]time.Time{64: st.Atime, 96: st.Ctime, 112: st.Mtime} {
 		sec, nsec := unixTime(ts)
 		le.PutUint64(b[off:], sec)
 		le.PutUint32(b[off+8:], uint32(nsec))

@@ -95,6 +95,7 @@ type Vnode struct {
 	opens int        // open file descriptions (Open, Close): a removed file's pages stay while any
 	perm  fs.FileMode
 	size  int64
+	atime time.Time
 	mtime time.Time
 	ctime time.Time
 	obj   uint32 // a regular file's object, 0 until its first page
@@ -114,7 +115,7 @@ func New(pages Pages, limit int64) *FS {
 
 func (f *FS) newVnode(typ, perm fs.FileMode) *Vnode {
 	now := time.Now()
-	v := &Vnode{fs: f, ino: f.next, typ: typ, perm: perm, mtime: now, ctime: now, nlink: 1}
+	v := &Vnode{fs: f, ino: f.next, typ: typ, perm: perm, atime: now, mtime: now, ctime: now, nlink: 1}
 	f.next++
 	if typ == fs.ModeDir {
 		v.entries = map[string]*Vnode{}
@@ -418,6 +419,33 @@ func (v *Vnode) touch() {
 	v.mu.Unlock()
 }
 
+// Chmod sets v's permission bits (setuid, setgid and sticky included);
+// a symbolic link's are always 0777, EOPNOTSUPP, as Linux.
+func (v *Vnode) Chmod(perm fs.FileMode) error {
+	if v.typ == fs.ModeSymlink {
+		return syscall.EOPNOTSUPP
+	}
+	v.mu.Lock()
+	v.perm = perm & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	v.ctime = time.Now()
+	v.mu.Unlock()
+	return nil
+}
+
+// SetTimes sets v's access and modification times, each unless nil
+// (utimensat). Reads do not move the access time (as a noatime mount).
+func (v *Vnode) SetTimes(atime, mtime *time.Time) {
+	v.mu.Lock()
+	if atime != nil {
+		v.atime = *atime
+	}
+	if mtime != nil {
+		v.mtime = *mtime
+	}
+	v.ctime = time.Now()
+	v.mu.Unlock()
+}
+
 // DirEntry is one entry of a directory listing.
 type DirEntry struct {
 	Name string
@@ -448,12 +476,12 @@ func (v *Vnode) ReadDir() ([]DirEntry, error) {
 
 // Stat is what stat(2) reports of a vnode.
 type Stat struct {
-	Ino          uint64
-	Mode         fs.FileMode // type bits and permissions
-	Nlink        uint32
-	Size         int64
-	Blocks       int64 // 512-byte blocks the pages held take
-	Mtime, Ctime time.Time
+	Ino                 uint64
+	Mode                fs.FileMode // type bits and permissions
+	Nlink               uint32
+	Size                int64
+	Blocks              int64 // 512-byte blocks the pages held take
+	Atime, Mtime, Ctime time.Time
 }
 
 // Stat returns v's metadata.
@@ -463,7 +491,7 @@ func (v *Vnode) Stat() Stat {
 	v.fs.mu.Unlock()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	s := Stat{Ino: v.ino, Mode: v.typ | v.perm, Nlink: nlink, Size: v.size, Mtime: v.mtime, Ctime: v.ctime}
+	s := Stat{Ino: v.ino, Mode: v.typ | v.perm, Nlink: nlink, Size: v.size, Atime: v.atime, Mtime: v.mtime, Ctime: v.ctime}
 	if v.typ == 0 {
 		s.Blocks = v.held * (PageSize / 512)
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -71,4 +73,39 @@ func callChecks(check func(string, bool, ...any), dir string) {
 	check("close_range: first past last, or an unknown flag, is EINVAL", errors.Is(e1, syscall.EINVAL) && errors.Is(e2, syscall.EINVAL), e1, e2)
 	unix.Close(fds[2])
 	unix.Close(fds[3])
+}
+
+// metaChecks: chmod (setuid and sticky bits too), chtimes (access and
+// modification times apart, UTIME_OMIT), truncate by path.
+func metaChecks(check func(string, bool, ...any), dir string) {
+	name := filepath.Join(dir, "meta")
+	if err := os.WriteFile(name, []byte("0123456789"), 0o644); err != nil {
+		check("meta: make the file", false, err)
+		return
+	}
+	err := os.Chmod(name, 0o600|os.ModeSetuid|os.ModeSticky)
+	st, serr := os.Stat(name)
+	check("chmod: the permission bits, setuid and sticky", err == nil && serr == nil &&
+		st.Mode() == 0o600|os.ModeSetuid|os.ModeSticky, err, serr, st.Mode())
+	f, err := os.Open(name)
+	if err == nil {
+		err = f.Chmod(0o640)
+		f.Close()
+		st, serr = os.Stat(name)
+		check("fchmod", err == nil && serr == nil && st.Mode() == 0o640, err, serr, st.Mode())
+	}
+	at, mt := time.Unix(1_000_000_000, 123_000_000), time.Unix(1_500_000_000, 456_000_000)
+	err = os.Chtimes(name, at, mt)
+	var us unix.Stat_t
+	serr = unix.Stat(name, &us)
+	check("chtimes: access and modification times apart", err == nil && serr == nil &&
+		us.Atim.Sec == at.Unix() && us.Atim.Nsec == 123_000_000 && us.Mtim.Sec == mt.Unix() && us.Mtim.Nsec == 456_000_000, err, serr, us.Atim, us.Mtim)
+	err = os.Chtimes(name, time.Time{}, time.Unix(1_600_000_000, 0)) // a zero time: UTIME_OMIT
+	serr = unix.Stat(name, &us)
+	check("chtimes with a zero access time leaves it (UTIME_OMIT)", err == nil && serr == nil && us.Atim.Sec == at.Unix() && us.Mtim.Sec == 1_600_000_000, err, serr, us.Atim, us.Mtim)
+	err = os.Truncate(name, 4)
+	b, rerr := os.ReadFile(name)
+	terr := os.Truncate(filepath.Join(dir, "none"), 0)
+	check("truncate by path; a missing path ENOENT", err == nil && rerr == nil && string(b) == "0123" && errors.Is(terr, fs.ErrNotExist), err, rerr, string(b), terr)
+	os.Remove(name)
 }

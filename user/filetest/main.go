@@ -183,6 +183,7 @@ func run(w io.Writer, root string) int {
 	mmapChecks(check, dir)
 	symlinkChecks(check, dir)
 	callChecks(check, dir)
+	metaChecks(check, dir)
 
 	err = os.RemoveAll(dir)
 	_, serr = os.Stat(dir)
