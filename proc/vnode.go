@@ -248,10 +248,7 @@ func sysFchmodat(t *Thread, r *amd64.Frame) int64 {
 // (as the files of the tree alone keep modes) EINVAL for a pipe or the
 // console.
 func sysFchmod(t *Thread, r *amd64.Frame) int64 {
-	f, e := t.p.vnodeAt(int(int32(r.RDI)))
-	if e == syscall.ESPIPE {
-		return errno(syscall.EINVAL)
-	}
+	f, e := t.p.treeFile(int(int32(r.RDI)))
 	if e != 0 {
 		return errno(e)
 	}
@@ -266,10 +263,7 @@ func sysFchmod(t *Thread, r *amd64.Frame) int64 {
 // EINVAL for one that is not a file of the tree.
 func (p *Process) vnodeOf(dirfd int, path string, emptyPath, nofollow bool) (*vfs.Vnode, syscall.Errno) {
 	if path == "" && emptyPath && dirfd != unix.AT_FDCWD {
-		f, e := p.vnodeAt(dirfd)
-		if e == syscall.ESPIPE {
-			return nil, syscall.EINVAL
-		}
+		f, e := p.treeFile(dirfd)
 		if e != 0 {
 			return nil, e
 		}
@@ -482,6 +476,16 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 		f.release()
 	}
 	return fd
+}
+
+// treeFile is vnodeAt for the calls that take only a file of the tree
+// (ftruncate, fchmod): EINVAL, not ESPIPE, for anything else, as Linux.
+func (p *Process) treeFile(fd int) (*openFile, syscall.Errno) {
+	f, e := p.vnodeAt(fd)
+	if e == syscall.ESPIPE {
+		return nil, syscall.EINVAL
+	}
+	return f, e
 }
 
 // vnodeAt returns the open file at fd, EBADF if none, ESPIPE if it is
@@ -790,10 +794,7 @@ func sysUnlinkat(t *Thread, r *amd64.Frame) int64 {
 // sysFtruncate sets the size of a regular file open for writing (EINVAL
 // otherwise, as Linux).
 func sysFtruncate(t *Thread, r *amd64.Frame) int64 {
-	f, e := t.p.vnodeAt(int(int32(r.RDI)))
-	if e == syscall.ESPIPE {
-		return errno(syscall.EINVAL)
-	}
+	f, e := t.p.treeFile(int(int32(r.RDI)))
 	if e != 0 {
 		return errno(e)
 	}

@@ -55,18 +55,26 @@ func testMemLocal(arg uintptr) uintptr {
 		return 0
 	}
 	m := a.m
+	a.memCall(m)
+	m.Unlock()
+	return 1
+}
+
+// memCall runs a's memory call (mmap, munmap, madvise, mprotect) in m,
+// whose lock the caller holds.
+//
+//go:nosplit
+func (a *testArgs) memCall(m *Map) {
 	switch a.op {
 	case testMmap:
 		a.ret = m.Mmap(a.addr, a.n, a.prot, a.flags)
 	case testMunmap:
 		a.ret = m.Munmap(a.addr, a.n)
 	case testMadvise:
-		a.ret = m.Madvise(a.addr, a.n, a.flags)
+		a.ret = m.Madvise(a.addr, a.n, a.flags) // flags: the advice
 	case testMprotect:
 		a.ret = m.Mprotect(a.addr, a.n, a.prot)
 	}
-	m.Unlock()
-	return 1
 }
 
 // testMem runs a memory-call operation under the MP lock and its map's
@@ -84,16 +92,7 @@ func testMem(arg uintptr) uintptr {
 	}
 	m := a.m
 	m.Lock()
-	switch a.op {
-	case testMmap:
-		a.ret = m.Mmap(a.addr, a.n, a.prot, a.flags)
-	case testMunmap:
-		a.ret = m.Munmap(a.addr, a.n)
-	case testMadvise:
-		a.ret = m.Madvise(a.addr, a.n, a.flags)
-	case testMprotect:
-		a.ret = m.Mprotect(a.addr, a.n, a.prot)
-	}
+	a.memCall(m)
 	m.Unlock()
 	return 1
 }
