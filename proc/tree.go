@@ -3,6 +3,8 @@ package proc
 import (
 	"encoding/binary"
 	"errors"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -252,8 +254,8 @@ func (p *Process) readStrings(va uint64) ([]string, syscall.Errno) {
 	return out, 0
 }
 
-// sysExecve replaces t's process image with the program at path: a new
-// address space, with argv and envp; the other threads end, descriptors
+// sysExecve replaces t's process image with the program at path (a
+// relative one from the working directory): a new address space, with argv and envp; the other threads end, descriptors
 // marked close-on-exec close, handled signals go back to their default.
 // On an error the old image is untouched.
 func sysExecve(t *Thread, r *amd64.Frame) int64 {
@@ -269,6 +271,20 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 	envp, e := p.readStrings(r.RDX)
 	if e != 0 {
 		return errno(e)
+	}
+	if !strings.HasPrefix(path, "/") { // from the working directory, as Linux
+		p.mu.Lock()
+		cwd := p.cwd
+		p.mu.Unlock()
+		dir := "/"
+		if cwd != nil {
+			d, err := cwd.Path()
+			if err != nil {
+				return errno(pathErrno(err))
+			}
+			dir = d
+		}
+		path = filepath.Join(dir, path)
 	}
 	data, ok := []byte(nil), false
 	if Programs != nil {

@@ -38,6 +38,13 @@ func main() {
 	err = exec.Command("/nothing").Run()
 	check("/nothing does not exist", err != nil && strings.Contains(err.Error(), "no such file or directory"), err)
 
+	// A relative path runs from the child's working directory (execve
+	// resolves it from there), and /proc/self/exe is then absolute.
+	rel := exec.Command("./hello")
+	rel.Dir = "/"
+	out, err = rel.Output()
+	check("./hello from its directory", err == nil && string(out) == "hello from ring 3\n", fmt.Sprintf("%q %v", out, err))
+
 	if bad > 0 {
 		os.Exit(1)
 	}
