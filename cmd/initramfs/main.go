@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"gofly/internal/stdtest"
 )
 
 func main() {
@@ -54,11 +56,6 @@ func write(initPath string, files []string, out string) error {
 		}
 		extra = append(extra, cpio.StaticRecord(data, cpio.Info{Name: name, Mode: cpio.S_IFREG | 0o755}))
 	}
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	w := cpio.Newc.Writer(f)
 	recs := []cpio.Record{
 		cpio.Directory("dev", 0o755),
 		cpio.CharDev("dev/console", 0o600, 5, 1),
@@ -66,13 +63,5 @@ func write(initPath string, files []string, out string) error {
 		cpio.StaticRecord(prog, cpio.Info{Name: "init", Mode: cpio.S_IFREG | 0o755}),
 	}
 	recs = append(recs, extra...)
-	if err := cpio.WriteRecords(w, recs); err != nil {
-		f.Close()
-		return err
-	}
-	if err := cpio.WriteTrailer(w); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return stdtest.WriteArchive(out, recs, false)
 }

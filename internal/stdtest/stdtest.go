@@ -233,12 +233,24 @@ func Pack(archive, runner string, bins map[string]string) error {
 		}
 		recs = append(recs, cpio.StaticRecord(data, cpio.Info{Name: base + "/" + filepath.Base(bin), Mode: cpio.S_IFREG | 0o755}))
 	}
-	f, err := os.Create(archive)
+	return WriteArchive(archive, recs, true)
+}
+
+// WriteArchive writes recs to the file path as a newc cpio archive (also
+// cmd/initramfs's); with dirs, the directories a record needs that no
+// record makes come first (u-root's WriteRecordsAndDirs, which adds "."
+// too).
+func WriteArchive(path string, recs []cpio.Record, dirs bool) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := cpio.Newc.Writer(f)
-	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
+	write := cpio.WriteRecords
+	if dirs {
+		write = cpio.WriteRecordsAndDirs
+	}
+	if err := write(w, recs); err != nil {
 		f.Close()
 		return err
 	}
