@@ -6,7 +6,7 @@ CC       ?= gcc
 BUILD    ?= build
 KERNEL   ?= ./cmd/gofly
 SMP      ?= 1
-MEM      ?= 128M
+MEM      ?= 256M
 APPEND   ?=
 QEMU     ?= qemu-system-x86_64
 TIMEOUT  ?= 0
@@ -71,15 +71,27 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 # multiboot modules: `make qemu` passes INITRD (default: all of them) to
 # QEMU's -initrd, a comma-separated list of files, each optionally with
 # arguments. The boot tests get each as GOFLY_USER_<NAME>.
-USER_NAMES := hello probe gcstress spawn fuzz sigtest memtest faultbench filetest pipetest
+USER_NAMES := hello probe gcstress spawn fuzz sigtest memtest faultbench filetest pipetest ttytest
 USER_PROGRAMS := $(USER_NAMES:%=$(BUILD)/user/%)
 $(BUILD)/user/probe: USER_LDFLAGS := -E=main.start
 .SECONDEXPANSION:
 $(BUILD)/user/%: $$(wildcard user/$$*/*.go user/$$*/*.s)
 	@mkdir -p $(BUILD)/user
 	$(GO_ENV) $(GO) build -ldflags='$(USER_LDFLAGS)' -o $@ ./user/$*
+
+# u-root's commands, unmodified (go.mod's tool lines pin them), packed at
+# /bin in a cpio archive that the default INITRD adds; Gofly unpacks it at
+# boot. Symbol tables are left out (-s -w) to halve the archive.
+UROOT_CMDS := cat cp date echo find gosh grep ls mkdir mv rm sleep wc
+UROOT_CPIO := $(BUILD)/uroot.cpio
+$(BUILD)/uroot/%: go.mod go.sum
+	@mkdir -p $(BUILD)/uroot
+	$(GO_ENV) $(GO) build -ldflags='-s -w' -o $@ github.com/u-root/u-root/cmds/core/$*
+$(UROOT_CPIO): $(UROOT_CMDS:%=$(BUILD)/uroot/%) cmd/initramfs/main.go
+	$(GO) run ./cmd/initramfs $(foreach c,$(UROOT_CMDS),-file $(BUILD)/uroot/$(c):bin/$(c)) -o $@
+
 comma := ,
-INITRD ?= $(subst $(eval) ,$(comma),$(USER_PROGRAMS))
+INITRD ?= $(subst $(eval) ,$(comma),$(USER_PROGRAMS) $(UROOT_CPIO))
 
 # Linux on the same work in the same QEMU (make bench): Debian's kernel
 # image, the one linux-image-amd64 depends on, with Go's sync/atomic test
@@ -119,9 +131,10 @@ test-host: worlds
 
 BOOT_ENV = GOFLY_IMAGE=$(abspath $(IMAGE)) GOFLY_IMAGE_GO125=$(abspath $(BUILD)/$(GO125)/gofly.elf) \
 	  GOFLY_IMAGE_GO127=$(abspath $(BUILD)/$(GO127)/gofly.elf) GOFLY_IMAGE_ATOMIC=$(abspath $(ATOMIC_TEST).elf) \
-	  $(foreach n,$(USER_NAMES) stdrun,GOFLY_USER_$(shell echo $(n) | tr a-z A-Z)=$(abspath $(BUILD)/user/$(n)))
+	  $(foreach n,$(USER_NAMES) stdrun,GOFLY_USER_$(shell echo $(n) | tr a-z A-Z)=$(abspath $(BUILD)/user/$(n))) \
+	  GOFLY_UROOT=$(abspath $(UROOT_CPIO))
 
-test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf $(USER_PROGRAMS) $(BUILD)/user/stdrun qemu-installed
+test-boot: $(IMAGE) go125 go127 $(ATOMIC_TEST).elf $(USER_PROGRAMS) $(BUILD)/user/stdrun $(UROOT_CPIO) qemu-installed
 	$(BOOT_ENV) $(GO) test -count=1 -timeout 25m -v ./qemu/
 
 # Go's own tests as Gofly processes (internal/stdtest): make stdtest
@@ -170,7 +183,7 @@ qemu-installed:
 	    echo "missing: $(NEED_PKGS): run  sudo apt-get install -y $(NEED_PKGS)"; exit 1; \
 	  fi; fi
 
-qemu: qemu-installed $(IMAGE) $(USER_PROGRAMS)
+qemu: qemu-installed $(IMAGE) $(USER_PROGRAMS) $(UROOT_CPIO)
 	$(QEMU) $(QEMU_ARGS)
 
 qemu-gdb: qemu-installed $(IMAGE)

@@ -40,7 +40,7 @@ func benchPipe() ([]ktest.Result, error) {
 	for _, lend := range []bool{true, false} {
 		PipeLoans.Store(lend)
 		var out bytes.Buffer
-		p, err := New("/pipetest", data, []string{"/pipetest", "-bench"}, nil, &out)
+		p, err := New("/pipetest", data, []string{"/pipetest", "-bench"}, nil, OutputTTY(&out))
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +83,7 @@ func runProbes(arg string, n int) (time.Duration, []*Process, error) {
 	}
 	ps := make([]*Process, n)
 	for i := range ps {
-		p, err := New("/probe", data, []string{"/probe", arg}, nil, io.Discard)
+		p, err := New("/probe", data, []string{"/probe", arg}, nil, OutputTTY(io.Discard))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -192,7 +192,7 @@ func benchFork() ([]ktest.Result, error) {
 	}
 	var out []ktest.Result
 	for _, c := range []struct{ arg, name string }{{"L", "fork+exit+wait"}, {"M", "fork+exec+wait"}} {
-		p, err := New("/probe", data, []string{"/probe", c.arg}, nil, io.Discard)
+		p, err := New("/probe", data, []string{"/probe", c.arg}, nil, OutputTTY(io.Discard))
 		if err != nil {
 			return nil, err
 		}

@@ -26,9 +26,9 @@
 // stacks; delivery through an rt_sigframe and rt_sigreturn as Linux does
 // it, faults to their handler with Linux's si_code, blocking calls
 // interrupted with EINTR), a descriptor table (files.go:
-// the console at 0-2, writing to the caller's writer and reading the
-// lines of Process.Stdin, the shell's line discipline; eventfd and epoll, which the runtime's netpoller needs for its
-// timers; close, fcntl), the file calls on the tree at / (vnode.go:
+// a terminal at 0-2, tty.go; eventfd and epoll, which the runtime's
+// netpoller needs for its timers; close, fcntl; poll.go: select,
+// pselect6, poll, ppoll), the file calls on the tree at / (vnode.go:
 // openat with O_CREAT/O_EXCL/O_TRUNC/O_APPEND/O_DIRECTORY/O_CLOEXEC,
 // read, write, pread64, pwrite64, lseek, fstat, newfstatat, getdents64,
 // mkdirat, unlinkat, ftruncate, fsync: an open file description keeps
@@ -57,6 +57,20 @@
 // lent pages given back with the last reader), dup/dup2/dup3; with
 // those, Go's os/exec works. vnode.go: the file calls over package vfs.
 //
+// Terminals and sessions (tty.go, session.go): a TTY is Linux's line
+// discipline (n_tty) with its termios — canonical lines with erase, kill
+// and end of file, or raw bytes by VMIN and VTIME; echo; the interrupt,
+// quit and suspend characters as signals to the foreground process
+// group — and the terminal ioctls (termios, window size, foreground
+// group, controlling terminal, FIONREAD, flushes). The shell's run makes
+// each program a session leader with the console's TTY as its
+// controlling terminal and its group the foreground one; children
+// inherit the group, setpgid and setsid move them, kill reaches a group;
+// when the leader ends, the terminal hangs up (SIGHUP and SIGCONT to the
+// foreground group). A background group's read is EIO; the terminal's
+// stop signals are discarded for an orphaned group, as Linux's, and end
+// the process elsewhere (Gofly has no stopped state).
+//
 // Bad actors: a process's page faults leave the kernel a reserve of
 // frames (vm), and one that runs out is killed with SIGKILL, as by
 // Linux's OOM killer; forks past MaxProcs fail; a kernel buffer a call
@@ -69,10 +83,11 @@
 //
 // Locks, in order: Process.mu (threads, the end, children, descriptors,
 // signal state and pending signals, the eventfds' counts; a parent's
-// before its child's, in wait4); then procs (the process table),
-// futexTable.mu, a pipe's mu (held across its copies and loans, which
-// take the locks below in their TrapCalls), or pollMu (the readiness
-// broadcast, taken last). A Space's map and page tables are guarded by the MP lock and
+// before its child's, in wait4); then procs (the process table, and each
+// process's group, session and controlling terminal), then a TTY's mu
+// (held across its copies); futexTable.mu, a pipe's mu (held across its
+// copies and loans, which take the locks below in their TrapCalls), or
+// pollMu (the readiness broadcast, taken last). A Space's map and page tables are guarded by the MP lock and
 // the map's own lock, taken in that order by the TrapCall bodies and the
 // trap path's fault service; a demand-zero fault takes the map's lock
 // alone (vm.FaultFresh), and so do the memory calls and user copies when

@@ -3,6 +3,7 @@ package proc
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,9 +38,11 @@ type file interface {
 
 // fdEntry is one descriptor: the file and its close-on-exec flag.
 type fdEntry struct {
-	f        file
-	cloexec  bool
-	nonblock bool // O_NONBLOCK, F_GETFL/F_SETFL's status flag
+	f       file
+	cloexec bool
+	// nonblock is O_NONBLOCK, F_GETFL/F_SETFL's status flag, which
+	// belongs to the open file: shared by its duplicates (dup, fork).
+	nonblock *atomic.Bool
 }
 
 // maxFDs is RLIMIT_NOFILE's soft value (sysPrlimit64): descriptors are
@@ -91,14 +94,22 @@ func (p *Process) fdFree() bool {
 	return len(p.fds) < maxFDs
 }
 
-// install puts f (whose descriptor count already counts this one) at the
-// lowest free descriptor; EMFILE when none is.
+// install puts f, newly opened (its descriptor count already counts
+// this one), at the lowest free descriptor; EMFILE when none is.
 func (p *Process) install(f file, cloexec, nonblock bool) int64 {
+	st := new(atomic.Bool)
+	st.Store(nonblock)
+	return p.installFrom(0, &fdEntry{f: f, cloexec: cloexec, nonblock: st})
+}
+
+// installFrom puts e at the lowest free descriptor from first; EMFILE
+// when none is.
+func (p *Process) installFrom(first int, e *fdEntry) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for fd := 0; fd < maxFDs; fd++ {
+	for fd := first; fd < maxFDs; fd++ {
 		if _, taken := p.fds[fd]; !taken {
-			p.fds[fd] = &fdEntry{f: f, cloexec: cloexec, nonblock: nonblock}
+			p.fds[fd] = e
 			return int64(fd)
 		}
 	}
@@ -135,7 +146,7 @@ func sysRead(t *Thread, r *amd64.Frame) int64 {
 	if !ok {
 		return errno(syscall.EBADF)
 	}
-	return e.f.read(t, r.RSI, min(r.RDX, maxRW), e.nonblock)
+	return e.f.read(t, r.RSI, min(r.RDX, maxRW), e.nonblock.Load())
 }
 
 // maxRW is the most one read or write moves (Linux's MAX_RW_COUNT).
@@ -150,7 +161,7 @@ func sysWrite(t *Thread, r *amd64.Frame) int64 {
 	if buf+n < buf || buf+n > userMax { // Linux's access_ok on the whole buffer
 		return errno(syscall.EFAULT)
 	}
-	return e.f.write(t, buf, n, e.nonblock)
+	return e.f.write(t, buf, n, e.nonblock.Load())
 }
 
 func sysClose(t *Thread, r *amd64.Frame) int64 {
@@ -192,6 +203,29 @@ func sysCloseRange(t *Thread, r *amd64.Frame) int64 {
 
 // sysDup serves dup, dup2 and dup3 (by number): the same file at the
 // lowest free descriptor, or at newfd (closing what was there).
+// dupFrom is fcntl's F_DUPFD and F_DUPFD_CLOEXEC: a duplicate of fd at
+// the lowest free descriptor from first (EINVAL past the limit, as
+// Linux's RLIMIT_NOFILE check).
+func (p *Process) dupFrom(fd, first int, cloexec bool) int64 {
+	if first < 0 || first >= maxFDs {
+		return errno(syscall.EINVAL)
+	}
+	p.mu.Lock()
+	e, ok := p.fds[fd]
+	if ok {
+		e.f.hold()
+	}
+	p.mu.Unlock()
+	if !ok {
+		return errno(syscall.EBADF)
+	}
+	nfd := p.installFrom(first, &fdEntry{f: e.f, cloexec: cloexec, nonblock: e.nonblock})
+	if nfd < 0 {
+		e.f.release()
+	}
+	return nfd
+}
+
 func sysDup(t *Thread, r *amd64.Frame) int64 {
 	oldfd := int(int32(r.RDI))
 	p := t.p
@@ -205,7 +239,7 @@ func sysDup(t *Thread, r *amd64.Frame) int64 {
 		return errno(syscall.EBADF)
 	}
 	if r.RAX == syscall.SYS_DUP {
-		fd := p.install(e.f, false, e.nonblock)
+		fd := p.installFrom(0, &fdEntry{f: e.f, nonblock: e.nonblock})
 		if fd < 0 {
 			e.f.release()
 		}
@@ -240,6 +274,9 @@ func sysDup(t *Thread, r *amd64.Frame) int64 {
 func sysFcntl(t *Thread, r *amd64.Frame) int64 {
 	fd := int(int32(r.RDI))
 	p := t.p
+	if r.RSI == syscall.F_DUPFD || r.RSI == unix.F_DUPFD_CLOEXEC {
+		return p.dupFrom(fd, int(int32(r.RDX)), r.RSI == unix.F_DUPFD_CLOEXEC)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.fds[fd]
@@ -257,18 +294,24 @@ func sysFcntl(t *Thread, r *amd64.Frame) int64 {
 		return 0
 	case syscall.F_GETFL:
 		fl := syscall.O_RDWR
-		if f, ok := e.f.(*openFile); ok {
+		switch f := e.f.(type) {
+		case *openFile:
 			fl = f.access
 			if f.append {
 				fl |= syscall.O_APPEND
 			}
+		case *pipeEnd:
+			fl = syscall.O_RDONLY
+			if f.writer {
+				fl = syscall.O_WRONLY
+			}
 		}
-		if e.nonblock {
+		if e.nonblock.Load() {
 			fl |= syscall.O_NONBLOCK
 		}
 		return int64(fl)
 	case syscall.F_SETFL:
-		e.nonblock = r.RDX&syscall.O_NONBLOCK != 0
+		e.nonblock.Store(r.RDX&syscall.O_NONBLOCK != 0)
 		return 0
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
 		pe, ok := e.f.(*pipeEnd)
@@ -284,74 +327,6 @@ func sysFcntl(t *Thread, r *amd64.Frame) int64 {
 	}
 	return errno(syscall.EINVAL)
 }
-
-// console is the shell's console as a file: writes go to the process's
-// stdout; reads take the lines typed (the shell's line discipline,
-// Process.Stdin), end of file without them. Never pollable.
-type console struct{}
-
-func (console) read(t *Thread, buf, n uint64, nonblock bool) int64 {
-	p := t.p
-	if p.Stdin == nil || n == 0 {
-		return 0
-	}
-	p.stdinMu.Lock()
-	defer p.stdinMu.Unlock()
-	if len(p.stdinRest) == 0 {
-		var line []byte
-		ok := true
-		if nonblock {
-			select {
-			case line, ok = <-p.Stdin:
-			default:
-				return errno(syscall.EAGAIN)
-			}
-		} else {
-			select {
-			case line, ok = <-p.Stdin:
-			case <-t.cancelled():
-				return errno(syscall.EINTR)
-			}
-		}
-		if !ok {
-			return 0 // Ctrl-D: end of file
-		}
-		p.stdinRest = line
-	}
-	k := min(n, uint64(len(p.stdinRest)))
-	if p.space.CopyOut(buf, p.stdinRest[:k]) != nil {
-		return errno(syscall.EFAULT)
-	}
-	p.stdinRest = p.stdinRest[k:]
-	return int64(k)
-}
-
-// write copies page by page: a page that cannot be read ends the write
-// there, with what was written before it (EFAULT if nothing was).
-func (console) write(t *Thread, buf, n uint64, _ bool) int64 {
-	var done uint64
-	for done < n {
-		k := min(n-done, pageSize-(buf+done)%pageSize)
-		b, err := t.p.space.CopyIn(buf+done, k)
-		if err != nil {
-			break
-		}
-		if _, err := t.p.stdout.Write(b); err != nil {
-			return errno(syscall.EIO)
-		}
-		done += k
-	}
-	if done == 0 && n > 0 {
-		return errno(syscall.EFAULT)
-	}
-	return int64(done)
-}
-
-func (console) mode() uint32            { return unix.S_IFCHR | 0o620 } // a terminal's
-func (console) pollable() bool          { return false }
-func (console) ready() (uint32, uint64) { return 0, 0 }
-func (console) hold()                   {}
-func (console) release()                {}
 
 // eventFD is eventfd(2): a 64-bit counter. Guarded by its process's mu.
 type eventFD struct {
@@ -480,6 +455,14 @@ type watch struct {
 	seen   uint64 // the file's changes then
 }
 
+// sysEpollCreate is epoll_create(2): its size, a hint, must be positive.
+func sysEpollCreate(t *Thread, r *amd64.Frame) int64 {
+	if int32(r.RDI) <= 0 {
+		return errno(syscall.EINVAL)
+	}
+	return t.p.install(&epoll{p: t.p, interest: map[int]*watch{}}, false, false)
+}
+
 func sysEpollCreate1(t *Thread, r *amd64.Frame) int64 {
 	flags := int(int32(r.RDI))
 	if flags&^unix.EPOLL_CLOEXEC != 0 {
@@ -545,9 +528,9 @@ func sysEpollCtl(t *Thread, r *amd64.Frame) int64 {
 	return 0
 }
 
-// sysEpollPwait waits until a watched file is ready, the timeout (ms; -1
-// none) passes, or the process ends; its signal mask is not used, since
-// no signal is delivered yet.
+// sysEpollPwait (and epoll_wait, the same without a signal mask) waits
+// until a watched file is ready, the timeout (ms; -1 none) passes, or a
+// signal comes; its signal mask is not used.
 func sysEpollPwait(t *Thread, r *amd64.Frame) int64 {
 	epfd, out, max, timeout := int(int32(r.RDI)), r.RSI, int(int32(r.RDX)), int(int32(r.R10))
 	p := t.p
@@ -655,9 +638,9 @@ func sysReadv(t *Thread, r *amd64.Frame) int64 {
 		}
 		var k int64
 		if r.RAX == syscall.SYS_READV {
-			k = e.f.read(t, base, n, e.nonblock)
+			k = e.f.read(t, base, n, e.nonblock.Load())
 		} else {
-			k = e.f.write(t, base, n, e.nonblock)
+			k = e.f.write(t, base, n, e.nonblock.Load())
 		}
 		if k < 0 {
 			if done > 0 {

@@ -3,7 +3,6 @@ package proc
 import (
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"slices"
 	"sync"
@@ -88,17 +87,17 @@ func (e Exit) WaitStatus() int {
 type Process struct {
 	Name string
 	PID  int
-	// Stdin, set before Run, gives the console's lines (end of file when
-	// closed; nil: no input, as if stdin were /dev/null). Children share
-	// it.
-	Stdin <-chan []byte
-	// stdinRest is what a read left of the last line; stdinMu guards it.
-	stdinMu   sync.Mutex
-	stdinRest []byte
+
+	// pgid and sid are the process group and session; ctty the
+	// controlling terminal (nil: none); execed says the process has
+	// called execve (setpgid by its parent is EACCES then). Guarded by
+	// procs (session.go).
+	pgid, sid int
+	ctty      *TTY
+	execed    bool
 
 	started time.Time
 	space   *Space
-	stdout  io.Writer
 
 	// spaceMu keeps space alive for a reader outside the process (the
 	// shell's statistics): Run takes it to release the space, and execve
@@ -123,6 +122,7 @@ type Process struct {
 	exit         *Exit
 	fds          map[int]*fdEntry
 	cwd          *vfs.Vnode // the working directory; nil: the root
+	umask        uint32     // the file-mode creation mask (umask(2))
 	actions      [nSig][sigactionSize]byte
 	dying        chan struct{} // closed when the process starts to end
 	wg           sync.WaitGroup
@@ -155,19 +155,32 @@ type Thread struct {
 }
 
 // New loads the static executable data (named name) into a new address
-// space with argv and envp, ready to Run. Its descriptors 1 and 2 write
-// to stdout.
-func New(name string, data []byte, argv, envp []string, stdout io.Writer) (*Process, error) {
+// space with argv and envp, ready to Run. It leads a new session and
+// process group; its descriptors 0, 1 and 2 are tty, which becomes the
+// session's controlling terminal (and the group its foreground one) if
+// it controls none.
+func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, error) {
 	space, entry, sp, err := loadImage(data, argv, envp)
 	if err != nil {
 		return nil, err
 	}
-	p, err := newProcess(name, space, stdout, nil)
+	p, err := newProcess(name, space, nil)
 	if err != nil {
 		space.release()
 		return nil, err
 	}
-	p.fds = map[int]*fdEntry{0: {f: console{}}, 1: {f: console{}}, 2: {f: console{}}}
+	// One open file, as a login's 0, 1 and 2 are.
+	st := new(atomic.Bool)
+	p.fds = map[int]*fdEntry{0: {f: tty, nonblock: st}, 1: {f: tty, nonblock: st}, 2: {f: tty, nonblock: st}}
+	procs.Lock()
+	p.sid, p.pgid = p.PID, p.PID
+	tty.mu.Lock()
+	if tty.sid == 0 {
+		tty.sid, tty.fg = p.PID, p.PID
+		p.ctty = tty
+	}
+	tty.mu.Unlock()
+	procs.Unlock()
 	t := p.newThread(p.PID)
 	t.ctx.Regs.RIP, t.ctx.Regs.RSP = entry, sp
 	return p, nil
@@ -212,8 +225,8 @@ var errTooMany = errors.New("too many processes")
 
 // newProcess makes a process with space and no thread and enters it in
 // the process table, as parent's child (nil: the shell's).
-func newProcess(name string, space *Space, stdout io.Writer, parent *Process) (*Process, error) {
-	p := &Process{Name: name, started: time.Now(), space: space, stdout: stdout, parent: parent,
+func newProcess(name string, space *Space, parent *Process) (*Process, error) {
+	p := &Process{Name: name, started: time.Now(), space: space, parent: parent, umask: defaultUmask,
 		threads: map[int]*Thread{}, children: map[int]*Process{}, dying: make(chan struct{}),
 		childChanged: make(chan struct{})}
 	p.futexes.init()
@@ -223,6 +236,9 @@ func newProcess(name string, space *Space, stdout io.Writer, parent *Process) (*
 		return nil, errTooMany
 	}
 	p.PID = int(nextID.Add(1))
+	if parent != nil {
+		p.pgid, p.sid, p.ctty = parent.pgid, parent.sid, parent.ctty
+	}
 	if procs.m == nil {
 		procs.m = map[int]*Process{}
 	}
@@ -284,6 +300,12 @@ func (p *Process) Run() Exit {
 	t.run()
 	p.wg.Wait()
 	p.closeAll(false)
+	procs.Lock()
+	leads, ctty := p.sid == p.PID, p.ctty
+	procs.Unlock()
+	if leads && ctty != nil { // the controlling process: its terminal hangs up
+		ctty.hangUpSession(p.PID)
+	}
 	p.spaceMu.Lock()
 	p.space.release()
 	p.dead = true

@@ -41,6 +41,18 @@ func ignoredByDefault(sig int) bool {
 	return false
 }
 
+// terminalStop reports whether sig is one of the terminal's stop
+// signals, which Linux discards for an orphaned group. Gofly has no
+// stopped state: elsewhere their default action ends the process, as
+// SIGSTOP's does.
+func terminalStop(sig int) bool {
+	switch syscall.Signal(sig) {
+	case syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+		return true
+	}
+	return false
+}
+
 // signal sends sig (0: none, a check) to the process, or to thread to if
 // not nil. A signal with no handler takes its default action at once.
 func (p *Process) signal(sig int, to *Thread) int64 {
@@ -51,9 +63,10 @@ func (p *Process) signal(sig int, to *Thread) int64 {
 	a := p.actionOf(sig)
 	if sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP) || a.handler == 0 {
 		p.mu.Unlock()
-		if !ignoredByDefault(sig) {
-			p.end(Exit{Signal: syscall.Signal(sig)})
+		if ignoredByDefault(sig) || terminalStop(sig) && orphaned(p) {
+			return 0
 		}
+		p.end(Exit{Signal: syscall.Signal(sig)})
 		return 0
 	}
 	if a.handler == 1 { // SIG_IGN

@@ -51,6 +51,17 @@ func callTable() map[uint64]handler {
 		syscall.SYS_FCHMODAT:          sysFchmodat,
 		unix.SYS_FCHMODAT2:            sysFchmodat,
 		syscall.SYS_FCHMOD:            sysFchmod,
+		syscall.SYS_UMASK:             sysUmask,
+		syscall.SYS_IOCTL:             sysIoctl,
+		syscall.SYS_SELECT:            sysSelect,
+		syscall.SYS_PSELECT6:          sysPselect6,
+		syscall.SYS_POLL:              sysPoll,
+		syscall.SYS_PPOLL:             sysPpoll,
+		syscall.SYS_SETPGID:           sysSetpgid,
+		syscall.SYS_GETPGID:           sysGetpgid,
+		syscall.SYS_GETPGRP:           sysGetpgrp,
+		syscall.SYS_SETSID:            sysSetsid,
+		syscall.SYS_GETSID:            sysGetsid,
 		syscall.SYS_UTIMENSAT:         sysUtimensat,
 		syscall.SYS_TRUNCATE:          sysTruncate,
 		unix.SYS_STATX:                sysStatx,
@@ -96,6 +107,8 @@ func callTable() map[uint64]handler {
 		syscall.SYS_EPOLL_CREATE1:     sysEpollCreate1,
 		syscall.SYS_EPOLL_CTL:         sysEpollCtl,
 		syscall.SYS_EPOLL_PWAIT:       sysEpollPwait,
+		syscall.SYS_EPOLL_WAIT:        sysEpollPwait,
+		syscall.SYS_EPOLL_CREATE:      sysEpollCreate,
 	}
 }
 
@@ -378,17 +391,26 @@ func sysTgkill(t *Thread, r *amd64.Frame) int64 {
 }
 
 // sysKill is kill(2): sig to process pid, any live one (root may signal
-// every process); 0 the caller's group, which is the caller alone (each
-// process is its own group); -1 every process but the caller; another
-// group ESRCH; sig 0 only checks that pid lives.
+// every process); 0 every process of the caller's group, -PGID of group
+// PGID (ESRCH if it has none); -1 every process but the caller; sig 0
+// only checks that the targets live.
 func sysKill(t *Thread, r *amd64.Frame) int64 {
 	pid, sig := int(int32(r.RDI)), int(int32(r.RSI))
 	if sig < 0 || sig >= nSig {
 		return errno(syscall.EINVAL)
 	}
 	switch {
-	case pid == 0 || pid == t.p.PID:
+	case pid == t.p.PID:
 		return t.p.signal(sig, nil)
+	case pid == 0 || pid < -1:
+		pgid := -pid
+		if pid == 0 {
+			_, pgid = t.p.session()
+		}
+		if signalGroup(pgid, sig) == 0 {
+			return errno(syscall.ESRCH)
+		}
+		return 0
 	case pid == -1:
 		sent := false
 		for _, p := range Procs() {
@@ -401,8 +423,6 @@ func sysKill(t *Thread, r *amd64.Frame) int64 {
 			return errno(syscall.ESRCH)
 		}
 		return 0
-	case pid < -1:
-		return errno(syscall.ESRCH) // no process groups but each process's own
 	}
 	p, ok := Find(pid)
 	if !ok {

@@ -56,7 +56,7 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 		}
 		space = s
 	}
-	c, err := newProcess(p.Name, space, p.stdout, p)
+	c, err := newProcess(p.Name, space, p)
 	if err != nil {
 		space.release()
 		return errno(syscall.EAGAIN)
@@ -64,7 +64,6 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 	if vfork {
 		c.vforkDone = make(chan struct{})
 	}
-	c.Stdin = p.Stdin
 	p.mu.Lock()
 	c.fds = make(map[int]*fdEntry, len(p.fds))
 	for fd, e := range p.fds {
@@ -74,6 +73,7 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 	}
 	c.actions = p.actions
 	c.cwd = p.cwd
+	c.umask = p.umask
 	sigmask, alt := t.sigmask, t.alt
 	p.children[c.PID] = c
 	p.mu.Unlock()
@@ -308,6 +308,11 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 	p.space = space
 	p.spaceMu.Unlock()
 	old.release() // a vfork parent's space lives on with the parent
+	// Marked before the close-on-exec descriptors go: a parent that sees
+	// its pipe's end meets an execed child (setpgid's EACCES).
+	procs.Lock()
+	p.execed = true
+	procs.Unlock()
 	p.closeAll(true)
 	p.vforked()
 	p.mu.Lock()

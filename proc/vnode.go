@@ -364,8 +364,26 @@ const notHere = unix.O_PATH | unix.O_DIRECT
 // O_TMPFILE (not here either) includes O_DIRECTORY's bit: it is all its
 // bits or a plain O_DIRECTORY.
 
-// umask is every process's file-mode creation mask (no umask(2) yet).
-const umask = 0o022
+// defaultUmask is a new process's file-mode creation mask, Linux's.
+const defaultUmask = 0o022
+
+// sysUmask is umask(2): the mask's permission bits are set, the old mask
+// returned.
+func sysUmask(t *Thread, r *amd64.Frame) int64 {
+	t.p.mu.Lock()
+	defer t.p.mu.Unlock()
+	old := t.p.umask
+	t.p.umask = uint32(r.RDI) & 0o777
+	return int64(old)
+}
+
+// creationMode is mode (setuid, setgid and sticky kept) less the
+// process's umask, as Linux applies it to open(2)'s and mkdir(2)'s.
+func (p *Process) creationMode(mode uint64) fs.FileMode {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return vfsPerm(mode &^ uint64(p.umask))
+}
 
 // dirAt returns the directory dirfd names for a relative path's start:
 // the working directory for AT_FDCWD (nil: the root).
@@ -424,7 +442,7 @@ func pathErrno(err error) syscall.Errno {
 // regular file opened for writing, O_DIRECTORY refuses what is not a
 // directory (ENOTDIR), a directory opens for reading only (EISDIR).
 func sysOpenat(t *Thread, r *amd64.Frame) int64 {
-	flags, perm := int(int32(r.RDX)), fs.FileMode(r.R10&0o7777)
+	flags := int(int32(r.RDX))
 	if flags&notHere != 0 || flags&unix.O_TMPFILE == unix.O_TMPFILE || flags&unix.O_ACCMODE == unix.O_ACCMODE {
 		return errno(syscall.EINVAL)
 	}
@@ -449,7 +467,7 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 		if flags&unix.O_DIRECTORY != 0 {
 			return errno(syscall.EINVAL) // O_CREAT|O_DIRECTORY, as Linux 6.4 on
 		}
-		v, err = root.CreateAt(dir, path, perm&^umask)
+		v, err = root.CreateAt(dir, path, t.p.creationMode(r.R10&0o7777))
 		if errors.Is(err, fs.ErrExist) && flags&unix.O_EXCL == 0 { // made meanwhile
 			v, err = root.LookupAt(dir, path)
 		}
@@ -764,7 +782,7 @@ func sysMkdirat(t *Thread, r *amd64.Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	if _, err := root.MkdirAt(dir, path, fs.FileMode(r.RDX&0o777)&^umask); err != nil {
+	if _, err := root.MkdirAt(dir, path, t.p.creationMode(r.RDX&0o1777)); err != nil {
 		return errno(pathErrno(err))
 	}
 	return 0

@@ -16,13 +16,17 @@ import (
 )
 
 // MountRoot makes the RAM file system at / from the boot modules (a cpio
-// archive unpacks, any other module becomes /NAME) with /dev, and has
+// archive unpacks, any other module becomes /NAME) with /dev and /tmp, and has
 // processes' execve find programs there. Its files may hold half of
 // memory, as a Linux tmpfs by default. A module that does not load is
 // reported and skipped.
 func MountRoot() error {
 	root := vfs.New(vfs.ObjectPages{}, int64(mm.Phys.TotalPages()/2))
 	if err := root.MakeDev(); err != nil {
+		return err
+	}
+	// /tmp, for every user (sticky: only a file's owner removes it).
+	if _, err := root.Mkdir("/tmp", fs.ModePerm|fs.ModeSticky); err != nil {
 		return err
 	}
 	mods, _ := kernel.Modules()

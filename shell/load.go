@@ -58,7 +58,7 @@ func cmdLoad(sh *Shell, args []string) error {
 		n, m.Name, img.Entry, len(img.Segments), sp.Resident(), sp.Tables())
 
 	// The initial stack: the module's string as argv, a small environment.
-	argv, envp := strings.Fields(m.Name), []string{"HOME=/", "TERM=vt100"}
+	argv, envp := strings.Fields(m.Name), processEnv
 	// AT_RANDOM's bytes from the kernel's getrandom (crypto/rand would
 	// link a 32 MiB FIPS DRBG buffer into the image).
 	var random [16]byte

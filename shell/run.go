@@ -2,7 +2,6 @@ package shell
 
 import (
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,10 +14,12 @@ import (
 )
 
 // cmdRun runs a program in ring 3 and prints how it ended: in the
-// foreground (Ctrl-C sends it SIGINT), or in the background when the last
-// word is "&" (its PID is printed now, its end when it comes). PATH is a
-// file of the tree at / (relative: from /), where each multiboot module is
-// /NAME ("run hello" and "run /hello" both find build/user/hello).
+// foreground, on the console's terminal (its line discipline: Ctrl-C
+// sends SIGINT to the program's group), or in the background when the
+// last word is "&" (its PID is printed now, its end when it comes; its
+// input is at end of file). PATH is a file of the tree at / (relative:
+// from /), where each multiboot module is /NAME ("run hello" and "run
+// /hello" both find build/user/hello).
 func cmdRun(sh *Shell, args []string) error {
 	background := len(args) > 0 && args[len(args)-1] == "&"
 	if background {
@@ -36,97 +37,36 @@ func cmdRun(sh *Shell, args []string) error {
 		return err
 	}
 	argv := append([]string{args[0]}, args[1:]...)
-	p, err := proc.New(args[0], data, argv, []string{"HOME=/", "TERM=vt100"}, sh.Out)
-	if err != nil {
-		return fmt.Errorf("%s: %v", args[0], err)
-	}
 	if background {
+		p, err := proc.New(args[0], data, argv, processEnv, proc.OutputTTY(sh.Out))
+		if err != nil {
+			return fmt.Errorf("%s: %v", args[0], err)
+		}
 		fmt.Fprintf(sh.Out, "[%d] %s\n", p.PID, args[0])
 		go func() { fmt.Fprintf(sh.Out, "[%d] %s: %v\n", p.PID, args[0], p.Run()) }()
 		return nil
 	}
-	tty := newTTY(sh.Out)
-	p.Stdin = tty.lines
-	done := sh.Foreground(func() { p.Kill(syscall.SIGINT) }, tty.feed)
+	// The terminal starts each program in its default modes, as a shell
+	// resets it; what was typed ahead for the shell stays the shell's.
+	if sh.tty == nil {
+		sh.tty = proc.NewTTY(sh.Out)
+	}
+	sh.tty.Reset()
+	p, err := proc.New(args[0], data, argv, processEnv, sh.tty)
+	if err != nil {
+		return fmt.Errorf("%s: %v", args[0], err)
+	}
+	done := sh.Foreground(sh.tty.Input)
 	e := p.Run()
 	done()
-	sh.PushBack(tty.unread())
+	sh.PushBack(sh.tty.Unread())
 	fmt.Fprintf(sh.Out, "%s: %v\n", args[0], e)
 	return nil
 }
 
-// tty is the line discipline a foreground program reads the console
-// through (canonical mode): typed bytes are echoed and gathered into a
-// line, backspace erases, Enter hands the line over, Ctrl-D at the start
-// of a line is end of file. feed runs on the shell's console reader
-// alone.
-type tty struct {
-	out   io.Writer
-	line  []byte
-	lines chan []byte
-	eof   bool
-}
-
-// ttyLines bounds the lines typed ahead of the program's reads; past it
-// a line is dropped, so the console reader never waits.
-const ttyLines = 64
-
-func newTTY(out io.Writer) *tty { return &tty{out: out, lines: make(chan []byte, ttyLines)} }
-
-func (t *tty) feed(b byte) {
-	if t.eof {
-		return
-	}
-	switch b {
-	case '\r', '\n':
-		t.out.Write([]byte("\n"))
-		t.send(append(t.line, '\n'))
-	case 0x7f, 0x08:
-		if len(t.line) > 0 {
-			t.line = t.line[:len(t.line)-1]
-			t.out.Write([]byte("\b \b"))
-		}
-	case 0x04: // Ctrl-D
-		if len(t.line) == 0 {
-			t.eof = true
-			close(t.lines)
-			return
-		}
-		t.send(t.line)
-	default:
-		if b >= 0x20 || b == '\t' {
-			t.line = append(t.line, b)
-			t.out.Write([]byte{b})
-		}
-	}
-}
-
-// unread returns what the program did not read: the lines handed over
-// and the line being typed. The console reader no longer feeds t.
-func (t *tty) unread() []byte {
-	var b []byte
-	for !t.eof {
-		select {
-		case line, ok := <-t.lines:
-			if !ok {
-				return append(b, t.line...)
-			}
-			b = append(b, line...)
-			continue
-		default:
-		}
-		break
-	}
-	return append(b, t.line...)
-}
-
-func (t *tty) send(line []byte) {
-	select {
-	case t.lines <- line:
-	default:
-	}
-	t.line = nil
-}
+// processEnv is the environment the shell gives a program: a login
+// shell's few variables, with u-root's commands (/bin) on the PATH.
+var processEnv = []string{"HOME=/", "PATH=/bin", "TERM=vt100"}
 
 // cmdProcs lists the processes.
 func cmdProcs(sh *Shell) error {

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"gofly/kernel"
+	"gofly/proc"
 	"gofly/shell/lineedit"
 )
 
@@ -36,18 +37,19 @@ type Shell struct {
 	// Prompted is called after each prompt is printed.
 	Prompted func()
 
-	// mu guards interrupt, what Ctrl-C does while a command runs (a
-	// foreground program's SIGINT; nil: nothing, the byte waits for the
-	// line editor like any typed-ahead input), and input, where the other
-	// bytes go meanwhile (a foreground program's terminal; nil: the line
-	// editor's queue).
-	mu        sync.Mutex
-	interrupt func()
-	input     func(b byte)
+	// mu guards input, where typed bytes go while a command runs (a
+	// foreground program's terminal; nil: the line editor's queue, as
+	// typed-ahead input).
+	mu    sync.Mutex
+	input func(b byte)
 	// pushback is input a foreground program left unread: the line
 	// editor takes it before what comes next, as a shell reads what was
 	// typed ahead into the terminal. Guarded by mu.
 	pushback []byte
+
+	// tty is the console's terminal, which foreground programs get
+	// (cmdRun makes it; the shell's goroutine alone touches the field).
+	tty *proc.TTY
 }
 
 // PushBack gives the line editor input a program left unread.
@@ -66,39 +68,30 @@ func (sh *Shell) takePushback() []byte {
 	return b
 }
 
-// ctrlC is the byte a terminal sends for Ctrl-C.
-const ctrlC = 0x03
-
-// Foreground makes Ctrl-C call interrupt, and hands every other byte
-// typed to input (when not nil), until the returned function is called:
-// a command that runs a program gives it the console.
-func (sh *Shell) Foreground(interrupt func(), input func(b byte)) (done func()) {
+// Foreground hands every byte typed to input until the returned
+// function is called: a command that runs a program gives it the
+// console (its terminal makes Ctrl-C a signal).
+func (sh *Shell) Foreground(input func(b byte)) (done func()) {
 	sh.mu.Lock()
-	sh.interrupt, sh.input = interrupt, input
+	sh.input = input
 	sh.mu.Unlock()
 	return func() {
 		sh.mu.Lock()
-		sh.interrupt, sh.input = nil, nil
+		sh.input = nil
 		sh.mu.Unlock()
 	}
 }
 
-// take handles one byte the console delivered while the shell may be
-// running a command: Ctrl-C goes to the foreground program if there is
-// one, other bytes to its input if it has one; it reports whether the
-// byte was used.
+// take hands one byte the console delivered to the foreground program's
+// input, if one runs, and reports whether it did.
 func (sh *Shell) take(b byte) bool {
 	sh.mu.Lock()
-	fn, in := sh.interrupt, sh.input
+	in := sh.input
 	sh.mu.Unlock()
-	switch {
-	case b == ctrlC && fn != nil:
-		fn()
-	case in != nil:
-		in(b)
-	default:
+	if in == nil {
 		return false
 	}
+	in(b)
 	return true
 }
 
@@ -176,9 +169,9 @@ func Batch(line string) error {
 }
 
 // Run serves the console until reading it fails. A goroutine reads it, so
-// Ctrl-C reaches a running program (Foreground) at once; other bytes
-// queue, unbounded, for the line editor, which takes them between
-// commands.
+// a running program's terminal (Foreground) gets each byte at once
+// (Ctrl-C among them); otherwise bytes queue, unbounded, for the line
+// editor, which takes them between commands.
 func (sh *Shell) Run(in io.Reader) error {
 	var (
 		mu      sync.Mutex

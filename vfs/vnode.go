@@ -248,7 +248,7 @@ func (f *FS) make(at *Vnode, op, path string, typ, perm fs.FileMode, dev Device,
 	if typ != fs.ModeDir && strings.HasSuffix(path, "/") {
 		return nil, pathError(op, path, syscall.EISDIR)
 	}
-	v := f.newVnode(typ, perm&fs.ModePerm)
+	v := f.newVnode(typ, perm&permBits)
 	v.parent, v.dev, v.target = dir, dev, target
 	v.size = int64(len(target))
 	if typ == fs.ModeDir {
@@ -419,6 +419,9 @@ func (v *Vnode) touch() {
 	v.mu.Unlock()
 }
 
+// permBits are the mode bits a vnode keeps beside its type.
+const permBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
 // Chmod sets v's permission bits (setuid, setgid and sticky included);
 // a symbolic link's are always 0777, EOPNOTSUPP, as Linux.
 func (v *Vnode) Chmod(perm fs.FileMode) error {
@@ -426,7 +429,7 @@ func (v *Vnode) Chmod(perm fs.FileMode) error {
 		return syscall.EOPNOTSUPP
 	}
 	v.mu.Lock()
-	v.perm = perm & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	v.perm = perm & permBits
 	v.ctime = time.Now()
 	v.mu.Unlock()
 	return nil

@@ -10,7 +10,8 @@ import (
 )
 
 // TestWrite: the archive holds /dev, /dev/console, /dev/null, /init and each -file
-// under its name, with its contents; a bad name is refused.
+// under its name (its directories before it), with its contents; a bad or
+// repeated name is refused.
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	in := func(name, data string) string {
@@ -22,7 +23,7 @@ func TestWrite(t *testing.T) {
 	}
 	initP, probe := in("bench", "init program"), in("probe", "probe program")
 	out := filepath.Join(dir, "a.cpio")
-	if err := write(initP, []string{probe, probe + ":other"}, out); err != nil {
+	if err := write(initP, []string{probe, probe + ":other", probe + ":bin/sub/p"}, out); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)
@@ -46,15 +47,47 @@ func TestWrite(t *testing.T) {
 			contents[r.Name] = string(b)
 		}
 	}
-	if want := []string{"dev", "dev/console", "dev/null", "init", "probe", "other"}; !slices.Equal(names, want) {
+	if want := []string{"dev", "dev/console", "dev/null", "init", "probe", "other", "bin", "bin/sub", "bin/sub/p"}; !slices.Equal(names, want) {
 		t.Fatalf("records %q; want %q", names, want)
 	}
-	if contents["init"] != "init program" || contents["probe"] != "probe program" || contents["other"] != "probe program" {
+	if contents["init"] != "init program" || contents["probe"] != "probe program" || contents["other"] != "probe program" || contents["bin/sub/p"] != "probe program" {
 		t.Fatalf("contents %q", contents)
 	}
-	for _, bad := range []string{probe + ":init", probe + ":a/b", probe + ":"} {
+	for _, bad := range []string{probe + ":init", probe + ":/a", probe + ":a/../b", probe + ":../a", probe + ":dev", probe + ":init/x", probe + ":dev/null/x", probe + ":.", probe + ":"} {
 		if err := write(initP, []string{bad}, out); err == nil {
 			t.Errorf("-file %s accepted", bad)
 		}
+	}
+	if err := write(initP, []string{probe + ":a", probe + ":a"}, out); err == nil {
+		t.Error("a name given twice accepted")
+	}
+}
+
+// TestWriteNoInit: without -init the archive holds no /init.
+func TestWriteNoInit(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ls")
+	if err := os.WriteFile(p, []byte("ls"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "a.cpio")
+	if err := write("", []string{p + ":bin/ls"}, out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range recs {
+		names = append(names, r.Name)
+	}
+	if want := []string{"dev", "dev/console", "dev/null", "bin", "bin/ls"}; !slices.Equal(names, want) {
+		t.Fatalf("records %q; want %q", names, want)
 	}
 }

@@ -109,3 +109,32 @@ func metaChecks(check func(string, bool, ...any), dir string) {
 	check("truncate by path; a missing path ENOENT", err == nil && rerr == nil && string(b) == "0123" && errors.Is(terr, fs.ErrNotExist), err, rerr, string(b), terr)
 	os.Remove(name)
 }
+
+// umaskChecks: umask(2) returns the old mask and the new one takes bits
+// off open's and mkdir's modes; mkdir keeps the sticky bit, open
+// setuid.
+func umaskChecks(check func(string, bool, ...any), dir string) {
+	old := syscall.Umask(0o077)
+	back := syscall.Umask(0o077)
+	check("umask: the old mask returned", back == 0o077, old, back)
+	name := filepath.Join(dir, "masked")
+	err := os.WriteFile(name, nil, 0o666)
+	st, serr := os.Stat(name)
+	check("umask 077: a file made 0666 is 0600", err == nil && serr == nil && st.Mode().Perm() == 0o600, err, serr, st)
+	syscall.Umask(0)
+	sticky := filepath.Join(dir, "sticky")
+	err = unix.Mkdir(sticky, 0o1777)
+	var dst unix.Stat_t
+	serr = unix.Stat(sticky, &dst)
+	suid := filepath.Join(dir, "suid")
+	fd, ferr := unix.Open(suid, unix.O_CREAT|unix.O_WRONLY, 0o4755)
+	var fst unix.Stat_t
+	unix.Fstat(fd, &fst)
+	unix.Close(fd)
+	check("umask 0: mkdir 01777 keeps the sticky bit, open 04755 setuid", err == nil && serr == nil && ferr == nil &&
+		dst.Mode&0o7777 == 0o1777 && fst.Mode&0o7777 == 0o4755, err, serr, ferr, dst.Mode, fst.Mode)
+	syscall.Umask(old)
+	os.Remove(name)
+	os.Remove(sticky)
+	os.Remove(suid)
+}

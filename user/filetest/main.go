@@ -184,6 +184,7 @@ func run(w io.Writer, root string) int {
 	symlinkChecks(check, dir)
 	callChecks(check, dir)
 	metaChecks(check, dir)
+	umaskChecks(check, dir)
 
 	err = os.RemoveAll(dir)
 	_, serr = os.Stat(dir)

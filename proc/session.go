@@ -1,0 +1,148 @@
+package proc
+
+import (
+	"syscall"
+
+	"gofly/arch/amd64"
+)
+
+// Sessions and process groups, by Linux's rules: a process made by the
+// shell leads a new session and group (its PID both), a child is born in
+// its parent's, setpgid moves a process between groups of its session,
+// setsid starts a session. The fields (Process.pgid, sid, ctty) are
+// guarded by the process table's lock, procs.
+
+// session returns p's session and process group.
+func (p *Process) session() (sid, pgid int) {
+	procs.Lock()
+	defer procs.Unlock()
+	return p.sid, p.pgid
+}
+
+// signalGroup sends sig to every process of group pgid and returns how
+// many there were.
+func signalGroup(pgid, sig int) int {
+	procs.Lock()
+	var in []*Process
+	for _, q := range procs.m {
+		if q.pgid == pgid {
+			in = append(in, q)
+		}
+	}
+	procs.Unlock()
+	for _, q := range in {
+		q.signal(sig, nil)
+	}
+	return len(in)
+}
+
+// orphaned reports whether p's group is orphaned: no member has a live
+// parent in another group of the same session (one made by the kernel's
+// shell has none). Linux discards the terminal's stop signals sent to
+// such a group, as nothing would continue it.
+func orphaned(p *Process) bool {
+	procs.Lock()
+	defer procs.Unlock()
+	pgid := p.pgid
+	for _, q := range procs.m {
+		if q.pgid == pgid && q.parent != nil && q.parent.pgid != pgid && q.parent.sid == q.sid {
+			if _, live := procs.m[q.parent.PID]; live {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sysSetpgid is setpgid(2): pid (0: the caller), the caller or a child
+// that has not yet called execve, joins group pgid (0: its own PID) of
+// its session.
+func sysSetpgid(t *Thread, r *amd64.Frame) int64 {
+	pid, pgid := int(int32(r.RDI)), int(int32(r.RSI))
+	if pgid < 0 {
+		return errno(syscall.EINVAL)
+	}
+	caller := t.p
+	procs.Lock()
+	defer procs.Unlock()
+	p := caller
+	if pid != 0 && pid != caller.PID {
+		q, ok := procs.m[pid]
+		if !ok || q.parent != caller {
+			return errno(syscall.ESRCH)
+		}
+		if q.sid != caller.sid {
+			return errno(syscall.EPERM)
+		}
+		if q.execed {
+			return errno(syscall.EACCES)
+		}
+		p = q
+	}
+	if pgid == 0 {
+		pgid = p.PID
+	}
+	if p.sid == p.PID {
+		return errno(syscall.EPERM) // a session leader stays in its group
+	}
+	if pgid != p.PID {
+		found := false
+		for _, q := range procs.m {
+			if q.pgid == pgid && q.sid == p.sid {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return errno(syscall.EPERM)
+		}
+	}
+	p.pgid = pgid
+	return 0
+}
+
+// sysGetpgid is getpgid(2) (pid 0: the caller).
+func sysGetpgid(t *Thread, r *amd64.Frame) int64 {
+	return sessionOf(t, int(int32(r.RDI)), false)
+}
+
+// sysGetpgrp is getpgrp(2): the caller's group.
+func sysGetpgrp(t *Thread, _ *amd64.Frame) int64 { return sessionOf(t, 0, false) }
+
+// sysGetsid is getsid(2) (pid 0: the caller).
+func sysGetsid(t *Thread, r *amd64.Frame) int64 {
+	return sessionOf(t, int(int32(r.RDI)), true)
+}
+
+// sessionOf returns process pid's session or group; ESRCH if there is no
+// such process.
+func sessionOf(t *Thread, pid int, sid bool) int64 {
+	p := t.p
+	if pid != 0 && pid != p.PID {
+		q, ok := Find(pid)
+		if !ok {
+			return errno(syscall.ESRCH)
+		}
+		p = q
+	}
+	s, g := p.session()
+	if sid {
+		return int64(s)
+	}
+	return int64(g)
+}
+
+// sysSetsid is setsid(2): the caller, unless it leads a group, leads a
+// new session and group, without a controlling terminal.
+func sysSetsid(t *Thread, _ *amd64.Frame) int64 {
+	p := t.p
+	procs.Lock()
+	defer procs.Unlock()
+	for _, q := range procs.m {
+		if q.pgid == p.PID {
+			return errno(syscall.EPERM)
+		}
+	}
+	p.sid, p.pgid, p.ctty = p.PID, p.PID, nil
+	return int64(p.PID)
+}
