@@ -57,6 +57,11 @@
 // lent pages given back with the last reader), dup/dup2/dup3; with
 // those, Go's os/exec works. vnode.go: the file calls over package vfs.
 //
+// Sockets (socket.go): stream sockets whose connections are two pipes,
+// TCP on the loopback (bind, listen, connect, accept4, the names,
+// shutdown, setsockopt/getsockopt, sendto/recvfrom) and AF_UNIX
+// socketpair.
+//
 // Terminals and sessions (tty.go, session.go): a TTY is Linux's line
 // discipline (n_tty) with its termios — canonical lines with erase, kill
 // and end of file, or raw bytes by VMIN and VTIME; echo; the interrupt,

@@ -177,6 +177,12 @@ func (p *pipe) take(s *Space, va uint64, n int) (got int, err error) {
 }
 
 func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
+	return e.send(t, buf, n, nonblock, true)
+}
+
+// send is write, and a socket's send: sigpipe false (MSG_NOSIGNAL) makes
+// a write with no reader left EPIPE alone.
+func (e *pipeEnd) send(t *Thread, buf, n uint64, nonblock, sigpipe bool) int64 {
 	if !e.writer {
 		return errno(syscall.EBADF)
 	}
@@ -194,7 +200,9 @@ func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 		p.mu.Lock()
 		if p.readers == 0 {
 			p.mu.Unlock()
-			t.p.signal(int(syscall.SIGPIPE), t)
+			if sigpipe {
+				t.p.signal(int(syscall.SIGPIPE), t)
+			}
 			if done > 0 {
 				return int64(done)
 			}

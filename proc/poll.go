@@ -80,9 +80,10 @@ func sysPselect6(t *Thread, r *amd64.Frame) int64 {
 func doSelect(t *Thread, r *amd64.Frame, tva uint64, spec bool) int64 {
 	p := t.p
 	nfds := int(int32(r.RDI))
-	if nfds < 0 || nfds > maxFDs {
+	if nfds < 0 {
 		return errno(syscall.EINVAL)
 	}
+	nfds = min(nfds, maxFDs) // no descriptor is past the table, as Linux clamps
 	d := time.Duration(-1)
 	if tva != 0 {
 		var e syscall.Errno
@@ -143,9 +144,9 @@ func doSelect(t *Thread, r *amd64.Frame, tva uint64, spec bool) int64 {
 		if spec {
 			unit = time.Nanosecond
 		}
-		if p.space.CopyOut(tva, timespecBytes(int64(left/time.Second), int64(left%time.Second/unit))) != nil {
-			return errno(syscall.EFAULT)
-		}
+		// A timeout that cannot be written back is left as it was, as
+		// Linux's (read-only memory, say).
+		p.space.CopyOut(tva, timespecBytes(int64(left/time.Second), int64(left%time.Second/unit)))
 	}
 	if e == syscall.EINTR {
 		return errno(e)
@@ -174,9 +175,10 @@ func (p *Process) readTime(va uint64, spec bool) (time.Duration, syscall.Errno) 
 		return 0, syscall.EFAULT
 	}
 	sec, usec := int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:]))
-	if sec < 0 || usec < 0 || usec >= 1e6 {
+	if sec < 0 || usec < 0 {
 		return 0, syscall.EINVAL
 	}
+	sec, usec = sec+usec/1e6, usec%1e6 // a million microseconds and more, normalised as Linux's
 	if sec >= int64(1<<63-1)/1e9-1 {
 		return 1<<63 - 1, 0
 	}

@@ -156,9 +156,9 @@ type Thread struct {
 
 // New loads the static executable data (named name) into a new address
 // space with argv and envp, ready to Run. It leads a new session and
-// process group; its descriptors 0, 1 and 2 are tty, which becomes the
-// session's controlling terminal (and the group its foreground one) if
-// it controls none.
+// process group; tty becomes the session's controlling terminal (and the
+// group its foreground one), a session that had it hung up first, and
+// its descriptors 0, 1 and 2 one open file of it.
 func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, error) {
 	space, entry, sp, err := loadImage(data, argv, envp)
 	if err != nil {
@@ -169,18 +169,12 @@ func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, err
 		space.release()
 		return nil, err
 	}
-	// One open file, as a login's 0, 1 and 2 are.
-	st := new(atomic.Bool)
-	p.fds = map[int]*fdEntry{0: {f: tty, nonblock: st}, 1: {f: tty, nonblock: st}, 2: {f: tty, nonblock: st}}
 	procs.Lock()
 	p.sid, p.pgid = p.PID, p.PID
-	tty.mu.Lock()
-	if tty.sid == 0 {
-		tty.sid, tty.fg = p.PID, p.PID
-		p.ctty = tty
-	}
-	tty.mu.Unlock()
 	procs.Unlock()
+	// One open file, as a login's 0, 1 and 2 are.
+	f, st := tty.takeFor(p), new(atomic.Bool)
+	p.fds = map[int]*fdEntry{0: {f: f, nonblock: st}, 1: {f: f, nonblock: st}, 2: {f: f, nonblock: st}}
 	t := p.newThread(p.PID)
 	t.ctx.Regs.RIP, t.ctx.Regs.RSP = entry, sp
 	return p, nil
@@ -230,6 +224,13 @@ func newProcess(name string, space *Space, parent *Process) (*Process, error) {
 		threads: map[int]*Thread{}, children: map[int]*Process{}, dying: make(chan struct{}),
 		childChanged: make(chan struct{})}
 	p.futexes.init()
+	if parent != nil {
+		// The handlers before the table has the child: a group's signal
+		// may reach it at once.
+		parent.mu.Lock()
+		p.actions = parent.actions
+		parent.mu.Unlock()
+	}
 	procs.Lock()
 	defer procs.Unlock()
 	if len(procs.m) >= MaxProcs {
@@ -304,7 +305,7 @@ func (p *Process) Run() Exit {
 	leads, ctty := p.sid == p.PID, p.ctty
 	procs.Unlock()
 	if leads && ctty != nil { // the controlling process: its terminal hangs up
-		ctty.hangUpSession(p.PID)
+		ctty.detach(p.PID, true)
 	}
 	p.spaceMu.Lock()
 	p.space.release()

@@ -36,22 +36,20 @@ func signalGroup(pgid, sig int) int {
 	return len(in)
 }
 
-// orphaned reports whether p's group is orphaned: no member has a live
-// parent in another group of the same session (one made by the kernel's
-// shell has none). Linux discards the terminal's stop signals sent to
-// such a group, as nothing would continue it.
-func orphaned(p *Process) bool {
+// KillSession sends SIGKILL to every process of session sid: the
+// shell's way out of a program that has the terminal and will not end.
+func KillSession(sid int) {
 	procs.Lock()
-	defer procs.Unlock()
-	pgid := p.pgid
+	var in []*Process
 	for _, q := range procs.m {
-		if q.pgid == pgid && q.parent != nil && q.parent.pgid != pgid && q.parent.sid == q.sid {
-			if _, live := procs.m[q.parent.PID]; live {
-				return false
-			}
+		if q.sid == sid {
+			in = append(in, q)
 		}
 	}
-	return true
+	procs.Unlock()
+	for _, q := range in {
+		q.signal(int(syscall.SIGKILL), nil)
+	}
 }
 
 // sysSetpgid is setpgid(2): pid (0: the caller), the caller or a child

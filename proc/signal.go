@@ -32,22 +32,15 @@ func (p *Process) actionOf(sig int) action {
 		binary.LittleEndian.Uint64(b[16:]), binary.LittleEndian.Uint64(b[24:])}
 }
 
-// ignoredByDefault are the signals whose default action is to do nothing.
+// ignoredByDefault are the signals whose default action is to do
+// nothing, and the terminal's stop signals (Ctrl-Z's SIGTSTP, a
+// background group's SIGTTIN and SIGTTOU): Gofly has no stopped state,
+// and a stop nothing could continue is discarded, as Linux discards these
+// for an orphaned group, rather than made an end.
 func ignoredByDefault(sig int) bool {
 	switch syscall.Signal(sig) {
-	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGCONT:
-		return true
-	}
-	return false
-}
-
-// terminalStop reports whether sig is one of the terminal's stop
-// signals, which Linux discards for an orphaned group. Gofly has no
-// stopped state: elsewhere their default action ends the process, as
-// SIGSTOP's does.
-func terminalStop(sig int) bool {
-	switch syscall.Signal(sig) {
-	case syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGCONT,
+		syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
 		return true
 	}
 	return false
@@ -63,10 +56,9 @@ func (p *Process) signal(sig int, to *Thread) int64 {
 	a := p.actionOf(sig)
 	if sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP) || a.handler == 0 {
 		p.mu.Unlock()
-		if ignoredByDefault(sig) || terminalStop(sig) && orphaned(p) {
-			return 0
+		if !ignoredByDefault(sig) {
+			p.end(Exit{Signal: syscall.Signal(sig)})
 		}
-		p.end(Exit{Signal: syscall.Signal(sig)})
 		return 0
 	}
 	if a.handler == 1 { // SIG_IGN

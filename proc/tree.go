@@ -71,7 +71,6 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 		cp.f.hold()
 		c.fds[fd] = &cp
 	}
-	c.actions = p.actions
 	c.cwd = p.cwd
 	c.umask = p.umask
 	sigmask, alt := t.sigmask, t.alt
@@ -118,21 +117,28 @@ const (
 	wClone  = 0x80000000
 )
 
-// sysWait4 reaps an ended child: pid > 0 that one, -1 (or a process
-// group: there are no groups, every process is in one) any. It blocks
-// until one ends unless WNOHANG; ECHILD when there is no such child.
+// sysWait4 reaps an ended child: pid > 0 that one, -1 any, 0 one in the
+// caller's process group, below -1 one in group -pid. It blocks until one
+// ends unless WNOHANG; ECHILD when there is no such child.
 func sysWait4(t *Thread, r *amd64.Frame) int64 {
 	pid, wstatus, options, rusage := int(int32(r.RDI)), r.RSI, int(int32(r.RDX)), r.R10
 	if uint32(options)&^uint32(wNoHang|unix.WUNTRACED|unix.WCONTINUED|wAll|wClone) != 0 {
 		return errno(syscall.EINVAL)
 	}
 	p := t.p
+	group := 0 // pid 0: the caller's group; below -1: group -pid
+	switch {
+	case pid == 0:
+		_, group = p.session()
+	case pid < -1:
+		group = -pid
+	}
 	for {
 		p.mu.Lock()
 		changed := p.childChanged
 		var found, ended *Process
 		for cpid, c := range p.children {
-			if pid > 0 && cpid != pid {
+			if pid > 0 && cpid != pid || group != 0 && c.group() != group {
 				continue
 			}
 			found = c
@@ -162,6 +168,12 @@ func sysWait4(t *Thread, r *amd64.Frame) int64 {
 			return errno(syscall.EINTR)
 		}
 	}
+}
+
+// group returns c's process group.
+func (c *Process) group() int {
+	_, g := c.session()
+	return g
 }
 
 // reaped reports whether c has stopped entirely (Run is done with it: not

@@ -43,8 +43,11 @@ type TTY struct {
 	ends  []lineEnd
 	// lnext says the last byte was VLNEXT: the next is taken literally.
 	lnext bool
-	// hungUp says no more input comes: reads return end of file.
-	hungUp  bool
+	// noInput says no input ever comes: reads return end of file.
+	noInput bool
+	// gen counts hang-ups: an open file from before the last is dead
+	// (ttyFile).
+	gen     uint64
 	changes uint64
 	// sid is the session the TTY controls (0: none), fg its foreground
 	// process group.
@@ -133,7 +136,7 @@ func NewTTY(out io.Writer) *TTY {
 // readers see end of file (a program run with no console input).
 func OutputTTY(out io.Writer) *TTY {
 	t := NewTTY(out)
-	t.hungUp = true
+	t.noInput = true
 	return t
 }
 
@@ -183,6 +186,9 @@ func (t *TTY) inputLocked(b byte) syscall.Signal {
 		t.lnext = false
 		t.addLocked(b)
 		return 0
+	}
+	if tio.iflag&unix.IXON != 0 && b != 0 && (b == tio.cc[unix.VSTART] || b == tio.cc[unix.VSTOP]) {
+		return 0 // flow control, with no output held back to stop or start
 	}
 	switch {
 	case b == '\r' && tio.iflag&unix.IGNCR != 0:
@@ -283,7 +289,17 @@ func (t *TTY) addLocked(b byte) {
 
 // endLineLocked hands the line typed over to readers.
 func (t *TTY) endLineLocked(eof bool) {
-	if len(t.queue)+len(t.edit) > ttyBuf {
+	// A VEOF line end takes a byte of the buffer, as Linux's does.
+	used := len(t.queue) + len(t.edit)
+	for _, e := range t.ends {
+		if e.eof {
+			used++
+		}
+	}
+	if eof {
+		used++
+	}
+	if used > ttyBuf {
 		t.edit = t.edit[:0] // no room: the line is lost, as past Linux's buffer
 		return
 	}
@@ -324,10 +340,10 @@ func (t *TTY) rubLocked(b byte) {
 // whether it is an end of file.
 func (t *TTY) availableLocked() (n int, eof bool) {
 	if t.tio.lflag&unix.ICANON == 0 {
-		return len(t.queue), t.hungUp && len(t.queue) == 0
+		return len(t.queue), t.noInput && len(t.queue) == 0
 	}
 	if len(t.ends) == 0 {
-		return 0, t.hungUp
+		return 0, t.noInput
 	}
 	return t.ends[0].at, t.ends[0].at == 0 && t.ends[0].eof
 }
@@ -366,9 +382,61 @@ func (t *TTY) foreground(p *Process) bool {
 	return p.ctty != t || p.pgid == t.fg
 }
 
+// ttyFile is an open file of a terminal, shared by its duplicates (dup,
+// fork). One opened before the terminal's last hang-up is dead, as
+// Linux's hung_up_tty_fops: a read sees end of file, a write or an ioctl
+// is EIO, poll reports every event.
+type ttyFile struct {
+	t   *TTY
+	gen uint64 // t.gen when it was opened
+}
+
+// open returns a new open file of t.
+func (t *TTY) open() *ttyFile {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return &ttyFile{t: t, gen: t.gen}
+}
+
+// dead reports whether the terminal hung up since f was opened.
+func (f *ttyFile) dead() bool {
+	f.t.mu.Lock()
+	defer f.t.mu.Unlock()
+	return f.gen != f.t.gen
+}
+
+func (*ttyFile) mode() uint32   { return unix.S_IFCHR | 0o620 }
+func (*ttyFile) pollable() bool { return true }
+func (*ttyFile) hold()          {}
+func (*ttyFile) release()       {}
+
+// ready reports, as Linux's n_tty_poll, input to read (in raw mode with
+// VTIME 0, VMIN bytes of it) and room to write, which there always is.
+func (f *ttyFile) ready() (uint32, uint64) {
+	t := f.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	const in, out = unix.EPOLLIN | unix.EPOLLRDNORM, unix.EPOLLOUT | unix.EPOLLWRNORM
+	if f.gen != t.gen {
+		return in | out | unix.EPOLLERR | unix.EPOLLHUP, t.changes
+	}
+	n, eof := t.availableLocked()
+	want := 1
+	if vmin := int(t.tio.cc[unix.VMIN]); t.tio.lflag&unix.ICANON == 0 && t.tio.cc[unix.VTIME] == 0 && vmin > 0 {
+		want = vmin
+	}
+	if n >= want || eof {
+		return in | out, t.changes
+	}
+	return out, t.changes
+}
+
 // read takes input by the modes: in canonical mode one line (at most n
-// bytes of it), in raw mode as VMIN and VTIME say.
-func (t *TTY) read(th *Thread, buf, n uint64, nonblock bool) int64 {
+// bytes of it), in raw mode as VMIN and VTIME say. The bytes taken are
+// copied to the process after the lock is let go, so the console's
+// Input never waits for a copy.
+func (f *ttyFile) read(th *Thread, buf, n uint64, nonblock bool) int64 {
+	t := f.t
 	if n == 0 {
 		return 0
 	}
@@ -376,10 +444,20 @@ func (t *TTY) read(th *Thread, buf, n uint64, nonblock bool) int64 {
 		return errno(syscall.EIO)
 	}
 	var deadline <-chan time.Time
-	timedOut := false
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	timedOut, seen := false, 0
 	for {
 		wake := changed()
 		t.mu.Lock()
+		if f.gen != t.gen {
+			t.mu.Unlock()
+			return 0
+		}
 		avail, eof := t.availableLocked()
 		canon := t.tio.lflag&unix.ICANON != 0
 		vmin, vtime := int(t.tio.cc[unix.VMIN]), time.Duration(t.tio.cc[unix.VTIME])*100*time.Millisecond
@@ -388,17 +466,17 @@ func (t *TTY) read(th *Thread, buf, n uint64, nonblock bool) int64 {
 			t.mu.Unlock()
 			return 0
 		}
-		// Raw mode: VMIN bytes (or n, if fewer), or what came before
-		// VTIME ran out.
-		if avail > 0 && (canon || uint64(avail) >= min(uint64(vmin), n) || timedOut) {
+		// Raw mode: VMIN bytes (or n, if fewer), what came before VTIME
+		// ran out, or what there is for a non-blocking read.
+		if avail > 0 && (canon || uint64(avail) >= min(uint64(vmin), n) || timedOut || nonblock) {
 			k := min(uint64(avail), n)
-			if th.p.space.CopyOut(buf, t.queue[:k]) != nil {
-				t.mu.Unlock()
-				return errno(syscall.EFAULT)
-			}
+			data := append([]byte(nil), t.queue[:k]...)
 			t.takeLocked(int(k))
 			t.mu.Unlock()
 			notify()
+			if th.p.space.CopyOut(buf, data) != nil {
+				return errno(syscall.EFAULT)
+			}
 			return int64(k)
 		}
 		t.mu.Unlock()
@@ -409,13 +487,15 @@ func (t *TTY) read(th *Thread, buf, n uint64, nonblock bool) int64 {
 			return errno(syscall.EAGAIN)
 		}
 		// VTIME: with VMIN 0 a timeout for the read, else a timer
-		// started by the first byte (not restarted by the next, as
-		// Linux's is).
-		if !canon && vtime > 0 && deadline == nil && !timedOut && (vmin == 0 || avail > 0) {
-			tm := time.NewTimer(vtime)
-			defer tm.Stop()
-			deadline = tm.C
+		// between bytes, started by the first and restarted by each.
+		if !canon && vtime > 0 && !timedOut && (vmin == 0 && timer == nil || vmin > 0 && avail > seen) {
+			if timer != nil {
+				timer.Stop()
+			}
+			timer = time.NewTimer(vtime)
+			deadline = timer.C
 		}
+		seen = avail
 		select {
 		case <-wake:
 		case <-deadline:
@@ -428,7 +508,10 @@ func (t *TTY) read(th *Thread, buf, n uint64, nonblock bool) int64 {
 
 // write copies page by page: a page that cannot be read ends the write
 // there, with what was written before it (EFAULT if nothing was).
-func (t *TTY) write(th *Thread, buf, n uint64, _ bool) int64 {
+func (f *ttyFile) write(th *Thread, buf, n uint64, _ bool) int64 {
+	if f.dead() {
+		return errno(syscall.EIO)
+	}
 	var done uint64
 	for done < n {
 		k := min(n-done, pageSize-(buf+done)%pageSize)
@@ -436,7 +519,7 @@ func (t *TTY) write(th *Thread, buf, n uint64, _ bool) int64 {
 		if err != nil {
 			break
 		}
-		if _, err := t.out.Write(b); err != nil {
+		if _, err := f.t.out.Write(b); err != nil {
 			return errno(syscall.EIO)
 		}
 		done += k
@@ -445,20 +528,6 @@ func (t *TTY) write(th *Thread, buf, n uint64, _ bool) int64 {
 		return errno(syscall.EFAULT)
 	}
 	return int64(done)
-}
-
-func (*TTY) mode() uint32   { return unix.S_IFCHR | 0o620 }
-func (*TTY) pollable() bool { return true }
-func (*TTY) hold()          {}
-func (*TTY) release()       {}
-func (t *TTY) ready() (uint32, uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ev := uint32(unix.EPOLLOUT)
-	if n, eof := t.availableLocked(); n > 0 || eof {
-		ev |= unix.EPOLLIN
-	}
-	return ev, t.changes
 }
 
 // ioctl serves the terminal requests: termios (TCGETS and TCSETS*, and
@@ -658,14 +727,15 @@ func (t *TTY) disown(p *Process) syscall.Errno {
 		return 0
 	}
 	procs.Unlock()
-	t.hangUpSession(p.sid)
+	t.detach(p.sid, false)
 	return 0
 }
 
-// hangUpSession detaches t from session sid, if it controls it: no
-// process of sid keeps it, and its foreground group gets SIGHUP and
-// SIGCONT.
-func (t *TTY) hangUpSession(sid int) {
+// detach takes t from session sid, if it controls it: no process of sid
+// keeps it, and its foreground group gets SIGHUP and SIGCONT. With
+// hangUp (the session leader's end, or another session's taking the
+// terminal) every open file of t dies too, as Linux's tty_vhangup.
+func (t *TTY) detach(sid int, hangUp bool) {
 	procs.Lock()
 	t.mu.Lock()
 	if t.sid != sid || sid == 0 {
@@ -675,6 +745,10 @@ func (t *TTY) hangUpSession(sid int) {
 	}
 	fg := t.fg
 	t.sid, t.fg = 0, 0
+	if hangUp {
+		t.gen++
+		t.changes++
+	}
 	t.mu.Unlock()
 	for _, q := range procs.m {
 		if q.sid == sid && q.ctty == t {
@@ -682,10 +756,31 @@ func (t *TTY) hangUpSession(sid int) {
 		}
 	}
 	procs.Unlock()
+	notify()
 	if fg != 0 {
 		signalGroup(fg, int(syscall.SIGHUP))
 		signalGroup(fg, int(syscall.SIGCONT))
 	}
+}
+
+// takeFor makes t the controlling terminal of p, a new session's leader,
+// and returns an open file of it: a session that had it is hung up
+// first, as the console's getty would.
+func (t *TTY) takeFor(p *Process) *ttyFile {
+	t.mu.Lock()
+	held := t.sid
+	t.mu.Unlock()
+	if held != 0 {
+		t.detach(held, true)
+	}
+	f := t.open()
+	procs.Lock()
+	t.mu.Lock()
+	t.sid, t.fg = p.PID, p.PID
+	p.ctty = t
+	t.mu.Unlock()
+	procs.Unlock()
+	return f
 }
 
 // sysIoctl is ioctl(2): the terminal requests on a TTY, FIONREAD on a
@@ -723,8 +818,14 @@ func sysIoctl(t *Thread, r *amd64.Frame) int64 {
 		return 0
 	}
 	switch f := e.f.(type) {
-	case *TTY:
-		return f.ioctl(t, req, arg)
+	case *ttyFile:
+		if f.dead() {
+			if req == unix.TIOCSPGRP {
+				return errno(syscall.ENOTTY)
+			}
+			return errno(syscall.EIO)
+		}
+		return f.t.ioctl(t, req, arg)
 	case *pipeEnd:
 		if req == fionread {
 			f.p.mu.Lock()

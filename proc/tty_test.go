@@ -125,6 +125,20 @@ func TestTTYLimits(t *testing.T) {
 	}
 }
 
+// TestTTYBounds: end-of-file lines take room in the buffer as bytes do,
+// so a stream of Ctrl-Ds cannot grow the queue past it; with IXON, Ctrl-S
+// and Ctrl-Q are flow control, not input.
+func TestTTYBounds(t *testing.T) {
+	tty, _ := typeIn(t, strings.Repeat("\x04", 3*ttyBuf), false)
+	if n := len(tty.ends); n > ttyBuf {
+		t.Errorf("%d Ctrl-Ds queued %d line ends", 3*ttyBuf, n)
+	}
+	tty, echo := typeIn(t, "a\x13b\x11c\r", false)
+	if got := readAll(tty); len(got) != 1 || got[0] != "abc\n" || echo.String() != "abc\n" {
+		t.Errorf("with IXON: reads %q, echo %q", got, echo.String())
+	}
+}
+
 // TestTermiosLayout: TCGETS's struct termios is the kernel's 36 bytes,
 // as x/sys/unix's Termios begins; termios2 adds the speeds.
 func TestTermiosLayout(t *testing.T) {

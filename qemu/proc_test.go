@@ -80,12 +80,13 @@ func TestRing3(t *testing.T) {
 	filetest := userProgram(t, "GOFLY_USER_FILETEST", "filetest")
 	pipetest := userProgram(t, "GOFLY_USER_PIPETEST", "pipetest")
 	ttytest := userProgram(t, "GOFLY_USER_TTYTEST", "ttytest")
+	nettest := userProgram(t, "GOFLY_USER_NETTEST", "nettest")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench, filetest, pipetest, ttytest}, ",")}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench, filetest, pipetest, ttytest, nettest}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -93,7 +94,7 @@ func TestRing3(t *testing.T) {
 		smp := c.smp
 		t.Run(name, func(t *testing.T) {
 			RequireQEMU(t)
-			m := Boot(t, Options{SMP: smp, QEMUArgs: args})
+			m := Boot(t, Options{SMP: smp, Mem: "256M", QEMUArgs: args}) // room for the modules twice: as loaded and in the tree
 			if c.cpu == "max" {
 				wantContains(t, "cpuinfo", m.Run(t, "cpuinfo"), "SMEP true; SMAP true")
 			}
@@ -136,6 +137,16 @@ func TestRing3(t *testing.T) {
 			// select, FIONBIO: each check also passes under Linux on a
 			// pseudo-terminal (its host test).
 			wantMatch(t, "run ttytest", m.Run(t, "run ttytest"), regexp.MustCompile(`^(ttytest: [^\n]*: ok\n){43}ttytest: exit status 0\n$`))
+			// Sockets: TCP over the loopback through Go's net and
+			// net/http, AF_UNIX socketpair (also under Linux, its host
+			// test).
+			wantMatch(t, "run nettest", m.Run(t, "run nettest"), regexp.MustCompile(`^(nettest: [^\n]*: ok\n){15}nettest: exit status 0\n$`))
+			// The way out of a program Ctrl-C cannot end (ISIG off,
+			// SIGINT ignored): three Ctrl-Cs within a second.
+			m.Send(t, "run ttytest stuck\r")
+			m.Expect(t, "\nstuck") // its line, not the echo of the command
+			m.Send(t, "\x03\x03\x03")
+			wantContains(t, "the way out", m.Expect(t, "\n"+Prompt), "ttytest: killed by SIGKILL")
 			// Processes faulting side by side (os/exec of the probe's
 			// P case, one and two at once); make bench measures it.
 			wantMatch(t, "run faultbench", m.Run(t, "run faultbench -rounds 1"),

@@ -78,6 +78,10 @@ func TestUroot(t *testing.T) {
 			t.Errorf("gosh -c %q: got\n%s\nwant\n%s", c.script, out, want)
 		}
 	}
+	// A process left in the background when its session's leader ends
+	// gets the terminal's hang-up (SIGHUP), as under Linux.
+	wantMatch(t, "gosh -c with a background sleep", m.Run(t, `run /bin/gosh -c "sleep 100 &"`), regexp.MustCompile(`^/bin/gosh: exit status 0\n$`))
+	waitNoProcs(t, m)
 	m.Poweroff(t)
 }
 

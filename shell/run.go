@@ -15,7 +15,8 @@ import (
 
 // cmdRun runs a program in ring 3 and prints how it ended: in the
 // foreground, on the console's terminal (its line discipline: Ctrl-C
-// sends SIGINT to the program's group), or in the background when the
+// sends SIGINT to the program's group; three within a second kill its
+// session, the way out), or in the background when the
 // last word is "&" (its PID is printed now, its end when it comes; its
 // input is at end of file). PATH is a file of the tree at / (relative:
 // from /), where each multiboot module is /NAME ("run hello" and "run
@@ -56,13 +57,38 @@ func cmdRun(sh *Shell, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", args[0], err)
 	}
-	done := sh.Foreground(sh.tty.Input)
+	var presses []time.Time // the last Ctrl-Cs, for the way out
+	done := sh.Foreground(func(b byte) {
+		if b == ctrlC {
+			presses = append(presses, time.Now())
+			if n := len(presses); n >= escapePresses {
+				presses = presses[n-escapePresses:]
+				if time.Since(presses[0]) < escapeWithin {
+					proc.KillSession(p.PID)
+					sh.tty.Unread() // the Ctrl-Cs and the rest typed are dropped, as an interrupt's flush
+					return
+				}
+			}
+		}
+		sh.tty.Input(b)
+	})
 	e := p.Run()
 	done()
 	sh.PushBack(sh.tty.Unread())
 	fmt.Fprintf(sh.Out, "%s: %v\n", args[0], e)
 	return nil
 }
+
+// The way out of a program that keeps the terminal and ignores or
+// never gets Ctrl-C's SIGINT (raw mode, say): Ctrl-C pressed
+// escapePresses times within escapeWithin kills its whole session,
+// whatever the terminal's modes. The console has no other terminal to
+// kill it from.
+const (
+	ctrlC         = 0x03
+	escapePresses = 3
+	escapeWithin  = time.Second
+)
 
 // processEnv is the environment the shell gives a program: a login
 // shell's few variables, with u-root's commands (/bin) on the PATH.

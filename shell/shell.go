@@ -83,15 +83,15 @@ func (sh *Shell) Foreground(input func(b byte)) (done func()) {
 }
 
 // take hands one byte the console delivered to the foreground program's
-// input, if one runs, and reports whether it did.
+// input, if one runs, and reports whether it did. The input is called
+// under mu: once Foreground's done has returned, no byte reaches it.
 func (sh *Shell) take(b byte) bool {
 	sh.mu.Lock()
-	in := sh.input
-	sh.mu.Unlock()
-	if in == nil {
+	defer sh.mu.Unlock()
+	if sh.input == nil {
 		return false
 	}
-	in(b)
+	sh.input(b)
 	return true
 }
 

@@ -45,7 +45,25 @@ func main() {
 	if child() {
 		return
 	}
+	if len(os.Args) == 2 && os.Args[1] == "stuck" {
+		stuck()
+	}
 	os.Exit(run(os.Stdout))
+}
+
+// stuck ("ttytest stuck") is a program Ctrl-C cannot end: it turns ISIG
+// off, ignores SIGINT, says "stuck" and waits forever, for the Gofly
+// shell's way out (Ctrl-C three times in a second) to be tested.
+func stuck() {
+	signal.Ignore(syscall.SIGINT)
+	if tio, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		tio.Lflag &^= unix.ISIG
+		unix.IoctlSetTermios(0, unix.TCSETS, tio)
+	}
+	fmt.Println("stuck")
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 func run(w io.Writer) int {
