@@ -22,34 +22,31 @@ func (p *Process) session() (sid, pgid int) {
 // signalGroup sends sig to every process of group pgid and returns how
 // many there were.
 func signalGroup(pgid, sig int) int {
-	procs.Lock()
-	var in []*Process
-	for _, q := range procs.m {
-		if q.pgid == pgid {
-			in = append(in, q)
-		}
-	}
-	procs.Unlock()
-	for _, q := range in {
-		q.signal(sig, nil)
-	}
-	return len(in)
+	return signalEach(func(q *Process) bool { return q.pgid == pgid }, sig)
 }
 
 // KillSession sends SIGKILL to every process of session sid: the
 // shell's way out of a program that has the terminal and will not end.
 func KillSession(sid int) {
+	signalEach(func(q *Process) bool { return q.sid == sid }, int(syscall.SIGKILL))
+}
+
+// signalEach sends sig to every live process in (called with procs
+// held) and returns how many there were; the signals go after procs is
+// let go.
+func signalEach(in func(*Process) bool, sig int) int {
 	procs.Lock()
-	var in []*Process
+	var to []*Process
 	for _, q := range procs.m {
-		if q.sid == sid {
-			in = append(in, q)
+		if in(q) {
+			to = append(to, q)
 		}
 	}
 	procs.Unlock()
-	for _, q := range in {
-		q.signal(int(syscall.SIGKILL), nil)
+	for _, q := range to {
+		q.signal(sig, nil)
 	}
+	return len(to)
 }
 
 // sysSetpgid is setpgid(2): pid (0: the caller), the caller or a child

@@ -151,15 +151,21 @@ func sysSocketpair(t *Thread, r *amd64.Frame) int64 {
 // socketAt returns the socket fd is: EBADF if fd is not open, ENOTSOCK
 // if it is no socket.
 func (p *Process) socketAt(fd int) (*socket, syscall.Errno) {
+	_, s, e := p.socketEntry(fd)
+	return s, e
+}
+
+// socketEntry is socketAt with the descriptor (its O_NONBLOCK).
+func (p *Process) socketEntry(fd int) (*fdEntry, *socket, syscall.Errno) {
 	e, ok := p.fileAt(fd)
 	if !ok {
-		return nil, syscall.EBADF
+		return nil, nil, syscall.EBADF
 	}
 	s, ok := e.f.(*socket)
 	if !ok {
-		return nil, syscall.ENOTSOCK
+		return nil, nil, syscall.ENOTSOCK
 	}
-	return s, 0
+	return e, s, 0
 }
 
 // readInetAddr reads a struct sockaddr_in of addrlen bytes at va.
@@ -250,16 +256,24 @@ func (s *socket) bindLocked(ip [4]byte, port uint16) syscall.Errno {
 	return 0
 }
 
-// sysBind is bind(2): a port of the loopback (127.0.0.0/8 or INADDR_ANY).
-func sysBind(t *Thread, r *amd64.Frame) int64 {
+// inetCall returns the socket and the address bind and connect take
+// (fd, sockaddr, its length); EOPNOTSUPP for an AF_UNIX socket, whose
+// names are not in the file tree yet.
+func inetCall(t *Thread, r *amd64.Frame) (*socket, inetAddr, syscall.Errno) {
 	s, e := t.p.socketAt(int(int32(r.RDI)))
 	if e != 0 {
-		return errno(e)
+		return nil, inetAddr{}, e
 	}
 	if s.domain == unix.AF_UNIX {
-		return errno(syscall.EOPNOTSUPP)
+		return nil, inetAddr{}, syscall.EOPNOTSUPP
 	}
 	a, e := t.p.readInetAddr(r.RSI, r.RDX)
+	return s, a, e
+}
+
+// sysBind is bind(2): a port of the loopback (127.0.0.0/8 or INADDR_ANY).
+func sysBind(t *Thread, r *amd64.Frame) int64 {
+	s, a, e := inetCall(t, r)
 	if e != 0 {
 		return errno(e)
 	}
@@ -305,14 +319,7 @@ func sysListen(t *Thread, r *amd64.Frame) int64 {
 // sysConnect is connect(2): to a listener of the loopback, which queues
 // the new connection for its accept; the connection is made at once.
 func sysConnect(t *Thread, r *amd64.Frame) int64 {
-	s, e := t.p.socketAt(int(int32(r.RDI)))
-	if e != 0 {
-		return errno(e)
-	}
-	if s.domain == unix.AF_UNIX {
-		return errno(syscall.EOPNOTSUPP)
-	}
-	a, e := t.p.readInetAddr(r.RSI, r.RDX)
+	s, a, e := inetCall(t, r)
 	if e != 0 {
 		return errno(e)
 	}
@@ -376,13 +383,9 @@ func sysAccept4(t *Thread, r *amd64.Frame) int64 {
 			return errno(syscall.EINVAL)
 		}
 	}
-	e, ok := t.p.fileAt(fd)
-	if !ok {
-		return errno(syscall.EBADF)
-	}
-	s, ok := e.f.(*socket)
-	if !ok {
-		return errno(syscall.ENOTSOCK)
+	e, s, errn := t.p.socketEntry(fd)
+	if errn != 0 {
+		return errno(errn)
 	}
 	for {
 		wake := changed()
@@ -606,13 +609,9 @@ func sockIO(t *Thread, fd int, buf, n uint64, flags int, send bool) int64 {
 	if flags&^(unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL) != 0 {
 		return errno(syscall.EOPNOTSUPP)
 	}
-	e, ok := t.p.fileAt(fd)
-	if !ok {
-		return errno(syscall.EBADF)
-	}
-	s, ok := e.f.(*socket)
-	if !ok {
-		return errno(syscall.ENOTSOCK)
+	e, s, errn := t.p.socketEntry(fd)
+	if errn != 0 {
+		return errno(errn)
 	}
 	nonblock := e.nonblock.Load() || flags&unix.MSG_DONTWAIT != 0
 	if send {
