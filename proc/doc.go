@@ -31,7 +31,9 @@
 // pselect6, poll, ppoll), the file calls on the tree at / (vnode.go:
 // openat with O_CREAT/O_EXCL/O_TRUNC/O_APPEND/O_DIRECTORY/O_CLOEXEC,
 // read, write, pread64, pwrite64, lseek, fstat, newfstatat, getdents64,
-// mkdirat, unlinkat, ftruncate, fsync: an open file description keeps
+// mkdirat, unlinkat, ftruncate, fsync, linkat (hard links), the chown
+// family (owners kept; every process is root, with the supplementary
+// groups setgroups gives): an open file description keeps
 // its offset, shared by dup and fork; a regular file's read and write
 // copy straight between the process and the file's VM object pages
 // under CCMS range locks, no buffer between; the working directory is

@@ -33,6 +33,9 @@ type pipe struct {
 	queued           int // bytes waiting: the ring's and the loans'
 	readers, writers int
 	changes          uint64 // reads, writes and ends gone (epoll's edges)
+	// rOpens and wOpens count a named pipe's opens for reading and for
+	// writing: an open waiting for the other end sees one come.
+	rOpens, wOpens uint64
 }
 
 // segment is a run of a pipe's bytes: the next n of its ring, or a loan's

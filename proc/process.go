@@ -123,6 +123,8 @@ type Process struct {
 	fds          map[int]*fdEntry
 	cwd          *vfs.Vnode // the working directory; nil: the root
 	umask        uint32     // the file-mode creation mask (umask(2))
+	groups       []uint32   // the supplementary groups (setgroups(2))
+	keepCaps     bool       // prctl's PR_SET_KEEPCAPS
 	actions      [nSig][sigactionSize]byte
 	dying        chan struct{} // closed when the process starts to end
 	wg           sync.WaitGroup

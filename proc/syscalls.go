@@ -52,6 +52,16 @@ func callTable() map[uint64]handler {
 		unix.SYS_FCHMODAT2:            sysFchmodat,
 		syscall.SYS_FCHMOD:            sysFchmod,
 		syscall.SYS_UMASK:             sysUmask,
+		syscall.SYS_FCHOWNAT:          sysFchownat,
+		syscall.SYS_LINKAT:            sysLinkat,
+		syscall.SYS_MKNODAT:           sysMknodat,
+		syscall.SYS_MKNOD:             sysMknodat,
+		syscall.SYS_LINK:              sysLinkat,
+		syscall.SYS_CHOWN:             sysFchownat,
+		syscall.SYS_LCHOWN:            sysFchownat,
+		syscall.SYS_FCHOWN:            sysFchown,
+		syscall.SYS_GETGROUPS:         sysGetgroups,
+		syscall.SYS_SETGROUPS:         sysSetgroups,
 		syscall.SYS_IOCTL:             sysIoctl,
 		syscall.SYS_SOCKET:            sysSocket,
 		syscall.SYS_SOCKETPAIR:        sysSocketpair,
@@ -301,11 +311,75 @@ func sysArchPrctl(t *Thread, r *amd64.Frame) int64 {
 // sysPrctl knows PR_SET_NAME (accepted); naming a mapping (PR_SET_VMA,
 // which Go makes after each mmap) is EINVAL, as on a Linux built without
 // anonymous VMA names.
-func sysPrctl(_ *Thread, r *amd64.Frame) int64 {
-	if r.RDI == unix.PR_SET_NAME {
+func sysPrctl(t *Thread, r *amd64.Frame) int64 {
+	switch r.RDI {
+	case unix.PR_SET_NAME:
+		return 0
+	case unix.PR_SET_KEEPCAPS: // kept, as every process is root with every capability
+		if r.RSI > 1 {
+			return errno(syscall.EINVAL)
+		}
+		t.p.mu.Lock()
+		t.p.keepCaps = r.RSI == 1
+		t.p.mu.Unlock()
+		return 0
+	case unix.PR_GET_KEEPCAPS:
+		t.p.mu.Lock()
+		defer t.p.mu.Unlock()
+		if t.p.keepCaps {
+			return 1
+		}
 		return 0
 	}
 	return errno(syscall.EINVAL)
+}
+
+// ngroupsMax is NGROUPS_MAX: the most supplementary groups a process has.
+const ngroupsMax = 65536
+
+// sysGetgroups is getgroups(2): the supplementary groups setgroups gave
+// (none at first, as Linux's init has); size 0 asks how many.
+func sysGetgroups(t *Thread, r *amd64.Frame) int64 {
+	size := int(int32(r.RDI))
+	t.p.mu.Lock()
+	gs := t.p.groups
+	t.p.mu.Unlock()
+	switch {
+	case size < 0:
+		return errno(syscall.EINVAL)
+	case size == 0:
+		return int64(len(gs))
+	case size < len(gs):
+		return errno(syscall.EINVAL)
+	}
+	b := make([]byte, 0, 4*len(gs))
+	for _, g := range gs {
+		b = binary.LittleEndian.AppendUint32(b, g)
+	}
+	if t.p.space.CopyOut(r.RSI, b) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return int64(len(gs))
+}
+
+// sysSetgroups is setgroups(2): root may give itself any groups.
+func sysSetgroups(t *Thread, r *amd64.Frame) int64 {
+	size := int(int32(r.RDI))
+	if size < 0 || size > ngroupsMax {
+		return errno(syscall.EINVAL)
+	}
+	b, err := t.p.space.CopyIn(r.RSI, uint64(4*size))
+	if err != nil {
+		return errno(syscall.EFAULT)
+	}
+	gs := make([]uint32, size)
+	for i := range gs {
+		gs[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	t.p.mu.Lock()
+	t.p.groups = gs
+	t.p.mu.Unlock()
+	return 0
 }
 
 func sysSchedGetaffinity(t *Thread, r *amd64.Frame) int64 {

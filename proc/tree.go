@@ -72,7 +72,7 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 		c.fds[fd] = &cp
 	}
 	c.cwd = p.cwd
-	c.umask = p.umask
+	c.umask, c.groups, c.keepCaps = p.umask, p.groups, p.keepCaps
 	sigmask, alt := t.sigmask, t.alt
 	p.children[c.PID] = c
 	p.mu.Unlock()
@@ -329,6 +329,7 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 	p.vforked()
 	p.mu.Lock()
 	p.Name = path
+	p.keepCaps = false // as Linux's execve clears it
 	for sig := range p.actions {
 		if binary.LittleEndian.Uint64(p.actions[sig][:8]) > 1 { // a handler: back to SIG_DFL
 			p.actions[sig] = [sigactionSize]byte{}

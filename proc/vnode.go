@@ -192,6 +192,8 @@ func linuxMode(m fs.FileMode) uint32 {
 		t = unix.S_IFCHR
 	case m&fs.ModeSymlink != 0:
 		t = unix.S_IFLNK
+	case m&fs.ModeNamedPipe != 0:
+		t = unix.S_IFIFO
 	}
 	if m&fs.ModeSetuid != 0 {
 		t |= unix.S_ISUID
@@ -241,6 +243,44 @@ func sysFchmodat(t *Thread, r *amd64.Frame) int64 {
 	if err := v.Chmod(vfsPerm(r.RDX)); err != nil {
 		return errno(pathErrno(err))
 	}
+	return 0
+}
+
+// sysFchownat is fchownat(2) (and chown, lchown: its forms without a
+// directory): uid and gid -1 leave each as it is. Every process is root,
+// so any owner may be given.
+func sysFchownat(t *Thread, r *amd64.Frame) int64 {
+	dirfd, pathVA, uid, gid, flags := int(int32(r.RDI)), r.RSI, int(int32(r.RDX)), int(int32(r.R10)), int(int32(r.R8))
+	switch r.RAX {
+	case unix.SYS_CHOWN, unix.SYS_LCHOWN:
+		dirfd, pathVA, uid, gid, flags = unix.AT_FDCWD, r.RDI, int(int32(r.RSI)), int(int32(r.RDX)), 0
+		if r.RAX == unix.SYS_LCHOWN {
+			flags = unix.AT_SYMLINK_NOFOLLOW
+		}
+	}
+	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	path, e := t.p.readString(pathVA, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	v, e := t.p.vnodeOf(dirfd, path, flags&unix.AT_EMPTY_PATH != 0, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
+	if e != 0 {
+		return errno(e)
+	}
+	v.Chown(uid, gid)
+	return 0
+}
+
+// sysFchown is fchown(2): a descriptor's file (EINVAL for one not of the
+// tree, as fchmod's).
+func sysFchown(t *Thread, r *amd64.Frame) int64 {
+	f, e := t.p.treeFile(int(int32(r.RDI)))
+	if e != 0 {
+		return errno(e)
+	}
+	f.v.Chown(int(int32(r.RSI)), int(int32(r.RDX)))
 	return 0
 }
 
@@ -467,7 +507,11 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 		if flags&unix.O_DIRECTORY != 0 {
 			return errno(syscall.EINVAL) // O_CREAT|O_DIRECTORY, as Linux 6.4 on
 		}
-		v, err = root.CreateAt(dir, path, t.p.creationMode(r.R10&0o7777))
+		create := root.CreateThroughAt // through a dangling link, as Linux
+		if flags&unix.O_EXCL != 0 {
+			create = root.CreateAt
+		}
+		v, err = create(dir, path, t.p.creationMode(r.R10&0o7777))
 		if errors.Is(err, fs.ErrExist) && flags&unix.O_EXCL == 0 { // made meanwhile
 			v, err = root.LookupAt(dir, path)
 		}
@@ -480,6 +524,9 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 		return errno(syscall.EISDIR)
 	case !v.IsDir() && flags&unix.O_DIRECTORY != 0:
 		return errno(syscall.ENOTDIR)
+	}
+	if v.IsFIFO() {
+		return openFIFO(t, v, access, flags)
 	}
 	if flags&unix.O_TRUNC != 0 && !v.IsDevice() { // even O_RDONLY, as Linux
 		if err := v.Truncate(0); err != nil {
@@ -584,6 +631,8 @@ func statOf(st vfs.Stat) []byte {
 	le.PutUint64(b[8:], st.Ino)
 	le.PutUint64(b[16:], uint64(st.Nlink))
 	le.PutUint32(b[24:], linuxMode(st.Mode))
+	le.PutUint32(b[28:], st.Uid)
+	le.PutUint32(b[32:], st.Gid)
 	le.PutUint64(b[48:], uint64(st.Size))
 	le.PutUint64(b[56:], 4096) // st_blksize
 	le.PutUint64(b[64:], uint64(st.Blocks))
@@ -694,6 +743,8 @@ func sysStatx(t *Thread, r *amd64.Frame) int64 {
 	le.PutUint32(b[0:], unix.STATX_BASIC_STATS)
 	le.PutUint32(b[4:], 4096) // stx_blksize
 	le.PutUint32(b[16:], st.Nlink)
+	le.PutUint32(b[20:], st.Uid)
+	le.PutUint32(b[24:], st.Gid)
 	le.PutUint16(b[28:], uint16(mode))
 	le.PutUint64(b[32:], st.Ino)
 	le.PutUint64(b[40:], uint64(st.Size))
@@ -773,8 +824,116 @@ func dirType(m fs.FileMode) byte {
 		return unix.DT_CHR
 	case m&fs.ModeSymlink != 0:
 		return unix.DT_LNK
+	case m&fs.ModeNamedPipe != 0:
+		return unix.DT_FIFO
 	}
 	return unix.DT_REG
+}
+
+// sysMknodat is mknodat(2) (and mknod(2)): a regular file or a named
+// pipe. A device node or a socket's is EPERM: Gofly has no device
+// numbers to give one, nor named sockets.
+func sysMknodat(t *Thread, r *amd64.Frame) int64 {
+	dirfd, pathVA, mode := int(int32(r.RDI)), r.RSI, uint32(r.RDX)
+	if r.RAX == unix.SYS_MKNOD {
+		dirfd, pathVA, mode = unix.AT_FDCWD, r.RDI, uint32(r.RSI)
+	}
+	root, dir, path, e := t.p.pathAt(dirfd, pathVA)
+	if e != 0 {
+		return errno(e)
+	}
+	perm := t.p.creationMode(uint64(mode & 0o7777))
+	var err error
+	switch mode & unix.S_IFMT {
+	case 0, unix.S_IFREG:
+		_, err = root.CreateAt(dir, path, perm)
+	case unix.S_IFIFO:
+		_, err = root.MkfifoAt(dir, path, perm)
+	case unix.S_IFCHR, unix.S_IFBLK, unix.S_IFSOCK:
+		return errno(syscall.EPERM)
+	default:
+		return errno(syscall.EINVAL)
+	}
+	if err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
+}
+
+// openFIFO opens named pipe v by fifo(7)'s rules: for reading it waits
+// for a writer, for writing for a reader (O_NONBLOCK: a reader opens at
+// once, a writer with no reader is ENXIO); O_RDWR opens both ends at
+// once, as Linux.
+func openFIFO(t *Thread, v *vfs.Vnode, access, flags int) int64 {
+	p := v.FIFO(func() any { return &pipe{capacity: pipeCap} }).(*pipe)
+	nonblock := flags&unix.O_NONBLOCK != 0
+	var f file
+	p.mu.Lock()
+	switch access {
+	case unix.O_RDONLY:
+		f = &pipeEnd{p: p}
+		p.readers++
+		p.rOpens++
+	case unix.O_WRONLY:
+		if nonblock && p.readers == 0 {
+			p.mu.Unlock()
+			return errno(syscall.ENXIO)
+		}
+		f = &pipeEnd{p: p, writer: true}
+		p.writers++
+		p.wOpens++
+	default:
+		f = &fifoRW{r: &pipeEnd{p: p}, w: &pipeEnd{p: p, writer: true}}
+		p.readers++
+		p.writers++
+		p.rOpens++
+		p.wOpens++
+	}
+	p.changes++
+	rOpens, wOpens := p.rOpens, p.wOpens
+	p.mu.Unlock()
+	notify()
+	// Wait for the other end: one opened since (even if gone again).
+	for access != unix.O_RDWR && !nonblock {
+		wake := changed()
+		p.mu.Lock()
+		met := access == unix.O_RDONLY && (p.writers > 0 || p.wOpens != wOpens) ||
+			access == unix.O_WRONLY && (p.readers > 0 || p.rOpens != rOpens)
+		p.mu.Unlock()
+		if met {
+			break
+		}
+		select {
+		case <-wake:
+		case <-t.cancelled():
+			f.release()
+			return errno(syscall.EINTR)
+		}
+	}
+	fd := t.p.install(f, flags&unix.O_CLOEXEC != 0, nonblock)
+	if fd < 0 {
+		f.release()
+	}
+	return fd
+}
+
+// fifoRW is a named pipe opened for reading and writing: both ends.
+type fifoRW struct{ r, w *pipeEnd }
+
+func (f *fifoRW) read(t *Thread, buf, n uint64, nonblock bool) int64 {
+	return f.r.read(t, buf, n, nonblock)
+}
+func (f *fifoRW) write(t *Thread, buf, n uint64, nonblock bool) int64 {
+	return f.w.write(t, buf, n, nonblock)
+}
+func (*fifoRW) pollable() bool { return true }
+func (*fifoRW) mode() uint32   { return unix.S_IFIFO | 0o600 }
+func (f *fifoRW) hold()        { f.r.hold(); f.w.hold() }
+func (f *fifoRW) release()     { f.r.release(); f.w.release() }
+func (f *fifoRW) ready() (uint32, uint64) {
+	in, c := f.r.ready()
+	out, _ := f.w.ready()
+	return in&(unix.EPOLLIN|unix.EPOLLHUP) | out&unix.EPOLLOUT, c
 }
 
 func sysMkdirat(t *Thread, r *amd64.Frame) int64 {
@@ -969,6 +1128,36 @@ func sysSymlinkat(t *Thread, r *amd64.Frame) int64 {
 		return errno(e)
 	}
 	if _, err := root.SymlinkAt(dir, target, path); err != nil {
+		return errno(pathErrno(err))
+	}
+	return 0
+}
+
+// sysLinkat is linkat(2) (and link(2)): newpath another name of
+// oldpath's file; oldpath's last link is not followed unless
+// AT_SYMLINK_FOLLOW (a link to the link, as Linux); AT_EMPTY_PATH links
+// olddirfd's own file.
+func sysLinkat(t *Thread, r *amd64.Frame) int64 {
+	olddirfd, oldVA, newdirfd, newVA, flags := int(int32(r.RDI)), r.RSI, int(int32(r.RDX)), r.R10, int(int32(r.R8))
+	if r.RAX == unix.SYS_LINK {
+		olddirfd, oldVA, newdirfd, newVA, flags = unix.AT_FDCWD, r.RDI, unix.AT_FDCWD, r.RSI, 0
+	}
+	if flags&^(unix.AT_SYMLINK_FOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	oldpath, e := t.p.readString(oldVA, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	v, e := t.p.vnodeOf(olddirfd, oldpath, flags&unix.AT_EMPTY_PATH != 0, flags&unix.AT_SYMLINK_FOLLOW == 0)
+	if e != 0 {
+		return errno(e)
+	}
+	root, dir, path, e := t.p.pathAt(newdirfd, newVA)
+	if e != 0 {
+		return errno(e)
+	}
+	if err := root.LinkAt(v, dir, path); err != nil {
 		return errno(pathErrno(err))
 	}
 	return 0

@@ -91,9 +91,12 @@ type Vnode struct {
 	// regular file touch, for as long as they touch its pages (CCMS).
 	rl ccms.Space
 
-	mu    sync.Mutex // guards perm, size, times, obj, held and opens; held briefly, never across a page copy
+	mu    sync.Mutex // guards perm, owner, size, times, obj, held and opens; held briefly, never across a page copy
 	opens int        // open file descriptions (Open, Close): a removed file's pages stay while any
 	perm  fs.FileMode
+	uid   uint32 // the owner; every file is made by root (uid and gid 0)
+	gid   uint32
+	fifo  any // a named pipe's pipe (FIFO), once opened
 	size  int64
 	atime time.Time
 	mtime time.Time
@@ -164,7 +167,10 @@ func (f *FS) walk(dir *Vnode, op, path string, parent, follow bool) (*Vnode, str
 			return nil, "", pathError(op, path, syscall.ENAMETOOLONG)
 		}
 	}
-	follow = follow || strings.HasSuffix(path, "/")
+	// A trailing slash follows the last element and asks for a
+	// directory, and so does a last link's target that ends in one.
+	mustDir := strings.HasSuffix(path, "/")
+	follow = follow || mustDir
 	links := 0
 	for i := 0; i < len(elems); i++ {
 		e := elems[i]
@@ -189,6 +195,9 @@ func (f *FS) walk(dir *Vnode, op, path string, parent, follow bool) (*Vnode, str
 			if links++; links > maxLinks {
 				return nil, "", pathError(op, path, syscall.ELOOP)
 			}
+			if i == len(elems)-1 && strings.HasSuffix(next.target, "/") {
+				mustDir = true
+			}
 			rest := strings.FieldsFunc(next.target, func(r rune) bool { return r == '/' })
 			elems = append(rest, elems[i+1:]...)
 			i = -1
@@ -199,7 +208,7 @@ func (f *FS) walk(dir *Vnode, op, path string, parent, follow bool) (*Vnode, str
 		}
 		dir = next
 	}
-	if parent && dir.typ != fs.ModeDir {
+	if (parent || mustDir) && dir.typ != fs.ModeDir {
 		return nil, "", pathError(op, path, syscall.ENOTDIR)
 	}
 	return dir, last, nil
@@ -224,26 +233,42 @@ func (f *FS) lookup(dir *Vnode, path string, follow bool) (*Vnode, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	v, _, err := f.walk(dir, "lookup", path, false, follow)
-	if err == nil && strings.HasSuffix(path, "/") && v.typ != fs.ModeDir {
-		return nil, pathError("lookup", path, syscall.ENOTDIR)
-	}
 	return v, err
 }
 
 // make adds a vnode of type typ at path (from at); EEXIST if the name is
 // taken.
 func (f *FS) make(at *Vnode, op, path string, typ, perm fs.FileMode, dev Device, target string) (*Vnode, error) {
+	return f.makeThrough(at, op, path, typ, perm, dev, target, false)
+}
+
+// makeThrough is make that, with follow, makes a dangling symbolic link's
+// target when the link is the last element (open's O_CREAT).
+func (f *FS) makeThrough(at *Vnode, op, path string, typ, perm fs.FileMode, dev Device, target string, follow bool) (*Vnode, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	dir, name, err := f.walk(at, op, path, true, false)
-	if err != nil {
-		return nil, err
-	}
-	if name == "" || name == "." || name == ".." {
-		return nil, pathError(op, path, syscall.EEXIST)
-	}
-	if _, taken := dir.entries[name]; taken {
-		return nil, pathError(op, path, syscall.EEXIST)
+	var dir *Vnode
+	var name string
+	for links := 0; ; links++ {
+		var err error
+		dir, name, err = f.walk(at, op, path, true, false)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" || name == "." || name == ".." {
+			return nil, pathError(op, path, syscall.EEXIST)
+		}
+		v, taken := dir.entries[name]
+		if !taken {
+			break
+		}
+		if !follow || v.typ != fs.ModeSymlink || strings.HasSuffix(path, "/") {
+			return nil, pathError(op, path, syscall.EEXIST)
+		}
+		if links >= maxLinks {
+			return nil, pathError(op, path, syscall.ELOOP)
+		}
+		at, path = dir, v.target // relative to the link's directory
 	}
 	if typ != fs.ModeDir && strings.HasSuffix(path, "/") {
 		return nil, pathError(op, path, syscall.EISDIR)
@@ -275,9 +300,20 @@ func (f *FS) Create(path string, perm fs.FileMode) (*Vnode, error) {
 	return f.CreateAt(nil, path, perm)
 }
 
+// MkfifoAt makes the named pipe path (a relative one from dir).
+func (f *FS) MkfifoAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error) {
+	return f.make(dir, "mkfifo", path, fs.ModeNamedPipe, perm, nil, "")
+}
+
 // CreateAt makes the empty regular file path (a relative one from dir).
 func (f *FS) CreateAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error) {
 	return f.make(dir, "create", path, 0, perm, nil, "")
+}
+
+// CreateThroughAt is CreateAt that makes the target of a dangling
+// symbolic link named by path, as open(2)'s O_CREAT without O_EXCL.
+func (f *FS) CreateThroughAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error) {
+	return f.makeThrough(dir, "create", path, 0, perm, nil, "", true)
 }
 
 // Mknod makes the character device path, served by dev.
@@ -357,13 +393,54 @@ func (f *FS) RemoveAt(at *Vnode, path string, what int) error {
 		return err
 	}
 	delete(dir.entries, name)
-	if v.typ == fs.ModeDir {
-		dir.nlink--
-	}
-	v.nlink = 0
+	v.unlinkLocked(dir)
 	dir.touch()
 	f.mu.Unlock()
 	v.freeIfGone()
+	return nil
+}
+
+// unlinkLocked counts one name of v, in dir, gone: a directory's only
+// one (and its ".." in dir), or one of a file's hard links. f.mu held.
+func (v *Vnode) unlinkLocked(dir *Vnode) {
+	if v.typ == fs.ModeDir {
+		dir.nlink--
+		v.nlink = 0
+		return
+	}
+	v.nlink--
+	v.mu.Lock()
+	v.ctime = time.Now()
+	v.mu.Unlock()
+}
+
+// LinkAt gives v another name, path (a relative one from dir), as
+// link(2): EPERM for a directory, EEXIST if the name is taken, ENOENT if
+// v has no name left (removed meanwhile).
+func (f *FS) LinkAt(v *Vnode, dir *Vnode, path string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	to, name, err := f.walk(dir, "link", path, true, false)
+	switch {
+	case err != nil:
+		return err
+	case v.typ == fs.ModeDir:
+		return pathError("link", path, syscall.EPERM)
+	case name == "" || name == "." || name == "..":
+		return pathError("link", path, syscall.EEXIST)
+	case to.entries[name] != nil:
+		return pathError("link", path, syscall.EEXIST)
+	case strings.HasSuffix(path, "/"):
+		return pathError("link", path, syscall.ENOENT) // a slash asks for a directory, which link never makes
+	case v.nlink == 0 || to.nlink == 0:
+		return pathError("link", path, syscall.ENOENT)
+	}
+	to.entries[name] = v
+	v.nlink++
+	v.mu.Lock()
+	v.ctime = time.Now()
+	v.mu.Unlock()
+	to.touch()
 	return nil
 }
 
@@ -417,6 +494,28 @@ func (v *Vnode) touch() {
 	v.mtime = time.Now()
 	v.ctime = v.mtime
 	v.mu.Unlock()
+}
+
+// Chown gives v the owner uid and group gid (-1: unchanged), as root's
+// chown(2): a file that is not a directory loses its setuid bit, and its
+// setgid bit if group-executable (Linux's rule since 2.2.13, root
+// included).
+func (v *Vnode) Chown(uid, gid int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if uid >= 0 {
+		v.uid = uint32(uid)
+	}
+	if gid >= 0 {
+		v.gid = uint32(gid)
+	}
+	if v.typ != fs.ModeDir && v.typ != fs.ModeSymlink && (uid >= 0 || gid >= 0) {
+		v.perm &^= fs.ModeSetuid
+		if v.perm&0o010 != 0 {
+			v.perm &^= fs.ModeSetgid
+		}
+	}
+	v.ctime = time.Now()
 }
 
 // permBits are the mode bits a vnode keeps beside its type.
@@ -485,6 +584,7 @@ type Stat struct {
 	Size                int64
 	Blocks              int64 // 512-byte blocks the pages held take
 	Atime, Mtime, Ctime time.Time
+	Uid, Gid            uint32
 }
 
 // Stat returns v's metadata.
@@ -494,7 +594,7 @@ func (v *Vnode) Stat() Stat {
 	v.fs.mu.Unlock()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	s := Stat{Ino: v.ino, Mode: v.typ | v.perm, Nlink: nlink, Size: v.size, Atime: v.atime, Mtime: v.mtime, Ctime: v.ctime}
+	s := Stat{Ino: v.ino, Mode: v.typ | v.perm, Nlink: nlink, Size: v.size, Atime: v.atime, Mtime: v.mtime, Ctime: v.ctime, Uid: v.uid, Gid: v.gid}
 	if v.typ == 0 {
 		s.Blocks = v.held * (PageSize / 512)
 	}
@@ -531,6 +631,20 @@ func (v *Vnode) Ranges() ccms.Snapshot { return v.rl.Snapshot() }
 
 // IsDir reports whether v is a directory.
 func (v *Vnode) IsDir() bool { return v.typ == fs.ModeDir }
+
+// IsFIFO reports whether v is a named pipe (mkfifo).
+func (v *Vnode) IsFIFO() bool { return v.typ == fs.ModeNamedPipe }
+
+// FIFO returns the pipe of a named pipe, which opens share: made by
+// make at the first, kept with the vnode.
+func (v *Vnode) FIFO(make func() any) any {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.fifo == nil {
+		v.fifo = make()
+	}
+	return v.fifo
+}
 
 // IsDevice reports whether v is a character device. Like IsDir it reads
 // only what never changes, no lock: a read or write asks it every time.
@@ -575,6 +689,8 @@ func (f *FS) RenameAt(olddir *Vnode, oldpath string, newdir *Vnode, newpath stri
 		err = pathError("rename", oldpath, syscall.EBUSY)
 	case !ok:
 		err = pathError("rename", oldpath, syscall.ENOENT)
+	case v.typ != fs.ModeDir && (strings.HasSuffix(oldpath, "/") || strings.HasSuffix(newpath, "/")):
+		err = pathError("rename", oldpath, syscall.ENOTDIR) // a slash asks for a directory
 	case taken && old == v:
 		f.mu.Unlock()
 		return nil // the same file: nothing to do, as Linux
@@ -595,10 +711,7 @@ func (f *FS) RenameAt(olddir *Vnode, oldpath string, newdir *Vnode, newpath stri
 	}
 	if taken {
 		delete(to.entries, newname)
-		old.nlink = 0
-		if old.typ == fs.ModeDir {
-			to.nlink--
-		}
+		old.unlinkLocked(to)
 	}
 	delete(from.entries, oldname)
 	to.entries[newname] = v

@@ -161,7 +161,7 @@ func Build(pkgs []string, out string) (map[string]string, []string, error) {
 }
 
 // Pack writes the initramfs archive: /stdrun (and /init, for Linux), Go's
-// time zones (at GOROOT/lib/time, GOROOT as on this machine), /tmp, /etc/hosts, /dev's
+// time zones (at GOROOT/lib/time, GOROOT as on this machine), /tmp, /etc's hosts, passwd and group, /dev's
 // console and null (for Linux; Gofly makes its own /dev), and for each
 // package /pkg/PATH holding its test binary and the files of its source
 // directory, testdata included (symbolic links as links), as go test
@@ -185,9 +185,12 @@ func Pack(archive, runner string, bins map[string]string) error {
 		cpio.CharDev("dev/console", 0o600, 5, 1),
 		cpio.CharDev("dev/null", 0o666, 1, 3),
 		cpio.Directory("tmp", 0o777),
-		// A system's host names, as Debian's: tests dial "localhost".
+		// A system's host names and its root user, as Debian's: tests
+		// dial "localhost", os/user looks root up.
 		cpio.Directory("etc", 0o755),
 		cpio.StaticFile("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", 0o644),
+		cpio.StaticFile("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644),
+		cpio.StaticFile("etc/group", "root:x:0:\n", 0o644),
 		cpio.StaticRecord(prog, cpio.Info{Name: "stdrun", Mode: cpio.S_IFREG | 0o755}),
 		cpio.StaticRecord(prog, cpio.Info{Name: "init", Mode: cpio.S_IFREG | 0o755}),
 		// Where the time package's tests look for it: GOROOT as built,

@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -137,4 +139,89 @@ func umaskChecks(check func(string, bool, ...any), dir string) {
 	os.Remove(name)
 	os.Remove(sticky)
 	os.Remove(suid)
+}
+
+// chownChecks: chown, lchown and fchown give a file an owner and group
+// (root only: elsewhere EPERM), clearing setuid; lchown changes a link,
+// not its target; getgroups and setgroups agree.
+func chownChecks(check func(string, bool, ...any), dir string) {
+	name := filepath.Join(dir, "owned")
+	if err := os.WriteFile(name, nil, 0o755); err != nil {
+		check("chown: make the file", false, err)
+		return
+	}
+	defer os.Remove(name)
+	unix.Chmod(name, 0o4755)
+	err := os.Chown(name, 1234, 5678)
+	var st unix.Stat_t
+	serr := unix.Stat(name, &st)
+	if os.Getuid() != 0 {
+		check("chown by a user: EPERM", errors.Is(err, syscall.EPERM), err)
+		return
+	}
+	check("chown 1234:5678: stat's owner and group, setuid cleared", err == nil && serr == nil &&
+		st.Uid == 1234 && st.Gid == 5678 && st.Mode&unix.S_ISUID == 0, err, serr, st.Uid, st.Gid, st.Mode)
+	link := filepath.Join(dir, "owned-link")
+	os.Symlink("owned", link)
+	defer os.Remove(link)
+	err = os.Lchown(link, 42, 43)
+	var lst unix.Stat_t
+	unix.Lstat(link, &lst)
+	unix.Stat(name, &st)
+	check("lchown: the link's owner, not its target's", err == nil && lst.Uid == 42 && lst.Gid == 43 && st.Uid == 1234, err, lst.Uid, st.Uid)
+	f, ferr := os.Open(name)
+	if ferr == nil {
+		err = f.Chown(-1, 99)
+		f.Close()
+	}
+	unix.Stat(name, &st)
+	check("fchown -1:99: the group alone", ferr == nil && err == nil && st.Uid == 1234 && st.Gid == 99, ferr, err, st.Uid, st.Gid)
+	// Linux keeps groups per thread (libc sets every thread's): one
+	// thread here.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	old, gerr := unix.Getgroups()
+	serr = unix.Setgroups([]int{7, 8, 9})
+	got, g2err := unix.Getgroups()
+	check("setgroups 7 8 9, then getgroups reads them", gerr == nil && serr == nil && g2err == nil && len(got) == 3 && got[0] == 7 && got[2] == 9, gerr, serr, g2err, got)
+	unix.Setgroups(old)
+}
+
+// fifoChecks: mkfifo makes a named pipe (S_IFIFO); a non-blocking reader
+// opens at once, a non-blocking writer with no reader is ENXIO; a
+// blocking reader and writer meet, the bytes pass, the writer's close is
+// the reader's end of file.
+func fifoChecks(check func(string, bool, ...any), dir string) {
+	name := filepath.Join(dir, "fifo")
+	err := unix.Mkfifo(name, 0o644)
+	var st unix.Stat_t
+	serr := unix.Stat(name, &st)
+	check("mkfifo: a named pipe", err == nil && serr == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO, err, serr, st.Mode)
+	if err != nil {
+		return
+	}
+	defer os.Remove(name)
+	_, werr := unix.Open(name, unix.O_WRONLY|unix.O_NONBLOCK, 0)
+	rfd, rerr := unix.Open(name, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if rerr == nil {
+		unix.Close(rfd)
+	}
+	check("a non-blocking reader opens at once; a non-blocking writer with no reader is ENXIO", rerr == nil && errors.Is(werr, syscall.ENXIO), rerr, werr)
+	done := make(chan error, 1)
+	go func() {
+		w, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err == nil {
+			_, err = w.Write([]byte("through the fifo"))
+			w.Close()
+		}
+		done <- err
+	}()
+	r, err := os.Open(name)
+	var got []byte
+	if err == nil {
+		got, err = io.ReadAll(r)
+		r.Close()
+	}
+	werr = <-done
+	check("a reader and a writer meet: the bytes, then end of file at the writer's close", err == nil && werr == nil && string(got) == "through the fifo", err, werr, string(got))
 }

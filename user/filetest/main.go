@@ -185,6 +185,10 @@ func run(w io.Writer, root string) int {
 	callChecks(check, dir)
 	metaChecks(check, dir)
 	umaskChecks(check, dir)
+	chownChecks(check, dir)
+	slashChecks(check, dir)
+	linkChecks(check, dir)
+	fifoChecks(check, dir)
 
 	err = os.RemoveAll(dir)
 	_, serr = os.Stat(dir)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // symlinkChecks makes symbolic links in dir: Stat follows them, Lstat and
@@ -60,4 +62,74 @@ func symlinkChecks(check func(string, bool, ...any), dir string) {
 	for _, p := range []string{dirLink, dead, loop, target} {
 		os.Remove(p)
 	}
+}
+
+// slashChecks: a trailing slash asks for a directory (ENOTDIR for a
+// file, a link to one, and a link whose target ends in a slash);
+// rename of "file/" is ENOTDIR; O_CREAT through a dangling link makes
+// its target, and with O_EXCL is EEXIST.
+func slashChecks(check func(string, bool, ...any), dir string) {
+	file := filepath.Join(dir, "plain")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		check("slash: make the file", false, err)
+		return
+	}
+	defer os.Remove(file)
+	toFile := filepath.Join(dir, "to-plain")
+	slashed := filepath.Join(dir, "to-plain-slash")
+	os.Symlink("plain", toFile)
+	os.Symlink("plain/", slashed)
+	defer os.Remove(toFile)
+	defer os.Remove(slashed)
+	_, e1 := os.Open(file + "/")
+	_, e2 := os.Stat(toFile + "/")
+	_, e3 := os.Stat(slashed)
+	_, e4 := os.Lstat(slashed + "/")
+	check("a trailing slash on a file, a link to one, a link to \"plain/\": ENOTDIR",
+		errors.Is(e1, syscall.ENOTDIR) && errors.Is(e2, syscall.ENOTDIR) && errors.Is(e3, syscall.ENOTDIR) && errors.Is(e4, syscall.ENOTDIR), e1, e2, e3, e4)
+	e5 := os.Rename(file+"/", filepath.Join(dir, "moved"))
+	e6 := os.Rename(file, filepath.Join(dir, "moved")+"/")
+	_, serr := os.Stat(file)
+	check("rename of \"plain/\" or to \"moved/\": ENOTDIR, the file stays", errors.Is(e5, syscall.ENOTDIR) && errors.Is(e6, syscall.ENOTDIR) && serr == nil, e5, e6, serr)
+	dangling := filepath.Join(dir, "to-new")
+	os.Symlink("new-target", dangling)
+	defer os.Remove(dangling)
+	defer os.Remove(filepath.Join(dir, "new-target"))
+	_, e7 := os.OpenFile(dangling, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, e8 := os.OpenFile(dangling, os.O_CREATE|os.O_WRONLY, 0o644)
+	if e8 == nil {
+		f.Close()
+	}
+	st, e9 := os.Lstat(filepath.Join(dir, "new-target"))
+	check("O_CREAT through a dangling link makes its target; with O_EXCL EEXIST",
+		errors.Is(e7, syscall.EEXIST) && e8 == nil && e9 == nil && st.Mode().IsRegular(), e7, e8, e9)
+}
+
+// linkChecks: link gives a file a second name (one inode, two links, a
+// write through one seen through the other, the file kept when one name
+// goes); a directory cannot be linked (EPERM); a taken name is EEXIST.
+func linkChecks(check func(string, bool, ...any), dir string) {
+	a, b := filepath.Join(dir, "first-name"), filepath.Join(dir, "second-name")
+	if err := os.WriteFile(a, []byte("one"), 0o644); err != nil {
+		check("link: make the file", false, err)
+		return
+	}
+	defer os.Remove(a)
+	defer os.Remove(b)
+	err := os.Link(a, b)
+	var sa, sb unix.Stat_t
+	unix.Stat(a, &sa)
+	unix.Stat(b, &sb)
+	check("link: one inode, two links", err == nil && sa.Ino == sb.Ino && sa.Nlink == 2, err, sa.Ino, sb.Ino, sa.Nlink)
+	os.WriteFile(b, []byte("two"), 0o644)
+	got, rerr := os.ReadFile(a)
+	os.Remove(a)
+	got2, rerr2 := os.ReadFile(b)
+	unix.Stat(b, &sb)
+	check("link: a write through one name is read through the other; removing one leaves the file, one link",
+		rerr == nil && string(got) == "two" && rerr2 == nil && string(got2) == "two" && sb.Nlink == 1, rerr, string(got), rerr2, sb.Nlink)
+	e1 := os.Link(dir, filepath.Join(dir, "dir-link"))
+	os.WriteFile(a, nil, 0o644)
+	e2 := os.Link(a, b)
+	check("link of a directory: EPERM; to a taken name: EEXIST", errors.Is(e1, syscall.EPERM) && errors.Is(e2, syscall.EEXIST), e1, e2)
 }
