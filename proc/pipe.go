@@ -354,6 +354,20 @@ func (e *pipeEnd) ready() (uint32, uint64) {
 	return ev, e.p.changes
 }
 
+// sysSplice is splice(2): EBADF for a descriptor not open, else EINVAL,
+// as Linux answers for files whose file system has no splice support —
+// none here moves pages between a pipe and another file yet. Callers
+// such as Go's os and net then copy through read and write.
+func sysSplice(t *Thread, r *amd64.Frame) int64 {
+	if _, ok := t.p.fileAt(int(int32(r.RDI))); !ok {
+		return errno(syscall.EBADF)
+	}
+	if _, ok := t.p.fileAt(int(int32(r.RDX))); !ok {
+		return errno(syscall.EBADF)
+	}
+	return errno(syscall.EINVAL)
+}
+
 // sysPipe2 makes a pipe: fds[0] reads, fds[1] writes.
 func sysPipe2(t *Thread, r *amd64.Frame) int64 {
 	fds, flags := r.RDI, int(int32(r.RSI))

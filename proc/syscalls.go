@@ -109,6 +109,7 @@ func callTable() map[uint64]handler {
 		syscall.SYS_EXECVE:            sysExecve,
 		syscall.SYS_VFORK:             sysVfork,
 		syscall.SYS_PIPE2:             sysPipe2,
+		syscall.SYS_SPLICE:            sysSplice,
 		syscall.SYS_DUP:               sysDup,
 		syscall.SYS_DUP2:              sysDup,
 		syscall.SYS_DUP3:              sysDup,
