@@ -12,11 +12,25 @@ import (
 
 // poll is poll(2) itself: x/sys/unix's Poll is ppoll.
 func poll(fds []unix.PollFd, ms int) (int, error) {
-	n, _, e := unix.Syscall(unix.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)), uintptr(ms))
-	if e != 0 {
-		return -1, e
+	return eintr(func() (int, error) {
+		n, _, e := unix.Syscall(unix.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)), uintptr(ms))
+		if e != 0 {
+			return -1, e
+		}
+		return int(n), nil
+	})
+}
+
+// eintr calls f again while a signal interrupts it: poll, ppoll, select
+// and pselect6 are never restarted, on Linux either, and a child's
+// SIGCHLD or the runtime's own signals may come during a wait.
+func eintr(f func() (int, error)) (int, error) {
+	for {
+		n, err := f()
+		if err != syscall.EINTR {
+			return n, err
+		}
 	}
-	return int(n), nil
 }
 
 // pipe returns a new pipe's read and write ends.
@@ -79,10 +93,10 @@ func pollChecks(check func(string, bool, ...any)) {
 	defer unix.Close(w2)
 	fds = []unix.PollFd{{Fd: int32(r2), Events: unix.POLLIN}}
 	t0 = time.Now()
-	n, err = unix.Ppoll(fds, &unix.Timespec{Nsec: 50e6}, nil)
+	n, err = eintr(func() (int, error) { return unix.Ppoll(fds, &unix.Timespec{Nsec: 50e6}, nil) })
 	el = time.Since(t0)
 	unix.Write(w2, []byte{1})
-	n2, err2 := unix.Ppoll(fds, &unix.Timespec{Sec: 1}, nil)
+	n2, err2 := eintr(func() (int, error) { return unix.Ppoll(fds, &unix.Timespec{Sec: 1}, nil) })
 	check("ppoll: an empty pipe times out with 0 after 50 ms, then with a byte in is 1", err == nil && n == 0 &&
 		el >= 45*time.Millisecond && el < time.Second && err2 == nil && n2 == 1 && fds[0].Revents == unix.POLLIN, n, err, el, n2, err2, fds)
 }
@@ -112,7 +126,7 @@ func selectChecks(check func(string, bool, ...any)) {
 	rs.Set(rb)
 	want.Set(ra)
 	tv := syscall.Timeval{Sec: 1}
-	n, err := syscall.Select(nfd, (*syscall.FdSet)(&rs), nil, nil, &tv)
+	n, err := eintr(func() (int, error) { return syscall.Select(nfd, (*syscall.FdSet)(&rs), nil, nil, &tv) })
 	left := time.Duration(tv.Nano())
 	check("select: of two read ends the one with a byte, its bit alone left set; the time left written back",
 		err == nil && n == 1 && rs == want && left > 0 && left <= time.Second, n, err, rs, tv)
@@ -123,7 +137,9 @@ func selectChecks(check func(string, bool, ...any)) {
 	es.Set(rb)
 	tv = syscall.Timeval{Usec: 50e3}
 	t0 := time.Now()
-	n, err = syscall.Select(nfd, (*syscall.FdSet)(&rs), nil, (*syscall.FdSet)(&es), &tv)
+	n, err = eintr(func() (int, error) {
+		return syscall.Select(nfd, (*syscall.FdSet)(&rs), nil, (*syscall.FdSet)(&es), &tv)
+	})
 	el := time.Since(t0)
 	check("select: nothing ready times out with 0 after 50 ms, the sets cleared, no time left", err == nil && n == 0 &&
 		rs == unix.FdSet{} && es == unix.FdSet{} && tv == syscall.Timeval{} && el >= 45*time.Millisecond && el < time.Second, n, err, rs, es, tv, el)
@@ -147,11 +163,11 @@ func selectChecks(check func(string, bool, ...any)) {
 	rs.Zero()
 	rs.Set(ra)
 	rs.Set(rb)
-	n, err = unix.Pselect(nfd, &rs, nil, nil, &unix.Timespec{Sec: 1}, nil)
+	n, err = eintr(func() (int, error) { return unix.Pselect(nfd, &rs, nil, nil, &unix.Timespec{Sec: 1}, nil) })
 	rs2 := unix.FdSet{}
 	rs2.Set(rb)
 	t0 = time.Now()
-	n2, err2 := unix.Pselect(nfd, &rs2, nil, nil, &unix.Timespec{Nsec: 50e6}, nil)
+	n2, err2 := eintr(func() (int, error) { return unix.Pselect(nfd, &rs2, nil, nil, &unix.Timespec{Nsec: 50e6}, nil) })
 	el = time.Since(t0)
 	check("pselect6: the ready read end alone is 1; nothing ready times out with 0 after 50 ms, the set cleared",
 		err == nil && n == 1 && rs == want && err2 == nil && n2 == 0 && rs2 == unix.FdSet{} &&
