@@ -38,42 +38,40 @@ type Shell struct {
 	Prompted func()
 
 	// mu guards input, where typed bytes go while a command runs (a
-	// foreground program's terminal; nil: the line editor's queue, as
-	// typed-ahead input).
-	mu    sync.Mutex
-	input func(b byte)
-	// pushback is input a foreground program left unread: the line
-	// editor takes it before what comes next, as a shell reads what was
-	// typed ahead into the terminal. Guarded by mu.
-	pushback []byte
+	// foreground program's terminal), pending, the bytes typed for the
+	// line editor and not yet taken, in the order typed (a program
+	// that takes the terminal gets them first, as they would be in a
+	// terminal's queue; what it leaves unread comes back to their
+	// front), and readErr, the console's read error.
+	mu      sync.Mutex
+	input   func(b byte)
+	pending []byte
+	readErr error
 
 	// tty is the console's terminal, which foreground programs get
 	// (cmdRun makes it; the shell's goroutine alone touches the field).
 	tty *proc.TTY
 }
 
-// PushBack gives the line editor input a program left unread.
+// PushBack gives the line editor input a program left unread, before
+// anything typed since.
 func (sh *Shell) PushBack(b []byte) {
 	sh.mu.Lock()
-	sh.pushback = append(sh.pushback, b...)
+	sh.pending = append(append([]byte(nil), b...), sh.pending...)
 	sh.mu.Unlock()
 }
 
-// takePushback returns and clears the pushed-back input.
-func (sh *Shell) takePushback() []byte {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	b := sh.pushback
-	sh.pushback = nil
-	return b
-}
-
-// Foreground hands every byte typed to input until the returned
-// function is called: a command that runs a program gives it the
-// console (its terminal makes Ctrl-C a signal).
+// Foreground hands every byte typed to input, those typed ahead and
+// not yet taken first, until the returned function is called: a command
+// that runs a program gives it the console (its terminal makes Ctrl-C a
+// signal).
 func (sh *Shell) Foreground(input func(b byte)) (done func()) {
 	sh.mu.Lock()
 	sh.input = input
+	for _, b := range sh.pending {
+		input(b)
+	}
+	sh.pending = nil
 	sh.mu.Unlock()
 	return func() {
 		sh.mu.Lock()
@@ -82,17 +80,36 @@ func (sh *Shell) Foreground(input func(b byte)) (done func()) {
 	}
 }
 
-// take hands one byte the console delivered to the foreground program's
-// input, if one runs, and reports whether it did. The input is called
-// under mu: once Foreground's done has returned, no byte reaches it.
-func (sh *Shell) take(b byte) bool {
+// take hands bytes the console delivered to the foreground program's
+// input, if one runs, else queues them for the line editor. The input is
+// called under mu: once Foreground's done has returned, no byte reaches
+// it.
+func (sh *Shell) take(bs []byte, err error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.input == nil {
-		return false
+	for _, b := range bs {
+		if sh.input != nil {
+			sh.input(b)
+		} else {
+			sh.pending = append(sh.pending, b)
+		}
 	}
-	sh.input(b)
-	return true
+	if err != nil {
+		sh.readErr = err
+	}
+}
+
+// next takes the next byte for the line editor; ok is false when none
+// is queued (err: the console's read error, once all is taken).
+func (sh *Shell) next() (b byte, ok bool, err error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if len(sh.pending) == 0 {
+		return 0, false, sh.readErr
+	}
+	b = sh.pending[0]
+	sh.pending = sh.pending[1:]
+	return b, true, nil
 }
 
 // New returns a shell writing to out with the given commands (plus help).
@@ -173,24 +190,12 @@ func Batch(line string) error {
 // (Ctrl-C among them); otherwise bytes queue, unbounded, for the line
 // editor, which takes them between commands.
 func (sh *Shell) Run(in io.Reader) error {
-	var (
-		mu      sync.Mutex
-		queue   []byte
-		readErr error
-		ready   = make(chan struct{}, 1)
-	)
+	ready := make(chan struct{}, 1)
 	go func() {
 		buf := make([]byte, 256)
 		for {
 			n, err := in.Read(buf)
-			mu.Lock()
-			for _, b := range buf[:n] {
-				if !sh.take(b) {
-					queue = append(queue, b)
-				}
-			}
-			readErr = err
-			mu.Unlock()
+			sh.take(buf[:n], err)
 			select {
 			case ready <- struct{}{}:
 			default:
@@ -203,20 +208,15 @@ func (sh *Shell) Run(in io.Reader) error {
 	sh.Start()
 	for {
 		<-ready
-		mu.Lock()
-		work, err := queue, readErr
-		queue = nil
-		mu.Unlock()
-		for len(work) > 0 {
-			b := work[0]
-			work = work[1:]
-			sh.Feed(b) // may run a program that leaves input unread
-			if pb := sh.takePushback(); len(pb) > 0 {
-				work = append(pb, work...)
+		for {
+			b, ok, err := sh.next()
+			if err != nil {
+				return err
 			}
-		}
-		if err != nil {
-			return err
+			if !ok {
+				break
+			}
+			sh.Feed(b) // may run a program, which takes what follows
 		}
 	}
 }
