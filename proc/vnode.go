@@ -195,29 +195,27 @@ func linuxMode(m fs.FileMode) uint32 {
 	case m&fs.ModeNamedPipe != 0:
 		t = unix.S_IFIFO
 	}
-	if m&fs.ModeSetuid != 0 {
-		t |= unix.S_ISUID
-	}
-	if m&fs.ModeSetgid != 0 {
-		t |= unix.S_ISGID
-	}
-	if m&fs.ModeSticky != 0 {
-		t |= unix.S_ISVTX
+	for _, b := range specialBits {
+		if m&b.vfs != 0 {
+			t |= b.linux
+		}
 	}
 	return t | uint32(m.Perm())
 }
 
+// specialBits pair vfs's setuid, setgid and sticky bits with Linux's.
+var specialBits = [...]struct {
+	vfs   fs.FileMode
+	linux uint32
+}{{fs.ModeSetuid, unix.S_ISUID}, {fs.ModeSetgid, unix.S_ISGID}, {fs.ModeSticky, unix.S_ISVTX}}
+
 // vfsPerm is a mode argument's permission bits as vfs keeps them.
 func vfsPerm(mode uint64) fs.FileMode {
 	p := fs.FileMode(mode & 0o777)
-	if mode&unix.S_ISUID != 0 {
-		p |= fs.ModeSetuid
-	}
-	if mode&unix.S_ISGID != 0 {
-		p |= fs.ModeSetgid
-	}
-	if mode&unix.S_ISVTX != 0 {
-		p |= fs.ModeSticky
+	for _, b := range specialBits {
+		if mode&uint64(b.linux) != 0 {
+			p |= b.vfs
+		}
 	}
 	return p
 }
