@@ -71,7 +71,7 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 # multiboot modules: `make qemu` passes INITRD (default: all of them) to
 # QEMU's -initrd, a comma-separated list of files, each optionally with
 # arguments. The boot tests get each as GOFLY_USER_<NAME>.
-USER_NAMES := hello probe gcstress spawn fuzz sigtest memtest faultbench filetest pipetest ttytest nettest
+USER_NAMES := hello probe gcstress spawn fuzz sigtest memtest faultbench filetest pipetest ttytest nettest clocktest
 USER_PROGRAMS := $(USER_NAMES:%=$(BUILD)/user/%)
 $(BUILD)/user/probe: USER_LDFLAGS := -E=main.start
 .SECONDEXPANSION:
@@ -113,6 +113,12 @@ $(LINUX_DIR)/atomic.cpio: cmd/initramfs/main.go
 $(LINUX_DIR)/faults.cpio: cmd/initramfs/main.go $(BUILD)/user/faultbench $(BUILD)/user/probe
 	mkdir -p $(LINUX_DIR)
 	$(GO) run ./cmd/initramfs -init $(BUILD)/user/faultbench -file $(BUILD)/user/probe -o $@
+
+# The cost of time.Now and of a system call under Linux: user/clocktest
+# as /init.
+$(LINUX_DIR)/clock.cpio: cmd/initramfs/main.go $(BUILD)/user/clocktest
+	mkdir -p $(LINUX_DIR)
+	$(GO) run ./cmd/initramfs -init $(BUILD)/user/clocktest -o $@
 
 $(BUILD)/floor.elf: boot/floor.S boot/floor.ld
 	@mkdir -p $(BUILD)
@@ -161,11 +167,12 @@ worlds: $(BUILD)/kernel.go.elf
 # boots, beside Linux on the same test (qemu/gotest_test.go); then page
 # faults in one process and two at once, beside Linux (qemu/faults_test.go).
 bench: $(IMAGE) $(BUILD)/floor.elf $(ATOMIC_TEST).elf $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/atomic.cpio $(LINUX_DIR)/faults.cpio \
-	  $(USER_PROGRAMS) qemu-installed
+	  $(LINUX_DIR)/clock.cpio $(USER_PROGRAMS) qemu-installed
 	$(GO) run ./cmd/bootbench -image $(IMAGE) -floor $(BUILD)/floor.elf -runs $(or $(RUNS),9) -smp 1,2,4
 	$(BOOT_ENV) GOFLY_LINUX_KERNEL=$(abspath $(LINUX_DIR)/vmlinuz) \
 	  GOFLY_LINUX_ATOMIC=$(abspath $(LINUX_DIR)/atomic.cpio) GOFLY_LINUX_FAULTS=$(abspath $(LINUX_DIR)/faults.cpio) \
-	  $(GO) test -count=1 -run '^$$' -bench 'SyncAtomic|Faults' -benchtime 1x -v ./qemu/
+	  GOFLY_LINUX_CLOCK=$(abspath $(LINUX_DIR)/clock.cpio) \
+	  $(GO) test -count=1 -run '^$$' -bench 'SyncAtomic|Faults|Clock' -benchtime 1x -v ./qemu/
 
 # What a fresh Debian machine lacks for building and booting: QEMU, and the
 # C toolchain that assembles the boot stub. Installed (as root, with apt-get)

@@ -22,7 +22,8 @@
 // mmapFile; a fault past a mapped file's end is SIGBUS with BUS_ADRERR;
 // demand-zero faults served by the trap path
 // without ending the switch), futex, clone, exit, exit_group, nanosleep,
-// clock_gettime, signals (signal.go: handlers, masks and alternate
+// the clocks (clock_gettime with the CPU-time clocks counting ring-3
+// time, clock_getres, gettimeofday, time), signals (signal.go: handlers, masks and alternate
 // stacks; delivery through an rt_sigframe and rt_sigreturn as Linux does
 // it, faults to their handler with Linux's si_code, blocking calls
 // interrupted with EINTR), a descriptor table (files.go:
@@ -58,6 +59,12 @@
 // file when no writer is left, EPIPE and SIGPIPE when no reader is, the
 // lent pages given back with the last reader), dup/dup2/dup3; with
 // those, Go's os/exec works. vnode.go: the file calls over package vfs.
+//
+// The vDSO (vdso.go, vdso_amd64.s): every address space maps, below its
+// stack, a clock page and an ELF shared object exporting
+// __vdso_clock_gettime, __vdso_gettimeofday and __vdso_time (LINUX_2.6),
+// found through AT_SYSINFO_EHDR, which read the TSC as the kernel's clock
+// does; clocks it does not serve go to the system call.
 //
 // Sockets (socket.go): stream sockets whose connections are two pipes,
 // TCP on the loopback (bind, listen, connect, accept4, the names,

@@ -183,13 +183,16 @@ func (s *Space) stat() []MapEntry {
 	return buf[:a.n]
 }
 
-// SetupStack makes the process stack's map entry, [StackTop-StackSize,
-// StackTop), writable and not executable, writes the initial stack for
-// argv, envp and img's auxiliary vector at its top, and returns the
-// initial sp. The pages below fill on demand.
+// SetupStack maps the vDSO (vdso.go) and makes the process stack's map
+// entry, [StackTop-StackSize, StackTop), writable and not executable,
+// writes the initial stack for argv, envp and img's auxiliary vector at
+// its top, and returns the initial sp. The pages below fill on demand.
 func (s *Space) SetupStack(img *Image, argv, envp []string, random [16]byte) (uint64, error) {
-	aux := []Aux{{AtPhdr, img.Phdr}, {AtPhent, img.Phent}, {AtPhnum, img.Phnum}, {AtPagesz, pageSize},
-		{AtEntry, img.Entry}, {AtUID, 0}, {AtEUID, 0}, {AtGID, 0}, {AtEGID, 0}, {AtSecure, 0}}
+	if err := s.mapVDSO(); err != nil {
+		return 0, err
+	}
+	aux := []Aux{{AtSysinfoEhdr, vdsoText}, {AtPhdr, img.Phdr}, {AtPhent, img.Phent}, {AtPhnum, img.Phnum},
+		{AtPagesz, pageSize}, {AtEntry, img.Entry}, {AtUID, 0}, {AtEUID, 0}, {AtGID, 0}, {AtEGID, 0}, {AtSecure, 0}}
 	buf, sp, err := buildStack(StackTop, argv, envp, aux, random)
 	if err != nil {
 		return 0, err

@@ -14,19 +14,20 @@ import (
 
 // Auxiliary vector types (include/uapi/linux/auxvec.h).
 const (
-	AtNull   = 0
-	AtPhdr   = 3
-	AtPhent  = 4
-	AtPhnum  = 5
-	AtPagesz = 6
-	AtEntry  = 9
-	AtUID    = 11
-	AtEUID   = 12
-	AtGID    = 13
-	AtEGID   = 14
-	AtSecure = 23
-	AtRandom = 25
-	AtExecfn = 31
+	AtNull        = 0
+	AtPhdr        = 3
+	AtPhent       = 4
+	AtPhnum       = 5
+	AtPagesz      = 6
+	AtEntry       = 9
+	AtUID         = 11
+	AtEUID        = 12
+	AtGID         = 13
+	AtEGID        = 14
+	AtSecure      = 23
+	AtRandom      = 25
+	AtExecfn      = 31
+	AtSysinfoEhdr = 33
 )
 
 // StackTop is where a process's stack ends (the top of the user half),

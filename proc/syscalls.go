@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gofly/arch/amd64"
+	"gofly/drivers/timer"
 	"gofly/lwkt"
 )
 
@@ -120,6 +121,9 @@ func callTable() map[uint64]handler {
 		syscall.SYS_SCHED_GETAFFINITY: sysSchedGetaffinity,
 		syscall.SYS_SCHED_YIELD:       func(*Thread, *amd64.Frame) int64 { runtime.Gosched(); return 0 },
 		syscall.SYS_CLOCK_GETTIME:     sysClockGettime,
+		syscall.SYS_CLOCK_GETRES:      sysClockGetres,
+		syscall.SYS_GETTIMEOFDAY:      sysGettimeofday,
+		syscall.SYS_TIME:              sysTime,
 		syscall.SYS_NANOSLEEP:         sysNanosleep,
 		syscall.SYS_FUTEX:             sysFutex,
 		syscall.SYS_CLONE:             sysClone,
@@ -407,13 +411,64 @@ func (p *Process) hasThread(tid int) bool {
 
 func sysClockGettime(t *Thread, r *amd64.Frame) int64 {
 	var ts unix.Timespec
-	if err := unix.ClockGettime(int32(r.RDI), &ts); err != nil {
-		return errno(err.(syscall.Errno))
+	switch clk := int32(r.RDI); clk {
+	case unix.CLOCK_PROCESS_CPUTIME_ID, unix.CLOCK_THREAD_CPUTIME_ID:
+		// Time in ring 3 only: the kernel's time serving the calls is
+		// not counted per process.
+		c := t.ctx.Cycles.Load()
+		if clk == unix.CLOCK_PROCESS_CPUTIME_ID {
+			c = t.p.userCycles()
+		}
+		ts = unix.NsecToTimespec(int64(timer.CyclesToNs(c)))
+	default:
+		if err := unix.ClockGettime(clk, &ts); err != nil {
+			return errno(err.(syscall.Errno))
+		}
 	}
 	if t.p.space.CopyOut(r.RSI, timespecBytes(ts.Sec, ts.Nsec)) != nil {
 		return errno(syscall.EFAULT)
 	}
 	return 0
+}
+
+// sysClockGetres: every clock clock_gettime serves counts nanoseconds
+// (the coarse ones too), so its resolution is 1 ns; res may be NULL.
+func sysClockGetres(t *Thread, r *amd64.Frame) int64 {
+	switch int32(r.RDI) {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_PROCESS_CPUTIME_ID, unix.CLOCK_THREAD_CPUTIME_ID,
+		unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME:
+	default:
+		return errno(syscall.EINVAL)
+	}
+	if r.RSI != 0 && t.p.space.CopyOut(r.RSI, timespecBytes(0, 1)) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+// sysGettimeofday: the wall clock in microseconds; the time zone, when
+// asked for, is UTC without DST (Linux's default sys_tz).
+func sysGettimeofday(t *Thread, r *amd64.Frame) int64 {
+	if r.RDI != 0 {
+		now := time.Now().UnixNano()
+		if t.p.space.CopyOut(r.RDI, timespecBytes(now/1e9, now%1e9/1e3)) != nil {
+			return errno(syscall.EFAULT)
+		}
+	}
+	if r.RSI != 0 && t.p.space.CopyOut(r.RSI, make([]byte, 8)) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
+}
+
+// sysTime returns the wall clock's seconds, stored at the argument too
+// unless it is NULL.
+func sysTime(t *Thread, r *amd64.Frame) int64 {
+	sec := time.Now().Unix()
+	if r.RDI != 0 && t.p.space.CopyOut(r.RDI, binary.LittleEndian.AppendUint64(nil, uint64(sec))) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return sec
 }
 
 func timespecBytes(sec, nsec int64) []byte {

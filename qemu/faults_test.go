@@ -42,12 +42,7 @@ func BenchmarkFaults(b *testing.B) {
 		gofly[i] = [3]float64{o, t, r}
 		m.Poweroff(b)
 		if kern != "" && initrd != "" {
-			lm := Boot(b, Options{Image: ImageFromEnv(b, "GOFLY_LINUX_KERNEL", kern), SMP: 2, Mem: "256M", NoPrompt: true,
-				QEMUArgs: []string{"-initrd", ImageFromEnv(b, "GOFLY_LINUX_FAULTS", initrd)},
-				Append:   "console=ttyS0 quiet panic=-1"})
-			out := lm.ExpectExit(b)
-			_ = lm.Wait() // Linux ends in a panic (init exited): its status says nothing
-			o, t, r := faultRates(b, "Linux", out)
+			o, t, r := faultRates(b, "Linux", linuxInit(b, kern, "GOFLY_LINUX_FAULTS", initrd))
 			linux[i] = [3]float64{o, t, r}
 		}
 	}
@@ -67,4 +62,17 @@ func BenchmarkFaults(b *testing.B) {
 		b.ReportMetric(med(linux, 2), "linux-two/one")
 		b.ReportMetric(med(gofly, 0)/med(linux, 0), "gofly/linux-one")
 	}
+}
+
+// linuxInit boots the Linux kernel kern (from $GOFLY_LINUX_KERNEL) at
+// -smp 2 with 256 MiB on the initramfs initrd (from $env), whose /init
+// runs a benchmark and ends, and returns the console's output.
+func linuxInit(b *testing.B, kern, env, initrd string) string {
+	b.Helper()
+	lm := Boot(b, Options{Image: ImageFromEnv(b, "GOFLY_LINUX_KERNEL", kern), SMP: 2, Mem: "256M", NoPrompt: true,
+		QEMUArgs: []string{"-initrd", ImageFromEnv(b, env, initrd)},
+		Append:   "console=ttyS0 quiet panic=-1"})
+	out := lm.ExpectExit(b)
+	_ = lm.Wait() // Linux ends in a panic (init exited): its status says nothing
+	return out
 }

@@ -65,7 +65,7 @@ func TestModules(t *testing.T) {
 	for line, want := range loads {
 		got := m.Run(t, line)
 		if want == "" {
-			wantMatch(t, line, got, regexp.MustCompile(`(?m)^module 0 \(`+regexp.QuoteMeta(hello)+`\): entry 0x[0-9a-f]+, 3 segments, \d+ pages and \d+ page tables mapped; bytes and permissions verified\nstack: sp 0x7fff[0-9a-f]+0, argv \["`+regexp.QuoteMeta(hello)+`"\], 3 environment strings, 13 auxv entries; AT_PHDR reads the program headers\naddress space destroyed$`))
+			wantMatch(t, line, got, regexp.MustCompile(`(?m)^module 0 \(`+regexp.QuoteMeta(hello)+`\): entry 0x[0-9a-f]+, 3 segments, \d+ pages and \d+ page tables mapped; bytes and permissions verified\nstack: sp 0x7fff[0-9a-f]+0, argv \["`+regexp.QuoteMeta(hello)+`"\], 3 environment strings, 14 auxv entries; AT_PHDR reads the program headers\naddress space destroyed$`))
 			continue
 		}
 		wantContains(t, line, got, want)

@@ -44,13 +44,35 @@ func TestAlone(t *testing.T) {
 			t.Errorf("%s: Alone(%#x, %#x, frees %v, shared %v) = %v; want %v", c.name, c.addr, c.length, c.frees, c.shared, got, c.want)
 		}
 	}
-	// An object anywhere in the map: the MP lock's, whatever the range.
-	f.mmap(a+32*p, p, rw, shared, int64(a+32*p))
-	if f.m.Alone(a, p, false, false) {
-		t.Error("Alone with an object in the map; want false")
+	// An entry over an object: the MP lock's for a range that meets it
+	// (even by one page at either end), not for one beside it or apart.
+	f.mmap(a+32*p, 2*p, rw, shared, int64(a+32*p))
+	for _, c := range []struct {
+		name         string
+		addr, length uintptr
+		frees, want  bool
+	}{
+		{"mprotect over the object", a + 32*p, 2 * p, false, false},
+		{"munmap of its first page", a + 31*p, 2 * p, true, false},
+		{"munmap of its last page", a + 33*p, 2 * p, true, false},
+		{"mprotect across it", a, 64 * p, false, false},
+		{"munmap just below it", a + 24*p, 8 * p, true, true},
+		{"mprotect just above it", a + 34*p, 4 * p, false, true},
+		{"mmap elsewhere", 0, 4 * p, false, true},
+	} {
+		if got := f.m.Alone(c.addr, c.length, c.frees, false); got != c.want {
+			t.Errorf("object in the map, %s: Alone(%#x, %#x, frees %v) = %v; want %v", c.name, c.addr, c.length, c.frees, got, c.want)
+		}
 	}
-	f.munmap(a+32*p, p, 0)
-	if !f.m.Alone(a, p, false, false) {
+	// An edit beside it leaves it whole: no merge with private memory
+	// (mmap checks the map's invariants).
+	n := f.m.Len()
+	f.mmap(a+34*p, 2*p, rw, fixed, int64(a+34*p))
+	if f.m.Len() != n+1 {
+		t.Errorf("map entries %d after a private mmap beside the object, want %d", f.m.Len(), n+1)
+	}
+	f.munmap(a+32*p, 2*p, 0)
+	if !f.m.Alone(a+32*p, p, false, false) {
 		t.Error("Alone after the object went; want true")
 	}
 }

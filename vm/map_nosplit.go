@@ -168,9 +168,11 @@ func (m *Map) ownGuard(msg string) {
 }
 
 // Alone reports whether a memory call over [addr, addr+length) may run
-// under m's own lock, without the MP lock: m is a process's map and has
-// no entry over an object (objects are shared between maps and guarded
-// by the MP lock, and an edit beside one may merge with it), the call
+// under m's own lock, without the MP lock: m is a process's map, no
+// entry over an object meets the range (objects are shared between maps
+// and guarded by the MP lock: such an entry would be clipped or edited;
+// an entry of the call's own, private memory, never merges with one
+// beside it, and an mmap given no usable address takes a hole), the call
 // neither makes one nor punches a hole in one (objects: a shared mmap,
 // MADV_REMOVE), and if it frees pages (frees):
 //   - no page present in the range has another mapping (a fork's, copy
@@ -194,19 +196,21 @@ func (m *Map) Alone(addr, length uintptr, frees, objects bool) bool {
 	if !m.Pmap.IsUser() || objects {
 		return false
 	}
-	for k := range m.entries {
-		if k == m.n {
-			break
-		}
-		if m.entries[k].Obj != 0 {
-			return false
+	start := addr &^ (pageSize - 1)
+	end, ok := pageEnd(addr, length)
+	if ok {
+		for k := range m.entries {
+			if k == m.n {
+				break
+			}
+			if e := &m.entries[k]; e.Obj != 0 && e.Start < end && start < e.End {
+				return false
+			}
 		}
 	}
 	if !frees {
 		return true
 	}
-	start := addr &^ (pageSize - 1)
-	end, ok := pageEnd(addr, length)
 	if !ok || start >= end || start < m.userMin || end > UserMax {
 		return false
 	}

@@ -13,11 +13,15 @@ import (
 	"gofly/drivers/power"
 	"gofly/kernel"
 	_ "gofly/msgport" // message ports: no kernel caller yet; their class and self-test
+	"gofly/proc"
 	"gofly/shell"
 )
 
 func main() {
 	kernel.Start()
+	if err := proc.Init(); err != nil {
+		fmt.Fprintf(os.Stderr, "gofly: processes: %v\n", err)
+	}
 	if err := shell.MountRoot(); err != nil {
 		fmt.Fprintf(os.Stderr, "gofly: /: %v\n", err)
 	}

@@ -236,6 +236,12 @@ func TickHz() uint64 { return tickHz }
 //go:nosplit
 func TSCHz() uint64 { return tscHz }
 
+// Clock returns what Nanotime computes from: the TSC at calibration and
+// the 32.32 nanoseconds per cycle (a process's vDSO reads the same clock).
+//
+//go:nosplit
+func Clock() (start, nsPerCycle uint64) { return tsc0, mult }
+
 // Nanotime returns nanoseconds since calibration.
 //
 //go:nosplit
