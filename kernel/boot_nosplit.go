@@ -134,7 +134,8 @@ func early(info uintptr) uintptr {
 		fatal.Throw("boot: no frame for the upper-half alias")
 	}
 	vm.Kernel.Pmap.MapAlias(aliasPDPT)
-	vm.Kernel.Init(mapHighRAM())
+	mapHighRAM()
+	vm.Kernel.InitRange(vm.KernelMin, vm.KernelMax, vm.KernelMin)
 
 	_, idlePC, _, _ := codeAddrs()
 	setupCPU(0)
@@ -221,13 +222,11 @@ func enableNX() {
 }
 
 // mapHighRAM extends the boot stub's 0–4 GiB direct map over RAM above
-// 4 GiB and returns the lowest address mmap may use: past the direct map,
-// on a 1 GiB boundary.
+// 4 GiB.
 //
 //go:nosplit
-func mapHighRAM() uintptr {
-	const fourG, twoM, oneG = 1 << 32, 2 << 20, 1 << 30
-	top := uint64(fourG)
+func mapHighRAM() {
+	const fourG, twoM = 1 << 32, 2 << 20
 	for _, r := range avail[:nAvail] {
 		if r.Base < fourG {
 			continue
@@ -237,11 +236,7 @@ func mapHighRAM() uintptr {
 				fatal.Throw("boot: cannot map RAM above 4 GiB")
 			}
 		}
-		if r.End() > top {
-			top = r.End()
-		}
 	}
-	return uintptr((top + oneG - 1) &^ (oneG - 1))
 }
 
 // Auxiliary vector keys the runtime reads.

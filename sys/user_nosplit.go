@@ -18,14 +18,16 @@ func user(addr, n uintptr, write bool) bool {
 	return vm.Kernel.Touch(addr, n, write)
 }
 
-// accessOK is Linux's access_ok: [addr, addr+n) neither wraps nor runs
-// past the user address space. A call that may use only part of a buffer
-// checks all of it this way, as Linux does, and touches only what it uses.
+// accessOK is Linux's access_ok for the kernel's own program, whose
+// address space is both halves: [addr, addr+n) neither wraps nor meets
+// the non-canonical hole between them. A call that may use only part of
+// a buffer checks all of it this way, as Linux does, and touches only
+// what it uses.
 //
 //go:nosplit
 func accessOK(addr, n uintptr) bool {
 	end := addr + n
-	return end >= addr && end <= vm.UserMax
+	return end >= addr && (end <= vm.UserMax || addr >= amd64.Alias)
 }
 
 //go:nosplit

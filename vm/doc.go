@@ -15,9 +15,12 @@
 // SIGBUS), and ResizeFile takes the pages it cuts out of every map first
 // (the P→V walk, Object.drop).
 //
-// Layout: the direct map of physical memory occupies [0, UserMin); mmap
-// hands out addresses in [UserMin, UserMax), first fit from MmapBase when
-// the caller gives no usable hint.
+// Layout: a process's mmap hands out addresses in [UserMin, UserMax),
+// first fit from MmapBase when the caller gives no usable hint; the
+// kernel's, in [KernelMin, KernelMax) in the upper half, first fit from
+// KernelMin (the Go runtime's hints, in the lower half, are refused, and
+// it takes what it is given). The kernel's direct map and Go image lie
+// outside its map's range: present, never faulted in.
 //
 // Invariants (a broken one ends in fatal.Throw; a bad argument from a
 // system call is an errno):
@@ -34,8 +37,8 @@
 //   - object-refs: an object's reference count is the number of entries
 //     over it, in every map, and a file's own; its pages go with the last (an object holds
 //     each page with pmap.Hold, so unmapping its last mapping keeps it).
-//   - no-user-below: nothing is mapped below UserMin by this package, so
-//     the direct map and page 0 are never touched.
+//   - no-user-below: nothing is mapped below a map's lowest address by
+//     this package, so the direct map and page 0 are never touched.
 //   - refused-unchanged: a call that returns an errno has changed no entry
 //     and dropped no page; what can fail (a full entry table) is checked
 //     before anything changes. The exception is Linux's: mprotect and

@@ -57,12 +57,20 @@ const (
 
 const (
 	pageSize = mm.PageSize
+	// upperHalf is the first canonical address of the upper half.
+	upperHalf = 0xFFFF_8000_0000_0000
 	// UserMax is the top of the canonical lower half.
 	UserMax = 0x7FFF_FFFF_F000
 	// MmapBase is where first-fit placement starts.
 	MmapBase = 0x6000_0000_0000
 	// MaxEntries bounds the map.
 	MaxEntries = 1024
+	// KernelMin and KernelMax bound the kernel's map: what its Go
+	// program maps (the runtime's heap, stacks and reservations) lies in
+	// the upper half, PML4 slots 384 to 387 (2 TiB), so that the lower
+	// half is free for a process's own.
+	KernelMin = 0xFFFF_C000_0000_0000
+	KernelMax = 0xFFFF_C200_0000_0000
 )
 
 // Entry is one mapped range [Start, End), with the PV entries of the
@@ -121,8 +129,9 @@ type Map struct {
 	// (Lock).
 	Pmap pmap.Pmap
 
-	// Written by Init before the map is shared; read-only after.
-	userMin uintptr
+	// Written by Init before the map is shared; read-only after: mmap
+	// uses [userMin, max), first fit from base.
+	userMin, max, base uintptr
 
 	// live links the maps in use (Live), guarded by the MP lock: Init
 	// of a process's map adds it, Destroy takes it out.
@@ -211,7 +220,7 @@ func (m *Map) Alone(addr, length uintptr, frees, objects bool) bool {
 	if !frees {
 		return true
 	}
-	if !ok || start >= end || start < m.userMin || end > UserMax {
+	if !ok || start >= end || start < m.userMin || end > m.max {
 		return false
 	}
 	n := m.Pmap.Count(start, end) + min(tablesOver(start, end), m.Pmap.Tables())
@@ -230,14 +239,21 @@ func tablesOver(start, end uintptr) uint64 {
 	return n
 }
 
-// Init empties m; mmap will use addresses from userMin up. The caller has
-// initialised m.Pmap. It runs before m is shared, so it takes no guard;
-// a process's map (a user pmap) joins the list of live maps, for which
-// the caller holds the guard.
+// Init empties m; mmap will use addresses from userMin up to UserMax,
+// first fit from MmapBase. The caller has initialised m.Pmap. It runs
+// before m is shared, so it takes no guard; a process's map (a user
+// pmap) joins the list of live maps, for which the caller holds the
+// guard.
 //
 //go:nosplit
-func (m *Map) Init(userMin uintptr) {
-	m.userMin = userMin
+func (m *Map) Init(userMin uintptr) { m.InitRange(userMin, UserMax, max(MmapBase, userMin)) }
+
+// InitRange is Init for a map whose mmap uses [min, max), first fit
+// from base: the kernel's, in the upper half.
+//
+//go:nosplit
+func (m *Map) InitRange(min, max, base uintptr) {
+	m.userMin, m.max, m.base = min, max, base
 	m.n = 0
 	if m.Pmap.IsUser() {
 		guard("vm: Init of a process's map without the lock")
@@ -323,14 +339,11 @@ func (m *Map) free(start, end uintptr) bool {
 	return i == j
 }
 
-// findSpace returns the lowest free range of n bytes at or above MmapBase.
+// findSpace returns the lowest free range of n bytes at or above base.
 //
 //go:nosplit
 func (m *Map) findSpace(n uintptr) uintptr {
-	at := uintptr(MmapBase)
-	if at < m.userMin {
-		at = m.userMin
-	}
+	at := m.base
 	for i := 0; i < m.n; i++ {
 		e := &m.entries[i]
 		if e.End <= at {
@@ -341,7 +354,7 @@ func (m *Map) findSpace(n uintptr) uintptr {
 		}
 		at = e.End
 	}
-	if at+n > UserMax || at+n < at {
+	if at+n > m.max || at+n < at {
 		return 0
 	}
 	return at
@@ -398,7 +411,7 @@ func (m *Map) mmap(addr, length uintptr, prot, flags int, obj uint32, off uint64
 	if n < length {
 		return -ENOMEM
 	}
-	inRange := addr >= m.userMin && addr+n <= UserMax && addr+n > addr
+	inRange := addr >= m.userMin && addr+n <= m.max && addr+n > addr
 	fixed := flags&MapFixed != 0 && flags&MapFixedNoReplace == 0
 	switch {
 	case flags&MapFixedNoReplace != 0:
@@ -457,7 +470,7 @@ func (m *Map) mmap(addr, length uintptr, prot, flags int, obj uint32, off uint64
 func (m *Map) Munmap(addr, length uintptr) int64 {
 	m.ownGuard("vm: Munmap without its lock")
 	end, ok := pageEnd(addr, length)
-	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > UserMax {
+	if addr%pageSize != 0 || length == 0 || !ok || addr < m.userMin || end > m.max {
 		return -EINVAL
 	}
 	if !m.replace(addr, end, 0, 0, 0, noEntry, true) {
@@ -539,7 +552,7 @@ func (m *Map) dropObjects(start, end uintptr) {
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	m.ownGuard("vm: Madvise without its lock")
 	end, ok := pageEnd(addr, length)
-	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > UserMax) {
+	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > m.max) {
 		return -EINVAL
 	}
 	if length == 0 {
@@ -720,7 +733,7 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	if prot&^(ProtRead|ProtWrite|ProtExec|protSem) != 0 {
 		return -EINVAL
 	}
-	if addr < m.userMin || end > UserMax {
+	if addr < m.userMin || end > m.max {
 		return -ENOMEM
 	}
 	// As Linux: nothing mapped in the range is ENOMEM; a grow flag over
@@ -1339,12 +1352,12 @@ func CheckAllPV() int {
 		mapAt(a).Lock()
 	}
 	Kernel.CheckPV()
-	total := Kernel.Pmap.CountManaged(pageSize, UserMax)
+	total := Kernel.Pmap.CountManaged(Kernel.userMin, Kernel.max)
 	n := 1
 	for a := live; a != 0; a = mapAt(a).nextLive {
 		m := mapAt(a)
 		m.CheckPV()
-		total += m.Pmap.CountManaged(pageSize, UserMax)
+		total += m.Pmap.CountManaged(m.userMin, m.max)
 		n++
 	}
 	inUse, _ := pmap.PVStats()
@@ -1372,7 +1385,7 @@ func (m *Map) CheckPV() {
 		m.Pmap.CheckList(&e.PV, e.Start, e.End)
 		listed += e.PV.Len()
 	}
-	fatal.Assert(m.Pmap.CountManaged(pageSize, UserMax) == listed, "vm: pv: managed pages outside every map entry")
+	fatal.Assert(m.Pmap.CountManaged(m.userMin, m.max) == listed, "vm: pv: managed pages outside every map entry")
 }
 
 // pageFlags returns the page-table flags of a page with protection prot:
@@ -1394,9 +1407,10 @@ func (m *Map) pageFlags(prot uint8) uint64 {
 }
 
 // Touch makes [va, va+n) present for a kernel access on behalf of a system
-// call, faulting pages in as the hardware would. Addresses in the direct
-// map (the Go image and static data) are always present. It returns false
-// if any page is not accessible. The caller holds the guard.
+// call, faulting pages in as the hardware would. Addresses outside the
+// map's range (the kernel's direct map, Go image and static data) are
+// present or not at all. It returns false if any page is not accessible.
+// The caller holds the guard.
 //
 //go:nosplit
 func (m *Map) Touch(va, n uintptr, write bool) bool {
@@ -1405,11 +1419,14 @@ func (m *Map) Touch(va, n uintptr, write bool) bool {
 		return true
 	}
 	end := va + n
-	if end < va || end > UserMax {
-		return false
+	switch {
+	case end < va, m.Pmap.IsUser() && end > m.max:
+		return false // wraps, or leaves the process's range
+	case va < upperHalf && end > UserMax+pageSize:
+		return false // meets the non-canonical hole
 	}
 	for p := va &^ (pageSize - 1); p < end; p += pageSize {
-		if p < m.userMin { // direct map: present or not at all
+		if p < m.userMin || p >= m.max { // present or not at all
 			if _, ok := m.Pmap.Extract(p); !ok || p < pageSize {
 				return false
 			}
