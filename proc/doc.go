@@ -33,8 +33,7 @@
 // openat with O_CREAT/O_EXCL/O_TRUNC/O_APPEND/O_DIRECTORY/O_CLOEXEC,
 // read, write, pread64, pwrite64, lseek, fstat, newfstatat, getdents64,
 // mkdirat, unlinkat, ftruncate, fsync, linkat (hard links), the chown
-// family (owners kept; every process is root, with the supplementary
-// groups setgroups gives): an open file description keeps
+// family (owners kept): an open file description keeps
 // its offset, shared by dup and fork; a regular file's read and write
 // copy straight between the process and the file's VM object pages
 // under CCMS range locks, no buffer between; the working directory is
@@ -59,6 +58,14 @@
 // file when no writer is left, EPIPE and SIGPIPE when no reader is, the
 // lent pages given back with the last reader), dup/dup2/dup3; with
 // those, Go's os/exec works. vnode.go: the file calls over package vfs.
+//
+// Credentials (cred.go): each process has real, effective and saved user
+// and group IDs and supplementary groups, set by setuid, setgid,
+// setreuid, setregid, setresuid, setresgid and setgroups by Linux's
+// rules (privileged: effective user ID 0), inherited by fork, kept by
+// execve and given in the auxiliary vector. Files are not checked
+// against them (the permission bits are kept, not enforced), and a file
+// made is root's.
 //
 // The vDSO (vdso.go, vdso_amd64.s): every address space maps, below its
 // stack, a clock page and an ELF shared object exporting

@@ -124,6 +124,7 @@ type Process struct {
 	cwd          *vfs.Vnode // the working directory; nil: the root
 	umask        uint32     // the file-mode creation mask (umask(2))
 	groups       []uint32   // the supplementary groups (setgroups(2))
+	cred         creds      // the user and group IDs (cred.go)
 	keepCaps     bool       // prctl's PR_SET_KEEPCAPS
 	actions      [nSig][sigactionSize]byte
 	dying        chan struct{} // closed when the process starts to end
@@ -162,7 +163,7 @@ type Thread struct {
 // group its foreground one), a session that had it hung up first, and
 // its descriptors 0, 1 and 2 one open file of it.
 func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, error) {
-	space, entry, sp, err := loadImage(data, argv, envp)
+	space, entry, sp, err := loadImage(data, argv, envp, creds{})
 	if err != nil {
 		return nil, err
 	}
@@ -183,9 +184,10 @@ func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, err
 }
 
 // loadImage builds a new address space holding the static executable
-// data and its initial stack for argv and envp; it returns the space, the
-// entry and the stack pointer.
-func loadImage(data []byte, argv, envp []string) (*Space, uint64, uint64, error) {
+// data and its initial stack for argv and envp (and the IDs of c in its
+// auxiliary vector); it returns the space, the entry and the stack
+// pointer.
+func loadImage(data []byte, argv, envp []string, c creds) (*Space, uint64, uint64, error) {
 	img, err := Parse(data)
 	if err != nil {
 		return nil, 0, 0, err
@@ -205,7 +207,7 @@ func loadImage(data []byte, argv, envp []string) (*Space, uint64, uint64, error)
 	if n, err := unix.Getrandom(random[:], 0); err != nil || n != len(random) {
 		return fail(fmt.Errorf("getrandom: %d bytes, %v", n, err))
 	}
-	sp, err := space.SetupStack(img, argv, envp, random)
+	sp, err := space.setupStack(img, argv, envp, random, c)
 	if err != nil {
 		return fail(err)
 	}

@@ -186,13 +186,19 @@ func (s *Space) stat() []MapEntry {
 // SetupStack maps the vDSO (vdso.go) and makes the process stack's map
 // entry, [StackTop-StackSize, StackTop), writable and not executable,
 // writes the initial stack for argv, envp and img's auxiliary vector at
-// its top, and returns the initial sp. The pages below fill on demand.
+// its top (with root's IDs), and returns the initial sp. The pages below
+// fill on demand.
 func (s *Space) SetupStack(img *Image, argv, envp []string, random [16]byte) (uint64, error) {
+	return s.setupStack(img, argv, envp, random, creds{})
+}
+
+// setupStack is SetupStack with c's IDs in the auxiliary vector.
+func (s *Space) setupStack(img *Image, argv, envp []string, random [16]byte, c creds) (uint64, error) {
 	if err := s.mapVDSO(); err != nil {
 		return 0, err
 	}
 	aux := []Aux{{AtSysinfoEhdr, vdsoText}, {AtPhdr, img.Phdr}, {AtPhent, img.Phent}, {AtPhnum, img.Phnum},
-		{AtPagesz, pageSize}, {AtEntry, img.Entry}, {AtUID, 0}, {AtEUID, 0}, {AtGID, 0}, {AtEGID, 0}, {AtSecure, 0}}
+		{AtPagesz, pageSize}, {AtEntry, img.Entry}, {AtUID, uint64(c.ruid)}, {AtEUID, uint64(c.euid)}, {AtGID, uint64(c.rgid)}, {AtEGID, uint64(c.egid)}, {AtSecure, 0}}
 	buf, sp, err := buildStack(StackTop, argv, envp, aux, random)
 	if err != nil {
 		return 0, err

@@ -114,10 +114,18 @@ func callTable() map[uint64]handler {
 		syscall.SYS_DUP:               sysDup,
 		syscall.SYS_DUP2:              sysDup,
 		syscall.SYS_DUP3:              sysDup,
-		syscall.SYS_GETUID:            rootID,
-		syscall.SYS_GETEUID:           rootID,
-		syscall.SYS_GETGID:            rootID,
-		syscall.SYS_GETEGID:           rootID,
+		syscall.SYS_GETUID:            idCall(func(c *creds) uint32 { return c.ruid }),
+		syscall.SYS_GETEUID:           idCall(func(c *creds) uint32 { return c.euid }),
+		syscall.SYS_GETGID:            idCall(func(c *creds) uint32 { return c.rgid }),
+		syscall.SYS_GETEGID:           idCall(func(c *creds) uint32 { return c.egid }),
+		syscall.SYS_SETUID:            sysSetuid,
+		syscall.SYS_SETGID:            sysSetgid,
+		syscall.SYS_SETREUID:          sysSetreuid,
+		syscall.SYS_SETREGID:          sysSetregid,
+		syscall.SYS_SETRESUID:         sysSetresuid,
+		syscall.SYS_SETRESGID:         sysSetresgid,
+		syscall.SYS_GETRESUID:         sysGetresuid,
+		syscall.SYS_GETRESGID:         sysGetresgid,
 		syscall.SYS_SCHED_GETAFFINITY: sysSchedGetaffinity,
 		syscall.SYS_SCHED_YIELD:       func(*Thread, *amd64.Frame) int64 { runtime.Gosched(); return 0 },
 		syscall.SYS_CLOCK_GETTIME:     sysClockGettime,
@@ -163,8 +171,6 @@ func (t *Thread) syscall() bool {
 }
 
 func errno(e syscall.Errno) int64 { return -int64(e) }
-
-func rootID(*Thread, *amd64.Frame) int64 { return 0 }
 
 // sysMmap maps anonymous memory; the descriptor of an anonymous mapping
 // is ignored, as Linux ignores it.
@@ -367,11 +373,15 @@ func sysGetgroups(t *Thread, r *amd64.Frame) int64 {
 	return int64(len(gs))
 }
 
-// sysSetgroups is setgroups(2): root may give itself any groups.
+// sysSetgroups is setgroups(2): a privileged process (effective user ID
+// 0) may give itself any groups; another gets EPERM.
 func sysSetgroups(t *Thread, r *amd64.Frame) int64 {
 	size := int(int32(r.RDI))
 	if size < 0 || size > ngroupsMax {
 		return errno(syscall.EINVAL)
+	}
+	if c := t.p.credsOf(); !c.privileged() {
+		return errno(syscall.EPERM)
 	}
 	b, err := t.p.space.CopyIn(r.RSI, uint64(4*size))
 	if err != nil {

@@ -72,7 +72,7 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 		c.fds[fd] = &cp
 	}
 	c.cwd = p.cwd
-	c.umask, c.groups, c.keepCaps = p.umask, p.groups, p.keepCaps
+	c.umask, c.groups, c.keepCaps, c.cred = p.umask, p.groups, p.keepCaps, p.cred
 	sigmask, alt := t.sigmask, t.alt
 	p.children[c.PID] = c
 	p.mu.Unlock()
@@ -305,7 +305,7 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 	if !ok {
 		return errno(syscall.ENOENT)
 	}
-	space, entry, sp, err := loadImage(data, argv, envp)
+	space, entry, sp, err := loadImage(data, argv, envp, t.p.credsOf())
 	switch {
 	case errors.Is(err, ErrNoExec):
 		return errno(syscall.ENOEXEC)

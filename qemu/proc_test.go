@@ -115,7 +115,9 @@ func TestRing3(t *testing.T) {
 			// pipe, output through a pipe and the netpoller, wait4.
 			wantContains(t, "run spawn", m.Run(t, "run spawn"), "spawn: /probe x exits 42: ok\n"+
 				"spawn: /hello's output through a pipe: ok\nhello from ring 3\nspawn: /hello on our stdout: ok\n"+
-				"spawn: /nothing does not exist: ok\nspawn: ./hello from its directory: ok\nspawn: exit status 0")
+				"spawn: /nothing does not exist: ok\nspawn: ./hello from its directory: ok\n"+
+				"spawn: a child given uid 1000, gid 1001 and group 1002 has them, real, effective and saved; setuid(0) and setgroups are EPERM for it: ok\n"+
+				"spawn: this process is still root: ok\nspawn: exit status 0")
 			// Signals: a nil dereference's SIGSEGV becomes a recovered
 			// panic; a signal reaches os/signal; an ignored one does
 			// nothing; kill reaches another process.

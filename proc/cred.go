@@ -1,0 +1,168 @@
+package proc
+
+import (
+	"encoding/binary"
+	"syscall"
+
+	"gofly/arch/amd64"
+)
+
+// Credentials (credentials(7)): a process's real, effective and saved
+// user and group IDs, set by the set*id calls by Linux's rules, in which
+// a process whose effective user ID is 0 is privileged (Gofly has no
+// capabilities beyond that). Files are not checked against them (doc.go);
+// the IDs are kept, reported (and in the auxiliary vector), inherited by
+// fork and kept by execve. Guarded by Process.mu.
+type creds struct {
+	ruid, euid, suid uint32
+	rgid, egid, sgid uint32
+}
+
+// noID is the set*id calls' -1: leave that ID as it is.
+const noID = ^uint32(0)
+
+// privileged reports whether c may set any ID (CAP_SETUID, CAP_SETGID).
+func (c *creds) privileged() bool { return c.euid == 0 }
+
+// credsOf returns a copy of p's credentials.
+func (p *Process) credsOf() creds {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cred
+}
+
+// idCall serves one of the get*id calls: pick reads the ID from p's
+// credentials.
+func idCall(pick func(*creds) uint32) func(*Thread, *amd64.Frame) int64 {
+	return func(t *Thread, _ *amd64.Frame) int64 {
+		c := t.p.credsOf()
+		return int64(pick(&c))
+	}
+}
+
+// setIDs serves setuid, setreuid and setresuid (uids) or their group
+// forms: set applies the call's rules to the real, effective and saved
+// IDs in place, or returns an errno and changes nothing.
+func setIDs(t *Thread, set func(c *creds) syscall.Errno) int64 {
+	p := t.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.cred
+	if e := set(&c); e != 0 {
+		return errno(e)
+	}
+	p.cred = c
+	return 0
+}
+
+// setID is setuid(2) or setgid(2) on one triple: privileged, all three;
+// else the effective ID, to the real or the saved one.
+func setID(id uint32, r, e, s *uint32, privileged bool) syscall.Errno {
+	switch {
+	case id == noID:
+		return syscall.EINVAL
+	case privileged:
+		*r, *e, *s = id, id, id
+	case id == *r || id == *s:
+		*e = id
+	default:
+		return syscall.EPERM
+	}
+	return 0
+}
+
+// setREID is setreuid(2) or setregid(2): unprivileged, the real ID may
+// become the real or effective one, the effective ID the real,
+// effective or saved one; the saved ID follows the effective one when
+// the real ID is set, or the effective one set to other than the real.
+func setREID(nr, ne uint32, r, e, s *uint32, privileged bool) syscall.Errno {
+	if !privileged && (nr != noID && nr != *r && nr != *e || ne != noID && ne != *r && ne != *e && ne != *s) {
+		return syscall.EPERM
+	}
+	oldR := *r
+	if nr != noID {
+		*r = nr
+	}
+	if ne != noID {
+		*e = ne
+	}
+	if nr != noID || ne != noID && ne != oldR {
+		*s = *e
+	}
+	return 0
+}
+
+// setRESID is setresuid(2) or setresgid(2): unprivileged, each new ID
+// must be one of the three current ones.
+func setRESID(nr, ne, ns uint32, r, e, s *uint32, privileged bool) syscall.Errno {
+	allowed := func(id uint32) bool { return id == noID || privileged || id == *r || id == *e || id == *s }
+	if !allowed(nr) || !allowed(ne) || !allowed(ns) {
+		return syscall.EPERM
+	}
+	for _, x := range []struct {
+		id  uint32
+		dst *uint32
+	}{{nr, r}, {ne, e}, {ns, s}} {
+		if x.id != noID {
+			*x.dst = x.id
+		}
+	}
+	return 0
+}
+
+func sysSetuid(t *Thread, r *amd64.Frame) int64 {
+	return setIDs(t, func(c *creds) syscall.Errno {
+		return setID(uint32(r.RDI), &c.ruid, &c.euid, &c.suid, c.privileged())
+	})
+}
+
+func sysSetgid(t *Thread, r *amd64.Frame) int64 {
+	return setIDs(t, func(c *creds) syscall.Errno {
+		return setID(uint32(r.RDI), &c.rgid, &c.egid, &c.sgid, c.privileged())
+	})
+}
+
+func sysSetreuid(t *Thread, r *amd64.Frame) int64 {
+	return setIDs(t, func(c *creds) syscall.Errno {
+		return setREID(uint32(r.RDI), uint32(r.RSI), &c.ruid, &c.euid, &c.suid, c.privileged())
+	})
+}
+
+func sysSetregid(t *Thread, r *amd64.Frame) int64 {
+	return setIDs(t, func(c *creds) syscall.Errno {
+		return setREID(uint32(r.RDI), uint32(r.RSI), &c.rgid, &c.egid, &c.sgid, c.privileged())
+	})
+}
+
+func sysSetresuid(t *Thread, r *amd64.Frame) int64 {
+	return setIDs(t, func(c *creds) syscall.Errno {
+		return setRESID(uint32(r.RDI), uint32(r.RSI), uint32(r.RDX), &c.ruid, &c.euid, &c.suid, c.privileged())
+	})
+}
+
+func sysSetresgid(t *Thread, r *amd64.Frame) int64 {
+	return setIDs(t, func(c *creds) syscall.Errno {
+		return setRESID(uint32(r.RDI), uint32(r.RSI), uint32(r.RDX), &c.rgid, &c.egid, &c.sgid, c.privileged())
+	})
+}
+
+// getRES serves getresuid(2) and getresgid(2): the three IDs, each to its
+// own pointer.
+func getRES(t *Thread, r *amd64.Frame, ids [3]uint32) int64 {
+	for i, va := range []uint64{r.RDI, r.RSI, r.RDX} {
+		if t.p.space.CopyOut(va, binary.LittleEndian.AppendUint32(nil, ids[i])) != nil {
+			return errno(syscall.EFAULT)
+		}
+	}
+	return 0
+}
+
+func sysGetresuid(t *Thread, r *amd64.Frame) int64 {
+	c := t.p.credsOf()
+	return getRES(t, r, [3]uint32{c.ruid, c.euid, c.suid})
+}
+
+func sysGetresgid(t *Thread, r *amd64.Frame) int64 {
+	c := t.p.credsOf()
+	return getRES(t, r, [3]uint32{c.rgid, c.egid, c.sgid})
+}
