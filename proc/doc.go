@@ -89,8 +89,10 @@
 // inherit the group, setpgid and setsid move them, kill reaches a group;
 // when the leader ends, the terminal hangs up (SIGHUP and SIGCONT to the
 // foreground group). A background group's read is EIO; the terminal's
-// stop signals are discarded for an orphaned group, as Linux's, and end
-// the process elsewhere (Gofly has no stopped state).
+// stop signals are discarded, as Linux discards them for an orphaned
+// group (every group the shell starts is one). SIGSTOP stops a process
+// and SIGCONT continues it (stop.go); wait4 reports both with WUNTRACED
+// and WCONTINUED.
 //
 // Bad actors: a process's page faults leave the kernel a reserve of
 // frames (vm), and one that runs out is killed with SIGKILL, as by

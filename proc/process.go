@@ -128,6 +128,7 @@ type Process struct {
 	keepCaps     bool       // prctl's PR_SET_KEEPCAPS
 	actions      [nSig][sigactionSize]byte
 	dying        chan struct{} // closed when the process starts to end
+	stopState                  // stop.go
 	wg           sync.WaitGroup
 
 	futexes futexTable
@@ -351,7 +352,7 @@ func (t *Thread) run() {
 			return
 		default:
 		}
-		if !t.deliverPending() {
+		if !t.waitWhileStopped() || !t.deliverPending() {
 			return
 		}
 		_, _, errno := syscall.Syscall(sys.NrSwitch, uintptr(unsafe.Pointer(t.ctx)), 0, 0)
@@ -480,8 +481,11 @@ func (p *Process) Info() Info {
 	if p.parent != nil {
 		in.PPID = p.parent.PID
 	}
-	if p.exit != nil {
+	switch {
+	case p.exit != nil:
 		in.State = "exiting"
+	case p.stopped:
+		in.State = "stopped"
 	}
 	p.mu.Unlock()
 	in.UserTime = time.Duration(timer.CyclesToNs(p.userCycles()))

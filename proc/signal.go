@@ -33,10 +33,10 @@ func (p *Process) actionOf(sig int) action {
 }
 
 // ignoredByDefault are the signals whose default action is to do
-// nothing, and the terminal's stop signals (Ctrl-Z's SIGTSTP, a
-// background group's SIGTTIN and SIGTTOU): Gofly has no stopped state,
-// and a stop nothing could continue is discarded, as Linux discards these
-// for an orphaned group, rather than made an end.
+// nothing (SIGCONT's continuing is stop.go's), and the terminal's stop
+// signals (Ctrl-Z's SIGTSTP, a background group's SIGTTIN and SIGTTOU),
+// discarded as Linux discards them for an orphaned process group, which
+// every group the shell starts is (stop.go).
 func ignoredByDefault(sig int) bool {
 	switch syscall.Signal(sig) {
 	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGCONT,
@@ -53,8 +53,22 @@ func (p *Process) signal(sig int, to *Thread) int64 {
 		return 0
 	}
 	p.mu.Lock()
+	switch syscall.Signal(sig) {
+	case syscall.SIGSTOP:
+		p.stop(sig)
+		p.mu.Unlock()
+		p.notifyParent()
+		return 0
+	case syscall.SIGCONT: // continues whatever its action; a handler runs after
+		if p.stopped {
+			p.cont()
+			p.mu.Unlock()
+			p.notifyParent()
+			p.mu.Lock()
+		}
+	}
 	a := p.actionOf(sig)
-	if sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP) || a.handler == 0 {
+	if sig == int(syscall.SIGKILL) || a.handler == 0 {
 		p.mu.Unlock()
 		if !ignoredByDefault(sig) {
 			p.end(Exit{Signal: syscall.Signal(sig)})

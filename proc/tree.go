@@ -118,8 +118,10 @@ const (
 )
 
 // sysWait4 reaps an ended child: pid > 0 that one, -1 any, 0 one in the
-// caller's process group, below -1 one in group -pid. It blocks until one
-// ends unless WNOHANG; ECHILD when there is no such child.
+// caller's process group, below -1 one in group -pid; with WUNTRACED or
+// WCONTINUED it also reports (once) a child's stop or continuation. It
+// blocks until one ends unless WNOHANG; ECHILD when there is no such
+// child.
 func sysWait4(t *Thread, r *amd64.Frame) int64 {
 	pid, wstatus, options, rusage := int(int32(r.RDI)), r.RSI, int(int32(r.RDX)), r.R10
 	if uint32(options)&^uint32(wNoHang|unix.WUNTRACED|unix.WCONTINUED|wAll|wClone) != 0 {
@@ -136,7 +138,8 @@ func sysWait4(t *Thread, r *amd64.Frame) int64 {
 	for {
 		p.mu.Lock()
 		changed := p.childChanged
-		var found, ended *Process
+		var found, ended, event *Process
+		var status uint32
 		for cpid, c := range p.children {
 			if pid > 0 && cpid != pid || group != 0 && c.group() != group {
 				continue
@@ -144,9 +147,17 @@ func sysWait4(t *Thread, r *amd64.Frame) int64 {
 			found = c
 			c.mu.Lock()
 			done := c.exit != nil && c.reaped()
+			var ok bool
+			if !done {
+				status, ok = c.waitEvent(options)
+			}
 			c.mu.Unlock()
 			if done {
 				ended = c
+				break
+			}
+			if ok {
+				event = c
 				break
 			}
 		}
@@ -159,6 +170,11 @@ func sysWait4(t *Thread, r *amd64.Frame) int64 {
 			return errno(syscall.ECHILD)
 		case ended != nil:
 			return ended.reportTo(p, wstatus, rusage)
+		case event != nil:
+			if wstatus != 0 && p.space.CopyOut(wstatus, binary.LittleEndian.AppendUint32(nil, status)) != nil {
+				return errno(syscall.EFAULT)
+			}
+			return int64(event.PID)
 		case options&wNoHang != 0:
 			return 0
 		}

@@ -123,7 +123,11 @@ func TestRing3(t *testing.T) {
 			// nothing; kill reaches another process.
 			wantContains(t, "run sigtest", m.Run(t, "run sigtest"), "sigtest: nil dereference recovered: ok\n"+
 				"sigtest: SIGUSR1 reaches os/signal: ok\nsigtest: an ignored SIGUSR2 does nothing: ok\n"+
-				"sigtest: kill reaches another process: ok\nsigtest: kill of a process gone is ESRCH: ok\nsigtest: exit status 0")
+				"sigtest: kill reaches another process: ok\nsigtest: kill of a process gone is ESRCH: ok\n"+
+				"sigtest: SIGSTOP stops a process: wait4 with WUNTRACED reports it: ok\n"+
+				"sigtest: a stopped process runs no code: nothing written in 200 ms: ok\n"+
+				"sigtest: SIGCONT continues it: wait4 with WCONTINUED reports it, and it writes again: ok\n"+
+				"sigtest: SIGKILL ends a stopped process: ok\nsigtest: exit status 0")
 			// mprotect: pages and contents kept, refused accesses fault
 			// at their addresses, EFAULT from a PROT_NONE buffer, Linux's
 			// errors, another thread's access gone when the call returns.
@@ -260,6 +264,11 @@ func testProcs(t *testing.T, m *Machine) {
 			t.Errorf("pmap: %d memory calls, %d of them without the MP lock; want all but the vDSO's 2", calls, alone)
 		}
 	}
+	// Stopped and continued: procs shows it.
+	m.Run(t, "kill STOP "+pid)
+	wantMatch(t, "procs of a stopped process", m.Run(t, "procs"), regexp.MustCompile(`(?m)^ +`+pid+` +1 stopped +1 `))
+	m.Run(t, "kill CONT "+pid)
+	wantMatch(t, "procs of a continued process", m.Run(t, "procs"), regexp.MustCompile(`(?m)^ +`+pid+` +1 running +1 `))
 	m.Send(t, "kill "+pid+"\r")
 	m.Expect(t, "["+pid+"] probe: killed by SIGTERM (terminated)")
 	syncConsole(t, m)

@@ -3,7 +3,9 @@
 // handler, which returns through rt_sigreturn into the panic), a signal
 // sent to itself reaches os/signal, a signal it ignores does nothing, and
 // kill reaches another process (a child of its own, which waits to be
-// killed). It prints a line per check and exits 0 if all held.
+// killed), and SIGSTOP and SIGCONT stop and continue one (wait4 with
+// WUNTRACED and WCONTINUED reports each; a stopped child runs no code;
+// SIGKILL ends it). It prints a line per check and exits 0 if all held.
 package main
 
 import (
@@ -28,7 +30,14 @@ func nilDeref() (msg string) {
 }
 
 func main() {
-	if os.Getenv("SIGTEST_CHILD") != "" {
+	switch os.Getenv("SIGTEST_CHILD") {
+	case "":
+	case "tick":
+		for { // a byte every 2 ms, until killed
+			os.Stdout.Write([]byte("."))
+			time.Sleep(2 * time.Millisecond)
+		}
+	default:
 		time.Sleep(time.Hour) // until killed
 		return
 	}
@@ -77,7 +86,49 @@ func main() {
 		check("kill of a process gone is ESRCH", err == syscall.ESRCH, err)
 	}
 
+	if err == nil {
+		stopChecks(self, check)
+	}
 	if bad > 0 {
 		os.Exit(1)
 	}
+}
+
+// stopChecks stops and continues a child that writes a byte every 2 ms,
+// then kills it stopped.
+func stopChecks(self string, check func(string, bool, any)) {
+	tick := exec.Command(self)
+	tick.Env = append(os.Environ(), "SIGTEST_CHILD=tick")
+	out, err := tick.StdoutPipe()
+	if err == nil {
+		err = tick.Start()
+	}
+	if err != nil {
+		check("SIGSTOP stops a process", false, err)
+		return
+	}
+	pipe := out.(*os.File)
+	// read returns how many bytes come within d.
+	read := func(d time.Duration) int {
+		pipe.SetReadDeadline(time.Now().Add(d))
+		n, _ := pipe.Read(make([]byte, 4096))
+		return n
+	}
+	pid := tick.Process.Pid
+	started := read(5*time.Second) > 0
+	var ws syscall.WaitStatus
+	kerr := syscall.Kill(pid, syscall.SIGSTOP)
+	wpid, werr := syscall.Wait4(pid, &ws, syscall.WUNTRACED, nil)
+	check("SIGSTOP stops a process: wait4 with WUNTRACED reports it", started && kerr == nil && werr == nil && wpid == pid && ws.Stopped() && ws.StopSignal() == syscall.SIGSTOP, fmt.Sprint(started, kerr, werr, wpid, ws))
+	for read(50*time.Millisecond) > 0 { // what it wrote before the stop
+	}
+	check("a stopped process runs no code: nothing written in 200 ms", read(200*time.Millisecond) == 0, nil)
+	kerr = syscall.Kill(pid, syscall.SIGCONT)
+	wpid, werr = syscall.Wait4(pid, &ws, syscall.WCONTINUED, nil)
+	check("SIGCONT continues it: wait4 with WCONTINUED reports it, and it writes again", kerr == nil && werr == nil && wpid == pid && ws.Continued() && read(5*time.Second) > 0, fmt.Sprint(kerr, werr, wpid, ws))
+	syscall.Kill(pid, syscall.SIGSTOP)
+	syscall.Wait4(pid, &ws, syscall.WUNTRACED, nil)
+	kerr = syscall.Kill(pid, syscall.SIGKILL)
+	wpid, werr = syscall.Wait4(pid, &ws, 0, nil)
+	check("SIGKILL ends a stopped process", kerr == nil && werr == nil && wpid == pid && ws.Signaled() && ws.Signal() == syscall.SIGKILL, fmt.Sprint(kerr, werr, wpid, ws))
 }

@@ -1,0 +1,106 @@
+package proc
+
+import "syscall"
+
+// Stopped processes (signal(7)'s Stop and Cont actions): SIGSTOP stops a
+// process, SIGCONT continues it. A stopped process runs no user code:
+// each thread in ring 3 is called back at its next interrupt, and every
+// thread waits before it enters ring 3 again (waitWhileStopped); a thread
+// blocked in a system call stays there, and its call completes as usual
+// (Linux would restart it; either way the program sees its result after
+// SIGCONT). SIGKILL ends a stopped process. The parent learns of the stop
+// and the continuation through wait4's WUNTRACED and WCONTINUED, each
+// reported once. The terminal's stop signals (SIGTSTP, SIGTTIN, SIGTTOU)
+// are still discarded by default, as Linux discards them for an orphaned
+// process group (ignoredByDefault): every group the shell starts leads
+// its own session from outside it. Not here yet: SIGCHLD to the parent
+// (with CLD_STOPPED, CLD_CONTINUED and CLD_EXITED), which needs
+// SA_RESTART for the calls it would interrupt.
+//
+// The fields are guarded by Process.mu.
+type stopState struct {
+	stopped bool
+	// continued is closed (and replaced) when the process continues or
+	// starts to end: what a stopped thread waits on.
+	continued chan struct{}
+	// The events wait4 has yet to report: the stop's signal (0: none),
+	// and a continuation.
+	stopReport int
+	contReport bool
+}
+
+// stop stops p with sig; p.mu held. A process ending, or stopped, stays
+// as it is.
+func (p *Process) stop(sig int) {
+	if p.exit != nil || p.stopped {
+		return
+	}
+	p.stopped, p.stopReport, p.contReport = true, sig, false
+	if p.continued == nil {
+		p.continued = make(chan struct{})
+	}
+	for _, t := range p.threads {
+		t.ctx.Interrupt.Store(1) // back from ring 3 at its next interrupt
+	}
+}
+
+// cont continues p if it is stopped; p.mu held.
+func (p *Process) cont() {
+	if !p.stopped {
+		return
+	}
+	p.stopped, p.stopReport, p.contReport = false, 0, true
+	close(p.continued)
+	p.continued = make(chan struct{})
+}
+
+// notifyParent wakes p's parent's wait4 calls: p stopped or continued.
+func (p *Process) notifyParent() {
+	if p.parent != nil {
+		p.parent.childEnded()
+	}
+}
+
+// waitWhileStopped holds t while its process is stopped; false if the
+// process or t ended meanwhile.
+func (t *Thread) waitWhileStopped() bool {
+	p := t.p
+	for {
+		p.mu.Lock()
+		if !p.stopped {
+			p.mu.Unlock()
+			return true
+		}
+		c := p.continued
+		p.mu.Unlock()
+		select {
+		case <-c:
+		case <-p.dying:
+			return false
+		case <-t.quit:
+			return false
+		}
+	}
+}
+
+// waitEvent returns the wait status of c's unreported stop (with
+// WUNTRACED) or continuation (with WCONTINUED), reporting it, and
+// whether there was one. c.mu held.
+func (c *Process) waitEvent(options int) (status uint32, ok bool) {
+	switch {
+	case options&waitUntraced != 0 && c.stopReport != 0:
+		status = uint32(c.stopReport)<<8 | 0x7f
+		c.stopReport = 0
+		return status, true
+	case options&waitContinued != 0 && c.contReport:
+		c.contReport = false
+		return 0xffff, true
+	}
+	return 0, false
+}
+
+// wait4's options for stops and continuations (linux/wait.h).
+const (
+	waitUntraced  = int(syscall.WUNTRACED)
+	waitContinued = 8 // WCONTINUED
+)
