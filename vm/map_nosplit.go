@@ -1134,18 +1134,7 @@ func (m *Map) Fault(va uintptr, write, exec bool) bool {
 	e := &m.entries[i]
 	fl := m.Pmap.Flags(page)
 	if fl&pmap.Present == 0 && e.Obj == 0 { // demand-zero
-		pa := mm.Phys.Alloc()
-		if pa == 0 {
-			m.OutOfMemory++
-			return false
-		}
-		if !m.Pmap.EnterPV(page, pa, m.pageFlags(prot), &e.PV) { // no frame for a table or the PV
-			mm.Phys.Free(pa)
-			m.OutOfMemory++
-			return false
-		}
-		m.Faults++
-		return true
+		return m.zeroFill(page, e)
 	}
 	if fl&pmap.Present == 0 { // the object's page at this index, new or not
 		flags, ok := m.objectFlags(e, page, prot)
@@ -1406,24 +1395,46 @@ func (m *Map) pageFlags(prot uint8) uint64 {
 	return flags
 }
 
-// Touch makes [va, va+n) present for a kernel access on behalf of a system
-// call, faulting pages in as the hardware would. Addresses outside the
-// map's range (the kernel's direct map, Go image and static data) are
-// present or not at all. It returns false if any page is not accessible.
-// The caller holds the guard.
+// zeroFill maps a zeroed frame at page, not present, in entry e (private
+// memory): a demand-zero fault.
+//
+//go:nosplit
+func (m *Map) zeroFill(page uintptr, e *Entry) bool {
+	pa := mm.Phys.Alloc()
+	if pa == 0 {
+		m.OutOfMemory++
+		return false
+	}
+	if !m.Pmap.EnterPV(page, pa, m.pageFlags(e.Prot), &e.PV) { // no frame for a table or the PV
+		mm.Phys.Free(pa)
+		m.OutOfMemory++
+		return false
+	}
+	m.Faults++
+	return true
+}
+
+// Touch makes [va, va+n) of the kernel's map present for a kernel access
+// on behalf of a system call, faulting pages in as the hardware would.
+// Addresses outside the map's range (the kernel's direct map, Go image
+// and static data) are present or not at all. It returns false if any
+// page is not accessible. The kernel's map has demand-zero faults only
+// (no objects, and it is never forked, so nothing is copied on write):
+// Touch fills a page itself (zeroFill), not through Fault, which keeps
+// the copy-on-write path out of the trap path's nosplit chains (signal
+// delivery, the deepest, touches the stack it writes). The caller holds
+// the guard.
 //
 //go:nosplit
 func (m *Map) Touch(va, n uintptr, write bool) bool {
 	m.guard("vm: Touch without its locks")
+	fatal.Assert(!m.Pmap.IsUser(), "vm: Touch of a process's map")
 	if n == 0 {
 		return true
 	}
 	end := va + n
-	switch {
-	case end < va, m.Pmap.IsUser() && end > m.max:
-		return false // wraps, or leaves the process's range
-	case va < upperHalf && end > UserMax+pageSize:
-		return false // meets the non-canonical hole
+	if end < va || va < upperHalf && end > UserMax+pageSize {
+		return false // wraps, or meets the non-canonical hole
 	}
 	for p := va &^ (pageSize - 1); p < end; p += pageSize {
 		if p < m.userMin || p >= m.max { // present or not at all
@@ -1433,12 +1444,21 @@ func (m *Map) Touch(va, n uintptr, write bool) bool {
 			continue
 		}
 		if fl := m.Pmap.Flags(p); fl&pmap.Present != 0 {
-			if write && fl&pmap.Writable == 0 || m.Pmap.IsUser() && fl&pmap.User == 0 {
-				return false // read-only, or a process's PROT_NONE page
+			if write && fl&pmap.Writable == 0 {
+				return false
 			}
 			continue
 		}
-		if !m.Fault(p, write, false) {
+		i := m.lookup(p)
+		if uint(i) >= uint(len(m.entries)) {
+			return false
+		}
+		e := &m.entries[i]
+		if !readable(e.Prot) || write && e.Prot&ProtWrite == 0 {
+			return false
+		}
+		fatal.Assert(e.Obj == 0, "vm: an object in the kernel's map")
+		if !m.zeroFill(p, e) {
 			return false
 		}
 	}

@@ -144,7 +144,7 @@ func (f *fixture) fault(va uintptr, write, exec, want bool) {
 
 func (f *fixture) touch(va, n uintptr, write, want bool) {
 	f.t.Helper()
-	if got := f.m.Touch(va, n, write); got != want {
+	if got := touchAny(f.m, va, n, write); got != want {
 		f.t.Fatalf("Touch(%#x, %#x, write=%v) = %v; want %v", va, n, write, got, want)
 	}
 	f.check(fmt.Sprintf("Touch(%#x, %#x)", va, n))
@@ -707,7 +707,7 @@ func TestNoGoAllocations(t *testing.T) {
 	f.mmap(base+100*p, p, ProtRead, fixed, int64(base+100*p))
 	n := testing.AllocsPerRun(100, func() {
 		a := uintptr(f.m.Mmap(0, 4*p, rw, anon))
-		if !f.m.Touch(a, 4*p, true) || !f.m.Fault(a, true, false) { // the second: spurious, present
+		if !touchAny(f.m, a, 4*p, true) || !f.m.Fault(a, true, false) { // the second: spurious, present
 			panic("Touch/Fault")
 		}
 		f.m.Mmap(a+p, p, ProtRead, fixed)
@@ -1045,7 +1045,7 @@ func runModel(t *testing.T, seed uint64, ops, filler int) {
 			va, n := somePage()+uintptr(r.IntN(p)), uintptr(r.IntN(4*p))
 			write := r.IntN(2) == 0
 			op = fmt.Sprintf("Touch(%#x, %#x, %v)", va, n, write)
-			got, want = f.m.Touch(va, n, write), md.touch(va, n, write)
+			got, want = touchAny(f.m, va, n, write), md.touch(va, n, write)
 		}
 		log = append(log, op)
 		outcome := fmt.Sprint(want)
@@ -1161,7 +1161,7 @@ func TestTouchBeyondUserMax(t *testing.T) {
 	if !f.pm.Enter(lowVA, pa, pmap.Writable) {
 		t.Fatal("Enter failed")
 	}
-	if f.m.Touch(nonCanon+lowVA, 8, false) {
+	if touchAny(f.m, nonCanon+lowVA, 8, false) {
 		t.Errorf("Touch(%#x, 8, false) = true; want false (not a user address)", uintptr(nonCanon+lowVA))
 	}
 }
@@ -1236,7 +1236,7 @@ func TestGuardNotHeldThrows(t *testing.T) {
 		{"Madvise", func() { f.m.Madvise(base, p, MadvDontNeed) }},
 		{"Mprotect", func() { f.m.Mprotect(base, p, ProtRead) }},
 		{"Fault", func() { f.m.Fault(base+p, true, false) }},
-		{"Touch", func() { f.m.Touch(base+p, 8, true) }},
+		{"Touch", func() { touchAny(f.m, base+p, 8, true) }},
 		{"SelfTest", func() { f.m.SelfTest() }},
 	} {
 		want := "vm: " + op.name + " without its locks"
@@ -1309,4 +1309,35 @@ func TestForkCopyOnWrite(t *testing.T) {
 	mm.Phys.Free(root)
 	f.held = child.Pmap.Tables() // a kernel-style test pmap keeps its tables
 	f.munmap(base, 4*p, 0)
+}
+
+// touchAny is Touch for any map: the kernel's by Touch, a process's page
+// by page as the hardware would (Fault, copy on write and objects
+// included), as the tests use it to make a process's pages present.
+func touchAny(m *Map, va, n uintptr, write bool) bool {
+	if !m.Pmap.IsUser() {
+		return m.Touch(va, n, write)
+	}
+	end := va + n
+	if n == 0 {
+		return true
+	}
+	if end < va || end > m.max {
+		return false
+	}
+	for p := va &^ (pageSize - 1); p < end; p += pageSize {
+		if p < m.userMin {
+			return false
+		}
+		if fl := m.Pmap.Flags(p); fl&pmap.Present != 0 {
+			if write && fl&pmap.Writable == 0 || fl&pmap.User == 0 {
+				return false // read-only, or a PROT_NONE page
+			}
+			continue
+		}
+		if !m.Fault(p, write, false) {
+			return false
+		}
+	}
+	return true
 }
