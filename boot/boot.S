@@ -4,8 +4,10 @@
  * QEMU's -kernel loader puts this image at 1 MiB and enters _start in 32-bit
  * protected mode with paging off, EAX = multiboot magic, EBX = the multiboot
  * information structure. This stub
- *   1. builds page tables that identity-map the first 4 GiB (2 MiB pages),
- *      except page 0, which stays unmapped so that nil dereferences fault;
+ *   1. builds page tables that map the first 4 GiB (2 MiB pages) twice,
+ *      at 0 (identity) and at 0xFFFF800000000000 (PML4 slot 256, the
+ *      kernel's direct map: mm.DirectBase, amd64.Alias), except page 0,
+ *      which stays unmapped so that nil dereferences fault;
  *   2. enables PAE, SSE, long mode and the SYSCALL instruction, and far-jumps
  *      into 64-bit code;
  *   3. finds the Go kernel, which the loader put at GO_BASE (cmd/mkimage
@@ -95,8 +97,10 @@ _start:
 	movl $1024, %ecx
 	rep movsl
 
-	/* PML4[0] -> PDPT; PDPT[0..3] -> the four page directories. */
+	/* PML4[0] and PML4[256] -> PDPT; PDPT[0..3] -> the four page
+	 * directories. */
 	movl $pdpt + (PTE_P | PTE_W), pml4
+	movl $pdpt + (PTE_P | PTE_W), pml4 + 256 * 8
 	movl $pd + (PTE_P | PTE_W), %eax
 	xorl %ecx, %ecx
 1:	movl %eax, pdpt(, %ecx, 8)

@@ -105,7 +105,8 @@ var boot bootInfo
 //
 //go:nosplit
 func early(info uintptr) uintptr {
-	boot = *(*bootInfo)(mm.Ptr(uint64(info)))
+	mm.DirectBase = amd64.Alias // the boot stub's tables map it
+	boot = *(*bootInfo)(mm.Direct(uint64(info)))
 	mark(phaseStub, boot.tsc0)
 	mark(phaseEntry, amd64.Rdtsc())
 	uart.Init()
@@ -129,11 +130,6 @@ func early(info uintptr) uintptr {
 
 	enableNX()
 	vm.Kernel.Pmap.Init(amd64.ReadCR3(), true)
-	aliasPDPT := mm.Phys.Alloc()
-	if aliasPDPT == 0 {
-		fatal.Throw("boot: no frame for the upper-half alias")
-	}
-	vm.Kernel.Pmap.MapAlias(aliasPDPT)
 	mapHighRAM()
 	vm.Kernel.InitRange(vm.KernelMin, vm.KernelMax, vm.KernelMin)
 

@@ -39,7 +39,7 @@ func Modules() ([]Module, int) {
 		r := modules[i]
 		var data []byte
 		if r.Len > 0 {
-			data = unsafe.Slice((*byte)(mm.Ptr(r.Base)), r.Len)
+			data = unsafe.Slice((*byte)(mm.Direct(r.Base)), r.Len)
 		}
 		out = append(out, Module{Name: string(moduleNames[i][:moduleNameN[i]]), Addr: r.Base, Data: data})
 	}

@@ -23,9 +23,9 @@ func (machine) ReadPhys(addr uint64, n int) ([]byte, error) {
 	for i := range b { // page 0 is never mapped: serve it from the boot copy
 		pa := addr + uint64(i)
 		if pa < 4096 {
-			b[i] = *(*byte)(mm.Ptr(boot.page0 + pa))
+			b[i] = *(*byte)(mm.Direct(boot.page0 + pa))
 		} else {
-			copy(b[i:], unsafe.Slice((*byte)(mm.Ptr(pa)), n-i))
+			copy(b[i:], unsafe.Slice((*byte)(mm.Direct(pa)), n-i))
 			break
 		}
 	}

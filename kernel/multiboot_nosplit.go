@@ -47,10 +47,10 @@ var (
 )
 
 //go:nosplit
-func mb32(a uint64) uint32 { return *(*uint32)(mm.Ptr(a)) }
+func mb32(a uint64) uint32 { return *(*uint32)(mm.Direct(a)) }
 
 //go:nosplit
-func mb64(a uint64) uint64 { return *(*uint64)(mm.Ptr(a)) }
+func mb64(a uint64) uint64 { return *(*uint64)(mm.Direct(a)) }
 
 // parseMultiboot copies what the kernel keeps from the multiboot
 // information at info. Usable RAM above 4 GiB is trimmed to whole 2 MiB
@@ -62,7 +62,7 @@ func parseMultiboot(info uint64) {
 	if flags&mbFlagCmdline != 0 {
 		p := uint64(mb32(info + 16))
 		for {
-			b := *(*byte)(mm.Ptr(p))
+			b := *(*byte)(mm.Direct(p))
 			if b == 0 {
 				break
 			}
@@ -86,7 +86,7 @@ func parseMultiboot(info uint64) {
 			modules[nModules] = mm.Range{Base: start, Len: end - start}
 			if p := uint64(mb32(at + i*16 + 8)); p != 0 {
 				for k := 0; k < modNameMax; k++ {
-					b := *(*byte)(mm.Ptr(p + uint64(k)))
+					b := *(*byte)(mm.Direct(p + uint64(k)))
 					if b == 0 {
 						break
 					}

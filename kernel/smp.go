@@ -73,9 +73,9 @@ func startAPs(m *acpi.MADT) error {
 	if boot.trampLen == 0 || boot.trampLen > 4096 {
 		return fmt.Errorf("kernel: smp: boot stub carries no usable trampoline (%d bytes)", boot.trampLen)
 	}
-	tramp := unsafe.Slice((*byte)(mm.Ptr(trampBase)), boot.trampLen)
-	copy(tramp, unsafe.Slice((*byte)(mm.Ptr(boot.trampoline)), boot.trampLen))
-	param := func(off uint64) *uint64 { return (*uint64)(mm.Ptr(trampBase + boot.trampLen - off)) }
+	tramp := unsafe.Slice((*byte)(mm.Direct(trampBase)), boot.trampLen)
+	copy(tramp, unsafe.Slice((*byte)(mm.Direct(boot.trampoline)), boot.trampLen))
+	param := func(off uint64) *uint64 { return (*uint64)(mm.Direct(trampBase + boot.trampLen - off)) }
 	_, _, _, apPC := codeAddrs()
 
 	var failed []uint32

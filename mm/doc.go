@@ -19,7 +19,8 @@
 // the page-fault handler), so it is nosplit, never allocates, and keeps its
 // bitmap in physical memory it carves out of the first usable range large
 // enough. Physical memory is reached through the kernel's direct map
-// (virtual == physical).
+// (Direct: physical address pa at DirectBase+pa, the upper-half alias of
+// physical memory, mapped in every address space).
 //
 // Concurrency: the bitmap and the free count are guarded by the
 // allocator's own spin lock, held for one search or one bit. Alloc (and

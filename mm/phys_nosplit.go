@@ -129,7 +129,7 @@ func (a *Allocator) Init(avail []Range, reserved []Range) bool {
 	if !found {
 		return false
 	}
-	a.bitmap = uintptr(a.bitmapPA)
+	a.bitmap = DirectVA(a.bitmapPA)
 	// Build the bitmap a word at a time (a frame-by-frame pass over a
 	// large machine costs milliseconds at boot): set every frame lying
 	// wholly inside a usable range, then clear frame 0, the bitmap's own
@@ -427,7 +427,7 @@ func (a *Allocator) countFree() uint64 {
 
 //go:nosplit
 func zeroPage(p uintptr) {
-	pg := (*[PageSize / 8]uint64)(Ptr(uint64(p)))
+	pg := (*[PageSize / 8]uint64)(Direct(uint64(p)))
 	for i := range pg {
 		pg[i] = 0
 	}
@@ -435,7 +435,7 @@ func zeroPage(p uintptr) {
 
 //go:nosplit
 func isZero(pa uint64) bool {
-	for _, w := range (*[PageSize / 8]uint64)(Ptr(pa)) {
+	for _, w := range (*[PageSize / 8]uint64)(Direct(pa)) {
 		if w != 0 {
 			return false
 		}

@@ -11,15 +11,21 @@ package objcache
 
 import "gofly/mm"
 
-// KernelPageAlloc returns a zeroed frame from mm (virtual == physical in
-// the direct map), or 0 when memory is exhausted. The caller holds the MP
+// KernelPageAlloc returns a zeroed frame from mm, by its address in the
+// direct map, or 0 when memory is exhausted. The caller holds the MP
 // lock. Use it as Config.PageAlloc.
 //
 //go:nosplit
-func KernelPageAlloc() uintptr { return uintptr(mm.Phys.Alloc()) }
+func KernelPageAlloc() uintptr {
+	pa := mm.Phys.Alloc()
+	if pa == 0 {
+		return 0
+	}
+	return mm.DirectVA(pa)
+}
 
-// KernelPageFree gives frame page back to mm. The caller holds the MP
-// lock. Use it as Config.PageFree.
+// KernelPageFree gives frame page (its direct-map address) back to mm.
+// The caller holds the MP lock. Use it as Config.PageFree.
 //
 //go:nosplit
-func KernelPageFree(page uintptr) { mm.Phys.Free(uint64(page)) }
+func KernelPageFree(page uintptr) { mm.Phys.Free(mm.PhysOf(page)) }

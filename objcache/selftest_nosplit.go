@@ -367,7 +367,7 @@ func pressureCall(arg uintptr) uintptr {
 		if pa == 0 {
 			break
 		}
-		*(*uint64)(mm.Ptr(pa)) = frames
+		*(*uint64)(mm.Direct(pa)) = frames
 		frames = pa
 		a.taken++
 	}
@@ -377,7 +377,7 @@ func pressureCall(arg uintptr) uintptr {
 	a.pagesAfter = pressureCache.slab.pages
 	for frames != 0 {
 		pa := frames
-		frames = *(*uint64)(mm.Ptr(pa))
+		frames = *(*uint64)(mm.Direct(pa))
 		mm.Phys.Free(pa)
 	}
 	return 0

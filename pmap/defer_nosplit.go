@@ -81,11 +81,11 @@ func FreeAfterShootdown(pa uint64, mask uint64) {
 			mm.Phys.Free(pa)
 			return
 		}
-		*(*uint64)(mm.Ptr(b)) = d.head
+		*(*uint64)(mm.Direct(b)) = d.head
 		d.head, d.n = b, 0
 	}
 	d.n++
-	(*[deferPerFrame + 1]uint64)(mm.Ptr(d.head))[uint(d.n)%(deferPerFrame+1)] = pa
+	(*[deferPerFrame + 1]uint64)(mm.Direct(d.head))[uint(d.n)%(deferPerFrame+1)] = pa
 	d.frames++
 }
 
@@ -118,7 +118,7 @@ func FreeDeferred() {
 	}
 	d.nn = 0
 	for b := d.head; b != 0; {
-		w := (*[deferPerFrame + 1]uint64)(mm.Ptr(b))
+		w := (*[deferPerFrame + 1]uint64)(mm.Direct(b))
 		for k := 1; k <= d.n && k <= deferPerFrame; k++ {
 			mm.Phys.Free(w[k])
 			d.frames--

@@ -4,8 +4,10 @@
 // pmap_enter, pmap_remove, pmap_protect and pmap_extract.
 //
 // The kernel's address space (vm.Kernel's Pmap) is the first Pmap. It
-// adopts the tables the boot stub built (identity map of 0–4 GiB in 2 MiB pages, page 0
-// absent) and extends the direct map over any RAM above 4 GiB.
+// adopts the tables the boot stub built (0–4 GiB in 2 MiB pages, page 0
+// absent, mapped twice by one PDPT: at 0, the identity map the boot and
+// the processors' start-up need, and at amd64.Alias, the direct map
+// mm.Direct uses) and extends both over any RAM above 4 GiB.
 //
 // Invariants (a broken one ends in fatal.Throw):
 //   - table-frames: every page-table page is a frame from mm.Phys, reached

@@ -171,25 +171,6 @@ func (p *Pmap) Init(root uint64, flush bool) {
 	p.invlpg = flush
 }
 
-// MapAlias maps the first 4 GiB of the kernel's lower half a second time
-// at PML4 slot KernelHalf (amd64.Alias), supervisor-only, in a PDPT of its
-// own that shares the lower half's page directories: the boot's direct
-// map of physical 0–4 GiB, the kernel image inside it. Only those four
-// entries, not the whole slot 0, so the kernel's Go heap and mmaps are not
-// reachable from a user address space's tables. pdpt is a zeroed frame
-// from mm.Phys, kept for the life of the machine. Before other CPUs start
-// and before any user address space copies the upper half.
-//
-//go:nosplit
-func (p *Pmap) MapAlias(pdpt uint64) {
-	low := *entry(p.root, 0)
-	fatal.Assert(low&Present != 0 && *entry(p.root, KernelHalf)&Present == 0, "pmap: MapAlias: no direct map, or the alias slot taken")
-	for i := uintptr(0); i < 4; i++ {
-		*entry(pdpt, i) = *entry(low&addrMask, i)
-	}
-	*entry(p.root, KernelHalf) = pdpt | Present | Writable
-}
-
 // InitUser makes p a process's address space over root, a zeroed frame
 // from mm.Phys that p owns from now on: its lower half starts empty, and
 // its upper half points at the same tables as kernel's, which p never
@@ -374,7 +355,7 @@ func (p *Pmap) Tables() uint64 { return p.tables }
 
 //go:nosplit
 func entry(table uint64, i uintptr) *uint64 {
-	return (*uint64)(mm.Ptr(table + uint64(i)*8))
+	return (*uint64)(mm.Direct(table + uint64(i)*8))
 }
 
 //go:nosplit
@@ -820,7 +801,7 @@ func (p *Pmap) SelfTest(scratch uintptr) error {
 	got, ok := p.Extract(scratch + 123)
 	fatal.Assert(ok && got == pa+123, "pmap: Extract does not find the frame Enter mapped")
 	*(*uint64)(mm.Ptr(uint64(scratch))) = 0x600dF00d
-	fatal.Assert(*(*uint64)(mm.Ptr(pa)) == 0x600dF00d, "pmap: a store through a mapping did not reach its frame")
+	fatal.Assert(*(*uint64)(mm.Direct(pa)) == 0x600dF00d, "pmap: a store through a mapping did not reach its frame")
 	p.Protect(scratch, scratch+pageSize, 0)
 	fatal.Assert(p.Flags(scratch)&Writable == 0, "pmap: Protect left a page writable")
 	p.Remove(scratch, scratch+pageSize)

@@ -76,7 +76,7 @@ func ResetPV() {
 }
 
 //go:nosplit
-func pvAt(a uintptr) *pv { return (*pv)(mm.Ptr(uint64(a))) }
+func pvAt(a uintptr) *pv { return (*pv)(mm.Direct(uint64(a))) }
 
 // pvLock guards pvs and every page's PV list: 1 held. Interrupts are off
 // while it is held, for one list walk, never across a call to mm or a
@@ -155,7 +155,7 @@ func pageHead(pa uint64) *uintptr {
 	if d == 0 {
 		return nil
 	}
-	return (*uintptr)(mm.Ptr(d + (f%headsPerLeaf)*8))
+	return (*uintptr)(mm.Direct(d + (f%headsPerLeaf)*8))
 }
 
 // makePageHead is pageHead that allocates the leaf if need be (nil when
@@ -331,7 +331,7 @@ func unlinkPage(a uintptr) bool {
 	f := v.pa >> 12
 	d := pageDir[(f/headsPerLeaf)&(uint64(len(pageDir))-1)]
 	fatal.Assert(d != 0, "pmap: pv: a PV whose page has no list")
-	h := (*uintptr)(mm.Ptr(d + (f%headsPerLeaf)*8))
+	h := (*uintptr)(mm.Direct(d + (f%headsPerLeaf)*8))
 	for at := h; ; {
 		fatal.Assert(*at != 0, "pmap: pv: a PV missing from its page's list")
 		if *at == a {

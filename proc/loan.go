@@ -13,7 +13,7 @@ import (
 type lentPages struct{}
 
 func (lentPages) Bytes(pa uint64) []byte {
-	return unsafe.Slice((*byte)(mm.Ptr(pa)), xio.PageSize)
+	return unsafe.Slice((*byte)(mm.Direct(pa)), xio.PageSize)
 }
 
 func (lentPages) Release(pas []uint64) {

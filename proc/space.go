@@ -148,7 +148,7 @@ func (s *Space) Read(va uint64, n int) ([]byte, bool) {
 			return nil, false
 		}
 		k := min(n, int(pageSize-va%pageSize))
-		out = append(out, unsafe.Slice((*byte)(mm.Ptr(pa)), k)...)
+		out = append(out, unsafe.Slice((*byte)(mm.Direct(pa)), k)...)
 		va += uint64(k)
 		n -= k
 	}

@@ -81,7 +81,7 @@ func loadLocked(a *pageArgs) uintptr {
 		}
 	}
 	if a.n > 0 {
-		dst := unsafe.Slice((*byte)(mm.Ptr(pa+uint64(a.off))), a.n)
+		dst := unsafe.Slice((*byte)(mm.Direct(pa+uint64(a.off))), a.n)
 		copy(dst, unsafe.Slice((*byte)(mm.Ptr(uint64(a.src))), a.n))
 	}
 	return 1
@@ -232,7 +232,7 @@ func (c *copyArgs) kernelSide(buf, n uintptr) (uintptr, uintptr) {
 		return buf, n
 	}
 	f := *(*uint64)(mm.Ptr(uint64(c.frames + buf/pageSize*8)))
-	return uintptr(f) + buf%pageSize, min(n, pageSize-buf%pageSize)
+	return mm.DirectVA(f) + buf%pageSize, min(n, pageSize-buf%pageSize)
 }
 
 // kernelOK reports whether the kernel's side of c is present (a buffer
@@ -308,7 +308,7 @@ const (
 //
 //go:nosplit
 func copyPage(pa uint64, buf, k uintptr, out bool) {
-	user := unsafe.Slice((*byte)(mm.Ptr(pa)), k)
+	user := unsafe.Slice((*byte)(mm.Direct(pa)), k)
 	kern := unsafe.Slice((*byte)(mm.Ptr(uint64(buf))), k)
 	if out {
 		copy(user, kern)

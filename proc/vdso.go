@@ -98,7 +98,7 @@ func makeVDSO() (uint32, error) {
 			vm.ReleaseFile(obj)
 			return 0, err
 		}
-		pages[i] = unsafe.Slice((*byte)(mm.Ptr(pa)), pageSize)
+		pages[i] = unsafe.Slice((*byte)(mm.Direct(pa)), pageSize)
 	}
 	tsc0, mult := timer.Clock()
 	clk, err := binary.Append(nil, binary.LittleEndian, vdsoClock{TSC0: tsc0, Mult: mult, Wall: sys.WallBase})

@@ -20,7 +20,7 @@ func (ObjectPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, bool, error
 	if pa == 0 {
 		return nil, false, err
 	}
-	return unsafe.Slice((*byte)(mm.Ptr(pa)), PageSize), fresh, nil
+	return unsafe.Slice((*byte)(mm.Direct(pa)), PageSize), fresh, nil
 }
 
 // Resize implements Pages.
@@ -35,7 +35,7 @@ func (ObjectPages) Pages(obj uint32, idx uint64, out [][]byte) {
 		for i, pa := range pas[:k] {
 			out[i] = nil
 			if pa != 0 {
-				out[i] = unsafe.Slice((*byte)(mm.Ptr(pa)), PageSize)
+				out[i] = unsafe.Slice((*byte)(mm.Direct(pa)), PageSize)
 			}
 		}
 		out, idx = out[k:], idx+uint64(k)

@@ -1211,7 +1211,7 @@ func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
 		m.OutOfMemory++
 		return false
 	}
-	*(*[pageSize]byte)(mm.Ptr(cp)) = *(*[pageSize]byte)(mm.Ptr(pa))
+	*(*[pageSize]byte)(mm.Direct(cp)) = *(*[pageSize]byte)(mm.Direct(pa))
 	if !m.Pmap.Remap(page, cp, m.pageFlags(prot), l) {
 		mm.Phys.Free(cp)
 		m.OutOfMemory++

@@ -124,17 +124,17 @@ func objUnref(i uint32, waiters uint64) {
 //
 //go:nosplit
 func (o *Object) free(tag uint32, waiters uint64) {
-	top := (*[512]uint64)(mm.Ptr(o.root))
+	top := (*[512]uint64)(mm.Direct(o.root))
 	for a := range top {
 		if top[a] == 0 {
 			continue
 		}
-		mid := (*[512]uint64)(mm.Ptr(top[a]))
+		mid := (*[512]uint64)(mm.Direct(top[a]))
 		for b := range mid {
 			if mid[b] == 0 {
 				continue
 			}
-			leaf := (*[512]uint64)(mm.Ptr(mid[b]))
+			leaf := (*[512]uint64)(mm.Direct(mid[b]))
 			for c := range leaf {
 				if leaf[c] == 0 {
 					continue
@@ -171,7 +171,7 @@ func (o *Object) slot(idx uint64, grow bool) *uint64 {
 			}
 			o.tables++
 		}
-		p = &(*[512]uint64)(mm.Ptr(*p))[(idx>>(9*uint(l)))%512]
+		p = &(*[512]uint64)(mm.Direct(*p))[(idx>>(9*uint(l)))%512]
 		if l == 0 {
 			return p
 		}
@@ -300,17 +300,17 @@ func (o *Object) truncate(tag uint32, from uint64) {
 	if o.root == 0 {
 		return
 	}
-	top := (*[512]uint64)(mm.Ptr(o.root))
+	top := (*[512]uint64)(mm.Direct(o.root))
 	for a := range top {
 		if top[a] == 0 || uint64(a+1)<<18 <= from {
 			continue
 		}
-		mid := (*[512]uint64)(mm.Ptr(top[a]))
+		mid := (*[512]uint64)(mm.Direct(top[a]))
 		for b := range mid {
 			if mid[b] == 0 || uint64(a)<<18+uint64(b+1)<<9 <= from {
 				continue
 			}
-			leaf := (*[512]uint64)(mm.Ptr(mid[b]))
+			leaf := (*[512]uint64)(mm.Direct(mid[b]))
 			for c := range leaf {
 				if leaf[c] == 0 || uint64(a)<<18+uint64(b)<<9+uint64(c) < from {
 					continue

@@ -5,7 +5,7 @@
 //
 // The package owns no hardware and no global state. It reads physical memory
 // and touches I/O ports only through a Machine, which the kernel implements
-// with its identity map and in/out instructions and the tests with a fake.
+// with its direct map and in/out instructions and the tests with a fake.
 //
 // Invariants:
 //

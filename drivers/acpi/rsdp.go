@@ -8,7 +8,7 @@ import (
 
 // Machine is what the ACPI code needs from the platform.
 type Machine interface {
-	ReadPhys(addr uint64, n int) ([]byte, error) // copy of physical memory (identity map); error if out of range
+	ReadPhys(addr uint64, n int) ([]byte, error) // copy of physical memory (the direct map); error if out of range
 	Outw(port uint16, v uint16)
 	Outb(port uint16, v uint8)
 	Inw(port uint16) uint16

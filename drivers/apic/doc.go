@@ -2,8 +2,8 @@
 // local APIC (its timer, end-of-interrupt, inter-processor interrupts)
 // and the I/O APIC that routes device IRQs to CPUs.
 //
-// The local APIC is reached through its MMIO page (xAPIC, identity-mapped
-// in the boot map) or, when the CPU has x2APIC, through MSRs 0x800+; read
+// The local APIC is reached through its MMIO page (xAPIC, in the direct
+// map, mm.Direct) or, when the CPU has x2APIC, through MSRs 0x800+; read
 // and write hide the difference.
 //
 // Invariants:

@@ -17,8 +17,8 @@ const (
 
 //go:nosplit
 func ioWrite(base uint64, reg, v uint32) {
-	*(*uint32)(mm.Ptr(base + ioRegSel)) = reg
-	*(*uint32)(mm.Ptr(base + ioWin)) = v
+	*(*uint32)(mm.Direct(base + ioRegSel)) = reg
+	*(*uint32)(mm.Direct(base + ioWin)) = v
 }
 
 // RouteIRQ makes input pin of the I/O APIC at base deliver vector to the
@@ -39,8 +39,8 @@ func RouteIRQ(base uint64, pin uint32, vector uint8, dest uint32, activeLow, lev
 
 //go:nosplit
 func ioRead(base uint64, reg uint32) uint32 {
-	*(*uint32)(mm.Ptr(base + ioRegSel)) = reg
-	return *(*uint32)(mm.Ptr(base + ioWin))
+	*(*uint32)(mm.Direct(base + ioRegSel)) = reg
+	return *(*uint32)(mm.Direct(base + ioWin))
 }
 
 // IOAPICPins returns how many input pins the I/O APIC at base has (its

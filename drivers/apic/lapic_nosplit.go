@@ -48,7 +48,7 @@ func read(reg uint32) uint32 {
 	if x2 {
 		return uint32(amd64.Rdmsr(amd64.MSRX2APIC + reg>>4))
 	}
-	return *(*uint32)(mm.Ptr(base + uint64(reg)))
+	return *(*uint32)(mm.Direct(base + uint64(reg)))
 }
 
 //go:nosplit
@@ -57,7 +57,7 @@ func write(reg, v uint32) {
 		amd64.Wrmsr(amd64.MSRX2APIC+reg>>4, uint64(v))
 		return
 	}
-	*(*uint32)(mm.Ptr(base + uint64(reg))) = v
+	*(*uint32)(mm.Direct(base + uint64(reg))) = v
 }
 
 // Init enables this CPU's local APIC: x2APIC mode when the CPU has it,

@@ -1,7 +1,8 @@
 // Package hostram gives host unit tests ordinary memory that stands in for
 // physical RAM. The kernel reaches physical memory through a direct map
-// whose virtual address equals the physical one (mm.Ptr), so on the host
-// any mapped memory can play RAM: its address is its "physical address".
+// at mm.DirectBase plus the physical address (mm.Direct); on the host
+// DirectBase is 0, so any mapped memory can play RAM: its address is its
+// "physical address".
 //
 // The memory must sit at a low address: mm's bitmap covers [0, highest
 // frame), one bit per 4 KiB, and Go's own heap lies tens of TiB up, which
