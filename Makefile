@@ -11,10 +11,13 @@ APPEND   ?=
 QEMU     ?= qemu-system-x86_64
 TIMEOUT  ?= 0
 
-# The Go image: linked at 2 MiB (its ELF header page at GO_BASE, text one
-# page above) with the kernel's own entry, the internal linker, no cgo.
+# The Go image: loaded at 2 MiB (its ELF header page at GO_BASE, text one
+# page above) and linked at that memory's address in the direct map, the
+# upper half's alias of physical memory (amd64.Alias + 0x201000, written
+# as the negative number the linker's -T takes), with the kernel's own
+# entry, the internal linker, no cgo.
 GO_BASE    := 0x200000
-GO_LDFLAGS := -T 0x201000 -E gofly/kernel.entry
+GO_LDFLAGS := -T -0x7FFFFFDFF000 -E gofly/kernel.entry
 GO_ENV     := GOOS=linux GOARCH=amd64 CGO_ENABLED=0
 
 IMAGE := $(BUILD)/gofly.elf

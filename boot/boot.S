@@ -12,7 +12,8 @@
  *      into 64-bit code;
  *   3. finds the Go kernel, which the loader put at GO_BASE (cmd/mkimage
  *      makes its segments part of this image), and the end of its BSS;
- *   4. jumps to its ELF entry, the kernel's own entry in Go assembly
+ *   4. jumps to its ELF entry (in the direct map, where the image is
+ *      linked), the kernel's own entry in Go assembly
  *      (kernel/entry_amd64.s), with RDI pointing at bootinfo below, whose
  *      layout kernel/boot_nosplit.go's bootInfo mirrors word for word.
  * It also carries the real-mode trampoline that application processors
@@ -63,7 +64,7 @@ bootinfo:
 bi_magic:      .quad 0          /* multiboot magic (EAX at entry) */
 bi_info:       .quad 0          /* multiboot information (EBX at entry) */
 bi_go_base:    .quad GO_BASE    /* the Go image's ELF header */
-bi_go_end:     .quad 0          /* end of its highest segment (BSS included) */
+bi_go_end:     .quad 0          /* end of its highest segment (BSS included), as linked: in the direct map */
 bi_stub_start: .quad _start
 bi_stub_end:   .quad _image_end
 bi_tsc:        .quad 0          /* TSC at _start: the boot timeline's origin */

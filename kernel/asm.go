@@ -21,16 +21,13 @@ const (
 // the vector (the error code and CS follow at +8 and +0x18).
 const frameVector = 0x78
 
-// Segment selectors, the IOPL marker bit and the alias for
-// entry_amd64.s; lowMask turns an alias address into its low one.
+// Segment selectors and the IOPL marker bit for entry_amd64.s.
 const (
 	kernelCS     = amd64.KernelCS
 	kernelDS     = amd64.KernelDS
 	userCS       = amd64.UserCS
 	userDS       = amd64.UserDS
 	flagIOPL1Bit = 12
-	aliasBase    = amd64.Alias
-	lowMask      = ^uint64(amd64.Alias)
 )
 
 // The bit number matches the flag.

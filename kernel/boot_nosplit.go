@@ -56,13 +56,14 @@ var (
 
 // cpuLocal is what the assembly reaches through the GS base, one per CPU.
 // Its first word is the CPU's index (amd64.CPU reads GS:0). The GS base is
-// its alias address (amd64.Alias), reachable on a user's page tables too,
-// and negative: the trap entry tells the kernel's GS base from a user's
-// (always below 2^47) by the sign. Owner: its CPU, interrupts off.
+// its address in the kernel image, in the upper half (amd64.Alias):
+// reachable on a user's page tables too, and negative, so the trap entry
+// tells the kernel's GS base from a user's (always below 2^47) by the
+// sign. Owner: its CPU, interrupts off.
 type cpuLocal struct {
 	cpu     uintptr
 	scratch uintptr // the thread's RSP while SYSCALL switches stacks
-	kstack  uintptr // top of the trap stack (alias address)
+	kstack  uintptr // top of the trap stack
 	fpu     uintptr // the running thread's FXSAVE area (lwkt repoints it)
 	frame   uintptr // the *amd64.Frame of the trap being served; 0 outside the trap path
 	nmiFPU  uintptr // FXSAVE area of NMI and #MC, which may arrive inside the trap path
@@ -119,7 +120,9 @@ func early(info uintptr) uintptr {
 	applyCmdline()
 
 	imageStub = mm.Range{Base: boot.stubStart, Len: boot.stubEnd - boot.stubStart}
-	imageGo = mm.Range{Base: boot.goBase, Len: boot.goEnd - boot.goBase}
+	// goBase is physical; goEnd, from the program headers, is in the
+	// direct map, where the image is linked.
+	imageGo = mm.Range{Base: boot.goBase, Len: boot.goEnd - amd64.Alias - boot.goBase}
 	reserved[0] = mm.Range{Base: 0, Len: 1 << 20} // BIOS data, EBDA, ROMs
 	reserved[1], reserved[2] = imageStub, imageGo
 	copy(reserved[3:], modules[:nModules])
@@ -160,14 +163,13 @@ func early(info uintptr) uintptr {
 }
 
 // setupCPU gives CPU cpu its cpuLocal, descriptor tables and SYSCALL
-// path. GS must already point at cpuLocals[cpu] (its low address: this
-// moves it to the alias), and the kernel's alias must be mapped.
+// path. GS must already point at cpuLocals[cpu].
 //
 //go:nosplit
 func setupCPU(cpu int) {
 	syscallPC, _, _, _ := codeAddrs()
 	c := &cpuLocals[cpu]
-	amd64.Wrmsr(amd64.MSRGSBase, uint64(amd64.AliasOf(uintptr(unsafe.Pointer(c)))))
+	amd64.Wrmsr(amd64.MSRGSBase, uint64(uintptr(unsafe.Pointer(c))))
 	c.cpu = uintptr(cpu)
 	c.kcr3 = uintptr(vm.Kernel.Pmap.Root())
 	c.kstack = amd64.TrapStackTop(cpu)
@@ -176,7 +178,7 @@ func setupCPU(cpu int) {
 	c.nest = uintptr(unsafe.Pointer(&nestStack[cpu][0])) + nestStackSize
 	amd64.SetupCPU(cpu, vectorStubs())
 	amd64.Wrmsr(amd64.MSRSTAR, uint64(amd64.KernelCS)<<32) // SYSCALL loads CS 0x08, SS 0x10
-	amd64.Wrmsr(amd64.MSRLSTAR, uint64(amd64.AliasOf(syscallPC)))
+	amd64.Wrmsr(amd64.MSRLSTAR, uint64(syscallPC))
 	amd64.Wrmsr(amd64.MSRFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
 	enableSMEP()
 }

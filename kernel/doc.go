@@ -6,7 +6,8 @@
 //
 // Boot sequence: QEMU's multiboot loader puts the stub (boot/boot.S) at
 // 1 MiB and the Go image's segments at 2 MiB (cmd/mkimage made them one
-// image); the stub enters long mode and jumps to entry, which sets up a boot stack,
+// image; the image is linked at that memory's address in the direct map,
+// amd64.Alias + 2 MiB); the stub enters long mode and jumps to entry, which sets up a boot stack,
 // TLS and the per-CPU GS base and calls early. early builds the page
 // allocator, descriptor tables, SYSCALL path, timers and the first two
 // threads, and returns a Linux-style initial stack; entry then jumps to the
@@ -18,14 +19,14 @@
 // state on the per-CPU trap stack, calls trap, lets lwkt.Schedule swap in
 // another thread's state if needed, and resumes with IRETQ.
 //
-// Ring 3: the kernel's own Go program owns the lower half, so a process
-// runs on page tables of its own and every crossing writes CR3 twice
-// (gVisor's way). The entry code, descriptor tables, IST stacks and
-// cpuLocal are reached through the upper-half alias of physical 0–4 GiB
-// (amd64.Alias), mapped supervisor-only in every address space. Entry
-// (entry_amd64.s) takes the kernel's GS base (by the GS base's sign, so an
-// NMI inside the SWAPGS windows is right too), CR3 and a readable FS base,
-// drops to the low addresses and calls trap; trap hands a ring-3 frame to
+// Ring 3: the kernel lies in the upper half (its image and the direct map
+// at amd64.Alias, its Go heap at vm.KernelMin), which every address space
+// shares supervisor-only; a process's page tables hold the lower half.
+// Every crossing still writes CR3 twice (gVisor's way): the kernel's own
+// tables keep the boot's identity map of the lower half, which the
+// processors' start-up uses. Entry (entry_amd64.s) takes the kernel's GS
+// base (by the GS base's sign, so an NMI inside the SWAPGS windows is
+// right too), CR3 and a readable FS base and calls trap; trap hands a ring-3 frame to
 // sys.LeaveUser before anything else reads it and, at its end, lets
 // sys.EnterUser turn a thread marked for ring 3 into its user frame; the
 // exit loads the user FS base and CR3 and swaps GS back.

@@ -59,14 +59,11 @@ TEXT ·apEntry(SB),NOSPLIT|NOFRAME,$0
 	JMP ·idleLoop(SB)                // this context is the CPU's idle thread
 
 // The entry code below (syscallEntry, trapEntry, trapExit and the vector
-// stubs) is entered at its alias address (amd64.Alias: LSTAR, the IDT
-// gates and the IST stacks all point there), because a trap from ring 3
-// arrives on the user's page tables, where only the upper half is the
-// kernel's. Each path loads the kernel's GS base and CR3, moves SP to its
-// low address and jumps to trapLow, where Go runs as before; the way out
-// goes back up to trapExit, which loads the CR3 the frame returns to. The
-// code is position-independent (relative jumps, GS and SP addressing), so
-// it runs the same at either address.
+// stubs), like the whole kernel image, lies in the upper half (the image
+// is linked in the direct map), which every address space shares: a trap
+// from ring 3 arrives on the user's page tables and finds it there. Each
+// path loads the kernel's GS base and CR3 and continues at trapLow; the
+// way out, trapExit, loads the CR3 the frame returns to.
 
 // syscallEntry is the SYSCALL target (LSTAR). The CPU left RIP in CX and
 // RFLAGS in R11 and cleared IF (FMASK); RSP, GS and CR3 are still the
@@ -94,7 +91,7 @@ onstack:
 user:
 	SWAPGS                           // the kernel's GS base: trapEntry sees it and keeps it
 	MOVQ SP, cpuLocal_scratch(GS)    // the user's RSP
-	MOVQ cpuLocal_kstack(GS), SP     // the trap stack, by its alias
+	MOVQ cpuLocal_kstack(GS), SP     // the trap stack
 	PUSHQ $const_userDS              // the frame of a ring-3 trap: SS
 	PUSHQ cpuLocal_scratch(GS)       // RSP
 	PUSHQ R11                        // RFLAGS
@@ -112,7 +109,7 @@ user:
 //
 // Which GS base is live is read from the MSR, not inferred from the
 // frame's CS: an NMI or #MC can land between a SWAPGS and the IRETQ or
-// SYSCALL next to it. The kernel's is negative (an alias address), a
+// SYSCALL next to it. The kernel's is negative (an upper-half address), a
 // user's never is. The same goes for CR3, compared with the kernel's.
 TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ AX
@@ -144,11 +141,8 @@ kgs:
 	JEQ kcr3
 	MOVQ CX, CR3                     // the kernel's page tables
 kcr3:
-	MOVQ $const_lowMask, CX
-	ANDQ CX, SP                      // the same stack by its low address
-	LEAQ ·trapLow(SB), DX            // RIP-relative: trapLow's alias, when running there
-	ANDQ CX, DX                      // its low address
-	JMP DX
+	LEAQ ·trapLow(SB), DX            // by register: the linker's nosplit accounting
+	JMP DX                           // starts at trapLow (the pushes are the trap stack's)
 
 // trapLow calls trap with the frame and the FXSAVE image, and resumes
 // whatever thread the frame then describes, through trapExit. AX and BX
@@ -237,11 +231,7 @@ paranoid:
 leave:
 	ADDQ $48, SP                     // SP: the frame
 	MOVQ BX, (const_frameVector+8)(SP) // the error-code slot: SWAPGS on the way out?
-	MOVQ $const_aliasBase, DX
-	ORQ DX, SP                       // back to the stack's alias
-	LEAQ ·trapExit(SB), AX
-	ORQ DX, AX
-	JMP AX
+	JMP ·trapExit(SB)
 
 // fsload sets the FS base to AX; clobbers AX, CX, DX.
 TEXT fsload<>(SB),NOSPLIT|NOFRAME,$0
@@ -251,8 +241,8 @@ TEXT fsload<>(SB),NOSPLIT|NOFRAME,$0
 	WRMSR
 	RET
 
-// trapExit runs at its alias address: loads CR3 (CX) and the registers,
-// swaps GS back if the error-code slot says so, and returns.
+// trapExit loads CR3 (CX) and the registers, swaps GS back if the
+// error-code slot says so, and returns.
 TEXT ·trapExit(SB),NOSPLIT|NOFRAME,$0
 	MOVQ CR3, AX
 	CMPQ AX, CX

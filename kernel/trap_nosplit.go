@@ -189,7 +189,7 @@ func irq(n uint8) {
 //go:nosplit
 func inKernel(f *amd64.Frame) bool {
 	lo, hi := amd64.TrapStackBounds(amd64.CPU())
-	sp := uint64(amd64.Unalias(uintptr(f.RSP))) // the entry code runs on the alias
+	sp := f.RSP
 	return sp >= uint64(lo) && sp <= uint64(hi) || lwkt.Current() == lwkt.Idle()
 }
 

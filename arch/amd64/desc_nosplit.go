@@ -71,23 +71,23 @@ func SetupCPU(cpu int, stubs *[256]uintptr) {
 	t.gdt[5] = 0x00CFF2000000FFFF // data, DPL 3
 	t.gdt[6] = 0x00AFFA000000FFFF // 64-bit code, DPL 3
 
-	setIST(t, istTrap, AliasOf(stackTop(t.trapStack[:])))
-	setIST(t, istFault, AliasOf(stackTop(t.fault[:])))
-	setIST(t, istDF, AliasOf(stackTop(t.df[:])))
-	setIST(t, istNMI, AliasOf(stackTop(t.nmi[:])))
-	setIST(t, istMC, AliasOf(stackTop(t.mc[:])))
+	setIST(t, istTrap, stackTop(t.trapStack[:]))
+	setIST(t, istFault, stackTop(t.fault[:]))
+	setIST(t, istDF, stackTop(t.df[:]))
+	setIST(t, istNMI, stackTop(t.nmi[:]))
+	setIST(t, istMC, stackTop(t.mc[:]))
 	t.tss[25] = 104 << 16 // I/O map base beyond the limit: no bitmap
 
-	// Every base and entry point the CPU reads on a trap is an alias
-	// address (Alias), so a trap from ring 3 reaches them on the user's
-	// page tables.
-	base := uint64(AliasOf(uintptr(unsafe.Pointer(&t.tss))))
+	// Every base and entry point the CPU reads on a trap is in the
+	// kernel image, in the upper half (Alias), so a trap from ring 3
+	// reaches them on the user's page tables.
+	base := uint64(uintptr(unsafe.Pointer(&t.tss)))
 	// 16-byte TSS descriptor (SDM vol. 3, 8.2.3): limit, base, type 9
 	// (available 64-bit TSS), present.
 	t.gdt[3] = (104 - 1) | (base&0xFFFFFF)<<16 | 0x89<<40 | (base>>24&0xFF)<<56
 	t.gdt[4] = base >> 32
 
-	gdt := uint64(AliasOf(uintptr(unsafe.Pointer(&t.gdt))))
+	gdt := uint64(uintptr(unsafe.Pointer(&t.gdt)))
 	t.gdtr[0] = uint64(len(t.gdt)*8-1) | gdt<<16
 	t.gdtr[1] = gdt >> 48
 	Lgdt(uintptr(unsafe.Pointer(&t.gdtr)))
@@ -106,7 +106,7 @@ func SetupCPU(cpu int, stubs *[256]uintptr) {
 		case v < 32:
 			ist = istFault
 		}
-		pc := AliasOf(stubs[v])
+		pc := stubs[v]
 		idt[v] = gate{
 			offLow:  uint16(pc),
 			sel:     KernelCS,
@@ -116,19 +116,19 @@ func SetupCPU(cpu int, stubs *[256]uintptr) {
 			offHigh: uint32(pc >> 32),
 		}
 	}
-	idtBase := uint64(AliasOf(uintptr(unsafe.Pointer(&idt))))
+	idtBase := uint64(uintptr(unsafe.Pointer(&idt)))
 	idtr[0] = uint64(len(idt)*16-1) | idtBase<<16
 	idtr[1] = idtBase >> 48
 	Lidt(uintptr(unsafe.Pointer(&idtr)))
 }
 
-// TrapStackTop returns the alias address of the top of CPU cpu's trap
-// stack, where the system call entry switches to.
+// TrapStackTop returns the top of CPU cpu's trap stack, where the system
+// call entry switches to.
 //
 //go:nosplit
-func TrapStackTop(cpu int) uintptr { return AliasOf(stackTop(cpus[cpu].trapStack[:])) }
+func TrapStackTop(cpu int) uintptr { return stackTop(cpus[cpu].trapStack[:]) }
 
-// TrapStackBounds returns CPU cpu's trap stack [lo, hi), low addresses.
+// TrapStackBounds returns CPU cpu's trap stack [lo, hi).
 //
 //go:nosplit
 func TrapStackBounds(cpu int) (lo, hi uintptr) {

@@ -34,25 +34,13 @@ const (
 // CS, tells a ring-3 caller from the kernel's own program by this bit.
 const FlagIOPL1 = 1 << 12
 
-// Alias is the upper-half address at which the kernel sees physical 0–4
-// GiB a second time (its image included), supervisor-only, in every
-// address space: the kernel's own program occupies the lower half, so a
-// trap from ring 3 arrives on the user's page tables, and the entry code,
-// descriptor tables, IST stacks and per-CPU block it needs are reached
-// through this alias until it loads the kernel's CR3. It is PML4 slot 256,
-// the first of the upper half.
+// Alias is the upper-half address at which the kernel sees physical
+// memory (the direct map, mm.DirectBase), supervisor-only, in every
+// address space: PML4 slot 256, the first of the upper half. The kernel
+// image is linked there too (at Alias plus its physical address), so the
+// entry code, descriptor tables, IST stacks and per-CPU block a trap from
+// ring 3 needs are there on the user's page tables.
 const Alias = 0xFFFF_8000_0000_0000
-
-// AliasOf returns the alias address of a kernel-image address a.
-//
-//go:nosplit
-func AliasOf(a uintptr) uintptr { return a | Alias }
-
-// Unalias returns the low (identity) address of a, an alias address or
-// already a low one.
-//
-//go:nosplit
-func Unalias(a uintptr) uintptr { return a &^ Alias }
 
 // Flags bits.
 const (

@@ -1,8 +1,10 @@
 // Command mkimage builds Gofly's multiboot image from the boot stub and the
 // Go kernel: an ELF32 file (QEMU's multiboot loader refuses ELF64) whose
 // loadable segments are the stub's, at 1 MiB, followed by the Go image's
-// own, at the addresses it was linked for. The loader then puts every
-// segment in place and zeroes the BSS, so the stub has nothing to copy.
+// own, at the physical addresses of those it was linked for (the kernel
+// is linked in the direct map, amd64.Alias plus its physical address).
+// The loader then puts every segment in place and zeroes the BSS, so the
+// stub has nothing to copy.
 package main
 
 import (
@@ -13,6 +15,8 @@ import (
 	"io"
 	"log"
 	"os"
+
+	"gofly/arch/amd64"
 )
 
 func main() {
@@ -32,7 +36,7 @@ func main() {
 	}
 }
 
-// segment is one PT_LOAD of the output.
+// segment is one PT_LOAD of the output; vaddr is its load address.
 type segment struct {
 	vaddr, memsz uint64
 	flags        elf.ProgFlag
@@ -53,14 +57,18 @@ func loads(path string) ([]segment, uint64, error) {
 		if p.Type != elf.PT_LOAD || p.Memsz == 0 {
 			continue
 		}
-		if p.Vaddr+p.Memsz > 1<<32 {
+		addr := p.Vaddr
+		if addr >= amd64.Alias { // linked in the direct map: loaded at its physical address
+			addr -= amd64.Alias
+		}
+		if addr+p.Memsz > 1<<32 {
 			return nil, 0, fmt.Errorf("%s: segment at %#x ends above 4 GiB", path, p.Vaddr)
 		}
 		data, err := io.ReadAll(p.Open())
 		if err != nil {
 			return nil, 0, err
 		}
-		segs = append(segs, segment{p.Vaddr, p.Memsz, p.Flags, data})
+		segs = append(segs, segment{addr, p.Memsz, p.Flags, data})
 	}
 	return segs, f.Entry, nil
 }
