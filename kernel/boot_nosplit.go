@@ -68,7 +68,6 @@ type cpuLocal struct {
 	frame   uintptr // the *amd64.Frame of the trap being served; 0 outside the trap path
 	nmiFPU  uintptr // FXSAVE area of NMI and #MC, which may arrive inside the trap path
 	nest    uintptr // top of the stack a system call made inside the trap path gets
-	kcr3    uintptr // the kernel's page tables, loaded on every entry
 	ucr3    uintptr // the user page tables a return to ring 3 loads (sys.EnterUser's)
 	ufs     uintptr // the user FS base: found by an entry from ring 3, loaded by a return there
 }
@@ -135,6 +134,9 @@ func early(info uintptr) uintptr {
 	vm.Kernel.Pmap.Init(amd64.ReadCR3(), true)
 	mapHighRAM()
 	vm.Kernel.InitRange(vm.KernelMin, vm.KernelMax, vm.KernelMin)
+	if !vm.Kernel.Pmap.ReserveTop(vm.KernelMin, vm.KernelMax) {
+		fatal.Throw("boot: no frames for the kernel's page directory pointer tables")
+	}
 
 	_, idlePC, _, _ := codeAddrs()
 	setupCPU(0)
@@ -171,7 +173,6 @@ func setupCPU(cpu int) {
 	c := &cpuLocals[cpu]
 	amd64.Wrmsr(amd64.MSRGSBase, uint64(uintptr(unsafe.Pointer(c))))
 	c.cpu = uintptr(cpu)
-	c.kcr3 = uintptr(vm.Kernel.Pmap.Root())
 	c.kstack = amd64.TrapStackTop(cpu)
 	c.fpu = (uintptr(unsafe.Pointer(&fpuBufs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1) // until lwkt starts
 	c.nmiFPU = (uintptr(unsafe.Pointer(&nmiFPUs[cpu][0])) + amd64.FPUAlign - 1) &^ (amd64.FPUAlign - 1)

@@ -21,15 +21,18 @@
 //
 // Ring 3: the kernel lies in the upper half (its image and the direct map
 // at amd64.Alias, its Go heap at vm.KernelMin), which every address space
-// shares supervisor-only; a process's page tables hold the lower half.
-// Every crossing still writes CR3 twice (gVisor's way): the kernel's own
-// tables keep the boot's identity map of the lower half, which the
-// processors' start-up uses. Entry (entry_amd64.s) takes the kernel's GS
-// base (by the GS base's sign, so an NMI inside the SWAPGS windows is
-// right too), CR3 and a readable FS base and calls trap; trap hands a ring-3 frame to
+// shares supervisor-only; a process's page tables hold the lower half. So
+// a crossing writes no CR3: a CPU keeps the process's tables after a trap
+// from ring 3, while kernel code runs, until it enters ring 3 in another
+// address space (sys/ring3_nosplit.go, which also unloads a dying one).
+// The kernel's own tables keep the boot's identity map of the lower half,
+// which the processors' start-up uses. Entry (entry_amd64.s) takes the
+// kernel's GS base (by the GS base's sign, so an NMI inside the SWAPGS
+// windows is right too) and a readable FS base and calls trap; trap hands a ring-3 frame to
 // sys.LeaveUser before anything else reads it and, at its end, lets
 // sys.EnterUser turn a thread marked for ring 3 into its user frame; the
-// exit loads the user FS base and CR3 and swaps GS back.
+// exit loads the user FS base and, if it is another, CR3, and swaps GS
+// back.
 //
 // Faults: demand-paging faults are resolved by package vm; a nil-page fault
 // in Go code becomes SIGSEGV and hence a recoverable Go panic; any other

@@ -59,11 +59,12 @@ TEXT ·apEntry(SB),NOSPLIT|NOFRAME,$0
 	JMP ·idleLoop(SB)                // this context is the CPU's idle thread
 
 // The entry code below (syscallEntry, trapEntry, trapExit and the vector
-// stubs), like the whole kernel image, lies in the upper half (the image
-// is linked in the direct map), which every address space shares: a trap
-// from ring 3 arrives on the user's page tables and finds it there. Each
-// path loads the kernel's GS base and CR3 and continues at trapLow; the
-// way out, trapExit, loads the CR3 the frame returns to.
+// stubs), like the whole kernel, lies in the upper half (the image is
+// linked in the direct map), which every address space shares: a trap
+// from ring 3 arrives on the user's page tables and stays on them (CR3
+// is loaded lazily: sys/ring3_nosplit.go). Each path loads the kernel's
+// GS base and continues at trapLow; the way out, trapExit, loads the CR3
+// the frame returns to when it is another.
 
 // syscallEntry is the SYSCALL target (LSTAR). The CPU left RIP in CX and
 // RFLAGS in R11 and cleared IF (FMASK); RSP, GS and CR3 are still the
@@ -102,7 +103,7 @@ user:
 	JMP ·trapEntry(SB)
 
 // trapEntry saves the interrupted state as an amd64.Frame, makes the
-// kernel's GS base and CR3 current and continues at trapLow.
+// kernel's GS base current and continues at trapLow.
 //
 //	SP+0x00 R15 … SP+0x70 RAX, SP+0x78 vector, SP+0x80 error,
 //	SP+0x88 RIP, CS, RFLAGS, RSP, SS
@@ -110,7 +111,8 @@ user:
 // Which GS base is live is read from the MSR, not inferred from the
 // frame's CS: an NMI or #MC can land between a SWAPGS and the IRETQ or
 // SYSCALL next to it. The kernel's is negative (an upper-half address), a
-// user's never is. The same goes for CR3, compared with the kernel's.
+// user's never is. CR3 is whatever the entry found: the kernel's tables
+// are in every address space.
 TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ AX
 	PUSHQ BX
@@ -136,11 +138,6 @@ TEXT ·trapEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVL $1, BX
 kgs:
 	MOVQ CR3, AX                     // AX: the CR3 this entry found
-	MOVQ cpuLocal_kcr3(GS), CX
-	CMPQ AX, CX
-	JEQ kcr3
-	MOVQ CX, CR3                     // the kernel's page tables
-kcr3:
 	LEAQ ·trapLow(SB), DX            // by register: the linker's nosplit accounting
 	JMP DX                           // starts at trapLow (the pushes are the trap stack's)
 
@@ -205,7 +202,7 @@ restore:
 	// user's (sys.EnterUser left them in ufs and ucr3); an NMI or #MC in
 	// ring 0 gets back exactly what it found, which inside the entry or
 	// exit windows may be the user's; every other ring-0 return keeps the
-	// kernel's.
+	// kernel's GS and FS base and whatever CR3 is loaded.
 	MOVQ 0(SP), SI                   // the frame
 	TESTQ $3, (const_frameVector+0x18)(SI)
 	JEQ ring0
@@ -220,7 +217,7 @@ ring0:
 	JEQ paranoid
 	CMPQ AX, $const_vectorMC
 	JEQ paranoid
-	MOVQ cpuLocal_kcr3(GS), CX
+	MOVQ CR3, CX                     // kept: trapExit writes none
 	XORL BX, BX
 	JMP leave
 paranoid:

@@ -11,8 +11,9 @@ import (
 )
 
 // pmapScratch is the page pmap's self-test maps and unmaps: the top of the
-// user range, which the Go runtime never reaches.
-const pmapScratch = vm.UserMax - 16*mm.PageSize
+// kernel's map range, which the Go runtime never reaches, in the upper
+// half (the test runs on whatever address space its CPU has loaded).
+const pmapScratch = vm.KernelMax - 16*mm.PageSize
 
 // Each returns 0 when the test ran, 1 when it could not (its error names
 // no broken invariant: a broken one throws).

@@ -127,7 +127,7 @@ func RequestShootdown() { RequestShootdownOf(^uint64(0)) }
 
 // RequestShootdownOf is RequestShootdown for the CPUs in mask only: those
 // that may cache the translations removed (a process's map's, the CPUs
-// running it in ring 3). Requests of one trap add up.
+// holding its root). Requests of one trap add up.
 //
 //go:nosplit
 func RequestShootdownOf(mask uint64) {

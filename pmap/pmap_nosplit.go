@@ -52,10 +52,12 @@ type Pmap struct {
 	// index + 1, 0 when free. The kernel's pmap does not use it.
 	lock atomic.Uint32
 
-	// active has a bit per CPU running this address space (in ring 3):
-	// Activate sets it before the CR3 load, Deactivate clears it once
-	// the trap has left the CR3 (with no PCIDs, that load dropped every
-	// translation of p from the CPU's TLB), as DragonFly's pm_active.
+	// active has a bit per CPU holding this address space's root in CR3,
+	// which may cache its translations (it keeps them after a trap from
+	// ring 3: package sys): Activate sets it before the CR3 load,
+	// Deactivate clears it once the CPU has loaded another (with no
+	// PCIDs, that load dropped every translation of p from the CPU's
+	// TLB), as DragonFly's pm_active.
 	active atomic.Uint64
 }
 
@@ -171,18 +173,36 @@ func (p *Pmap) Init(root uint64, flush bool) {
 	p.invlpg = flush
 }
 
+// ReserveTop makes the root's entries for [start, end) in the upper half
+// point at page directory pointer tables, allocating those missing: the
+// kernel's before any process's address space copies the upper half
+// (InitUser), so that what the kernel maps there later is in every
+// address space. False when mm has no frame. Before other CPUs start.
+//
+//go:nosplit
+func (p *Pmap) ReserveTop(start, end uintptr) bool {
+	for va := start; va < end && va >= start; va += 1 << 39 {
+		if e := entry(p.root, index(va, 3)); *e&Present == 0 && !p.addTable(e, mm.Phys.Alloc()) {
+			return false
+		}
+	}
+	return true
+}
+
 // InitUser makes p a process's address space over root, a zeroed frame
 // from mm.Phys that p owns from now on: its lower half starts empty, and
 // its upper half points at the same tables as kernel's, which p never
 // changes or frees. Table entries p adds in its lower half carry U, so a
-// leaf's own U bit decides user access. p is not the live address space
-// of the caller's CPU (its TLB entries go with the CR3 load that leaves
-// it), so changes are not INVLPG'd. The caller holds the guard.
+// leaf's own U bit decides user access. Changes are INVLPG'd on the
+// caller's CPU as the kernel's are (when kernel's are: not on the host):
+// it may hold p's root while it serves p's calls (CR3 is kept lazily
+// after a trap from ring 3), and a shootdown reaches only the other CPUs.
+// The caller holds the guard.
 //
 //go:nosplit
 func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
 	guard("pmap: InitUser without the MP lock")
-	p.root, p.invlpg, p.user, p.dying = root, false, true, false
+	p.root, p.invlpg, p.user, p.dying = root, kernel.invlpg, true, false
 	p.resident, p.tables = 0, 0
 	for i := uintptr(KernelHalf); i < 512; i++ {
 		*entry(root, i) = *entry(kernel.root, i)

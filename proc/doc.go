@@ -142,8 +142,9 @@
 //
 // Invariants:
 //   - space-owned: a Space's pages and tables are its alone; Destroy runs
-//     after the process's last thread has stopped, so no CPU has its root
-//     loaded (every entry to the kernel reloads CR3, flushing the TLB).
+//     after the process's last thread has stopped, and first has every
+//     CPU still holding its root (CR3 is kept lazily after a trap) load
+//     the kernel's (vm.Map.Destroy, sys's unloadMap).
 //   - load-exact: after Load, each file byte of each segment reads back
 //     through the Space's tables (Space.Read, the self-check the shell's
 //     load command runs), and memsz beyond filesz reads zero.

@@ -4,7 +4,14 @@ import (
 	"unsafe"
 
 	"gofly/arch/amd64"
+	"gofly/lwkt/ipiq"
+	"gofly/vm"
 )
+
+func init() {
+	ipiq.Register(idUnload, unloadOn)
+	vm.Unload = unloadMap
+}
 
 // UserFPU returns the user FXSAVE image of c (16-byte aligned), for the
 // goroutine that owns c outside the switch call.

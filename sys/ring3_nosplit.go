@@ -15,6 +15,16 @@ package sys
 // goroutine serves it in Go), but for a page fault its map fills on demand
 // (UserFault); an interrupt does not, unless proc asked for the thread
 // back (UserContext.Interrupt).
+//
+// Address spaces are loaded lazily: the kernel lies in the upper half,
+// which every address space shares, so a trap from ring 3 keeps the
+// user's CR3, and so does the kernel code that runs after it, whatever
+// thread; only a return to ring 3 in another address space loads its
+// root (one TLB flush, where the trap's two used to be). loaded[cpu] is
+// the map whose root the CPU holds, counted in its Pmap's active set
+// until the CPU loads another; before a map's tables are freed,
+// vm.Map.Destroy has every CPU still holding it load the kernel's
+// (unloadMap).
 
 import (
 	"sync/atomic"
@@ -43,9 +53,10 @@ type UserContext struct {
 	Regs   amd64.Frame
 	FSBase uint64
 	Root   uint64
-	// Map is the address of the thread's vm.Map, whose demand-zero faults
-	// the trap path serves without ending the switch (UserFault); 0: every
-	// fault ends it.
+	// Map is the address of the thread's vm.Map, the one over Root, whose
+	// demand-zero faults the trap path serves without ending the switch
+	// (UserFault), and which the trap path counts as loaded on the CPUs
+	// that hold Root (EnterUser): required.
 	Map uintptr
 
 	// Why the switch call returned: VectorSyscall, a CPU exception (with
@@ -121,10 +132,50 @@ func EnterUser(f *amd64.Frame, fpu uintptr) (cr3, fs uint64) {
 	f.CS, f.SS = amd64.UserCS, amd64.UserDS
 	f.RFLAGS = f.RFLAGS&userFlags | amd64.FlagIF | amd64.FlagIOPL1 | 1<<1 // bit 1 is always set
 	c.entered = amd64.Rdtsc()
-	if c.Map != 0 { // before the trap exit loads the map's CR3: its shootdowns reach this CPU
-		(*vm.Map)(mm.Ptr(uint64(c.Map))).Enter(amd64.CPU())
+	fatal.Assert(c.Map != 0, "sys: a user context without its map")
+	if cpu := amd64.CPU(); loaded[cpu] != c.Map {
+		// Before the trap exit loads the map's CR3: its shootdowns
+		// reach this CPU from now on; the map it held goes.
+		if loaded[cpu] != 0 {
+			(*vm.Map)(mm.Ptr(uint64(loaded[cpu]))).Leave(cpu)
+		}
+		(*vm.Map)(mm.Ptr(uint64(c.Map))).Enter(cpu)
+		loaded[cpu] = c.Map
 	}
 	return c.Root, c.FSBase
+}
+
+// loaded is, per CPU, the vm.Map whose root its CR3 holds (0: none the
+// trap path tracks, the kernel's or a map-less context's). Written by its
+// CPU with interrupts off (EnterUser, unloadOn).
+var loaded [amd64.MaxCPUs]uintptr
+
+// idUnload is unloadOn's IPI handler id (lwkt's and the other packages'
+// ids come before it).
+const idUnload = lwkt.FirstFreeHandler + 32
+
+// unloadMap makes every CPU that still holds m's root load the kernel's,
+// and waits for them: vm.Map.Destroy's hook, before m's tables go. The
+// caller's process has no thread left, so no CPU loads m again.
+//
+//go:nosplit
+func unloadMap(m *vm.Map) {
+	lwkt.Cpusync(m.Pmap.Active(), idUnload, uintptr(unsafe.Pointer(m)), 0)
+}
+
+// unloadOn is unloadMap's work on one CPU: if it holds map m, it loads
+// the kernel's root (dropping m's translations) and leaves m's active
+// set.
+//
+//go:nosplit
+func unloadOn(m, _ uintptr) {
+	cpu := amd64.CPU()
+	if loaded[cpu] != m {
+		return
+	}
+	amd64.WriteCR3(vm.Kernel.Pmap.Root())
+	loaded[cpu] = 0
+	(*vm.Map)(mm.Ptr(uint64(m))).Leave(cpu)
 }
 
 // LeaveUser turns f, a trap frame from ring 3, back into the running
@@ -141,9 +192,6 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 	fatal.Assert(t.UserCtx != 0, "sys: a trap from ring 3 on a thread with no user context")
 	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
 	v := f.Vector
-	if c.Map != 0 { // the trap entry left the map's CR3, and its TLB entries with it
-		(*vm.Map)(mm.Ptr(uint64(c.Map))).Leave(amd64.CPU())
-	}
 	c.Cycles.Add(amd64.Rdtsc() - c.entered)
 	c.Regs = *f
 	c.FSBase = fs

@@ -33,9 +33,10 @@ func (m *Map) Lock() {
 //go:nosplit
 func (m *Map) Unlock() { m.Pmap.Unlock() }
 
-// Enter and Leave track the CPUs running m in ring 3 (pmap.Activate):
-// the trap exit calls Enter before it loads m's CR3, the trap entry Leave
-// after it left it.
+// Enter and Leave track the CPUs holding m's root in CR3 (pmap.Activate),
+// which may cache its translations: the trap exit calls Enter before it
+// loads m's root, Leave once the CPU loads another (CR3 is kept lazily:
+// package sys).
 //
 //go:nosplit
 func (m *Map) Enter(cpu int) { m.Pmap.Activate(cpu) }
@@ -45,7 +46,7 @@ func (m *Map) Enter(cpu int) { m.Pmap.Activate(cpu) }
 //go:nosplit
 func (m *Map) Leave(cpu int) { m.Pmap.Deactivate(cpu) }
 
-// Shootdown asks that the CPUs running m in ring 3 flush their TLBs
+// Shootdown asks that the CPUs holding m's root flush their TLBs
 // before this trap returns (lwkt.RequestShootdownOf), after the caller
 // removed or downgraded translations of m (pmap.Active says why the set
 // it reads is enough). A process's map only: the kernel's own runs on

@@ -148,6 +148,12 @@ func mapAt(a uintptr) *Map { return (*Map)(mm.Ptr(uint64(a))) }
 // Kernel is the kernel's (and the Go runtime's) address space.
 var Kernel Map
 
+// Unload makes every CPU that holds m's root in CR3 (a CPU keeps the
+// last process's after its trap: package sys) load another, and waits:
+// Destroy calls it before it frees m's tables. Set by package sys; nil
+// on the host. A nosplit function.
+var Unload func(m *Map)
+
 // Held reports whether the caller holds the MP lock. The kernel sets it
 // to a nosplit function once boot's single-CPU setup is done, before
 // another CPU starts; nil (the host) skips every check.
@@ -1306,7 +1312,10 @@ func (m *Map) Present(va, n uintptr, write bool) bool {
 //go:nosplit
 func (m *Map) Destroy() {
 	m.guard("vm: Destroy without its locks")
-	fatal.Assert(m.Pmap.Active() == 0, "vm: Destroy of a map a CPU runs in ring 3")
+	if Unload != nil && m.Pmap.Active() != 0 {
+		Unload(m)
+	}
+	fatal.Assert(m.Pmap.Active() == 0, "vm: Destroy of a map a CPU holds")
 	m.Pmap.RemoveAll()
 	for k := range m.entries {
 		if k == m.n {
