@@ -3,7 +3,6 @@ package qemu_test
 import (
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"testing"
 )
@@ -31,22 +30,18 @@ func clockCosts(tb testing.TB, what, out string) (now, getpid float64) {
 func BenchmarkClock(b *testing.B) {
 	ct := userProgram(b, "GOFLY_USER_CLOCKTEST", "clocktest")
 	kern, initrd := os.Getenv("GOFLY_LINUX_KERNEL"), os.Getenv("GOFLY_LINUX_CLOCK")
-	var gofly, linux [3][2]float64 // [boot][time.Now, getpid] in ns
-	for i := range 3 {
+	var gofly, linux [][]float64 // per boot: time.Now, getpid, in ns
+	for range 3 {
 		m := Boot(b, Options{SMP: 2, Mem: "256M", QEMUArgs: []string{"-initrd", ct}})
 		n, g := clockCosts(b, "Gofly", m.Run(b, "run clocktest bench"))
-		gofly[i] = [2]float64{n, g}
+		gofly = append(gofly, []float64{n, g})
 		m.Poweroff(b)
 		if kern != "" && initrd != "" {
 			n, g := clockCosts(b, "Linux", linuxInit(b, kern, "GOFLY_LINUX_CLOCK", initrd))
-			linux[i] = [2]float64{n, g}
+			linux = append(linux, []float64{n, g})
 		}
 	}
-	med := func(v [3][2]float64, k int) float64 {
-		x := []float64{v[0][k], v[1][k], v[2][k]}
-		slices.Sort(x)
-		return x[1]
-	}
+	med := medianOf
 	b.Logf("Gofly [time.Now getpid] ns per boot: %v", gofly)
 	b.ReportMetric(med(gofly, 0), "now-ns")
 	b.ReportMetric(med(gofly, 1), "getpid-ns")

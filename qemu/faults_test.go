@@ -35,22 +35,18 @@ func BenchmarkFaults(b *testing.B) {
 	probe := userProgram(b, "GOFLY_USER_PROBE", "probe")
 	fb := userProgram(b, "GOFLY_USER_FAULTBENCH", "faultbench")
 	kern, initrd := os.Getenv("GOFLY_LINUX_KERNEL"), os.Getenv("GOFLY_LINUX_FAULTS")
-	var gofly, linux [3][3]float64 // [boot][one, two, ratio]
-	for i := range 3 {
+	var gofly, linux [][]float64 // per boot: one, two, ratio
+	for range 3 {
 		m := Boot(b, Options{SMP: 2, Mem: "256M", QEMUArgs: []string{"-initrd", probe + "," + fb}})
 		o, t, r := faultRates(b, "Gofly", m.Run(b, "run faultbench"))
-		gofly[i] = [3]float64{o, t, r}
+		gofly = append(gofly, []float64{o, t, r})
 		m.Poweroff(b)
 		if kern != "" && initrd != "" {
 			o, t, r := faultRates(b, "Linux", linuxInit(b, kern, "GOFLY_LINUX_FAULTS", initrd))
-			linux[i] = [3]float64{o, t, r}
+			linux = append(linux, []float64{o, t, r})
 		}
 	}
-	med := func(v [3][3]float64, k int) float64 {
-		x := []float64{v[0][k], v[1][k], v[2][k]}
-		slices.Sort(x)
-		return x[1]
-	}
+	med := medianOf
 	b.Logf("Gofly [one two ratio] per boot: %v", gofly)
 	b.ReportMetric(med(gofly, 0), "one-faults/s")
 	b.ReportMetric(med(gofly, 1), "two-faults/s")
@@ -62,6 +58,16 @@ func BenchmarkFaults(b *testing.B) {
 		b.ReportMetric(med(linux, 2), "linux-two/one")
 		b.ReportMetric(med(gofly, 0)/med(linux, 0), "gofly/linux-one")
 	}
+}
+
+// medianOf returns the median of column k of rows (one per boot).
+func medianOf(rows [][]float64, k int) float64 {
+	x := make([]float64, 0, len(rows))
+	for _, r := range rows {
+		x = append(x, r[k])
+	}
+	slices.Sort(x)
+	return x[len(x)/2]
 }
 
 // linuxInit boots the Linux kernel kern (from $GOFLY_LINUX_KERNEL) at
