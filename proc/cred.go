@@ -2,7 +2,10 @@ package proc
 
 import (
 	"encoding/binary"
+	"slices"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"gofly/arch/amd64"
 )
@@ -144,6 +147,73 @@ func sysSetresgid(t *Thread, r *amd64.Frame) int64 {
 	return setIDs(t, func(c *creds) syscall.Errno {
 		return setRESID(uint32(r.RDI), uint32(r.RSI), uint32(r.RDX), &c.rgid, &c.egid, &c.sgid, c.privileged())
 	})
+}
+
+// sysAccess is access(2): faccessat at the working directory.
+func sysAccess(t *Thread, r *amd64.Frame) int64 {
+	return t.access(unix.AT_FDCWD, r.RDI, uint32(r.RSI), 0)
+}
+
+// sysFaccessat is faccessat(2)'s system call, which has no flags.
+func sysFaccessat(t *Thread, r *amd64.Frame) int64 {
+	return t.access(int(int32(r.RDI)), r.RSI, uint32(r.RDX), 0)
+}
+
+// sysFaccessat2 is faccessat2(2): faccessat with AT_EACCESS (check with
+// the effective IDs), AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH.
+func sysFaccessat2(t *Thread, r *amd64.Frame) int64 {
+	return t.access(int(int32(r.RDI)), r.RSI, uint32(r.RDX), int(int32(r.R10)))
+}
+
+// access checks the file at path (from dirfd) for mode's accesses
+// (R_OK, W_OK, X_OK; F_OK 0: that it exists) by the real IDs, or the
+// effective ones with AT_EACCESS: what the file's permission bits grant
+// the owner, a member of its group (the process's group or a
+// supplementary one) or anyone else; a privileged process may read and
+// write anything and execute what has an execute bit or is a directory.
+// The bits are what open and execve would check on Linux; Gofly's own
+// calls do not check them (doc.go).
+func (t *Thread) access(dirfd int, pathVA uint64, mode uint32, flags int) int64 {
+	if mode&^(unix.R_OK|unix.W_OK|unix.X_OK) != 0 || flags&^(unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	p := t.p
+	path, e := p.readString(pathVA, pathMax)
+	if e != 0 {
+		return errno(e)
+	}
+	st, fmode, e := p.statAt(dirfd, path, flags&unix.AT_EMPTY_PATH != 0, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
+	if e != 0 {
+		return errno(e)
+	}
+	if mode == unix.F_OK {
+		return 0
+	}
+	p.mu.Lock()
+	c, groups := p.cred, p.groups
+	p.mu.Unlock()
+	uid, gid := c.ruid, c.rgid
+	if flags&unix.AT_EACCESS != 0 {
+		uid, gid = c.euid, c.egid
+	}
+	var granted uint32
+	switch {
+	case uid == 0:
+		granted = unix.R_OK | unix.W_OK
+		if fmode&0o111 != 0 || fmode&unix.S_IFMT == unix.S_IFDIR {
+			granted |= unix.X_OK
+		}
+	case uid == st.Uid:
+		granted = fmode >> 6 & 7
+	case gid == st.Gid || slices.Contains(groups, st.Gid):
+		granted = fmode >> 3 & 7
+	default:
+		granted = fmode & 7
+	}
+	if mode&^granted != 0 {
+		return errno(syscall.EACCES)
+	}
+	return 0
 }
 
 // getRES serves getresuid(2) and getresgid(2): the three IDs, each to its

@@ -72,6 +72,8 @@ func TestUroot(t *testing.T) {
 		{`cat /nothing || echo failed`, "cat: open /nothing: no such file or directory\nfailed\n"},
 		{`cat /tmp/x /nothing 2>/dev/null; echo status $?`, "hi\nthere\nstatus 1\n"},
 		{`cat /nothing 2>&1 | wc -l`, "1\n"},
+		// cd checks the directory with access(2) (faccessat).
+		{`cd /tmp && pwd && ls`, "/tmp\nx\n"},
 	} {
 		out := m.Run(t, `run /bin/gosh -c "`+c.script+`"`)
 		if want := c.want + "/bin/gosh: exit status 0\n"; out != want {

@@ -189,6 +189,7 @@ func run(w io.Writer, root string) int {
 	slashChecks(check, dir)
 	linkChecks(check, dir)
 	fifoChecks(check, dir)
+	accessChecks(check, dir)
 
 	err = os.RemoveAll(dir)
 	_, serr = os.Stat(dir)
