@@ -25,8 +25,9 @@
 // a crossing writes no CR3: a CPU keeps the process's tables after a trap
 // from ring 3, while kernel code runs, until it enters ring 3 in another
 // address space (sys/ring3_nosplit.go, which also unloads a dying one).
-// The kernel's own tables keep the boot's identity map of the lower half,
-// which the processors' start-up uses. Entry (entry_amd64.s) takes the
+// The kernel's own tables keep the boot's identity map of the lower half
+// only until the processors are up (Start drops it: pmap.DropLow), so a
+// stray kernel access to a low address faults on every address space. Entry (entry_amd64.s) takes the
 // kernel's GS base (by the GS base's sign, so an NMI inside the SWAPGS
 // windows is right too) and a readable FS base and calls trap; trap hands a ring-3 frame to
 // sys.LeaveUser before anything else reads it and, at its end, lets

@@ -25,6 +25,9 @@ import (
 func Start() {
 	mark(PhaseMain, amd64.Rdtsc())
 	defer Mark(phaseStarted)
+	// Once the other processors are up, nothing of the kernel's is in the
+	// lower half any more.
+	defer lwkt.TrapCall(dropIdentity, 0)
 	// Once sysids are seeded (bootSysids, on every path below) and the
 	// other CPUs' idle threads exist, the threads made so far get their
 	// SYSREF records; threads cloned after bootSysids have theirs.

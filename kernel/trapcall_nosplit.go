@@ -17,6 +17,16 @@ import (
 	"gofly/vm"
 )
 
+// dropIdentity unmaps the boot's identity map from the kernel's tables on
+// every CPU (pmap.DropLow), once the processors are up.
+//
+//go:nosplit
+func dropIdentity(_ uintptr) uintptr {
+	vm.Kernel.Pmap.DropLow()
+	lwkt.RequestShootdown()
+	return 0
+}
+
 // memCountsCopy fills the MemCounts at arg.
 //
 //go:nosplit

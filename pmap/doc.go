@@ -6,8 +6,9 @@
 // The kernel's address space (vm.Kernel's Pmap) is the first Pmap. It
 // adopts the tables the boot stub built (0–4 GiB in 2 MiB pages, page 0
 // absent, mapped twice by one PDPT: at 0, the identity map the boot and
-// the processors' start-up need, and at amd64.Alias, the direct map
-// mm.Direct uses) and extends both over any RAM above 4 GiB.
+// the processors' start-up need, which DropLow unmaps once they are up,
+// and at amd64.Alias, the direct map mm.Direct uses) and extends both
+// over any RAM above 4 GiB.
 //
 // Invariants (a broken one ends in fatal.Throw):
 //   - table-frames: every page-table page is a frame from mm.Phys, reached

@@ -189,6 +189,24 @@ func (p *Pmap) ReserveTop(start, end uintptr) bool {
 	return true
 }
 
+// DropLow unmaps the kernel's lower half: the boot's identity map, which
+// only the boot and the processors' start-up use (its tables stay: the
+// direct map in the upper half shares them). After it, a kernel access to
+// a low address faults whatever address space is loaded. The caller holds
+// the MP lock and requests the other CPUs' shootdown.
+//
+//go:nosplit
+func (p *Pmap) DropLow() {
+	guard("pmap: DropLow without the MP lock")
+	fatal.Assert(!p.user, "pmap: DropLow of a process's address space")
+	for i := uintptr(0); i < KernelHalf; i++ {
+		*entry(p.root, i) = 0
+	}
+	if p.invlpg {
+		amd64.WriteCR3(amd64.ReadCR3()) // this CPU's TLB
+	}
+}
+
 // InitUser makes p a process's address space over root, a zeroed frame
 // from mm.Phys that p owns from now on: its lower half starts empty, and
 // its upper half points at the same tables as kernel's, which p never
