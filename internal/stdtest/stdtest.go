@@ -116,8 +116,14 @@ func Run(w io.Writer, o Options) (gofly, lin map[string]Result, err error) {
 	return gofly, lin, nil
 }
 
-// expand turns "std" into every standard package that has tests (vendored
-// ones aside).
+// buildEnv is what the test binaries are built for: a static Linux
+// x86-64 program without cgo. Listing the packages with the same settings
+// leaves out those with no test files under them (a package whose every
+// file needs cgo).
+var buildEnv = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}
+
+// expand turns "std" into every standard package that has tests as built
+// (buildEnv; vendored ones aside).
 func expand(pkgs []string) ([]string, error) {
 	var out []string
 	for _, p := range pkgs {
@@ -125,7 +131,9 @@ func expand(pkgs []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
-		b, err := exec.Command("go", "list", "-f", "{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}", "std").Output()
+		cmd := exec.Command("go", "list", "-f", "{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}", "std")
+		cmd.Env = append(os.Environ(), buildEnv...)
+		b, err := cmd.Output()
 		if err != nil {
 			return nil, fmt.Errorf("go list std: %v", err)
 		}
@@ -147,7 +155,7 @@ func Build(pkgs []string, out string) (map[string]string, []string, error) {
 		bin := filepath.Join(out, strings.ReplaceAll(p, "/", "_")+".test")
 		os.Remove(bin)
 		cmd := exec.Command("go", "test", "-c", "-o", bin, p)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		cmd.Env = append(os.Environ(), buildEnv...)
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			return nil, nil, fmt.Errorf("go test -c %s: %v\n%s", p, err, msg)
 		}
