@@ -23,6 +23,7 @@ func main() {
 	flag.StringVar(&o.Out, "out", "build/stdtest", "where the binaries and the initramfs go")
 	flag.IntVar(&o.SMP, "smp", 2, "QEMU's -smp")
 	flag.StringVar(&o.Mem, "mem", "1G", "QEMU's -m")
+	flag.Int64Var(&o.Batch, "batch", stdtest.DefaultBatch, "the test binaries' bytes one boot carries (more packages: more boots)")
 	flag.DurationVar(&o.Timeout, "timeout", 60*time.Minute, "each boot's limit")
 	flag.Parse()
 	o.Pkgs = strings.Fields(*pkgs)

@@ -54,6 +54,45 @@ type Options struct {
 	SMP     int           // QEMU's -smp
 	Mem     string        // QEMU's -m
 	Timeout time.Duration // each boot's limit
+	// Batch bounds the test binaries' bytes one boot carries (0:
+	// DefaultBatch): a kernel holds its initramfs twice in memory (the
+	// module, and the files unpacked from it), so a larger set of
+	// packages is run in several boots, each batch's results added to
+	// the one table.
+	Batch int64
+}
+
+// DefaultBatch is Options.Batch's default: a quarter of the 1 GiB a boot
+// gets by default, leaving room for the unpacked copy, testdata, and the
+// tests themselves.
+const DefaultBatch = 256 << 20
+
+// batches splits bins's packages, in pkgs' order, into groups whose
+// binaries add up to at most limit bytes (a larger one alone).
+func batches(pkgs []string, bins map[string]string, limit int64) [][]string {
+	var out [][]string
+	var cur []string
+	var size int64
+	for _, p := range pkgs {
+		bin, ok := bins[p]
+		if !ok {
+			continue
+		}
+		var n int64
+		if st, err := os.Stat(bin); err == nil {
+			n = st.Size()
+		}
+		if len(cur) > 0 && size+n > limit {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, p)
+		size += n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // Result is one package's run: stdrun's result line.
@@ -92,19 +131,41 @@ func Run(w io.Writer, o Options) (gofly, lin map[string]Result, err error) {
 	for _, n := range notes {
 		fmt.Fprintln(w, "stdtest:", n)
 	}
-	archive := filepath.Join(out, "stdtest.cpio")
-	if err := Pack(archive, runner, bins); err != nil {
-		return nil, nil, err
+	limit := o.Batch
+	if limit <= 0 {
+		limit = DefaultBatch
 	}
-	fmt.Fprintf(w, "stdtest: %d packages, booting Gofly (-smp %d, -m %s)\n", len(bins), smp, mem)
-	gofly, err = boot(w, []string{"-kernel", kernel, "-initrd", archive}, smp, mem, timeout, true)
-	if err != nil {
-		return nil, nil, fmt.Errorf("gofly: %v", err)
-	}
+	groups := batches(run, bins, limit)
+	gofly = map[string]Result{}
 	if linux != "" {
-		fmt.Fprintf(w, "stdtest: booting Linux %s\n", linux)
-		if lin, err = boot(w, []string{"-kernel", linux, "-initrd", archive, "-append", "console=ttyS0 quiet panic=-1"}, smp, mem, timeout, false); err != nil {
-			return nil, nil, fmt.Errorf("linux: %v", err)
+		lin = map[string]Result{}
+	}
+	archive := filepath.Join(out, "stdtest.cpio")
+	for i, g := range groups {
+		part := map[string]string{}
+		for _, p := range g {
+			part[p] = bins[p]
+		}
+		if err := Pack(archive, runner, part); err != nil {
+			return nil, nil, err
+		}
+		batch := ""
+		if len(groups) > 1 {
+			batch = fmt.Sprintf(" (batch %d of %d)", i+1, len(groups))
+		}
+		fmt.Fprintf(w, "stdtest: %d packages%s, booting Gofly (-smp %d, -m %s)\n", len(g), batch, smp, mem)
+		res, err := boot(w, []string{"-kernel", kernel, "-initrd", archive}, smp, mem, timeout, true)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gofly: %v", err)
+		}
+		maps.Copy(gofly, res)
+		if linux != "" {
+			fmt.Fprintf(w, "stdtest: booting Linux %s%s\n", linux, batch)
+			res, err := boot(w, []string{"-kernel", linux, "-initrd", archive, "-append", "console=ttyS0 quiet panic=-1"}, smp, mem, timeout, false)
+			if err != nil {
+				return nil, nil, fmt.Errorf("linux: %v", err)
+			}
+			maps.Copy(lin, res)
 		}
 	}
 	for _, p := range run { // built but never reported: it did not run

@@ -38,3 +38,22 @@ func TestExpandAsBuilt(t *testing.T) {
 		}
 	}
 }
+
+// TestBatches: packages go in order into groups of at most the limit's
+// bytes of binaries; one larger than the limit goes alone; a package
+// without a binary in none.
+func TestBatches(t *testing.T) {
+	dir := t.TempDir()
+	bins := map[string]string{}
+	for p, n := range map[string]int{"a": 40, "b": 40, "c": 30, "d": 100, "e": 10} {
+		bins[p] = dir + "/" + p
+		if err := os.WriteFile(bins[p], make([]byte, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := batches([]string{"a", "b", "nobin", "c", "d", "e"}, bins, 80)
+	want := [][]string{{"a", "b"}, {"c"}, {"d"}, {"e"}}
+	if !slices.EqualFunc(got, want, slices.Equal[[]string]) {
+		t.Errorf("batches = %v, want %v", got, want)
+	}
+}
