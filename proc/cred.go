@@ -113,40 +113,35 @@ func setRESID(nr, ne, ns uint32, r, e, s *uint32, privileged bool) syscall.Errno
 	return 0
 }
 
-func sysSetuid(t *Thread, r *amd64.Frame) int64 {
-	return setIDs(t, func(c *creds) syscall.Errno {
-		return setID(uint32(r.RDI), &c.ruid, &c.euid, &c.suid, c.privileged())
-	})
+// triple returns c's user IDs, or its group IDs: real, effective, saved.
+func (c *creds) triple(group bool) (r, e, s *uint32) {
+	if group {
+		return &c.rgid, &c.egid, &c.sgid
+	}
+	return &c.ruid, &c.euid, &c.suid
 }
 
-func sysSetgid(t *Thread, r *amd64.Frame) int64 {
-	return setIDs(t, func(c *creds) syscall.Errno {
-		return setID(uint32(r.RDI), &c.rgid, &c.egid, &c.sgid, c.privileged())
-	})
+// setCall serves setuid/setgid (setID), setreuid/setregid (setREID) or
+// setresuid/setresgid (setRESID), on the group IDs when group is set.
+func setCall(group bool, set func(a *amd64.Frame, r, e, s *uint32, privileged bool) syscall.Errno) func(*Thread, *amd64.Frame) int64 {
+	return func(t *Thread, a *amd64.Frame) int64 {
+		return setIDs(t, func(c *creds) syscall.Errno {
+			r, e, s := c.triple(group)
+			return set(a, r, e, s, c.privileged())
+		})
+	}
 }
 
-func sysSetreuid(t *Thread, r *amd64.Frame) int64 {
-	return setIDs(t, func(c *creds) syscall.Errno {
-		return setREID(uint32(r.RDI), uint32(r.RSI), &c.ruid, &c.euid, &c.suid, c.privileged())
-	})
+func setIDArgs(a *amd64.Frame, r, e, s *uint32, priv bool) syscall.Errno {
+	return setID(uint32(a.RDI), r, e, s, priv)
 }
 
-func sysSetregid(t *Thread, r *amd64.Frame) int64 {
-	return setIDs(t, func(c *creds) syscall.Errno {
-		return setREID(uint32(r.RDI), uint32(r.RSI), &c.rgid, &c.egid, &c.sgid, c.privileged())
-	})
+func setREIDArgs(a *amd64.Frame, r, e, s *uint32, priv bool) syscall.Errno {
+	return setREID(uint32(a.RDI), uint32(a.RSI), r, e, s, priv)
 }
 
-func sysSetresuid(t *Thread, r *amd64.Frame) int64 {
-	return setIDs(t, func(c *creds) syscall.Errno {
-		return setRESID(uint32(r.RDI), uint32(r.RSI), uint32(r.RDX), &c.ruid, &c.euid, &c.suid, c.privileged())
-	})
-}
-
-func sysSetresgid(t *Thread, r *amd64.Frame) int64 {
-	return setIDs(t, func(c *creds) syscall.Errno {
-		return setRESID(uint32(r.RDI), uint32(r.RSI), uint32(r.RDX), &c.rgid, &c.egid, &c.sgid, c.privileged())
-	})
+func setRESIDArgs(a *amd64.Frame, r, e, s *uint32, priv bool) syscall.Errno {
+	return setRESID(uint32(a.RDI), uint32(a.RSI), uint32(a.RDX), r, e, s, priv)
 }
 
 // sysAccess is access(2): faccessat at the working directory.
@@ -227,12 +222,11 @@ func getRES(t *Thread, r *amd64.Frame, ids [3]uint32) int64 {
 	return 0
 }
 
-func sysGetresuid(t *Thread, r *amd64.Frame) int64 {
-	c := t.p.credsOf()
-	return getRES(t, r, [3]uint32{c.ruid, c.euid, c.suid})
-}
-
-func sysGetresgid(t *Thread, r *amd64.Frame) int64 {
-	c := t.p.credsOf()
-	return getRES(t, r, [3]uint32{c.rgid, c.egid, c.sgid})
+// getRESCall serves getresuid(2), or getresgid(2) when group is set.
+func getRESCall(group bool) func(*Thread, *amd64.Frame) int64 {
+	return func(t *Thread, a *amd64.Frame) int64 {
+		c := t.p.credsOf()
+		r, e, s := c.triple(group)
+		return getRES(t, a, [3]uint32{*r, *e, *s})
+	}
 }

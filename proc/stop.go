@@ -1,6 +1,6 @@
 package proc
 
-import "syscall"
+import "golang.org/x/sys/unix"
 
 // Stopped processes (signal(7)'s Stop and Cont actions): SIGSTOP stops a
 // process, SIGCONT continues it. A stopped process runs no user code:
@@ -88,19 +88,13 @@ func (t *Thread) waitWhileStopped() bool {
 // whether there was one. c.mu held.
 func (c *Process) waitEvent(options int) (status uint32, ok bool) {
 	switch {
-	case options&waitUntraced != 0 && c.stopReport != 0:
+	case options&unix.WUNTRACED != 0 && c.stopReport != 0:
 		status = uint32(c.stopReport)<<8 | 0x7f
 		c.stopReport = 0
 		return status, true
-	case options&waitContinued != 0 && c.contReport:
+	case options&unix.WCONTINUED != 0 && c.contReport:
 		c.contReport = false
 		return 0xffff, true
 	}
 	return 0, false
 }
-
-// wait4's options for stops and continuations (linux/wait.h).
-const (
-	waitUntraced  = int(syscall.WUNTRACED)
-	waitContinued = 8 // WCONTINUED
-)
