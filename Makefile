@@ -74,7 +74,7 @@ $(ATOMIC_TEST).elf: $(SOURCES) $(BUILD)/stub.elf
 # multiboot modules: `make qemu` passes INITRD (default: all of them) to
 # QEMU's -initrd, a comma-separated list of files, each optionally with
 # arguments. The boot tests get each as GOFLY_USER_<NAME>.
-USER_NAMES := hello probe gcstress spawn fuzz sigtest memtest faultbench filetest pipetest ttytest nettest clocktest
+USER_NAMES := hello probe gcstress spawn fuzz sigtest memtest faultbench filetest pipetest ttytest nettest clocktest timertest
 USER_PROGRAMS := $(USER_NAMES:%=$(BUILD)/user/%)
 $(BUILD)/user/probe: USER_LDFLAGS := -E=main.start
 .SECONDEXPANSION:

@@ -37,6 +37,7 @@ type Pmap struct {
 	// page-table pages below root: Enter, EnterLarge, Remove and Protect
 	// change them.
 	resident uint64 // 4 KiB leaf pages entered and not yet removed
+	peak     uint64 // the most resident has been (a process's ru_maxrss)
 	tables   uint64 // page-table pages allocated
 
 	// Written by Init or InitUser before the Pmap is shared; read-only
@@ -221,7 +222,7 @@ func (p *Pmap) DropLow() {
 func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
 	guard("pmap: InitUser without the MP lock")
 	p.root, p.invlpg, p.user, p.dying = root, kernel.invlpg, true, false
-	p.resident, p.tables = 0, 0
+	p.resident, p.peak, p.tables = 0, 0, 0
 	for i := uintptr(KernelHalf); i < 512; i++ {
 		*entry(root, i) = *entry(kernel.root, i)
 	}
@@ -386,6 +387,11 @@ func (p *Pmap) Root() uint64 { return p.root }
 //go:nosplit
 func (p *Pmap) Resident() uint64 { return p.resident }
 
+// Peak returns the most pages Resident has counted; read as Resident.
+//
+//go:nosplit
+func (p *Pmap) Peak() uint64 { return p.peak }
+
 // Tables returns the number of page-table pages allocated since Init.
 //
 //go:nosplit
@@ -528,6 +534,7 @@ func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList, grow bool) 
 	}
 	if old&Present == 0 {
 		p.resident++
+		p.peak = max(p.peak, p.resident)
 	} else if p.invlpg {
 		amd64.Invlpg(va)
 	}

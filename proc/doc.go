@@ -23,7 +23,10 @@
 // demand-zero faults served by the trap path
 // without ending the switch), futex, clone, exit, exit_group, nanosleep,
 // the clocks (clock_gettime with the CPU-time clocks counting ring-3
-// time, clock_getres, gettimeofday, time), signals (signal.go: handlers, masks and alternate
+// time, clock_getres, gettimeofday, time), interval timers (timer.go:
+// setitimer, getitimer, alarm, timer_create and the other timer_ calls,
+// on real clocks and CPU clocks, which the threads check at their
+// switch's end), signals (signal.go: handlers, masks and alternate
 // stacks; delivery through an rt_sigframe and rt_sigreturn as Linux does
 // it, faults to their handler with Linux's si_code, blocking calls
 // interrupted with EINTR), a descriptor table (files.go:

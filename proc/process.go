@@ -119,17 +119,23 @@ type Process struct {
 	childChanged chan struct{}
 	threads      map[int]*Thread
 	cycles       uint64 // ring-3 cycles of the threads that have exited
-	exit         *Exit
-	fds          map[int]*fdEntry
-	cwd          *vfs.Vnode // the working directory; nil: the root
-	umask        uint32     // the file-mode creation mask (umask(2))
-	groups       []uint32   // the supplementary groups (setgroups(2))
-	cred         creds      // the user and group IDs (cred.go)
-	keepCaps     bool       // prctl's PR_SET_KEEPCAPS
-	actions      [nSig][sigactionSize]byte
-	dying        chan struct{} // closed when the process starts to end
-	stopState                  // stop.go
-	wg           sync.WaitGroup
+	// children's usage: the ring-3 cycles and the largest peak resident
+	// pages of the children wait4 has reaped and of theirs, as
+	// getrusage(RUSAGE_CHILDREN) reports them; peak is the process's own
+	// once its space is gone.
+	childCycles, childPeak, peak uint64
+	exit                         *Exit
+	fds                          map[int]*fdEntry
+	cwd                          *vfs.Vnode // the working directory; nil: the root
+	umask                        uint32     // the file-mode creation mask (umask(2))
+	groups                       []uint32   // the supplementary groups (setgroups(2))
+	cred                         creds      // the user and group IDs (cred.go)
+	keepCaps                     bool       // prctl's PR_SET_KEEPCAPS
+	actions                      [nSig][sigactionSize]byte
+	timers                       timers        // timer.go
+	dying                        chan struct{} // closed when the process starts to end
+	stopState                                  // stop.go
+	wg                           sync.WaitGroup
 
 	futexes futexTable
 }
@@ -155,6 +161,7 @@ type Thread struct {
 	// the next signal it can take, or its or its process's end, closes.
 	// Guarded by p.mu.
 	pending uint64
+	info    [nSig][]sigInfo // each pending signal's siginfos, in order
 	sigWake chan struct{}
 }
 
@@ -289,6 +296,7 @@ func (p *Process) end(e Exit) {
 	}
 	p.exit = &e
 	close(p.dying)
+	p.stopTimers()
 	for _, t := range p.threads {
 		t.ctx.Interrupt.Store(1)
 		t.cancelLocked()
@@ -313,6 +321,9 @@ func (p *Process) Run() Exit {
 		ctty.detach(p.PID, true)
 	}
 	p.spaceMu.Lock()
+	p.mu.Lock()
+	p.peak = p.space.Peak()
+	p.mu.Unlock()
 	p.space.release()
 	p.dead = true
 	p.spaceMu.Unlock()
@@ -351,6 +362,9 @@ func (t *Thread) run() {
 			p.mu.Unlock()
 			return
 		default:
+		}
+		if t.p.timers.cpuArmed.Load() != 0 || t.ctx.Deadline != 0 {
+			t.checkCPUTimers()
 		}
 		if !t.waitWhileStopped() || !t.deliverPending() {
 			return
@@ -467,6 +481,11 @@ type Info struct {
 func (p *Process) userCycles() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.userCyclesLocked()
+}
+
+// userCyclesLocked is userCycles with p.mu held.
+func (p *Process) userCyclesLocked() uint64 {
 	c := p.cycles
 	for _, t := range p.threads {
 		c += t.ctx.Cycles.Load()

@@ -46,9 +46,40 @@ func ignoredByDefault(sig int) bool {
 	return false
 }
 
+// Linux's si_code values the kernel sends with a signal of its own.
+const (
+	siUser   = 0    // SI_USER: kill(2)
+	siKernel = 0x80 // SI_KERNEL: the kernel (setitimer's timers, #GP)
+	siTimer  = -2   // SI_TIMER: a timer_create timer
+)
+
+// sigInfo is what a pending signal's siginfo will say: its si_code and,
+// for a code of the kernel's (> 0), si_addr in value; for a sender's or a
+// timer's (<= 0), the two 32-bit words after the code (si_pid and si_uid,
+// or si_tid and si_overrun) and the word after those (a timer's
+// sigev_value).
+type sigInfo struct {
+	code        int32
+	word, word2 uint32
+	value       uint64
+	timer       *ptimer // a POSIX timer's signal: its overrun is read at delivery
+}
+
 // signal sends sig (0: none, a check) to the process, or to thread to if
-// not nil. A signal with no handler takes its default action at once.
+// not nil, as tgkill does (si_code SI_TKILL). A signal with no handler
+// takes its default action at once.
 func (p *Process) signal(sig int, to *Thread) int64 {
+	return p.send(sig, to, nil, sigInfo{code: sys.SITkill, word: uint32(p.PID)})
+}
+
+// send sends sig to thread to, or (to nil) to the process: there to
+// prefer if it does not block sig (the thread whose CPU time fired a
+// timer, as Linux's complete_signal prefers the current one), else the
+// first thread that does not. info is its siginfo; a signal already
+// pending keeps the one it has (standard signals do not queue), unless
+// info is a POSIX timer's, which queues behind it as on Linux (a timer
+// has at most one queued: its overrun counts the rest).
+func (p *Process) send(sig int, to, prefer *Thread, info sigInfo) int64 {
 	if sig == 0 {
 		return 0
 	}
@@ -79,10 +110,14 @@ func (p *Process) signal(sig int, to *Thread) int64 {
 		p.mu.Unlock()
 		return 0
 	}
+	bit := uint64(1) << (sig - 1)
+	if to == nil && prefer != nil && prefer.sigmask&bit == 0 && p.threads[prefer.TID] == prefer {
+		to = prefer
+	}
 	if to == nil {
 		to = p.threads[p.PID]
 		for _, t := range p.threads {
-			if to == nil || to.sigmask&(1<<(sig-1)) != 0 && t.sigmask&(1<<(sig-1)) == 0 {
+			if to == nil || to.sigmask&bit != 0 && t.sigmask&bit == 0 {
 				to = t
 			}
 		}
@@ -91,7 +126,10 @@ func (p *Process) signal(sig int, to *Thread) int64 {
 		p.mu.Unlock()
 		return 0
 	}
-	to.pending |= 1 << (sig - 1)
+	if to.pending&bit == 0 || info.timer != nil {
+		to.pending |= bit
+		to.info[sig] = append(to.info[sig], info)
+	}
 	to.wakeLocked()
 	p.mu.Unlock()
 	return 0
@@ -151,15 +189,29 @@ func (t *Thread) deliverPending() bool {
 		ready >>= 1
 		sig++
 	}
-	t.pending &^= 1 << (sig - 1)
+	info := t.info[sig][0]
+	t.info[sig] = t.info[sig][1:]
+	if len(t.info[sig]) == 0 {
+		t.pending &^= 1 << (sig - 1)
+		t.info[sig] = nil
+	}
+	if info.timer != nil {
+		info.word2 = uint32(info.timer.delivered())
+	}
 	p.mu.Unlock()
-	return t.deliver(sig, sys.SITkill, 0)
+	return t.deliverInfo(sig, info)
 }
 
 // deliver enters sig's handler with siginfo code and addr, or takes its
 // default action when it has none (or it was reset meanwhile); false if
 // the process ended.
 func (t *Thread) deliver(sig, code int, addr uint64) bool {
+	return t.deliverInfo(sig, sigInfo{code: int32(code), value: addr})
+}
+
+// deliverInfo is deliver with the whole siginfo: info's words after
+// si_code (a fault's address is its value, at the same offset).
+func (t *Thread) deliverInfo(sig int, info sigInfo) bool {
 	p := t.p
 	p.mu.Lock()
 	a := p.actionOf(sig)
@@ -173,7 +225,7 @@ func (t *Thread) deliver(sig, code int, addr uint64) bool {
 	}
 	mask, alt := t.sigmask, t.alt
 	p.mu.Unlock()
-	if err := t.pushFrame(sig, code, addr, a, mask, alt); err != nil {
+	if err := t.pushFrame(sig, info, a, mask, alt); err != nil {
 		// As Linux's force_sigsegv: a frame that cannot be written kills.
 		p.end(Exit{Signal: syscall.SIGSEGV, Fault: fmt.Sprintf("signal %d: %v", sig, err)})
 		return false
@@ -193,7 +245,7 @@ func (t *Thread) deliver(sig, code int, addr uint64) bool {
 // pushFrame writes the rt_sigframe for sig on t's stack (its alternate
 // stack if the action asks and t is not on it) and points t's registers
 // at the handler.
-func (t *Thread) pushFrame(sig, code int, addr uint64, a action, mask uint64, alt [24]byte) error {
+func (t *Thread) pushFrame(sig int, info sigInfo, a action, mask uint64, alt [24]byte) error {
 	r := &t.ctx.Regs
 	altSP, altFlags, altSize := binary.LittleEndian.Uint64(alt[0:]), binary.LittleEndian.Uint32(alt[8:]), binary.LittleEndian.Uint64(alt[16:])
 	onAlt := altSize != 0 && r.RSP > altSP && r.RSP-altSP <= altSize
@@ -231,15 +283,20 @@ func (t *Thread) pushFrame(sig, code int, addr uint64, a action, mask uint64, al
 	put(mc+sys.SigMCErr, t.ctx.Error)
 	put(mc+sys.SigMCTrapno, t.ctx.Vector)
 	put(mc+sys.SigMCOldmask, mask)
-	put(mc+sys.SigMCCR2, addr)
+	if info.code > 0 { // the kernel's: a fault's address, if any
+		put(mc+sys.SigMCCR2, info.value)
+	}
 	put(mc+sys.SigMCFPState, fp)
 	put(sys.SigFrameMask, mask)
-	info := uint64(sys.SigFrameInfo)
-	binary.LittleEndian.PutUint32(b[info:], uint32(sig))
-	binary.LittleEndian.PutUint32(b[info+8:], uint32(int32(code)))
-	put(info+16, addr)
-	if code == sys.SITkill {
-		binary.LittleEndian.PutUint32(b[info+16:], uint32(t.p.PID)) // si_pid; si_uid 0
+	si := uint64(sys.SigFrameInfo)
+	binary.LittleEndian.PutUint32(b[si:], uint32(sig))
+	binary.LittleEndian.PutUint32(b[si+8:], uint32(info.code))
+	if info.code > 0 { // the kernel's: si_addr
+		put(si+16, info.value)
+	} else { // a sender's si_pid and si_uid, or a timer's si_tid, si_overrun and si_value
+		binary.LittleEndian.PutUint32(b[si+16:], info.word)
+		binary.LittleEndian.PutUint32(b[si+20:], info.word2)
+		put(si+24, info.value)
 	}
 	if err := t.p.space.CopyOut(frame, b); err != nil {
 		return err
@@ -247,7 +304,7 @@ func (t *Thread) pushFrame(sig, code int, addr uint64, a action, mask uint64, al
 	r.RSP = frame
 	r.RIP = a.handler
 	r.RDI = uint64(sig)
-	r.RSI = frame + info
+	r.RSI = frame + si
 	r.RDX = frame + uc
 	r.RAX = 0
 	r.RFLAGS &^= amd64.FlagDF | amd64.FlagTF
@@ -318,5 +375,5 @@ func faultSignal(v, errCode uint64, bus bool) (syscall.Signal, int) {
 		}
 		return syscall.SIGSEGV, 1 // SEGV_MAPERR
 	}
-	return syscall.SIGSEGV, 0x80 // SI_KERNEL (#GP)
+	return syscall.SIGSEGV, siKernel // #GP
 }

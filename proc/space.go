@@ -171,6 +171,9 @@ func (s *Space) Destroy() {
 // (the root not counted).
 func (s *Space) Resident() uint64 { return s.m.Pmap.Resident() }
 
+// Peak returns the most pages s has held resident.
+func (s *Space) Peak() uint64 { return s.m.Pmap.Peak() }
+
 // Tables: see Resident.
 func (s *Space) Tables() uint64 { return s.m.Pmap.Tables() }
 

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -201,22 +200,60 @@ func (c *Process) reaped() bool {
 	return !live
 }
 
-// reportTo writes c's wait status and resource usage (its time in ring 3)
-// for its parent p and returns its PID.
+// reportTo writes c's wait status and resource usage for its parent p,
+// adds c's usage to p's children's (c is reaped), and returns its PID.
 func (c *Process) reportTo(p *Process, wstatus, rusage uint64) int64 {
+	c.mu.Lock()
+	cycles, peak := c.userCyclesLocked(), c.peak
+	cycles2, peak2 := cycles+c.childCycles, max(peak, c.childPeak)
+	c.mu.Unlock()
+	p.mu.Lock()
+	p.childCycles += cycles2
+	p.childPeak = max(p.childPeak, peak2)
+	p.mu.Unlock()
 	if wstatus != 0 && p.space.CopyOut(wstatus, binary.LittleEndian.AppendUint32(nil, uint32(c.exit.WaitStatus()))) != nil {
 		return errno(syscall.EFAULT)
 	}
-	if rusage != 0 {
-		var ru [144]byte // struct rusage: ru_utime first, the rest unkept (zero)
-		user := time.Duration(timer.CyclesToNs(c.userCycles()))
-		binary.LittleEndian.PutUint64(ru[0:], uint64(user/time.Second))
-		binary.LittleEndian.PutUint64(ru[8:], uint64(user%time.Second/time.Microsecond))
-		if p.space.CopyOut(rusage, ru[:]) != nil {
-			return errno(syscall.EFAULT)
-		}
+	if rusage != 0 && p.space.CopyOut(rusage, rusageBytes(cycles, peak)) != nil {
+		return errno(syscall.EFAULT)
 	}
 	return int64(c.PID)
+}
+
+// rusageBytes is a struct rusage of the ring-3 cycles (ru_utime) and
+// peak resident pages (ru_maxrss, in KiB). The kernel's time serving a
+// process is not counted per process (ru_stime 0), nor are faults,
+// context switches or blocks (0).
+func rusageBytes(cycles, peak uint64) []byte {
+	ru := make([]byte, 144)
+	user := timer.CyclesToNs(cycles)
+	binary.LittleEndian.PutUint64(ru[0:], user/1e9)
+	binary.LittleEndian.PutUint64(ru[8:], user%1e9/1e3)
+	binary.LittleEndian.PutUint64(ru[32:], peak*pageSize/1024)
+	return ru
+}
+
+// sysGetrusage is getrusage(2): RUSAGE_SELF, RUSAGE_CHILDREN (those
+// reaped, and theirs) or RUSAGE_THREAD.
+func sysGetrusage(t *Thread, r *amd64.Frame) int64 {
+	p := t.p
+	var cycles, peak uint64
+	switch int32(r.RDI) {
+	case unix.RUSAGE_SELF:
+		cycles, peak = p.userCycles(), p.space.Peak()
+	case unix.RUSAGE_CHILDREN:
+		p.mu.Lock()
+		cycles, peak = p.childCycles, p.childPeak
+		p.mu.Unlock()
+	case unix.RUSAGE_THREAD:
+		cycles, peak = t.ctx.Cycles.Load(), p.space.Peak()
+	default:
+		return errno(syscall.EINVAL)
+	}
+	if p.space.CopyOut(r.RSI, rusageBytes(cycles, peak)) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
 }
 
 func sysGetppid(t *Thread, _ *amd64.Frame) int64 {
@@ -352,8 +389,10 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 		}
 	}
 	t.alt = [24]byte{}
-	p.mu.Unlock()
+	p.deletePosixTimers()           // the itimers go on, as on Linux
+	p.cycles += t.ctx.Cycles.Load() // the process's CPU time goes on too
 	t.ctx = newContext(space)
+	p.mu.Unlock()
 	t.ctx.Regs.RIP, t.ctx.Regs.RSP = entry, sp
 	return 0
 }

@@ -82,12 +82,13 @@ func TestRing3(t *testing.T) {
 	ttytest := userProgram(t, "GOFLY_USER_TTYTEST", "ttytest")
 	nettest := userProgram(t, "GOFLY_USER_NETTEST", "nettest")
 	clocktest := userProgram(t, "GOFLY_USER_CLOCKTEST", "clocktest")
+	timertest := userProgram(t, "GOFLY_USER_TIMERTEST", "timertest")
 	for _, c := range []struct {
 		smp int
 		cpu string // QEMU's -cpu: max has SMEP and SMAP, which the kernel turns on
 	}{{1, ""}, {2, ""}, {4, ""}, {2, "max"}} {
 		name := fmt.Sprintf("smp-%d", c.smp)
-		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench, filetest, pipetest, ttytest, nettest, clocktest}, ",")}
+		args := []string{"-initrd", strings.Join([]string{probe, hello, gcstress, spawn, fuzz, sigtest, memtest, faultbench, filetest, pipetest, ttytest, nettest, clocktest, timertest}, ",")}
 		if c.cpu != "" {
 			name += "-cpu-" + c.cpu
 			args = append(args, "-cpu", c.cpu)
@@ -152,6 +153,10 @@ func TestRing3(t *testing.T) {
 			// with the system calls, a write to it private (also under
 			// Linux, its host test; Gofly allows the mprotect).
 			wantMatch(t, "run clocktest", m.Run(t, "run clocktest"), regexp.MustCompile(`^(clocktest: [^\n]*: ok\n){18}clocktest: \(the vDSO was made writable and written\)\n(clocktest: [^\n]*: ok\n){1}clocktest: exit status 0\n$`))
+			// Interval timers: setitimer's three, alarm, POSIX timers on
+			// real and CPU clocks, Go's CPU profiler collecting samples,
+			// Linux's errors (also under Linux, its host test).
+			wantMatch(t, "run timertest", m.Run(t, "run timertest"), regexp.MustCompile(`^(timertest: [^\n]*: ok\n){36}timertest: exit status 0\n$`))
 			// The way out of a program Ctrl-C cannot end (ISIG off,
 			// SIGINT ignored): three Ctrl-Cs within a second.
 			m.Send(t, "run ttytest stuck\r")

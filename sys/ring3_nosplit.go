@@ -14,7 +14,8 @@ package sys
 // A system call or an exception from ring 3 ends the switch call (the
 // goroutine serves it in Go), but for a page fault its map fills on demand
 // (UserFault); an interrupt does not, unless proc asked for the thread
-// back (UserContext.Interrupt).
+// back (UserContext.Interrupt) or the thread has run to its CPU-time
+// Deadline.
 //
 // Address spaces are loaded lazily: the kernel lies in the upper half,
 // which every address space shares, so a trap from ring 3 keeps the
@@ -75,6 +76,12 @@ type UserContext struct {
 	// the shell reads it while the thread runs).
 	Cycles  atomic.Uint64
 	entered uint64 // the TSC at the last EnterUser
+
+	// Deadline, when not 0, makes the first interrupt taken in ring 3
+	// once Cycles has reached it end the switch call: a CPU-time timer
+	// of the process may have expired (proc's timers). Set by the
+	// thread's goroutine before the switch.
+	Deadline uint64
 
 	kframe amd64.Frame // the thread's kernel state, while in ring 3
 	kfs    uint64
@@ -181,7 +188,7 @@ func unloadOn(m, _ uintptr) {
 // LeaveUser turns f, a trap frame from ring 3, back into the running
 // thread's kernel frame, saving the user state in its UserContext. A
 // system call or an exception ends the switch call; an interrupt does so
-// only if proc asked (Interrupt), otherwise the thread stays marked and
+// only if proc asked (Interrupt, or a Deadline passed), otherwise the thread stays marked and
 // EnterUser resumes it when the trap ends, after whatever scheduling the
 // interrupt caused. fs is the user's FS base, which the trap entry
 // saved.
@@ -206,7 +213,7 @@ func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 			return // UserFault decides
 		}
 	}
-	if v < 32 || v == amd64.VectorSyscall || c.Interrupt.Load() != 0 {
+	if v < 32 || v == amd64.VectorSyscall || c.Interrupt.Load() != 0 || c.Deadline != 0 && c.Cycles.Load() >= c.Deadline {
 		t.UserCtx = 0
 	}
 }

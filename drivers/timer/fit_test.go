@@ -88,3 +88,19 @@ func TestCyclesToNs(t *testing.T) {
 		t.Errorf("CyclesToNs(one second of cycles) = %d", got)
 	}
 }
+
+func TestNsToCycles(t *testing.T) {
+	tscHz = 2_600_000_000
+	mult = (1_000_000_000 << 32) / tscHz
+	for _, ns := range []uint64{0, 1, 999, 10_000_000, 1_000_000_000, 3600 * 1_000_000_000} {
+		c := NsToCycles(ns)
+		// Back to nanoseconds: at most ns, and short of it by no more
+		// than a cycle and the conversions' rounding.
+		if got := CyclesToNs(c); got > ns || ns-got > 2 {
+			t.Errorf("NsToCycles(%d) = %d, which converts back to %d", ns, c, got)
+		}
+	}
+	if got := NsToCycles(^uint64(0)); got != ^uint64(0) {
+		t.Errorf("NsToCycles(max) = %d, want the largest interval", got)
+	}
+}

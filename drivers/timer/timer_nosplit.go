@@ -256,3 +256,15 @@ func CyclesToNs(c uint64) uint64 {
 	hi, lo := bits.Mul64(c, mult)
 	return hi<<32 | lo>>32
 }
+
+// NsToCycles converts nanoseconds to a TSC interval, CyclesToNs's
+// inverse (rounded down; the largest interval when it does not fit).
+//
+//go:nosplit
+func NsToCycles(ns uint64) uint64 {
+	if ns>>32 >= mult {
+		return ^uint64(0)
+	}
+	q, _ := bits.Div64(ns>>32, ns<<32, mult)
+	return q
+}
