@@ -171,7 +171,7 @@ type Thread struct {
 // group its foreground one), a session that had it hung up first, and
 // its descriptors 0, 1 and 2 one open file of it.
 func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, error) {
-	space, entry, sp, err := loadImage(data, argv, envp, creds{})
+	space, entry, sp, err := loadImage(name, data, argv, envp, creds{})
 	if err != nil {
 		return nil, err
 	}
@@ -192,10 +192,10 @@ func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, err
 }
 
 // loadImage builds a new address space holding the static executable
-// data and its initial stack for argv and envp (and the IDs of c in its
-// auxiliary vector); it returns the space, the entry and the stack
-// pointer.
-func loadImage(data []byte, argv, envp []string, c creds) (*Space, uint64, uint64, error) {
+// data (at path name) and its initial stack for argv and envp (and the
+// IDs of c in its auxiliary vector); it returns the space, the entry and
+// the stack pointer.
+func loadImage(name string, data []byte, argv, envp []string, c creds) (*Space, uint64, uint64, error) {
 	img, err := Parse(data)
 	if err != nil {
 		return nil, 0, 0, err
@@ -211,6 +211,7 @@ func loadImage(data []byte, argv, envp []string, c creds) (*Space, uint64, uint6
 	if err := space.Load(img, data); err != nil {
 		return fail(err)
 	}
+	space.setExe(name, img)
 	var random [16]byte
 	if n, err := unix.Getrandom(random[:], 0); err != nil || n != len(random) {
 		return fail(fmt.Errorf("getrandom: %d bytes, %v", n, err))

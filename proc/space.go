@@ -30,6 +30,8 @@ type Space struct {
 	// The memory calls and copies served, and how many of them ran
 	// without the MP lock (TrapCallLocal).
 	memCalls, memLocal, copies, copiesLocal atomic.Uint64
+	// names are what /proc/PID/maps calls the mappings (procfs.go).
+	names names
 }
 
 // Calls returns the memory calls and the copies (copyin/copyout chunks)
@@ -206,6 +208,7 @@ func (s *Space) setupStack(img *Image, argv, envp []string, random [16]byte, c c
 	if err != nil {
 		return 0, err
 	}
+	s.setStrings(StackTop, argv, envp)
 	if err := s.mapEntry(StackTop-StackSize, StackSize, vm.ProtRead|vm.ProtWrite); err != nil {
 		return 0, err
 	}
@@ -239,7 +242,11 @@ func (s *Space) mapPage(va, flags uint64, src []byte, off uint64) error {
 // (vm.Map.Fork); false when mm ran out.
 func (s *Space) forkInto(child *Space) bool {
 	a := forkArgs{parent: s, child: child}
-	return lwkt.TrapCall(spaceFork, uintptr(unsafe.Pointer(&a))) != 0
+	if lwkt.TrapCall(spaceFork, uintptr(unsafe.Pointer(&a))) == 0 {
+		return false
+	}
+	s.copyNames(child)
+	return true
 }
 
 // The memory calls, served in the map by TrapCall (Linux's results).

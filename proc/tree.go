@@ -358,7 +358,7 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 	if !ok {
 		return errno(syscall.ENOENT)
 	}
-	space, entry, sp, err := loadImage(data, argv, envp, t.p.credsOf())
+	space, entry, sp, err := loadImage(path, data, argv, envp, t.p.credsOf())
 	switch {
 	case errors.Is(err, ErrNoExec):
 		return errno(syscall.ENOEXEC)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +28,7 @@ type openFile struct {
 	v      *vfs.Vnode
 	access int  // O_RDONLY, O_WRONLY or O_RDWR
 	append bool // O_APPEND: every write at the end
+	proc   bool // a /proc file (procfs.go): writes are EINVAL
 	refs   atomic.Int32
 
 	mu  sync.Mutex // guards off and dirAfter
@@ -120,7 +120,7 @@ func (f *openFile) pwrite(t *Thread, buf, n uint64, off int64, appending bool) (
 		return errno(syscall.EBADF), off
 	case f.v.IsDir():
 		return errno(syscall.EISDIR), off
-	case off < 0:
+	case off < 0 || f.proc:
 		return errno(syscall.EINVAL), off
 	}
 	s := t.p.space
@@ -490,6 +490,9 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 	root, dir, path, e := t.p.pathAt(int(int32(r.RDI)), r.RSI)
 	if e != 0 {
 		return errno(e)
+	}
+	if name, ok := procPath(path); ok {
+		return openProc(t, name, flags)
 	}
 	access := flags & unix.O_ACCMODE
 	v, err := root.LookupAt(dir, path)
@@ -1088,11 +1091,8 @@ func sysReadlinkat(t *Thread, r *amd64.Frame) int64 {
 	var target string
 	if path == "/proc/self/exe" {
 		t.p.mu.Lock()
-		target = t.p.Name
+		target = exePath(t.p.Name)
 		t.p.mu.Unlock()
-		if !filepath.IsAbs(target) {
-			target = filepath.Join("/", target) // run and execve resolve from / (the shell's directory)
-		}
 	} else {
 		root, dir, e := t.p.resolve(int(int32(r.RDI)), path)
 		if e != 0 {
@@ -1194,5 +1194,8 @@ func mmapFile(t *Thread, addr, length uint64, prot, flags, fd int, off uint64) i
 	if err != nil {
 		return fileErrno(err)
 	}
+	name := mapName{ino: f.v.Stat().Ino}
+	name.path, _ = f.v.Path() // a removed file's is "", as the maps of one say nothing better
+	t.p.space.nameObject(obj, name)
 	return t.p.space.MmapObject(addr, length, prot, flags, obj, off/pageSize)
 }

@@ -524,3 +524,30 @@ func TestRename(t *testing.T) {
 		t.Fatalf("rename onto itself: %v", err)
 	}
 }
+
+// A detached file reads what it was made with, is in no directory, and
+// gives its pages back with its last close.
+func TestDetached(t *testing.T) {
+	f := New(newMemPages(), 16)
+	used0, _ := f.Usage()
+	data := bytes.Repeat([]byte("maps\n"), 2000) // three pages
+	v, err := f.Detached(data, 0o444)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(data)+10)
+	n, err := v.ReadAt(got, 0)
+	if n != len(data) || !bytes.Equal(got[:n], data) || err != io.EOF && err != nil {
+		t.Errorf("ReadAt = %d, %v; want the %d bytes it was made with", n, err, len(data))
+	}
+	if st := v.Stat(); st.Size != int64(len(data)) || st.Nlink != 0 || st.Mode.Perm() != 0o444 {
+		t.Errorf("Stat = %+v; want size %d, no links, mode 0444", st, len(data))
+	}
+	if used, _ := f.Usage(); used != used0+3 {
+		t.Errorf("used %d pages with it open, want %d", used, used0+3)
+	}
+	v.Close()
+	if used, _ := f.Usage(); used != used0 {
+		t.Errorf("used %d pages after its last close, want %d", used, used0)
+	}
+}

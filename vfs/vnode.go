@@ -129,6 +129,23 @@ func (f *FS) newVnode(typ, perm fs.FileMode) *Vnode {
 // Root returns the root directory.
 func (f *FS) Root() *Vnode { return f.root }
 
+// Detached makes a regular file holding data that no directory names,
+// as a removed file still open is: it comes opened once (Open), and its
+// pages go with the last Close. A /proc file's contents, made as it is
+// opened, are one.
+func (f *FS) Detached(data []byte, perm fs.FileMode) (*Vnode, error) {
+	f.mu.Lock()
+	v := f.newVnode(0, perm&permBits)
+	v.nlink = 0
+	f.mu.Unlock()
+	v.Open()
+	if _, err := v.WriteAt(data, 0); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
 // pathError is a failed operation on a path, with Linux's errno.
 func pathError(op, path string, e syscall.Errno) error {
 	return &fs.PathError{Op: op, Path: path, Err: e}

@@ -190,6 +190,7 @@ func run(w io.Writer, root string) int {
 	linkChecks(check, dir)
 	fifoChecks(check, dir)
 	accessChecks(check, dir)
+	procChecks(check, dir)
 
 	err = os.RemoveAll(dir)
 	_, serr = os.Stat(dir)
