@@ -67,7 +67,8 @@ type sigInfo struct {
 
 // signal sends sig (0: none, a check) to the process, or to thread to if
 // not nil, as tgkill does (si_code SI_TKILL). A signal with no handler
-// takes its default action at once.
+// takes its default action at once, unless it is blocked or the process
+// is stopped (send).
 func (p *Process) signal(sig int, to *Thread) int64 {
 	return p.send(sig, to, nil, sigInfo{code: sys.SITkill, word: uint32(p.PID)})
 }
@@ -99,14 +100,12 @@ func (p *Process) send(sig int, to, prefer *Thread, info sigInfo) int64 {
 		}
 	}
 	a := p.actionOf(sig)
-	if sig == int(syscall.SIGKILL) || a.handler == 0 {
+	if sig == int(syscall.SIGKILL) {
 		p.mu.Unlock()
-		if !ignoredByDefault(sig) {
-			p.end(Exit{Signal: syscall.Signal(sig)})
-		}
+		p.end(Exit{Signal: syscall.Signal(sig)})
 		return 0
 	}
-	if a.handler == 1 { // SIG_IGN
+	if a.handler == 1 || a.handler == 0 && ignoredByDefault(sig) { // ignored: discarded
 		p.mu.Unlock()
 		return 0
 	}
@@ -124,6 +123,15 @@ func (p *Process) send(sig int, to, prefer *Thread, info sigInfo) int64 {
 	}
 	if to == nil {
 		p.mu.Unlock()
+		return 0
+	}
+	if a.handler == 0 && !p.stopped && to.sigmask&bit == 0 {
+		// Its default action ends the process now. One every thread
+		// blocks, or sent while the process is stopped, stays pending
+		// until taken, as Linux's complete_signal leaves it when no
+		// thread wants it.
+		p.mu.Unlock()
+		p.end(Exit{Signal: syscall.Signal(sig)})
 		return 0
 	}
 	if to.pending&bit == 0 || info.timer != nil {

@@ -26,12 +26,13 @@ var probeCases = []struct{ arg, want string }{
 	{"z", "probe: exit status 14"},
 	{"s", "probe: exit status 38"}, // ENOSYS
 	{"x", "probe: exit status 42"},
-	{"F", "probe: exit status 7"},  // fork, the child's status through wait4
-	{"C", "probe: exit status 42"}, // copy-on-write: the child's write is its own
-	{"S", "probe: exit status 42"}, // shared memory: the child's write is the parent's too
-	{"U", "probe: exit status 0"},  // mmap, faults, mprotect, munmap: 1000 rounds
-	{"X", "probe: exit status 42"}, // execve of /probe x
-	{"e", "probe: exit status 2"},  // execve of a missing file: ENOENT
+	{"F", "probe: exit status 7"},                           // fork, the child's status through wait4
+	{"C", "probe: exit status 42"},                          // copy-on-write: the child's write is its own
+	{"S", "probe: exit status 42"},                          // shared memory: the child's write is the parent's too
+	{"U", "probe: exit status 0"},                           // mmap, faults, mprotect, munmap: 1000 rounds
+	{"X", "probe: exit status 42"},                          // execve of /probe x
+	{"e", "probe: exit status 2"},                           // execve of a missing file: ENOENT
+	{"T", "pending\nprobe: killed by SIGTERM (terminated)"}, // a blocked signal waits for its unblock
 	// Bad actors: memory until it runs out (the kernel keeps its reserve
 	// and kills the process as Linux's OOM killer does); a fork bomb.
 	{"m", "probe: killed by SIGKILL (killed): out of memory: no frame for its page at 0x"},

@@ -36,6 +36,8 @@
 //	P       mmap 8 MiB and write each page once: 2048 page faults (bench)
 //	U       1000 times: mmap 64 KiB, write 4 pages, mprotect it read-only,
 //	        munmap it (the memory-call bench); exit 0, or with the errno
+//	T       block SIGTERM, send it to itself, print "pending", unblock it:
+//	        its default action ends the process then (exit 4 if not)
 //	B       a fork bomb: fork 8 times, every child too; a failed fork (at
 //	        the process limit: EAGAIN, 11) ends the process with the errno
 //

@@ -4,6 +4,9 @@
 #include "textflag.h"
 
 #define SYS_write 1
+#define SYS_rt_sigprocmask 14
+#define SYS_getpid 39
+#define SYS_kill 62
 #define SYS_mmap 9
 #define SYS_mprotect 10
 #define SYS_munmap 11
@@ -74,6 +77,8 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ memCalls
 	CMPB AL, $'j'
 	JEQ intLocal
+	CMPB AL, $'T'
+	JEQ blockedTerm
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -136,6 +141,36 @@ unknown:
 	JMP exit
 exit42:
 	MOVL $42, DI
+	JMP exit
+blockedTerm:
+	MOVL $SYS_rt_sigprocmask, AX
+	XORL DI, DI                      // SIG_BLOCK
+	LEAQ termMask<>(SB), SI          // SIGTERM
+	XORL DX, DX                      // no old mask
+	MOVL $8, R10                     // sigsetsize
+	SYSCALL
+	MOVL $SYS_getpid, AX
+	SYSCALL
+	MOVQ AX, DI
+	MOVL $SYS_kill, AX
+	MOVL $15, SI                     // SIGTERM, to itself
+	SYSCALL
+	MOVQ AX, DI                      // kill's error, if any, is the exit status
+	NEGQ DI
+	TESTQ AX, AX
+	JNE exit
+	MOVL $SYS_write, AX              // still running: the signal is pending
+	MOVL $1, DI
+	LEAQ pending<>(SB), SI
+	MOVL $8, DX
+	SYSCALL
+	MOVL $SYS_rt_sigprocmask, AX
+	MOVL $1, DI                      // SIG_UNBLOCK: SIGTERM's default action ends it here
+	LEAQ termMask<>(SB), SI
+	XORL DX, DX
+	MOVL $8, R10
+	SYSCALL
+	MOVL $4, DI                      // not ended by the unblock
 	JMP exit
 spin:
 	MOVL $SYS_write, AX
@@ -350,6 +385,10 @@ DATA msg<>+8(SB)/8, $"om ring "
 DATA msg<>+16(SB)/2, $"3\n"
 GLOBL msg<>(SB), RODATA, $18
 
+DATA termMask<>+0(SB)/8, $0x4000       // 1 << (SIGTERM-1)
+GLOBL termMask<>(SB), RODATA, $8
+DATA pending<>+0(SB)/8, $"pending\n"
+GLOBL pending<>(SB), RODATA, $8
 DATA spinning<>+0(SB)/8, $"spinning"
 DATA spinning<>+8(SB)/1, $"\n"
 GLOBL spinning<>(SB), RODATA, $9

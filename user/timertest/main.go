@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -53,10 +54,12 @@ func spinOn(clock int32, d time.Duration) {
 			x = x*6364136223846793005 + 1442695040888963407
 		}
 	}
-	sink = x
+	sink.Store(x)
 }
 
-var sink uint64
+// sink keeps the spin's work from being optimised away (atomic: spins
+// run side by side).
+var sink atomic.Uint64
 
 func cpuTime(clock int32) time.Duration {
 	var ts unix.Timespec
