@@ -8,7 +8,8 @@ import "golang.org/x/sys/unix"
 // thread waits before it enters ring 3 again (waitWhileStopped); a thread
 // blocked in a system call stays there, and its call completes as usual
 // (Linux would restart it; either way the program sees its result after
-// SIGCONT). SIGKILL ends a stopped process. The parent learns of the stop
+// SIGCONT). SIGKILL ends a stopped process; another signal whose default
+// action ends it waits, pending, for SIGCONT (signal.go's send). The parent learns of the stop
 // and the continuation through wait4's WUNTRACED and WCONTINUED, each
 // reported once. The terminal's stop signals (SIGTSTP, SIGTTIN, SIGTTOU)
 // are still discarded by default, as Linux discards them for an orphaned

@@ -324,10 +324,25 @@ func (p *Process) remaining(tm *ptimer) (left, interval uint64) {
 	return 1, tm.interval
 }
 
-// timevalBytes and timespec reading: struct timeval and timespec are two
-// 64-bit words.
-func readTimes(b []byte) (a, b2 int64) {
-	return int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:]))
+// readPeriod reads a struct itimerval (unit 1e6: microseconds) or
+// itimerspec (1e9: nanoseconds) at va, an interval then a value, each
+// two 64-bit words, and returns them in nanoseconds: EFAULT if it cannot
+// be read, EINVAL for a negative time or a fraction of a second out of
+// range.
+func (p *Process) readPeriod(va uint64, unit int64) (interval, value uint64, e syscall.Errno) {
+	b, err := p.space.CopyIn(va, 32)
+	if err != nil {
+		return 0, 0, syscall.EFAULT
+	}
+	var ns [2]uint64
+	for i := range ns {
+		sec, frac := int64(binary.LittleEndian.Uint64(b[16*i:])), int64(binary.LittleEndian.Uint64(b[16*i+8:]))
+		if !validTime(sec, frac, unit) {
+			return 0, 0, syscall.EINVAL
+		}
+		ns[i] = toNs(sec, frac*(1e9/unit))
+	}
+	return ns[0], ns[1], 0
 }
 
 // sysSetitimer is setitimer(2): value NULL disarms, as Linux takes it;
@@ -339,16 +354,10 @@ func sysSetitimer(t *Thread, r *amd64.Frame) int64 {
 	}
 	var value, interval uint64
 	if r.RSI != 0 {
-		b, err := t.p.space.CopyIn(r.RSI, 32)
-		if err != nil {
-			return errno(syscall.EFAULT)
+		var e syscall.Errno
+		if interval, value, e = t.p.readPeriod(r.RSI, 1e6); e != 0 {
+			return errno(e)
 		}
-		is, ius := readTimes(b)
-		vs, vus := readTimes(b[16:])
-		if !validTime(is, ius, 1e6) || !validTime(vs, vus, 1e6) {
-			return errno(syscall.EINVAL)
-		}
-		interval, value = toNs(is, ius*1e3), toNs(vs, vus*1e3)
 	}
 	p := t.p
 	p.mu.Lock()
@@ -532,16 +541,10 @@ func sysTimerSettime(t *Thread, r *amd64.Frame) int64 {
 	if r.RDX == 0 {
 		return errno(syscall.EINVAL)
 	}
-	b, err := p.space.CopyIn(r.RDX, 32)
-	if err != nil {
-		return errno(syscall.EFAULT)
+	interval, value, e := p.readPeriod(r.RDX, 1e9)
+	if e != 0 {
+		return errno(e)
 	}
-	is, ins := readTimes(b)
-	vs, vns := readTimes(b[16:])
-	if !validTime(is, ins, 1e9) || !validTime(vs, vns, 1e9) {
-		return errno(syscall.EINVAL)
-	}
-	interval, value := toNs(is, ins), toNs(vs, vns)
 	p.mu.Lock()
 	tm := p.posixTimer(r.RDI)
 	if tm == nil {
