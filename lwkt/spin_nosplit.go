@@ -22,7 +22,17 @@ type spinWatch struct {
 	start uint64 // TSC at the first check
 	next  uint64 // TSC cycles after start at which to report next
 	limit uint64 // TSC cycles after start at which to throw
+	turns uint32 // checks so far: the TSC is read on one in spinTSCEvery
 }
+
+// spinTSCEvery is how many turns of a spin read the TSC once. Reading it
+// on every turn disturbed QEMU's TCG clock: while one CPU spun for the MP
+// lock that another held to time the TSC against the PIT (the self-test's
+// 20 ms), the TSC ran 0.25% to 3% fast of the PIT, in most -smp 2 boots
+// on this host (QEMU keeps one TSC for all CPUs that may not go
+// backwards, and reads from two threads that cross seem to push it on);
+// reading it one turn in 1024, never.
+const spinTSCEvery = 1024
 
 // check is called on each turn of a spin waiting for what, held (when
 // known) by CPU holder (-1: unknown). Before the TSC is calibrated, and on
@@ -30,6 +40,10 @@ type spinWatch struct {
 //
 //go:nosplit
 func (w *spinWatch) check(what string, holder int) {
+	w.turns++
+	if w.start != 0 && w.turns%spinTSCEvery != 0 {
+		return
+	}
 	now := amd64.Rdtsc()
 	if w.start == 0 {
 		hz := timer.TSCHz()
