@@ -8,14 +8,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gofly/arch/amd64"
+	"gofly/vfs"
 )
 
 // Sockets: stream sockets over pipes. A connected pair of sockets is two
 // pipes, one each way, so a socket reads, writes, blocks, polls and ends
 // as a pipe does (end of file once the peer has shut its writing side,
 // EPIPE once it has gone). Two families:
-//   - AF_UNIX, SOCK_STREAM, made connected by socketpair (no names in the
-//     file tree yet: bind and connect of one are EOPNOTSUPP);
+//   - AF_UNIX, SOCK_STREAM: made connected by socketpair, or named by
+//     bind (a socket file in the tree, or an abstract name) and reached
+//     by connect (unixsock.go);
 //   - AF_INET, SOCK_STREAM (TCP) on the loopback only: a listener binds
 //     a port of 127.0.0.1 (or INADDR_ANY, which is the loopback here),
 //     and connect to 127.0.0.0/8 pairs the caller with a new socket
@@ -25,8 +27,9 @@ import (
 // EPROTONOSUPPORT, as a kernel built without them says: Go's net package
 // then keeps to IPv4.
 //
-// A socket's fields are guarded by its mu; the port table by ports.mu,
-// taken before a socket's.
+// A socket's fields are guarded by its mu; the port table by ports.mu
+// and the AF_UNIX names by unixNames.mu, taken in that order, both
+// before a socket's.
 
 // socket is one socket, as a file: shared by its descriptors (hold,
 // release count them).
@@ -38,6 +41,7 @@ type socket struct {
 	local     inetAddr // bound or given by connect; zero: none
 	peer      inetAddr
 	bound     bool
+	file      *vfs.Vnode // an AF_UNIX socket's socket file, once bound to a path
 	listening bool
 	backlog   []*socket // connections waiting for accept
 	maxQueue  int
@@ -53,10 +57,12 @@ type socket struct {
 // sockOpt names an option: its level and name.
 type sockOpt struct{ level, name int }
 
-// inetAddr is an IPv4 address and port.
+// inetAddr is an IPv4 address and port, or an AF_UNIX socket's name
+// (unixsock.go: a path, or an abstract name after a NUL; "" unnamed).
 type inetAddr struct {
 	ip   [4]byte
 	port uint16
+	name string
 }
 
 // ports is the loopback's TCP port table: each bound port's socket.
@@ -189,11 +195,21 @@ func (p *Process) readInetAddr(va, addrlen uint64) (inetAddr, syscall.Errno) {
 	return a, 0
 }
 
-// sockaddr returns a's struct sockaddr_in (or an AF_UNIX socket's
-// unnamed address, the family alone).
+// sockaddr returns a's struct sockaddr_in, or an AF_UNIX socket's
+// struct sockaddr_un: the family, then the name (a path with its NUL, an
+// abstract name without; nothing for an unnamed socket), as long as
+// Linux makes it.
 func (s *socket) sockaddr(a inetAddr) []byte {
 	if s.domain == unix.AF_UNIX {
-		return binary.LittleEndian.AppendUint16(nil, unix.AF_UNIX)
+		b := binary.LittleEndian.AppendUint16(nil, unix.AF_UNIX)
+		if a.name == "" {
+			return b
+		}
+		b = append(b, a.name...)
+		if a.name[0] != 0 {
+			b = append(b, 0)
+		}
+		return b
 	}
 	b := make([]byte, unix.SizeofSockaddrInet4)
 	binary.LittleEndian.PutUint16(b, unix.AF_INET)
@@ -257,22 +273,22 @@ func (s *socket) bindLocked(ip [4]byte, port uint16) syscall.Errno {
 }
 
 // inetCall returns the socket and the address bind and connect take
-// (fd, sockaddr, its length); EOPNOTSUPP for an AF_UNIX socket, whose
-// names are not in the file tree yet.
+// (fd, sockaddr, its length) for an AF_INET socket.
 func inetCall(t *Thread, r *amd64.Frame) (*socket, inetAddr, syscall.Errno) {
 	s, e := t.p.socketAt(int(int32(r.RDI)))
 	if e != 0 {
 		return nil, inetAddr{}, e
 	}
-	if s.domain == unix.AF_UNIX {
-		return nil, inetAddr{}, syscall.EOPNOTSUPP
-	}
 	a, e := t.p.readInetAddr(r.RSI, r.RDX)
 	return s, a, e
 }
 
-// sysBind is bind(2): a port of the loopback (127.0.0.0/8 or INADDR_ANY).
+// sysBind is bind(2): a port of the loopback (127.0.0.0/8 or INADDR_ANY),
+// or an AF_UNIX socket's name (bindUnix).
 func sysBind(t *Thread, r *amd64.Frame) int64 {
+	if s, e := t.p.socketAt(int(int32(r.RDI))); e == 0 && s.domain == unix.AF_UNIX {
+		return errno(bindUnix(t, s, r.RSI, r.RDX))
+	}
 	s, a, e := inetCall(t, r)
 	if e != 0 {
 		return errno(e)
@@ -296,17 +312,14 @@ func sysListen(t *Thread, r *amd64.Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	if s.domain == unix.AF_UNIX {
-		return errno(syscall.EINVAL) // not bound: there are no names to bind to
-	}
 	ports.mu.Lock()
 	defer ports.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rx != nil {
+	if s.rx != nil || s.domain == unix.AF_UNIX && !s.bound { // an unnamed AF_UNIX socket cannot listen, as Linux's
 		return errno(syscall.EINVAL)
 	}
-	if !s.bound {
+	if !s.bound && s.domain == unix.AF_INET {
 		if e := s.bindLocked([4]byte{}, 0); e != 0 {
 			return errno(e)
 		}
@@ -316,9 +329,13 @@ func sysListen(t *Thread, r *amd64.Frame) int64 {
 	return 0
 }
 
-// sysConnect is connect(2): to a listener of the loopback, which queues
-// the new connection for its accept; the connection is made at once.
+// sysConnect is connect(2): to a listener of the loopback, or an AF_UNIX
+// one by name (connectUnix), which queues the new connection for its
+// accept; the connection is made at once.
 func sysConnect(t *Thread, r *amd64.Frame) int64 {
+	if s, e := t.p.socketAt(int(int32(r.RDI))); e == 0 && s.domain == unix.AF_UNIX {
+		return errno(connectUnix(t, s, r.RSI, r.RDX))
+	}
 	s, a, e := inetCall(t, r)
 	if e != 0 {
 		return errno(e)
@@ -355,13 +372,25 @@ func sysConnect(t *Thread, r *amd64.Frame) int64 {
 		s.local.ip = [4]byte{127, 0, 0, 1} // the loopback's source address, as Linux's route gives
 	}
 	s.mu.Unlock()
+	return errno(s.join(ln, inetAddr{ip: a.ip, port: a.port}, syscall.ECONNREFUSED))
+}
+
+// join queues a new connection of s to listener ln for its accept: s
+// gets one end, the accepted socket (whose own address is at) the other.
+// full is the error when ln's queue is full. The caller holds the name
+// table's lock (ports.mu or unixNames.mu), which keeps ln's name.
+func (s *socket) join(ln *socket, at inetAddr, full syscall.Errno) syscall.Errno {
 	ln.mu.Lock()
-	if !ln.listening || len(ln.backlog) >= ln.maxQueue {
+	if !ln.listening {
 		ln.mu.Unlock()
-		return errno(syscall.ECONNREFUSED)
+		return syscall.ECONNREFUSED
+	}
+	if len(ln.backlog) >= ln.maxQueue {
+		ln.mu.Unlock()
+		return full
 	}
 	c := newSocket(ln.domain, ln.typ)
-	c.local, c.bound = inetAddr{ip: a.ip, port: a.port}, true
+	c.local, c.bound = at, true
 	s.mu.Lock()
 	c.peer, s.peer = s.local, c.local
 	connectPair(s, c)
@@ -673,19 +702,25 @@ func (s *socket) hold() {
 // writes EPIPE), connections never accepted are closed.
 func (s *socket) release() {
 	ports.mu.Lock()
+	unixNames.mu.Lock()
 	s.mu.Lock()
 	s.refs--
 	if s.refs > 0 {
 		s.mu.Unlock()
+		unixNames.mu.Unlock()
 		ports.mu.Unlock()
 		return
 	}
-	if s.bound && ports.m[s.local.port] == s {
+	if s.bound && s.domain == unix.AF_INET && ports.m[s.local.port] == s {
 		delete(ports.m, s.local.port)
+	}
+	if s.bound && s.domain == unix.AF_UNIX {
+		unixNames.forgetLocked(s)
 	}
 	rx, tx, queued := s.rx, s.tx, s.backlog
 	s.rx, s.tx, s.backlog, s.listening = nil, nil, nil, false
 	s.mu.Unlock()
+	unixNames.mu.Unlock()
 	ports.mu.Unlock()
 	if rx != nil {
 		rx.release()

@@ -194,6 +194,8 @@ func linuxMode(m fs.FileMode) uint32 {
 		t = unix.S_IFLNK
 	case m&fs.ModeNamedPipe != 0:
 		t = unix.S_IFIFO
+	case m&fs.ModeSocket != 0:
+		t = unix.S_IFSOCK
 	}
 	for _, b := range specialBits {
 		if m&b.vfs != 0 {
@@ -529,6 +531,9 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 	if v.IsFIFO() {
 		return openFIFO(t, v, access, flags)
 	}
+	if v.IsSocket() {
+		return errno(syscall.ENXIO) // a socket is reached by connect, as on Linux
+	}
 	if flags&unix.O_TRUNC != 0 && !v.IsDevice() { // even O_RDONLY, as Linux
 		if err := v.Truncate(0); err != nil {
 			return errno(pathErrno(err))
@@ -827,13 +832,15 @@ func dirType(m fs.FileMode) byte {
 		return unix.DT_LNK
 	case m&fs.ModeNamedPipe != 0:
 		return unix.DT_FIFO
+	case m&fs.ModeSocket != 0:
+		return unix.DT_SOCK
 	}
 	return unix.DT_REG
 }
 
-// sysMknodat is mknodat(2) (and mknod(2)): a regular file or a named
-// pipe. A device node or a socket's is EPERM: Gofly has no device
-// numbers to give one, nor named sockets.
+// sysMknodat is mknodat(2) (and mknod(2)): a regular file, a named pipe
+// or a socket file. A device node is EPERM: Gofly has no device numbers
+// to give one.
 func sysMknodat(t *Thread, r *amd64.Frame) int64 {
 	dirfd, pathVA, mode := int(int32(r.RDI)), r.RSI, uint32(r.RDX)
 	if r.RAX == unix.SYS_MKNOD {
@@ -850,7 +857,9 @@ func sysMknodat(t *Thread, r *amd64.Frame) int64 {
 		_, err = root.CreateAt(dir, path, perm)
 	case unix.S_IFIFO:
 		_, err = root.MkfifoAt(dir, path, perm)
-	case unix.S_IFCHR, unix.S_IFBLK, unix.S_IFSOCK:
+	case unix.S_IFSOCK: // a name no socket is bound to: connect is ECONNREFUSED
+		_, err = root.MksockAt(dir, "mknod", path, perm)
+	case unix.S_IFCHR, unix.S_IFBLK:
 		return errno(syscall.EPERM)
 	default:
 		return errno(syscall.EINVAL)

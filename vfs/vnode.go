@@ -322,6 +322,13 @@ func (f *FS) MkfifoAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error)
 	return f.make(dir, "mkfifo", path, fs.ModeNamedPipe, perm, nil, "")
 }
 
+// MksockAt makes the socket file path (a relative one from dir), as an
+// AF_UNIX socket's bind or mknod(S_IFSOCK) does: a name, with nothing
+// to read or write through it.
+func (f *FS) MksockAt(dir *Vnode, op, path string, perm fs.FileMode) (*Vnode, error) {
+	return f.make(dir, op, path, fs.ModeSocket, perm, nil, "")
+}
+
 // CreateAt makes the empty regular file path (a relative one from dir).
 func (f *FS) CreateAt(dir *Vnode, path string, perm fs.FileMode) (*Vnode, error) {
 	return f.make(dir, "create", path, 0, perm, nil, "")
@@ -648,6 +655,9 @@ func (v *Vnode) Ranges() ccms.Snapshot { return v.rl.Snapshot() }
 
 // IsDir reports whether v is a directory.
 func (v *Vnode) IsDir() bool { return v.typ == fs.ModeDir }
+
+// IsSocket reports whether v is a socket file (MksockAt).
+func (v *Vnode) IsSocket() bool { return v.typ == fs.ModeSocket }
 
 // IsFIFO reports whether v is a named pipe (mkfifo).
 func (v *Vnode) IsFIFO() bool { return v.typ == fs.ModeNamedPipe }

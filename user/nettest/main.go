@@ -38,6 +38,7 @@ func run(w io.Writer) int {
 	tcpChecks(check)
 	httpChecks(check)
 	pairChecks(check)
+	unixChecks(check)
 	if bad > 0 {
 		return 1
 	}
