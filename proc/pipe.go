@@ -183,6 +183,13 @@ func (e *pipeEnd) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 	return e.send(t, buf, n, nonblock, true)
 }
 
+// readerGone reports whether e's pipe has no reader left.
+func (e *pipeEnd) readerGone() bool {
+	e.p.mu.Lock()
+	defer e.p.mu.Unlock()
+	return e.p.readers == 0
+}
+
 // send is write, and a socket's send: sigpipe false (MSG_NOSIGNAL) makes
 // a write with no reader left EPIPE alone.
 func (e *pipeEnd) send(t *Thread, buf, n uint64, nonblock, sigpipe bool) int64 {

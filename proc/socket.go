@@ -49,6 +49,8 @@ type socket struct {
 	// writing end (nil until connected).
 	rx, tx *pipeEnd
 	shutRd bool
+	// reset says a write was made after the peer closed (TCP's reset).
+	reset bool
 	// changes counts connections queued, for edge-triggered epoll.
 	changes uint64
 	opts    map[sockOpt]int32 // what setsockopt set (and getsockopt reads)
@@ -685,6 +687,18 @@ func (s *socket) send(t *Thread, buf, n uint64, nonblock, sigpipe bool) int64 {
 		return errno(syscall.EPIPE)
 	}
 	defer tx.release()
+	if s.domain == unix.AF_INET && tx.readerGone() {
+		// TCP: the first write after the peer closed is sent, as far as
+		// the writer can tell (the peer answers it with a reset); the
+		// ones after fail. An AF_UNIX stream knows at once.
+		s.mu.Lock()
+		first := !s.reset
+		s.reset = true
+		s.mu.Unlock()
+		if first {
+			return int64(n)
+		}
+	}
 	return tx.send(t, buf, n, nonblock, sigpipe)
 }
 

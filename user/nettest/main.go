@@ -161,6 +161,13 @@ func tcpChecks(check func(string, bool, ...any)) {
 	}()
 	n, eof := c2.Read(make([]byte, 1))
 	check("a blocked read sees the peer's close as end of file", n == 0 && eof == io.EOF, n, eof)
+	// The first write after the peer closed is sent (TLS's closing
+	// alert, say); the peer's reset makes a later one fail.
+	_, w1 := c2.Write([]byte("late"))
+	time.Sleep(50 * time.Millisecond)
+	_, w2 := c2.Write([]byte("later"))
+	check("the first write after the peer's close succeeds, a later one fails (EPIPE or ECONNRESET)", w1 == nil &&
+		(errors.Is(w2, syscall.EPIPE) || errors.Is(w2, syscall.ECONNRESET)), w1, w2)
 	_, ipv6 := net.Listen("tcp6", "[::1]:0")
 	check("there is no IPv6 to listen on, or it works", ipv6 == nil || errors.Is(ipv6, syscall.EAFNOSUPPORT) || errors.Is(ipv6, syscall.EADDRNOTAVAIL), ipv6)
 }
