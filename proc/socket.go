@@ -23,9 +23,9 @@ import (
 //     and connect to 127.0.0.0/8 pairs the caller with a new socket
 //     queued for accept. There is no network device: any other address
 //     is EADDRNOTAVAIL to bind and ENETUNREACH to connect to.
-// Datagram sockets, AF_INET6 and AF_NETLINK are EAFNOSUPPORT or
-// EPROTONOSUPPORT, as a kernel built without them says: Go's net package
-// then keeps to IPv4.
+// Datagram sockets of both families are dgram.go's. AF_INET6 and
+// AF_NETLINK are EAFNOSUPPORT, as a kernel built without them says: Go's
+// net package then keeps to IPv4.
 //
 // A socket's fields are guarded by its mu; the port table by ports.mu
 // and the AF_UNIX names by unixNames.mu, taken in that order, both
@@ -51,6 +51,11 @@ type socket struct {
 	shutRd bool
 	// reset says a write was made after the peer closed (TCP's reset).
 	reset bool
+	// A datagram socket's (dgram.go): its peer set by connect, and the
+	// messages received and not yet read, with their bytes.
+	connected   bool
+	queue       []dgram
+	queuedBytes int
 	// changes counts connections queued, for edge-triggered epoll.
 	changes uint64
 	opts    map[sockOpt]int32 // what setsockopt set (and getsockopt reads)
@@ -98,11 +103,14 @@ func sysSocket(t *Thread, r *amd64.Frame) int64 {
 	typ &^= socketFlags
 	switch domain {
 	case unix.AF_INET:
-		if typ != unix.SOCK_STREAM || proto != 0 && proto != unix.IPPROTO_TCP {
+		switch {
+		case typ == unix.SOCK_STREAM && (proto == 0 || proto == unix.IPPROTO_TCP):
+		case typ == unix.SOCK_DGRAM && (proto == 0 || proto == unix.IPPROTO_UDP):
+		default:
 			return errno(syscall.EPROTONOSUPPORT)
 		}
 	case unix.AF_UNIX:
-		if typ != unix.SOCK_STREAM || proto != 0 {
+		if typ != unix.SOCK_STREAM && typ != unix.SOCK_DGRAM || proto != 0 {
 			return errno(syscall.EPROTONOSUPPORT)
 		}
 	default:
@@ -305,6 +313,9 @@ func sysBind(t *Thread, r *amd64.Frame) int64 {
 	if s.bound || s.rx != nil {
 		return errno(syscall.EINVAL)
 	}
+	if s.dgramSocket() {
+		return errno(s.bindUDPLocked(a.ip, a.port))
+	}
 	return errno(s.bindLocked(a.ip, a.port))
 }
 
@@ -313,6 +324,9 @@ func sysListen(t *Thread, r *amd64.Frame) int64 {
 	s, e := t.p.socketAt(int(int32(r.RDI)))
 	if e != 0 {
 		return errno(e)
+	}
+	if s.dgramSocket() {
+		return errno(syscall.EOPNOTSUPP)
 	}
 	ports.mu.Lock()
 	defer ports.mu.Unlock()
@@ -335,7 +349,9 @@ func sysListen(t *Thread, r *amd64.Frame) int64 {
 // one by name (connectUnix), which queues the new connection for its
 // accept; the connection is made at once.
 func sysConnect(t *Thread, r *amd64.Frame) int64 {
-	if s, e := t.p.socketAt(int(int32(r.RDI))); e == 0 && s.domain == unix.AF_UNIX {
+	if s, e := t.p.socketAt(int(int32(r.RDI))); e == 0 && s.dgramSocket() {
+		return errno(connectDgram(t, s, r.RSI, r.RDX))
+	} else if e == 0 && s.domain == unix.AF_UNIX {
 		return errno(connectUnix(t, s, r.RSI, r.RDX))
 	}
 	s, a, e := inetCall(t, r)
@@ -418,6 +434,9 @@ func sysAccept4(t *Thread, r *amd64.Frame) int64 {
 	if errn != 0 {
 		return errno(errn)
 	}
+	if s.dgramSocket() {
+		return errno(syscall.EOPNOTSUPP)
+	}
 	for {
 		wake := changed()
 		s.mu.Lock()
@@ -462,7 +481,7 @@ func sockName(t *Thread, r *amd64.Frame, peer bool) int64 {
 	s.mu.Lock()
 	a := s.local
 	if peer {
-		if s.rx == nil {
+		if s.rx == nil && !s.connected {
 			s.mu.Unlock()
 			return errno(syscall.ENOTCONN)
 		}
@@ -611,6 +630,9 @@ func sysGetsockopt(t *Thread, r *amd64.Frame) int64 {
 // call does not block) and MSG_NOSIGNAL (EPIPE without SIGPIPE); a
 // destination is EISCONN, as Linux's for a connected stream.
 func sysSendto(t *Thread, r *amd64.Frame) int64 {
+	if s, e := t.p.socketAt(int(int32(r.RDI))); e == 0 && s.dgramSocket() {
+		return dgramIO(t, r, true)
+	}
 	if r.R8 != 0 {
 		return errno(syscall.EISCONN)
 	}
@@ -620,6 +642,9 @@ func sysSendto(t *Thread, r *amd64.Frame) int64 {
 // sysRecvfrom is recvfrom(2): MSG_DONTWAIT; the source, when asked
 // for, is the peer.
 func sysRecvfrom(t *Thread, r *amd64.Frame) int64 {
+	if s, e := t.p.socketAt(int(int32(r.RDI))); e == 0 && s.dgramSocket() {
+		return dgramIO(t, r, false)
+	}
 	n := sockIO(t, int(int32(r.RDI)), r.RSI, r.RDX, int(int32(r.R10)), false)
 	if n < 0 || r.R8 == 0 {
 		return n
@@ -652,6 +677,10 @@ func sockIO(t *Thread, fd int, buf, n uint64, flags int, send bool) int64 {
 }
 
 func (s *socket) read(t *Thread, buf, n uint64, nonblock bool) int64 {
+	if s.dgramSocket() {
+		r, _ := s.recvDgram(t, buf, n, 0, nonblock)
+		return r
+	}
 	s.mu.Lock()
 	rx, shut := s.rx, s.shutRd
 	s.mu.Unlock()
@@ -671,6 +700,9 @@ func (s *socket) write(t *Thread, buf, n uint64, nonblock bool) int64 {
 // send writes through the connection; EPIPE (with SIGPIPE if sigpipe)
 // once this side has shut its writing or the peer has gone.
 func (s *socket) send(t *Thread, buf, n uint64, nonblock, sigpipe bool) int64 {
+	if s.dgramSocket() {
+		return s.sendDgram(t, buf, n, 0, 0, nonblock)
+	}
 	s.mu.Lock()
 	rx, tx := s.rx, s.tx
 	if tx != nil {
@@ -725,9 +757,13 @@ func (s *socket) release() {
 		ports.mu.Unlock()
 		return
 	}
-	if s.bound && s.domain == unix.AF_INET && ports.m[s.local.port] == s {
+	if s.bound && s.domain == unix.AF_INET && !s.dgramSocket() && ports.m[s.local.port] == s {
 		delete(ports.m, s.local.port)
 	}
+	if s.bound && s.domain == unix.AF_INET && s.dgramSocket() && udpPorts[s.local.port] == s {
+		delete(udpPorts, s.local.port)
+	}
+	s.queue, s.queuedBytes = nil, 0
 	if s.bound && s.domain == unix.AF_UNIX {
 		unixNames.forgetLocked(s)
 	}
@@ -753,6 +789,14 @@ func (s *socket) release() {
 func (s *socket) ready() (uint32, uint64) {
 	s.mu.Lock()
 	listening, queued, changes, rx, tx := s.listening, len(s.backlog), s.changes, s.rx, s.tx
+	if s.dgramSocket() { // always writable; readable with a message queued
+		ev := uint32(unix.EPOLLOUT | unix.EPOLLWRNORM)
+		if len(s.queue) > 0 {
+			ev |= unix.EPOLLIN | unix.EPOLLRDNORM
+		}
+		s.mu.Unlock()
+		return ev, changes
+	}
 	s.mu.Unlock()
 	if listening {
 		if queued > 0 {

@@ -138,6 +138,41 @@ func (t *unixTable) forgetLocked(s *socket) {
 	}
 }
 
+// lookupUnix returns the socket bound to AF_UNIX name: ENOENT (or
+// another lookup error) for a path that does not exist, ECONNREFUSED for
+// what is no socket file or a name nobody holds, EPROTOTYPE for a socket
+// of another type than typ.
+func (t *Thread) lookupUnix(name string, typ int) (*socket, syscall.Errno) {
+	var file *vfs.Vnode
+	if name[0] != 0 {
+		root, dir, e := t.p.resolve(unix.AT_FDCWD, name)
+		if e != 0 {
+			return nil, e
+		}
+		v, err := root.LookupAt(dir, name)
+		if err != nil {
+			return nil, pathErrno(err)
+		}
+		if !v.IsSocket() {
+			return nil, syscall.ECONNREFUSED
+		}
+		file = v
+	}
+	unixNames.mu.Lock()
+	defer unixNames.mu.Unlock()
+	to := unixNames.abstract[name]
+	if file != nil {
+		to = unixNames.byFile[file]
+	}
+	switch {
+	case to == nil:
+		return nil, syscall.ECONNREFUSED
+	case to.typ != typ:
+		return nil, syscall.EPROTOTYPE
+	}
+	return to, 0
+}
+
 // connectUnix is connect(2) for AF_UNIX stream socket s: to the
 // listener bound to the name. A full queue is EAGAIN (Linux makes a
 // blocking caller wait for room).
@@ -149,20 +184,12 @@ func connectUnix(t *Thread, s *socket, va, addrlen uint64) syscall.Errno {
 	if name == "" {
 		return syscall.EINVAL
 	}
-	var file *vfs.Vnode
-	if name[0] != 0 {
-		root, dir, e := t.p.resolve(unix.AT_FDCWD, name)
-		if e != 0 {
-			return e
-		}
-		v, err := root.LookupAt(dir, name)
-		if err != nil {
-			return pathErrno(err)
-		}
-		if !v.IsSocket() {
-			return syscall.ECONNREFUSED
-		}
-		file = v
+	ln, e := t.lookupUnix(name, s.typ)
+	if e != 0 {
+		return e
+	}
+	if ln == s {
+		return syscall.ECONNREFUSED
 	}
 	unixNames.mu.Lock()
 	defer unixNames.mu.Unlock()
@@ -176,13 +203,6 @@ func connectUnix(t *Thread, s *socket, va, addrlen uint64) syscall.Errno {
 		return syscall.EINVAL
 	}
 	s.mu.Unlock()
-	ln := unixNames.abstract[name]
-	if file != nil {
-		ln = unixNames.byFile[file]
-	}
-	if ln == nil || ln == s {
-		return syscall.ECONNREFUSED
-	}
 	ln.mu.Lock()
 	at := ln.local
 	ln.mu.Unlock()

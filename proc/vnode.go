@@ -904,18 +904,26 @@ func openFIFO(t *Thread, v *vfs.Vnode, access, flags int) int64 {
 	p.mu.Unlock()
 	notify()
 	// Wait for the other end: one opened since (even if gone again).
+	met := func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return access == unix.O_RDONLY && (p.writers > 0 || p.wOpens != wOpens) ||
+			access == unix.O_WRONLY && (p.readers > 0 || p.rOpens != rOpens)
+	}
 	for access != unix.O_RDWR && !nonblock {
 		wake := changed()
-		p.mu.Lock()
-		met := access == unix.O_RDONLY && (p.writers > 0 || p.wOpens != wOpens) ||
-			access == unix.O_WRONLY && (p.readers > 0 || p.rOpens != rOpens)
-		p.mu.Unlock()
-		if met {
+		if met() {
 			break
 		}
 		select {
 		case <-wake:
 		case <-t.cancelled():
+			// A signal: unless the other end came meanwhile (it may
+			// already count on this one, as Linux's waiter checks its
+			// condition before a signal), the open fails and goes.
+			if met() {
+				break
+			}
 			f.release()
 			return errno(syscall.EINTR)
 		}

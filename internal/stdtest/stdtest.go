@@ -34,7 +34,7 @@ import (
 
 // Excluded are the packages make stdtest leaves out, and why.
 var Excluded = map[string]string{
-	"net":                    "needs UDP, IPv6 and AF_UNIX datagram sockets (Gofly has TCP on the loopback and AF_UNIX streams)",
+	"net":                    "needs IPv6, raw sockets and more of the network than the loopback",
 	"net/http":               "needs IPv6 and more of net than Gofly's loopback TCP",
 	"runtime/cgo":            "needs cgo",
 	"plugin":                 "needs cgo and dynamic linking",

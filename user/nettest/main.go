@@ -39,6 +39,7 @@ func run(w io.Writer) int {
 	httpChecks(check)
 	pairChecks(check)
 	unixChecks(check)
+	dgramChecks(check)
 	if bad > 0 {
 		return 1
 	}
