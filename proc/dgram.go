@@ -41,33 +41,10 @@ var udpPorts map[uint16]*socket
 // dgramSocket reports whether s is a datagram socket.
 func (s *socket) dgramSocket() bool { return s.typ == unix.SOCK_DGRAM }
 
-// bindUDPLocked gives s port (0: an ephemeral one) at ip in udpPorts;
-// ports.mu and s.mu held.
+// bindUDPLocked gives s UDP port (0: an ephemeral one) at ip; ports.mu
+// and s.mu held.
 func (s *socket) bindUDPLocked(ip [4]byte, port uint16) syscall.Errno {
-	if udpPorts == nil {
-		udpPorts = map[uint16]*socket{}
-	}
-	if port == 0 {
-		for range ephemeralHi - ephemeralLo + 1 {
-			if ports.next < ephemeralLo || ports.next > ephemeralHi {
-				ports.next = ephemeralLo
-			}
-			c := ports.next
-			ports.next++
-			if udpPorts[c] == nil {
-				port = c
-				break
-			}
-		}
-		if port == 0 {
-			return syscall.EADDRINUSE
-		}
-	} else if udpPorts[port] != nil {
-		return syscall.EADDRINUSE
-	}
-	udpPorts[port] = s
-	s.local, s.bound = inetAddr{ip: ip, port: port}, true
-	return 0
+	return s.bindIn(&udpPorts, ip, port)
 }
 
 // dgramTarget reads the destination address at va (addrlen bytes) for a

@@ -254,10 +254,17 @@ func (p *Process) putAddr(va, lenp uint64, addr []byte) syscall.Errno {
 // loopback reports whether ip is on the loopback network, 127.0.0.0/8.
 func loopback(ip [4]byte) bool { return ip[0] == 127 }
 
-// bindLocked gives s port (0: an ephemeral one) at ip. ports.mu held.
+// bindLocked gives s TCP port (0: an ephemeral one) at ip. ports.mu
+// held.
 func (s *socket) bindLocked(ip [4]byte, port uint16) syscall.Errno {
-	if ports.m == nil {
-		ports.m = map[uint16]*socket{}
+	return s.bindIn(&ports.m, ip, port)
+}
+
+// bindIn gives s port (0: an ephemeral one) at ip in port table m (TCP's
+// or UDP's). ports.mu held.
+func (s *socket) bindIn(m *map[uint16]*socket, ip [4]byte, port uint16) syscall.Errno {
+	if *m == nil {
+		*m = map[uint16]*socket{}
 	}
 	if port == 0 {
 		for range ephemeralHi - ephemeralLo + 1 {
@@ -266,7 +273,7 @@ func (s *socket) bindLocked(ip [4]byte, port uint16) syscall.Errno {
 			}
 			c := ports.next
 			ports.next++
-			if ports.m[c] == nil {
+			if (*m)[c] == nil {
 				port = c
 				break
 			}
@@ -274,10 +281,10 @@ func (s *socket) bindLocked(ip [4]byte, port uint16) syscall.Errno {
 		if port == 0 {
 			return syscall.EADDRINUSE
 		}
-	} else if ports.m[port] != nil {
+	} else if (*m)[port] != nil {
 		return syscall.EADDRINUSE
 	}
-	ports.m[port] = s
+	(*m)[port] = s
 	s.local, s.bound = inetAddr{ip: ip, port: port}, true
 	return 0
 }
