@@ -285,7 +285,7 @@ func newContext(space *Space) *sys.UserContext {
 // Kill sends the process signal sig: its handler runs, or its default
 // action ends the process. Threads in ring 3 come back at their next
 // interrupt, a tick at most; blocked ones at once.
-func (p *Process) Kill(sig syscall.Signal) { p.signal(int(sig), nil) }
+func (p *Process) Kill(sig syscall.Signal) { p.send(int(sig), nil, nil, kernelInfo) }
 
 // end makes e the process's end, unless it already has one, and calls
 // every thread back.

@@ -19,22 +19,22 @@ func (p *Process) session() (sid, pgid int) {
 	return p.sid, p.pgid
 }
 
-// signalGroup sends sig to every process of group pgid and returns how
-// many there were.
-func signalGroup(pgid, sig int) int {
-	return signalEach(func(q *Process) bool { return q.pgid == pgid }, sig)
+// signalGroup sends sig with info to every process of group pgid and
+// returns how many there were.
+func signalGroup(pgid, sig int, info sigInfo) int {
+	return signalEach(func(q *Process) bool { return q.pgid == pgid }, sig, info)
 }
 
 // KillSession sends SIGKILL to every process of session sid: the
 // shell's way out of a program that has the terminal and will not end.
 func KillSession(sid int) {
-	signalEach(func(q *Process) bool { return q.sid == sid }, int(syscall.SIGKILL))
+	signalEach(func(q *Process) bool { return q.sid == sid }, int(syscall.SIGKILL), kernelInfo)
 }
 
 // signalEach sends sig to every live process in (called with procs
 // held) and returns how many there were; the signals go after procs is
 // let go.
-func signalEach(in func(*Process) bool, sig int) int {
+func signalEach(in func(*Process) bool, sig int, info sigInfo) int {
 	procs.Lock()
 	var to []*Process
 	for _, q := range procs.m {
@@ -44,7 +44,7 @@ func signalEach(in func(*Process) bool, sig int) int {
 	}
 	procs.Unlock()
 	for _, q := range to {
-		q.signal(sig, nil)
+		q.send(sig, nil, nil, info)
 	}
 	return len(to)
 }

@@ -65,6 +65,16 @@ type sigInfo struct {
 	timer       *ptimer // a POSIX timer's signal: its overrun is read at delivery
 }
 
+// kernelInfo is the siginfo of a signal the kernel sends on its own (the
+// terminal's, the shell's): SI_KERNEL, as Linux's SEND_SIG_PRIV.
+var kernelInfo = sigInfo{code: siKernel}
+
+// userInfo is the siginfo of kill(2) from p: SI_USER with its PID and
+// real user ID.
+func (p *Process) userInfo() sigInfo {
+	return sigInfo{code: siUser, word: uint32(p.PID), word2: p.credsOf().ruid}
+}
+
 // signal sends sig (0: none, a check) to the process, or to thread to if
 // not nil, as tgkill does (si_code SI_TKILL). A signal with no handler
 // takes its default action at once, unless it is blocked or the process

@@ -559,21 +559,23 @@ func sysTgkill(t *Thread, r *amd64.Frame) int64 {
 // sysKill is kill(2): sig to process pid, any live one (root may signal
 // every process); 0 every process of the caller's group, -PGID of group
 // PGID (ESRCH if it has none); -1 every process but the caller; sig 0
-// only checks that the targets live.
+// only checks that the targets live. The siginfo says SI_USER, with the
+// sender's PID and real UID.
 func sysKill(t *Thread, r *amd64.Frame) int64 {
 	pid, sig := int(int32(r.RDI)), int(int32(r.RSI))
 	if sig < 0 || sig >= nSig {
 		return errno(syscall.EINVAL)
 	}
+	info := t.p.userInfo()
 	switch {
 	case pid == t.p.PID:
-		return t.p.signal(sig, nil)
+		return t.p.send(sig, nil, nil, info)
 	case pid == 0 || pid < -1:
 		pgid := -pid
 		if pid == 0 {
 			_, pgid = t.p.session()
 		}
-		if signalGroup(pgid, sig) == 0 {
+		if signalGroup(pgid, sig, info) == 0 {
 			return errno(syscall.ESRCH)
 		}
 		return 0
@@ -581,7 +583,7 @@ func sysKill(t *Thread, r *amd64.Frame) int64 {
 		sent := false
 		for _, p := range Procs() {
 			if p != t.p {
-				p.signal(sig, nil)
+				p.send(sig, nil, nil, info)
 				sent = true
 			}
 		}
@@ -594,7 +596,7 @@ func sysKill(t *Thread, r *amd64.Frame) int64 {
 	if !ok {
 		return errno(syscall.ESRCH)
 	}
-	return p.signal(sig, nil)
+	return p.send(sig, nil, nil, info)
 }
 
 // Resource limits: descriptors as the kernel's own program has them,

@@ -171,7 +171,7 @@ func (t *TTY) Input(b byte) {
 	t.mu.Unlock()
 	notify()
 	if sig != 0 && fg != 0 {
-		signalGroup(fg, int(sig))
+		signalGroup(fg, int(sig), kernelInfo)
 	}
 }
 
@@ -592,7 +592,7 @@ func (t *TTY) ioctl(th *Thread, req, arg uint64) int64 {
 		t.ws = ws
 		t.mu.Unlock()
 		if changedSize && fg != 0 {
-			signalGroup(fg, int(syscall.SIGWINCH))
+			signalGroup(fg, int(syscall.SIGWINCH), kernelInfo)
 		}
 		return 0
 	case unix.TIOCGPGRP, unix.TIOCGSID:
@@ -758,8 +758,8 @@ func (t *TTY) detach(sid int, hangUp bool) {
 	procs.Unlock()
 	notify()
 	if fg != 0 {
-		signalGroup(fg, int(syscall.SIGHUP))
-		signalGroup(fg, int(syscall.SIGCONT))
+		signalGroup(fg, int(syscall.SIGHUP), kernelInfo)
+		signalGroup(fg, int(syscall.SIGCONT), kernelInfo)
 	}
 }
 

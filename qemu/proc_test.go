@@ -33,6 +33,7 @@ var probeCases = []struct{ arg, want string }{
 	{"X", "probe: exit status 42"},                          // execve of /probe x
 	{"e", "probe: exit status 2"},                           // execve of a missing file: ENOENT
 	{"T", "pending\nprobe: killed by SIGTERM (terminated)"}, // a blocked signal waits for its unblock
+	{"K", "probe: exit status 42"},                          // kill's siginfo: SI_USER and the sender's PID
 	// Bad actors: memory until it runs out (the kernel keeps its reserve
 	// and kills the process as Linux's OOM killer does); a fork bomb.
 	{"m", "probe: killed by SIGKILL (killed): out of memory: no frame for its page at 0x"},

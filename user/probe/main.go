@@ -38,6 +38,8 @@
 //	        munmap it (the memory-call bench); exit 0, or with the errno
 //	T       block SIGTERM, send it to itself, print "pending", unblock it:
 //	        its default action ends the process then (exit 4 if not)
+//	K       handle SIGUSR1 with SA_SIGINFO, kill itself with it: exit 42 if
+//	        the handler saw si_code SI_USER and its own PID in si_pid
 //	B       a fork bomb: fork 8 times, every child too; a failed fork (at
 //	        the process limit: EAGAIN, 11) ends the process with the errno
 //

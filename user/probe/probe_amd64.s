@@ -4,7 +4,9 @@
 #include "textflag.h"
 
 #define SYS_write 1
+#define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
+#define SYS_rt_sigreturn 15
 #define SYS_getpid 39
 #define SYS_kill 62
 #define SYS_mmap 9
@@ -79,6 +81,8 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ intLocal
 	CMPB AL, $'T'
 	JEQ blockedTerm
+	CMPB AL, $'K'
+	JEQ killInfo
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -141,6 +145,27 @@ unknown:
 	JMP exit
 exit42:
 	MOVL $42, DI
+	JMP exit
+killInfo:
+	MOVL $SYS_rt_sigaction, AX
+	MOVL $10, DI                     // SIGUSR1
+	LEAQ usr1Action<>(SB), SI
+	MOVQ $infoHandler<>(SB), BX      // the action's handler and restorer, set here (no relocations in DATA)
+	MOVQ BX, 0(SI)
+	MOVQ $0x04000004, 8(SI)          // SA_SIGINFO|SA_RESTORER
+	MOVQ $sigreturn<>(SB), BX
+	MOVQ BX, 16(SI)
+	XORL DX, DX
+	MOVL $8, R10
+	SYSCALL
+	MOVL $SYS_getpid, AX
+	SYSCALL
+	MOVQ AX, counter<>(SB)           // the PID the handler expects in si_pid
+	MOVQ AX, DI
+	MOVL $SYS_kill, AX
+	MOVL $10, SI
+	SYSCALL
+	MOVQ status<>(SB), DI            // what the handler found
 	JMP exit
 blockedTerm:
 	MOVL $SYS_rt_sigprocmask, AX
@@ -394,6 +419,7 @@ DATA spinning<>+8(SB)/1, $"\n"
 GLOBL spinning<>(SB), RODATA, $9
 
 GLOBL status<>(SB), NOPTR, $8
+GLOBL usr1Action<>(SB), NOPTR, $32
 GLOBL counter<>(SB), NOPTR, $8
 GLOBL execArgv<>(SB), NOPTR, $24
 
@@ -407,6 +433,28 @@ GLOBL missingPath<>(SB), RODATA, $9
 
 // reap waits for any child (wait4(-1, &status, 0, NULL)); a failed
 // wait4 ends the program (99).
+// infoHandler is killInfo's SIGUSR1 handler (RSI: the siginfo): status
+// becomes 42 if si_code is SI_USER (0) and si_pid this process's, else
+// 100 plus si_code's low byte.
+TEXT infoHandler<>(SB),NOSPLIT|NOFRAME,$0
+	MOVL 8(SI), AX                   // si_code
+	MOVL 16(SI), BX                  // si_pid
+	MOVQ $100, CX
+	ADDB AL, CX
+	TESTL AX, AX
+	JNE infoDone
+	CMPQ BX, counter<>(SB)
+	JNE infoDone
+	MOVQ $42, CX
+infoDone:
+	MOVQ CX, status<>(SB)
+	RET
+
+// sigreturn is the restorer infoHandler returns through.
+TEXT sigreturn<>(SB),NOSPLIT|NOFRAME,$0
+	MOVL $SYS_rt_sigreturn, AX
+	SYSCALL
+
 TEXT reap<>(SB),NOSPLIT|NOFRAME,$0
 	MOVQ $-1, DI
 	LEAQ status<>(SB), SI
