@@ -29,7 +29,7 @@
 // switch's end), signals (signal.go: handlers, masks and alternate
 // stacks; delivery through an rt_sigframe and rt_sigreturn as Linux does
 // it, faults to their handler with Linux's si_code, blocking calls
-// interrupted with EINTR), a descriptor table (files.go:
+// interrupted with EINTR or restarted for SA_RESTART), a descriptor table (files.go:
 // a terminal at 0-2, tty.go; eventfd and epoll, which the runtime's
 // netpoller needs for its timers; close, fcntl; poll.go: select,
 // pselect6, poll, ppoll), the file calls on the tree at / (vnode.go:

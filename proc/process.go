@@ -151,6 +151,10 @@ type Thread struct {
 	// clearTID is CLONE_CHILD_CLEARTID's address: zeroed and woken
 	// (futex) when the thread exits. Its own goroutine's.
 	clearTID uint64
+	// restart is the number (plus one) of the system call a signal just
+	// interrupted, if Linux would restart it for an SA_RESTART handler
+	// (0: none). Its own goroutine's.
+	restart uint64
 
 	// quit is closed when another thread's execve ends this one;
 	// stopped when its task loop has returned.

@@ -20,7 +20,9 @@ import (
 // process (kill, the shell's Ctrl-C) on the first thread that does not
 // block it. The thread takes it before it next enters ring 3: a thread
 // in ring 3 is called back at its next interrupt, one blocked in a call
-// is woken and the call fails with EINTR.
+// is woken and the call fails with EINTR — or, for the calls Linux
+// restarts (restartable) when the handler has SA_RESTART or none runs,
+// is made again once the handler returns (restartCall).
 
 // action is a struct sigaction.
 type action struct{ handler, flags, restorer, mask uint64 }
@@ -200,6 +202,7 @@ func (t *Thread) deliverPending() bool {
 	ready := t.pending &^ t.sigmask
 	if ready == 0 {
 		p.mu.Unlock()
+		t.restartCall(true) // interrupted, and no handler runs: Linux restarts
 		return true
 	}
 	sig := 1
@@ -236,6 +239,7 @@ func (t *Thread) deliverInfo(sig int, info sigInfo) bool {
 	if a.handler < 2 {
 		p.mu.Unlock()
 		if a.handler == 1 || ignoredByDefault(sig) {
+			t.restartCall(true) // no handler runs: Linux restarts
 			return true
 		}
 		p.end(Exit{Signal: syscall.Signal(sig)})
@@ -243,6 +247,7 @@ func (t *Thread) deliverInfo(sig int, info sigInfo) bool {
 	}
 	mask, alt := t.sigmask, t.alt
 	p.mu.Unlock()
+	t.restartCall(a.flags&sys.SARestart != 0)
 	if err := t.pushFrame(sig, info, a, mask, alt); err != nil {
 		// As Linux's force_sigsegv: a frame that cannot be written kills.
 		p.end(Exit{Signal: syscall.SIGSEGV, Fault: fmt.Sprintf("signal %d: %v", sig, err)})
@@ -327,6 +332,21 @@ func (t *Thread) pushFrame(sig int, info sigInfo, a action, mask uint64, alt [24
 	r.RAX = 0
 	r.RFLAGS &^= amd64.FlagDF | amd64.FlagTF
 	return nil
+}
+
+// restartCall makes the system call a signal interrupted (t.restart)
+// run again when t next enters ring 3, if restart: its number back in
+// RAX and RIP back on its SYSCALL instruction, as Linux's
+// ERESTARTSYS handling does. Otherwise the call's EINTR stands.
+func (t *Thread) restartCall(restart bool) {
+	nr := t.restart
+	t.restart = 0
+	if nr == 0 || !restart {
+		return
+	}
+	r := &t.ctx.Regs
+	r.RAX = nr - 1
+	r.RIP -= 2 // SYSCALL is 0F 05
 }
 
 // mxcsrReserved are the MXCSR bits FXRSTOR refuses (#GP): a frame that

@@ -15,8 +15,7 @@ import "golang.org/x/sys/unix"
 // are still discarded by default, as Linux discards them for an orphaned
 // process group (ignoredByDefault): every group the shell starts leads
 // its own session from outside it. Not here yet: SIGCHLD to the parent
-// (with CLD_STOPPED, CLD_CONTINUED and CLD_EXITED), which needs
-// SA_RESTART for the calls it would interrupt.
+// (with CLD_STOPPED, CLD_CONTINUED and CLD_EXITED).
 //
 // The fields are guarded by Process.mu.
 type stopState struct {

@@ -178,8 +178,31 @@ func (t *Thread) syscall() bool {
 		r.RAX = uint64(errno(syscall.ENOSYS))
 		return true
 	}
+	nr := r.RAX
 	r.RAX = uint64(h(t, r))
+	t.restart = 0
+	if int64(r.RAX) == errno(syscall.EINTR) && restartable(nr) {
+		t.restart = nr + 1
+	}
 	return true
+}
+
+// restartable says whether Linux restarts system call nr when a signal
+// whose handler has SA_RESTART interrupts it (its ERESTARTSYS calls):
+// the reads and writes, opens, waits and socket calls that block. The
+// others a signal interrupts fail with EINTR whatever the handler asks:
+// the sleeps, poll, select and epoll (ERESTARTNOHAND and
+// ERESTART_RESTARTBLOCK, which Linux restarts only when no handler ran:
+// a signal that runs none never interrupts a call here).
+func restartable(nr uint64) bool {
+	switch nr {
+	case syscall.SYS_READ, syscall.SYS_WRITE, syscall.SYS_READV, syscall.SYS_WRITEV,
+		syscall.SYS_PREAD64, syscall.SYS_PWRITE64, syscall.SYS_OPENAT, syscall.SYS_WAIT4,
+		syscall.SYS_ACCEPT, syscall.SYS_ACCEPT4, syscall.SYS_CONNECT, syscall.SYS_RECVFROM,
+		syscall.SYS_SENDTO:
+		return true
+	}
+	return false
 }
 
 func errno(e syscall.Errno) int64 { return -int64(e) }

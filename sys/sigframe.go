@@ -26,6 +26,7 @@ const (
 	SARestorer      = saRestorer
 	SANoDefer       = saNoDefer
 	SAResetHand     = 0x80000000
+	SARestart       = 0x10000000
 	SSOnStack       = ssOnStack
 	SSDisable       = ssDisable
 	SITkill         = siTkill

@@ -40,6 +40,10 @@
 //	        its default action ends the process then (exit 4 if not)
 //	K       handle SIGUSR1 with SA_SIGINFO, kill itself with it: exit 42 if
 //	        the handler saw si_code SI_USER and its own PID in si_pid
+//	R       block in read(2) on a pipe; a child sends SIGUSR1, whose
+//	        handler has SA_RESTART, then writes a byte: the read goes on
+//	        and gets it (exit 42)
+//	I       the same without SA_RESTART: the read fails with EINTR (43)
 //	B       a fork bomb: fork 8 times, every child too; a failed fork (at
 //	        the process limit: EAGAIN, 11) ends the process with the errno
 //

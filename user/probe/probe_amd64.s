@@ -3,7 +3,11 @@
 
 #include "textflag.h"
 
+#define SYS_read 0
 #define SYS_write 1
+#define SYS_nanosleep 35
+#define SYS_getppid 110
+#define SYS_pipe2 293
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
 #define SYS_rt_sigreturn 15
@@ -83,6 +87,10 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ blockedTerm
 	CMPB AL, $'K'
 	JEQ killInfo
+	CMPB AL, $'R'
+	JEQ restartRead
+	CMPB AL, $'I'
+	JEQ interruptRead
 hello:
 	MOVL $SYS_write, AX
 	MOVL $1, DI
@@ -145,6 +153,70 @@ unknown:
 	JMP exit
 exit42:
 	MOVL $42, DI
+	JMP exit
+interruptRead:
+	MOVQ $0x04000000, R12            // SA_RESTORER: the read fails with EINTR
+	JMP readSignalled
+restartRead:
+	MOVQ $0x14000000, R12            // SA_RESTORER|SA_RESTART: the read goes on
+readSignalled:
+	MOVL $SYS_pipe2, AX
+	LEAQ fds<>(SB), DI
+	XORL SI, SI
+	SYSCALL
+	TESTQ AX, AX
+	JNE failed
+	MOVL $SYS_rt_sigaction, AX
+	MOVL $10, DI                     // SIGUSR1
+	LEAQ usr1Action<>(SB), SI
+	MOVQ $countHandler<>(SB), BX
+	MOVQ BX, 0(SI)
+	MOVQ R12, 8(SI)
+	MOVQ $sigreturn<>(SB), BX
+	MOVQ BX, 16(SI)
+	XORL DX, DX
+	MOVL $8, R10
+	SYSCALL
+	MOVL $SYS_fork, AX
+	SYSCALL
+	TESTQ AX, AX
+	JS failed
+	JNE readParent
+	CALL nap<>(SB)                   // the child: let the parent block in read,
+	MOVL $SYS_getppid, AX
+	SYSCALL
+	MOVQ AX, DI
+	MOVL $SYS_kill, AX               // signal it,
+	MOVL $10, SI
+	SYSCALL
+	CALL nap<>(SB)
+	MOVL $SYS_write, AX              // then give it a byte
+	MOVL fds<>+4(SB), DI
+	LEAQ msg<>(SB), SI
+	MOVL $1, DX
+	SYSCALL
+	XORL DI, DI
+	JMP exit
+readParent:
+	MOVL $SYS_read, AX
+	MOVL fds<>(SB), DI
+	LEAQ counter<>+8(SB), SI         // any scratch byte
+	MOVL $1, DX
+	SYSCALL
+	MOVQ AX, R13                     // 1 (restarted and read) or -EINTR (-4)
+	CALL reap<>(SB)
+	MOVQ $1, DI
+	CMPQ status<>(SB), $0            // the child exited 0
+	JNE exit
+	CMPQ counter<>(SB), $1           // the handler ran once
+	JNE exit
+	MOVQ $42, DI
+	CMPQ R13, $1
+	JEQ exit
+	MOVQ $43, DI
+	CMPQ R13, $-4
+	JEQ exit
+	MOVQ $2, DI
 	JMP exit
 killInfo:
 	MOVL $SYS_rt_sigaction, AX
@@ -420,7 +492,10 @@ GLOBL spinning<>(SB), RODATA, $9
 
 GLOBL status<>(SB), NOPTR, $8
 GLOBL usr1Action<>(SB), NOPTR, $32
-GLOBL counter<>(SB), NOPTR, $8
+GLOBL counter<>(SB), NOPTR, $16
+GLOBL fds<>(SB), NOPTR, $8
+DATA tenth<>+8(SB)/8, $100000000       // struct timespec: 0 s, 100 ms
+GLOBL tenth<>(SB), RODATA, $16
 GLOBL execArgv<>(SB), NOPTR, $24
 
 DATA probePath<>+0(SB)/7, $"/probe\x00"
@@ -450,7 +525,20 @@ infoDone:
 	MOVQ CX, status<>(SB)
 	RET
 
-// sigreturn is the restorer infoHandler returns through.
+// countHandler counts the signals it takes in counter.
+TEXT countHandler<>(SB),NOSPLIT|NOFRAME,$0
+	INCQ counter<>(SB)
+	RET
+
+// nap sleeps 100 ms.
+TEXT nap<>(SB),NOSPLIT|NOFRAME,$0
+	MOVL $SYS_nanosleep, AX
+	LEAQ tenth<>(SB), DI
+	XORL SI, SI
+	SYSCALL
+	RET
+
+// sigreturn is the restorer the handlers return through.
 TEXT sigreturn<>(SB),NOSPLIT|NOFRAME,$0
 	MOVL $SYS_rt_sigreturn, AX
 	SYSCALL
