@@ -15,8 +15,8 @@ require (
 require (
 	github.com/atotto/clipboard v0.1.4 // indirect
 	github.com/aymanbagabas/go-osc52/v2 v2.0.1 // indirect
-	github.com/charmbracelet/bubbles v0.15.1-0.20230123181021-a6a12c4a31eb // indirect
-	github.com/charmbracelet/bubbletea v0.24.1 // indirect
+	github.com/charmbracelet/bubbles v0.16.1 // indirect
+	github.com/charmbracelet/bubbletea v0.24.2 // indirect
 	github.com/charmbracelet/lipgloss v0.7.1 // indirect
 	github.com/containerd/console v1.0.4-0.20230706203907-8f6c4e4faef5 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
@@ -55,3 +55,11 @@ tool (
 	github.com/u-root/u-root/cmds/core/sleep
 	github.com/u-root/u-root/cmds/core/wc
 )
+
+// u-root's gosh came with bubbletea v0.24.1, whose renderer deadlocks
+// now and then as a program quits (charmbracelet/bubbletea#741: stop
+// holds the renderer's lock while its ticker's flush waits for it; about
+// 1 gosh line in 6 under a loaded TCG here). v0.24.2 fixes it (#757) but
+// asks for bubbles v0.16.1, which gosh's line editor (knz/bubbline) does
+// not build with: bubbles stays at the version u-root chose.
+replace github.com/charmbracelet/bubbles => github.com/charmbracelet/bubbles v0.15.1-0.20230123181021-a6a12c4a31eb
