@@ -105,6 +105,10 @@ type Process struct {
 	spaceMu sync.RWMutex
 	dead    bool
 
+	// exitSignal is what the process's end sends its parent (clone's
+	// low byte; SIGCHLD for fork and vfork; 0: nothing). Set before Run.
+	exitSignal int
+
 	// vforkDone is closed when a vfork child (which borrows its parent's
 	// space) execs or ends: the parent's thread goes on.
 	vforkDone chan struct{}
@@ -337,6 +341,12 @@ func (p *Process) Run() Exit {
 	delete(procs.m, p.PID)
 	procs.Unlock()
 	if p.parent != nil {
+		e := *p.exit
+		code, status := cldExited, e.Status
+		if e.Signal != 0 {
+			code, status = cldKilled, int(e.Signal)
+		}
+		p.tellParent(p.exitSignal, code, status)
 		p.parent.childEnded()
 	}
 	return *p.exit

@@ -56,11 +56,12 @@ const (
 )
 
 // sigInfo is what a pending signal's siginfo will say: its si_code and,
-// for a code of the kernel's (> 0), si_addr in value; for a sender's or a
-// timer's (<= 0), the two 32-bit words after the code (si_pid and si_uid,
-// or si_tid and si_overrun) and the word after those (a timer's
-// sigev_value).
+// for a CPU exception's, si_addr in value; for the others the two 32-bit
+// words after the code (si_pid and si_uid, or a timer's si_tid and
+// si_overrun) and the word after those (a timer's sigev_value, a child's
+// si_status).
 type sigInfo struct {
+	fault       bool // a CPU exception's: si_addr, not the words
 	code        int32
 	word, word2 uint32
 	value       uint64
@@ -99,15 +100,19 @@ func (p *Process) send(sig int, to, prefer *Thread, info sigInfo) int64 {
 	p.mu.Lock()
 	switch syscall.Signal(sig) {
 	case syscall.SIGSTOP:
-		p.stop(sig)
+		stopped := p.stop(sig)
 		p.mu.Unlock()
 		p.notifyParent()
+		if stopped {
+			p.tellParent(int(syscall.SIGCHLD), cldStopped, sig)
+		}
 		return 0
 	case syscall.SIGCONT: // continues whatever its action; a handler runs after
 		if p.stopped {
 			p.cont()
 			p.mu.Unlock()
 			p.notifyParent()
+			p.tellParent(int(syscall.SIGCHLD), cldContinued, sig)
 			p.mu.Lock()
 		}
 	}
@@ -227,7 +232,7 @@ func (t *Thread) deliverPending() bool {
 // default action when it has none (or it was reset meanwhile); false if
 // the process ended.
 func (t *Thread) deliver(sig, code int, addr uint64) bool {
-	return t.deliverInfo(sig, sigInfo{code: int32(code), value: addr})
+	return t.deliverInfo(sig, sigInfo{fault: true, code: int32(code), value: addr})
 }
 
 // deliverInfo is deliver with the whole siginfo: info's words after
@@ -306,7 +311,7 @@ func (t *Thread) pushFrame(sig int, info sigInfo, a action, mask uint64, alt [24
 	put(mc+sys.SigMCErr, t.ctx.Error)
 	put(mc+sys.SigMCTrapno, t.ctx.Vector)
 	put(mc+sys.SigMCOldmask, mask)
-	if info.code > 0 { // the kernel's: a fault's address, if any
+	if info.fault {
 		put(mc+sys.SigMCCR2, info.value)
 	}
 	put(mc+sys.SigMCFPState, fp)
@@ -314,9 +319,9 @@ func (t *Thread) pushFrame(sig int, info sigInfo, a action, mask uint64, alt [24
 	si := uint64(sys.SigFrameInfo)
 	binary.LittleEndian.PutUint32(b[si:], uint32(sig))
 	binary.LittleEndian.PutUint32(b[si+8:], uint32(info.code))
-	if info.code > 0 { // the kernel's: si_addr
-		put(si+16, info.value)
-	} else { // a sender's si_pid and si_uid, or a timer's si_tid, si_overrun and si_value
+	if info.fault {
+		put(si+16, info.value) // si_addr
+	} else { // a sender's si_pid and si_uid (and a child's si_status), or a timer's si_tid, si_overrun and si_value
 		binary.LittleEndian.PutUint32(b[si+16:], info.word)
 		binary.LittleEndian.PutUint32(b[si+20:], info.word2)
 		put(si+24, info.value)

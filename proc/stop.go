@@ -1,6 +1,10 @@
 package proc
 
-import "golang.org/x/sys/unix"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // Stopped processes (signal(7)'s Stop and Cont actions): SIGSTOP stops a
 // process, SIGCONT continues it. A stopped process runs no user code:
@@ -14,8 +18,9 @@ import "golang.org/x/sys/unix"
 // reported once. The terminal's stop signals (SIGTSTP, SIGTTIN, SIGTTOU)
 // are still discarded by default, as Linux discards them for an orphaned
 // process group (ignoredByDefault): every group the shell starts leads
-// its own session from outside it. Not here yet: SIGCHLD to the parent
-// (with CLD_STOPPED, CLD_CONTINUED and CLD_EXITED).
+// its own session from outside it. The parent gets SIGCHLD for each
+// (CLD_STOPPED, CLD_CONTINUED; unless its action has SA_NOCLDSTOP) and
+// for the end (CLD_EXITED, CLD_KILLED: tellParent).
 //
 // The fields are guarded by Process.mu.
 type stopState struct {
@@ -29,11 +34,11 @@ type stopState struct {
 	contReport bool
 }
 
-// stop stops p with sig; p.mu held. A process ending, or stopped, stays
-// as it is.
-func (p *Process) stop(sig int) {
+// stop stops p with sig, and says whether it did; p.mu held. A process
+// ending, or stopped, stays as it is.
+func (p *Process) stop(sig int) bool {
 	if p.exit != nil || p.stopped {
-		return
+		return false
 	}
 	p.stopped, p.stopReport, p.contReport = true, sig, false
 	if p.continued == nil {
@@ -42,6 +47,7 @@ func (p *Process) stop(sig int) {
 	for _, t := range p.threads {
 		t.ctx.Interrupt.Store(1) // back from ring 3 at its next interrupt
 	}
+	return true
 }
 
 // cont continues p if it is stopped; p.mu held.
@@ -59,6 +65,34 @@ func (p *Process) notifyParent() {
 	if p.parent != nil {
 		p.parent.childEnded()
 	}
+}
+
+// The SIGCHLD si_codes (CLD_*).
+const (
+	cldExited    = 1
+	cldKilled    = 2
+	cldStopped   = 5
+	cldContinued = 6
+)
+
+// tellParent sends p's parent sig (SIGCHLD, or clone's exit signal; 0:
+// none) with si_code code, p's PID and UID and status (an exit status, a
+// signal), as Linux's do_notify_parent: a stop or continuation not if the
+// parent's SIGCHLD action has SA_NOCLDSTOP.
+func (p *Process) tellParent(sig, code, status int) {
+	q := p.parent
+	if q == nil || sig == 0 {
+		return
+	}
+	if code == cldStopped || code == cldContinued {
+		q.mu.Lock()
+		a := q.actionOf(int(syscall.SIGCHLD))
+		q.mu.Unlock()
+		if a.flags&saNoCldStop != 0 {
+			return
+		}
+	}
+	q.send(sig, nil, nil, sigInfo{code: int32(code), word: uint32(p.PID), word2: p.credsOf().ruid, value: uint64(uint32(status))})
 }
 
 // waitWhileStopped holds t while its process is stopped; false if the

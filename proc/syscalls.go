@@ -229,6 +229,8 @@ func sysMadvise(t *Thread, r *amd64.Frame) int64 {
 
 // Linux constants x/sys does not export.
 const (
+	cloneSignal = 0xff // CSIGNAL: clone's exit signal
+	saNoCldStop = 1    // SA_NOCLDSTOP: no SIGCHLD for a child's stop or continuation
 	ssDisable   = 2    // sigaltstack SS_DISABLE
 	minSigStack = 2048 // MINSIGSTKSZ
 	archSetFS   = 0x1002
@@ -698,8 +700,8 @@ func sysGetrandom(t *Thread, r *amd64.Frame) int64 {
 
 // sysClone makes a thread (CLONE_VM, CLONE_THREAD, CLONE_SIGHAND: what
 // the Go runtime and pthreads ask for) or, without CLONE_VM, a process
-// (fork; the low byte, the signal its end sends the parent, is SIGCHLD,
-// which is not delivered yet), or with CLONE_VM|CLONE_VFORK a vfork. The
+// (fork; the low byte is the signal its end sends the parent, SIGCHLD
+// as a rule), or with CLONE_VM|CLONE_VFORK a vfork. The
 // child resumes at the same instruction with RAX 0, on newsp if given.
 func sysClone(t *Thread, r *amd64.Frame) int64 {
 	flags, newsp, ptid, ctid, tls := r.RDI, r.RSI, r.RDX, r.R10, r.R8
@@ -708,12 +710,15 @@ func sysClone(t *Thread, r *amd64.Frame) int64 {
 	}
 	const thread = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
 	const unknownForFork = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND | unix.CLONE_VFORK | unix.CLONE_PARENT_SETTID | unix.CLONE_CHILD_SETTID | unix.CLONE_CHILD_CLEARTID | unix.CLONE_PIDFD
+	exitSig := int(flags & cloneSignal)
 	switch {
+	case flags&unix.CLONE_THREAD == 0 && exitSig >= nSig:
+		return errno(syscall.EINVAL)
 	case flags&unix.CLONE_VM == 0 && flags&unknownForFork == 0:
-		return t.fork(newsp, flags&unix.CLONE_SETTLS != 0, tls, false)
+		return t.fork(newsp, flags&unix.CLONE_SETTLS != 0, tls, false, exitSig)
 	case flags&(unix.CLONE_VM|unix.CLONE_VFORK|unix.CLONE_THREAD) == unix.CLONE_VM|unix.CLONE_VFORK &&
 		flags&(unknownForFork&^(unix.CLONE_VM|unix.CLONE_VFORK)) == 0:
-		return t.fork(newsp, flags&unix.CLONE_SETTLS != 0, tls, true)
+		return t.fork(newsp, flags&unix.CLONE_SETTLS != 0, tls, true, exitSig)
 	case flags&thread != thread:
 		return errno(syscall.ENOSYS)
 	}

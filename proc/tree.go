@@ -32,8 +32,9 @@ func (p *Process) childEnded() {
 // space (vm.Map.Fork) — or, for vfork, the same space, with t waiting
 // until the child execs or ends — the descriptors, handlers and mask, and
 // one thread resuming where t called with RAX 0 (on newsp if given, with
-// tls as its FS base if settls). It returns the child's PID.
-func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
+// tls as its FS base if settls). The child's end sends its parent
+// exitSig (0: none). It returns the child's PID.
+func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool, exitSig int) int64 {
 	p := t.p
 	var space *Space
 	if vfork {
@@ -63,6 +64,7 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 	if vfork {
 		c.vforkDone = make(chan struct{})
 	}
+	c.exitSignal = exitSig
 	p.mu.Lock()
 	c.fds = make(map[int]*fdEntry, len(p.fds))
 	for fd, e := range p.fds {
@@ -98,9 +100,13 @@ func (t *Thread) fork(newsp uint64, settls bool, tls uint64, vfork bool) int64 {
 	return int64(c.PID)
 }
 
-func sysFork(t *Thread, _ *amd64.Frame) int64 { return t.fork(0, false, 0, false) }
+func sysFork(t *Thread, _ *amd64.Frame) int64 {
+	return t.fork(0, false, 0, false, int(syscall.SIGCHLD))
+}
 
-func sysVfork(t *Thread, _ *amd64.Frame) int64 { return t.fork(0, false, 0, true) }
+func sysVfork(t *Thread, _ *amd64.Frame) int64 {
+	return t.fork(0, false, 0, true, int(syscall.SIGCHLD))
+}
 
 // vforked tells a vfork parent its child has execed or ended.
 func (p *Process) vforked() {

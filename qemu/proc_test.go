@@ -126,7 +126,8 @@ func TestRing3(t *testing.T) {
 			// nothing; kill reaches another process.
 			wantContains(t, "run sigtest", m.Run(t, "run sigtest"), "sigtest: nil dereference recovered: ok\n"+
 				"sigtest: SIGUSR1 reaches os/signal: ok\nsigtest: an ignored SIGUSR2 does nothing: ok\n"+
-				"sigtest: kill reaches another process: ok\nsigtest: kill of a process gone is ESRCH: ok\n"+
+				"sigtest: kill reaches another process: ok\nsigtest: the child's end sends its parent SIGCHLD: ok\n"+
+				"sigtest: kill of a process gone is ESRCH: ok\n"+
 				"sigtest: SIGSTOP stops a process: wait4 with WUNTRACED reports it: ok\n"+
 				"sigtest: a stopped process runs no code: nothing written in 200 ms: ok\n"+
 				"sigtest: SIGCONT continues it: wait4 with WCONTINUED reports it, and it writes again: ok\n"+

@@ -72,6 +72,8 @@ func main() {
 	check("an ignored SIGUSR2 does nothing", kerr == nil, kerr)
 
 	self, err := os.Executable()
+	chld := make(chan os.Signal, 10)
+	signal.Notify(chld, syscall.SIGCHLD)
 	child := exec.Command(self)
 	child.Env = append(os.Environ(), "SIGTEST_CHILD=1")
 	if err == nil {
@@ -84,6 +86,13 @@ func main() {
 		child.Wait()
 		ws, _ := child.ProcessState.Sys().(syscall.WaitStatus)
 		check("kill reaches another process", kerr == nil && ws.Signaled() && ws.Signal() == syscall.SIGTERM, fmt.Sprint(kerr, " ", child.ProcessState))
+		select {
+		case <-chld:
+			check("the child's end sends its parent SIGCHLD", true, nil)
+		case <-time.After(5 * time.Second):
+			check("the child's end sends its parent SIGCHLD", false, "nothing in 5s")
+		}
+		signal.Stop(chld)
 		err := syscall.Kill(child.Process.Pid, 0)
 		check("kill of a process gone is ESRCH", err == syscall.ESRCH, err)
 	}
