@@ -56,11 +56,8 @@ func (t *Thread) dgramTarget(s *socket, va, addrlen uint64) (*socket, inetAddr, 
 		if e != 0 {
 			return nil, a, e
 		}
-		if a.ip == [4]byte{} {
-			a.ip = [4]byte{127, 0, 0, 1}
-		}
-		if !loopback(a.ip) {
-			return nil, a, syscall.ENETUNREACH
+		if e := a.destination(); e != 0 {
+			return nil, a, e
 		}
 		ports.mu.Lock()
 		to := udpPorts[a.port]

@@ -254,6 +254,18 @@ func (p *Process) putAddr(va, lenp uint64, addr []byte) syscall.Errno {
 // loopback reports whether ip is on the loopback network, 127.0.0.0/8.
 func loopback(ip [4]byte) bool { return ip[0] == 127 }
 
+// destination checks a, an address to connect or send to: INADDR_ANY
+// is this host, as Linux takes it; beyond the loopback is ENETUNREACH.
+func (a *inetAddr) destination() syscall.Errno {
+	if a.ip == [4]byte{} {
+		a.ip = [4]byte{127, 0, 0, 1}
+	}
+	if !loopback(a.ip) {
+		return syscall.ENETUNREACH
+	}
+	return 0
+}
+
 // bindLocked gives s TCP port (0: an ephemeral one) at ip. ports.mu
 // held.
 func (s *socket) bindLocked(ip [4]byte, port uint16) syscall.Errno {
@@ -365,11 +377,8 @@ func sysConnect(t *Thread, r *amd64.Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	if a.ip == [4]byte{} {
-		a.ip = [4]byte{127, 0, 0, 1} // INADDR_ANY is this host, as Linux takes it
-	}
-	if !loopback(a.ip) {
-		return errno(syscall.ENETUNREACH)
+	if e := a.destination(); e != 0 {
+		return errno(e)
 	}
 	ports.mu.Lock()
 	defer ports.mu.Unlock()

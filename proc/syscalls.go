@@ -530,14 +530,22 @@ func (p *Process) readTimespec(va uint64) (time.Duration, syscall.Errno) {
 	if err != nil {
 		return 0, syscall.EFAULT
 	}
-	sec, nsec := int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:]))
-	if sec < 0 || nsec < 0 || nsec >= 1e9 {
+	return duration(b, 1e9)
+}
+
+// duration reads a struct timespec (unit 1e9: nanoseconds) or timeval
+// (1e6: microseconds) from b's two 64-bit words, saturating at the
+// largest duration: EINVAL, as Linux, for negative seconds or a fraction
+// of a second out of range.
+func duration(b []byte, unit int64) (time.Duration, syscall.Errno) {
+	sec, frac := int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:]))
+	if sec < 0 || frac < 0 || frac >= unit {
 		return 0, syscall.EINVAL
 	}
 	if sec >= int64(1<<63-1)/1e9-1 {
 		return 1<<63 - 1, 0
 	}
-	return time.Duration(sec)*time.Second + time.Duration(nsec), 0
+	return time.Duration(sec)*time.Second + time.Duration(frac*(1e9/unit)), 0
 }
 
 // sysNanosleep sleeps; a signal or the thread's end interrupts it

@@ -334,15 +334,12 @@ func (p *Process) readPeriod(va uint64, unit int64) (interval, value uint64, e s
 	if err != nil {
 		return 0, 0, syscall.EFAULT
 	}
-	var ns [2]uint64
-	for i := range ns {
-		sec, frac := int64(binary.LittleEndian.Uint64(b[16*i:])), int64(binary.LittleEndian.Uint64(b[16*i+8:]))
-		if !validTime(sec, frac, unit) {
-			return 0, 0, syscall.EINVAL
-		}
-		ns[i] = toNs(sec, frac*(1e9/unit))
+	i, e := duration(b, unit)
+	if e != 0 {
+		return 0, 0, e
 	}
-	return ns[0], ns[1], 0
+	v, e := duration(b[16:], unit)
+	return uint64(i), uint64(v), e
 }
 
 // sysSetitimer is setitimer(2): value NULL disarms, as Linux takes it;
@@ -411,19 +408,6 @@ func sysAlarm(t *Thread, r *amd64.Frame) int64 {
 		old = 1
 	}
 	return old
-}
-
-// validTime says a (seconds, fraction) pair is one Linux takes: neither
-// negative, the fraction below a second in its unit.
-func validTime(sec, frac, unit int64) bool { return sec >= 0 && frac >= 0 && frac < unit }
-
-// toNs returns sec seconds and ns nanoseconds as nanoseconds, at most
-// the largest a clock reading can be offset by.
-func toNs(sec, ns int64) uint64 {
-	if sec > math.MaxInt64/int64(time.Second)-1 {
-		return math.MaxInt64
-	}
-	return uint64(sec*1e9 + ns)
 }
 
 // timevalPair is a struct itimerval: interval, then value.
@@ -530,6 +514,18 @@ func (p *Process) posixTimer(id uint64) *ptimer {
 	return p.timers.posix[int32(id)]
 }
 
+// withTimer calls f with the process's POSIX timer id, p.mu held, and
+// returns what f does; EINVAL when there is no such timer.
+func (p *Process) withTimer(id uint64, f func(*ptimer) int64) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	tm := p.posixTimer(id)
+	if tm == nil {
+		return errno(syscall.EINVAL)
+	}
+	return f(tm)
+}
+
 // sysTimerSettime is timer_settime(2): flags TIMER_ABSTIME (1) takes
 // the value as the clock's reading; a zero value disarms.
 func sysTimerSettime(t *Thread, r *amd64.Frame) int64 {
@@ -545,24 +541,23 @@ func sysTimerSettime(t *Thread, r *amd64.Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	p.mu.Lock()
-	tm := p.posixTimer(r.RDI)
-	if tm == nil {
-		p.mu.Unlock()
-		return errno(syscall.EINVAL)
-	}
-	oldLeft, oldInterval := p.remaining(tm)
-	expiry := uint64(0)
-	if value != 0 {
-		now := p.clockNow(tm)
-		expiry = now + value
-		if r.RSI&timerAbstime != 0 {
-			expiry = max(value, 1) // a time already past fires at once
+	var old []byte
+	if ret := p.withTimer(r.RDI, func(tm *ptimer) int64 {
+		left, every := p.remaining(tm)
+		old = timespecPair(every, left)
+		expiry := uint64(0)
+		if value != 0 {
+			expiry = p.clockNow(tm) + value
+			if r.RSI&timerAbstime != 0 {
+				expiry = max(value, 1) // a time already past fires at once
+			}
 		}
+		p.arm(tm, expiry, interval)
+		return 0
+	}); ret != 0 {
+		return ret
 	}
-	p.arm(tm, expiry, interval)
-	p.mu.Unlock()
-	if r.R10 != 0 && p.space.CopyOut(r.R10, timespecPair(oldInterval, oldLeft)) != nil {
+	if r.R10 != 0 && p.space.CopyOut(r.R10, old) != nil {
 		return errno(syscall.EFAULT)
 	}
 	return 0
@@ -571,15 +566,15 @@ func sysTimerSettime(t *Thread, r *amd64.Frame) int64 {
 // sysTimerGettime is timer_gettime(2).
 func sysTimerGettime(t *Thread, r *amd64.Frame) int64 {
 	p := t.p
-	p.mu.Lock()
-	tm := p.posixTimer(r.RDI)
-	if tm == nil {
-		p.mu.Unlock()
-		return errno(syscall.EINVAL)
+	var cur []byte
+	if ret := p.withTimer(r.RDI, func(tm *ptimer) int64 {
+		left, every := p.remaining(tm)
+		cur = timespecPair(every, left)
+		return 0
+	}); ret != 0 {
+		return ret
 	}
-	left, interval := p.remaining(tm)
-	p.mu.Unlock()
-	if p.space.CopyOut(r.RSI, timespecPair(interval, left)) != nil {
+	if p.space.CopyOut(r.RSI, cur) != nil {
 		return errno(syscall.EFAULT)
 	}
 	return 0
@@ -588,28 +583,14 @@ func sysTimerGettime(t *Thread, r *amd64.Frame) int64 {
 // sysTimerGetoverrun is timer_getoverrun(2): the overruns its last
 // delivered signal counted.
 func sysTimerGetoverrun(t *Thread, r *amd64.Frame) int64 {
-	p := t.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	tm := p.posixTimer(r.RDI)
-	if tm == nil {
-		return errno(syscall.EINVAL)
-	}
-	return int64(tm.lastOverrun)
+	return t.p.withTimer(r.RDI, func(tm *ptimer) int64 { return int64(tm.lastOverrun) })
 }
 
 // sysTimerDelete is timer_delete(2): a signal of it still pending goes
 // too, as Linux's sigqueue_free takes it back (deleteTimer).
 func sysTimerDelete(t *Thread, r *amd64.Frame) int64 {
 	p := t.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	tm := p.posixTimer(r.RDI)
-	if tm == nil {
-		return errno(syscall.EINVAL)
-	}
-	p.deleteTimer(tm)
-	return 0
+	return p.withTimer(r.RDI, func(tm *ptimer) int64 { p.deleteTimer(tm); return 0 })
 }
 
 // deleteTimer disarms and forgets POSIX timer tm, and takes back its

@@ -25,6 +25,21 @@ import (
 
 func main() { os.Exit(run(os.Stdout)) }
 
+// serve accepts connections until ln closes, each handled by handle on
+// its own goroutine and closed after.
+func serve(ln net.Listener, handle func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			handle(c)
+		}()
+	}
+}
+
 func run(w io.Writer) int {
 	bad := 0
 	check := func(what string, ok bool, got ...any) {
@@ -58,19 +73,10 @@ func tcpChecks(check func(string, bool, ...any)) {
 
 	// An echo server: each connection's bytes back, upper-cased, then
 	// its end once the client has half-closed.
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				b, _ := io.ReadAll(c)
-				c.Write(bytes.ToUpper(b))
-			}()
-		}
-	}()
+	go serve(ln, func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		c.Write(bytes.ToUpper(b))
+	})
 	c, err := net.Dial("tcp4", ln.Addr().String())
 	if err != nil {
 		check("dial the listener", false, err)

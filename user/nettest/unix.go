@@ -33,17 +33,10 @@ func unixChecks(check func(string, bool, ...any)) {
 	st, serr := os.Stat(path)
 	check("unix: listen at a path makes a socket file there", serr == nil && st.Mode()&fs.ModeSocket != 0, serr, st)
 	echo := func(ln net.Listener) {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				fmt.Fprintf(c, "%s|%s", c.LocalAddr(), line)
-			}()
-		}
+		serve(ln, func(c net.Conn) {
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			fmt.Fprintf(c, "%s|%s", c.LocalAddr(), line)
+		})
 	}
 	go echo(ln)
 	round := func(network, addr string) (string, net.Addr, error) {
