@@ -14,10 +14,12 @@ import (
 // MSG_TRUNC returns its real length, MSG_PEEK leaves it). connect sets
 // the default destination (AF_UNSPEC clears it) and, as on Linux, a
 // connected socket takes messages from its peer only. A UDP message to a
-// port nobody holds, or to a full queue, is lost, as on Linux's loopback
-// (which would report the first by ICMP on a later call: not here); an
-// AF_UNIX one waits for room (EAGAIN when nonblocking), and one to a
-// name nobody holds is ECONNREFUSED.
+// port nobody holds, or to a full queue, is lost, as on Linux's loopback;
+// the first, as Linux's ICMP port-unreachable does, leaves a connected
+// sender ECONNREFUSED (socket.err) for its next send, receive or
+// SO_ERROR, and EPOLLERR until then: Go's resolver learns at once that
+// no name server listens. An AF_UNIX one waits for room (EAGAIN when
+// nonblocking), and one to a name nobody holds is ECONNREFUSED.
 //
 // UDP ports are their own table (udpPorts, guarded by ports.mu like
 // TCP's); AF_UNIX names are shared with stream sockets (unixNames).
@@ -166,13 +168,17 @@ func (s *socket) sendDgram(t *Thread, buf, n, va, addrlen uint64, nonblock bool)
 		return errno(syscall.EFAULT)
 	}
 	s.mu.Lock()
+	if e := s.takeErr(); e != 0 {
+		s.mu.Unlock()
+		return errno(e)
+	}
 	from := s.local
 	if s.domain == unix.AF_INET && from.ip == [4]byte{} {
 		from.ip = dst.ip // the loopback answers from the address sent to
 	}
 	s.mu.Unlock()
 	if to == nil {
-		return int64(n) // UDP: nobody holds the port
+		return s.unreachable(dst, n)
 	}
 	for {
 		wake := changed()
@@ -183,13 +189,13 @@ func (s *socket) sendDgram(t *Thread, buf, n, va, addrlen uint64, nonblock bool)
 			if s.domain == unix.AF_UNIX {
 				return errno(syscall.ECONNREFUSED)
 			}
-			return int64(n)
+			return s.unreachable(dst, n)
 		case to.connected && to.peer != from && to != s:
 			to.mu.Unlock()
 			if s.domain == unix.AF_UNIX {
 				return errno(syscall.EPERM) // it takes its peer's only
 			}
-			return int64(n)
+			return s.unreachable(dst, n)
 		case to.queuedBytes+len(data) > dgramCap:
 			to.mu.Unlock()
 			if s.domain == unix.AF_INET {
@@ -209,12 +215,37 @@ func (s *socket) sendDgram(t *Thread, buf, n, va, addrlen uint64, nonblock bool)
 	}
 }
 
+// unreachable ends a UDP send of n bytes to dst that no socket takes:
+// sent, and if s is connected to dst, ECONNREFUSED waits for its next
+// call, as Linux's ICMP port-unreachable leaves it.
+func (s *socket) unreachable(dst inetAddr, n uint64) int64 {
+	s.mu.Lock()
+	if s.connected && s.peer == dst {
+		s.err = syscall.ECONNREFUSED
+		s.changes++
+	}
+	s.mu.Unlock()
+	notify()
+	return int64(n)
+}
+
+// takeErr returns s's pending error and clears it; s.mu held.
+func (s *socket) takeErr() syscall.Errno {
+	e := s.err
+	s.err = 0
+	return e
+}
+
 // recvDgram takes one message into n bytes at buf: its length (its
 // whole length with MSG_TRUNC), and its sender; MSG_PEEK leaves it.
 func (s *socket) recvDgram(t *Thread, buf, n uint64, flags int, nonblock bool) (int64, inetAddr) {
 	for {
 		wake := changed()
 		s.mu.Lock()
+		if e := s.takeErr(); e != 0 {
+			s.mu.Unlock()
+			return errno(e), inetAddr{}
+		}
 		if len(s.queue) == 0 {
 			shut := s.shutRd
 			s.mu.Unlock()

@@ -56,6 +56,8 @@ type socket struct {
 	connected   bool
 	queue       []dgram
 	queuedBytes int
+	// err is an error the socket's next call reports (SO_ERROR's).
+	err syscall.Errno
 	// changes counts connections queued, for edge-triggered epoll.
 	changes uint64
 	opts    map[sockOpt]int32 // what setsockopt set (and getsockopt reads)
@@ -592,8 +594,8 @@ const (
 	defaultSndbuf = 16384
 )
 
-// sysGetsockopt is getsockopt(2): SO_ERROR (always 0: a connection is
-// made or refused at once), SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
+// sysGetsockopt is getsockopt(2): SO_ERROR (the pending error, which it
+// clears; a connection is made or refused at once), SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
 // SO_ACCEPTCONN, and knownOpts.
 func sysGetsockopt(t *Thread, r *amd64.Frame) int64 {
 	s, e := t.p.socketAt(int(int32(r.RDI)))
@@ -605,14 +607,16 @@ func sysGetsockopt(t *Thread, r *amd64.Frame) int64 {
 	v, set := s.opts[o]
 	switch {
 	case o == sockOpt{unix.SOL_SOCKET, unix.SO_ERROR}:
-		v = 0
+		v = int32(s.takeErr())
 	case o == sockOpt{unix.SOL_SOCKET, unix.SO_TYPE}:
 		v = int32(s.typ)
 	case o == sockOpt{unix.SOL_SOCKET, unix.SO_DOMAIN}:
 		v = int32(s.domain)
 	case o == sockOpt{unix.SOL_SOCKET, unix.SO_PROTOCOL}:
 		v = 0
-		if s.domain == unix.AF_INET {
+		if s.domain == unix.AF_INET && s.dgramSocket() {
+			v = unix.IPPROTO_UDP
+		} else if s.domain == unix.AF_INET {
 			v = unix.IPPROTO_TCP
 		}
 	case o == sockOpt{unix.SOL_SOCKET, unix.SO_ACCEPTCONN}:
@@ -809,6 +813,9 @@ func (s *socket) ready() (uint32, uint64) {
 		ev := uint32(unix.EPOLLOUT | unix.EPOLLWRNORM)
 		if len(s.queue) > 0 {
 			ev |= unix.EPOLLIN | unix.EPOLLRDNORM
+		}
+		if s.err != 0 {
+			ev |= unix.EPOLLERR
 		}
 		s.mu.Unlock()
 		return ev, changes

@@ -45,6 +45,7 @@ func dgramChecks(check func(string, bool, ...any)) {
 	srv.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	_, _, terr := srv.ReadFrom(buf)
 	check("udp: a read with nothing sent times out", errors.Is(terr, os.ErrDeadlineExceeded), terr)
+	closedPort(check)
 
 	dir, err := os.MkdirTemp("", "nettest")
 	if err != nil {
@@ -105,4 +106,42 @@ func dgramChecks(check func(string, bool, ...any)) {
 		}
 		o.Close()
 	}
+}
+
+// closedPort: a connected UDP socket's message to a port nobody holds
+// leaves ECONNREFUSED for its next read (Linux's ICMP port-unreachable),
+// and then the read waits again; an unconnected socket hears nothing.
+func closedPort(check func(string, bool, ...any)) {
+	gone, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		check("udp: a port to close", false, err)
+		return
+	}
+	addr := gone.LocalAddr()
+	gone.Close()
+	c, err := net.Dial("udp", addr.String())
+	if err != nil {
+		check("udp: dial a closed port", false, err)
+		return
+	}
+	defer c.Close()
+	_, werr := c.Write([]byte("anyone?"))
+	buf := make([]byte, 16)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, rerr := c.Read(buf)
+	c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	_, again := c.Read(buf)
+	check("udp: a connected socket's message to a closed port is ECONNREFUSED on its next read, once", werr == nil &&
+		errors.Is(rerr, syscall.ECONNREFUSED) && errors.Is(again, os.ErrDeadlineExceeded), werr, rerr, again)
+	u, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		check("udp: an unconnected socket", false, err)
+		return
+	}
+	defer u.Close()
+	_, werr = u.WriteTo([]byte("anyone?"), addr)
+	u.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	_, _, rerr = u.ReadFrom(buf)
+	check("udp: an unconnected socket's message to a closed port: no error, the read times out", werr == nil &&
+		errors.Is(rerr, os.ErrDeadlineExceeded), werr, rerr)
 }

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -34,6 +35,7 @@ var testLine = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): `)
 func main() {
 	root := flag.String("root", "/pkg", "where the packages' directories are")
 	timeout := flag.Duration("timeout", 10*time.Minute, "each package's -test.timeout")
+	flag.BoolVar(&verbose, "v", false, "copy each test binary's output to the console as it runs")
 	flag.Parse()
 	if os.Getpid() == 1 {
 		initLinux()
@@ -57,6 +59,9 @@ func main() {
 	fmt.Println("stdrun: done")
 }
 
+// verbose is -v: the test binaries' output goes to the console too.
+var verbose bool
+
 // run runs one package's test binary and prints its result line.
 func run(pkg, bin string, timeout time.Duration) {
 	cmd := exec.Command(bin, "-test.short", "-test.v", "-test.timeout", timeout.String())
@@ -64,6 +69,10 @@ func run(pkg, bin string, timeout time.Duration) {
 	cmd.Env = append(os.Environ(), "HOME=/tmp", "TMPDIR=/tmp")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	if verbose {
+		both := io.MultiWriter(&out, os.Stdout)
+		cmd.Stdout, cmd.Stderr = both, both
+	}
 	t0 := time.Now()
 	err := cmd.Run()
 	secs := time.Since(t0).Seconds()
