@@ -88,9 +88,12 @@ func flags(f elf.ProgFlag) uint64 {
 // Load maps img's segments from data (the executable's bytes) into s: a
 // map entry per segment (a page two segments share gets both's
 // permissions: ELF orders PT_LOADs by address, so only a segment's first
-// page can be its predecessor's last), then every page, file bytes copied
-// and the rest zero. On failure s holds what was mapped so far; Destroy
-// frees it.
+// page can be its predecessor's last), then every page that holds file
+// bytes, copied with zeros after them, and its last page (which the next
+// segment may share). The other pages past a segment's file bytes (Go's
+// bss, tens of MiB with the FIPS module's) are left to fault in zero, as
+// the anonymous entries make them. On failure s holds what
+// was mapped so far; Destroy frees it.
 func (s *Space) Load(img *Image, data []byte) error {
 	if s.dead {
 		return errors.New("proc: Load on a destroyed space")
@@ -115,8 +118,17 @@ func (s *Space) Load(img *Image, data []byte) error {
 	}
 	for _, g := range img.Segments {
 		start := g.Vaddr &^ (pageSize - 1)
-		end := (g.Vaddr + g.Memsz + pageSize - 1) &^ (pageSize - 1)
-		for va := start; va < end; va += pageSize {
+		end := (g.Vaddr + g.Filesz + pageSize - 1) &^ (pageSize - 1)
+		pages := (end - start) / pageSize
+		last := (g.Vaddr + g.Memsz - 1) &^ (pageSize - 1) // the next segment may share it
+		for i := uint64(0); i <= pages; i++ {
+			va := start + i*pageSize
+			if i == pages { // past the file pages: the last page, if not among them
+				if last < end {
+					break
+				}
+				va = last
+			}
 			// The file bytes that fall in this page.
 			var src []byte
 			lo, hi := max(va, g.Vaddr), min(va+pageSize, g.Vaddr+g.Filesz)
