@@ -28,11 +28,8 @@ var pipetestLine = regexp.MustCompile(`pipetest: 1 MiB writes, buffer rewritten 
 // writes lending their pages, then with every byte copied, and reports
 // each rate and the ratios.
 func benchPipe() ([]ktest.Result, error) {
-	data, ok := []byte(nil), false
-	if Programs != nil {
-		data, ok = Programs("/pipetest")
-	}
-	if !ok {
+	data, e := Program("/pipetest")
+	if e != 0 {
 		return nil, ktest.Skip("no /pipetest program (boot with the user programs: make qemu)")
 	}
 	defer PipeLoans.Store(true)
@@ -74,11 +71,8 @@ const memRounds = 1000
 // runProbes runs n probes with argument arg at once and returns how long
 // they took, and the processes (ended: their counters stay as they were).
 func runProbes(arg string, n int) (time.Duration, []*Process, error) {
-	data, ok := []byte(nil), false
-	if Programs != nil {
-		data, ok = Programs("/probe")
-	}
-	if !ok {
+	data, e := Program("/probe")
+	if e != 0 {
 		return 0, nil, ktest.Skip("no /probe program (boot with the user programs: make qemu)")
 	}
 	ps := make([]*Process, n)
@@ -183,11 +177,8 @@ const benchRounds = 100
 // child that exits (L) or execs the probe again (M), and a wait4. It
 // needs the probe among the programs.
 func benchFork() ([]ktest.Result, error) {
-	data, ok := []byte(nil), false
-	if Programs != nil {
-		data, ok = Programs("/probe")
-	}
-	if !ok {
+	data, e := Program("/probe")
+	if e != 0 {
 		return nil, ktest.Skip("no /probe program (boot with the user programs: make qemu)")
 	}
 	var out []ktest.Result

@@ -49,8 +49,9 @@
 // a page still shared and makes a page left alone writable in place;
 // MAP_SHARED memory stays shared, its object's pages mapped in both), the
 // descriptors and signal state; wait4 reaps ended children (their status
-// and ring-3 time); execve loads a program (Programs: a file of the tree
-// at /, package vfs) into a new space, ends the other threads, closes
+// and ring-3 time); execve maps a program (Program: a file of the tree
+// at /, package vfs; its segments map the file's VM object privately,
+// as Linux's loader maps the page cache) into a new space, ends the other threads, closes
 // close-on-exec descriptors and resets handlers. At most MaxProcs
 // processes live at once (EAGAIN past it). vfork (clone with
 // CLONE_VM|CLONE_VFORK, or vfork) lends the child the parent's space

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	"gofly/vm"
 )
@@ -39,8 +40,12 @@ type Image struct {
 }
 
 // Parse reads data as a static x86-64 executable.
-func Parse(data []byte) (*Image, error) {
-	f, err := elf.NewFile(bytes.NewReader(data))
+func Parse(data []byte) (*Image, error) { return ParseAt(bytes.NewReader(data), int64(len(data))) }
+
+// ParseAt reads the size bytes at r as a static x86-64 executable: its
+// headers only, not its segments' bytes.
+func ParseAt(r io.ReaderAt, size int64) (*Image, error) {
+	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoExec, err)
 	}
@@ -69,7 +74,7 @@ func Parse(data []byte) (*Image, error) {
 			return nil, fmt.Errorf("%w: segment at %#x has more file bytes than memory", ErrNoExec, s.Vaddr)
 		case s.Vaddr < userMin || end < s.Vaddr || end > userMax:
 			return nil, fmt.Errorf("%w: segment [%#x, %#x) outside the user half", ErrNoExec, s.Vaddr, end)
-		case s.Off+s.Filesz < s.Off || s.Off+s.Filesz > uint64(len(data)):
+		case s.Off+s.Filesz < s.Off || s.Off+s.Filesz > uint64(size):
 			return nil, fmt.Errorf("%w: segment at %#x reads past the file", ErrNoExec, s.Vaddr)
 		case s.Vaddr%pageSize != s.Off%pageSize:
 			return nil, fmt.Errorf("%w: segment at %#x: offset %#x not congruent to its address", ErrNoExec, s.Vaddr, s.Off)
@@ -80,8 +85,12 @@ func Parse(data []byte) (*Image, error) {
 		return nil, fmt.Errorf("%w: no loadable segment", ErrNoExec)
 	}
 	// The ELF header's program-header table, found in a loaded segment.
-	img.Phoff = binary.LittleEndian.Uint64(data[32:40])
-	img.Phent, img.Phnum = uint64(binary.LittleEndian.Uint16(data[54:56])), uint64(len(f.Progs))
+	var hdr [64]byte // Elf64_Ehdr, which NewFile has read whole
+	if _, err := r.ReadAt(hdr[:], 0); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoExec, err)
+	}
+	img.Phoff = binary.LittleEndian.Uint64(hdr[32:40])
+	img.Phent, img.Phnum = uint64(binary.LittleEndian.Uint16(hdr[54:56])), uint64(len(f.Progs))
 	for _, s := range img.Segments {
 		if img.Phoff >= s.Off && img.Phoff+img.Phent*img.Phnum <= s.Off+s.Filesz {
 			img.Phdr = s.Vaddr + (img.Phoff - s.Off)

@@ -173,13 +173,16 @@ type Thread struct {
 	sigWake chan struct{}
 }
 
-// New loads the static executable data (named name) into a new address
+// New loads the static executable file (named name) into a new address
 // space with argv and envp, ready to Run. It leads a new session and
 // process group; tty becomes the session's controlling terminal (and the
 // group its foreground one), a session that had it hung up first, and
 // its descriptors 0, 1 and 2 one open file of it.
-func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, error) {
-	space, entry, sp, err := loadImage(name, data, argv, envp, creds{})
+func New(name string, file *vfs.Vnode, argv, envp []string, tty *TTY) (*Process, error) {
+	if e := executable(file); e != 0 {
+		return nil, e
+	}
+	space, entry, sp, err := loadImage(name, file, argv, envp, creds{})
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +203,11 @@ func New(name string, data []byte, argv, envp []string, tty *TTY) (*Process, err
 }
 
 // loadImage builds a new address space holding the static executable
-// data (at path name) and its initial stack for argv and envp (and the
+// file (at path name) and its initial stack for argv and envp (and the
 // IDs of c in its auxiliary vector); it returns the space, the entry and
 // the stack pointer.
-func loadImage(name string, data []byte, argv, envp []string, c creds) (*Space, uint64, uint64, error) {
-	img, err := Parse(data)
+func loadImage(name string, file *vfs.Vnode, argv, envp []string, c creds) (*Space, uint64, uint64, error) {
+	img, err := ParseAt(file, file.Stat().Size)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -216,7 +219,7 @@ func loadImage(name string, data []byte, argv, envp []string, c creds) (*Space, 
 		space.Destroy()
 		return nil, 0, 0, err
 	}
-	if err := space.Load(img, data); err != nil {
+	if err := space.Load(img, file); err != nil {
 		return fail(err)
 	}
 	space.setExe(name, img)
@@ -545,5 +548,5 @@ func (p *Process) Map() []MapEntry {
 	if p.dead {
 		return nil
 	}
-	return p.space.stat()
+	return p.space.Entries()
 }

@@ -110,7 +110,7 @@ func (p *Process) maps() []byte {
 	s := p.space
 	var entries []MapEntry
 	if !p.dead {
-		entries = s.stat()
+		entries = s.Entries()
 	}
 	p.spaceMu.RUnlock()
 	s.names.mu.Lock()

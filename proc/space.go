@@ -11,6 +11,7 @@ import (
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
+	"gofly/vfs"
 	"gofly/vm"
 )
 
@@ -85,21 +86,34 @@ func flags(f elf.ProgFlag) uint64 {
 	return fl
 }
 
-// Load maps img's segments from data (the executable's bytes) into s: a
-// map entry per segment (a page two segments share gets both's
-// permissions: ELF orders PT_LOADs by address, so only a segment's first
-// page can be its predecessor's last), then every page that holds file
-// bytes, copied with zeros after them, and its last page (which the next
-// segment may share). The other pages past a segment's file bytes (Go's
-// bss, tens of MiB with the FIPS module's) are left to fault in zero, as
-// the anonymous entries make them. On failure s holds what
-// was mapped so far; Destroy frees it.
-func (s *Space) Load(img *Image, data []byte) error {
+// Load maps img's segments from file, the executable, into s, as
+// Linux's ELF loader does: a segment's pages of file bytes map the file's
+// VM object privately (shared with every process that runs the file and
+// with read(), copied on a first write), the pages past them are
+// anonymous and fault in zero (Go's bss: tens of MiB with the FIPS
+// module's). Two kinds of page are filled at once in anonymous memory
+// instead: a segment's last file page when bss follows in it (the rest
+// of that page must read zero, not the file's next bytes), and a page
+// two segments share (it gets both's bytes and permissions; ELF orders
+// PT_LOADs by address, so only a segment's first page can be its
+// predecessor's last). On failure s holds what was mapped so far;
+// Destroy frees it.
+func (s *Space) Load(img *Image, file *vfs.Vnode) error {
 	if s.dead {
 		return errors.New("proc: Load on a destroyed space")
 	}
+	obj, err := file.Object()
+	if err != nil {
+		return err
+	}
+	type fill struct {
+		va  uint64
+		seg *Segment
+	}
+	var fills []fill
 	lastEnd, lastProt := uint64(0), uint8(0)
-	for _, g := range img.Segments {
+	for i := range img.Segments {
+		g := &img.Segments[i]
 		start := g.Vaddr &^ (pageSize - 1)
 		end := (g.Vaddr + g.Memsz + pageSize - 1) &^ (pageSize - 1)
 		prot := protOf(g.Flags)
@@ -107,37 +121,43 @@ func (s *Space) Load(img *Image, data []byte) error {
 			if err := s.mapEntry(start, pageSize, prot|lastProt); err != nil {
 				return err
 			}
+			fills = append(fills, fill{start, &img.Segments[i-1]}, fill{start, g})
 			start += pageSize
 		}
-		if start < end {
-			if err := s.mapEntry(start, end-start, prot); err != nil {
+		fileEnd := g.Vaddr + g.Filesz
+		objEnd := (fileEnd + pageSize - 1) &^ (pageSize - 1)
+		if g.Memsz > g.Filesz && fileEnd%pageSize != 0 {
+			objEnd = fileEnd &^ (pageSize - 1)
+			if objEnd >= start {
+				fills = append(fills, fill{objEnd, g})
+			}
+		}
+		objEnd = max(objEnd, start)
+		if start < objEnd {
+			off := (g.Off - (g.Vaddr - start)) / pageSize
+			if r := s.MmapObject(start, objEnd-start, int(prot), vm.MapPrivate|vm.MapFixed, obj, off); r < 0 {
+				return fmt.Errorf("proc: map %#x-%#x of the executable: errno %d", start, objEnd, -r)
+			}
+		}
+		if objEnd < end {
+			if err := s.mapEntry(objEnd, end-objEnd, prot); err != nil {
 				return err
 			}
 		}
 		lastEnd, lastProt = end, prot
 	}
-	for _, g := range img.Segments {
-		start := g.Vaddr &^ (pageSize - 1)
-		end := (g.Vaddr + g.Filesz + pageSize - 1) &^ (pageSize - 1)
-		pages := (end - start) / pageSize
-		last := (g.Vaddr + g.Memsz - 1) &^ (pageSize - 1) // the next segment may share it
-		for i := uint64(0); i <= pages; i++ {
-			va := start + i*pageSize
-			if i == pages { // past the file pages: the last page, if not among them
-				if last < end {
-					break
-				}
-				va = last
+	var page [pageSize]byte
+	for _, f := range fills {
+		lo, hi := max(f.va, f.seg.Vaddr), min(f.va+pageSize, f.seg.Vaddr+f.seg.Filesz)
+		var src []byte
+		if lo < hi {
+			src = page[:hi-lo]
+			if n, err := file.ReadAt(src, int64(f.seg.Off+(lo-f.seg.Vaddr))); n != len(src) {
+				return fmt.Errorf("%w: reading the page at %#x: %v", ErrNoExec, f.va, err)
 			}
-			// The file bytes that fall in this page.
-			var src []byte
-			lo, hi := max(va, g.Vaddr), min(va+pageSize, g.Vaddr+g.Filesz)
-			if lo < hi {
-				src = data[g.Off+(lo-g.Vaddr) : g.Off+(hi-g.Vaddr)]
-			}
-			if err := s.mapPage(va, flags(g.Flags), src, lo-va); err != nil {
-				return err
-			}
+		}
+		if err := s.mapPage(f.va, flags(f.seg.Flags), src, lo-f.va); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -193,7 +213,7 @@ func (s *Space) Tables() uint64 { return s.m.Pmap.Tables() }
 
 // stat returns s's map entries with their resident pages, read in one
 // trap under the MP lock.
-func (s *Space) stat() []MapEntry {
+func (s *Space) Entries() []MapEntry {
 	buf := make([]MapEntry, vm.MaxEntries)
 	a := statArgs{s: s, out: uintptr(unsafe.Pointer(&buf[0]))}
 	lwkt.TrapCall(spaceStat, uintptr(unsafe.Pointer(&a)))

@@ -11,14 +11,34 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
+	"gofly/vfs"
 )
 
 // The process tree: fork, execve and wait4.
 
-// Programs finds the executable a path names: the shell sets it to read
-// the file from the tree at / (vfs.Root) when it mounts it. (proc does not
-// import vfs yet: processes open no files of their own.)
-var Programs func(path string) ([]byte, bool)
+// Program finds the executable an absolute path names in the tree at /
+// (vfs.Root), with execve's errors: the lookup's (ENOENT, ENOTDIR,
+// ELOOP...), EACCES for what is not a regular file or has no execute
+// bit (every process is root, which needs one of the three).
+func Program(path string) (*vfs.Vnode, syscall.Errno) {
+	if vfs.Root == nil {
+		return nil, syscall.ENOENT
+	}
+	v, err := vfs.Root.Lookup(path)
+	if err != nil {
+		return nil, pathErrno(err)
+	}
+	return v, executable(v)
+}
+
+// executable is execve's check of the file it found: EACCES unless it is
+// a regular file with an execute bit.
+func executable(v *vfs.Vnode) syscall.Errno {
+	if m := v.Stat().Mode; !m.IsRegular() || m.Perm()&0o111 == 0 {
+		return syscall.EACCES
+	}
+	return 0
+}
 
 // childEnded tells p that one of its children has ended: wait4 can reap it.
 func (p *Process) childEnded() {
@@ -357,14 +377,11 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 		}
 		path = filepath.Join(dir, path)
 	}
-	data, ok := []byte(nil), false
-	if Programs != nil {
-		data, ok = Programs(path)
+	file, e := Program(path)
+	if e != 0 {
+		return errno(e)
 	}
-	if !ok {
-		return errno(syscall.ENOENT)
-	}
-	space, entry, sp, err := loadImage(path, data, argv, envp, t.p.credsOf())
+	space, entry, sp, err := loadImage(path, file, argv, envp, t.p.credsOf())
 	switch {
 	case errors.Is(err, ErrNoExec):
 		return errno(syscall.ENOEXEC)

@@ -80,7 +80,7 @@ func TestFiles(t *testing.T) {
 		"truncate /etc 1":                 "truncate: truncate /etc: is a directory",
 		"write /etc":                      "write: truncate /etc: is a directory",
 		"run /nothing":                    "run: lookup /nothing: no such file or directory",
-		"run /etc/motd":                   "exec format error",
+		"run /etc/motd":                   "run: /etc/motd: permission denied", // 0644: execve's EACCES
 		"ccms /etc":                       "ccms: ccms /etc: is a directory",
 		"ccms /nothing":                   "ccms: lookup /nothing: no such file or directory",
 		"ls /" + strings.Repeat("n", 256): "file name too long",

@@ -11,7 +11,6 @@ import (
 
 	"gofly/kernel"
 	"gofly/mm"
-	"gofly/proc"
 	"gofly/vfs"
 )
 
@@ -37,10 +36,6 @@ func MountRoot() error {
 		}
 	}
 	vfs.Root = root
-	proc.Programs = func(path string) ([]byte, bool) {
-		b, err := root.ReadFile(path)
-		return b, err == nil
-	}
 	return errors.Join(errs...)
 }
 

@@ -13,11 +13,14 @@ import (
 	"gofly/kernel"
 	"gofly/pmap"
 	"gofly/proc"
+	"gofly/vfs"
+	"gofly/vm"
 )
 
 // cmdLoad builds an address space from multiboot module N (a static
-// executable), checks every segment's bytes and permissions through the
-// new page tables, and destroys it: the first half of running a program.
+// executable, the file /NAME of the tree), checks every segment's bytes
+// and permissions through the new map and page tables, and destroys it:
+// the first half of running a program.
 func cmdLoad(sh *Shell, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: load N (a module number from the modules command)")
@@ -28,7 +31,11 @@ func cmdLoad(sh *Shell, args []string) error {
 		return fmt.Errorf("no module %q (%d modules)", args[0], len(mods))
 	}
 	m := mods[n]
-	img, err := proc.Parse(m.Data)
+	file, e := proc.Program(vfs.ModulePath(m.Name))
+	if e != 0 {
+		return fmt.Errorf("module %d (%s): %v", n, m.Name, e)
+	}
+	img, err := proc.ParseAt(file, file.Stat().Size)
 	if err != nil {
 		return fmt.Errorf("module %d (%s): %v", n, m.Name, err)
 	}
@@ -37,20 +44,34 @@ func cmdLoad(sh *Shell, args []string) error {
 		return err
 	}
 	defer sp.Destroy()
-	if err := sp.Load(img, m.Data); err != nil {
+	if err := sp.Load(img, file); err != nil {
 		return err
 	}
+	// Read as the program would: pages fault in (a file page maps the
+	// file's object, read-only until a write copies it).
+	read := func(va uint64, n int) ([]byte, bool) {
+		b, err := sp.CopyIn(va, uint64(n))
+		return b, err == nil
+	}
+	entries := sp.Entries()
 	for _, g := range img.Segments {
-		got, ok := sp.Read(g.Vaddr, int(g.Filesz))
+		got, ok := read(g.Vaddr, int(g.Filesz))
 		if !ok || !bytes.Equal(got, m.Data[g.Off:g.Off+g.Filesz]) {
 			return fmt.Errorf("segment at %#x: the file's bytes do not read back", g.Vaddr)
 		}
-		bss, ok := sp.Read(g.Vaddr+g.Filesz, int(g.Memsz-g.Filesz))
+		bss, ok := read(g.Vaddr+g.Filesz, int(g.Memsz-g.Filesz))
 		if !ok || bytes.Count(bss, []byte{0}) != len(bss) {
 			return fmt.Errorf("segment at %#x: memory past the file bytes is not zero", g.Vaddr)
 		}
-		f := sp.Flags(g.Vaddr)
-		if f&pmap.User == 0 || (f&pmap.Writable != 0) != (g.Flags&elf.PF_W != 0) || pmap.NXEnabled && (f&pmap.NoExec == 0) != (g.Flags&elf.PF_X != 0) {
+		i := slices.IndexFunc(entries, func(e proc.MapEntry) bool { return uint64(e.Start) <= g.Vaddr && g.Vaddr < uint64(e.End) })
+		if i < 0 {
+			return fmt.Errorf("segment at %#x: no map entry", g.Vaddr)
+		}
+		prot, f := entries[i].Prot, sp.Flags(g.Vaddr)
+		if (prot&vm.ProtWrite != 0) != (g.Flags&elf.PF_W != 0) || (prot&vm.ProtExec != 0) != (g.Flags&elf.PF_X != 0) {
+			return fmt.Errorf("segment at %#x (%v): map entry protection %#x", g.Vaddr, g.Flags, prot)
+		}
+		if f&pmap.User == 0 || f&pmap.Writable != 0 && g.Flags&elf.PF_W == 0 || pmap.NXEnabled && (f&pmap.NoExec == 0) != (g.Flags&elf.PF_X != 0) {
 			return fmt.Errorf("segment at %#x (%v): page flags %#x", g.Vaddr, g.Flags, f)
 		}
 	}
@@ -69,7 +90,7 @@ func cmdLoad(sh *Shell, args []string) error {
 	if err != nil {
 		return err
 	}
-	gotArgv, gotEnvp, aux, err := proc.ReadStack(sp.Read, top)
+	gotArgv, gotEnvp, aux, err := proc.ReadStack(read, top)
 	if err != nil {
 		return err
 	}
@@ -78,7 +99,7 @@ func cmdLoad(sh *Shell, args []string) error {
 	}
 	for _, a := range aux {
 		if a.Type == proc.AtPhdr {
-			phdrs, ok := sp.Read(a.Val, int(img.Phent*img.Phnum))
+			phdrs, ok := read(a.Val, int(img.Phent*img.Phnum))
 			if !ok || !bytes.Equal(phdrs, m.Data[img.Phoff:img.Phoff+img.Phent*img.Phnum]) {
 				return fmt.Errorf("AT_PHDR %#x does not read the program headers", a.Val)
 			}

@@ -33,13 +33,13 @@ func cmdRun(sh *Shell, args []string) error {
 	if err != nil {
 		return err
 	}
-	data, err := f.ReadFile(args[0])
+	file, err := f.Lookup(args[0])
 	if err != nil {
 		return err
 	}
 	argv := append([]string{args[0]}, args[1:]...)
 	if background {
-		p, err := proc.New(args[0], data, argv, processEnv, proc.OutputTTY(sh.Out))
+		p, err := proc.New(args[0], file, argv, processEnv, proc.OutputTTY(sh.Out))
 		if err != nil {
 			return fmt.Errorf("%s: %v", args[0], err)
 		}
@@ -53,7 +53,7 @@ func cmdRun(sh *Shell, args []string) error {
 		sh.tty = proc.NewTTY(sh.Out)
 	}
 	sh.tty.Reset()
-	p, err := proc.New(args[0], data, argv, processEnv, sh.tty)
+	p, err := proc.New(args[0], file, argv, processEnv, sh.tty)
 	if err != nil {
 		return fmt.Errorf("%s: %v", args[0], err)
 	}

@@ -20,12 +20,17 @@ func (f *FS) Load(name string, data []byte) (int, error) {
 	if bytes.HasPrefix(data, []byte("070701")) {
 		return f.loadCpio(name, data)
 	}
-	first, _, _ := strings.Cut(name, " ")
-	p := "/" + path.Base(first)
-	if err := f.writeFile(p, 0o755, data); err != nil {
+	if err := f.writeFile(ModulePath(name), 0o755, data); err != nil {
 		return 0, err
 	}
 	return 1, nil
+}
+
+// ModulePath is the file a module named name (its multiboot string: a
+// path, then maybe arguments) becomes when it is not an archive: /BASE.
+func ModulePath(name string) string {
+	first, _, _ := strings.Cut(name, " ")
+	return "/" + path.Base(first)
 }
 
 // loadCpio unpacks the newc archive data.
