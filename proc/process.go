@@ -222,7 +222,7 @@ func loadImage(name string, file *vfs.Vnode, argv, envp []string, c creds) (*Spa
 	if err := space.Load(img, file); err != nil {
 		return fail(err)
 	}
-	space.setExe(name, img)
+	space.setExe(name, img, file)
 	var random [16]byte
 	if n, err := unix.Getrandom(random[:], 0); err != nil || n != len(random) {
 		return fail(fmt.Errorf("getrandom: %d bytes, %v", n, err))

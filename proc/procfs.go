@@ -24,8 +24,9 @@ import (
 // the tree: other paths under it are ENOENT.
 
 // names says what a space's mappings are, for maps: the executable's
-// segments (which Load maps as private memory, copied) and the files'
-// objects (MmapObject's). Guarded by its mu; fork copies it.
+// segments (Load maps their file pages from its object, named in objs
+// like any file's, and the rest anonymous) and the files' objects
+// (MmapObject's). Guarded by its mu; fork copies it.
 type names struct {
 	mu   sync.Mutex
 	exe  mapName
@@ -57,18 +58,18 @@ func exePath(name string) string {
 	return name
 }
 
-// setExe records that s holds the segments of img, the executable at
-// name.
-func (s *Space) setExe(name string, img *Image) {
+// setExe records that s holds the segments of img, from file, the
+// executable at name.
+func (s *Space) setExe(name string, img *Image, file *vfs.Vnode) {
 	n := &s.names
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	abs := exePath(name)
-	n.exe = mapName{path: abs}
-	if vfs.Root != nil {
-		if v, err := vfs.Root.Lookup(abs); err == nil {
-			n.exe.ino = v.Stat().Ino
+	n.exe = mapName{path: exePath(name), ino: file.Stat().Ino}
+	if obj, err := file.Object(); err == nil { // the segments' file pages
+		if n.objs == nil {
+			n.objs = map[uint32]mapName{}
 		}
+		n.objs[obj] = n.exe
 	}
 	n.segs = n.segs[:0]
 	for _, g := range img.Segments {

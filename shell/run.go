@@ -133,7 +133,10 @@ func cmdVM(sh *Shell, args []string) error {
 	for _, e := range es {
 		obj := "anon"
 		if e.Obj != 0 {
-			obj = fmt.Sprintf("shm%d+%d", e.Obj, e.Off) // an object's pages from index Off
+			obj = fmt.Sprintf("obj%d+%d", e.Obj, e.Off) // an object's pages from index Off
+		}
+		if e.Flags&vm.CopyOnWrite != 0 {
+			obj += ",private" // the object's pages until a write copies one
 		}
 		if e.Flags&vm.ForkSkip != 0 {
 			obj += ",dontfork"

@@ -270,6 +270,7 @@ blockedTerm:
 	MOVL $4, DI                      // not ended by the unblock
 	JMP exit
 spin:
+	MOVB spinning<>(SB), AX          // read the message: its page faults in here, not in write's copy
 	MOVL $SYS_write, AX
 	MOVL $1, DI
 	LEAQ spinning<>(SB), SI
