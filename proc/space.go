@@ -33,6 +33,9 @@ type Space struct {
 	memCalls, memLocal, copies, copiesLocal atomic.Uint64
 	// names are what /proc/PID/maps calls the mappings (procfs.go).
 	names names
+	// exe is the executable Load mapped, whose writes the space denies
+	// until Destroy (vfs.Vnode.DenyWrite); set before the space runs.
+	exe *vfs.Vnode
 }
 
 // Calls returns the memory calls and the copies (copyin/copyout chunks)
@@ -96,8 +99,9 @@ func flags(f elf.ProgFlag) uint64 {
 // of that page must read zero, not the file's next bytes), and a page
 // two segments share (it gets both's bytes and permissions; ELF orders
 // PT_LOADs by address, so only a segment's first page can be its
-// predecessor's last). On failure s holds what was mapped so far;
-// Destroy frees it.
+// predecessor's last). The file cannot be written or truncated while s
+// lives (ETXTBSY, as Linux; nor can Load map one open for writing). On
+// failure s holds what was mapped so far; Destroy frees it.
 func (s *Space) Load(img *Image, file *vfs.Vnode) error {
 	if s.dead {
 		return errors.New("proc: Load on a destroyed space")
@@ -106,6 +110,10 @@ func (s *Space) Load(img *Image, file *vfs.Vnode) error {
 	if err != nil {
 		return err
 	}
+	if err := file.DenyWrite(); err != nil {
+		return err
+	}
+	s.exe = file
 	type fill struct {
 		va  uint64
 		seg *Segment
@@ -199,6 +207,10 @@ func (s *Space) Destroy() {
 	}
 	s.dead = true
 	lwkt.TrapCall(spaceDestroy, uintptr(unsafe.Pointer(s)))
+	if s.exe != nil {
+		s.exe.AllowWrite()
+		s.exe = nil
+	}
 }
 
 // Resident and Tables return the pages and page-table pages s holds
@@ -276,6 +288,12 @@ func (s *Space) forkInto(child *Space) bool {
 	a := forkArgs{parent: s, child: child}
 	if lwkt.TrapCall(spaceFork, uintptr(unsafe.Pointer(&a))) == 0 {
 		return false
+	}
+	if s.exe != nil {
+		if err := s.exe.DenyWrite(); err != nil { // s denies writes already: no writer can be
+			panic("proc: fork: the executable is open for writing: " + err.Error())
+		}
+		child.exe = s.exe
 	}
 	s.copyNames(child)
 	return true

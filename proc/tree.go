@@ -387,6 +387,8 @@ func sysExecve(t *Thread, r *amd64.Frame) int64 {
 		return errno(syscall.ENOEXEC)
 	case errors.Is(err, ErrTooBig):
 		return errno(syscall.E2BIG)
+	case errors.Is(err, syscall.ETXTBSY):
+		return errno(syscall.ETXTBSY)
 	case err != nil:
 		return errno(syscall.ENOMEM)
 	}

@@ -29,6 +29,7 @@ type openFile struct {
 	access int  // O_RDONLY, O_WRONLY or O_RDWR
 	append bool // O_APPEND: every write at the end
 	proc   bool // a /proc file (procfs.go): writes are EINVAL
+	writer bool // counted by the vnode's OpenWrite until the last release
 	refs   atomic.Int32
 
 	mu  sync.Mutex // guards off and dirAfter
@@ -175,6 +176,9 @@ func (f *openFile) hold()                 { f.refs.Add(1) }
 // then if it was removed while open.
 func (f *openFile) release() {
 	if f.refs.Add(-1) == 0 {
+		if f.writer {
+			f.v.CloseWrite()
+		}
 		f.v.Close()
 	}
 }
@@ -534,13 +538,22 @@ func sysOpenat(t *Thread, r *amd64.Frame) int64 {
 	if v.IsSocket() {
 		return errno(syscall.ENXIO) // a socket is reached by connect, as on Linux
 	}
+	writer := access != unix.O_RDONLY
+	if writer {
+		if err := v.OpenWrite(); err != nil { // ETXTBSY: a process runs it
+			return errno(pathErrno(err))
+		}
+	}
 	if flags&unix.O_TRUNC != 0 && !v.IsDevice() { // even O_RDONLY, as Linux
 		if err := v.Truncate(0); err != nil {
+			if writer {
+				v.CloseWrite()
+			}
 			return errno(pathErrno(err))
 		}
 	}
 	v.Open()
-	f := &openFile{v: v, access: access, append: flags&unix.O_APPEND != 0}
+	f := &openFile{v: v, access: access, append: flags&unix.O_APPEND != 0, writer: writer}
 	f.refs.Store(1)
 	fd := t.p.install(f, flags&unix.O_CLOEXEC != 0, flags&unix.O_NONBLOCK != 0)
 	if fd < 0 {

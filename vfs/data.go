@@ -239,7 +239,7 @@ func (v *Vnode) page(idx uint64) ([]byte, error) {
 }
 
 // Truncate sets a regular file's size: its pages past the new end go, a
-// longer file reads as zeros up to it.
+// longer file reads as zeros up to it. ETXTBSY while a process runs it.
 func (v *Vnode) Truncate(size int64) error {
 	switch {
 	case v.typ == fs.ModeDir:
@@ -251,6 +251,10 @@ func (v *Vnode) Truncate(size int64) error {
 	case size > FileMax:
 		return syscall.EFBIG
 	}
+	if err := v.OpenWrite(); err != nil {
+		return err
+	}
+	defer v.CloseWrite()
 	l, err := v.rl.LockTruncate(context.Background(), uint64(size), func() uint64 {
 		v.mu.Lock()
 		defer v.mu.Unlock()

@@ -91,8 +91,12 @@ type Vnode struct {
 	// regular file touch, for as long as they touch its pages (CCMS).
 	rl ccms.Space
 
-	mu    sync.Mutex // guards perm, owner, size, times, obj, held and opens; held briefly, never across a page copy
+	mu    sync.Mutex // guards perm, owner, size, times, obj, held, opens, writers and images; held briefly, never across a page copy
 	opens int        // open file descriptions (Open, Close): a removed file's pages stay while any
+	// writers counts the open file descriptions for writing (OpenWrite)
+	// and images the address spaces running the file (DenyWrite): at most
+	// one of them is not 0, as Linux's i_writecount says.
+	writers, images int
 	perm  fs.FileMode
 	uid   uint32 // the owner; every file is made by root (uid and gid 0)
 	gid   uint32
@@ -473,6 +477,45 @@ func (f *FS) LinkAt(v *Vnode, dir *Vnode, path string) error {
 func (v *Vnode) Open() {
 	v.mu.Lock()
 	v.opens++
+	v.mu.Unlock()
+}
+
+// OpenWrite records an open file description of v for writing, or is
+// ETXTBSY while a process runs v (Linux's get_write_access).
+func (v *Vnode) OpenWrite() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.images > 0 {
+		return syscall.ETXTBSY
+	}
+	v.writers++
+	return nil
+}
+
+// CloseWrite ends what OpenWrite recorded.
+func (v *Vnode) CloseWrite() {
+	v.mu.Lock()
+	v.writers--
+	v.mu.Unlock()
+}
+
+// DenyWrite records that an address space runs v, its image, or is
+// ETXTBSY while v is open for writing (Linux's deny_write_access, which an
+// mm's exe_file holds): a running program's pages cannot change under it.
+func (v *Vnode) DenyWrite() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.writers > 0 {
+		return syscall.ETXTBSY
+	}
+	v.images++
+	return nil
+}
+
+// AllowWrite ends what DenyWrite recorded.
+func (v *Vnode) AllowWrite() {
+	v.mu.Lock()
+	v.images--
 	v.mu.Unlock()
 }
 

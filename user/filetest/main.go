@@ -191,6 +191,7 @@ func run(w io.Writer, root string) int {
 	fifoChecks(check, dir)
 	accessChecks(check, dir)
 	procChecks(check, dir)
+	textBusyChecks(check, dir)
 
 	err = os.RemoveAll(dir)
 	_, serr = os.Stat(dir)
