@@ -73,6 +73,8 @@ func testCommands(t *testing.T, smp int) {
 		{name: "cpus", line: "cpus", more: func(t *testing.T, out string) { checkCPUs(t, out, smp) }},
 		{name: "ipi", line: "ipi", want: []string{"ACTIVE", "PASSIVE", "RAISED"}},
 		{name: "bench", line: "bench", want: []string{"lwkt thread switch", "goroutine handoff", "Cache[T]", "sync.Pool", "sysref lookup+put, 100000 live, owner CPU"}},
+		{name: "bench-some", line: "bench sysref", re: regexp.MustCompile(`^(bench: sysref [^\n]*\n)+$`)},
+		{name: "bench-none", line: "bench nosuch", re: regexp.MustCompile(`^bench: no benchmark's name holds "nosuch"\n$`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

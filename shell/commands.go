@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,7 +53,7 @@ func Commands() map[string]*Command {
 		"selftest": {"", "run the in-kernel self-tests (ok, FAIL or skip each; then the counts)", noArgs(cmdSelftest)},
 		"objcache": {"", "object caches: size, live, peak, per-CPU magazine fill, depot, hits, misses, reclaimed, slab pages", noArgs(cmdObjcache)},
 		"sysref":   {"ls [CLASS] | show SYSID", "SYSREF resources: per-class counts and every record (sysid, class, owning CPU, state, refs), or one record in full", cmdSysref},
-		"bench":    {"", "kernel benchmarks, side by side (thread switch, IPIs, per-CPU scaling)", noArgs(cmdBench)},
+		"bench":    {"[WORD...]", "kernel benchmarks, side by side (thread switch, IPIs, per-CPU scaling); with words, those whose names hold one", cmdBench},
 		"poweroff": {"", "power the machine off (ACPI S5)", noArgs(cmdPoweroff)},
 		"reboot":   {"", "reset the machine", noArgs(cmdReboot)},
 	}
@@ -336,9 +337,18 @@ func skipReason(err error) string {
 // cmdBench runs every registered benchmark, printing each figure as
 // "bench: NAME VALUE UNIT"; a benchmark that cannot run here prints a skip
 // line, one that fails a FAIL figure line, and the others still run.
-func cmdBench(sh *Shell) error {
-	failed := 0
+func cmdBench(sh *Shell, words []string) error {
+	var benches []ktest.Bench
 	for _, b := range ktest.Benches() {
+		if len(words) == 0 || slices.ContainsFunc(words, func(w string) bool { return strings.Contains(b.Name, w) }) {
+			benches = append(benches, b)
+		}
+	}
+	if len(benches) == 0 {
+		return fmt.Errorf("no benchmark's name holds %q", strings.Join(words, `" or "`))
+	}
+	failed := 0
+	for _, b := range benches {
 		res, err := b.Run()
 		for _, r := range res {
 			fmt.Fprintf(sh.Out, "bench: %-52s %12.2f %s\n", r.Name, r.Value, r.Unit)
