@@ -352,6 +352,36 @@ func (a *Allocator) Free(pa uint64) {
 	fatal.Assert(!double, "mm: no-double-free: page frame freed twice")
 }
 
+// FreeBatch is Free of every frame in pas under one hold of the
+// allocator's lock (a dying address space's teardown).
+//
+//go:nosplit
+func (a *Allocator) FreeBatch(pas []uint64) {
+	if len(pas) == 0 {
+		return
+	}
+	alone := Held != nil && !Held()
+	double := false
+	a.take()
+	for _, pa := range pas {
+		fatal.Assert(pa%PageSize == 0 && pa < a.limit && a.managed(pa),
+			"mm: Free of a frame the allocator does not manage")
+		f := pa / PageSize
+		w := a.word(f / 64)
+		if *w&(1<<(f%64)) != 0 {
+			double = true
+			break
+		}
+		*w |= 1 << (f % 64)
+		a.free.Add(1)
+		if alone {
+			a.freedAlone++
+		}
+	}
+	a.lock.Store(0)
+	fatal.Assert(!double, "mm: no-double-free: page frame freed twice")
+}
+
 // FreePages returns the number of free frames. Read without the guard
 // (statistics), it may be stale.
 //

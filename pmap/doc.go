@@ -46,10 +46,11 @@
 // — has one PV entry, on its page's list (who maps this frame) and on its
 // map entry's PVList (which the caller passes to EnterPV and RemovePV);
 // its leaf carries the Managed software bit. No global hash. RemoveAll
-// marks a dying address space: RemovePV then walks the entry's list alone
-// (unlink, free the frame with its last mapping), touching no page table
-// and flushing nothing, and Destroy frees the tables in bulk without
-// reading their leaves. An anonymous page's frame belongs to its
+// marks a dying address space: RemoveDying then walks the entry's list
+// alone (unlink, free the frame with its last mapping, a batch of PVs
+// under one hold of the PV lock and their frames in one call to mm),
+// touching no page table and flushing nothing, and Destroy frees the
+// tables in bulk without reading their leaves. An anonymous page's frame belongs to its
 // mappings: it is freed with the last one. PVs come from this package's
 // own slab of frames, which it keeps (PVStats).
 //

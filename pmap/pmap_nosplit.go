@@ -46,7 +46,7 @@ type Pmap struct {
 	invlpg bool   // flush TLB entries (false only in host tests)
 	user   bool   // a process's address space (InitUser): tables carry U
 
-	// dying is set by RemoveAll (guard): RemovePV takes the shortcut.
+	// dying is set by RemoveAll (guard): RemoveDying's shortcut, not RemovePV.
 	dying bool
 
 	// lock is a process's pmap's own lock (TryLock): its holder's CPU
@@ -229,8 +229,8 @@ func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
 }
 
 // RemoveAll says every mapping of p is about to go (its process is
-// exiting): from now on RemovePV only unlinks PV entries and frees their
-// pages, touching no page table and flushing nothing, and Destroy frees
+// exiting): from now on RemoveDying only unlinks PV entries and frees
+// their pages, touching no page table and flushing nothing, and Destroy frees
 // the tables in bulk without reading their leaves. Nothing may run in p,
 // and nothing may be entered in it after. The caller holds the guard.
 //
@@ -278,7 +278,7 @@ func (p *Pmap) freeTable(e *uint64, l uint) {
 	tab[top], next[top] = *e&addrMask, 0
 	*e = 0
 	for k := top; k <= top; {
-		// A dying pmap's leaves went with their PVs (RemovePV): its page
+		// A dying pmap's leaves went with their PVs (RemoveDying): its page
 		// tables go without a look at them.
 		if next[k] == 512 || k == 1 && p.dying {
 			p.tables--
@@ -576,7 +576,7 @@ func (p *Pmap) dropLeaf(e *uint64, va uintptr, l *PVList) {
 //go:nosplit
 func (p *Pmap) RemovePage(va uintptr, l *PVList) {
 	p.guard("pmap: RemovePage without the pmap's lock")
-	fatal.Assert(!p.dying, "pmap: RemovePage in a dying address space (RemovePV's shortcut)")
+	fatal.Assert(!p.dying, "pmap: RemovePage in a dying address space (RemoveDying's)")
 	if e, ok := p.walk(va, 0); ok && e != nil && *e&Present != 0 {
 		p.dropLeaf(e, va, l)
 	}
@@ -660,42 +660,60 @@ func (p *Pmap) Remove(va, end uintptr) {
 
 // RemovePV unmaps every page in [va, end), a range of one map entry whose
 // PV list is l: each managed page's PV goes from both lists, and its
-// frame when that was its last mapping. After RemoveAll it takes the
-// shortcut: it walks l alone, unlinking PVs and freeing frames, and
-// leaves the page tables (stale, never loaded again) to Destroy. The
-// caller holds the guard; it needs no MP lock (pages' lists have pvLock,
-// mm's Free its own), but without it the frames it may defer must fit
-// this CPU's DeferRoom.
+// frame when that was its last mapping. The caller holds the guard; it
+// needs no MP lock (pages' lists have pvLock, mm's Free its own), but
+// without it the frames it may defer must fit this CPU's DeferRoom. A
+// dying pmap's pages go by RemoveDying instead.
 //
 //go:nosplit
 func (p *Pmap) RemovePV(va, end uintptr, l *PVList) {
 	p.guard("pmap: RemovePV without the pmap's lock")
-	if !p.dying {
-		p.visit(va, p.limit(end), 0, opRemove, l)
-		p.prune(va, p.limit(end))
-		return
-	}
-	// One pass over the list, keeping what lies outside the range on a
-	// new list: no per-node unlinking, no page-table walk.
+	fatal.Assert(!p.dying, "pmap: RemovePV after RemoveAll: the shortcut is RemoveDying's")
+	p.visit(va, p.limit(end), 0, opRemove, l)
+	p.prune(va, p.limit(end))
+}
+
+// tearBatch is how many PVs removeDying unlinks under one hold of
+// pvLock, and so how many frames it returns to mm at once at most.
+const tearBatch = 32
+
+// RemoveDying is RemovePV after RemoveAll, the shortcut: one pass over
+// l, keeping what lies outside [va, end) on a new list, with no per-node
+// unlinking and no page-table walk (the tables, stale and never loaded
+// again, go in Destroy); the PVs go tearBatch at a time under one hold of
+// pvLock, and the frames whose last mapping they were in one call to mm
+// (FreeBatch): a lock round trip per batch, not two per page. The caller
+// holds the guard.
+//
+//go:nosplit
+func (p *Pmap) RemoveDying(va, end uintptr, l *PVList) {
+	p.guard("pmap: RemoveDying without the pmap's lock")
+	fatal.Assert(p.dying, "pmap: RemoveDying before RemoveAll")
 	var kept PVList
+	var frames [tearBatch]uint64
 	a := l.head
-	for k := l.n; k > 0; k-- {
-		v := pvAt(a)
-		next := v.next
-		if v.va < va || v.va >= end {
-			kept.link(a)
-		} else {
-			fatal.Assert(p.resident != 0, "pmap: resident: a PV for a page Enter never entered")
-			p.resident--
-			lockPVs()
-			pa, last := v.pa, unlinkPage(a)
-			pvFreeLocked(a)
-			unlockPVs()
-			if last {
-				mm.Phys.Free(pa)
+	for k := l.n; k > 0; {
+		n := 0
+		lockPVs()
+		for ; k > 0 && n < tearBatch; k-- {
+			v := pvAt(a)
+			next := v.next
+			if v.va < va || v.va >= end {
+				kept.link(a)
+			} else {
+				fatal.Assert(p.resident != 0, "pmap: resident: a PV for a page Enter never entered")
+				p.resident--
+				pa, last := v.pa, unlinkPage(a)
+				pvFreeLocked(a)
+				if last {
+					frames[n] = pa
+					n++
+				}
 			}
+			a = next
 		}
-		a = next
+		unlockPVs()
+		mm.Phys.FreeBatch(frames[:n])
 	}
 	*l = kept
 }

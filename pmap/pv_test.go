@@ -135,14 +135,14 @@ func TestPVShortcutTeardown(t *testing.T) {
 		}
 	}
 	u.RemoveAll()
-	u.RemovePV(0x40_0000, 0x40_0000+300*pageSize, &l1)
+	u.RemoveDying(0x40_0000, 0x40_0000+300*pageSize, &l1)
 	if l1.Len() != 0 || u.Resident() != 300 {
 		t.Fatalf("shortcut: list %d, resident %d; want 0, 300", l1.Len(), u.Resident())
 	}
 	if _, ok := u.Extract(0x40_0000); !ok {
 		t.Fatal("the shortcut touched a page table")
 	}
-	u.RemovePV(0, userEnd, &l2)
+	u.RemoveDying(0, userEnd, &l2)
 	if msg := throws(func() { u.Enter(0x40_0000, 0x1000, User) }); !strings.Contains(msg, "Enter after RemoveAll") {
 		t.Fatalf("Enter after RemoveAll: throw %q", msg)
 	}

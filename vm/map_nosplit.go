@@ -1361,7 +1361,7 @@ func (m *Map) Destroy() {
 			break
 		}
 		e := &m.entries[k]
-		m.Pmap.RemovePV(e.Start, e.End, &e.PV)
+		m.Pmap.RemoveDying(e.Start, e.End, &e.PV)
 		objUnref(e.Obj, 0) // no CPU runs m
 	}
 	m.n = 0
