@@ -419,6 +419,35 @@ func TestDoubleFreeThrows(t *testing.T) {
 	checkCounts(t, &a)
 }
 
+// FreeBatch frees every frame it is given, as Free would one by one; a
+// batch that holds a free frame throws as a double Free does.
+func TestFreeBatch(t *testing.T) {
+	var a Allocator
+	initLayout(t, &a)
+	free := a.FreePages()
+	var pas []uint64
+	for range 40 {
+		pas = append(pas, a.Alloc())
+	}
+	a.FreeBatch(pas[:32])
+	a.FreeBatch(pas[32:])
+	a.FreeBatch(nil)
+	if a.FreePages() != free {
+		t.Fatalf("FreePages %d after freeing the batches; want %d", a.FreePages(), free)
+	}
+	for _, pa := range pas {
+		if !a.IsFree(pa) {
+			t.Fatalf("frame %#x not free after FreeBatch", pa)
+		}
+	}
+	checkCounts(t, &a)
+	pa := a.Alloc()
+	if msg := throws(func() { a.FreeBatch([]uint64{pa, pas[0]}) }); !strings.HasPrefix(msg, "mm: no-double-free") {
+		t.Fatalf("FreeBatch with a free frame threw %q; want the no-double-free throw", msg)
+	}
+	checkCounts(t, &a)
+}
+
 // Freeing a frame the allocator never managed throws: page 0 (Alloc's
 // failure value), a bitmap frame (a later Alloc would zero the bitmap), a
 // reserved frame, a frame in a hole between ranges, one past the limit,
