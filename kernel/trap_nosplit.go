@@ -67,8 +67,13 @@ func trap(f *amd64.Frame) {
 	// without it, touching only this CPU's scheduler; a process's page
 	// fault first tries its map's lock alone (vm.FaultFresh), and a
 	// TrapCallLocal body takes what locks it needs.
+	// Nor do a process's system call (its goroutine serves it) and the
+	// switch back to ring 3 (sys.Switch): between them they touch the
+	// thread's state and its CPU's.
 	userFault := v == amd64.VectorPF && fromUser
-	locked := v != amd64.VectorIPI && !userFault && v != amd64.VectorTrapCallLocal
+	userCall := v == amd64.VectorSyscall && fromUser
+	switchCall := v == amd64.VectorSyscall && !fromUser && f.RAX == sys.NrSwitch
+	locked := v != amd64.VectorIPI && !userFault && v != amd64.VectorTrapCallLocal && !userCall && !switchCall
 	if locked {
 		lwkt.GetMPLock()
 	}
@@ -79,7 +84,13 @@ func trap(f *amd64.Frame) {
 			locked = true
 			sys.UserFault(true)
 		}
-	case v == amd64.VectorSyscall && fromUser, v < 32 && fromUser && v != amd64.VectorMC:
+	case userCall, v < 32 && fromUser && v != amd64.VectorMC:
+	case switchCall:
+		if !sys.Switch(f) { // its context must be made present first
+			lwkt.GetMPLock()
+			locked = true
+			sys.Dispatch(f, fpu)
+		}
 	case v == amd64.VectorSyscall:
 		sys.Dispatch(f, fpu)
 	case v == amd64.VectorTrapCall, v == amd64.VectorTrapCallLocal:

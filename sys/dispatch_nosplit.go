@@ -5,6 +5,8 @@ package sys
 // allocation-free.
 
 import (
+	"sync/atomic"
+
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/klog"
@@ -89,16 +91,25 @@ const (
 	ETIMEDOUT = 110
 )
 
+// counts, unknown and lastBad are guarded by the MP lock, which Dispatch
+// runs under; switches counts NrSwitch's calls, which Switch serves
+// without it.
 var (
-	counts  [MaxNr]uint64
-	unknown uint64
-	lastBad uint64 // number of the last unknown call, for the log
+	counts   [MaxNr]uint64
+	unknown  uint64
+	lastBad  uint64 // number of the last unknown call, for the log
+	switches atomic.Uint64
 )
 
 // Count returns how often system call nr was made.
 //
 //go:nosplit
-func Count(nr int) uint64 { return counts[nr] }
+func Count(nr int) uint64 {
+	if nr == NrSwitch {
+		return counts[nr] + switches.Load()
+	}
+	return counts[nr]
+}
 
 // Unknown returns how many calls returned ENOSYS for an unknown number.
 //

@@ -111,6 +111,24 @@ func switchUser(regs *amd64.Frame, _ uintptr) int64 {
 	return 0
 }
 
+// Switch serves NrSwitch from the kernel's own program without the MP
+// lock, as switchUser does under it: it marks the calling thread, state
+// that is the thread's and its CPU's. False, having done nothing, when
+// the context is not present with write access: making it so needs the
+// lock, and the trap path then calls Dispatch under it.
+//
+//go:nosplit
+func Switch(f *amd64.Frame) bool {
+	ctx := uintptr(f.RDI)
+	if ctx == 0 || !vm.Kernel.Present(ctx, unsafe.Sizeof(UserContext{}), true) {
+		return false
+	}
+	switches.Add(1)
+	lwkt.CurrentThread().UserCtx = ctx
+	f.RAX = 0
+	return true
+}
+
 // EnterUser turns f, the kernel frame of the thread the trap resumes,
 // into its user frame if the thread is marked, and returns the CR3 and
 // FS base the trap's exit loads (cr3 0: stay in the kernel; the FS base
