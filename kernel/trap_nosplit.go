@@ -60,6 +60,8 @@ func trap(f *amd64.Frame) {
 	fromUser := f.CS&3 != 0
 	if fromUser {
 		sys.LeaveUser(f, fpu, uint64(c.ufs))
+		c.fpu = lwkt.CurrentFPU() // the thread's kernel FPU state
+		fpu = c.fpu
 	}
 	lwkt.SetTrapFrame(f.RSP)
 	// Everything but an IPI may touch shared kernel state: take the MP
@@ -136,8 +138,8 @@ func trap(f *amd64.Frame) {
 	// A thread marked for ring 3 goes there, unless a signal handler
 	// runs first (its sigreturn comes back here).
 	if !delivered {
-		if cr3, fs := sys.EnterUser(f, fpu); cr3 != 0 {
-			c.ucr3, c.ufs = uintptr(cr3), uintptr(fs)
+		if cr3, fs, ufpu := sys.EnterUser(f); cr3 != 0 {
+			c.ucr3, c.ufs, c.fpu = uintptr(cr3), uintptr(fs), ufpu
 		}
 	}
 	c.frame = 0

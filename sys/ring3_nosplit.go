@@ -85,8 +85,10 @@ type UserContext struct {
 
 	kframe amd64.Frame // the thread's kernel state, while in ring 3
 	kfs    uint64
-	fpu    [512 + amd64.FPUAlign]byte // the user's FXSAVE image
-	kfpu   [512 + amd64.FPUAlign]byte // the kernel's, while in ring 3
+	// fpu is the user's FXSAVE image: the trap path saves into it and
+	// restores from it directly (EnterUser), while the thread's own area
+	// holds its kernel state.
+	fpu [512 + amd64.FPUAlign]byte
 }
 
 //go:nosplit
@@ -133,26 +135,27 @@ func Switch(f *amd64.Frame) bool {
 // into its user frame if the thread is marked, and returns the CR3 and
 // FS base the trap's exit loads (cr3 0: stay in the kernel; the FS base
 // is set there, in assembly, because Go code after this still reads its
-// g through the kernel's). fpu is the thread's FXSAVE area, which the
-// exit loads too. A user RIP or FS base outside the user half ends the
-// switch at once with a #GP, as the IRETQ or WRMSR would raise in ring 0.
+// g through the kernel's) and the FXSAVE area it restores: the context's
+// user image, where the next trap from ring 3 saves the user's state in
+// turn. The thread's own area keeps its kernel state meanwhile, so no
+// image is copied either way. A user RIP or FS base outside the user half
+// ends the switch at once with a #GP, as the IRETQ or WRMSR would raise
+// in ring 0.
 //
 //go:nosplit
-func EnterUser(f *amd64.Frame, fpu uintptr) (cr3, fs uint64) {
+func EnterUser(f *amd64.Frame) (cr3, fs uint64, fpu uintptr) {
 	t := lwkt.CurrentThread()
 	if t.UserCtx == 0 || f.CS&3 != 0 {
-		return 0, 0
+		return 0, 0, 0
 	}
 	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
 	if c.Regs.RIP >= vm.UserMax || c.FSBase >= vm.UserMax {
 		c.Vector, c.Error, c.CR2 = amd64.VectorGP, 0, 0
 		t.UserCtx = 0
-		return 0, 0
+		return 0, 0, 0
 	}
 	c.kframe = *f
 	c.kfs = amd64.Rdmsr(amd64.MSRFSBase)
-	copy512(uint64(alignFPU(uintptr(unsafe.Pointer(&c.kfpu[0])))), uint64(fpu))
-	copy512(uint64(fpu), uint64(alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))))
 	*f = c.Regs
 	f.CS, f.SS = amd64.UserCS, amd64.UserDS
 	f.RFLAGS = f.RFLAGS&userFlags | amd64.FlagIF | amd64.FlagIOPL1 | 1<<1 // bit 1 is always set
@@ -167,7 +170,7 @@ func EnterUser(f *amd64.Frame, fpu uintptr) (cr3, fs uint64) {
 		(*vm.Map)(mm.Ptr(uint64(c.Map))).Enter(cpu)
 		loaded[cpu] = c.Map
 	}
-	return c.Root, c.FSBase
+	return c.Root, c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
 }
 
 // loaded is, per CPU, the vm.Map whose root its CR3 holds (0: none the
@@ -209,19 +212,21 @@ func unloadOn(m, _ uintptr) {
 // only if proc asked (Interrupt, or a Deadline passed), otherwise the thread stays marked and
 // EnterUser resumes it when the trap ends, after whatever scheduling the
 // interrupt caused. fs is the user's FS base, which the trap entry
-// saved.
+// saved, and fpu the area it saved the FPU state in: the context's user
+// image, which EnterUser gave the trap path. The trap path then points
+// the CPU's FXSAVE area back at the thread's own (lwkt.CurrentFPU), which
+// holds its kernel state.
 //
 //go:nosplit
 func LeaveUser(f *amd64.Frame, fpu uintptr, fs uint64) {
 	t := lwkt.CurrentThread()
 	fatal.Assert(t.UserCtx != 0, "sys: a trap from ring 3 on a thread with no user context")
 	c := (*UserContext)(mm.Ptr(uint64(t.UserCtx)))
+	fatal.Assert(fpu == alignFPU(uintptr(unsafe.Pointer(&c.fpu[0]))), "sys: a trap from ring 3 saved the FPU state outside its context")
 	v := f.Vector
 	c.Cycles.Add(amd64.Rdtsc() - c.entered)
 	c.Regs = *f
 	c.FSBase = fs
-	copy512(uint64(alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))), uint64(fpu))
-	copy512(uint64(fpu), uint64(alignFPU(uintptr(unsafe.Pointer(&c.kfpu[0])))))
 	*f = c.kframe
 	amd64.Wrmsr(amd64.MSRFSBase, c.kfs)
 	c.Vector, c.Error, c.CR2, c.OutOfMemory, c.BusError = v, c.Regs.Error, 0, false, false
