@@ -403,8 +403,10 @@ func faultSignal(v, errCode uint64, bus bool) (syscall.Signal, int) {
 		return syscall.SIGFPE, 1 // FPE_INTDIV
 	case 16, 19: // #MF, #XM
 		return syscall.SIGFPE, 0
-	case 1, 3: // #DB, #BP
-		return syscall.SIGTRAP, 1 // TRAP_BRKPT
+	case amd64.VectorDB: // a single step (TF): no debug registers here
+		return syscall.SIGTRAP, 2 // TRAP_TRACE
+	case amd64.VectorBP: // INT3, as Linux's do_int3_user sends it
+		return syscall.SIGTRAP, siKernel
 	case amd64.VectorUD:
 		return syscall.SIGILL, 2 // ILL_ILLOPN
 	case 11, 12, 17: // #NP, #SS, #AC

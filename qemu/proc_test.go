@@ -22,6 +22,7 @@ var probeCases = []struct{ arg, want string }{
 	{"c", "probe: killed by SIGSEGV (segmentation fault): #GP general protection, ip 0x"},
 	{"i", "probe: killed by SIGSEGV (segmentation fault): #GP general protection, error 0x812, ip 0x"},
 	{"j", "probe: killed by SIGSEGV (segmentation fault): #GP general protection, error 0x822, ip 0x"},
+	{"b", "probe: killed by SIGTRAP (trace/breakpoint trap): #BP breakpoint, ip 0x"},
 	{"w", "probe: exit status 14"}, // EFAULT
 	{"z", "probe: exit status 14"},
 	{"s", "probe: exit status 38"}, // ENOSYS

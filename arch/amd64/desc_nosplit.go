@@ -49,7 +49,7 @@ type gate struct {
 	offLow  uint16
 	sel     uint16
 	ist     uint8
-	attr    uint8 // present | DPL 0 | type 0xE (interrupt gate: clears IF)
+	attr    uint8 // present | DPL (0; 3 for #BP) | type 0xE (interrupt gate: clears IF)
 	offMid  uint16
 	offHigh uint32
 	_       uint32
@@ -107,11 +107,15 @@ func SetupCPU(cpu int, stubs *[256]uintptr) {
 			ist = istFault
 		}
 		pc := stubs[v]
+		attr := uint8(0x8E)
+		if v == VectorBP { // INT3 from ring 3 reaches #BP, not #GP: a debugger's breakpoint
+			attr = 0xEE
+		}
 		idt[v] = gate{
 			offLow:  uint16(pc),
 			sel:     KernelCS,
 			ist:     ist,
-			attr:    0x8E,
+			attr:    attr,
 			offMid:  uint16(pc >> 16),
 			offHigh: uint32(pc >> 32),
 		}

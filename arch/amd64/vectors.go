@@ -7,7 +7,9 @@ const (
 	// CPU exceptions (Intel SDM vol. 3, 6.3.1); those with their own IST
 	// stack are named.
 	VectorDE  = 0
+	VectorDB  = 1
 	VectorNMI = 2
+	VectorBP  = 3 // INT3: the one software interrupt ring 3 may raise (its gate's DPL is 3, as Linux's)
 	VectorUD  = 6
 	VectorDF  = 8
 	VectorGP  = 13

@@ -14,6 +14,7 @@
 //	c       cli: SIGSEGV
 //	i       int $0x81, the kernel's private vector: SIGSEGV
 //	j       int $0x82, its other private vector (no MP lock): SIGSEGV
+//	b       int3, a breakpoint (its gate is open to ring 3): SIGTRAP
 //	w       write(1, a kernel address, 16): exit with the errno (EFAULT, 14)
 //	z       write(1, NULL, 16): exit with the errno (14)
 //	s       an unknown system call (499): exit with the errno (ENOSYS, 38)

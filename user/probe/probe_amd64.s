@@ -47,6 +47,8 @@ TEXT ·start(SB),NOSPLIT|NOFRAME,$0
 	JEQ cli
 	CMPB AL, $'i'
 	JEQ intKernel
+	CMPB AL, $'b'
+	JEQ breakpoint
 	CMPB AL, $'w'
 	JEQ writeKernel
 	CMPB AL, $'z'
@@ -131,6 +133,9 @@ intKernel:
 	JMP exit
 intLocal:
 	BYTE $0xCD; BYTE $0x82           // INT $0x82
+	JMP exit
+breakpoint:
+	BYTE $0xCC                       // INT3
 	JMP exit
 writeKernel:
 	MOVQ $0xFFFF800000100000, SI
