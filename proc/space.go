@@ -225,6 +225,22 @@ func (s *Space) Tables() uint64 { return s.m.Pmap.Tables() }
 
 // stat returns s's map entries with their resident pages, read in one
 // trap under the MP lock.
+// resident sets out[i] to 1 where s's tables map the page at va+i
+// pages, 0 elsewhere (mincore); false when memory is short.
+func (s *Space) resident(va uint64, out []byte) bool {
+	const chunk = 4096 // pages per TrapCall: interrupts stay off that long
+	for len(out) > 0 {
+		k := min(len(out), chunk)
+		a := residentArgs{s: s, va: uintptr(va), n: uintptr(k), out: uintptr(unsafe.Pointer(&out[0]))}
+		if lwkt.TrapCall(spaceResident, uintptr(unsafe.Pointer(&a))) == 0 {
+			return false
+		}
+		runtime.KeepAlive(out)
+		out, va = out[k:], va+uint64(k)*pageSize
+	}
+	return true
+}
+
 func (s *Space) Entries() []MapEntry {
 	buf := make([]MapEntry, vm.MaxEntries)
 	a := statArgs{s: s, out: uintptr(unsafe.Pointer(&buf[0]))}

@@ -456,3 +456,36 @@ func spaceUnloan(arg uintptr) uintptr {
 	vm.Unloan(unsafe.Slice((*uint64)(mm.Ptr(uint64(c.pages))), c.n))
 	return 0
 }
+
+// residentArgs is spaceResident's argument block: a byte per page of the
+// n pages from va into the Go buffer at out, 1 where s maps the page.
+type residentArgs struct {
+	s          *Space
+	va, n, out uintptr
+}
+
+// spaceResident fills a residentArgs under s's map lock (mincore's
+// pages present in the tables); 0 when the buffer cannot be made
+// present.
+//
+//go:nosplit
+func spaceResident(arg uintptr) uintptr {
+	if !vm.Kernel.Touch(arg, unsafe.Sizeof(residentArgs{}), true) {
+		return 0
+	}
+	a := (*residentArgs)(mm.Ptr(uint64(arg)))
+	if !vm.Kernel.Touch(a.out, a.n, true) {
+		return 0
+	}
+	m := &a.s.m
+	m.Lock()
+	for i := uintptr(0); i < a.n; i++ {
+		b := byte(0)
+		if m.Pmap.Flags(a.va+i*pageSize)&pmap.Present != 0 {
+			b = 1
+		}
+		*(*byte)(mm.Ptr(uint64(a.out + i))) = b
+	}
+	m.Unlock()
+	return 1
+}

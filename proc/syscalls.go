@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"gofly/arch/amd64"
 	"gofly/drivers/timer"
 	"gofly/lwkt"
+	"gofly/vm"
 )
 
 // A handler serves one system call of thread t from its registers r (the
@@ -98,6 +100,7 @@ func callTable() map[uint64]handler {
 		syscall.SYS_MMAP:              sysMmap,
 		syscall.SYS_MUNMAP:            sysMunmap,
 		syscall.SYS_MADVISE:           sysMadvise,
+		syscall.SYS_MINCORE:           sysMincore,
 		syscall.SYS_MPROTECT:          sysMprotect,
 		syscall.SYS_RT_SIGACTION:      sysRtSigaction,
 		syscall.SYS_RT_SIGPROCMASK:    sysRtSigprocmask,
@@ -221,6 +224,58 @@ func sysMunmap(t *Thread, r *amd64.Frame) int64 { return t.p.space.Munmap(r.RDI,
 
 func sysMprotect(t *Thread, r *amd64.Frame) int64 {
 	return t.p.space.Mprotect(r.RDI, r.RSI, int(r.RDX)) // all 64 bits: Linux refuses any unknown one
+}
+
+// sysMincore is mincore(2): a byte per page of [addr, addr+length) at
+// vec, 1 where the page is resident: mapped in the process's tables or,
+// in a mapping of a file or shared memory, held by its object (Linux's
+// page cache). EINVAL for addr not page-aligned, ENOMEM for a range
+// that leaves the user half or meets an unmapped page, EFAULT for vec.
+func sysMincore(t *Thread, r *amd64.Frame) int64 {
+	addr, length, vec := r.RDI, r.RSI, r.RDX
+	if addr%pageSize != 0 {
+		return errno(syscall.EINVAL)
+	}
+	pages := (length + pageSize - 1) / pageSize
+	end := addr + pages*pageSize
+	if length > userMax || end < addr || end > userMax {
+		return errno(syscall.ENOMEM)
+	}
+	if pages == 0 {
+		return 0
+	}
+	if vec+pages < vec || vec+pages > userMax {
+		return errno(syscall.EFAULT)
+	}
+	space := t.p.space
+	entries := space.Entries()
+	out := make([]byte, pages)
+	for va := addr; va < end; {
+		i := slices.IndexFunc(entries, func(e MapEntry) bool { return uint64(e.Start) <= va && va < uint64(e.End) })
+		if i < 0 {
+			return errno(syscall.ENOMEM)
+		}
+		e := entries[i]
+		hi := min(uint64(e.End), end)
+		part := out[(va-addr)/pageSize : (hi-addr)/pageSize]
+		if !space.resident(va, part) {
+			return errno(syscall.ENOMEM)
+		}
+		if e.Obj != 0 { // the object's pages count, mapped here or not
+			frames := make([]uint64, len(part))
+			vm.FilePages(e.Obj, e.Off+(va-uint64(e.Start))/pageSize, frames)
+			for k, f := range frames {
+				if f != 0 {
+					part[k] = 1
+				}
+			}
+		}
+		va = hi
+	}
+	if space.CopyOut(vec, out) != nil {
+		return errno(syscall.EFAULT)
+	}
+	return 0
 }
 
 func sysMadvise(t *Thread, r *amd64.Frame) int64 {

@@ -137,6 +137,7 @@ func run(w io.Writer) int {
 		return mprotect(at(4), page, syscall.PROT_NONE)
 	})
 	check("another thread's next read after mprotect faults", e == 0 && a == at(4), fmt.Sprintf("errno %d, fault at %#x", e, a))
+	mincoreChecks(check)
 
 	if bad > 0 {
 		return 1
@@ -172,4 +173,47 @@ func whileAnotherThread(access func(), change func() syscall.Errno) (syscall.Err
 	e := change()
 	stop.Store(true)
 	return e, <-result
+}
+
+// mincore is the raw call.
+func mincore(addr, n uintptr, vec *[4]byte) syscall.Errno {
+	return mincoreAt(addr, n, uintptr(unsafe.Pointer(vec)))
+}
+
+// mincoreAt is mincore with the vector's address as a number.
+func mincoreAt(addr, n, vec uintptr) syscall.Errno {
+	_, _, e := syscall.Syscall(syscall.SYS_MINCORE, addr, n, vec)
+	return e
+}
+
+// mincoreChecks: mincore reports the pages touched, this program's own
+// text (its file's pages), and Linux's errors.
+func mincoreChecks(check func(string, bool, any)) {
+	const at = farAway + 16*page
+	base, _, e := syscall.Syscall6(syscall.SYS_MMAP, at, 4*page, syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANON|mapFixedNoReplace, ^uintptr(0), 0)
+	if e != 0 || base != at {
+		check("mincore: mmap", false, e)
+		return
+	}
+	defer syscall.Syscall(syscall.SYS_MUNMAP, base, 4*page, 0)
+	b := unsafe.Slice((*byte)(unsafe.Add(nil, base)), 4*page)
+	b[0], b[2*page] = 1, 1
+	var vec [4]byte
+	e = mincore(base, 4*page-100, &vec) // a length rounds up to whole pages
+	check("mincore: the pages written are resident, the others not", e == 0 && vec == [4]byte{1, 0, 1, 0}, fmt.Sprint(e, vec))
+	text := uintptr(reflectFuncPC()) &^ (page - 1)
+	e = mincore(text, 1, &vec)
+	check("mincore: this program's running text is resident", e == 0 && vec[0]&1 == 1, fmt.Sprint(e, vec[0]))
+	check("mincore: a misaligned address is EINVAL", mincore(base+1, page, &vec) == syscall.EINVAL, nil)
+	syscall.Syscall(syscall.SYS_MUNMAP, base+3*page, page, 0)
+	check("mincore: a range with an unmapped page is ENOMEM", mincore(base, 4*page, &vec) == syscall.ENOMEM, nil)
+	check("mincore: a vector in the kernel's half is EFAULT",
+		mincoreAt(base, page, 0xffff800000000000) == syscall.EFAULT, nil)
+}
+
+// reflectFuncPC is the address of some code of this program.
+func reflectFuncPC() uintptr {
+	pc, _, _, _ := runtime.Caller(0)
+	return pc
 }
