@@ -249,31 +249,34 @@ func sysMincore(t *Thread, r *amd64.Frame) int64 {
 	}
 	space := t.p.space
 	entries := space.Entries()
-	out := make([]byte, pages)
+	// A chunk at a time, as Linux copies it: a range may be all of the
+	// user half.
+	const chunk = 4096
+	out := make([]byte, chunk)
+	frames := make([]uint64, chunk)
 	for va := addr; va < end; {
 		i := slices.IndexFunc(entries, func(e MapEntry) bool { return uint64(e.Start) <= va && va < uint64(e.End) })
 		if i < 0 {
 			return errno(syscall.ENOMEM)
 		}
 		e := entries[i]
-		hi := min(uint64(e.End), end)
-		part := out[(va-addr)/pageSize : (hi-addr)/pageSize]
+		n := min((uint64(e.End)-va)/pageSize, (end-va)/pageSize, chunk)
+		part := out[:n]
 		if !space.resident(va, part) {
 			return errno(syscall.ENOMEM)
 		}
 		if e.Obj != 0 { // the object's pages count, mapped here or not
-			frames := make([]uint64, len(part))
-			vm.FilePages(e.Obj, e.Off+(va-uint64(e.Start))/pageSize, frames)
-			for k, f := range frames {
+			vm.FilePages(e.Obj, e.Off+(va-uint64(e.Start))/pageSize, frames[:n])
+			for k, f := range frames[:n] {
 				if f != 0 {
 					part[k] = 1
 				}
 			}
 		}
-		va = hi
-	}
-	if space.CopyOut(vec, out) != nil {
-		return errno(syscall.EFAULT)
+		if space.CopyOut(vec+(va-addr)/pageSize, part) != nil {
+			return errno(syscall.EFAULT)
+		}
+		va += n * pageSize
 	}
 	return 0
 }
