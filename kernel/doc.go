@@ -69,8 +69,11 @@
 // real-mode trampoline (smp.go); each runs apInit and becomes its own idle
 // thread. Per-CPU state (cpuLocal: index, trap stack, FPU area) is reached
 // through GS. Every trap but an IPI, a process's page fault (which tries
-// its map's lock first) and a TrapCallLocal runs under lwkt's MP lock;
-// cpuLocal is written only by its own CPU.
+// its map's lock first), a process's system call, the switch back to
+// ring 3 (sys.Switch) and a TrapCallLocal runs under lwkt's MP lock;
+// cpuLocal is written only by its own CPU. Its FPU area is the running
+// thread's own, or while the thread is in ring 3 its context's user
+// image (sys.EnterUser): no image is copied across ring 3.
 //
 //go:generate go run gen_vectors.go
 package kernel

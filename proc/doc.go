@@ -17,8 +17,8 @@
 //
 // This far (process.go, syscalls.go, futex.go): a process is one address
 // space with threads (clone with CLONE_VM|CLONE_THREAD, a goroutine each)
-// and the calls a static Go program makes: memory (mmap, munmap, madvise
-// on the process's vm.Map; mmap of a file maps its VM object, vnode.go's
+// and the calls a static Go program makes: memory (mmap, munmap, madvise,
+// mincore on the process's vm.Map; mmap of a file maps its VM object, vnode.go's
 // mmapFile; a fault past a mapped file's end is SIGBUS with BUS_ADRERR;
 // demand-zero faults served by the trap path
 // without ending the switch), futex, clone, exit, exit_group, nanosleep,
