@@ -349,6 +349,7 @@ func (p *Process) Run() Exit {
 		if e.Signal != 0 {
 			code, status = cldKilled, int(e.Signal)
 		}
+		p.autoReap()
 		p.tellParent(p.exitSignal, code, status)
 		p.parent.childEnded()
 	}

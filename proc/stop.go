@@ -95,6 +95,24 @@ func (p *Process) tellParent(sig, code, status int) {
 	q.send(sig, nil, nil, sigInfo{code: int32(code), word: uint32(p.PID), word2: p.credsOf().ruid, value: uint64(uint32(status))})
 }
 
+// autoReap takes p, ended entirely, out of its parent's children when
+// the parent's SIGCHLD action is SIG_IGN or has SA_NOCLDWAIT and p's exit
+// signal is SIGCHLD, as Linux's do_notify_parent reaps it: no zombie for
+// wait4, which then waits for the other children and, with none left,
+// fails with ECHILD. (An ignored SIGCHLD is discarded as any ignored
+// signal; with SA_NOCLDWAIT a handler still gets it.)
+func (p *Process) autoReap() {
+	q := p.parent
+	if p.exitSignal != int(syscall.SIGCHLD) {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if a := q.actionOf(int(syscall.SIGCHLD)); a.handler == 1 || a.flags&saNoCldWait != 0 { // SIG_IGN, or SA_NOCLDWAIT
+		delete(q.children, p.PID)
+	}
+}
+
 // waitWhileStopped holds t while its process is stopped; false if the
 // process or t ended meanwhile.
 func (t *Thread) waitWhileStopped() bool {

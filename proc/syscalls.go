@@ -289,6 +289,7 @@ func sysMadvise(t *Thread, r *amd64.Frame) int64 {
 const (
 	cloneSignal = 0xff // CSIGNAL: clone's exit signal
 	saNoCldStop = 1    // SA_NOCLDSTOP: no SIGCHLD for a child's stop or continuation
+	saNoCldWait = 2    // SA_NOCLDWAIT: children are reaped as they end
 	ssDisable   = 2    // sigaltstack SS_DISABLE
 	minSigStack = 2048 // MINSIGSTKSZ
 	archSetFS   = 0x1002

@@ -124,7 +124,8 @@ func TestRing3(t *testing.T) {
 				"spawn: this process is still root: ok\nspawn: exit status 0")
 			// Signals: a nil dereference's SIGSEGV becomes a recovered
 			// panic; a signal reaches os/signal; an ignored one does
-			// nothing; kill reaches another process.
+			// nothing; kill reaches another process; with SIGCHLD
+			// ignored the kernel reaps an ended child.
 			wantContains(t, "run sigtest", m.Run(t, "run sigtest"), "sigtest: nil dereference recovered: ok\n"+
 				"sigtest: SIGUSR1 reaches os/signal: ok\nsigtest: an ignored SIGUSR2 does nothing: ok\n"+
 				"sigtest: kill reaches another process: ok\nsigtest: the child's end sends its parent SIGCHLD: ok\n"+
@@ -132,7 +133,8 @@ func TestRing3(t *testing.T) {
 				"sigtest: SIGSTOP stops a process: wait4 with WUNTRACED reports it: ok\n"+
 				"sigtest: a stopped process runs no code: nothing written in 200 ms: ok\n"+
 				"sigtest: SIGCONT continues it: wait4 with WCONTINUED reports it, and it writes again: ok\n"+
-				"sigtest: SIGKILL ends a stopped process: ok\nsigtest: exit status 0")
+				"sigtest: SIGKILL ends a stopped process: ok\n"+
+				"sigtest: with SIGCHLD ignored, an ended child is reaped by the kernel: wait4 is ECHILD: ok\nsigtest: exit status 0")
 			// mprotect: pages and contents kept, refused accesses fault
 			// at their addresses, EFAULT from a PROT_NONE buffer, Linux's
 			// errors, another thread's access gone when the call returns.

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,6 +33,8 @@ func nilDeref() (msg string) {
 func main() {
 	switch os.Getenv("SIGTEST_CHILD") {
 	case "":
+	case "exit":
+		return
 	case "tick":
 		for { // a byte every 2 ms, until killed
 			os.Stdout.Write([]byte("."))
@@ -99,6 +102,7 @@ func main() {
 
 	if err == nil {
 		stopChecks(self, check)
+		reapChecks(self, check)
 	}
 	if bad > 0 {
 		os.Exit(1)
@@ -142,4 +146,15 @@ func stopChecks(self string, check func(string, bool, any)) {
 	kerr = syscall.Kill(pid, syscall.SIGKILL)
 	wpid, werr = syscall.Wait4(pid, &ws, 0, nil)
 	check("SIGKILL ends a stopped process", kerr == nil && werr == nil && wpid == pid && ws.Signaled() && ws.Signal() == syscall.SIGKILL, fmt.Sprint(kerr, werr, wpid, ws))
+}
+
+// reapChecks: with SIGCHLD ignored, an ended child is reaped at once, as
+// on Linux: the parent's wait4 finds no child (ECHILD).
+func reapChecks(self string, check func(string, bool, any)) {
+	signal.Ignore(syscall.SIGCHLD)
+	defer signal.Reset(syscall.SIGCHLD)
+	child := exec.Command(self)
+	child.Env = append(os.Environ(), "SIGTEST_CHILD=exit")
+	err := child.Run()
+	check("with SIGCHLD ignored, an ended child is reaped by the kernel: wait4 is ECHILD", errors.Is(err, syscall.ECHILD), err)
 }
