@@ -334,52 +334,64 @@ func (a *Allocator) take() {
 //
 //go:nosplit
 func (a *Allocator) Free(pa uint64) {
-	fatal.Assert(pa%PageSize == 0 && pa < a.limit && a.managed(pa),
-		"mm: Free of a frame the allocator does not manage")
-	f := pa / PageSize
-	w := a.word(f / 64)
+	a.checkManaged(pa)
 	alone := Held != nil && !Held()
 	a.take()
-	double := *w&(1<<(f%64)) != 0
-	*w |= 1 << (f % 64)
-	if !double {
-		a.free.Add(1)
-		if alone {
-			a.freedAlone++
-		}
-	}
+	double := a.freeLocked(pa, alone)
 	a.lock.Store(0)
 	fatal.Assert(!double, "mm: no-double-free: page frame freed twice")
 }
 
 // FreeBatch is Free of every frame in pas under one hold of the
-// allocator's lock (a dying address space's teardown).
+// allocator's lock (a dying address space's teardown); it stops at a
+// frame that is free already, and throws.
 //
 //go:nosplit
 func (a *Allocator) FreeBatch(pas []uint64) {
 	if len(pas) == 0 {
 		return
 	}
+	for _, pa := range pas {
+		a.checkManaged(pa)
+	}
 	alone := Held != nil && !Held()
 	double := false
 	a.take()
 	for _, pa := range pas {
-		fatal.Assert(pa%PageSize == 0 && pa < a.limit && a.managed(pa),
-			"mm: Free of a frame the allocator does not manage")
-		f := pa / PageSize
-		w := a.word(f / 64)
-		if *w&(1<<(f%64)) != 0 {
-			double = true
+		if double = a.freeLocked(pa, alone); double {
 			break
-		}
-		*w |= 1 << (f % 64)
-		a.free.Add(1)
-		if alone {
-			a.freedAlone++
 		}
 	}
 	a.lock.Store(0)
 	fatal.Assert(!double, "mm: no-double-free: page frame freed twice")
+}
+
+// checkManaged throws unless pa is a frame Init managed; before a's
+// lock is taken, so that a throw leaves it free.
+//
+//go:nosplit
+func (a *Allocator) checkManaged(pa uint64) {
+	fatal.Assert(pa%PageSize == 0 && pa < a.limit && a.managed(pa),
+		"mm: Free of a frame the allocator does not manage")
+}
+
+// freeLocked marks the managed frame at pa free and counts it (alone:
+// freed without the MP lock), unless it is free already: then it changes
+// nothing and reports the double free. The caller holds a's lock.
+//
+//go:nosplit
+func (a *Allocator) freeLocked(pa uint64, alone bool) (double bool) {
+	f := pa / PageSize
+	w := a.word(f / 64)
+	if *w&(1<<(f%64)) != 0 {
+		return true
+	}
+	*w |= 1 << (f % 64)
+	a.free.Add(1)
+	if alone {
+		a.freedAlone++
+	}
+	return false
 }
 
 // FreePages returns the number of free frames. Read without the guard

@@ -223,8 +223,6 @@ func (s *Space) Peak() uint64 { return s.m.Pmap.Peak() }
 // Tables: see Resident.
 func (s *Space) Tables() uint64 { return s.m.Pmap.Tables() }
 
-// stat returns s's map entries with their resident pages, read in one
-// trap under the MP lock.
 // resident sets out[i] to 1 where s's tables map the page at va+i
 // pages, 0 elsewhere (mincore); false when memory is short.
 func (s *Space) resident(va uint64, out []byte) bool {
@@ -241,6 +239,8 @@ func (s *Space) resident(va uint64, out []byte) bool {
 	return true
 }
 
+// Entries returns s's map entries with their resident pages, read in
+// one trap under the MP lock.
 func (s *Space) Entries() []MapEntry {
 	buf := make([]MapEntry, vm.MaxEntries)
 	a := statArgs{s: s, out: uintptr(unsafe.Pointer(&buf[0]))}

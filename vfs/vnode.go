@@ -97,6 +97,7 @@ type Vnode struct {
 	// and images the address spaces running the file (DenyWrite): at most
 	// one of them is not 0, as Linux's i_writecount says.
 	writers, images int
+
 	perm  fs.FileMode
 	uid   uint32 // the owner; every file is made by root (uid and gid 0)
 	gid   uint32
