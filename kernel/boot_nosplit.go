@@ -182,6 +182,29 @@ func setupCPU(cpu int) {
 	amd64.Wrmsr(amd64.MSRLSTAR, uint64(syscallPC))
 	amd64.Wrmsr(amd64.MSRFMASK, amd64.FlagIF|amd64.FlagDF|amd64.FlagTF|amd64.FlagAC)
 	enableSMEP()
+	enablePCID(cpu)
+}
+
+// enablePCID turns on process-context identifiers (CR4.PCIDE) where the
+// CPU has them (CPUID 1 ECX bit 17; QEMU's TCG does not): the boot CPU
+// decides (pmap.PCIDs), every other follows, and one that lacks them
+// stops the boot, as the CPUs must agree. CR3's tag field must be 0 when
+// PCIDE goes on: each CPU runs on the kernel's root then.
+//
+//go:nosplit
+func enablePCID(cpu int) {
+	_, _, c, _ := amd64.Cpuid(1, 0)
+	has := c&(1<<17) != 0
+	if cpu == 0 {
+		pmap.PCIDs = has
+	}
+	if !pmap.PCIDs {
+		return
+	}
+	if !has {
+		fatal.Throw("boot: a CPU without the PCIDs the boot CPU has")
+	}
+	amd64.WriteCR4(amd64.ReadCR4() | amd64.CR4PCIDE)
 }
 
 // enableSMEP turns on supervisor-mode execution and access prevention

@@ -11,6 +11,7 @@ import (
 	"gofly/drivers/timer"
 	"gofly/lwkt"
 	"gofly/mm"
+	"gofly/vm"
 )
 
 // trampBase is where the AP start-up code is copied: a page below 1 MiB
@@ -87,7 +88,7 @@ func startAPs(m *acpi.MADT) error {
 		if lwkt.TrapCall(prepareAP, uintptr(cpu)) == 0 { // under the MP lock: the thread table is shared
 			return fmt.Errorf("kernel: smp: no thread slot for cpu %d's idle thread", cpu)
 		}
-		*param(trampCR3) = amd64.ReadCR3()
+		*param(trampCR3) = vm.Kernel.Pmap.Root() // tag 0: an AP turns PCIDE on over it
 		*param(trampStack) = uint64(uintptr(unsafe.Pointer(&apStacks[cpu][0])) + apStackSize)
 		*param(trampEntry) = uint64(apPC)
 		*param(trampCPU) = uint64(cpu)

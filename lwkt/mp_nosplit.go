@@ -9,6 +9,7 @@ import (
 	"gofly/arch/amd64"
 	"gofly/fatal"
 	"gofly/lwkt/ipiq"
+	"gofly/pmap"
 )
 
 // mpLock serialises the kernel's shared state (the address map and page
@@ -85,10 +86,11 @@ func remoteRun(i, migrated uintptr) {
 	makeRunnable(g, int32(i))
 }
 
-// flushTLB drops every non-global TLB entry of this CPU.
+// flushTLB drops this CPU's cached translations: every entry of its
+// current PCID, and (pmap.FlushTLB) the others at their next load.
 //
 //go:nosplit
-func flushTLB(_, _ uintptr) { amd64.WriteCR3(amd64.ReadCR3()) }
+func flushTLB(_, _ uintptr) { pmap.FlushTLB() }
 
 // Deferred cross-CPU work. Wakeups of other CPUs' threads, new threads
 // placed on other CPUs and TLB shootdowns are not sent where they arise,

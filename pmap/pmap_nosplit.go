@@ -49,6 +49,12 @@ type Pmap struct {
 	// dying is set by RemoveAll (guard): RemoveDying's shortcut, not RemovePV.
 	dying bool
 
+	// id names a user pmap to the CPUs' PCID tags (InitUser: never 0,
+	// never reused); gen counts its invalidations (flush). See
+	// pcid_nosplit.go.
+	id  uint64
+	gen atomic.Uint64
+
 	// lock is a process's pmap's own lock (TryLock): its holder's CPU
 	// index + 1, 0 when free. The kernel's pmap does not use it.
 	lock atomic.Uint32
@@ -204,7 +210,7 @@ func (p *Pmap) DropLow() {
 		*entry(p.root, i) = 0
 	}
 	if p.invlpg {
-		amd64.WriteCR3(amd64.ReadCR3()) // this CPU's TLB
+		FlushTLB() // this CPU's
 	}
 }
 
@@ -222,6 +228,7 @@ func (p *Pmap) DropLow() {
 func (p *Pmap) InitUser(root uint64, kernel *Pmap) {
 	guard("pmap: InitUser without the MP lock")
 	p.root, p.invlpg, p.user, p.dying = root, kernel.invlpg, true, false
+	p.id = nextID.Add(1)
 	p.resident, p.peak, p.tables = 0, 0, 0
 	for i := uintptr(KernelHalf); i < 512; i++ {
 		*entry(root, i) = *entry(kernel.root, i)
@@ -519,9 +526,7 @@ func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList, grow bool) 
 		// The same page: new flags, the same PV (or none).
 		fatal.Assert(old&Managed == 0 || l != nil, "pmap: pv: re-entering a managed page unmanaged")
 		*e = pa&addrMask | flags&flagsMask | Present | old&Managed
-		if p.invlpg {
-			amd64.Invlpg(va)
-		}
+		p.flush(va)
 		return true
 	}
 	fatal.Assert(old&Managed == 0, "pmap: pv: entering over another page's managed mapping")
@@ -535,8 +540,8 @@ func (p *Pmap) enter(va uintptr, pa uint64, flags uint64, l *PVList, grow bool) 
 	if old&Present == 0 {
 		p.resident++
 		p.peak = max(p.peak, p.resident)
-	} else if p.invlpg {
-		amd64.Invlpg(va)
+	} else {
+		p.flush(va)
 	}
 	return true
 }
@@ -554,9 +559,7 @@ func (p *Pmap) dropLeaf(e *uint64, va uintptr, l *PVList) {
 	fatal.Assert(p.resident != 0, "pmap: resident: removing a page Enter never entered")
 	*e = 0
 	p.resident--
-	if p.invlpg {
-		amd64.Invlpg(va)
-	}
+	p.flush(va)
 	if old&Managed == 0 {
 		FreeAfterShootdown(pa, p.waiters())
 		return
@@ -788,9 +791,7 @@ func (p *Pmap) visit(va, end uintptr, flags uint64, op int, list *PVList) (n uin
 				f &^= Writable
 			}
 			*e = *e&(addrMask|Managed) | f&flagsMask
-			if p.invlpg {
-				amd64.Invlpg(va)
-			}
+			p.flush(va)
 		}
 		if va+pageSize < va { // the last page of the address space
 			return n

@@ -526,9 +526,7 @@ func (p *Pmap) Remap(va uintptr, pa uint64, flags uint64, l *PVList) bool {
 	unlockPVs()
 	fatal.Assert(!last, "pmap: Remap of a page's last mapping")
 	*e = pa&addrMask | flags&^Managed&flagsMask | Present | Managed
-	if p.invlpg {
-		amd64.Invlpg(va)
-	}
+	p.flush(va)
 	return true
 }
 
@@ -556,9 +554,7 @@ func (p *Pmap) ShareRange(pl *PVList, c *Pmap, cl *PVList, start, end uintptr, c
 		fatal.Assert(ok && e != nil, "pmap: pv: a PV without its leaf")
 		if cow {
 			*e &^= Writable
-			if p.invlpg {
-				amd64.Invlpg(v.va)
-			}
+			p.flush(v.va)
 		}
 		if !c.enter(v.va, v.pa, *e&flagsMask&^Managed&^Present, cl, true) {
 			return false

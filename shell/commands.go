@@ -135,6 +135,12 @@ func cmdCPUInfo(sh *Shell) error {
 	fmt.Fprintf(w, "tsc: %.1f MHz (calibrated against the PIT); local APIC timer %.1f MHz, tick %d Hz; x2APIC %v; NX %v; SMEP %v; SMAP %v\n",
 		float64(timer.TSCHz())/1e6, float64(apic.TimerHz())/1e6, timer.TickHz(), apic.X2APIC(), pmap.NXEnabled,
 		smep, smap)
+	if pmap.PCIDs {
+		kept, flushed := pmap.PCIDStats()
+		fmt.Fprintf(w, "PCID on: %d address-space loads kept their translations, %d flushed\n", kept, flushed)
+	} else {
+		fmt.Fprintf(w, "PCID off: the CPU has none; every address-space load flushes\n")
+	}
 	fmt.Fprintf(w, "features: %s\n", strings.Join(c.FeatureSet(), " "))
 	fmt.Fprintf(w, "random: %v\n", random.SeedSource())
 	return nil

@@ -35,6 +35,7 @@ import (
 	"gofly/fatal"
 	"gofly/lwkt"
 	"gofly/mm"
+	"gofly/pmap"
 	"gofly/vm"
 )
 
@@ -132,8 +133,10 @@ func Switch(f *amd64.Frame) bool {
 }
 
 // EnterUser turns f, the kernel frame of the thread the trap resumes,
-// into its user frame if the thread is marked, and returns the CR3 and
-// FS base the trap's exit loads (cr3 0: stay in the kernel; the FS base
+// into its user frame if the thread is marked, and returns the CR3 value
+// and FS base the trap's exit loads (cr3 0: stay in the kernel; the CR3
+// value is what CR3 holds when the thread's map is loaded already, else
+// what vm.Map.Enter returns, bit 63 included; the FS base
 // is set there, in assembly, because Go code after this still reads its
 // g through the kernel's) and the FXSAVE area it restores: the context's
 // user image, where the next trap from ring 3 saves the user's state in
@@ -161,22 +164,31 @@ func EnterUser(f *amd64.Frame) (cr3, fs uint64, fpu uintptr) {
 	f.RFLAGS = f.RFLAGS&userFlags | amd64.FlagIF | amd64.FlagIOPL1 | 1<<1 // bit 1 is always set
 	c.entered = amd64.Rdtsc()
 	fatal.Assert(c.Map != 0, "sys: a user context without its map")
-	if cpu := amd64.CPU(); loaded[cpu] != c.Map {
-		// Before the trap exit loads the map's CR3: its shootdowns
-		// reach this CPU from now on; the map it held goes.
-		if loaded[cpu] != 0 {
-			(*vm.Map)(mm.Ptr(uint64(loaded[cpu]))).Leave(cpu)
-		}
-		(*vm.Map)(mm.Ptr(uint64(c.Map))).Enter(cpu)
-		loaded[cpu] = c.Map
+	cpu := amd64.CPU()
+	if loaded[cpu] == c.Map {
+		// CR3 holds it already: the trap exit writes none.
+		return loadedCR3[cpu], c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
 	}
-	return c.Root, c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
+	// Before the trap exit loads the map's CR3: its shootdowns reach
+	// this CPU from now on; the map it held goes.
+	if loaded[cpu] != 0 {
+		(*vm.Map)(mm.Ptr(uint64(loaded[cpu]))).Leave(cpu)
+	}
+	m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
+	fatal.Assert(m.Pmap.Root() == c.Root, "sys: a user context whose root is not its map's")
+	cr3 = m.Enter(cpu)
+	loaded[cpu], loadedCR3[cpu] = c.Map, pmap.CR3(cr3)
+	return cr3, c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
 }
 
 // loaded is, per CPU, the vm.Map whose root its CR3 holds (0: none the
-// trap path tracks, the kernel's or a map-less context's). Written by its
+// trap path tracks, the kernel's or a map-less context's), and loadedCR3
+// what CR3 then holds (the root and, with PCIDs, its tag). Written by its
 // CPU with interrupts off (EnterUser, unloadOn).
-var loaded [amd64.MaxCPUs]uintptr
+var (
+	loaded    [amd64.MaxCPUs]uintptr
+	loadedCR3 [amd64.MaxCPUs]uint64
+)
 
 // idUnload is unloadOn's IPI handler id (lwkt's and the other packages'
 // ids come before it).
@@ -202,7 +214,7 @@ func unloadOn(m, _ uintptr) {
 		return
 	}
 	amd64.WriteCR3(vm.Kernel.Pmap.Root())
-	loaded[cpu] = 0
+	loaded[cpu], loadedCR3[cpu] = 0, 0
 	(*vm.Map)(mm.Ptr(uint64(m))).Leave(cpu)
 }
 

@@ -35,11 +35,11 @@ func (m *Map) Unlock() { m.Pmap.Unlock() }
 
 // Enter and Leave track the CPUs holding m's root in CR3 (pmap.Activate),
 // which may cache its translations: the trap exit calls Enter before it
-// loads m's root, Leave once the CPU loads another (CR3 is kept lazily:
-// package sys).
+// loads m's root (Enter returns the CR3 value to load: pmap.Load), Leave
+// once the CPU loads another (CR3 is kept lazily: package sys).
 //
 //go:nosplit
-func (m *Map) Enter(cpu int) { m.Pmap.Activate(cpu) }
+func (m *Map) Enter(cpu int) uint64 { return m.Pmap.Load(cpu) }
 
 // Leave: see Enter.
 //

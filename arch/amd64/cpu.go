@@ -46,10 +46,12 @@ func ReadCR4() uint64
 func WriteCR4(v uint64)
 
 // CR4 bits the kernel sets where the CPU has them (Intel SDM vol. 3,
-// 2.5): supervisor-mode execution and access prevention.
+// 2.5): process-context identifiers, supervisor-mode execution and access
+// prevention.
 const (
-	CR4SMEP = 1 << 20
-	CR4SMAP = 1 << 21
+	CR4PCIDE = 1 << 17
+	CR4SMEP  = 1 << 20
+	CR4SMAP  = 1 << 21
 )
 
 // Invlpg drops the TLB entry for the page holding va.
