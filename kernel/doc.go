@@ -24,7 +24,9 @@
 // shares supervisor-only; a process's page tables hold the lower half. So
 // a crossing writes no CR3: a CPU keeps the process's tables after a trap
 // from ring 3, while kernel code runs, until it enters ring 3 in another
-// address space (sys/ring3_nosplit.go, which also unloads a dying one).
+// address space (sys/ring3_nosplit.go, which also unloads a dying one),
+// with its PCID where the CPU has them (setupCPU turns CR4.PCIDE on;
+// pmap/pcid_nosplit.go decides when a load may keep a tag's entries).
 // The kernel's own tables keep the boot's identity map of the lower half
 // only until the processors are up (Start drops it: pmap.DropLow), so a
 // stray kernel access to a low address faults on every address space. Entry (entry_amd64.s) takes the

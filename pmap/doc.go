@@ -31,6 +31,13 @@
 //     flushed by a shootdown that the system-call layer requests and the
 //     trap path completes before it returns (to the CPUs running a
 //     process's address space only, Active, vm.Map.Shootdown).
+//   - pcid: where the CPU has PCIDs, a CR3 load keeps a tag's
+//     translations only if no invalidation of its address space happened
+//     since the CPU last loaded it (Pmap.gen, bumped before Active is read)
+//     and the CPU flushed no kernel translation meanwhile (those are
+//     cached under every tag); a tag changes owner only by a load that
+//     flushes it (pcid_nosplit.go, checked against a model of tagged TLBs
+//     in pcid_test.go).
 //   - frames-after-flush: a frame removed from a process's address space
 //     that another CPU runs, page or page table, waits on this CPU's
 //     deferred list (FreeAfterShootdown) until that shootdown has

@@ -62,9 +62,10 @@ type Pmap struct {
 	// active has a bit per CPU holding this address space's root in CR3,
 	// which may cache its translations (it keeps them after a trap from
 	// ring 3: package sys): Activate sets it before the CR3 load,
-	// Deactivate clears it once the CPU has loaded another (with no
-	// PCIDs, that load dropped every translation of p from the CPU's
-	// TLB), as DragonFly's pm_active.
+	// Deactivate clears it once the CPU has loaded another, as
+	// DragonFly's pm_active. That load dropped p's translations, or,
+	// with PCIDs, left them under a tag the CPU does not use until it
+	// loads p again, with a flush if p.gen has moved (pcid_nosplit.go).
 	active atomic.Uint64
 }
 
