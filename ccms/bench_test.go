@@ -81,9 +81,9 @@ func TestBenchHelpers(t *testing.T) {
 	if ns := lockUnlockNs(100); ns <= 0 {
 		t.Errorf("lockUnlockNs = %v", ns)
 	}
-	for _, whole := range []bool{false, true} {
-		if r := disjointWriters(2, 100, 4096, whole); r <= 0 {
-			t.Errorf("disjointWriters(whole %v) = %v", whole, r)
+	for _, how := range []writerLock{rangeLock, wholeFile, noLock} {
+		if r := disjointWriters(2, 100, 4096, how); r <= 0 {
+			t.Errorf("disjointWriters(%d) = %v", how, r)
 		}
 	}
 }

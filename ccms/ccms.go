@@ -95,8 +95,9 @@ type Lock struct {
 // lock. beg > end, or a mode not one of the three, panics.
 func (s *Space) Lock(beg, end uint64, m Mode) *Lock {
 	mustBeValid(beg, end, m)
+	l := &Lock{s: s, beg: beg, end: end, mode: m}
 	s.mu.Lock()
-	l := s.enqueue(beg, end, m)
+	s.enqueue(l)
 	s.mu.Unlock()
 	if l.ready != nil {
 		<-l.ready
@@ -113,8 +114,9 @@ func (s *Space) LockContext(ctx context.Context, beg, end uint64, m Mode) (*Lock
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	l := &Lock{s: s, beg: beg, end: end, mode: m}
 	s.mu.Lock()
-	l := s.enqueue(beg, end, m)
+	s.enqueue(l)
 	s.mu.Unlock()
 	if l.ready == nil {
 		return l, nil
@@ -157,12 +159,15 @@ func mustBeValid(beg, end uint64, m Mode) {
 	}
 }
 
-// enqueue makes the valid request [beg, end] in mode m, the newest live
-// one, and grants it if it has no earlier conflict. Called with s.mu held.
-func (s *Space) enqueue(beg, end uint64, m Mode) *Lock {
+// enqueue makes l, a new valid request (its space, range and mode set,
+// allocated before the mutex was taken: an allocation may assist the GC,
+// which the other lockers would wait for), the newest live one, and grants
+// it if it has no earlier conflict. Called with s.mu held.
+func (s *Space) enqueue(l *Lock) {
 	s.init()
 	s.seq++
-	l := &Lock{s: s, beg: beg, end: end, mode: m, seq: s.seq}
+	l.seq = s.seq
+	beg, end, m := l.beg, l.end, l.mode
 	first := s.cover(beg, end)
 	first.begins++
 	s.gen++
@@ -192,7 +197,6 @@ func (s *Space) enqueue(beg, end uint64, m Mode) *Lock {
 	} else {
 		l.ready = make(chan struct{})
 	}
-	return l
 }
 
 // grant makes l held: its holder counts go on its CSTs (a Modifying lock

@@ -13,7 +13,9 @@ const max64 = math.MaxUint64
 func enq(s *Space, beg, end uint64, m Mode) *Lock {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.enqueue(beg, end, m)
+	l := &Lock{s: s, beg: beg, end: end, mode: m}
+	s.enqueue(l)
+	return l
 }
 
 // drop unlocks a held request or cancels a waiting one.
