@@ -37,6 +37,7 @@ import (
 	"sync/atomic"
 
 	"gofly/arch/amd64"
+	"gofly/fatal"
 )
 
 // nTags is how many tags each CPU hands out: Linux keeps 6 per CPU, and a
@@ -81,6 +82,7 @@ var cpus [amd64.MaxCPUs]cpuTags
 //
 //go:nosplit
 func (t *cpuTags) load(p *Pmap) uint64 {
+	fatal.Assert(p.id != 0, "pmap: pcid: a load of a pmap with no id (the kernel's, or not InitUser's)")
 	g := p.gen.Load()
 	k := -1
 	for i := range t.tags {

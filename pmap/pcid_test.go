@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"gofly/mm"
 )
 
 // The PCID protocol (pcid_nosplit.go) cannot be seen working under QEMU's
@@ -335,6 +337,19 @@ func TestInvalidationsBumpGeneration(t *testing.T) {
 	step("Protect to read-only", func() { u.Protect(va, va+pageSize, User) }, true)
 	step("Enter over a present page", func() { u.Enter(va, frame(t), User|Writable) }, true)
 	step("Remove", func() { u.Remove(va, va+pageSize) }, true)
+	// A table left empty with no leaf removed from it (as an EnterPV that
+	// ran out of memory after making it leaves one) is flushed when pruned.
+	step("Enter of an absent page", func() { u.Enter(va, frame(t), User|Writable) }, false)
+	e, _ := u.walk(va, 0)
+	pa := *e & addrMask
+	*e = 0
+	u.resident--
+	mm.Phys.Free(pa)
+	tables := u.Tables()
+	step("prune of a table with no leaf", func() { u.prune(va, va+pageSize) }, true)
+	if u.Tables() >= tables {
+		t.Fatalf("prune left %d tables of %d", u.Tables(), tables)
+	}
 	v := new(Pmap)
 	v.InitUser(frame(t), k)
 	if v.id == u.id {

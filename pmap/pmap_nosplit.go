@@ -81,9 +81,10 @@ func (p *Pmap) Activate(cpu int) { p.active.Or(1 << (uint(cpu) % amd64.MaxCPUs))
 func (p *Pmap) Deactivate(cpu int) { p.active.And(^(1 << (uint(cpu) % amd64.MaxCPUs))) }
 
 // Active returns the CPUs running p, read with a locked instruction, a
-// full fence: the caller's page-table stores are visible before the
-// read, so a CPU it does not see loads p's CR3 after those stores and
-// cannot cache what they removed.
+// full fence: the caller's page-table stores (and its bump of p.gen,
+// flush) are visible before the read, so a CPU it does not see loads p's
+// CR3 after those stores, and, with PCIDs, sees the new generation and
+// flushes p's tag: it cannot use what they removed.
 //
 //go:nosplit
 func (p *Pmap) Active() uint64 { return p.active.Or(0) }
@@ -316,11 +317,12 @@ func (p *Pmap) freeTable(e *uint64, l uint) {
 
 // prune frees the page tables of a process's address space that removing
 // [va, end) left empty: a page table with no entry, then the directory
-// and the PDPT above it if that empties them (the root stays). Their
-// frames go back to mm at once: a CPU running p may still cache them in
-// its paging-structure caches, but the caller's shootdown flushes it
-// before the MP lock, which any reuse of a frame needs, is released.
-// The caller holds p's guard and the MP lock.
+// and the PDPT above it if that empties them (the root stays). A CPU
+// that runs p or caches it under a PCID may still hold them in its
+// paging-structure caches: each is flushed as a leaf is (flush: this
+// CPU's INVLPG, p.gen for the tags), and its frame waits for the
+// caller's shootdown of the CPUs running p (FreeAfterShootdown). The
+// caller holds p's guard and the MP lock.
 //
 //go:nosplit
 func (p *Pmap) prune(va, end uintptr) {
@@ -340,8 +342,8 @@ func (p *Pmap) prune(va, end uintptr) {
 			continue
 		}
 		e1 := entry(*e2&addrMask, index(va, 1))
-		if *e1&Present != 0 && p.dropEmpty(e1) && p.dropEmpty(e2) {
-			p.dropEmpty(e3)
+		if *e1&Present != 0 && p.dropEmpty(e1, va) && p.dropEmpty(e2, va) {
+			p.dropEmpty(e3, va)
 		}
 		va = nextSpan(va, 1)
 	}
@@ -361,11 +363,14 @@ func nextSpan(va uintptr, l uint) uintptr {
 	return next
 }
 
-// dropEmpty frees the table the present entry e points at and clears e,
-// if no entry of that table is present; it reports whether it did.
+// dropEmpty frees the table the present entry e (on the way to va)
+// points at and clears e, if no entry of that table is present; it
+// reports whether it did. An empty table may have no leaf whose removal
+// flushed it (Enter made it and then ran out of memory), so it is
+// flushed here, before the frame's waiters are read.
 //
 //go:nosplit
-func (p *Pmap) dropEmpty(e *uint64) bool {
+func (p *Pmap) dropEmpty(e *uint64, va uintptr) bool {
 	t := *e & addrMask
 	for i := uintptr(0); i < 512; i++ {
 		if *entry(t, i)&Present != 0 {
@@ -375,6 +380,7 @@ func (p *Pmap) dropEmpty(e *uint64) bool {
 	*e = 0
 	fatal.Assert(p.tables != 0, "pmap: tables: freeing a table Enter never counted")
 	p.tables--
+	p.flush(va)
 	FreeAfterShootdown(t, p.waiters())
 	return true
 }

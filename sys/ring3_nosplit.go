@@ -135,8 +135,8 @@ func Switch(f *amd64.Frame) bool {
 // EnterUser turns f, the kernel frame of the thread the trap resumes,
 // into its user frame if the thread is marked, and returns the CR3 value
 // and FS base the trap's exit loads (cr3 0: stay in the kernel; the CR3
-// value is what CR3 holds when the thread's map is loaded already, else
-// what vm.Map.Enter returns, bit 63 included; the FS base
+// value is what CR3 holds, the thread's map's root and tag, which
+// EnterUser loads itself when it is another's; the FS base
 // is set there, in assembly, because Go code after this still reads its
 // g through the kernel's) and the FXSAVE area it restores: the context's
 // user image, where the next trap from ring 3 saves the user's state in
@@ -169,16 +169,19 @@ func EnterUser(f *amd64.Frame) (cr3, fs uint64, fpu uintptr) {
 		// CR3 holds it already: the trap exit writes none.
 		return loadedCR3[cpu], c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
 	}
-	// Before the trap exit loads the map's CR3: its shootdowns reach
-	// this CPU from now on; the map it held goes.
+	// The map's shootdowns reach this CPU from its Enter on; the CR3
+	// load comes before the old map's Leave, as Destroy frees a map's
+	// tables (its root among them) once no CPU is in its Active set.
+	// The trap exit then finds CR3 loaded and writes none.
+	m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
+	fatal.Assert(m.Pmap.Root() == c.Root, "sys: a user context whose root is not its map's")
+	v := m.Enter(cpu)
+	amd64.WriteCR3(v)
 	if loaded[cpu] != 0 {
 		(*vm.Map)(mm.Ptr(uint64(loaded[cpu]))).Leave(cpu)
 	}
-	m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
-	fatal.Assert(m.Pmap.Root() == c.Root, "sys: a user context whose root is not its map's")
-	cr3 = m.Enter(cpu)
-	loaded[cpu], loadedCR3[cpu] = c.Map, pmap.CR3(cr3)
-	return cr3, c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
+	loaded[cpu], loadedCR3[cpu] = c.Map, pmap.CR3(v)
+	return loadedCR3[cpu], c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
 }
 
 // loaded is, per CPU, the vm.Map whose root its CR3 holds (0: none the
