@@ -39,10 +39,12 @@ type names struct {
 }
 
 // mapName is a mapping's file: its path and inode, or a bracketed
-// pseudo-name ([vdso]) with inode 0.
+// pseudo-name ([vdso]) with inode 0; file is the file itself (nil for a
+// pseudo-name), through which MADV_REMOVE punches its pages.
 type mapName struct {
 	path string
 	ino  uint64
+	file *vfs.Vnode
 }
 
 // exeSeg is a page-aligned range of the executable's segment and its
@@ -64,7 +66,7 @@ func (s *Space) setExe(name string, img *Image, file *vfs.Vnode) {
 	n := &s.names
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.exe = mapName{path: exePath(name), ino: file.Stat().Ino}
+	n.exe = mapName{path: exePath(name), ino: file.Stat().Ino, file: file}
 	if obj, err := file.Object(); err == nil { // the segments' file pages
 		if n.objs == nil {
 			n.objs = map[uint32]mapName{}
@@ -87,6 +89,14 @@ func (s *Space) nameObject(obj uint32, name mapName) {
 		n.objs = map[uint32]mapName{}
 	}
 	n.objs[obj] = name
+}
+
+// fileOf returns the file whose object obj s maps, nil if none.
+func (s *Space) fileOf(obj uint32) *vfs.Vnode {
+	n := &s.names
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.objs[obj].file
 }
 
 // copyNames gives child s's names (fork).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"gofly/lwkt"
@@ -341,7 +342,30 @@ func (s *Space) Mprotect(addr, length uint64, prot int) int64 {
 
 // Madvise is madvise(2) in s.
 func (s *Space) Madvise(addr, length uint64, advice int) int64 {
-	return s.memCall(memMadvise, addr, length, advice, 0)
+	r := s.memCall(memMadvise, addr, length, advice, 0)
+	if advice == vm.MadvRemove && (r == 0 || r == errno(syscall.ENOMEM)) {
+		s.punchFiles(addr, length) // vm punched shared anonymous memory
+	}
+	return r
+}
+
+// punchFiles punches the holes MADV_REMOVE asks for in the files s maps
+// shared over [addr, addr+length), which vm's Madvise has checked: each
+// through its file (vfs.Vnode.PunchPages), under the file's range lock,
+// as Linux's madvise_remove calls the file's fallocate. Entries that
+// changed meanwhile are taken as they are now (Linux, too, lets the
+// mapping go before it punches).
+func (s *Space) punchFiles(addr, length uint64) {
+	end := addr + (length+pageSize-1)&^(pageSize-1)
+	for _, e := range s.Entries() {
+		lo, hi := max(addr, uint64(e.Start)), min(end, uint64(e.End))
+		if e.Obj == 0 || lo >= hi {
+			continue
+		}
+		if f := s.fileOf(e.Obj); f != nil {
+			f.PunchPages(e.Obj, e.Off+(lo-uint64(e.Start))/pageSize, (hi-lo)/pageSize)
+		}
+	}
 }
 
 func (s *Space) memCall(op int, addr, length uint64, a, b int) int64 {

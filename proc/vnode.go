@@ -1224,7 +1224,7 @@ func mmapFile(t *Thread, addr, length uint64, prot, flags, fd int, off uint64) i
 	if err != nil {
 		return fileErrno(err)
 	}
-	name := mapName{ino: f.v.Stat().Ino}
+	name := mapName{ino: f.v.Stat().Ino, file: f.v}
 	name.path, _ = f.v.Path() // a removed file's is "", as the maps of one say nothing better
 	t.p.space.nameObject(obj, name)
 	return t.p.space.MmapObject(addr, length, prot, flags, obj, off/pageSize)

@@ -318,6 +318,47 @@ func (v *Vnode) Object() (uint32, error) {
 	return v.objectLocked()
 }
 
+// PunchPages frees the pages first to first+n of the regular file v,
+// whose object is obj, as MADV_REMOVE of a shared mapping of it asks
+// (Linux's hole punch): they read as zeros after, and the size stays. It
+// holds their range locked meanwhile, so no read() or write() that copies
+// to or from one of them through the direct map sees it freed. An object
+// that is no longer v's (v was freed; its mappings keep the object) is
+// punched without the lock: no read or write reaches it any more.
+func (v *Vnode) PunchPages(obj uint32, first, n uint64) error {
+	if v.typ != 0 {
+		return syscall.ENODEV
+	}
+	const maxPages = FileMax / PageSize
+	if n == 0 || first >= maxPages {
+		return nil
+	}
+	n = min(n, maxPages-first)
+	l, err := v.rl.LockWrite(context.Background(), first*PageSize, n*PageSize)
+	if err != nil {
+		return err
+	}
+	defer func() { // as WriteFunc: the only copy is clean at once
+		l.Unlock()
+		v.rl.Clean(first*PageSize, (first+n)*PageSize-1)
+	}()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.obj != obj {
+		v.fs.pages.Punch(obj, first, n)
+		return nil
+	}
+	// As resize: a page a mapping's fault filled was never charged.
+	gone := min(v.fs.pages.Punch(obj, first, n), v.held)
+	v.held -= gone
+	v.fs.usedMu.Lock()
+	v.fs.used -= gone
+	v.fs.usedMu.Unlock()
+	v.mtime = time.Now()
+	v.ctime = v.mtime
+	return nil
+}
+
 // resize gives v's object its new page count: the pages at index pages
 // and above go. The caller holds a range lock from the page at pages to
 // the end, and v.mu.

@@ -42,6 +42,9 @@ func (ObjectPages) Pages(obj uint32, idx uint64, out [][]byte) {
 	}
 }
 
+// Punch implements Pages.
+func (ObjectPages) Punch(obj uint32, idx, n uint64) int64 { return vm.PunchFile(obj, idx, n) }
+
 // Extend implements Pages.
 func (ObjectPages) Extend(obj uint32, pages uint64) { vm.ExtendFile(obj, pages) }
 

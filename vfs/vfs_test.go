@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/u-root/u-root/pkg/cpio"
 )
@@ -63,6 +65,20 @@ func (m *memPages) Resize(obj uint32, pages uint64) int64 {
 	}
 	m.held -= int(n)
 	return n
+}
+
+func (m *memPages) Punch(obj uint32, idx, n uint64) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := int64(0)
+	for i := idx; i < idx+n; i++ {
+		if _, ok := m.objs[obj][i]; ok {
+			delete(m.objs[obj], i)
+			k++
+		}
+	}
+	m.held -= int(k)
+	return k
 }
 
 func (m *memPages) Extend(uint32, uint64) {} // the host has no mappings to fault past the end
@@ -550,4 +566,64 @@ func TestDetached(t *testing.T) {
 	if used, _ := f.Usage(); used != used0 {
 		t.Errorf("used %d pages after its last close, want %d", used, used0)
 	}
+}
+
+// TestPunchPages: a punched page reads as zeros, the size and the other
+// pages stay, the pages go back to the file system; a punch waits for a
+// read that holds its range, and a freed file's object is punched
+// without one.
+func TestPunchPages(t *testing.T) {
+	pages := newMemPages()
+	f := New(pages, 100)
+	v, _ := f.Create("/f", 0o644)
+	data := bytes.Repeat([]byte{'x'}, 3*PageSize)
+	if _, err := v.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := v.Object()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.PunchPages(obj, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 3*PageSize)
+	if n, err := v.ReadAt(got, 0); n != len(got) || err != nil {
+		t.Fatalf("ReadAt = %d, %v", n, err)
+	}
+	want := append(append(bytes.Repeat([]byte{'x'}, PageSize), make([]byte, PageSize)...), bytes.Repeat([]byte{'x'}, PageSize)...)
+	if !bytes.Equal(got, want) || v.Stat().Size != 3*PageSize {
+		t.Fatalf("after the punch: size %d, the middle page not zeros or the others changed", v.Stat().Size)
+	}
+	if used, _ := f.Usage(); pages.held != 2 || used != 2 {
+		t.Fatalf("%d pages held, %d counted; want 2, 2", pages.held, used)
+	}
+
+	l, err := v.rl.LockRead(context.Background(), 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- v.PunchPages(obj, 0, 1) }()
+	select {
+	case err := <-done:
+		t.Fatalf("the punch ran under a read's range lock (%v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	l.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if pages.held != 1 {
+		t.Fatalf("%d pages held after the second punch; want 1", pages.held)
+	}
+
+	if err := v.PunchPages(obj, 0, 0); err != nil || pages.held != 1 {
+		t.Fatalf("an empty punch: %v, %d pages held", err, pages.held)
+	}
+	if err := v.PunchPages(obj, FileMax/PageSize, 5); err != nil || pages.held != 1 {
+		t.Fatalf("a punch past the largest file: %v, %d pages held", err, pages.held)
+	}
+	d, _ := f.Mkdir("/d", 0o755)
+	wantErrno(t, "a directory", d.PunchPages(obj, 0, 1), syscall.ENODEV)
 }

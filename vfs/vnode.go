@@ -40,6 +40,9 @@ type Pages interface {
 	// Pages fills out with pages idx, idx+1, … of obj (nil for holes),
 	// in one call: a read's pages.
 	Pages(obj uint32, idx uint64, out [][]byte)
+	// Punch frees obj's pages idx to idx+n, unmapped from every address
+	// space first, leaving holes, and says how many it freed.
+	Punch(obj uint32, idx, n uint64) int64
 	// Extend records that obj's file has at least pages pages (a write
 	// ended past the old end), freeing nothing: writes to disjoint ranges
 	// past the end may be in flight.

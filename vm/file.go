@@ -69,6 +69,30 @@ func ResizeFile(obj uint32, pages uint64) int64 {
 	return int64(a.ret)
 }
 
+// punchChunk bounds the pages one PunchFile trap looks at: the MP lock is
+// held for each chunk, not for a whole hole.
+const punchChunk = 4096
+
+// PunchFile frees obj's pages at index idx to idx+n, each first unmapped
+// from every address space, leaving holes that read as zero and fault in
+// fresh pages; it returns how many it freed. The file's caller holds a
+// range lock over them (vfs): a read or write copying to or from one of
+// them through the direct map must not see it freed.
+func PunchFile(obj uint32, idx, n uint64) int64 {
+	if idx >= objMaxPages || n > objMaxPages-idx {
+		panic("vm: PunchFile past an object's reach")
+	}
+	var freed int64
+	for n > 0 {
+		k := min(n, punchChunk)
+		a := fileArgs{op: filePunch, obj: obj, idx: idx, n: k}
+		lwkt.TrapCall(fileCall, uintptr(unsafe.Pointer(&a)))
+		freed += int64(a.ret)
+		idx, n = idx+k, n-k
+	}
+	return freed
+}
+
 // ExtendFile records that obj's file has at least pages pages (a write
 // ended past its old end): mappings may reach them. It frees nothing:
 // pages past the file's recorded end may be other writes' in flight.

@@ -546,9 +546,10 @@ func (m *Map) dropObjects(start, end uintptr) {
 // Madvise handles MADV_DONTNEED and MADV_FREE by dropping the pages:
 // private pages read as zero when next touched, shared memory's come back
 // from its object (as Linux repopulates shmem), and MADV_FREE of shared
-// memory is EINVAL. MADV_REMOVE punches a hole in shared memory (its
-// pages leave every map and their object) and is EINVAL on private
-// memory, as on Linux. MADV_DONTFORK and MADV_WIPEONFORK (the latter
+// memory is EINVAL. MADV_REMOVE punches a hole in shared anonymous
+// memory (its pages leave every map and their object; a file's pages are
+// its caller's to punch, under the file's range lock: removePages) and is
+// EINVAL on private memory, as on Linux. MADV_DONTFORK and MADV_WIPEONFORK (the latter
 // on private memory only, as on Linux) mark the range's entries, which
 // Fork leaves out of the child or gives it without pages; MADV_DOFORK
 // and MADV_KEEPONFORK clear the marks. Other advice Linux knows is
@@ -639,13 +640,15 @@ func (m *Map) anyPrivate(start, end uintptr) bool {
 	return false
 }
 
-// removePages punches a hole in the objects behind [start, end)
-// (MADV_REMOVE): each of their pages there leaves every map that maps it
-// (the P→V walk of its PV list, each map's lock taken under the MP lock,
-// each map shot down), then its object, and its frame goes once every
-// CPU has flushed; the range reads as zero after. One function: the
-// nosplit chain below it (a page's removal) is deep. The caller holds
-// the guard.
+// removePages punches a hole in the shared anonymous objects behind
+// [start, end) (MADV_REMOVE): each of their pages there leaves every map
+// that maps it (the P→V walk of its PV list, each map's lock taken under
+// the MP lock, each map shot down), then its object, and its frame goes
+// once every CPU has flushed; the range reads as zero after. A file's
+// object is left alone: read() and write() copy its pages outside the MP
+// lock, under the file's range lock, which its caller takes before it
+// punches them (PunchFile). One function: the nosplit chain below it (a
+// page's removal) is deep. The caller holds the guard.
 //
 //go:nosplit
 func (m *Map) removePages(start, end uintptr) {
@@ -660,6 +663,9 @@ func (m *Map) removePages(start, end uintptr) {
 		}
 		e := &m.entries[k]
 		o := objectAt(e.Obj)
+		if o.file {
+			continue
+		}
 		for va := max(start, e.Start); va < min(end, e.End); va += pageSize {
 			s := o.slot(e.Off+uint64(va-e.Start)/pageSize, false)
 			if s == nil || *s == 0 {

@@ -226,6 +226,7 @@ const (
 	fileExtend         // the file has at least idx pages (a write's end): raise the size, free nothing
 	filePages          // the frames of pages idx to idx+n into out, 0 for holes
 	fileRelease        // drop the file's reference, and the object with its pages if it was the last
+	filePunch          // free pages idx to idx+n, unmapped from every map first, leaving holes; ret how many
 )
 
 // fileArgs is fileCall's argument block.
@@ -236,7 +237,7 @@ type fileArgs struct {
 	alloc bool
 	fresh bool // out: filePage made the page
 	ret   uint64
-	n     uint64  // filePages: how many
+	n     uint64  // filePages, filePunch: how many
 	out   uintptr // filePages: where their frames go (n words)
 }
 
@@ -286,6 +287,14 @@ func fileCall(arg uintptr) uintptr {
 		}
 	case fileRelease:
 		objUnref(a.obj, 0) // the last reference: no map maps the pages
+	case filePunch:
+		o := objectAt(a.obj)
+		for i := uint64(0); i < a.n; i++ {
+			if s := o.slot(a.idx+i, false); s != nil && *s != 0 {
+				o.drop(a.obj, s, nil)
+				a.ret++
+			}
+		}
 	}
 	return 1
 }

@@ -83,6 +83,18 @@ func mmapChecks(check func(string, bool, ...any), dir string) {
 		err == nil && atEnd == 0 && past == uintptr(unsafeAddr(m))+2*pg, err, atEnd, past)
 	err = f.Truncate(3 * pg)
 	check("grown again: the pages read zero", err == nil && faultAt(func() { sink = m[2*pg] }) == 0 && m[2*pg] == 0 && m[pg+9] == content[pg+9], err)
+
+	// MADV_REMOVE through a MAP_SHARED mapping punches a hole in the file
+	// (Linux's fallocate PUNCH_HOLE): zeros through read() and the map,
+	// the size and the other pages kept.
+	_, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(&m[pg])), pg, syscall.MADV_REMOVE)
+	hole := make([]byte, pg)
+	_, rerr = f.ReadAt(hole, pg)
+	st, serr := f.Stat()
+	check("MADV_REMOVE of a MAP_SHARED file mapping punches a hole: zeros through read() and the map, the size and the other pages kept",
+		e == 0 && rerr == nil && serr == nil && bytes.Count(hole, []byte{0}) == pg && m[pg+9] == 0 &&
+			st.Size() == 3*pg && string(m[100:115]) == "through the map",
+		e, rerr, serr)
 	syscall.Munmap(m)
 
 	ro, err := os.Open(name)
