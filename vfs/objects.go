@@ -14,8 +14,15 @@ type ObjectPages struct{}
 // New implements Pages.
 func (ObjectPages) New() (uint32, error) { return vm.FileObject() }
 
-// Page implements Pages.
+// Page implements Pages: a page the object has is found without the MP
+// lock (the caller holds a range lock over it: vm.FileFrames).
 func (ObjectPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, bool, error) {
+	if idx < vm.FileMaxPages {
+		var pa [1]uint64
+		if vm.FileFrames(obj, idx, pa[:]); pa[0] != 0 {
+			return unsafe.Slice((*byte)(mm.Direct(pa[0])), PageSize), false, nil
+		}
+	}
 	pa, fresh, err := vm.FilePage(obj, idx, alloc)
 	if pa == 0 {
 		return nil, false, err
@@ -26,12 +33,13 @@ func (ObjectPages) Page(obj uint32, idx uint64, alloc bool) ([]byte, bool, error
 // Resize implements Pages.
 func (ObjectPages) Resize(obj uint32, pages uint64) int64 { return vm.ResizeFile(obj, pages) }
 
-// Pages implements Pages.
+// Pages implements Pages, without the MP lock (vm.FileFrames: the
+// caller, a read, holds a range lock over them).
 func (ObjectPages) Pages(obj uint32, idx uint64, out [][]byte) {
 	var pas [readBatch]uint64
 	for len(out) > 0 {
 		k := min(len(out), readBatch)
-		vm.FilePages(obj, idx, pas[:k])
+		vm.FileFrames(obj, idx, pas[:k])
 		for i, pa := range pas[:k] {
 			out[i] = nil
 			if pa != 0 {

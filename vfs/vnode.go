@@ -30,7 +30,8 @@ type Pages interface {
 	// Page returns page idx of obj, PageSize bytes: nil for a hole when
 	// alloc is false; with alloc, the page, made zeroed if there was none
 	// (fresh: by this call, not by another's meanwhile; an error when
-	// there is no memory for it).
+	// there is no memory for it). The caller holds a range lock over the
+	// page, as for Pages.
 	Page(obj uint32, idx uint64, alloc bool) (page []byte, fresh bool, err error)
 	// Resize records that obj's file has pages pages (a mapping's access
 	// past them is a bus error), frees obj's pages at index pages and
@@ -38,7 +39,9 @@ type Pages interface {
 	// it freed.
 	Resize(obj uint32, pages uint64) int64
 	// Pages fills out with pages idx, idx+1, … of obj (nil for holes),
-	// in one call: a read's pages.
+	// in one call: a read's pages. The caller holds a range lock over
+	// them: no truncate or punch frees one meanwhile, and the file's
+	// pages are not released.
 	Pages(obj uint32, idx uint64, out [][]byte)
 	// Punch frees obj's pages idx to idx+n, unmapped from every address
 	// space first, leaving holes, and says how many it freed.

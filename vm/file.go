@@ -59,6 +59,18 @@ func FilePages(obj uint32, idx uint64, out []uint64) {
 	runtime.KeepAlive(out)
 }
 
+// FileFrames is FilePages for a file's own read or write, without the MP
+// lock: the caller holds the file's range lock over those pages, which
+// keeps them (a truncate or PunchFile waits for it) and the object (the
+// file's last close waits for every range: vfs freeIfGone). A page a
+// mapping's fault adds meanwhile is seen or not, zeroed either way.
+func FileFrames(obj uint32, idx uint64, out []uint64) {
+	if obj == 0 || obj >= MaxObjects || idx >= objMaxPages || uint64(len(out)) > objMaxPages-idx {
+		panic("vm: FileFrames past an object's reach")
+	}
+	objects[obj].frames(idx, out)
+}
+
 // ResizeFile records that obj's file has pages pages (a process's access
 // to a page past them is a bus error, SIGBUS) and frees obj's pages at
 // index pages and above, unmapped from every address space first; it

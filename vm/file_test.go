@@ -129,3 +129,39 @@ func TestTruncateMapped(t *testing.T) {
 	f.munmap(b, 4*p, 0)
 	f.check("munmap")
 }
+
+// TestFileFrames: the lock-free index walk finds what the index holds —
+// pages, holes, pages in index tables made later — and a dropped page is
+// a hole after.
+func TestFileFrames(t *testing.T) {
+	newUserFixture(t, testMin) // mm over host memory, the MP lock's checks off
+	obj := fileObject(t, 1<<20)
+	idx := []uint64{0, 1, 511, 512, 1 << 18, 1<<20 - 1}
+	var got [4]uint64
+	if FileFrames(obj, 0, got[:]); got != [4]uint64{} {
+		t.Fatalf("an empty object's frames: %v", got)
+	}
+	want := map[uint64]uint64{}
+	for _, i := range idx {
+		if want[i] = objPage(obj, i); want[i] == 0 {
+			t.Fatal("no frame for an object page")
+		}
+	}
+	for _, i := range idx {
+		var one [3]uint64
+		FileFrames(obj, max(i, 1)-1, one[:min(3, 1<<27-(max(i, 1)-1))])
+		for k, pa := range one {
+			at := max(i, 1) - 1 + uint64(k)
+			if pa != want[at] {
+				t.Fatalf("page %d: FileFrames %#x, the index %#x", at, pa, want[at])
+			}
+		}
+	}
+	for _, i := range []uint64{511, 512} { // filePunch's work (a TrapCall cannot run on the host)
+		objectAt(obj).drop(obj, objectAt(obj).slot(i, false), nil)
+	}
+	var after [2]uint64
+	if FileFrames(obj, 511, after[:]); after != [2]uint64{} {
+		t.Fatalf("punched pages still found: %v", after)
+	}
+}

@@ -4,6 +4,7 @@ package vm
 // nosplit and allocation-free.
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"gofly/fatal"
@@ -705,7 +706,7 @@ func (o *Object) drop(tag uint32, s *uint64, self *Map) {
 			x.Unlock()
 		}
 	}
-	*s = 0
+	atomic.StoreUint64(s, 0)
 	o.pages--
 	fatal.Assert(pmap.Release(pa, uintptr(tag)), "vm: object: a removed page still mapped")
 	pmap.FreeAfterShootdown(pa, waiters)

@@ -3,6 +3,7 @@ package vm
 // VM objects, below the runtime: nosplit, allocation-free, a fixed table.
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"gofly/fatal"
@@ -156,6 +157,8 @@ func (o *Object) free(tag uint32, waiters uint64) {
 
 // slot returns the index's entry for page idx, making the tables on the
 // way when grow is set; nil when they are absent (or mm has no frame).
+// A table is published by an atomic store once zeroed (mm's Alloc), as a
+// page is (objPage): a file's reads look without the MP lock (frames).
 //
 //go:nosplit
 func (o *Object) slot(idx uint64, grow bool) *uint64 {
@@ -166,9 +169,11 @@ func (o *Object) slot(idx uint64, grow bool) *uint64 {
 			if !grow {
 				return nil
 			}
-			if *p = mm.Phys.Alloc(); *p == 0 {
+			t := mm.Phys.Alloc()
+			if t == 0 {
 				return nil
 			}
+			atomic.StoreUint64(p, t)
 			o.tables++
 		}
 		p = &(*[512]uint64)(mm.Direct(*p))[(idx>>(9*uint(l)))%512]
@@ -199,9 +204,28 @@ func objPage(i uint32, idx uint64) uint64 {
 		mm.Phys.Free(pa)
 		return 0
 	}
-	*s = pa
+	atomic.StoreUint64(s, pa) // zeroed: a lock-free reader (frames) sees zeros or nothing
 	o.pages++
 	return pa
+}
+
+// frames fills out with the frames of o's pages idx, idx+1, …, 0 for
+// holes, without the MP lock: atomic loads of an index whose tables and
+// pages are published zeroed (slot, objPage) and freed only with o. The
+// caller keeps o alive and its pages there (see FileFrames).
+//
+//go:nosplit
+func (o *Object) frames(idx uint64, out []uint64) {
+	for i := range out {
+		t := atomic.LoadUint64(&o.root)
+		for l := objLevels - 1; t != 0; l-- {
+			t = atomic.LoadUint64(&(*[512]uint64)(mm.Direct(t))[((idx+uint64(i))>>(9*uint(l)))%512])
+			if l == 0 {
+				break
+			}
+		}
+		out[i] = t
+	}
 }
 
 // ObjectPages returns the pages every object holds (CheckAllPV: each has
