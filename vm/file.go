@@ -46,7 +46,10 @@ func FilePage(obj uint32, idx uint64, alloc bool) (pa uint64, fresh bool, err er
 }
 
 // FilePages fills out with the frames of obj's pages idx, idx+1, ...: 0
-// for a hole; one TrapCall for them all (a read's pages).
+// for a hole; one TrapCall for them all. mincore's: obj is from a map
+// entry the caller saw, whose object may have gone since (another
+// thread's munmap), which reads as holes. A file's reads and writes use
+// FileFrames.
 func FilePages(obj uint32, idx uint64, out []uint64) {
 	if len(out) == 0 {
 		return

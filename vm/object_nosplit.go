@@ -248,7 +248,7 @@ const (
 	filePage           // the page at idx: ret its frame, 0 for a hole (alloc: a fresh zeroed one, fresh set; 0 when memory is short)
 	fileResize         // the file has idx pages: free those at idx and above, unmapped from every map first; ret how many
 	fileExtend         // the file has at least idx pages (a write's end): raise the size, free nothing
-	filePages          // the frames of pages idx to idx+n into out, 0 for holes
+	filePages          // the frames of pages idx to idx+n into out, 0 for holes (all of them for an object gone)
 	fileRelease        // drop the file's reference, and the object with its pages if it was the last
 	filePunch          // free pages idx to idx+n, unmapped from every map first, leaving holes; ret how many
 )
@@ -297,10 +297,15 @@ func fileCall(arg uintptr) uintptr {
 		if !Kernel.Touch(a.out, uintptr(a.n)*8, true) {
 			return 0
 		}
-		o := objectAt(a.obj)
 		out := unsafe.Slice((*uint64)(mm.Ptr(uint64(a.out))), a.n)
 		for i := range out {
 			out[i] = 0
+		}
+		if a.obj == 0 || a.obj >= MaxObjects || objects[a.obj].refs == 0 {
+			break // gone since the caller looked (mincore's map entries): holes
+		}
+		o := &objects[a.obj]
+		for i := range out {
 			if s := o.slot(a.idx+uint64(i), false); s != nil {
 				out[i] = *s
 			}
