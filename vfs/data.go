@@ -330,8 +330,9 @@ func (v *Vnode) Object() (uint32, error) {
 // (Linux's hole punch): they read as zeros after, and the size stays. It
 // holds their range locked meanwhile, so no read() or write() that copies
 // to or from one of them through the direct map sees it freed. An object
-// that is no longer v's (v was freed; its mappings keep the object) is
-// punched without the lock: no read or write reaches it any more.
+// that is no longer v's (v was freed while mapped) is left alone: its
+// number may name another object by now, and MADV_REMOVE punches such an
+// orphan in vm, under the map's lock.
 func (v *Vnode) PunchPages(obj uint32, first, n uint64) error {
 	if v.typ != 0 {
 		return syscall.ENODEV
@@ -352,7 +353,6 @@ func (v *Vnode) PunchPages(obj uint32, first, n uint64) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.obj != obj {
-		v.fs.pages.Punch(obj, first, n)
 		return nil
 	}
 	// As resize: a page a mapping's fault filled was never charged.

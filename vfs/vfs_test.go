@@ -624,6 +624,9 @@ func TestPunchPages(t *testing.T) {
 	if err := v.PunchPages(obj, FileMax/PageSize, 5); err != nil || pages.held != 1 {
 		t.Fatalf("a punch past the largest file: %v, %d pages held", err, pages.held)
 	}
+	if err := v.PunchPages(obj+99, 2, 1); err != nil || pages.held != 1 {
+		t.Fatalf("a punch of an object not the file's: %v, %d pages held; want nothing done", err, pages.held)
+	}
 	d, _ := f.Mkdir("/d", 0o755)
 	wantErrno(t, "a directory", d.PunchPages(obj, 0, 1), syscall.ENODEV)
 }

@@ -165,3 +165,35 @@ func TestFileFrames(t *testing.T) {
 		t.Fatalf("punched pages still found: %v", after)
 	}
 }
+
+// TestMadviseRemoveFile: MADV_REMOVE leaves a file's pages to the file,
+// which punches them under its range lock (PunchFile), and punches an
+// orphan's, whose file let go of it while it was mapped.
+func TestMadviseRemoveFile(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	obj := newObject()
+	if obj == 0 {
+		t.Fatal("no object")
+	}
+	objects[obj].file, objects[obj].size = true, 2
+	if got := f.m.MmapObject(base, 2*p, rw, MapShared, obj, 0); got != int64(base) {
+		t.Fatalf("MmapObject = %d", got)
+	}
+	f.fault(base, true, false, true)
+	f.madvise(base, p, MadvRemove, 0)
+	if s := objectAt(obj).slot(0, false); s == nil || *s == 0 {
+		t.Fatal("MADV_REMOVE freed a page its file still holds")
+	}
+	releaseFile(obj) // removed and closed, still mapped
+	if !objects[obj].orphan {
+		t.Fatal("a file's object still mapped after the file let go is not an orphan")
+	}
+	f.madvise(base, p, MadvRemove, 0)
+	if s := objectAt(obj).slot(0, false); s != nil && *s != 0 {
+		t.Fatal("MADV_REMOVE left an orphan's page")
+	}
+	f.munmap(base, 2*p, 0)
+	if objects[obj].refs != 0 || objects[obj].orphan {
+		t.Fatal("the orphan outlived its last mapping")
+	}
+}

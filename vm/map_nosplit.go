@@ -646,9 +646,10 @@ func (m *Map) anyPrivate(start, end uintptr) bool {
 // that maps it (the P→V walk of its PV list, each map's lock taken under
 // the MP lock, each map shot down), then its object, and its frame goes
 // once every CPU has flushed; the range reads as zero after. A file's
-// object is left alone: read() and write() copy its pages outside the MP
-// lock, under the file's range lock, which its caller takes before it
-// punches them (PunchFile). One function: the nosplit chain below it (a
+// object is left alone while the file holds it: read() and write() copy
+// its pages outside the MP lock, under the file's range lock, which its
+// caller takes before it punches them (PunchFile); an orphan is punched
+// here. One function: the nosplit chain below it (a
 // page's removal) is deep. The caller holds the guard.
 //
 //go:nosplit
@@ -664,7 +665,7 @@ func (m *Map) removePages(start, end uintptr) {
 		}
 		e := &m.entries[k]
 		o := objectAt(e.Obj)
-		if o.file {
+		if o.file && !o.orphan {
 			continue
 		}
 		for va := max(start, e.Start); va < min(end, e.End); va += pageSize {

@@ -35,6 +35,10 @@ type Object struct {
 	// the file's end (a fault there is a bus error, as on Linux).
 	file bool
 	size uint64
+	// orphan: a file's object the file has let go of (removed and
+	// closed) while maps still hold it: no read() or write() reaches
+	// its pages any more, and MADV_REMOVE punches it as shared memory.
+	orphan bool
 }
 
 // MaxObjects bounds the objects alive at once, in every address space and
@@ -315,7 +319,7 @@ func fileCall(arg uintptr) uintptr {
 			o.size = a.idx
 		}
 	case fileRelease:
-		objUnref(a.obj, 0) // the last reference: no map maps the pages
+		releaseFile(a.obj)
 	case filePunch:
 		o := objectAt(a.obj)
 		for i := uint64(0); i < a.n; i++ {
@@ -326,6 +330,18 @@ func fileCall(arg uintptr) uintptr {
 		}
 	}
 	return 1
+}
+
+// releaseFile drops the file's reference to its object obj: the object
+// goes with it, or, still mapped, is an orphan from now on.
+//
+//go:nosplit
+func releaseFile(obj uint32) {
+	o := objectAt(obj)
+	objUnref(obj, 0)
+	if o.refs > 0 {
+		o.orphan = true
+	}
 }
 
 // truncate frees o's pages (object tag) at index from and above, each
