@@ -51,7 +51,8 @@ const noFlush = 1 << 63
 const pcidMask = 0xFFF
 
 // PCIDs says whether CR4.PCIDE is on. Set by the boot CPU before any other
-// starts (every CPU then turns PCIDE on: EnablePCID); read-only after.
+// starts (every CPU then turns PCIDE on: the kernel's setupCPU); read-only
+// after.
 var PCIDs bool
 
 // nextID numbers user pmaps (InitUser) for the tags: never 0, never reused.

@@ -165,22 +165,21 @@ func EnterUser(f *amd64.Frame) (cr3, fs uint64, fpu uintptr) {
 	c.entered = amd64.Rdtsc()
 	fatal.Assert(c.Map != 0, "sys: a user context without its map")
 	cpu := amd64.CPU()
-	if loaded[cpu] == c.Map {
-		// CR3 holds it already: the trap exit writes none.
-		return loadedCR3[cpu], c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
+	if loaded[cpu] != c.Map {
+		// The map's shootdowns reach this CPU from its Enter on; the
+		// CR3 load comes before the old map's Leave, as Destroy frees a
+		// map's tables (its root among them) once no CPU is in its
+		// Active set. The trap exit then finds CR3 loaded and writes
+		// none, as when the map was loaded already.
+		m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
+		fatal.Assert(m.Pmap.Root() == c.Root, "sys: a user context whose root is not its map's")
+		v := m.Enter(cpu)
+		amd64.WriteCR3(v)
+		if loaded[cpu] != 0 {
+			(*vm.Map)(mm.Ptr(uint64(loaded[cpu]))).Leave(cpu)
+		}
+		loaded[cpu], loadedCR3[cpu] = c.Map, pmap.CR3(v)
 	}
-	// The map's shootdowns reach this CPU from its Enter on; the CR3
-	// load comes before the old map's Leave, as Destroy frees a map's
-	// tables (its root among them) once no CPU is in its Active set.
-	// The trap exit then finds CR3 loaded and writes none.
-	m := (*vm.Map)(mm.Ptr(uint64(c.Map)))
-	fatal.Assert(m.Pmap.Root() == c.Root, "sys: a user context whose root is not its map's")
-	v := m.Enter(cpu)
-	amd64.WriteCR3(v)
-	if loaded[cpu] != 0 {
-		(*vm.Map)(mm.Ptr(uint64(loaded[cpu]))).Leave(cpu)
-	}
-	loaded[cpu], loadedCR3[cpu] = c.Map, pmap.CR3(v)
 	return loadedCR3[cpu], c.FSBase, alignFPU(uintptr(unsafe.Pointer(&c.fpu[0])))
 }
 

@@ -355,12 +355,7 @@ func (v *Vnode) PunchPages(obj uint32, first, n uint64) error {
 	if v.obj != obj {
 		return nil
 	}
-	// As resize: a page a mapping's fault filled was never charged.
-	gone := min(v.fs.pages.Punch(obj, first, n), v.held)
-	v.held -= gone
-	v.fs.usedMu.Lock()
-	v.fs.used -= gone
-	v.fs.usedMu.Unlock()
+	v.uncharge(v.fs.pages.Punch(obj, first, n))
 	v.mtime = time.Now()
 	v.ctime = v.mtime
 	return nil
@@ -373,9 +368,14 @@ func (v *Vnode) resize(pages uint64) {
 	if v.obj == 0 {
 		return
 	}
-	// A mapping's fault may have filled a hole (a page not charged to
-	// v.held): only charged pages are given back.
-	gone := min(v.fs.pages.Resize(v.obj, pages), v.held)
+	v.uncharge(v.fs.pages.Resize(v.obj, pages))
+}
+
+// uncharge gives the file system back freed of v's pages. A mapping's
+// fault may have filled a hole (a page not charged to v.held): only
+// charged pages are given back. The caller holds v.mu.
+func (v *Vnode) uncharge(freed int64) {
+	gone := min(freed, v.held)
 	v.held -= gone
 	v.fs.usedMu.Lock()
 	v.fs.used -= gone

@@ -162,14 +162,15 @@ func (o *Object) free(tag uint32, waiters uint64) {
 // slot returns the index's entry for page idx, making the tables on the
 // way when grow is set; nil when they are absent (or mm has no frame).
 // A table is published by an atomic store once zeroed (mm's Alloc), as a
-// page is (objPage): a file's reads look without the MP lock (frames).
+// page is (objPage), and read by atomic loads: a file's reads walk the
+// index without the MP lock (frames).
 //
 //go:nosplit
 func (o *Object) slot(idx uint64, grow bool) *uint64 {
 	fatal.Assert(idx < objMaxPages, "vm: object: a page index past the object's reach")
 	p := &o.root
 	for l := objLevels - 1; ; l-- {
-		if *p == 0 {
+		if atomic.LoadUint64(p) == 0 {
 			if !grow {
 				return nil
 			}
@@ -180,7 +181,7 @@ func (o *Object) slot(idx uint64, grow bool) *uint64 {
 			atomic.StoreUint64(p, t)
 			o.tables++
 		}
-		p = &(*[512]uint64)(mm.Direct(*p))[(idx>>(9*uint(l)))%512]
+		p = &(*[512]uint64)(mm.Direct(atomic.LoadUint64(p)))[(idx>>(9*uint(l)))%512]
 		if l == 0 {
 			return p
 		}
@@ -214,21 +215,17 @@ func objPage(i uint32, idx uint64) uint64 {
 }
 
 // frames fills out with the frames of o's pages idx, idx+1, …, 0 for
-// holes, without the MP lock: atomic loads of an index whose tables and
-// pages are published zeroed (slot, objPage) and freed only with o. The
-// caller keeps o alive and its pages there (see FileFrames).
+// holes, without the MP lock: slot's atomic loads of an index whose tables
+// and pages are published zeroed (slot, objPage) and freed only with o.
+// The caller keeps o alive and its pages there (see FileFrames).
 //
 //go:nosplit
 func (o *Object) frames(idx uint64, out []uint64) {
 	for i := range out {
-		t := atomic.LoadUint64(&o.root)
-		for l := objLevels - 1; t != 0; l-- {
-			t = atomic.LoadUint64(&(*[512]uint64)(mm.Direct(t))[((idx+uint64(i))>>(9*uint(l)))%512])
-			if l == 0 {
-				break
-			}
+		out[i] = 0
+		if s := o.slot(idx+uint64(i), false); s != nil {
+			out[i] = atomic.LoadUint64(s)
 		}
-		out[i] = t
 	}
 }
 
