@@ -15,6 +15,16 @@
 //     kernel bug (frames come back from page tables, never from a system
 //     call's argument): Free throws.
 //
+// Alloc hands out the lowest free frame (address-ordered first fit: Free
+// lowers the search's start to the freed word). Memory a machine has
+// freed is reused before memory it never touched, so the frames in use
+// stay packed at the bottom and hot. Under a hypervisor this matters
+// more than cache: a guest frame's first touch costs the host a fault
+// (under this machine's QEMU, about 5 ms per fresh 2 MiB), and a
+// roving next-fit search, which walked into untouched memory whenever
+// the frames behind it were freed, made a copy-on-write fault cost
+// 17 µs instead of 7.
+//
 // The allocator runs below the Go runtime (it feeds the runtime's mmap from
 // the page-fault handler), so it is nosplit, never allocates, and keeps its
 // bitmap in physical memory it carves out of the first usable range large

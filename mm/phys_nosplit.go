@@ -40,7 +40,9 @@ func (r Range) End() uint64 { return r.Base + r.Len }
 type Allocator struct {
 	// Guarded by lock, together with the bitmap words they summarise:
 	// Alloc and Free change both.
-	hint uint64 // word where the next search starts
+	// hint is the word where the next search starts: the lowest word
+	// with a free frame, or below it (lowest-first).
+	hint uint64
 	// free is the number of free frames: changed under lock, read
 	// without it too (FreePages).
 	free atomic.Uint64
@@ -387,6 +389,7 @@ func (a *Allocator) freeLocked(pa uint64, alone bool) (double bool) {
 		return true
 	}
 	*w |= 1 << (f % 64)
+	a.hint = min(a.hint, f/64) // lowest-first: see doc.go
 	a.free.Add(1)
 	if alone {
 		a.freedAlone++

@@ -267,6 +267,69 @@ func TestAllocWrapsAroundHint(t *testing.T) {
 	checkCounts(t, &a)
 }
 
+// TestAllocLowestFirst checks that Alloc hands out the lowest free frame:
+// frames freed anywhere are reused, lowest first, before frames above
+// every one in use, and in random churn the highest frame ever handed out
+// stays at the peak of frames in use.
+func TestAllocLowestFirst(t *testing.T) {
+	base, _ := hostRAM(t)
+	var a Allocator
+	bm := fitBitmap(base, 1, 1000*PageSize)
+	if !a.Init([]Range{{base, bm + 1000*PageSize}}, nil) {
+		t.Fatal("Init failed")
+	}
+	var pages []uint64
+	for range 600 {
+		pages = append(pages, a.Alloc())
+	}
+	for i := 1; i < len(pages); i++ {
+		if pages[i] <= pages[i-1] {
+			t.Fatalf("frame %d at %#x after %#x: not ascending", i, pages[i], pages[i-1])
+		}
+	}
+	// Free a scattered set, the highest first: Alloc returns them lowest first.
+	freed := []int{599, 420, 301, 130, 64, 63, 5}
+	for _, i := range freed {
+		a.Free(pages[i])
+	}
+	for k := len(freed) - 1; k >= 0; k-- {
+		if pa := a.Alloc(); pa != pages[freed[k]] {
+			t.Fatalf("Alloc = %#x; want the lowest free frame %#x", pa, pages[freed[k]])
+		}
+	}
+	if pa := a.Alloc(); pa <= pages[599] {
+		t.Fatalf("Alloc = %#x with no frame free below; want one above %#x", pa, pages[599])
+	} else {
+		a.Free(pa)
+	}
+	// Churn: the footprint (highest frame handed out) never passes the
+	// peak number of frames in use.
+	rng := rand.New(rand.NewPCG(1, 2))
+	held := map[uint64]bool{}
+	for _, pa := range pages {
+		held[pa] = true
+	}
+	peak, top := len(held), pages[599]
+	for range 20000 {
+		if len(held) < 900 && (len(held) == 0 || rng.IntN(2) == 0) {
+			pa := a.Alloc()
+			held[pa] = true
+			top = max(top, pa)
+			peak = max(peak, len(held))
+		} else {
+			for pa := range held {
+				a.Free(pa)
+				delete(held, pa)
+				break
+			}
+		}
+	}
+	if limit := pages[0] + uint64(peak-1)*PageSize; top > limit {
+		t.Fatalf("highest frame %#x above %#x, the %d frames of the peak in use", top, limit, peak)
+	}
+	checkCounts(t, &a)
+}
+
 func TestInitFailsWithoutRoomForBitmap(t *testing.T) {
 	base, _ := hostRAM(t)
 	var a Allocator
