@@ -58,7 +58,8 @@
 // (Space's references) while the parent's thread waits for its execve
 // or end. pipe.go: pipes (a queue of bytes copied into a ring and of
 // pages lent by large writes, xio page lists made by vm.Map.Loan,
-// copy-on-write; shared between processes by descriptor counts: end of
+// copy-on-write, held back for a while from a writer that wrote its
+// lent pages again; shared between processes by descriptor counts: end of
 // file when no writer is left, EPIPE and SIGPIPE when no reader is, the
 // lent pages given back with the last reader), dup/dup2/dup3; with
 // those, Go's os/exec works. vnode.go: the file calls over package vfs.

@@ -36,6 +36,15 @@ type pipe struct {
 	// rOpens and wOpens count a named pipe's opens for reading and for
 	// writing: an open waiting for the other end sees one come.
 	rOpens, wOpens uint64
+	// Lending adapts to the writer: a lent page the writer writes again
+	// before the reader is done with it costs the writer a copy-on-write
+	// fault, several times the copy the loan saved (7 µs against 0.8
+	// under TCG at -smp 1, more when the fault's shootdown must reach the
+	// reader's CPU). So once a loan comes back with pages the writer no
+	// longer maps (settled), the next noLend pages written are copied;
+	// each such loan doubles the stretch (lendBackoff, up to
+	// lendBackoffMax), and a loan that comes back whole ends it.
+	noLend, lendBackoff int // pages
 }
 
 // segment is a run of a pipe's bytes: the next n of its ring, or a loan's
@@ -60,11 +69,27 @@ const (
 	// than copying them: below it, the loan's trap and the page faults
 	// the writer takes when it reuses its buffer cost more than a copy.
 	loanMin = 64 << 10
+	// lendBackoffMin and lendBackoffMax bound the pages copied after a
+	// loan the writer broke (pipe.noLend): at most, one probing loan of
+	// a writer that always rewrites its buffer costs it about 5% of the
+	// time it spends copying in between.
+	lendBackoffMin = 256
+	lendBackoffMax = 64 << 20 / xio.PageSize
 )
 
 // PipeLoans says whether large pipe writes lend their pages (the bench
 // turns it off to measure copying beside it).
 var PipeLoans atomic.Bool
+
+// loanStats counts the pages large pipe writes lent, those of them their
+// writer wrote or unmapped while they were lent (settled), and the pages
+// of large writes copied because of such a loan (noLend).
+var loanStats struct{ lent, broken, heldBack atomic.Uint64 }
+
+// PipeLoanStats returns loanStats' counts, for the shell's mem.
+func PipeLoanStats() (lent, broken, heldBack uint64) {
+	return loanStats.lent.Load(), loanStats.broken.Load(), loanStats.heldBack.Load()
+}
 
 func init() { PipeLoans.Store(true) }
 
@@ -300,8 +325,15 @@ func (p *pipe) resize(size uint64) int64 {
 // page of va ends the copy there. The caller holds mu.
 func (p *pipe) put(s *Space, va, n uint64, lend bool) (uint64, error) {
 	const page = xio.PageSize
+	if lend && p.noLend > 0 {
+		lend = false // the writer broke a recent loan: copy for now
+		k := int(min(n/page, uint64(p.noLend)))
+		p.noLend -= k
+		loanStats.heldBack.Add(uint64(k))
+	}
 	if lend && va%page == 0 && n >= page {
-		if l := s.Loan(va, int(n/page)); l != nil {
+		if l := s.Loan(va, int(n/page), p.settled); l != nil {
+			loanStats.lent.Add(uint64(l.Bytes() / page))
 			p.segs = append(p.segs, segment{loan: l})
 			p.queued += l.Bytes()
 			p.changes++
@@ -334,6 +366,19 @@ func (p *pipe) put(s *Space, va, n uint64, lend bool) (uint64, error) {
 		}
 	}
 	return k, nil
+}
+
+// settled learns what became of a loan's pages when it is given back:
+// kept, still the writer's; broken, written by the writer (copied, at a
+// fault) or unmapped. See noLend. Every release of a loan holds mu.
+func (p *pipe) settled(kept, broken int) {
+	loanStats.broken.Add(uint64(broken))
+	if broken == 0 {
+		p.lendBackoff, p.noLend = 0, 0
+		return
+	}
+	p.lendBackoff = min(max(2*p.lendBackoff, lendBackoffMin), lendBackoffMax)
+	p.noLend = p.lendBackoff
 }
 
 func (e *pipeEnd) pollable() bool { return true }

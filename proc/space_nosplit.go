@@ -415,7 +415,8 @@ func spaceFork(arg uintptr) uintptr {
 }
 
 // loanArgs is spaceLoan's and spaceUnloan's argument block: pages points
-// at n frames; k is how many spaceLoan lent.
+// at n frames; k is how many spaceLoan lent, or how many of them
+// spaceUnloan freed.
 type loanArgs struct {
 	s     *Space
 	va    uintptr
@@ -442,7 +443,8 @@ func spaceLoan(arg uintptr) uintptr {
 	return 0
 }
 
-// spaceUnloan gives back the loans of c.n frames at c.pages (vm.Unloan).
+// spaceUnloan gives back the loans of c.n frames at c.pages (vm.Unloan),
+// and says in c.k how many it freed.
 //
 //go:nosplit
 func spaceUnloan(arg uintptr) uintptr {
@@ -453,7 +455,7 @@ func spaceUnloan(arg uintptr) uintptr {
 	if !vm.Kernel.Touch(c.pages, uintptr(c.n)*8, false) {
 		return 0
 	}
-	vm.Unloan(unsafe.Slice((*uint64)(mm.Ptr(uint64(c.pages))), c.n))
+	c.k = vm.Unloan(unsafe.Slice((*uint64)(mm.Ptr(uint64(c.pages))), c.n))
 	return 0
 }
 

@@ -146,6 +146,17 @@ func TestRing3(t *testing.T) {
 			// shared memory and PROT_NONE sources, EPIPE; the lent pages
 			// come back (the frame count below).
 			wantMatch(t, "run pipetest", m.Run(t, "run pipetest"), regexp.MustCompile(`pipetest: 100 MiB in 1 MiB writes[^\n]*: ok\n(pipetest: [^\n]*: ok\n){6}pipetest: exit status 0`))
+			// Its writers lent pages, the one that rewrites its buffer
+			// broke loans, and its pipe then copied instead (proc/pipe.go,
+			// noLend): more pages than it broke.
+			if f := wantMatch(t, "mem after pipetest", m.Run(t, "mem"), regexp.MustCompile(`pipes: (\d+) pages lent by large writes, (\d+) of them [^;]*; (\d+) pages copied after such a loan`)); f != nil {
+				lent, _ := strconv.Atoi(f[1])
+				broken, _ := strconv.Atoi(f[2])
+				held, _ := strconv.Atoi(f[3])
+				if lent == 0 || broken == 0 || held <= broken {
+					t.Errorf("after pipetest: %d pages lent, %d broken, %d copied after a broken loan; want loans, broken ones, and more copied than broken", lent, broken, held)
+				}
+			}
 			// The console as a terminal (termios, raw reads, the window
 			// size and SIGWINCH), sessions and process groups, poll and
 			// select, FIONBIO: each check also passes under Linux on a

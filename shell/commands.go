@@ -22,6 +22,7 @@ import (
 	"gofly/lwkt"
 	"gofly/mm"
 	"gofly/pmap"
+	"gofly/proc"
 	"gofly/random"
 	"gofly/sys"
 )
@@ -119,6 +120,9 @@ func cmdMem(sh *Shell) error {
 	fmt.Fprintf(w, "pv: %d entries in use (every process's pages and the kernel's), %d frames kept for them; %d frames stocked for faults without the MP lock\n",
 		mc.PVs, mc.PVFrames, mc.Stocked)
 	fmt.Fprintf(w, "vm objects (shared memory, files): %d pages, %d frames of page indexes\n", mc.ObjectPages, mc.ObjectTables)
+	lent, broken, heldBack := proc.PipeLoanStats()
+	fmt.Fprintf(w, "pipes: %d pages lent by large writes, %d of them written or unmapped by their writer while lent; %d pages copied after such a loan\n",
+		lent, broken, heldBack)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(w, "go heap: %s in use, %s from the kernel, %d GC cycles, %d goroutines\n",

@@ -84,16 +84,20 @@ func (m *Map) Loan(va uintptr, out []uint64) (k int) {
 }
 
 // Unloan drops one loan's hold on each frame of pages, and frees a frame
-// whose hold was its last PV. The caller holds the MP lock.
+// whose hold was its last PV; it returns how many it freed: pages the
+// lender no longer mapped (it wrote them, and got copies, or unmapped
+// them). The caller holds the MP lock.
 //
 //go:nosplit
-func Unloan(pages []uint64) {
+func Unloan(pages []uint64) (freed int) {
 	guard("vm: Unloan without the MP lock")
 	for _, pa := range pages {
 		fatal.Assert(loans > 0, "vm: Unloan of more pages than are lent")
 		loans--
 		if pmap.Release(pa, LoanTag) {
 			mm.Phys.Free(pa)
+			freed++
 		}
 	}
+	return freed
 }

@@ -44,12 +44,16 @@ func TestLoan(t *testing.T) {
 		t.Fatal("the owner's write reached the lent page")
 	}
 	f.check("write to a lent page")
-	Unloan(out[:1])
+	if n := Unloan(out[:1]); n != 1 {
+		t.Fatalf("Unloan of a page the owner copied freed %d frames, want 1", n)
+	}
 	f.held--
 	f.check("Unloan of a page only the loan had")
 
 	// Page 1 given back: the owner's write makes it writable in place.
-	Unloan(out[1:2])
+	if n := Unloan(out[1:2]); n != 0 {
+		t.Fatalf("Unloan of a page the owner still maps freed %d frames, want 0", n)
+	}
 	f.fault(a+p, true, false, true)
 	if f.frameOf(a+p) != out[1] || f.pm.Flags(a+p)&pmap.Writable == 0 {
 		t.Fatal("a write to a page given back did not upgrade it in place")
@@ -67,7 +71,9 @@ func TestLoan(t *testing.T) {
 		t.Fatal("a lent page changed when its mapping went")
 	}
 	f.check("munmap of a lent page")
-	Unloan(out[2:4])
+	if n := Unloan(out[2:4]); n != 1 {
+		t.Fatalf("Unloan of a page unmapped and one still mapped freed %d frames, want 1", n)
+	}
 	f.held--
 	f.check("Unloan of the rest")
 	if Loans() != 0 {
