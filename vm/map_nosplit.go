@@ -1259,7 +1259,7 @@ func (m *Map) copyOnWrite(page uintptr, prot uint8, l *pmap.PVList) bool {
 		m.Pmap.Upgrade(page, m.pageFlags(prot))
 		return true
 	}
-	cp := mm.Phys.Alloc()
+	cp := mm.Phys.AllocDirty() // the copy fills it all
 	if cp == 0 {
 		m.OutOfMemory++
 		return false
