@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
 
 	"gofly/lwkt"
@@ -343,24 +342,27 @@ func (s *Space) Mprotect(addr, length uint64, prot int) int64 {
 // Madvise is madvise(2) in s.
 func (s *Space) Madvise(addr, length uint64, advice int) int64 {
 	r := s.memCall(memMadvise, addr, length, advice, 0)
-	if advice == vm.MadvRemove && (r == 0 || r == errno(syscall.ENOMEM)) {
-		s.punchFiles(addr, length) // vm punched shared anonymous memory
+	if end, ok := s.m.AdviceRange(uintptr(addr), uintptr(length)); ok && advice == vm.MadvRemove {
+		s.punchFiles(addr, uint64(end)) // vm punched shared anonymous memory
 	}
 	return r
 }
 
 // punchFiles punches the holes MADV_REMOVE asks for in the files s maps
-// shared over [addr, addr+length), which vm's Madvise has checked: each
-// through its file (vfs.Vnode.PunchPages), under the file's range lock,
-// as Linux's madvise_remove calls the file's fallocate. Entries that
-// changed meanwhile are taken as they are now (Linux, too, lets the
-// mapping go before it punches).
-func (s *Space) punchFiles(addr, length uint64) {
-	end := addr + (length+pageSize-1)&^(pageSize-1)
+// over [addr, end), up to where vm's Madvise stopped (vm.RemoveStop: the
+// first entry not shared and writable): each through its file
+// (vfs.Vnode.PunchPages), under the file's range lock, as Linux's
+// madvise_remove calls the file's fallocate. Entries that changed
+// meanwhile are taken as they are now (Linux, too, lets the mapping go
+// before it punches).
+func (s *Space) punchFiles(addr, end uint64) {
 	for _, e := range s.Entries() {
 		lo, hi := max(addr, uint64(e.Start)), min(end, uint64(e.End))
-		if e.Obj == 0 || lo >= hi {
+		if lo >= hi {
 			continue
+		}
+		if vm.RemoveError(&e.Entry) != 0 {
+			return
 		}
 		if f := s.fileOf(e.Obj); f != nil {
 			f.PunchPages(e.Obj, e.Off+(lo-uint64(e.Start))/pageSize, (hi-lo)/pageSize)

@@ -42,6 +42,7 @@ const (
 // Errno values returned (negated) by the system-call layer.
 const (
 	ENOMEM = 12
+	EACCES = 13
 	EINVAL = 22
 	EEXIST = 17
 	ENODEV = 19
@@ -549,8 +550,9 @@ func (m *Map) dropObjects(start, end uintptr) {
 // from its object (as Linux repopulates shmem), and MADV_FREE of shared
 // memory is EINVAL. MADV_REMOVE punches a hole in shared anonymous
 // memory (its pages leave every map and their object; a file's pages are
-// its caller's to punch, under the file's range lock: removePages) and is
-// EINVAL on private memory, as on Linux. MADV_DONTFORK and MADV_WIPEONFORK (the latter
+// its caller's to punch, under the file's range lock: removePages), up
+// to the first entry Linux refuses (RemoveStop: EINVAL on private
+// memory, EACCES on a private or read-only mapping of an object). MADV_DONTFORK and MADV_WIPEONFORK (the latter
 // on private memory only, as on Linux) mark the range's entries, which
 // Fork leaves out of the child or gives it without pages; MADV_DOFORK
 // and MADV_KEEPONFORK clear the marks. Other advice Linux knows is
@@ -562,8 +564,8 @@ func (m *Map) dropObjects(start, end uintptr) {
 //go:nosplit
 func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	m.ownGuard("vm: Madvise without its lock")
-	end, ok := pageEnd(addr, length)
-	if addr%pageSize != 0 || !ok || !knownAdvice(advice) || length != 0 && (addr < m.userMin || end > m.max) {
+	end, ok := m.AdviceRange(addr, length)
+	if !ok || !knownAdvice(advice) {
 		return -EINVAL
 	}
 	if length == 0 {
@@ -590,15 +592,71 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 	case advice == MadvFree && m.anyObject(addr, end):
 		return -EINVAL // as Linux: MADV_FREE is for private anonymous memory only
 	case advice == MadvRemove:
-		if m.anyPrivate(addr, end) {
-			return -EINVAL // as Linux: only memory with an object behind it has holes to punch
+		stop, err := m.RemoveStop(addr, end)
+		m.removePages(addr, stop)
+		if err != 0 {
+			return err
 		}
-		m.removePages(addr, end)
 	case advice == MadvDontNeed || advice == MadvFree:
 		m.unmapPages(addr, end) // shared memory keeps its pages in its object
 	}
 	if length != 0 && m.firstHole(addr, end) < end {
 		return -ENOMEM // as Linux: the mapped parts took the advice, the holes make it fail
+	}
+	return 0
+}
+
+// AdviceRange returns the end of the pages madvise's [addr, addr+length)
+// covers, and false (EINVAL) for a range Linux refuses: addr not
+// page-aligned, the end past the address space or wrapping. m's bounds
+// never change, so any caller may ask.
+//
+//go:nosplit
+func (m *Map) AdviceRange(addr, length uintptr) (uintptr, bool) {
+	end, ok := pageEnd(addr, length)
+	if addr%pageSize != 0 || !ok || length != 0 && (addr < m.userMin || end > m.max) {
+		return 0, false
+	}
+	return end, true
+}
+
+// RemoveStop returns where MADV_REMOVE of [start, end) stops, end if it
+// does not, and its error then: at the first entry that is not shared
+// and writable, as Linux's madvise_remove, which punches the entries
+// before it and fails on it: private anonymous memory (no object: no
+// holes to punch) is EINVAL, a private file mapping or a read-only one
+// EACCES (a hole is a write to the file). proc punches files' holes up
+// to the same point. The caller holds the guard, or reads a copy of
+// the entries.
+//
+//go:nosplit
+func (m *Map) RemoveStop(start, end uintptr) (uintptr, int64) {
+	i, j := m.span(start, end)
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k < i {
+			continue
+		}
+		e := &m.entries[k]
+		if err := RemoveError(e); err != 0 {
+			return max(start, e.Start), err
+		}
+	}
+	return end, 0
+}
+
+// RemoveError is MADV_REMOVE's error for entry e, 0 if e may be punched
+// (RemoveStop).
+//
+//go:nosplit
+func RemoveError(e *Entry) int64 {
+	switch {
+	case e.Obj == 0:
+		return -EINVAL
+	case e.Flags&CopyOnWrite != 0 || e.Prot&ProtWrite == 0:
+		return -EACCES
 	}
 	return 0
 }
@@ -622,23 +680,6 @@ func (m *Map) firstHole(start, end uintptr) uintptr {
 		}
 	}
 	return min(at, end)
-}
-
-// anyPrivate reports whether an entry without an object overlaps
-// [start, end).
-//
-//go:nosplit
-func (m *Map) anyPrivate(start, end uintptr) bool {
-	i, j := m.span(start, end)
-	for k := range m.entries {
-		if k >= j {
-			break
-		}
-		if k >= i && (m.entries[k].Obj == 0 || m.entries[k].Flags&CopyOnWrite != 0) {
-			return true
-		}
-	}
-	return false
 }
 
 // removePages punches a hole in the shared anonymous objects behind

@@ -191,7 +191,7 @@ func TestMadviseRemove(t *testing.T) {
 	mark(t, f.m, a, 7)
 	mark(t, f.m, a+p, 8)
 	child := f.fork()
-	if got := f.m.Madvise(a, 3*p, MadvRemove); got != -EINVAL {
+	if got := f.m.Madvise(a+2*p, p, MadvRemove); got != -EINVAL {
 		t.Fatalf("MADV_REMOVE over private memory = %d; want EINVAL", got)
 	}
 	if got := f.m.Madvise(a, p, MadvWipeOnFork); got != -EINVAL {
@@ -219,6 +219,23 @@ func TestMadviseRemove(t *testing.T) {
 	}
 	child.Destroy()
 	f.check("child gone")
+	// Linux's order: the shared entry before a private one is punched,
+	// then the private one fails the call.
+	if got := f.m.Madvise(a+p, 2*p, MadvRemove); got != -EINVAL {
+		t.Fatalf("MADV_REMOVE over shared then private memory = %d; want EINVAL", got)
+	}
+	if pages, _ := ObjectPages(); pages != 1 {
+		t.Fatalf("object holds %d pages after a punch stopped by private memory; want 1 (the child's)", pages)
+	}
+	// A read-only mapping punches nothing: EACCES.
+	f.mprotect(a, p, ProtRead, 0)
+	if got := f.m.Madvise(a, p, MadvRemove); got != -EACCES {
+		t.Fatalf("MADV_REMOVE of read-only shared memory = %d; want EACCES", got)
+	}
+	if pages, _ := ObjectPages(); pages != 1 {
+		t.Fatalf("object holds %d pages after MADV_REMOVE of a read-only mapping; want 1", pages)
+	}
+	f.check("punch stopped")
 }
 
 // TestForkAdvice: MADV_DONTFORK leaves a range out of a fork's child,

@@ -103,7 +103,22 @@ func mmapChecks(check func(string, bool, ...any), dir string) {
 		q, e2 := syscall.Mmap(int(ro.Fd()), 0, pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
 		check("read-only descriptor: MAP_SHARED writable is EACCES, MAP_PRIVATE writable maps", errors.Is(e1, syscall.EACCES) && e2 == nil, e1, e2)
 		if e2 == nil {
+			// A hole is a write to the file: MADV_REMOVE needs a shared,
+			// writable mapping (Linux's madvise_remove).
+			_, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(&q[0])), pg, syscall.MADV_REMOVE)
+			check("MADV_REMOVE of a MAP_PRIVATE file mapping: EACCES", e == syscall.EACCES, e)
 			syscall.Munmap(q)
+		}
+		r, err := syscall.Mmap(int(ro.Fd()), 0, pg, syscall.PROT_READ, syscall.MAP_SHARED)
+		if err == nil {
+			_, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(&r[0])), pg, syscall.MADV_REMOVE)
+			kept := make([]byte, 15)
+			_, rerr := ro.ReadAt(kept, 100)
+			check("MADV_REMOVE of a read-only MAP_SHARED mapping: EACCES, the file kept",
+				e == syscall.EACCES && rerr == nil && string(kept) == "through the map", e, rerr, string(kept))
+			syscall.Munmap(r)
+		} else {
+			check("mmap MAP_SHARED PROT_READ of a read-only descriptor", false, err)
 		}
 		ro.Close()
 	}
