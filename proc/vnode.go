@@ -14,6 +14,7 @@ import (
 
 	"gofly/arch/amd64"
 	"gofly/vfs"
+	"gofly/vm"
 )
 
 // The file calls on the tree at / (package vfs). A process starts in /
@@ -1227,5 +1228,9 @@ func mmapFile(t *Thread, addr, length uint64, prot, flags, fd int, off uint64) i
 	name := mapName{ino: f.v.Stat().Ino, file: f.v}
 	name.path, _ = f.v.Path() // a removed file's is "", as the maps of one say nothing better
 	t.p.space.nameObject(obj, name)
+	flags &^= vm.MapNoWrite // not a user's to set
+	if flags&unix.MAP_SHARED != 0 && !f.writable() {
+		flags |= vm.MapNoWrite // nor can mprotect make it writable (Linux's VM_MAYWRITE)
+	}
 	return t.p.space.MmapObject(addr, length, prot, flags, obj, off/pageSize)
 }

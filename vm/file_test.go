@@ -197,3 +197,35 @@ func TestMadviseRemoveFile(t *testing.T) {
 		t.Fatal("the orphan outlived its last mapping")
 	}
 }
+
+// TestMprotectNoWrite: a shared mapping its process may not write
+// (MapNoWrite: a file opened read-only) stays unwritable: mprotect's
+// PROT_WRITE is EACCES there, after the entries before it changed (Linux's
+// order), and the mark survives splits and merges.
+func TestMprotectNoWrite(t *testing.T) {
+	f := newUserFixture(t, testMin)
+	obj := fileObject(t, 4)
+	a := base
+	f.mmap(a, p, rw, fixed, int64(a)) // private memory, then the file
+	if got := f.m.MmapObject(a+p, 2*p, int(ProtRead), MapShared|MapFixed|MapNoWrite, obj, 0); got != int64(a+p) {
+		t.Fatalf("MmapObject = %d", got)
+	}
+	f.check("mmap")
+	f.mprotect(a+p, 2*p, rw, -EACCES)
+	f.mprotect(a+p, p, int(ProtRead|ProtExec), 0) // splits the entry: both halves keep the mark
+	f.mprotect(a+2*p, p, rw, -EACCES)
+	f.mprotect(a+p, p, int(ProtRead), 0) // merges again
+	f.mprotect(a, 3*p, 0, 0)             // PROT_NONE: no write asked
+	f.mprotect(a, 3*p, rw, -EACCES)
+	if e := f.m.At(f.m.lookup(a)); e.Prot != ProtRead|ProtWrite {
+		t.Fatalf("the private entry before the file's is %#x after the refused mprotect; want read+write (Linux changes what lies before)", e.Prot)
+	}
+	for va := a + p; va < a+3*p; va += p {
+		if e := f.m.At(f.m.lookup(va)); e.Prot != 0 || e.Flags&NoWrite == 0 {
+			t.Fatalf("the file's entry at %#x: prot %#x flags %#x; want none, NoWrite", va, e.Prot, e.Flags)
+		}
+	}
+	if got := f.m.MmapObject(a+8*p, p, int(ProtRead), MapShared|MapNoWrite, obj, 0); got < 0 || f.m.At(f.m.lookup(uintptr(got))).Flags&NoWrite == 0 {
+		t.Fatalf("MmapObject with MapNoWrite = %d, or its entry lacks NoWrite", got)
+	}
+}

@@ -26,6 +26,11 @@ const (
 	MapFixed          = 0x10
 	MapAnonymous      = 0x20
 	MapFixedNoReplace = 0x100000
+	// MapNoWrite is not Linux's: MmapObject's caller says that a shared
+	// mapping's process may not write the object (a file it opened
+	// without write access), and mprotect will not make it writable
+	// (NoWrite). Above the 32 bits of a user's flags, which proc clears.
+	MapNoWrite = 1 << 40
 )
 
 // madvise advice values that change pages or fork (the rest only tune).
@@ -96,11 +101,14 @@ type Entry struct {
 // no entry there) and MADV_WIPEONFORK (its entry has no pages there: they
 // read as zero); CopyOnWrite, a private mapping of an object (a file's
 // MAP_PRIVATE): its object's pages are mapped read-only, and a write
-// copies the page into one of the entry's own.
+// copies the page into one of the entry's own; NoWrite, a shared mapping
+// that may never be made writable (MapNoWrite: Linux's VM_MAYWRITE
+// clear), which mprotect refuses PROT_WRITE with EACCES.
 const (
 	ForkSkip = 1 << iota
 	ForkWipe
 	CopyOnWrite
+	NoWrite
 )
 
 // Map is an address space: its map entries and its page tables, as
@@ -453,6 +461,8 @@ func (m *Map) mmap(addr, length uintptr, prot, flags int, obj uint32, off uint64
 		objRef(obj)
 		if flags&MapPrivate != 0 {
 			ef = CopyOnWrite
+		} else if flags&MapNoWrite != 0 {
+			ef = NoWrite
 		}
 	case flags&MapShared != 0:
 		if n/pageSize > objMaxPages {
@@ -812,23 +822,52 @@ func (m *Map) Mprotect(addr, length uintptr, prot int) int64 {
 	if grows != 0 {
 		return -EINVAL
 	}
+	// Linux stops at the first hole (ENOMEM) or, asked for PROT_WRITE,
+	// at the first entry that may never be writable (EACCES), whichever
+	// comes first, having changed what lies before it.
+	p := uint8(prot & 7)
+	stop, err := hole, int64(0)
+	if hole < end {
+		err = -ENOMEM
+	}
+	if p&ProtWrite != 0 {
+		if w := m.firstNoWrite(addr, hole); w < hole {
+			stop, err = w, -EACCES
+		}
+	}
+	if stop == addr {
+		return err
+	}
 	// Clip the entries at the range's ends, give those inside prot, and
 	// merge what may merge again: each entry keeps its memory (private,
 	// or its object), so a range over several is not one entry after.
-	p := uint8(prot & 7)
-	if !m.edit(addr, hole, &change{setProt: true, prot: p}) {
+	if !m.edit(addr, stop, &change{setProt: true, prot: p}) {
 		return -ENOMEM
 	}
 	flags := m.pageFlags(p)
 	if !readable(p) {
 		flags &^= pmap.User | pmap.Writable
 	}
-	m.Pmap.Reprotect(addr, hole, flags)
+	m.Pmap.Reprotect(addr, stop, flags)
 	m.Shootdown()
-	if hole < end {
-		return -ENOMEM
+	return err
+}
+
+// firstNoWrite returns where the first entry marked NoWrite in [start,
+// end) begins (clipped to start), end if none is.
+//
+//go:nosplit
+func (m *Map) firstNoWrite(start, end uintptr) uintptr {
+	i, j := m.span(start, end)
+	for k := range m.entries {
+		if k >= j {
+			break
+		}
+		if k >= i && m.entries[k].Flags&NoWrite != 0 {
+			return max(start, m.entries[k].Start)
+		}
 	}
-	return 0
+	return end
 }
 
 // readable reports whether pages of protection prot may be read: on

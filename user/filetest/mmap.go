@@ -116,6 +116,9 @@ func mmapChecks(check func(string, bool, ...any), dir string) {
 			_, rerr := ro.ReadAt(kept, 100)
 			check("MADV_REMOVE of a read-only MAP_SHARED mapping: EACCES, the file kept",
 				e == syscall.EACCES && rerr == nil && string(kept) == "through the map", e, rerr, string(kept))
+			err := syscall.Mprotect(r, syscall.PROT_READ|syscall.PROT_WRITE)
+			check("mprotect PROT_WRITE of a MAP_SHARED mapping of a read-only descriptor: EACCES",
+				errors.Is(err, syscall.EACCES), err)
 			syscall.Munmap(r)
 		} else {
 			check("mmap MAP_SHARED PROT_READ of a read-only descriptor", false, err)
