@@ -23,9 +23,17 @@ const (
 const (
 	MapShared         = 0x01
 	MapPrivate        = 0x02
+	MapSharedValidate = 0x03 // shared, refusing flags Linux does not know
+	mapType           = 0x0f
 	MapFixed          = 0x10
 	MapAnonymous      = 0x20
 	MapFixedNoReplace = 0x100000
+	// legacyFlags are the flags MAP_SHARED_VALIDATE accepts (Linux's
+	// LEGACY_MAP_MASK: the types, MAP_FIXED, MAP_ANONYMOUS, DENYWRITE,
+	// EXECUTABLE, UNINITIALIZED, GROWSDOWN, LOCKED, NORESERVE, POPULATE,
+	// NONBLOCK, STACK, HUGETLB).
+	legacyFlags = 0x3 | MapFixed | MapAnonymous | 0x800 | 0x1000 | 0x4000000 | 0x100 |
+		0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000
 	// MapNoWrite is not Linux's: MmapObject's caller says that a shared
 	// mapping's process may not write the object (a file it opened
 	// without write access), and mprotect will not make it writable
@@ -46,12 +54,13 @@ const (
 
 // Errno values returned (negated) by the system-call layer.
 const (
-	ENOMEM = 12
-	EACCES = 13
-	EINVAL = 22
-	EEXIST = 17
-	ENODEV = 19
-	ENOSYS = 38
+	ENOMEM     = 12
+	EACCES     = 13
+	EINVAL     = 22
+	EEXIST     = 17
+	ENODEV     = 19
+	ENOSYS     = 38
+	EOPNOTSUPP = 95
 )
 
 // mprotect's flags beyond PROT_READ/WRITE/EXEC: PROT_SEM, which x86-64
@@ -417,7 +426,20 @@ func (m *Map) mmap(addr, length uintptr, prot, flags int, obj uint32, off uint64
 		}
 		objectAt(obj) // a live object
 	}
-	if length == 0 || flags&(MapShared|MapPrivate) == 0 {
+	if length == 0 {
+		return -EINVAL
+	}
+	switch flags & mapType { // Linux's mapping types
+	case MapShared, MapPrivate:
+	case MapSharedValidate:
+		if obj == 0 {
+			return -EINVAL // as Linux: only a file's mapping validates its flags
+		}
+		if uint32(flags)&^legacyFlags != 0 {
+			return -EOPNOTSUPP
+		}
+		flags &^= MapPrivate
+	default:
 		return -EINVAL
 	}
 	if addr%pageSize != 0 {

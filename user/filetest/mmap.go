@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // sink keeps the loads faultAt's functions make.
@@ -72,6 +74,22 @@ func mmapChecks(check func(string, bool, ...any), dir string) {
 	} else {
 		check("mmap MAP_PRIVATE of a file", false, err)
 	}
+
+	// MAP_SHARED_VALIDATE: shared, unless a flag is one Linux does not
+	// know (EOPNOTSUPP); anonymous memory has nothing to validate
+	// against (EINVAL), as has a type that is neither.
+	v, err := syscall.Mmap(int(f.Fd()), 0, pg, syscall.PROT_READ|syscall.PROT_WRITE, unix.MAP_SHARED_VALIDATE)
+	if err == nil {
+		copy(v[200:], "validated")
+		_, rerr = f.ReadAt(got[:9], 200)
+		syscall.Munmap(v)
+	}
+	_, v1 := syscall.Mmap(int(f.Fd()), 0, pg, syscall.PROT_READ, unix.MAP_SHARED_VALIDATE|0x400000)
+	_, v2 := syscall.Mmap(-1, 0, pg, syscall.PROT_READ, unix.MAP_SHARED_VALIDATE|syscall.MAP_ANONYMOUS)
+	_, v3 := syscall.Mmap(int(f.Fd()), 0, pg, syscall.PROT_READ, 0x5)
+	check("MAP_SHARED_VALIDATE maps shared; an unknown flag EOPNOTSUPP; anonymous, or type 5, EINVAL",
+		err == nil && rerr == nil && string(got[:9]) == "validated" && errors.Is(v1, syscall.EOPNOTSUPP) &&
+			errors.Is(v2, syscall.EINVAL) && errors.Is(v3, syscall.EINVAL), err, rerr, string(got[:9]), v1, v2, v3)
 
 	err = f.Truncate(pg + 10)
 	var atEnd, past uintptr
