@@ -91,14 +91,6 @@ func (s *Space) nameObject(obj uint32, name mapName) {
 	n.objs[obj] = name
 }
 
-// fileOf returns the file whose object obj s maps, nil if none.
-func (s *Space) fileOf(obj uint32) *vfs.Vnode {
-	n := &s.names
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.objs[obj].file
-}
-
 // copyNames gives child s's names (fork).
 func (s *Space) copyNames(child *Space) {
 	s.names.mu.Lock()

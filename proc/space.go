@@ -354,19 +354,35 @@ func (s *Space) Madvise(addr, length uint64, advice int) int64 {
 // (vfs.Vnode.PunchPages), under the file's range lock, as Linux's
 // madvise_remove calls the file's fallocate. Entries that changed
 // meanwhile are taken as they are now (Linux, too, lets the mapping go
-// before it punches).
+// before it punches). The entries and their files are read together,
+// under names' lock, as Linux pins the file it found: an mmap names its
+// object before it maps it, so a mapping unmapped meanwhile, whose
+// object number another file's mmap then took, cannot make its old
+// offsets punch the new file; its own file, pinned, holds that object
+// no longer, and PunchPages leaves it alone.
 func (s *Space) punchFiles(addr, end uint64) {
+	type hole struct {
+		f        *vfs.Vnode
+		obj      uint32
+		first, n uint64
+	}
+	var holes []hole
+	s.names.mu.Lock()
 	for _, e := range s.Entries() {
 		lo, hi := max(addr, uint64(e.Start)), min(end, uint64(e.End))
 		if lo >= hi {
 			continue
 		}
 		if vm.RemoveError(&e.Entry) != 0 {
-			return
+			break
 		}
-		if f := s.fileOf(e.Obj); f != nil {
-			f.PunchPages(e.Obj, e.Off+(lo-uint64(e.Start))/pageSize, (hi-lo)/pageSize)
+		if f := s.names.objs[e.Obj].file; f != nil {
+			holes = append(holes, hole{f, e.Obj, e.Off + (lo-uint64(e.Start))/pageSize, (hi - lo) / pageSize})
 		}
+	}
+	s.names.mu.Unlock()
+	for _, h := range holes {
+		h.f.PunchPages(h.obj, h.first, h.n)
 	}
 }
 
