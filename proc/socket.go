@@ -370,10 +370,10 @@ func sysListen(t *Thread, r *amd64.Frame) int64 {
 // one by name (connectUnix), which queues the new connection for its
 // accept; the connection is made at once.
 func sysConnect(t *Thread, r *amd64.Frame) int64 {
-	if s, e := t.p.socketAt(int(int32(r.RDI))); e == 0 && s.dgramSocket() {
+	if fe, s, e := t.p.socketEntry(int(int32(r.RDI))); e == 0 && s.dgramSocket() {
 		return errno(connectDgram(t, s, r.RSI, r.RDX))
 	} else if e == 0 && s.domain == unix.AF_UNIX {
-		return errno(connectUnix(t, s, r.RSI, r.RDX))
+		return errno(connectUnix(t, s, r.RSI, r.RDX, fe.nonblock.Load()))
 	}
 	s, a, e := inetCall(t, r)
 	if e != 0 {
@@ -465,7 +465,9 @@ func sysAccept4(t *Thread, r *amd64.Frame) int64 {
 		if len(s.backlog) > 0 {
 			c := s.backlog[0]
 			s.backlog = s.backlog[1:]
+			s.changes++
 			s.mu.Unlock()
+			notify() // room in the queue: a blocked connect goes on
 			nfd := t.p.install(c, flags&unix.SOCK_CLOEXEC != 0, flags&unix.SOCK_NONBLOCK != 0)
 			if nfd < 0 {
 				c.release()

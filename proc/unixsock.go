@@ -174,9 +174,11 @@ func (t *Thread) lookupUnix(name string, typ int) (*socket, syscall.Errno) {
 }
 
 // connectUnix is connect(2) for AF_UNIX stream socket s: to the
-// listener bound to the name. A full queue is EAGAIN (Linux makes a
-// blocking caller wait for room).
-func connectUnix(t *Thread, s *socket, va, addrlen uint64) syscall.Errno {
+// listener bound to the name. A full queue is EAGAIN for a non-blocking
+// socket; a blocking one waits for an accept to make room, as Linux's
+// unix_wait_for_peer (EINTR on a signal, which SA_RESTART restarts),
+// and gets ECONNREFUSED if the listener goes meanwhile.
+func connectUnix(t *Thread, s *socket, va, addrlen uint64, nonblock bool) syscall.Errno {
 	name, e := t.p.readUnixAddr(va, addrlen)
 	if e != 0 {
 		return e
@@ -191,6 +193,20 @@ func connectUnix(t *Thread, s *socket, va, addrlen uint64) syscall.Errno {
 	if ln == s {
 		return syscall.ECONNREFUSED
 	}
+	for {
+		wake := changed()
+		e := s.joinUnix(ln)
+		if e != syscall.EAGAIN || nonblock {
+			return e
+		}
+		if r := block(t, wake, false); r != 0 {
+			return syscall.Errno(-r)
+		}
+	}
+}
+
+// joinUnix is one try of connectUnix's: EAGAIN when ln's queue is full.
+func (s *socket) joinUnix(ln *socket) syscall.Errno {
 	unixNames.mu.Lock()
 	defer unixNames.mu.Unlock()
 	s.mu.Lock()

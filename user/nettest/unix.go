@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -99,4 +100,74 @@ func unixChecks(check func(string, bool, ...any)) {
 	}
 	check("unix: listen unbound is EINVAL; bind with no name picks an abstract one", err == nil && errors.Is(lerr, syscall.EINVAL) &&
 		aerr == nil && len(name) == 6 && name[0] == '@', err, lerr, aerr, name)
+	fullQueue(check, fmt.Sprintf("@nettest-full-%d", os.Getpid()))
+}
+
+// fullQueue: a listener's full queue makes a non-blocking connect EAGAIN
+// and a blocking one wait until an accept makes room, then connect.
+func fullQueue(check func(string, bool, ...any), name string) {
+	const what = "unix: a full queue: a non-blocking connect is EAGAIN, a blocking one waits for an accept"
+	lfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		check(what, false, err)
+		return
+	}
+	defer unix.Close(lfd)
+	addr := &unix.SockaddrUnix{Name: name}
+	if err := unix.Bind(lfd, addr); err != nil {
+		check(what, false, err)
+		return
+	}
+	if err := unix.Listen(lfd, 1); err != nil {
+		check(what, false, err)
+		return
+	}
+	var queued []int
+	defer func() {
+		for _, fd := range queued {
+			unix.Close(fd)
+		}
+	}()
+	var full error
+	for len(queued) < 64 {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+		if err != nil {
+			check(what, false, err)
+			return
+		}
+		queued = append(queued, fd)
+		if full = unix.Connect(fd, addr); full != nil {
+			break
+		}
+	}
+	bfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0) // blocking
+	if err != nil {
+		check(what, false, err)
+		return
+	}
+	queued = append(queued, bfd)
+	done := make(chan error, 1)
+	go func() { done <- unix.Connect(bfd, addr) }()
+	var early error
+	waited := false
+	select {
+	case early = <-done:
+	case <-time.After(300 * time.Millisecond):
+		waited = true
+	}
+	var aerr, cerr error
+	if waited {
+		var nfd int
+		nfd, _, aerr = unix.Accept(lfd)
+		if aerr == nil {
+			unix.Close(nfd)
+		}
+		select {
+		case cerr = <-done:
+		case <-time.After(10 * time.Second):
+			cerr = errors.New("still waiting 10 s after an accept")
+		}
+	}
+	check(what, errors.Is(full, syscall.EAGAIN) && len(queued) > 2 && waited && aerr == nil && cerr == nil,
+		full, len(queued), early, aerr, cerr)
 }
