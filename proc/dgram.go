@@ -19,7 +19,9 @@ import (
 // sender ECONNREFUSED (socket.err) for its next send, receive or
 // SO_ERROR, and EPOLLERR until then: Go's resolver learns at once that
 // no name server listens. An AF_UNIX one waits for room (EAGAIN when
-// nonblocking), and one to a name nobody holds is ECONNREFUSED.
+// nonblocking), and one to a name nobody holds is ECONNREFUSED, as is
+// one to a socketpair's other end once it is closed (socket.pair). An
+// unnamed AF_UNIX sender's messages come with no address.
 //
 // UDP ports are their own table (udpPorts, guarded by ports.mu like
 // TCP's); AF_UNIX names are shared with stream sockets (unixNames).
@@ -83,7 +85,7 @@ func connectDgram(t *Thread, s *socket, va, addrlen uint64) syscall.Errno {
 	if addrlen >= 2 {
 		if b, err := t.p.space.CopyIn(va, 2); err == nil && b[0] == unix.AF_UNSPEC && b[1] == 0 {
 			s.mu.Lock()
-			s.connected, s.peer = false, inetAddr{}
+			s.connected, s.peer, s.pair = false, inetAddr{}, nil
 			s.mu.Unlock()
 			return 0
 		}
@@ -105,9 +107,16 @@ func connectDgram(t *Thread, s *socket, va, addrlen uint64) syscall.Errno {
 		return syscall.EINVAL
 	}
 	s.mu.Lock()
-	s.connected, s.peer = true, a
+	s.connected, s.peer, s.pair = true, a, nil
 	s.mu.Unlock()
 	return 0
+}
+
+// pairOf returns s's socketpair peer, nil if s has none.
+func (s *socket) pairOf() *socket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pair
 }
 
 // autobindUDP gives an unbound UDP socket an ephemeral port.
@@ -142,12 +151,15 @@ func (s *socket) sendDgram(t *Thread, buf, n, va, addrlen uint64, nonblock bool)
 			}
 			return errno(syscall.EDESTADDRREQ)
 		}
-		// Look the peer up again: it may have gone or been replaced.
-		if s.domain == unix.AF_INET {
+		// Look the peer up again: it may have gone or been replaced. A
+		// socketpair's other end has no name: its refs say if it went.
+		switch to = s.pairOf(); {
+		case to != nil:
+		case s.domain == unix.AF_INET:
 			ports.mu.Lock()
 			to = udpPorts[peer.port]
 			ports.mu.Unlock()
-		} else {
+		default:
 			var e syscall.Errno
 			if to, e = t.lookupUnix(peer.name, s.typ); e != 0 {
 				return errno(syscall.ECONNREFUSED) // the peer went
@@ -304,7 +316,11 @@ func dgramIO(t *Thread, r *amd64.Frame, send bool) int64 {
 	if got < 0 || r.R8 == 0 {
 		return got
 	}
-	if e := t.p.putAddr(r.R8, r.R9, s.sockaddr(from)); e != 0 {
+	addr := s.sockaddr(from)
+	if s.domain == unix.AF_UNIX && from.name == "" {
+		addr = nil // an unnamed sender: no address, as Linux's length 0
+	}
+	if e := t.p.putAddr(r.R8, r.R9, addr); e != 0 {
 		return errno(e)
 	}
 	return got

@@ -81,7 +81,9 @@
 // Sockets (socket.go): stream sockets whose connections are two pipes,
 // TCP on the loopback (bind, listen, connect, accept4, the names,
 // shutdown, setsockopt/getsockopt, sendto/recvfrom) and AF_UNIX
-// socketpair.
+// socketpair, named AF_UNIX stream sockets (unixsock.go: a blocking
+// connect waits for room in a full queue) and datagram sockets
+// (dgram.go: UDP, named AF_UNIX ones, socketpair(SOCK_DGRAM)).
 //
 // Terminals and sessions (tty.go, session.go): a TTY is Linux's line
 // discipline (n_tty) with its termios — canonical lines with erase, kill

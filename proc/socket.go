@@ -54,6 +54,7 @@ type socket struct {
 	// A datagram socket's (dgram.go): its peer set by connect, and the
 	// messages received and not yet read, with their bytes.
 	connected   bool
+	pair        *socket // socketpair(SOCK_DGRAM)'s other end: the peer, unnamed
 	queue       []dgram
 	queuedBytes int
 	// err is an error the socket's next call reports (SO_ERROR's).
@@ -137,11 +138,16 @@ func sysSocketpair(t *Thread, r *amd64.Frame) int64 {
 	switch {
 	case domain != unix.AF_UNIX:
 		return errno(syscall.EOPNOTSUPP) // as Linux for AF_INET
-	case typ != unix.SOCK_STREAM || proto != 0:
+	case typ != unix.SOCK_STREAM && typ != unix.SOCK_DGRAM || proto != 0:
 		return errno(syscall.EPROTONOSUPPORT)
 	}
 	a, b := newSocket(domain, typ), newSocket(domain, typ)
-	connectPair(a, b)
+	if typ == unix.SOCK_DGRAM {
+		a.connected, a.pair = true, b
+		b.connected, b.pair = true, a
+	} else {
+		connectPair(a, b)
+	}
 	cloexec, nonblock := flags&unix.SOCK_CLOEXEC != 0, flags&unix.SOCK_NONBLOCK != 0
 	fa := t.p.install(a, cloexec, nonblock)
 	if fa < 0 {

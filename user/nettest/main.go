@@ -232,6 +232,41 @@ func pairChecks(check func(string, bool, ...any)) {
 	check("socketpair: shutdown(SHUT_WR) is the other end's end of file", n == 0 && eof == io.EOF, n, eof)
 	_, serr := unix.Socketpair(unix.AF_INET, unix.SOCK_STREAM, 0)
 	check("socketpair of AF_INET: EOPNOTSUPP", errors.Is(serr, syscall.EOPNOTSUPP), serr)
+	dgramPair(check)
 	_, nerr = unix.Getpeername(int(os.Stdout.Fd()))
 	check("getpeername of no socket: ENOTSOCK", errors.Is(nerr, syscall.ENOTSOCK), nerr)
+}
+
+// dgramPair: socketpair(SOCK_DGRAM): messages both ways, each whole and
+// apart (a short buffer cuts one), from an unnamed sender; once one end
+// is closed, the other's send is ECONNREFUSED and its receive waits
+// (EAGAIN when non-blocking): a datagram socket sees no end of file.
+func dgramPair(check func(string, bool, ...any)) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		check("socketpair(SOCK_DGRAM)", false, err)
+		return
+	}
+	defer unix.Close(fds[0])
+	_, e1 := unix.Write(fds[0], []byte("one"))
+	_, e2 := unix.Write(fds[0], []byte("second"))
+	_, e3 := unix.Write(fds[1], []byte("back"))
+	buf := make([]byte, 16)
+	n1, from, r1 := unix.Recvfrom(fds[1], buf[:2], 0)
+	m1 := string(buf[:n1])
+	n2, r2 := unix.Read(fds[1], buf)
+	m2 := string(buf[:n2])
+	n3, r3 := unix.Read(fds[0], buf)
+	m3 := string(buf[:n3])
+	typ, terr := unix.GetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_TYPE)
+	check("socketpair(SOCK_DGRAM): messages both ways, whole and apart, from an unnamed sender (no address); SO_TYPE SOCK_DGRAM",
+		e1 == nil && e2 == nil && e3 == nil && r1 == nil && m1 == "on" && from == nil &&
+			r2 == nil && m2 == "second" && r3 == nil && m3 == "back" && terr == nil && typ == unix.SOCK_DGRAM,
+		e1, e2, e3, r1, m1, from, r2, m2, r3, m3, typ, terr)
+	unix.Close(fds[1])
+	_, werr := unix.Write(fds[0], []byte("gone"))
+	unix.SetNonblock(fds[0], true)
+	_, rerr := unix.Read(fds[0], buf)
+	check("socketpair(SOCK_DGRAM): the other end closed: a send is ECONNREFUSED, a receive waits (EAGAIN)",
+		errors.Is(werr, syscall.ECONNREFUSED) && errors.Is(rerr, syscall.EAGAIN), werr, rerr)
 }
