@@ -625,7 +625,9 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 		return -EINVAL // as Linux: MADV_FREE is for private anonymous memory only
 	case advice == MadvRemove:
 		stop, err := m.RemoveStop(addr, end)
-		m.removePages(addr, stop)
+		if stop > addr {
+			m.removePages(addr, stop)
+		}
 		if err != 0 {
 			return err
 		}
@@ -737,6 +739,9 @@ func (m *Map) removePages(start, end uintptr) {
 			continue
 		}
 		e := &m.entries[k]
+		if max(start, e.Start) >= min(end, e.End) {
+			continue // span's neighbour of an empty range
+		}
 		o := objectAt(e.Obj)
 		if o.file && !o.orphan {
 			continue

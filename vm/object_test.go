@@ -236,6 +236,12 @@ func TestMadviseRemove(t *testing.T) {
 		t.Fatalf("object holds %d pages after MADV_REMOVE of a read-only mapping; want 1", pages)
 	}
 	f.check("punch stopped")
+	// A private entry that begins before the range stops it at once:
+	// nothing is punched, and nothing looks at an object it lacks.
+	f.mmap(a+10*p, 2*p, rw, fixed, int64(a+10*p))
+	if got := f.m.Madvise(a+11*p, p, MadvRemove); got != -EINVAL {
+		t.Fatalf("MADV_REMOVE inside private memory = %d; want EINVAL", got)
+	}
 }
 
 // TestForkAdvice: MADV_DONTFORK leaves a range out of a fork's child,
