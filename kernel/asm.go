@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"gofly/arch/amd64"
+	"gofly/sys"
 )
 
 // Vectors for entry_amd64.s (go_asm.h exports only this package's
@@ -18,8 +19,26 @@ const (
 )
 
 // frameVector is the offset of amd64.Frame.Vector, where trapEntry reads
-// the vector (the error code and CS follow at +8 and +0x18).
-const frameVector = 0x78
+// the vector (the error code and CS follow at +8 and +0x18); frameRAX is
+// RAX's, the system call number.
+const (
+	frameVector = 0x78
+	frameRAX    = 0x70
+)
+
+// nrSwitch is sys.NrSwitch, the system call whose entry saves no FPU state
+// (entry_amd64.s), and fxsaveX15 the offset of X15 in an FXSAVE image
+// (Intel SDM vol. 1, 10.5.1: XMM0 at 160, 16 bytes each).
+const (
+	nrSwitch  = sys.NrSwitch
+	fxsaveX15 = 160 + 15*16
+)
+
+// defaultMXCSR is the MXCSR every kernel thread runs with (all exceptions
+// masked, round to nearest), which Go's code assumes; the trap exit loads
+// it when it hands the CPU back to a thread whose FPU state it did not
+// restore (cpuLocal.lazy).
+var defaultMXCSR uint32 = 0x1F80
 
 // Segment selectors and the IOPL marker bit for entry_amd64.s.
 const (
@@ -42,8 +61,8 @@ var (
 const frameSize = 0xB0
 
 var (
-	_ [unsafe.Offsetof(amd64.Frame{}.RAX) - 0x70]byte
-	_ [0x70 - unsafe.Offsetof(amd64.Frame{}.RAX)]byte
+	_ [unsafe.Offsetof(amd64.Frame{}.RAX) - frameRAX]byte
+	_ [frameRAX - unsafe.Offsetof(amd64.Frame{}.RAX)]byte
 	_ [unsafe.Offsetof(amd64.Frame{}.Vector) - frameVector]byte
 	_ [frameVector - unsafe.Offsetof(amd64.Frame{}.Vector)]byte
 	_ [unsafe.Offsetof(amd64.Frame{}.RIP) - 0x88]byte

@@ -70,6 +70,11 @@ type cpuLocal struct {
 	nest    uintptr // top of the stack a system call made inside the trap path gets
 	ucr3    uintptr // the user page tables a return to ring 3 loads (sys.EnterUser's)
 	ufs     uintptr // the user FS base: found by an entry from ring 3, loaded by a return there
+	// kfpu is the FXSAVE area of the thread a trap from ring 3 took back
+	// to its kernel state, and lazy says that the trap's exit resumes that
+	// thread where its NrSwitch call returns: the exit then restores no
+	// FPU state (trap_nosplit.go).
+	kfpu, lazy uintptr
 }
 
 // nestStackSize is the stack of a system call made inside the trap path: a

@@ -189,15 +189,35 @@ fsdone:
 ownarea:
 	MOVQ cpuLocal_nmiFPU(GS), AX
 save:
+	CMPQ BX, $const_vectorSyscall    // NrSwitch from a kernel thread: its
+	JNE full                         // caller (Go's Syscall6) keeps nothing
+	MOVQ 0(SP), CX                   // in X0-X14 across it, and its MXCSR is
+	TESTQ $3, (const_frameVector+0x18)(CX) // the area's already
+	JNE full
+	CMPQ const_frameRAX(CX), $const_nrSwitch
+	JNE full
+	MOVQ $0, const_fxsaveX15(AX)     // X15 must read zero if the area is
+	MOVQ $0, (const_fxsaveX15+8)(AX) // ever restored at that return
+	JMP saved
+full:
 	FXSAVE64 (AX)                    // before any Go code touches X0-X15
+saved:
 	MOVQ AX, 8(SP)
 	CALL ·trap(SB)                   // may rewrite the frame: a thread switch
 	MOVQ 8(SP), AX
 	CMPQ AX, cpuLocal_nmiFPU(GS)     // NMI or #MC: restore what it saved
 	JEQ restore
+	CMPQ cpuLocal_lazy(GS), $0       // back where NrSwitch returns, after a
+	JNE lazy                         // trap from ring 3: nothing live to restore
 	MOVQ cpuLocal_fpu(GS), AX        // else the resumed thread's (a switch repoints it)
 restore:
 	FXRSTOR64 (AX)
+	JMP restored
+lazy:
+	MOVQ $0, cpuLocal_lazy(GS)
+	LDMXCSR ·defaultMXCSR(SB)        // not the user's rounding and exception masks
+	PXOR X15, X15                    // Go's zero register; X0-X14 are dead
+restored:
 	// Where the frame returns decides FS, CR3 and GS: ring 3 gets the
 	// user's (sys.EnterUser left them in ufs and ucr3); an NMI or #MC in
 	// ring 0 gets back exactly what it found, which inside the entry or

@@ -62,6 +62,7 @@ func trap(f *amd64.Frame) {
 		sys.LeaveUser(f, fpu, uint64(c.ufs))
 		c.fpu = lwkt.CurrentFPU() // the thread's kernel FPU state
 		fpu = c.fpu
+		c.kfpu = c.fpu
 	}
 	lwkt.SetTrapFrame(f.RSP)
 	// Everything but an IPI may touch shared kernel state: take the MP
@@ -141,6 +142,14 @@ func trap(f *amd64.Frame) {
 		if cr3, fs, ufpu := sys.EnterUser(f); cr3 != 0 {
 			c.ucr3, c.ufs, c.fpu = uintptr(cr3), uintptr(fs), ufpu
 		}
+	}
+	// The thread that trapped from ring 3 goes on in the kernel where its
+	// NrSwitch call returns: that call keeps nothing in X0-X14 and its
+	// entry saved no state (entry_amd64.s), so the exit restores none but
+	// MXCSR and X15. The user's state is in its image, saved at entry.
+	c.lazy = 0
+	if fromUser && f.CS&3 == 0 && c.fpu == c.kfpu {
+		c.lazy = 1
 	}
 	c.frame = 0
 }

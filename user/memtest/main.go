@@ -10,11 +10,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -138,6 +140,7 @@ func run(w io.Writer) int {
 	})
 	check("another thread's next read after mprotect faults", e == 0 && a == at(4), fmt.Sprintf("errno %d, fault at %#x", e, a))
 	mincoreChecks(check)
+	fpuChecks(check)
 
 	if bad > 0 {
 		return 1
@@ -216,4 +219,41 @@ func mincoreChecks(check func(string, bool, any)) {
 func reflectFuncPC() uintptr {
 	pc, _, _, _ := runtime.Caller(0)
 	return pc
+}
+
+// fpuKept holds values in X0-X15 and a MXCSR other than the default
+// across n system calls and n page faults (fpu_amd64.s).
+func fpuKept(n int, mxcsr uint32, pages uintptr) (changed int)
+
+// fpuChecks: a thread's SSE registers and MXCSR survive system calls and
+// page faults, on 8 threads at once (so also switches between them).
+func fpuChecks(check func(string, bool, any)) {
+	const threads, rounds, n = 8, 20, 32
+	var wg sync.WaitGroup
+	changed := make([]int, threads)
+	errs := make([]error, threads)
+	for i := range threads {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for range rounds {
+				m, err := syscall.Mmap(-1, 0, n*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				// Round toward zero, and denormals flushed: not Go's.
+				changed[i] += fpuKept(n, 0x1F80|0x6000|0x8000, uintptr(unsafe.Pointer(&m[0])))
+				syscall.Munmap(m)
+				runtime.Gosched()
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, c := range changed {
+		total += c
+	}
+	check("XMM registers and MXCSR survive system calls and page faults, 8 threads", total == 0 && errors.Join(errs...) == nil,
+		fmt.Sprintf("%d changed, %v", total, errors.Join(errs...)))
 }
