@@ -371,9 +371,14 @@ func (t *Thread) run() {
 	}()
 	for {
 		t.ctx.Interrupt.Store(0)
+		// Two one-case selects, not one of two cases: each is a lock-free
+		// look at its channel, where a select of two locks both.
 		select {
 		case <-p.dying:
 			return
+		default:
+		}
+		select {
 		case <-t.quit: // another thread's execve
 			p.mu.Lock()
 			delete(p.threads, t.TID)
