@@ -2,6 +2,7 @@ package proc
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"runtime"
 	"slices"
@@ -21,9 +22,24 @@ import (
 // negated errno. Numbers and names are Linux's (the syscall package's).
 type handler func(t *Thread, r *amd64.Frame) int64
 
-var calls map[uint64]handler
+// nCalls bounds Linux's x86-64 system call numbers (the highest is in
+// the 400s; x32's carry bit 30 and are ENOSYS here).
+const nCalls = 512
 
-func init() { calls = callTable() } // the table's handlers reach syscall, which reads it
+// calls is the handlers by number: an array, indexed, not the map
+// callTable builds, whose lookup cost about 0.3 µs a call under TCG.
+var calls [nCalls]handler
+
+// init fills calls (the table's handlers reach syscall, which reads it:
+// a package-level initializer would be a cycle).
+func init() {
+	for nr, h := range callTable() {
+		if nr >= nCalls {
+			panic(fmt.Sprintf("proc: system call %d past the table's %d", nr, nCalls))
+		}
+		calls[nr] = h
+	}
+}
 
 func callTable() map[uint64]handler {
 	return map[uint64]handler{
@@ -176,12 +192,12 @@ func (t *Thread) syscall() bool {
 		t.p.end(Exit{Status: int(r.RDI & 0xFF)})
 		return false
 	}
-	h, ok := calls[r.RAX]
-	if !ok {
+	nr := r.RAX
+	if nr >= nCalls || calls[nr] == nil {
 		r.RAX = uint64(errno(syscall.ENOSYS))
 		return true
 	}
-	nr := r.RAX
+	h := calls[nr]
 	r.RAX = uint64(h(t, r))
 	t.restart = 0
 	if int64(r.RAX) == errno(syscall.EINTR) && restartable(nr) {
