@@ -240,14 +240,21 @@ func TestAllocUntilExhaustedThenFree(t *testing.T) {
 	}
 }
 
-func TestAllocWrapsAroundHint(t *testing.T) {
+// frames returns an allocator over exactly n frames after its bitmap.
+func frames(t *testing.T, n uint64) *Allocator {
+	t.Helper()
 	base, _ := hostRAM(t)
-	var a Allocator
-	// 200 frames after the bitmap: the search hint must wrap over words.
-	bm := fitBitmap(base, 1, 200*PageSize)
-	if !a.Init([]Range{{base, bm + 200*PageSize}}, nil) {
+	a := new(Allocator)
+	bm := fitBitmap(base, 1, n*PageSize)
+	if !a.Init([]Range{{base, bm + n*PageSize}}, nil) {
 		t.Fatal("Init failed")
 	}
+	return a
+}
+
+func TestAllocWrapsAroundHint(t *testing.T) {
+	// 200 frames after the bitmap: the search hint must wrap over words.
+	a := frames(t, 200)
 	if a.TotalPages() != 200 {
 		t.Fatalf("TotalPages %d; want 200", a.TotalPages())
 	}
@@ -264,7 +271,7 @@ func TestAllocWrapsAroundHint(t *testing.T) {
 			t.Fatalf("Alloc after freeing only %#x = %#x", pages[i], pa)
 		}
 	}
-	checkCounts(t, &a)
+	checkCounts(t, a)
 }
 
 // TestAllocLowestFirst checks that Alloc hands out the lowest free frame:
@@ -272,12 +279,7 @@ func TestAllocWrapsAroundHint(t *testing.T) {
 // every one in use, and in random churn the highest frame ever handed out
 // stays at the peak of frames in use.
 func TestAllocLowestFirst(t *testing.T) {
-	base, _ := hostRAM(t)
-	var a Allocator
-	bm := fitBitmap(base, 1, 1000*PageSize)
-	if !a.Init([]Range{{base, bm + 1000*PageSize}}, nil) {
-		t.Fatal("Init failed")
-	}
+	a := frames(t, 1000)
 	var pages []uint64
 	for range 600 {
 		pages = append(pages, a.Alloc())
@@ -327,7 +329,7 @@ func TestAllocLowestFirst(t *testing.T) {
 	if limit := pages[0] + uint64(peak-1)*PageSize; top > limit {
 		t.Fatalf("highest frame %#x above %#x, the %d frames of the peak in use", top, limit, peak)
 	}
-	checkCounts(t, &a)
+	checkCounts(t, a)
 }
 
 func TestInitFailsWithoutRoomForBitmap(t *testing.T) {
