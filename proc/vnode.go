@@ -1199,14 +1199,22 @@ func sysLinkat(t *Thread, r *amd64.Frame) int64 {
 // of 0 or an offset not page-aligned, EBADF for a bad descriptor, ENODEV
 // for what cannot be mapped (pipes, directories, other devices), EACCES
 // for a descriptor not open for reading, or MAP_SHARED with PROT_WRITE
-// on one not open for writing.
-func mmapFile(t *Thread, addr, length uint64, prot, flags, fd int, off uint64) int64 {
+// on one not open for writing; before those, a mapping type or a
+// MAP_SHARED_VALIDATE flag Linux refuses (vm.MapTypeError, on raw, the
+// user's flags whole: EINVAL, EOPNOTSUPP).
+func mmapFile(t *Thread, addr, length uint64, prot, flags int, raw uint64, fd int, off uint64) int64 {
 	if length == 0 || off%pageSize != 0 {
 		return errno(syscall.EINVAL)
 	}
 	e, ok := t.p.fileAt(fd)
 	if !ok {
 		return errno(syscall.EBADF)
+	}
+	if r := vm.MapTypeError(raw, true); r != 0 {
+		return r // before the descriptor's access, as Linux
+	}
+	if flags&0xf == unix.MAP_SHARED_VALIDATE {
+		flags = flags&^0xf | unix.MAP_SHARED // validated
 	}
 	f, isFile := e.f.(*openFile)
 	switch {

@@ -90,6 +90,34 @@ func mmapChecks(check func(string, bool, ...any), dir string) {
 	check("MAP_SHARED_VALIDATE maps shared; an unknown flag EOPNOTSUPP; anonymous, or type 5, EINVAL",
 		err == nil && rerr == nil && string(got[:9]) == "validated" && errors.Is(v1, syscall.EOPNOTSUPP) &&
 			errors.Is(v2, syscall.EINVAL) && errors.Is(v3, syscall.EINVAL), err, rerr, string(got[:9]), v1, v2, v3)
+	// Linux checks the type and VALIDATE's flags first, over all 64 bits,
+	// then the descriptor's access; MAP_HUGE_2MB is a flag it knows, and
+	// /dev/zero is a file it validates.
+	wonly, err := os.OpenFile(name, os.O_WRONLY, 0)
+	var w1, w2, w3, w4, w5 error
+	if err == nil {
+		_, w1 = syscall.Mmap(int(wonly.Fd()), 0, pg, syscall.PROT_READ, unix.MAP_SHARED_VALIDATE|0x200)
+		_, w2 = syscall.Mmap(int(wonly.Fd()), 0, pg, syscall.PROT_READ, 0)
+		wonly.Close()
+	}
+	_, w3 = syscall.Mmap(int(f.Fd()), 0, pg, syscall.PROT_READ, unix.MAP_SHARED_VALIDATE|1<<40)
+	h, w4 := syscall.Mmap(int(f.Fd()), 0, pg, syscall.PROT_READ, unix.MAP_SHARED_VALIDATE|21<<26)
+	if w4 == nil {
+		syscall.Munmap(h)
+	}
+	if z, zerr := os.OpenFile("/dev/zero", os.O_RDWR, 0); zerr == nil {
+		var zm []byte
+		zm, w5 = syscall.Mmap(int(z.Fd()), 0, pg, syscall.PROT_READ|syscall.PROT_WRITE, unix.MAP_SHARED_VALIDATE)
+		if w5 == nil {
+			syscall.Munmap(zm)
+		}
+		z.Close()
+	} else {
+		w5 = zerr
+	}
+	check("mmap's type and VALIDATE's flags before the descriptor's access (EOPNOTSUPP, EINVAL on a write-only one), all 64 bits; MAP_HUGE_2MB and /dev/zero validate",
+		err == nil && errors.Is(w1, syscall.EOPNOTSUPP) && errors.Is(w2, syscall.EINVAL) && errors.Is(w3, syscall.EOPNOTSUPP) && w4 == nil && w5 == nil,
+		err, w1, w2, w3, w4, w5)
 
 	err = f.Truncate(pg + 10)
 	var atEnd, past uintptr
