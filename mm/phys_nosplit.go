@@ -297,7 +297,10 @@ func (a *Allocator) allocFrame() uint64 {
 	a.take()
 	pa := uint64(0)
 	for n := uint64(0); n < a.words && a.free.Load() != 0; n++ {
-		i := (a.hint + n) % a.words
+		i := a.hint + n // lowest-first keeps nothing free below hint: no wrap but a defensive one
+		if i >= a.words {
+			i -= a.words
+		}
 		w := a.word(i)
 		if *w == 0 {
 			continue
