@@ -147,7 +147,7 @@ func trap(f *amd64.Frame) {
 	// NrSwitch call returns: that call keeps nothing in X0-X14 and its
 	// entry saved no state (entry_amd64.s), so the exit restores none but
 	// MXCSR and X15. The user's state is in its image, saved at entry.
-	c.lazy = 0
+	// The exit clears the mark as it takes it.
 	if fromUser && f.CS&3 == 0 && c.fpu == c.kfpu {
 		c.lazy = 1
 	}

@@ -233,7 +233,7 @@ func sysMmap(t *Thread, r *amd64.Frame) int64 {
 	if flags&unix.MAP_ANONYMOUS != 0 { // Linux ignores fd and offset then
 		return t.p.space.Mmap(addr, length, prot, flags)
 	}
-	return mmapFile(t, addr, length, prot, flags, r.R10, int(int32(r.R8)), r.R9)
+	return mmapFile(t, addr, length, prot, r.R10, int(int32(r.R8)), r.R9)
 }
 
 func sysMunmap(t *Thread, r *amd64.Frame) int64 { return t.p.space.Munmap(r.RDI, r.RSI) }

@@ -1202,7 +1202,8 @@ func sysLinkat(t *Thread, r *amd64.Frame) int64 {
 // on one not open for writing; before those, a mapping type or a
 // MAP_SHARED_VALIDATE flag Linux refuses (vm.MapTypeError, on raw, the
 // user's flags whole: EINVAL, EOPNOTSUPP).
-func mmapFile(t *Thread, addr, length uint64, prot, flags int, raw uint64, fd int, off uint64) int64 {
+func mmapFile(t *Thread, addr, length uint64, prot int, raw uint64, fd int, off uint64) int64 {
+	flags := int(int32(raw)) // the flags Linux's mmap acts on
 	if length == 0 || off%pageSize != 0 {
 		return errno(syscall.EINVAL)
 	}
@@ -1213,8 +1214,8 @@ func mmapFile(t *Thread, addr, length uint64, prot, flags int, raw uint64, fd in
 	if r := vm.MapTypeError(raw, true); r != 0 {
 		return r // before the descriptor's access, as Linux
 	}
-	if flags&0xf == unix.MAP_SHARED_VALIDATE {
-		flags = flags&^0xf | unix.MAP_SHARED // validated
+	if flags&vm.MapTypeMask == unix.MAP_SHARED_VALIDATE {
+		flags = flags&^vm.MapTypeMask | unix.MAP_SHARED // validated
 	}
 	f, isFile := e.f.(*openFile)
 	switch {

@@ -24,7 +24,7 @@ const (
 	MapShared         = 0x01
 	MapPrivate        = 0x02
 	MapSharedValidate = 0x03 // shared, refusing flags Linux does not know
-	mapType           = 0x0f
+	MapTypeMask       = 0x0f // the bits of the type: shared, private or validate
 	MapFixed          = 0x10
 	MapAnonymous      = 0x20
 	MapFixedNoReplace = 0x100000
@@ -52,7 +52,7 @@ const (
 //
 //go:nosplit
 func MapTypeError(flags uint64, file bool) int64 {
-	switch flags & mapType {
+	switch flags & MapTypeMask {
 	case MapShared, MapPrivate:
 		return 0
 	case MapSharedValidate:
@@ -360,7 +360,7 @@ func (m *Map) lookup(va uintptr) int {
 }
 
 // span returns [i, j), the indices of the entries that overlap [start,
-// end). The entries it passes must be sorted and disjoint: edits made from
+// end): none when the range is empty. The entries it passes must be sorted and disjoint: edits made from
 // a map that is not would lose pages or map them twice, so it throws.
 //
 //go:nosplit
@@ -378,7 +378,7 @@ func (m *Map) span(start, end uintptr) (i, j int) {
 		prevEnd = e.End
 		if e.End <= start {
 			i = j + 1
-		} else if e.Start >= end {
+		} else if e.Start >= end || end <= start {
 			return i, j
 		}
 	}
@@ -458,7 +458,7 @@ func (m *Map) mmap(addr, length uintptr, prot, flags int, obj uint32, off uint64
 	if e := MapTypeError(uint64(uint32(flags)), obj != 0); e != 0 {
 		return e
 	}
-	if flags&mapType == MapSharedValidate {
+	if flags&MapTypeMask == MapSharedValidate {
 		flags &^= MapPrivate // shared, its flags checked
 	}
 	if addr%pageSize != 0 {
@@ -644,9 +644,7 @@ func (m *Map) Madvise(addr, length uintptr, advice int) int64 {
 		return -EINVAL // as Linux: MADV_FREE is for private anonymous memory only
 	case advice == MadvRemove:
 		stop, err := m.RemoveStop(addr, end)
-		if stop > addr {
-			m.removePages(addr, stop)
-		}
+		m.removePages(addr, stop)
 		if err != 0 {
 			return err
 		}
@@ -761,9 +759,6 @@ func (m *Map) removePages(start, end uintptr) {
 			continue
 		}
 		e := &m.entries[k]
-		if max(start, e.Start) >= min(end, e.End) {
-			continue // span's neighbour of an empty range
-		}
 		o := objectAt(e.Obj)
 		if o.file && !o.orphan {
 			continue
