@@ -1,5 +1,13 @@
 #include "textflag.h"
 
+// KEPT counts in BX a register whose low quadword is no longer val.
+#define KEPT(reg, val) \
+	MOVQ reg, AX; \
+	MOVQ val, DX; \
+	CMPQ AX, DX; \
+	JEQ 2(PC); \
+	INCQ BX
+
 // func fpuKept(n int, mxcsr uint32, pages uintptr) (changed int)
 //
 // Fills X0, X1, X2, X7, X8, X14 and X15 with distinct patterns and sets
@@ -40,41 +48,13 @@ loop:
 	DECQ CX
 	JNZ loop
 	XORQ BX, BX                      // BX: registers changed
-	MOVQ X0, AX
-	MOVQ $0x1111111111111111, DX
-	CMPQ AX, DX
-	JEQ 2(PC)
-	INCQ BX
-	MOVQ X1, AX
-	MOVQ $0x2222222222222222, DX
-	CMPQ AX, DX
-	JEQ 2(PC)
-	INCQ BX
-	MOVQ X2, AX
-	MOVQ $0x3333333333333333, DX
-	CMPQ AX, DX
-	JEQ 2(PC)
-	INCQ BX
-	MOVQ X7, AX
-	MOVQ $0x4444444444444444, DX
-	CMPQ AX, DX
-	JEQ 2(PC)
-	INCQ BX
-	MOVQ X8, AX
-	MOVQ $0x5555555555555555, DX
-	CMPQ AX, DX
-	JEQ 2(PC)
-	INCQ BX
-	MOVQ X14, AX
-	MOVQ $0x6666666666666666, DX
-	CMPQ AX, DX
-	JEQ 2(PC)
-	INCQ BX
-	MOVQ X15, AX
-	MOVQ $0x7777777777777777, DX
-	CMPQ AX, DX
-	JEQ 2(PC)
-	INCQ BX
+	KEPT(X0, $0x1111111111111111)
+	KEPT(X1, $0x2222222222222222)
+	KEPT(X2, $0x3333333333333333)
+	KEPT(X7, $0x4444444444444444)
+	KEPT(X8, $0x5555555555555555)
+	KEPT(X14, $0x6666666666666666)
+	KEPT(X15, $0x7777777777777777)
 	STMXCSR 4(SP)
 	MOVL 4(SP), AX
 	CMPL AX, 0(SP)
